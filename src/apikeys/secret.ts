@@ -1,0 +1,18 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Secrets look like `bsk_<32 base62-ish chars>`: recognisable in a leak scan, 192 random bits. */
+export function generateSecret(): string {
+  return `bsk_${randomBytes(24).toString('base64url')}`;
+}
+
+export function generateKeyId(): string {
+  return `key_${randomBytes(12).toString('hex')}`;
+}
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export function hintOf(secret: string): string {
+  return secret.slice(-4);
+}

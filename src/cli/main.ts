@@ -1,0 +1,78 @@
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/database.ts';
+import pino from 'pino';
+import { createLogger } from '../log.ts';
+import { UsageError } from './args.ts';
+import { keysCommand, KEYS_USAGE } from './keys.ts';
+import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
+import { startCommand } from './start.ts';
+
+const USAGE = `usage: bursar <command>
+
+  start [--role all|api|worker|sandbox]   run Bursar (npm start runs "start")
+  migrate                                  apply pending database migrations and exit
+${KEYS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${LEDGER_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+
+Every command reads the same configuration as "start": DATABASE_URL, or the embedded PostgreSQL under
+BURSAR_DATA_DIR (default ./.bursar), shared with a running "start" when there is one.`;
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`bursar: ${(error as Error).message}\n`);
+    return 2;
+  }
+  // Commands other than start log only warnings, to stderr, so their own output stays readable.
+  const log =
+    command === 'start'
+      ? createLogger(config.logLevel)
+      : createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
+  try {
+    switch (command) {
+      case 'start':
+        return await startCommand(rest, config, log, out);
+      case 'migrate': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 2 });
+        await db.close();
+        out('migrations are current');
+        return 0;
+      }
+      case 'keys':
+      case 'ledger': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
+        try {
+          return command === 'keys' ? await keysCommand(rest, db, out) : await ledgerCommand(rest, db, out);
+        } finally {
+          await db.close();
+        }
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`bursar: ${(error as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`bursar: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,42 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { authenticate } from '../apikeys/service.ts';
+import type { ApiKeyRecord } from '../apikeys/store.ts';
+import type { Scope } from '../apikeys/scopes.ts';
+import type { Pool } from '../db/pool.ts';
+import { AppError } from '../errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: ApiKeyRecord;
+  }
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
+
+/** The API key behind a request; throws 401 unless one is presented and active. */
+export async function resolveApiKey(pool: Pool, request: FastifyRequest): Promise<ApiKeyRecord> {
+  if (request.apiKey) return request.apiKey;
+  const header = request.headers.authorization;
+  if (header === undefined) {
+    throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
+  }
+  const match = BEARER.exec(header);
+  const secret = match?.[1];
+  if (secret === undefined) {
+    throw new AppError('unauthenticated', 'the Authorization header must be "Bearer <key>"');
+  }
+  const key = await authenticate(pool, secret);
+  if (!key) throw new AppError('unauthenticated', 'the API key is unknown or revoked');
+  request.apiKey = key;
+  return key;
+}
+
+/** A preHandler that admits a request whose key carries `scope`. */
+export function requireScope(pool: Pool, scope: Scope): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const key = await resolveApiKey(pool, request);
+    if (!key.scopes.includes(scope)) {
+      throw new AppError('insufficient_scope', `this route needs an API key with scope "${scope}"`);
+    }
+  };
+}

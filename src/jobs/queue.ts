@@ -1,0 +1,115 @@
+import PgBoss from 'pg-boss';
+import type { Pool, Queryable } from '../db/pool.ts';
+
+/** pg-boss keeps its tables in this schema of our database, so a job commits or rolls back with our data. */
+export const PGBOSS_SCHEMA = 'pgboss';
+
+export interface SendOptions {
+  /** Run no earlier than this many milliseconds from now. */
+  startAfterMs?: number;
+  /** At most one queued (not yet started) job per key and queue: a second send is a no-op. */
+  singletonKey?: string;
+}
+
+/** Enqueues jobs on the caller's connection, i.e. inside the caller's open transaction. */
+export interface JobSender {
+  send(db: Queryable, queue: string, data: Record<string, unknown>, options?: SendOptions): Promise<string | null>;
+}
+
+function wrap(db: Queryable): PgBoss.Db {
+  return {
+    executeSql: async (text: string, values: unknown[]) => {
+      const result = await db.query(text, values);
+      return { rows: result.rows };
+    },
+  };
+}
+
+function sendOptions(db: Queryable, options: SendOptions): PgBoss.SendOptions {
+  const result: PgBoss.SendOptions = {
+    db: wrap(db),
+    // Retries are ours (src/jobs/backoff.ts and the callers' policies): pg-boss only carries and expires jobs.
+    retryLimit: 0,
+  };
+  if (options.startAfterMs !== undefined && options.startAfterMs > 0) {
+    // Seconds relative to the database's clock (pg-boss adds them to now()), so app clock skew does not matter.
+    result.startAfter = options.startAfterMs / 1000;
+  }
+  if (options.singletonKey !== undefined) result.singletonKey = options.singletonKey;
+  return result;
+}
+
+/** The connection string of our pool, so pg-boss opens its own small pool to the same database. */
+export function connectionStringOf(pool: Pool): string {
+  const url = pool.options.connectionString;
+  if (url === undefined) throw new Error('the pool has no connection string; pg-boss needs one');
+  return url;
+}
+
+/**
+ * A pg-boss instance on our database. pg-boss gets its own small connection pool (it parses rows with pg's
+ * default types, which our bigint-returning pool would break), and sends go through the caller's connection.
+ */
+export class JobQueue implements JobSender {
+  readonly boss: PgBoss;
+  private started = false;
+  private readonly queues: string[];
+
+  constructor(pool: Pool, queues: string[], options: { supervise?: boolean; max?: number } = {}) {
+    this.queues = queues;
+    this.boss = new PgBoss({
+      connectionString: connectionStringOf(pool),
+      schema: PGBOSS_SCHEMA,
+      max: options.max ?? 2,
+      application_name: 'bursar-jobs',
+      supervise: options.supervise ?? false,
+      schedule: false,
+      migrate: true,
+      monitorStateIntervalSeconds: undefined,
+    });
+    // pg-boss reports worker and maintenance errors as events; without a listener Node would crash the process.
+    this.boss.on('error', () => undefined);
+  }
+
+  /** Creates pg-boss's schema when missing (under its advisory lock) and our queues. Safe to call in every process. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    for (const name of this.queues) {
+      const existing = await this.boss.getQueue(name);
+      if (!existing) await this.boss.createQueue(name, { name, policy: 'standard', retryLimit: 0 });
+    }
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
+  }
+
+  async send(db: Queryable, queue: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
+    return await this.boss.send(queue, data, sendOptions(db, options));
+  }
+
+  /** Runs `handler` for each job of `queue`, `concurrency` at a time. A thrown error fails the job (no retry). */
+  async work<T extends object>(
+    queue: string,
+    options: { concurrency?: number; pollingIntervalSeconds?: number },
+    handler: (data: T, jobId: string) => Promise<void>,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < (options.concurrency ?? 1); i++) {
+      ids.push(
+        await this.boss.work<T>(
+          queue,
+          { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+          async (jobs) => {
+            for (const job of jobs) await handler(job.data, job.id);
+          },
+        ),
+      );
+    }
+    return ids;
+  }
+}

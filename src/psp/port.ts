@@ -1,0 +1,133 @@
+/**
+ * The PSP port: what Bursar needs from a payment service provider, in our words. The Stripe adapter
+ * (src/psp/stripe) implements it with the official SDK, against real Stripe or the local sandbox.
+ * Amounts are bigint minor units; currencies ISO 4217 upper case (adapters convert to the PSP's form).
+ */
+
+/** How a failed call should be treated by the caller. */
+export type FailureClass =
+  /** The PSP answered no for good (card declined, insufficient funds…): do not retry. */
+  | 'hard_decline'
+  /** Timeout, connection reset, 5xx, 429: safe to retry with the same idempotency key. */
+  | 'transient'
+  /** We cannot tell whether the PSP acted (e.g. the response was lost after sending): ask before retrying. */
+  | 'unknown';
+
+export class PspError extends Error {
+  readonly failureClass: FailureClass;
+  /** PSP's code, e.g. `card_declined`, and decline code, e.g. `insufficient_funds`. */
+  readonly pspCode: string | undefined;
+  readonly declineCode: string | undefined;
+  /** Seconds the PSP asked us to wait (Retry-After), when it did. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    failureClass: FailureClass,
+    message: string,
+    details: { pspCode?: string; declineCode?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'PspError';
+    this.failureClass = failureClass;
+    this.pspCode = details.pspCode;
+    this.declineCode = details.declineCode;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+/** The state of a payment at the PSP, normalised. */
+export type PspPaymentState =
+  | 'succeeded'
+  /** Still moving (3-D Secure, review, async method): not final. */
+  | 'pending'
+  | 'failed'
+  /** The hosted page expired or was abandoned. */
+  | 'expired';
+
+export interface PspCharge {
+  /** PaymentIntent id (pi_…). */
+  paymentId: string;
+  state: PspPaymentState;
+  amountMinor: bigint;
+  currency: string;
+  /** Charge id (ch_…) once there is one. */
+  chargeId?: string;
+  /** The PSP's fee, when known. */
+  feeMinor?: bigint;
+  failureCode?: string;
+  failureMessage?: string;
+  metadata: Record<string, string>;
+}
+
+export interface ChargeRequest {
+  /** Identical on every retry of the same payment order: the PSP charges at most once per key. */
+  idempotencyKey: string;
+  amountMinor: bigint;
+  currency: string;
+  /** The PSP token of a saved payment method (pm_…). */
+  paymentMethod: string;
+  description?: string;
+  metadata: Record<string, string>;
+}
+
+export interface HostedSessionRequest {
+  idempotencyKey: string;
+  amountMinor: bigint;
+  currency: string;
+  successUrl: string;
+  cancelUrl: string;
+  /** Our checkout id, echoed by the PSP. */
+  clientReferenceId: string;
+  description: string;
+  metadata: Record<string, string>;
+}
+
+export interface HostedSession {
+  /** cs_… — the PSP token we store before redirecting the buyer. */
+  sessionId: string;
+  url: string;
+  /** pi_… when the PSP has created it already. */
+  paymentId?: string;
+  state: PspPaymentState;
+  expiresAt?: Date;
+}
+
+export interface PspEvent {
+  /** evt_… — unique; we store each once. */
+  id: string;
+  type: string;
+  createdAt: Date;
+  /** The object the event is about, as the PSP sent it. */
+  object: Record<string, unknown>;
+}
+
+export interface PspRefundRequest {
+  idempotencyKey: string;
+  paymentId: string;
+  amountMinor: bigint;
+  metadata: Record<string, string>;
+}
+
+export interface PspRefund {
+  refundId: string;
+  paymentId: string;
+  amountMinor: bigint;
+  currency: string;
+  state: 'succeeded' | 'pending' | 'failed';
+}
+
+export interface PaymentServiceProvider {
+  readonly name: string;
+  /** Charges a saved payment method server-side (PaymentIntent created and confirmed). */
+  charge(request: ChargeRequest): Promise<PspCharge>;
+  /** Looks a payment up by the idempotency key / metadata we created it with; undefined when it was never created. */
+  findCharge(idempotencyKey: string, metadata: Record<string, string>): Promise<PspCharge | undefined>;
+  retrieveCharge(paymentId: string): Promise<PspCharge>;
+  createHostedSession(request: HostedSessionRequest): Promise<HostedSession>;
+  retrieveHostedSession(sessionId: string): Promise<HostedSession>;
+  refund(request: PspRefundRequest): Promise<PspRefund>;
+  /**
+   * Verifies a webhook's signature over the raw body (bounded timestamp tolerance) and returns the event;
+   * throws when the signature is missing, wrong or stale.
+   */
+  verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent;
+}

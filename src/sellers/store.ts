@@ -1,0 +1,63 @@
+import type { Queryable } from '../db/pool.ts';
+
+export interface Seller {
+  sellerAccount: string;
+  name: string;
+  currency: string;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+}
+
+interface Row {
+  seller_account: string;
+  name: string;
+  currency: string;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+}
+
+function toSeller(row: Row): Seller {
+  return {
+    sellerAccount: row.seller_account,
+    name: row.name,
+    currency: row.currency,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+/** Inserts the seller; returns the stored row, which is the earlier one when the id existed already. */
+export async function insertSeller(
+  db: Queryable,
+  seller: { sellerAccount: string; name: string; currency: string; metadata: Record<string, unknown> },
+): Promise<{ seller: Seller; created: boolean }> {
+  const inserted = await db.query<Row>(
+    `INSERT INTO sellers.sellers (seller_account, name, currency, metadata) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (seller_account) DO NOTHING
+     RETURNING seller_account, name, currency, metadata, created_at`,
+    [seller.sellerAccount, seller.name, seller.currency, JSON.stringify(seller.metadata)],
+  );
+  const row = inserted.rows[0];
+  if (row) return { seller: toSeller(row), created: true };
+  const existing = await findSeller(db, seller.sellerAccount);
+  if (!existing) throw new Error(`seller ${seller.sellerAccount} vanished between insert and read`);
+  return { seller: existing, created: false };
+}
+
+export async function findSeller(db: Queryable, sellerAccount: string): Promise<Seller | undefined> {
+  const result = await db.query<Row>(
+    'SELECT seller_account, name, currency, metadata, created_at FROM sellers.sellers WHERE seller_account = $1',
+    [sellerAccount],
+  );
+  const row = result.rows[0];
+  return row ? toSeller(row) : undefined;
+}
+
+/** The sellers among `ids` that exist, keyed by id. */
+export async function findSellers(db: Queryable, ids: string[]): Promise<Map<string, Seller>> {
+  const result = await db.query<Row>(
+    'SELECT seller_account, name, currency, metadata, created_at FROM sellers.sellers WHERE seller_account = ANY($1::text[])',
+    [ids],
+  );
+  return new Map(result.rows.map((row) => [row.seller_account, toSeller(row)]));
+}
