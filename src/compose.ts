@@ -5,13 +5,18 @@ import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
 import type { RouteModule } from './http/app.ts';
 import type { Logger } from './log.ts';
+import { registerPayinRoutes } from './payins/http.ts';
+import { setDefaultPspFactory } from './payins/runtime.ts';
+import { createPayinsWorker } from './payins/worker.ts';
+import { createStripePsp, loadStripeConfig } from './psp/stripe/index.ts';
+import { createSandboxServer, loadSandboxConfig } from './sandbox/index.ts';
 import { registerSellerRoutes } from './sellers/http.ts';
 
 /**
  * The composition root: the one place where modules are wired together. Every HTTP route module and every
  * background service of the process is listed here.
  */
-export const routeModules: RouteModule[] = [registerSellerRoutes];
+export const routeModules: RouteModule[] = [registerSellerRoutes, registerPayinRoutes];
 
 /** Something that runs in the background of a process role (workers, schedulers, the sandbox PSP). */
 export interface BackgroundService {
@@ -25,9 +30,48 @@ export interface BackgroundService {
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
 
-/** The background services a process of `role` runs. */
-export function backgroundServices(_ctx: AppContext, _role: Role): BackgroundService[] {
-  return [];
+function sandboxUrl(config: Config): string {
+  return `http://127.0.0.1:${config.sandboxPort}`;
+}
+
+// The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
+setDefaultPspFactory((ctx) =>
+  createStripePsp(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
+);
+
+/** The sandbox PSP as a background service, its webhooks wired to Bursar's own endpoint. */
+function sandboxService(ctx: AppContext): BackgroundService {
+  const loaded = loadSandboxConfig(process.env, ctx.config.dataDir);
+  const apiHost = ctx.config.host === '0.0.0.0' || ctx.config.host === '::' ? '127.0.0.1' : ctx.config.host;
+  const server = createSandboxServer({
+    pool: ctx.pool,
+    log: ctx.log.child({ module: 'sandbox' }),
+    clock: ctx.clock,
+    config: {
+      ...loaded,
+      port: ctx.config.sandboxPort,
+      webhookTargets: [
+        ...loaded.webhookTargets,
+        { url: `http://${apiHost}:${ctx.config.port}/v1/webhooks/psp/stripe`, secret: loaded.webhookSecret },
+      ],
+    },
+  });
+  return {
+    name: 'sandbox-psp',
+    start: async () => {
+      await server.start();
+    },
+    stop: () => server.stop(),
+    describe: () => [`  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`],
+  };
+}
+
+/** The background services a process of `role` runs, in start order (stopped in reverse). */
+export function backgroundServices(ctx: AppContext, role: Role): BackgroundService[] {
+  const services: BackgroundService[] = [];
+  if (role === 'all' || role === 'sandbox') services.push(sandboxService(ctx));
+  if (role === 'all' || role === 'worker') services.push(createPayinsWorker(ctx));
+  return services;
 }
 
 export function createContext(

@@ -22,6 +22,11 @@ export const ERROR_CODES = {
     status: 400,
     description: 'The body holds something shaped like a card number; Bursar never accepts card data.',
   },
+  webhook_signature_invalid: {
+    status: 400,
+    description:
+      'A webhook whose signature is missing, wrong or older than the tolerance; it is not processed.',
+  },
   payload_too_large: { status: 413, description: 'The request body is larger than the route accepts.' },
   unsupported_media_type: { status: 415, description: 'The request body is not application/json.' },
 

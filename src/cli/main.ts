@@ -3,6 +3,7 @@ import { openDatabase } from '../db/database.ts';
 import pino from 'pino';
 import { createLogger } from '../log.ts';
 import { UsageError } from './args.ts';
+import { dlqCommand, DLQ_USAGE } from './dlq.ts';
 import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { startCommand } from './start.ts';
@@ -12,6 +13,9 @@ const USAGE = `usage: bursar <command>
   start [--role all|api|worker|sandbox]   run Bursar (npm start runs "start")
   migrate                                  apply pending database migrations and exit
 ${KEYS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${DLQ_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${LEDGER_USAGE.split('\n')
@@ -50,10 +54,13 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'keys':
+      case 'dlq':
       case 'ledger': {
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
         try {
-          return command === 'keys' ? await keysCommand(rest, db, out) : await ledgerCommand(rest, db, out);
+          if (command === 'keys') return await keysCommand(rest, db, out);
+          if (command === 'dlq') return await dlqCommand(rest, db, out);
+          return await ledgerCommand(rest, db, out);
         } finally {
           await db.close();
         }

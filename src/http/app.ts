@@ -40,8 +40,6 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
       if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
       return `req_${randomBytes(12).toString('hex')}`;
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: false,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -49,7 +47,8 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.setSerializerCompiler(serializerCompiler);
 
   // JSON bodies are read as text first: card data is refused before anything parses, stores or logs it.
-  app.removeContentTypeParser('application/json');
+  // JSON only: any other body type is refused with 415 unsupported_media_type.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (containsCardNumber(text)) {

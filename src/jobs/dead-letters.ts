@@ -46,7 +46,13 @@ function toDeadLetter(row: Row): DeadLetter {
  */
 export async function insertDeadLetter(
   db: Queryable,
-  letter: { queue: string; subject: string; payload: Record<string, unknown>; reason: string; attempts: number },
+  letter: {
+    queue: string;
+    subject: string;
+    payload: Record<string, unknown>;
+    reason: string;
+    attempts: number;
+  },
 ): Promise<DeadLetter> {
   const id = `dl_${randomBytes(10).toString('hex')}`;
   const inserted = await db.query<Row>(
@@ -65,7 +71,10 @@ export async function insertDeadLetter(
   return toDeadLetter(first);
 }
 
-export async function listDeadLetters(db: Queryable, options: { includeReplayed?: boolean } = {}): Promise<DeadLetter[]> {
+export async function listDeadLetters(
+  db: Queryable,
+  options: { includeReplayed?: boolean } = {},
+): Promise<DeadLetter[]> {
   const result = await db.query<Row>(
     `SELECT ${COLUMNS} FROM jobs.dead_letters ${options.includeReplayed ? '' : 'WHERE replayed_at IS NULL'}
      ORDER BY created_at, id`,
@@ -82,7 +91,8 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
 /** What a queue's owner does, in the replay's transaction, before the job is sent again (reset attempts…). */
 export type ReplayHook = (client: PoolClient, letter: DeadLetter) => Promise<void>;
 
-export type ReplayResult = { outcome: 'replayed'; letter: DeadLetter } | { outcome: 'already_replayed' | 'not_found' };
+export type ReplayResult =
+  { outcome: 'replayed'; letter: DeadLetter } | { outcome: 'already_replayed' | 'not_found' };
 
 /**
  * Sends a dead letter's job again. The claim (`replayed_at` set where it was null), the owner's hook and the

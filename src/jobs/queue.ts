@@ -13,7 +13,12 @@ export interface SendOptions {
 
 /** Enqueues jobs on the caller's connection, i.e. inside the caller's open transaction. */
 export interface JobSender {
-  send(db: Queryable, queue: string, data: Record<string, unknown>, options?: SendOptions): Promise<string | null>;
+  send(
+    db: Queryable,
+    queue: string,
+    data: Record<string, unknown>,
+    options?: SendOptions,
+  ): Promise<string | null>;
 }
 
 function wrap(db: Queryable): PgBoss.Db {
@@ -52,7 +57,8 @@ export function connectionStringOf(pool: Pool): string {
  */
 export class JobQueue implements JobSender {
   readonly boss: PgBoss;
-  private started = false;
+  private users = 0;
+  private starting: Promise<void> | undefined;
   private readonly queues: string[];
 
   constructor(pool: Pool, queues: string[], options: { supervise?: boolean; max?: number } = {}) {
@@ -65,31 +71,54 @@ export class JobQueue implements JobSender {
       supervise: options.supervise ?? false,
       schedule: false,
       migrate: true,
-      monitorStateIntervalSeconds: undefined,
     });
     // pg-boss reports worker and maintenance errors as events; without a listener Node would crash the process.
     this.boss.on('error', () => undefined);
   }
 
-  /** Creates pg-boss's schema when missing (under its advisory lock) and our queues. Safe to call in every process. */
+  /**
+   * Creates pg-boss's schema when missing (under its advisory lock) and our queues. Safe to call in every process.
+   * Each `start` is matched by a `stop`: the API and the workers of one process share the instance, and it stops
+   * when the last of them lets go.
+   */
   async start(): Promise<void> {
-    if (this.started) return;
-    await this.boss.start();
-    for (const name of this.queues) {
-      const existing = await this.boss.getQueue(name);
-      if (!existing) await this.boss.createQueue(name, { name, policy: 'standard', retryLimit: 0 });
+    this.users++;
+    this.starting ??= (async () => {
+      await this.boss.start();
+      for (const name of this.queues) {
+        const existing = await this.boss.getQueue(name);
+        if (!existing) await this.boss.createQueue(name, { name, policy: 'standard', retryLimit: 0 });
+      }
+    })();
+    try {
+      await this.starting;
+    } catch (error) {
+      this.users--;
+      this.starting = undefined;
+      throw error;
     }
-    this.started = true;
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
+    if (this.users === 0) return;
+    this.users--;
+    if (this.users > 0) return;
+    this.starting = undefined;
     await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
   }
 
-  async send(db: Queryable, queue: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
+  async send(
+    db: Queryable,
+    queue: string,
+    data: Record<string, unknown>,
+    options: SendOptions = {},
+  ): Promise<string | null> {
     return await this.boss.send(queue, data, sendOptions(db, options));
+  }
+
+  /** Stops the given workers (ids from `work`) from taking new jobs. */
+  async offWork(ids: string[]): Promise<void> {
+    for (const id of ids) await this.boss.offWork({ id });
   }
 
   /** Runs `handler` for each job of `queue`, `concurrency` at a time. A thrown error fails the job (no retry). */

@@ -71,3 +71,32 @@ export interface AccountBalance {
   balanceMinor: bigint;
   version: bigint;
 }
+
+/** One posting as stored: where it sits in its account's chain and the balance it left. */
+export interface JournalPosting {
+  line: number;
+  accountCode: string;
+  accountType: AccountType;
+  currency: string;
+  direction: Direction;
+  amountMinor: bigint;
+  /** Position in the account's posting chain, from 1. */
+  seq: bigint;
+  /** The account's normal-side balance right after this posting. */
+  balanceAfterMinor: bigint;
+  postedAt: Date;
+}
+
+/** A journal entry as stored, with its postings in line order. */
+export interface JournalEntry {
+  entryId: string;
+  reference: string;
+  kind: string;
+  description: string;
+  effectiveAt: Date;
+  createdAt: Date;
+  metadata: Record<string, unknown> | null;
+  /** The entry this one reverses, when it is a reversal. */
+  reversesEntryId: string | null;
+  postings: JournalPosting[];
+}

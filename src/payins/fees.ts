@@ -17,7 +17,8 @@ export const NO_FEE: FeePolicy = { basisPoints: 0n, fixedMinor: 0n };
  */
 export function platformFeeMinor(amountMinor: bigint, policy: FeePolicy): bigint {
   if (amountMinor <= 0n) throw new RangeError('platformFeeMinor needs a positive amount');
-  if (policy.basisPoints < 0n || policy.fixedMinor < 0n) throw new RangeError('fee policy must not be negative');
+  if (policy.basisPoints < 0n || policy.fixedMinor < 0n)
+    throw new RangeError('fee policy must not be negative');
   const fee = basisPointsOf(amountMinor, policy.basisPoints, 'half-even') + policy.fixedMinor;
   return fee > amountMinor ? amountMinor : fee;
 }

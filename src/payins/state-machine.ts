@@ -86,7 +86,11 @@ export function transition(from: OrderStatus, event: OrderEvent): Transition {
   if (ACCEPTS[from].has(event.type)) return { kind: 'move', from, to, reason };
   if (isFinal(from)) {
     // A late or duplicated PSP event about a settled order: harmless when it agrees, suspicious when not.
-    return { kind: isFinal(to) && to !== from ? 'illegal' : 'noop', from, reason: `${from} is final; ${event.type} ignored` };
+    return {
+      kind: isFinal(to) && to !== from ? 'illegal' : 'noop',
+      from,
+      reason: `${from} is final; ${event.type} ignored`,
+    };
   }
   if (STATUS_RANK[to] < STATUS_RANK[from]) {
     return { kind: 'noop', from, reason: `${event.type} would move ${from} back to ${to}; ignored` };

@@ -20,10 +20,18 @@ export class PspError extends Error {
   readonly declineCode: string | undefined;
   /** Seconds the PSP asked us to wait (Retry-After), when it did. */
   readonly retryAfterSeconds: number | undefined;
+  /** The PSP's payment (pi_…) the failure is about, when the PSP created one (a declined charge has one). */
+  readonly paymentId: string | undefined;
   constructor(
     failureClass: FailureClass,
     message: string,
-    details: { pspCode?: string; declineCode?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    details: {
+      pspCode?: string;
+      declineCode?: string;
+      retryAfterSeconds?: number;
+      paymentId?: string;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PspError';
@@ -31,6 +39,15 @@ export class PspError extends Error {
     this.pspCode = details.pspCode;
     this.declineCode = details.declineCode;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.paymentId = details.paymentId;
+  }
+}
+
+/** A webhook whose signature is missing, wrong or stale: answer 400 and do not store it. */
+export class WebhookVerificationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WebhookVerificationError';
   }
 }
 

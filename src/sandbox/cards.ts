@@ -125,7 +125,11 @@ export function readCard(typed: string): CardDetails | undefined {
   if (!luhnValid(number)) return undefined;
   const behaviour =
     TEST_CARDS[number] ??
-    decline('card_declined', 'test_mode_live_card', 'Your card was declined. Your request was in test mode, but used a non test card.');
+    decline(
+      'card_declined',
+      'test_mode_live_card',
+      'Your card was declined. Your request was in test mode, but used a non test card.',
+    );
   return {
     number,
     brand: brandOf(number),

@@ -43,7 +43,8 @@ export function parseForm(input: string): FormObject {
   const root: Node = new Map();
   for (const [rawKey, value] of new URLSearchParams(input)) {
     const segments = splitKey(rawKey);
-    if (segments === undefined || segments[0] === '') throw new FormError(`Invalid parameter name: ${rawKey}`, rawKey);
+    if (segments === undefined || segments[0] === '')
+      throw new FormError(`Invalid parameter name: ${rawKey}`, rawKey);
     if (segments.length > MAX_DEPTH) throw new FormError(`Parameter nested too deeply: ${rawKey}`, rawKey);
     if (segments.some((segment) => FORBIDDEN.has(segment))) continue;
     let node = root;

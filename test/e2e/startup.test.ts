@@ -82,7 +82,7 @@ describe('npm start on the embedded PostgreSQL', () => {
       headers: { authorization: `Bearer ${devKey}` },
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).currency).toBe('EUR');
+    expect(((await res.json()) as { currency: string }).currency).toBe('EUR');
 
     // The CLI shares the server the running service owns.
     const verify = await runBursar(['ledger', 'verify'], { BURSAR_DATA_DIR: dataDir });

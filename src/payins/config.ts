@@ -1,0 +1,96 @@
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../jobs/backoff.ts';
+import { NO_FEE, type FeePolicy } from './fees.ts';
+
+/** Pay-in settings; every duration is in milliseconds unless its name says otherwise. */
+export interface PayinsConfig {
+  /** How long an Idempotency-Key is remembered (24 hours by default), then purged. */
+  idempotencyTtlMs: number;
+  /**
+   * How long a request may hold an Idempotency-Key in progress (the hosted flow calls the PSP meanwhile). A
+   * retry arriving later takes the work over; one arriving sooner gets 429 request_in_progress.
+   */
+  inProgressLeaseMs: number;
+  /** Executor retries of transient PSP failures. */
+  retry: RetryPolicy;
+  fee: FeePolicy;
+  /** An order EXECUTING untouched for this long is asked about at the PSP by the sweeper. */
+  sweepAfterMs: number;
+  /** First gap between two sweeps of one order; doubles up to `sweepMaxDelayMs`. */
+  sweepBaseDelayMs: number;
+  sweepMaxDelayMs: number;
+  /** After this many sweeps without a final answer, the order is flagged for attention and left alone. */
+  maxSweeps: number;
+  /** A hosted checkout without a final webhook for this long is polled at the PSP. */
+  pollAfterMs: number;
+  pollBaseDelayMs: number;
+  pollMaxDelayMs: number;
+  maxPolls: number;
+  /** How often the background loop looks for work (sweeps, polls, outbox, purges). */
+  tickIntervalMs: number;
+  /** Concurrent executor jobs per worker process. */
+  workerConcurrency: number;
+  /** pg-boss's polling interval for new jobs (at least 0.5). */
+  jobPollingIntervalSeconds: number;
+}
+
+export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  inProgressLeaseMs: 30_000,
+  retry: DEFAULT_RETRY_POLICY,
+  fee: NO_FEE,
+  sweepAfterMs: 5 * 60 * 1000,
+  sweepBaseDelayMs: 60_000,
+  sweepMaxDelayMs: 60 * 60 * 1000,
+  maxSweeps: 12,
+  pollAfterMs: 10 * 60 * 1000,
+  pollBaseDelayMs: 60_000,
+  pollMaxDelayMs: 60 * 60 * 1000,
+  maxPolls: 30,
+  tickIntervalMs: 5_000,
+  workerConcurrency: 4,
+  jobPollingIntervalSeconds: 1,
+};
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,12}$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return Number.parseInt(raw, 10);
+}
+
+function big(env: NodeJS.ProcessEnv, name: string, fallback: bigint): bigint {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,18}$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return BigInt(raw);
+}
+
+/** Reads the BURSAR_PAYINS_* variables (documented in docs/payins.md). */
+export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsConfig {
+  const d = DEFAULT_PAYINS_CONFIG;
+  return {
+    idempotencyTtlMs: int(env, 'BURSAR_IDEMPOTENCY_TTL_HOURS', d.idempotencyTtlMs / 3_600_000) * 3_600_000,
+    inProgressLeaseMs: int(env, 'BURSAR_IDEMPOTENCY_LEASE_MS', d.inProgressLeaseMs),
+    retry: {
+      maxAttempts: int(env, 'BURSAR_PAYINS_MAX_ATTEMPTS', d.retry.maxAttempts),
+      baseDelayMs: int(env, 'BURSAR_PAYINS_RETRY_BASE_MS', d.retry.baseDelayMs),
+      maxDelayMs: int(env, 'BURSAR_PAYINS_RETRY_MAX_MS', d.retry.maxDelayMs),
+      jitterRatio: d.retry.jitterRatio,
+    },
+    fee: {
+      basisPoints: big(env, 'BURSAR_PLATFORM_FEE_BPS', d.fee.basisPoints),
+      fixedMinor: big(env, 'BURSAR_PLATFORM_FEE_FIXED_MINOR', d.fee.fixedMinor),
+    },
+    sweepAfterMs: int(env, 'BURSAR_PAYINS_SWEEP_AFTER_MS', d.sweepAfterMs),
+    sweepBaseDelayMs: int(env, 'BURSAR_PAYINS_SWEEP_BASE_MS', d.sweepBaseDelayMs),
+    sweepMaxDelayMs: int(env, 'BURSAR_PAYINS_SWEEP_MAX_MS', d.sweepMaxDelayMs),
+    maxSweeps: int(env, 'BURSAR_PAYINS_MAX_SWEEPS', d.maxSweeps),
+    pollAfterMs: int(env, 'BURSAR_PAYINS_POLL_AFTER_MS', d.pollAfterMs),
+    pollBaseDelayMs: int(env, 'BURSAR_PAYINS_POLL_BASE_MS', d.pollBaseDelayMs),
+    pollMaxDelayMs: int(env, 'BURSAR_PAYINS_POLL_MAX_MS', d.pollMaxDelayMs),
+    maxPolls: int(env, 'BURSAR_PAYINS_MAX_POLLS', d.maxPolls),
+    tickIntervalMs: int(env, 'BURSAR_PAYINS_TICK_MS', d.tickIntervalMs),
+    workerConcurrency: int(env, 'BURSAR_PAYINS_WORKER_CONCURRENCY', d.workerConcurrency),
+    jobPollingIntervalSeconds: d.jobPollingIntervalSeconds,
+  };
+}

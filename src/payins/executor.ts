@@ -1,0 +1,167 @@
+import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
+import { insertDeadLetter } from '../jobs/dead-letters.ts';
+import type { PoolClient } from '../db/pool.ts';
+import { withTransaction } from '../db/tx.ts';
+import { PspError, type PspCharge } from '../psp/port.ts';
+import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
+import { timedPspCall } from './metrics.ts';
+import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { transitionDeps } from './service.ts';
+import { outcomeFromCharge, settleOrder } from './settle.ts';
+import { applyOrderEvent } from './transitions.ts';
+import { getCheckout, getOrder } from './store.ts';
+
+export type ExecuteResult =
+  | { outcome: 'settled'; status: string }
+  | { outcome: 'retry_scheduled'; attempt: number; delayMs: number }
+  | { outcome: 'dead_lettered'; attempt: number }
+  | { outcome: 'skipped'; why: string };
+
+/**
+ * Executes one payment order paid with a saved method: claim it (EXECUTING, one more attempt, commit), charge at
+ * the PSP with a key derived from the order (identical on every retry), then record the answer in a second
+ * transaction. No transaction is open during the PSP call. A crash anywhere leaves an EXECUTING order that the
+ * next retry or the sweeper settles without charging twice.
+ */
+export async function executeOrder(
+  runtime: PayinsRuntime,
+  paymentOrderId: string,
+  options: { random?: () => number } = {},
+): Promise<ExecuteResult> {
+  const { ctx, config } = runtime;
+  const deps = transitionDeps(runtime);
+
+  const claim = await withTransaction(ctx.pool, async (client) => {
+    const order = await getOrder(client, paymentOrderId, { forUpdate: true });
+    if (!order) return { skip: 'not_found' } as const;
+    if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
+      return { skip: `status ${order.status}` } as const;
+    if (order.needsAttention) return { skip: 'in the dead-letter queue' } as const;
+    if (order.status === 'NOT_STARTED') {
+      await applyOrderEvent(
+        client,
+        deps,
+        paymentOrderId,
+        { type: 'start' },
+        { details: { flow: 'saved_method' } },
+      );
+    }
+    // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
+    const claimed = await client.query<{ attempts: number }>(
+      `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
+         next_sweep_at = now() + $2 * interval '1 millisecond'
+       WHERE payment_order_id = $1 RETURNING attempts`,
+      [paymentOrderId, config.sweepAfterMs],
+    );
+    const checkout = await getCheckout(client, order.checkoutId);
+    return { order, attempt: claimed.rows[0]?.attempts ?? order.attempts + 1, checkout };
+  });
+  if ('skip' in claim) return { outcome: 'skipped', why: claim.skip ?? 'unknown' };
+  const { order, attempt, checkout } = claim;
+  const paymentMethod =
+    checkout && 'payment_method' in checkout.creditCardInfo
+      ? checkout.creditCardInfo.payment_method
+      : undefined;
+  if (paymentMethod === undefined) return { outcome: 'skipped', why: 'not a saved-method checkout' };
+
+  const idempotencyKey = chargeIdempotencyKey(order.paymentOrderId);
+  const metadata = chargeMetadata(order);
+  let charge: PspCharge | undefined;
+  try {
+    charge = await timedPspCall(runtime.metrics, 'charge', () =>
+      runtime.psp.charge({
+        idempotencyKey,
+        amountMinor: order.amountMinor,
+        currency: order.currency,
+        paymentMethod,
+        description: `payment order ${order.paymentOrderId} of checkout ${order.checkoutId}`,
+        metadata,
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof PspError)) throw error;
+    if (error.failureClass === 'hard_decline') {
+      const code = error.declineCode ?? error.pspCode ?? 'declined';
+      await withTransaction(ctx.pool, (client) =>
+        settleOrder(client, deps, paymentOrderId, { kind: 'failed', code, message: error.message }),
+      );
+      return { outcome: 'settled', status: 'FAILED' };
+    }
+    if (error.failureClass === 'unknown') {
+      // The PSP may have acted: ask before anything else. A found payment settles the order; none found means
+      // the charge never happened, and the retry below (same key) is still safe.
+      charge = await findQuietly(runtime, idempotencyKey, metadata);
+    }
+    if (!charge) return await scheduleRetry(runtime, paymentOrderId, attempt, error, options.random);
+  }
+  const result = await withTransaction(ctx.pool, (client) =>
+    settleOrder(client, deps, paymentOrderId, outcomeFromCharge(charge)),
+  );
+  return { outcome: 'settled', status: result.order?.status ?? 'unknown' };
+}
+
+async function findQuietly(
+  runtime: PayinsRuntime,
+  key: string,
+  metadata: Record<string, string>,
+): Promise<PspCharge | undefined> {
+  try {
+    return await timedPspCall(runtime.metrics, 'find_charge', () => runtime.psp.findCharge(key, metadata));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A transient failure: try again later with backoff and jitter (honouring Retry-After), or dead-letter. */
+async function scheduleRetry(
+  runtime: PayinsRuntime,
+  paymentOrderId: string,
+  attempt: number,
+  error: PspError,
+  random: (() => number) | undefined,
+): Promise<ExecuteResult> {
+  const { ctx, config } = runtime;
+  const lastError = `${error.failureClass}: ${error.message}`.slice(0, 500);
+  if (!canRetry(attempt, config.retry)) {
+    await withTransaction(ctx.pool, async (client) => {
+      await client.query(
+        `UPDATE payins.payment_order SET needs_attention = true, last_error = $2, next_sweep_at = NULL, updated_at = now()
+         WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
+        [paymentOrderId, lastError],
+      );
+      await insertDeadLetter(client, {
+        queue: EXECUTE_QUEUE,
+        subject: paymentOrderId,
+        payload: { paymentOrderId },
+        reason: lastError,
+        attempts: attempt,
+      });
+    });
+    runtime.metrics.deadLetters.inc({ queue: EXECUTE_QUEUE });
+    ctx.log.warn({ paymentOrderId, attempt }, 'payment order attempts exhausted: dead-lettered');
+    return { outcome: 'dead_lettered', attempt };
+  }
+  const delayMs = retryDelayMs(attempt, config.retry, {
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    ...(random === undefined ? {} : { random }),
+  });
+  await withTransaction(ctx.pool, async (client) => {
+    await client.query(
+      `UPDATE payins.payment_order SET last_error = $2, next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
+       WHERE payment_order_id = $1`,
+      [paymentOrderId, lastError, delayMs + config.sweepAfterMs],
+    );
+    await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId }, { startAfterMs: delayMs });
+  });
+  runtime.metrics.retries.inc({ queue: EXECUTE_QUEUE });
+  return { outcome: 'retry_scheduled', attempt, delayMs };
+}
+
+/** The dead-letter replay hook: the order gets a fresh set of attempts and leaves the attention list. */
+export async function resetForReplay(client: PoolClient, paymentOrderId: string): Promise<void> {
+  await client.query(
+    `UPDATE payins.payment_order SET attempts = 0, needs_attention = false, sweep_count = 0, next_sweep_at = NULL, updated_at = now()
+     WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
+    [paymentOrderId],
+  );
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { App } from '../http/app.ts';
+import { requireScope } from '../http/auth.ts';
+import { requestFingerprint, requireIdempotencyKey } from './idempotency.ts';
+import { payinsRuntime } from './runtime.ts';
+import { createCheckout } from './service.ts';
+import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from './store.ts';
+import { CLIENT_ID, CreatePaymentBody, toCheckoutRequest } from './validate.ts';
+import { checkoutToWire, historyToWire, orderToWire } from './wire.ts';
+import { registerWebhookRoute } from './webhook-http.ts';
+
+const OrderParams = z.object({
+  payment_order_id: z.string().regex(CLIENT_ID, 'must be 1–64 of A-Z a-z 0-9 _ -'),
+});
+const CheckoutParams = z.object({
+  checkout_id: z.string().regex(CLIENT_ID, 'must be 1–64 of A-Z a-z 0-9 _ -'),
+});
+
+/** Pay-in routes: create a checkout, read an order with its history, read a checkout; and the PSP webhook. */
+export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<void> {
+  const runtime = () => payinsRuntime(ctx);
+  // pg-boss's schema and queues must exist before the first checkout enqueues its jobs. Started on first use, so
+  // an app that never takes a payment (a test of another module) does not pay for it.
+  let jobsReady: Promise<void> | undefined;
+  const ensureJobs = () =>
+    (jobsReady ??= runtime()
+      .ready()
+      .catch((error: unknown) => {
+        jobsReady = undefined;
+        throw error;
+      }));
+  app.addHook('onClose', async () => {
+    if (jobsReady === undefined) return;
+    await jobsReady.catch(() => undefined);
+    await runtime().release();
+  });
+
+  app.post(
+    '/v1/payments',
+    {
+      schema: { body: CreatePaymentBody },
+      // Authentication first, then the key, then the body: a missing key is reported as such, whatever the body.
+      preValidation: [
+        requireScope(ctx.pool, 'payments:write'),
+        async (request) => {
+          requireIdempotencyKey(request.headers['idempotency-key']);
+        },
+      ],
+    },
+    async (request, reply) => {
+      const apiKey = request.apiKey;
+      if (!apiKey)
+        throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
+      const idempotencyKey = requireIdempotencyKey(request.headers['idempotency-key']);
+      const checkoutRequest = toCheckoutRequest(request.body);
+      await ensureJobs();
+      const result = await createCheckout(runtime(), {
+        apiKeyId: apiKey.id,
+        idempotencyKey,
+        fingerprint: requestFingerprint('POST', '/v1/payments', request.body),
+        request: checkoutRequest,
+      });
+      if (result.replayed) reply.header('Idempotent-Replayed', 'true');
+      return reply.code(result.status).send(result.body);
+    },
+  );
+
+  app.get(
+    '/v1/payments/:payment_order_id',
+    { schema: { params: OrderParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    async (request) => {
+      const order = await getOrder(ctx.pool, request.params.payment_order_id);
+      if (!order) throw new AppError('not_found', `no payment order ${request.params.payment_order_id}`);
+      const history = await getHistory(ctx.pool, order.paymentOrderId);
+      return { ...orderToWire(order), status_history: historyToWire(history) };
+    },
+  );
+
+  app.get(
+    '/v1/checkouts/:checkout_id',
+    { schema: { params: CheckoutParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    async (request) => {
+      const checkout = await getCheckout(ctx.pool, request.params.checkout_id);
+      if (!checkout) throw new AppError('not_found', `no checkout ${request.params.checkout_id}`);
+      const orders = await getOrders(ctx.pool, checkout.checkoutId);
+      const decisions = await getRiskDecisions(ctx.pool, checkout.checkoutId);
+      const latest = decisions.at(-1);
+      return checkoutToWire(checkout, orders, latest);
+    },
+  );
+
+  registerWebhookRoute(app, ctx, ensureJobs);
+}

@@ -1,0 +1,136 @@
+import { withTransaction } from '../db/tx.ts';
+import { backoffCeilingMs } from '../jobs/backoff.ts';
+import { PspError, type HostedSession } from '../psp/port.ts';
+import { sessionIdempotencyKey } from './keys.ts';
+import { timedPspCall } from './metrics.ts';
+import type { PayinsRuntime } from './runtime.ts';
+import { transitionDeps } from './service.ts';
+import { outcomeFromSession, settleCheckout } from './settle.ts';
+
+export interface PollReport {
+  examined: number;
+  settled: number;
+  pending: number;
+  flagged: number;
+  errors: number;
+}
+
+interface DueRow {
+  checkout_id: string;
+  psp_session_id: string | null;
+  poll_count: number;
+  currency: string;
+  total_minor: bigint;
+  credit_card_info: { return_url?: string };
+}
+
+/**
+ * The poller: hosted checkouts with no final webhook past `pollAfterMs` are asked about at the PSP on a bounded,
+ * doubling schedule until final or expired, so a deployment whose PSP sends no webhooks still settles. A checkout
+ * whose session was never stored (the POST died mid-call and the client never retried) gets it registered here,
+ * with the same idempotency key, so the PSP returns the session it may already have made.
+ */
+export async function pollOnce(runtime: PayinsRuntime, limit = 50): Promise<PollReport> {
+  const { ctx } = runtime;
+  const report: PollReport = { examined: 0, settled: 0, pending: 0, flagged: 0, errors: 0 };
+  const due = await ctx.pool.query<DueRow>(
+    `SELECT e.checkout_id, e.psp_session_id, e.poll_count, e.currency, e.total_minor, e.credit_card_info
+     FROM payins.payment_event e
+     WHERE e.flow = 'hosted_page' AND NOT e.is_payment_done
+       AND COALESCE(e.next_poll_at, e.created_at + $1 * interval '1 millisecond') <= now()
+       AND EXISTS (SELECT 1 FROM payins.payment_order o WHERE o.checkout_id = e.checkout_id
+                   AND o.payment_order_status IN ('EXECUTING', 'PENDING') AND NOT o.needs_attention)
+     ORDER BY COALESCE(e.next_poll_at, e.created_at) LIMIT $2`,
+    [runtime.config.pollAfterMs, limit],
+  );
+  for (const row of due.rows) {
+    report.examined++;
+    report[await pollCheckout(runtime, row)]++;
+  }
+  return report;
+}
+
+async function pollCheckout(
+  runtime: PayinsRuntime,
+  row: DueRow,
+): Promise<'settled' | 'pending' | 'flagged' | 'errors'> {
+  const { ctx } = runtime;
+  let session: HostedSession;
+  try {
+    session = await timedPspCall(runtime.metrics, 'retrieve_session', () =>
+      row.psp_session_id !== null
+        ? runtime.psp.retrieveHostedSession(row.psp_session_id)
+        : registerSession(runtime, row),
+    );
+  } catch (error) {
+    if (!(error instanceof PspError)) throw error;
+    return (await scheduleNext(runtime, row, `poll: ${error.failureClass}: ${error.message}`))
+      ? 'flagged'
+      : 'errors';
+  }
+  if (row.psp_session_id === null) {
+    await ctx.pool.query(
+      `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4, updated_at = now()
+       WHERE checkout_id = $1 AND psp_session_id IS NULL`,
+      [row.checkout_id, session.sessionId, session.url, session.expiresAt ?? null],
+    );
+    await ctx.pool.query(
+      'UPDATE payins.payment_order SET psp_session_id = $2 WHERE checkout_id = $1 AND psp_session_id IS NULL',
+      [row.checkout_id, session.sessionId],
+    );
+  }
+  const outcome = outcomeFromSession(session);
+  await withTransaction(ctx.pool, (client) =>
+    settleCheckout(client, transitionDeps(runtime), row.checkout_id, outcome, {
+      details: { settled_by: 'poller' },
+    }),
+  );
+  if (outcome.kind !== 'pending') return 'settled';
+  const flagged = await scheduleNext(runtime, row, 'poll: still pending at the PSP');
+  return flagged ? 'flagged' : 'pending';
+}
+
+function registerSession(runtime: PayinsRuntime, row: DueRow): Promise<HostedSession> {
+  const returnUrl = row.credit_card_info.return_url ?? 'http://127.0.0.1/';
+  return runtime.psp.createHostedSession({
+    idempotencyKey: sessionIdempotencyKey(row.checkout_id),
+    amountMinor: row.total_minor,
+    currency: row.currency,
+    successUrl: returnUrl,
+    cancelUrl: returnUrl,
+    clientReferenceId: row.checkout_id,
+    description: `checkout ${row.checkout_id}`,
+    metadata: { checkout_id: row.checkout_id },
+  });
+}
+
+/** Next poll on a doubling, capped delay; returns true when the polls ran out and the orders were flagged. */
+async function scheduleNext(runtime: PayinsRuntime, row: DueRow, reason: string): Promise<boolean> {
+  const { ctx, config } = runtime;
+  const count = row.poll_count + 1;
+  if (count >= config.maxPolls) {
+    await withTransaction(ctx.pool, async (client) => {
+      await client.query(
+        'UPDATE payins.payment_event SET poll_count = $2, next_poll_at = NULL WHERE checkout_id = $1',
+        [row.checkout_id, count],
+      );
+      await client.query(
+        `UPDATE payins.payment_order SET needs_attention = true, last_error = $2
+         WHERE checkout_id = $1 AND payment_order_status IN ('EXECUTING', 'PENDING')`,
+        [row.checkout_id, reason.slice(0, 500)],
+      );
+    });
+    return true;
+  }
+  const delayMs = backoffCeilingMs(count, {
+    maxAttempts: config.maxPolls,
+    baseDelayMs: config.pollBaseDelayMs,
+    maxDelayMs: config.pollMaxDelayMs,
+    jitterRatio: 0,
+  });
+  await ctx.pool.query(
+    `UPDATE payins.payment_event SET poll_count = $2, next_poll_at = now() + $3 * interval '1 millisecond' WHERE checkout_id = $1`,
+    [row.checkout_id, count, delayMs],
+  );
+  return false;
+}

@@ -1,0 +1,316 @@
+import type { PoolClient } from '../db/pool.ts';
+import { withTransaction } from '../db/tx.ts';
+import { AppError } from '../errors.ts';
+import { PspError } from '../psp/port.ts';
+import type { RiskAssessment } from '../risk/port.ts';
+import { findSellers } from '../sellers/store.ts';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  findIdempotencyRecord,
+  releaseIdempotencyKey,
+  takeOverIdempotencyKey,
+  type IdempotencyRecord,
+} from './idempotency.ts';
+import { sessionIdempotencyKey } from './keys.ts';
+import { timedPspCall } from './metrics.ts';
+import type { PayinsRuntime } from './runtime.ts';
+import { EXECUTE_QUEUE } from './runtime.ts';
+import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
+import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
+import { buyerAccountOf, type CheckoutRequest } from './types.ts';
+import { checkoutToWire } from './wire.ts';
+
+export interface CreateCheckoutCommand {
+  apiKeyId: string;
+  idempotencyKey: string;
+  fingerprint: Buffer;
+  request: CheckoutRequest;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+export function transitionDeps(runtime: PayinsRuntime): TransitionDeps {
+  return { ledger: runtime.ledger, fee: runtime.config.fee, metrics: runtime.metrics, log: runtime.ctx.log };
+}
+
+/**
+ * What an existing Idempotency-Key row means for a new request with that key: the stored answer again, a
+ * refusal, or — when the first request died holding the key — the go-ahead to finish its work.
+ */
+function answerFromRecord(
+  runtime: PayinsRuntime,
+  record: IdempotencyRecord,
+  fingerprint: Buffer,
+): StoredResponse | 'take_over' {
+  if (!record.fingerprint.equals(fingerprint)) {
+    throw new AppError(
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different request; use a new key for a new request',
+    );
+  }
+  if (record.state === 'completed' && record.responseStatus !== null) {
+    runtime.metrics.idempotentReplays.inc();
+    return { status: record.responseStatus, body: record.responseBody, replayed: true };
+  }
+  const remainingMs = record.leaseRemainingMs ?? 0;
+  if (remainingMs > 0) {
+    runtime.metrics.inFlightConflicts.inc();
+    throw new AppError(
+      'request_in_progress',
+      'a request with this Idempotency-Key is still being processed',
+      {
+        retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)),
+      },
+    );
+  }
+  return 'take_over';
+}
+
+/**
+ * `POST /v1/payments`. The Idempotency-Key row, the checkout, its orders, the risk decision, the jobs and (for
+ * saved methods) the stored response commit in one transaction; the unique keys settle races between processes.
+ * The hosted flow then calls the PSP outside any transaction and records the session in a second one.
+ */
+export async function createCheckout(
+  runtime: PayinsRuntime,
+  command: CreateCheckoutCommand,
+): Promise<StoredResponse> {
+  const { ctx, config } = runtime;
+  for (let round = 0; round < 3; round++) {
+    const existing = await findIdempotencyRecord(ctx.pool, command.apiKeyId, command.idempotencyKey);
+    if (existing) {
+      const answer = answerFromRecord(runtime, existing, command.fingerprint);
+      if (answer !== 'take_over') return answer;
+      if (
+        !(await takeOverIdempotencyKey(
+          ctx.pool,
+          command.apiKeyId,
+          command.idempotencyKey,
+          config.inProgressLeaseMs,
+        ))
+      )
+        continue;
+      return await finishHostedCheckout(runtime, command, existing.checkoutId ?? command.request.checkoutId);
+    }
+
+    // The risk check may call a third party: it runs before the transaction, never inside it.
+    const assessment = await assess(runtime, command.request);
+    const outcome = await withTransaction(ctx.pool, async (client) => {
+      const claimed = await claimIdempotencyKey(client, {
+        apiKeyId: command.apiKeyId,
+        key: command.idempotencyKey,
+        fingerprint: command.fingerprint,
+        checkoutId: command.request.checkoutId,
+        ttlMs: config.idempotencyTtlMs,
+        leaseMs: config.inProgressLeaseMs,
+      });
+      if (!claimed) return 'lost_race' as const;
+      return await recordCheckout(runtime, client, command, assessment);
+    });
+    if (outcome === 'lost_race') continue;
+    runtime.metrics.riskDecisions.inc({ decision: assessment.decision, provider: assessment.provider });
+    if (outcome === 'hosted_pending')
+      return await finishHostedCheckout(runtime, command, command.request.checkoutId);
+    return outcome;
+  }
+  throw new AppError('request_in_progress', 'a request with this Idempotency-Key is still being processed', {
+    retryAfterSeconds: 1,
+  });
+}
+
+async function assess(runtime: PayinsRuntime, request: CheckoutRequest): Promise<RiskAssessment> {
+  return await runtime.risk.assess({
+    checkoutId: request.checkoutId,
+    buyerInfo: request.buyerInfo,
+    currency: request.currency,
+    totalMinor: request.totalMinor,
+    orders: request.orders.map((order) => ({
+      paymentOrderId: order.paymentOrderId,
+      sellerAccount: order.sellerAccount,
+      amountMinor: order.amountMinor,
+    })),
+  });
+}
+
+async function recordCheckout(
+  runtime: PayinsRuntime,
+  client: PoolClient,
+  command: CreateCheckoutCommand,
+  assessment: RiskAssessment,
+): Promise<StoredResponse | 'hosted_pending'> {
+  const { request } = command;
+  const sellers = await findSellers(
+    client,
+    request.orders.map((order) => order.sellerAccount),
+  );
+  const unknown = request.orders.findIndex((order) => !sellers.has(order.sellerAccount));
+  const missing = request.orders[unknown];
+  if (missing) {
+    throw new AppError(
+      'seller_unknown',
+      `payment_orders.${unknown}.seller_account: seller ${missing.sellerAccount} is not registered`,
+      {
+        field: `payment_orders.${unknown}.seller_account`,
+      },
+    );
+  }
+  await insertCheckout(client, request, {
+    apiKeyId: command.apiKeyId,
+    buyerAccount: buyerAccountOf(request.buyerInfo),
+  });
+  await insertRiskDecision(client, {
+    checkoutId: request.checkoutId,
+    provider: assessment.provider,
+    decision: assessment.decision,
+    reasons: assessment.reasons,
+  });
+  const deps = transitionDeps(runtime);
+  if (assessment.decision === 'reject') {
+    // No PSP call at all: the orders fail here, with the reason, and the checkout is done.
+    for (const order of request.orders) {
+      await applyOrderEvent(
+        client,
+        deps,
+        order.paymentOrderId,
+        { type: 'risk_rejected' },
+        { details: { reasons: assessment.reasons } },
+      );
+    }
+  } else if (request.flow === 'saved_method') {
+    for (const order of request.orders) {
+      await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
+    }
+  } else {
+    // Hosted page: the orders start now; the PSP session is registered right after this transaction commits.
+    for (const order of request.orders) {
+      await applyOrderEvent(
+        client,
+        deps,
+        order.paymentOrderId,
+        { type: 'start' },
+        { details: { flow: 'hosted_page' } },
+      );
+    }
+    return 'hosted_pending';
+  }
+  const response = await checkoutResponse(client, request.checkoutId, assessment);
+  await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
+  return { ...response, replayed: false };
+}
+
+async function checkoutResponse(
+  client: PoolClient,
+  checkoutId: string,
+  assessment: { decision: string; reasons: string[] } | undefined,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const checkout = await getCheckout(client, checkoutId);
+  if (!checkout) throw new Error(`checkout ${checkoutId} vanished inside its own transaction`);
+  const orders = await getOrders(client, checkoutId);
+  return { status: 201, body: checkoutToWire(checkout, orders, assessment) };
+}
+
+/**
+ * Hosted page, second half: register one PSP session for the checkout total (idempotency key from the
+ * checkout, so a retry or a take-over gets the same session), then store the token and the answer together.
+ */
+async function finishHostedCheckout(
+  runtime: PayinsRuntime,
+  command: CreateCheckoutCommand,
+  checkoutId: string,
+): Promise<StoredResponse> {
+  const { ctx } = runtime;
+  const checkout = await getCheckout(ctx.pool, checkoutId);
+  if (!checkout || !('flow' in checkout.creditCardInfo))
+    throw new Error(`checkout ${checkoutId} is not a hosted checkout`);
+  const returnUrl = checkout.creditCardInfo.return_url;
+  const orders = await getOrders(ctx.pool, checkoutId);
+  let session;
+  try {
+    session = await timedPspCall(runtime.metrics, 'create_session', () =>
+      runtime.psp.createHostedSession({
+        idempotencyKey: sessionIdempotencyKey(checkoutId),
+        amountMinor: checkout.totalMinor,
+        currency: checkout.currency,
+        successUrl: withCheckoutParam(returnUrl, checkoutId, 'succeeded'),
+        cancelUrl: withCheckoutParam(returnUrl, checkoutId, 'cancelled'),
+        clientReferenceId: checkoutId,
+        description: `checkout ${checkoutId} (${orders.length} order${orders.length === 1 ? '' : 's'})`,
+        metadata: {
+          checkout_id: checkoutId,
+          payment_order_ids: orders
+            .map((order) => order.paymentOrderId)
+            .join(',')
+            .slice(0, 500),
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof PspError && error.failureClass === 'hard_decline') {
+      return await withTransaction(ctx.pool, async (client) => {
+        const deps = transitionDeps(runtime);
+        for (const order of orders) {
+          await applyOrderEvent(
+            client,
+            deps,
+            order.paymentOrderId,
+            { type: 'psp_failed', code: error.pspCode ?? 'psp_refused' },
+            {
+              lastError: error.message,
+            },
+          );
+        }
+        const response = await checkoutResponse(client, checkoutId, undefined);
+        await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
+        return { ...response, replayed: false };
+      });
+    }
+    // Transient or unknown: nothing is held. A retry with the same Idempotency-Key takes over at once, and the
+    // PSP returns the same session for the same key; the poller also registers it if nobody retries.
+    await releaseIdempotencyKey(ctx.pool, command.apiKeyId, command.idempotencyKey);
+    const retryAfterSeconds =
+      error instanceof PspError && error.retryAfterSeconds !== undefined
+        ? Math.max(1, error.retryAfterSeconds)
+        : 2;
+    throw new AppError(
+      'service_unavailable',
+      'the payment provider did not answer; retry with the same Idempotency-Key',
+      {
+        retryAfterSeconds,
+        cause: error,
+      },
+    );
+  }
+  return await withTransaction(ctx.pool, async (client) => {
+    await client.query(
+      `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4,
+         next_poll_at = now() + $5 * interval '1 millisecond', updated_at = now()
+       WHERE checkout_id = $1`,
+      [checkoutId, session.sessionId, session.url, session.expiresAt ?? null, runtime.config.pollAfterMs],
+    );
+    await client.query(
+      `UPDATE payins.payment_order SET psp_session_id = $2, psp_payment_id = COALESCE($3, psp_payment_id), updated_at = now(),
+         version = version + 1
+       WHERE checkout_id = $1`,
+      [checkoutId, session.sessionId, session.paymentId ?? null],
+    );
+    const decisions = await client.query<{ decision: string; reasons: string[] }>(
+      'SELECT decision, reasons FROM payins.risk_decisions WHERE checkout_id = $1 ORDER BY id DESC LIMIT 1',
+      [checkoutId],
+    );
+    const response = await checkoutResponse(client, checkoutId, decisions.rows[0]);
+    await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
+    return { ...response, replayed: false };
+  });
+}
+
+function withCheckoutParam(returnUrl: string, checkoutId: string, outcome: string): string {
+  const url = new URL(returnUrl);
+  url.searchParams.set('checkout_id', checkoutId);
+  url.searchParams.set('outcome', outcome);
+  return url.toString();
+}

@@ -1,0 +1,328 @@
+import type { Queryable } from '../db/pool.ts';
+import { sqlState } from '../db/tx.ts';
+import { AppError } from '../errors.ts';
+import { isOrderStatus, type OrderStatus } from './state-machine.ts';
+import type { Checkout, CheckoutRequest, CreditCardInfo, Flow, PaymentOrder, StatusChange } from './types.ts';
+
+interface CheckoutRow {
+  checkout_id: string;
+  api_key_id: string;
+  buyer_info: Record<string, unknown>;
+  seller_info: Record<string, unknown>;
+  credit_card_info: CreditCardInfo;
+  flow: Flow;
+  currency: string;
+  total_minor: bigint;
+  psp_session_id: string | null;
+  psp_session_url: string | null;
+  psp_session_expires_at: Date | null;
+  next_poll_at: Date | null;
+  poll_count: number;
+  is_payment_done: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface OrderRow {
+  payment_order_id: string;
+  checkout_id: string;
+  position: number;
+  buyer_account: string;
+  seller_account: string;
+  amount_minor: bigint;
+  currency: string;
+  fee_minor: bigint | null;
+  payment_order_status: string;
+  status_reason: string | null;
+  ledger_updated: boolean;
+  wallet_updated: boolean;
+  psp_payment_id: string | null;
+  psp_charge_id: string | null;
+  psp_session_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  decline_code: string | null;
+  needs_attention: boolean;
+  next_sweep_at: Date | null;
+  sweep_count: number;
+  version: bigint;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const ORDER_COLUMNS = `payment_order_id, checkout_id, position, buyer_account, seller_account, amount_minor, currency,
+  fee_minor, payment_order_status, status_reason, ledger_updated, wallet_updated, psp_payment_id, psp_charge_id,
+  psp_session_id, attempts, last_error, decline_code, needs_attention, next_sweep_at, sweep_count, version, created_at,
+  updated_at`;
+
+const CHECKOUT_COLUMNS = `checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency, total_minor,
+  psp_session_id, psp_session_url, psp_session_expires_at, next_poll_at, poll_count, is_payment_done, created_at, updated_at`;
+
+function toStatus(value: string): OrderStatus {
+  if (!isOrderStatus(value)) throw new Error(`unknown payment order status ${value} in the database`);
+  return value;
+}
+
+function toCheckout(row: CheckoutRow): Checkout {
+  return {
+    checkoutId: row.checkout_id,
+    apiKeyId: row.api_key_id,
+    buyerInfo: row.buyer_info,
+    sellerInfo: row.seller_info,
+    creditCardInfo: row.credit_card_info,
+    flow: row.flow,
+    currency: row.currency,
+    totalMinor: row.total_minor,
+    pspSessionId: row.psp_session_id,
+    pspSessionUrl: row.psp_session_url,
+    pspSessionExpiresAt: row.psp_session_expires_at,
+    nextPollAt: row.next_poll_at,
+    pollCount: row.poll_count,
+    isPaymentDone: row.is_payment_done,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toOrder(row: OrderRow): PaymentOrder {
+  return {
+    paymentOrderId: row.payment_order_id,
+    checkoutId: row.checkout_id,
+    position: row.position,
+    buyerAccount: row.buyer_account,
+    sellerAccount: row.seller_account,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    feeMinor: row.fee_minor,
+    status: toStatus(row.payment_order_status),
+    statusReason: row.status_reason,
+    ledgerUpdated: row.ledger_updated,
+    walletUpdated: row.wallet_updated,
+    pspPaymentId: row.psp_payment_id,
+    pspChargeId: row.psp_charge_id,
+    pspSessionId: row.psp_session_id,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    declineCode: row.decline_code,
+    needsAttention: row.needs_attention,
+    nextSweepAt: row.next_sweep_at,
+    sweepCount: row.sweep_count,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The value of the key named in a unique violation's detail: `Key (col)=(value) already exists.` */
+function conflictingValue(error: unknown): string | undefined {
+  const detail = (error as { detail?: unknown }).detail;
+  if (typeof detail !== 'string') return undefined;
+  return /\)=\((.*)\) already exists/.exec(detail)?.[1];
+}
+
+function constraintOf(error: unknown): string | undefined {
+  const constraint = (error as { constraint?: unknown }).constraint;
+  return typeof constraint === 'string' ? constraint : undefined;
+}
+
+/**
+ * Inserts the checkout and its orders (NOT_STARTED, with their first history row). The primary keys settle
+ * races between processes: a duplicate `checkout_id` or `payment_order_id` becomes a 409 naming it.
+ */
+export async function insertCheckout(
+  db: Queryable,
+  request: CheckoutRequest,
+  context: { apiKeyId: string; buyerAccount: string },
+): Promise<void> {
+  const sellerInfo = { sellers: [...new Set(request.orders.map((order) => order.sellerAccount))] };
+  try {
+    await db.query(
+      `INSERT INTO payins.payment_event (checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency,
+         total_minor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        request.checkoutId,
+        context.apiKeyId,
+        JSON.stringify(request.buyerInfo),
+        JSON.stringify(sellerInfo),
+        JSON.stringify(request.creditCardInfo),
+        request.flow,
+        request.currency,
+        request.totalMinor,
+      ],
+    );
+    await db.query(
+      `INSERT INTO payins.payment_order (payment_order_id, checkout_id, position, buyer_account, seller_account, amount_minor,
+         currency)
+       SELECT id, $1, pos - 1, $2, seller, amount, $3
+       FROM unnest($4::text[], $5::text[], $6::int8[]) WITH ORDINALITY AS o(id, seller, amount, pos)`,
+      [
+        request.checkoutId,
+        context.buyerAccount,
+        request.currency,
+        request.orders.map((order) => order.paymentOrderId),
+        request.orders.map((order) => order.sellerAccount),
+        request.orders.map((order) => order.amountMinor.toString()),
+      ],
+    );
+    await db.query(
+      `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason)
+       SELECT unnest($1::text[]), NULL, 'NOT_STARTED', 'created'`,
+      [request.orders.map((order) => order.paymentOrderId)],
+    );
+  } catch (error) {
+    if (sqlState(error) === '23505') {
+      const constraint = constraintOf(error);
+      const value = conflictingValue(error);
+      if (constraint === 'payment_event_pkey') {
+        throw new AppError('checkout_exists', `checkout ${value ?? request.checkoutId} already exists`, {
+          field: 'checkout_id',
+        });
+      }
+      if (constraint === 'payment_order_pkey') {
+        const index = request.orders.findIndex((order) => order.paymentOrderId === value);
+        throw new AppError('payment_order_exists', `payment order ${value ?? '?'} already exists`, {
+          field: index >= 0 ? `payment_orders.${index}.payment_order_id` : 'payment_orders',
+        });
+      }
+    }
+    throw error;
+  }
+}
+
+export async function getCheckout(
+  db: Queryable,
+  checkoutId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Checkout | undefined> {
+  const result = await db.query<CheckoutRow>(
+    `SELECT ${CHECKOUT_COLUMNS} FROM payins.payment_event WHERE checkout_id = $1 ${options.forUpdate ? 'FOR UPDATE' : ''}`,
+    [checkoutId],
+  );
+  const row = result.rows[0];
+  return row ? toCheckout(row) : undefined;
+}
+
+export async function getCheckoutBySession(db: Queryable, sessionId: string): Promise<Checkout | undefined> {
+  const result = await db.query<CheckoutRow>(
+    `SELECT ${CHECKOUT_COLUMNS} FROM payins.payment_event WHERE psp_session_id = $1`,
+    [sessionId],
+  );
+  const row = result.rows[0];
+  return row ? toCheckout(row) : undefined;
+}
+
+export async function getOrders(
+  db: Queryable,
+  checkoutId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<PaymentOrder[]> {
+  const result = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE checkout_id = $1 ORDER BY position ${options.forUpdate ? 'FOR UPDATE' : ''}`,
+    [checkoutId],
+  );
+  return result.rows.map(toOrder);
+}
+
+export async function getOrder(
+  db: Queryable,
+  paymentOrderId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<PaymentOrder | undefined> {
+  const result = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE payment_order_id = $1 ${options.forUpdate ? 'FOR UPDATE' : ''}`,
+    [paymentOrderId],
+  );
+  const row = result.rows[0];
+  return row ? toOrder(row) : undefined;
+}
+
+export async function getHistory(db: Queryable, paymentOrderId: string): Promise<StatusChange[]> {
+  const result = await db.query<{
+    at: Date;
+    from_status: string | null;
+    to_status: string;
+    reason: string;
+    details: Record<string, unknown>;
+  }>(
+    `SELECT at, from_status, to_status, reason, details FROM payins.payment_order_status_history
+     WHERE payment_order_id = $1 ORDER BY id`,
+    [paymentOrderId],
+  );
+  return result.rows.map((row) => ({
+    at: row.at,
+    from: row.from_status === null ? null : toStatus(row.from_status),
+    to: toStatus(row.to_status),
+    reason: row.reason,
+    details: row.details,
+  }));
+}
+
+export async function insertHistory(
+  db: Queryable,
+  change: {
+    paymentOrderId: string;
+    from: OrderStatus;
+    to: OrderStatus;
+    reason: string;
+    details?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason, details)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [change.paymentOrderId, change.from, change.to, change.reason, JSON.stringify(change.details ?? {})],
+  );
+}
+
+export async function insertOutbox(
+  db: Queryable,
+  topic: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  await db.query('INSERT INTO payins.outbox (topic, payload) VALUES ($1, $2)', [
+    topic,
+    JSON.stringify(payload),
+  ]);
+}
+
+/** Sets `is_payment_done` on the checkout once every one of its orders is final; returns whether it is done. */
+export async function refreshPaymentDone(db: Queryable, checkoutId: string): Promise<boolean> {
+  const result = await db.query<{ is_payment_done: boolean }>(
+    `UPDATE payins.payment_event e
+     SET is_payment_done = NOT EXISTS (
+           SELECT 1 FROM payins.payment_order o
+           WHERE o.checkout_id = e.checkout_id AND o.payment_order_status NOT IN ('SUCCESS', 'FAILED')),
+         updated_at = now()
+     WHERE checkout_id = $1
+     RETURNING is_payment_done`,
+    [checkoutId],
+  );
+  return result.rows[0]?.is_payment_done ?? false;
+}
+
+export async function insertRiskDecision(
+  db: Queryable,
+  decision: { checkoutId: string; provider: string; decision: string; reasons: string[] },
+): Promise<void> {
+  await db.query(
+    'INSERT INTO payins.risk_decisions (checkout_id, provider, decision, reasons) VALUES ($1, $2, $3, $4)',
+    [decision.checkoutId, decision.provider, decision.decision, JSON.stringify(decision.reasons)],
+  );
+}
+
+export async function getRiskDecisions(
+  db: Queryable,
+  checkoutId: string,
+): Promise<Array<{ provider: string; decision: string; reasons: string[]; decidedAt: Date }>> {
+  const result = await db.query<{ provider: string; decision: string; reasons: string[]; decided_at: Date }>(
+    'SELECT provider, decision, reasons, decided_at FROM payins.risk_decisions WHERE checkout_id = $1 ORDER BY id',
+    [checkoutId],
+  );
+  return result.rows.map((row) => ({
+    provider: row.provider,
+    decision: row.decision,
+    reasons: row.reasons,
+    decidedAt: row.decided_at,
+  }));
+}

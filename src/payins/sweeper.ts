@@ -1,0 +1,139 @@
+import { withTransaction } from '../db/tx.ts';
+import { insertDeadLetter } from '../jobs/dead-letters.ts';
+import { backoffCeilingMs } from '../jobs/backoff.ts';
+import { PspError, type PspCharge } from '../psp/port.ts';
+import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
+import { timedPspCall } from './metrics.ts';
+import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { transitionDeps } from './service.ts';
+import { outcomeFromCharge, settleOrder } from './settle.ts';
+import { ORDER_COLUMNS, toOrder } from './store.ts';
+import type { PaymentOrder } from './types.ts';
+
+export interface SweepReport {
+  examined: number;
+  settled: number;
+  requeued: number;
+  deferred: number;
+  flagged: number;
+}
+
+/**
+ * The sweeper (Kill Bill's Janitor): saved-method orders left EXECUTING or PENDING past their deadline — a crash,
+ * an unknown outcome, a slow PSP — are asked about at the PSP and settled from its answer, never by charging
+ * again. An order the PSP has never heard of had no charge, so it goes back to the executor, whose retry uses the
+ * same idempotency key. Each order is asked on a bounded, growing schedule; after `maxSweeps` it is flagged.
+ */
+export async function sweepOnce(runtime: PayinsRuntime, limit = 50): Promise<SweepReport> {
+  const { ctx, config } = runtime;
+  const report: SweepReport = { examined: 0, settled: 0, requeued: 0, deferred: 0, flagged: 0 };
+  const due = await ctx.pool.query<Parameters<typeof toOrder>[0]>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order
+     WHERE payment_order_status IN ('EXECUTING', 'PENDING') AND NOT needs_attention AND psp_session_id IS NULL
+       AND COALESCE(next_sweep_at, updated_at + $1 * interval '1 millisecond') <= now()
+     ORDER BY COALESCE(next_sweep_at, updated_at) LIMIT $2`,
+    [config.sweepAfterMs, limit],
+  );
+  for (const row of due.rows) {
+    const order = toOrder(row);
+    report.examined++;
+    const result = await sweepOrder(runtime, order);
+    report[result]++;
+  }
+  return report;
+}
+
+async function sweepOrder(
+  runtime: PayinsRuntime,
+  order: PaymentOrder,
+): Promise<'settled' | 'requeued' | 'deferred' | 'flagged'> {
+  const { ctx, config } = runtime;
+  const deps = transitionDeps(runtime);
+  let charge: PspCharge | undefined;
+  try {
+    charge = await timedPspCall(runtime.metrics, 'find_charge', () =>
+      order.pspPaymentId !== null
+        ? runtime.psp.retrieveCharge(order.pspPaymentId)
+        : runtime.psp.findCharge(chargeIdempotencyKey(order.paymentOrderId), chargeMetadata(order)),
+    );
+  } catch (error) {
+    if (!(error instanceof PspError)) throw error;
+    return await deferOrFlag(runtime, order, `sweep: ${error.failureClass}: ${error.message}`);
+  }
+  if (charge && charge.state !== 'pending') {
+    const result = await withTransaction(ctx.pool, (client) =>
+      settleOrder(client, deps, order.paymentOrderId, outcomeFromCharge(charge), {
+        expectVersion: order.version,
+        details: { settled_by: 'sweeper' },
+      }),
+    );
+    return result.applied ? 'settled' : 'deferred';
+  }
+  if (charge) {
+    const moved = await withTransaction(ctx.pool, (client) =>
+      settleOrder(client, deps, order.paymentOrderId, outcomeFromCharge(charge), {
+        expectVersion: order.version,
+      }),
+    );
+    const version = moved.applied ? moved.order.version : order.version;
+    return await deferOrFlag(runtime, { ...order, version }, 'sweep: still pending at the PSP');
+  }
+  if (order.status === 'EXECUTING') {
+    // No payment exists at the PSP: the attempt died before reaching it. Hand the order back to the executor.
+    const requeued = await withTransaction(ctx.pool, async (client) => {
+      const touched = await client.query(
+        `UPDATE payins.payment_order SET sweep_count = sweep_count + 1,
+           next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
+         WHERE payment_order_id = $1 AND version = $2`,
+        [order.paymentOrderId, order.version, config.sweepAfterMs],
+      );
+      if (touched.rowCount !== 1) return false;
+      await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
+      return true;
+    });
+    return requeued ? 'requeued' : 'deferred';
+  }
+  return await deferOrFlag(runtime, order, 'sweep: no payment found at the PSP');
+}
+
+/** Schedules the next question on a doubling, capped delay; past `maxSweeps`, flags the order for a person. */
+async function deferOrFlag(
+  runtime: PayinsRuntime,
+  order: PaymentOrder,
+  reason: string,
+): Promise<'deferred' | 'flagged'> {
+  const { ctx, config } = runtime;
+  const count = order.sweepCount + 1;
+  if (count >= config.maxSweeps) {
+    const flagged = await withTransaction(ctx.pool, async (client) => {
+      const touched = await client.query(
+        `UPDATE payins.payment_order SET needs_attention = true, sweep_count = $3, last_error = $4, next_sweep_at = NULL
+         WHERE payment_order_id = $1 AND version = $2 AND payment_order_status IN ('EXECUTING', 'PENDING')`,
+        [order.paymentOrderId, order.version, count, reason.slice(0, 500)],
+      );
+      if (touched.rowCount !== 1) return false;
+      await insertDeadLetter(client, {
+        queue: EXECUTE_QUEUE,
+        subject: order.paymentOrderId,
+        payload: { paymentOrderId: order.paymentOrderId },
+        reason: `sweeps exhausted: ${reason}`.slice(0, 500),
+        attempts: order.attempts,
+      });
+      return true;
+    });
+    if (flagged) runtime.metrics.deadLetters.inc({ queue: EXECUTE_QUEUE });
+    return flagged ? 'flagged' : 'deferred';
+  }
+  const delayMs = backoffCeilingMs(count, {
+    maxAttempts: config.maxSweeps,
+    baseDelayMs: config.sweepBaseDelayMs,
+    maxDelayMs: config.sweepMaxDelayMs,
+    jitterRatio: 0,
+  });
+  await ctx.pool.query(
+    `UPDATE payins.payment_order SET sweep_count = $3, last_error = $4, next_sweep_at = now() + $5 * interval '1 millisecond'
+     WHERE payment_order_id = $1 AND version = $2`,
+    [order.paymentOrderId, order.version, count, reason.slice(0, 500), delayMs],
+  );
+  return 'deferred';
+}

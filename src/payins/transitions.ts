@@ -1,0 +1,138 @@
+import type { PoolClient } from '../db/pool.ts';
+import type { Logger } from '../log.ts';
+import { platformFeeMinor, type FeePolicy } from './fees.ts';
+import type { PayinLedger } from './ledger.ts';
+import type { PayinMetrics } from './metrics.ts';
+import { isFinal, transition, type OrderEvent, type Transition } from './state-machine.ts';
+import {
+  getOrder,
+  insertHistory,
+  insertOutbox,
+  ORDER_COLUMNS,
+  refreshPaymentDone,
+  toOrder,
+} from './store.ts';
+import type { PaymentOrder } from './types.ts';
+import { wireAmount } from './wire.ts';
+
+export interface TransitionDeps {
+  ledger: PayinLedger;
+  fee: FeePolicy;
+  metrics: PayinMetrics;
+  log: Logger;
+}
+
+/** PSP references and error details that travel with a status change. */
+export interface EventFacts {
+  pspPaymentId?: string | undefined;
+  pspChargeId?: string | undefined;
+  declineCode?: string | undefined;
+  lastError?: string | undefined;
+  details?: Record<string, unknown>;
+  /** Apply only if the order's version is still this one (a settler that read, then asked the PSP). */
+  expectVersion?: bigint;
+}
+
+export type ApplyResult =
+  | { applied: true; order: PaymentOrder; transition: Transition }
+  | { applied: false; order: PaymentOrder | undefined; transition: Transition | undefined; why: string };
+
+function orderPayload(order: PaymentOrder): Record<string, unknown> {
+  return {
+    payment_order_id: order.paymentOrderId,
+    checkout_id: order.checkoutId,
+    seller_account: order.sellerAccount,
+    amount: wireAmount(order.amountMinor, order.currency),
+    currency: order.currency,
+    status: order.status,
+    reason: order.statusReason,
+  };
+}
+
+/**
+ * Applies one event to one payment order inside the caller's transaction: the state machine decides; a move
+ * updates the order, appends the history, writes the outbox, and on SUCCESS posts the ledger entry and sets
+ * `ledger_updated`/`wallet_updated` — all in this transaction, so none is seen without the others. An illegal
+ * event is refused and logged, never applied.
+ */
+export async function applyOrderEvent(
+  client: PoolClient,
+  deps: TransitionDeps,
+  paymentOrderId: string,
+  event: OrderEvent,
+  facts: EventFacts = {},
+): Promise<ApplyResult> {
+  const order = await getOrder(client, paymentOrderId, { forUpdate: true });
+  if (!order) return { applied: false, order: undefined, transition: undefined, why: 'not_found' };
+  if (facts.expectVersion !== undefined && facts.expectVersion !== order.version) {
+    return { applied: false, order, transition: undefined, why: 'stale' };
+  }
+  const decided = transition(order.status, event);
+  if (decided.kind === 'illegal') {
+    deps.metrics.illegalTransitions.inc();
+    deps.log.warn(
+      { paymentOrderId, from: order.status, event: event.type, reason: decided.reason },
+      'illegal payment order transition refused',
+    );
+    return { applied: false, order, transition: decided, why: 'illegal' };
+  }
+  if (decided.kind === 'noop') return { applied: false, order, transition: decided, why: 'noop' };
+
+  const to = decided.to;
+  let feeMinor: bigint | null = order.feeMinor;
+  let entryId: string | undefined;
+  if (to === 'SUCCESS') {
+    feeMinor = platformFeeMinor(order.amountMinor, deps.fee);
+    const posted = await deps.ledger.postPayinSuccess(client, {
+      paymentOrderId: order.paymentOrderId,
+      checkoutId: order.checkoutId,
+      sellerAccount: order.sellerAccount,
+      currency: order.currency,
+      grossMinor: order.amountMinor,
+      feeMinor,
+      pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
+    });
+    entryId = posted.entryId;
+  }
+  const updated = await client.query<Parameters<typeof toOrder>[0]>(
+    `UPDATE payins.payment_order SET
+       payment_order_status = $2, status_reason = $3, fee_minor = $4,
+       ledger_updated = ledger_updated OR $5, wallet_updated = wallet_updated OR $5,
+       psp_payment_id = COALESCE($6, psp_payment_id), psp_charge_id = COALESCE($7, psp_charge_id),
+       decline_code = COALESCE($8, decline_code), last_error = COALESCE($9, last_error),
+       needs_attention = CASE WHEN $10 THEN false ELSE needs_attention END,
+       next_sweep_at = CASE WHEN $10 THEN NULL ELSE next_sweep_at END,
+       version = version + 1, updated_at = now()
+     WHERE payment_order_id = $1
+     RETURNING ${ORDER_COLUMNS}`,
+    [
+      paymentOrderId,
+      to,
+      decided.reason,
+      feeMinor,
+      to === 'SUCCESS',
+      facts.pspPaymentId ?? null,
+      facts.pspChargeId ?? null,
+      facts.declineCode ?? null,
+      facts.lastError ?? null,
+      isFinal(to),
+    ],
+  );
+  const row = updated.rows[0];
+  if (!row) throw new Error(`payment order ${paymentOrderId} vanished under its lock`);
+  const after = toOrder(row);
+  await insertHistory(client, {
+    paymentOrderId,
+    from: order.status,
+    to,
+    reason: decided.reason,
+    details: { ...(facts.details ?? {}), ...(entryId === undefined ? {} : { ledger_entry_id: entryId }) },
+  });
+  await insertOutbox(client, `payment_order.${to.toLowerCase()}`, orderPayload(after));
+  if (isFinal(to)) {
+    const done = await refreshPaymentDone(client, order.checkoutId);
+    if (done) await insertOutbox(client, 'checkout.completed', { checkout_id: order.checkoutId });
+  }
+  deps.metrics.transitions.inc({ to });
+  return { applied: true, order: after, transition: decided };
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import { assertCurrency, parseAmount } from '../money/index.ts';
+import type { CheckoutRequest, CreditCardInfo } from './types.ts';
+
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_BUYER_INFO_BYTES = 4096;
+export const MAX_ORDERS = 100;
+
+const ClientId = z.string().regex(CLIENT_ID, 'must be 1–64 of A-Z a-z 0-9 _ -');
+
+const SavedMethod = z.strictObject({
+  payment_method: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,255}$/, 'must be a PSP payment-method token such as pm_…'),
+});
+
+const HostedPage = z.strictObject({
+  flow: z.literal('hosted_page'),
+  return_url: z
+    .string()
+    .max(2048)
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === 'https:' || url.protocol === 'http:';
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL'),
+});
+
+/**
+ * The shape of `POST /v1/payments`. Amounts and currencies are only checked to be present here: the money module
+ * parses them afterwards, so each way an amount can be wrong keeps its own error code.
+ */
+export const CreatePaymentBody = z.strictObject({
+  checkout_id: ClientId,
+  buyer_info: z.record(z.string(), z.unknown()),
+  credit_card_info: z.union([SavedMethod, HostedPage]),
+  payment_orders: z
+    .array(
+      z.strictObject({
+        payment_order_id: ClientId,
+        seller_account: ClientId,
+        amount: z.unknown(),
+        currency: z.string(),
+      }),
+    )
+    .min(1, 'must hold at least one payment order')
+    .max(MAX_ORDERS, `must hold at most ${MAX_ORDERS} payment orders`),
+});
+
+export type CreatePaymentBody = z.infer<typeof CreatePaymentBody>;
+
+/** Turns a shape-checked body into a checkout request, applying the rules a schema cannot say. */
+export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
+  const buyerBytes = Buffer.byteLength(JSON.stringify(body.buyer_info), 'utf8');
+  if (buyerBytes > MAX_BUYER_INFO_BYTES) {
+    throw new AppError(
+      'validation_failed',
+      `buyer_info: must be at most ${MAX_BUYER_INFO_BYTES} bytes of JSON, got ${buyerBytes}`,
+      {
+        field: 'buyer_info',
+      },
+    );
+  }
+  const seen = new Set<string>();
+  let currency: string | undefined;
+  let totalMinor = 0n;
+  const orders = body.payment_orders.map((order, index) => {
+    const at = `payment_orders.${index}`;
+    if (seen.has(order.payment_order_id)) {
+      throw new AppError(
+        'validation_failed',
+        `${at}.payment_order_id: ${order.payment_order_id} appears twice in this checkout`,
+        {
+          field: `${at}.payment_order_id`,
+        },
+      );
+    }
+    seen.add(order.payment_order_id);
+    let code: string;
+    try {
+      code = assertCurrency(order.currency);
+    } catch (error) {
+      throw error instanceof AppError ? error.atField(`${at}.currency`) : error;
+    }
+    if (currency === undefined) currency = code;
+    else if (code !== currency) {
+      throw new AppError(
+        'currency_mismatch',
+        `${at}.currency: a checkout has one currency; ${code} differs from ${currency}`,
+        {
+          field: `${at}.currency`,
+        },
+      );
+    }
+    let amountMinor: bigint;
+    try {
+      amountMinor = parseAmount(order.amount, code);
+    } catch (error) {
+      throw error instanceof AppError ? error.atField(`${at}.amount`) : error;
+    }
+    totalMinor += amountMinor;
+    return {
+      paymentOrderId: order.payment_order_id,
+      sellerAccount: order.seller_account,
+      amountMinor,
+      currency: code,
+    };
+  });
+  if (currency === undefined)
+    throw new AppError('validation_failed', 'payment_orders: must hold at least one payment order', {
+      field: 'payment_orders',
+    });
+  const info = body.credit_card_info;
+  const creditCardInfo: CreditCardInfo =
+    'flow' in info
+      ? { flow: 'hosted_page', return_url: info.return_url }
+      : { payment_method: info.payment_method };
+  return {
+    checkoutId: body.checkout_id,
+    buyerInfo: body.buyer_info,
+    creditCardInfo,
+    flow: 'flow' in info ? 'hosted_page' : 'saved_method',
+    currency,
+    totalMinor,
+    orders,
+  };
+}

@@ -1,0 +1,30 @@
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { App } from '../http/app.ts';
+import { recordPspEvent } from './psp-events.ts';
+import { payinsRuntime } from './runtime.ts';
+
+/**
+ * `POST /v1/webhooks/psp/stripe`: no API key — the PSP's signature over the raw body is the authentication. A
+ * missing, wrong or stale signature gets 400 and nothing is stored; a verified event is stored once and answered
+ * at once, and a worker acts on it.
+ */
+export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () => Promise<void>): void {
+  app.post('/v1/webhooks/psp/stripe', async (request, reply) => {
+    const runtime = payinsRuntime(ctx);
+    const raw = request.rawBody;
+    const signature = request.headers['stripe-signature'];
+    if (raw === undefined || raw.length === 0)
+      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+    let event;
+    try {
+      event = runtime.psp.verifyWebhook(raw, typeof signature === 'string' ? signature : undefined);
+    } catch (error) {
+      request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
+      throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
+    }
+    await ensureJobs();
+    const stored = await recordPspEvent(runtime, 'stripe', event);
+    return reply.code(200).send({ received: true, duplicate: !stored });
+  });
+}

@@ -1,0 +1,83 @@
+import type { BackgroundService } from '../compose.ts';
+import type { AppContext } from '../context.ts';
+import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
+import { executeOrder } from './executor.ts';
+import { publishOutbox, type OutboxSink } from './outbox.ts';
+import { pollOnce } from './poller.ts';
+import { processPendingEvents, processPspEvent } from './psp-events.ts';
+import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime } from './runtime.ts';
+import { sweepOnce } from './sweeper.ts';
+
+/**
+ * The pay-in worker of a process: pg-boss workers for order execution and PSP events, and a loop that sweeps
+ * stuck orders, polls hosted checkouts, publishes the outbox, and purges expired Idempotency-Keys. Several
+ * worker processes may run against one database; every step is safe to run concurrently.
+ */
+export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink } = {}): BackgroundService {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  let workerIds: string[] = [];
+
+  const tick = async () => {
+    const runtime = payinsRuntime(ctx);
+    try {
+      await sweepOnce(runtime);
+      await pollOnce(runtime);
+      await processPendingEvents(runtime, 60_000);
+      await publishOutbox(ctx.pool, options.sink ?? logSink(ctx));
+      await purgeExpiredIdempotencyKeys(ctx.pool);
+    } catch (error) {
+      ctx.log.error({ err: error }, 'pay-in background loop failed; trying again next tick');
+    }
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(schedule);
+    }, payinsRuntime(ctx).config.tickIntervalMs);
+    timer.unref();
+  };
+
+  return {
+    name: 'payins-worker',
+    async start() {
+      const runtime = payinsRuntime(ctx);
+      await runtime.ready();
+      const polling = runtime.config.jobPollingIntervalSeconds;
+      const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
+        EXECUTE_QUEUE,
+        { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
+        async (data) => {
+          await executeOrder(payinsRuntime(ctx), data.paymentOrderId);
+        },
+      );
+      const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
+        PSP_EVENT_QUEUE,
+        { concurrency: 2, pollingIntervalSeconds: polling },
+        async (data) => {
+          await processPspEvent(payinsRuntime(ctx), BigInt(data.eventRowId));
+        },
+      );
+      workerIds = [...executors, ...eventWorkers];
+      stopped = false;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+      const runtime = payinsRuntime(ctx);
+      await runtime.jobs.offWork(workerIds);
+      await runtime.release();
+    },
+    describe: () => ['  Pay-in worker: executor, PSP events, sweeper, poller, outbox'],
+  };
+}
+
+function logSink(ctx: AppContext): OutboxSink {
+  return async (message) => {
+    ctx.log.info({ topic: message.topic, payload: message.payload }, 'outbox message');
+  };
+}

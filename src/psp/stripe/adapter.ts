@@ -1,0 +1,206 @@
+import Stripe from 'stripe';
+import {
+  PspError,
+  WebhookVerificationError,
+  type ChargeRequest,
+  type HostedSession,
+  type HostedSessionRequest,
+  type PaymentServiceProvider,
+  type PspCharge,
+  type PspEvent,
+  type PspRefund,
+  type PspRefundRequest,
+} from '../port.ts';
+import type { StripePspConfig } from './config.ts';
+import { mapStripeError } from './errors.ts';
+import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
+
+/** The Stripe API version the adapter is written against (the one stripe-node 23.1.0 pins). */
+export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
+
+/** Stripe's signature tolerance: a webhook older than this is refused as a possible replay. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** The metadata key `findCharge` searches by; the pay-in executor puts the payment order id under it. */
+export const PAYMENT_ORDER_METADATA_KEY = 'payment_order_id';
+
+export function createStripeClient(config: StripePspConfig): Stripe {
+  return new Stripe(config.secretKey, {
+    apiVersion: STRIPE_API_VERSION,
+    ...(config.host === undefined ? {} : { host: config.host }),
+    ...(config.port === undefined ? {} : { port: config.port }),
+    ...(config.protocol === undefined ? {} : { protocol: config.protocol }),
+    timeout: config.timeoutMs ?? 20_000,
+    maxNetworkRetries: config.maxNetworkRetries ?? 0,
+    telemetry: false,
+    appInfo: { name: 'bursar' },
+  });
+}
+
+function searchValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
+
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw mapStripeError(error);
+  }
+}
+
+/**
+ * The PSP port over Stripe's API through the official SDK; the same code talks to real Stripe and to the sandbox.
+ * Every call that creates something carries the caller's idempotency key, so a retry never charges twice.
+ */
+export function createStripePsp(
+  config: StripePspConfig,
+): PaymentServiceProvider & { readonly stripe: Stripe } {
+  const stripe = createStripeClient(config);
+  const expandCharge = ['latest_charge.balance_transaction'];
+
+  return {
+    name: 'stripe',
+    stripe,
+
+    async charge(request: ChargeRequest): Promise<PspCharge> {
+      const intent = await call(() =>
+        stripe.paymentIntents.create(
+          {
+            amount: toStripeAmount(request.amountMinor),
+            currency: request.currency.toLowerCase(),
+            payment_method: request.paymentMethod,
+            // Cards only, and never a redirect: a server-side charge has no buyer to send anywhere.
+            automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+            confirm: true,
+            off_session: true,
+            metadata: request.metadata,
+            ...(request.description === undefined ? {} : { description: request.description }),
+            expand: expandCharge,
+          },
+          { idempotencyKey: request.idempotencyKey },
+        ),
+      );
+      return toPspCharge(intent);
+    },
+
+    async findCharge(
+      idempotencyKey: string,
+      metadata: Record<string, string>,
+    ): Promise<PspCharge | undefined> {
+      // Stripe cannot look a request up by idempotency key; we find the PaymentIntent by the metadata we gave it.
+      // Real Stripe's search index lags writes by up to about a minute: "not found" right after a lost answer may
+      // still be "created"; the caller's retry with the same idempotency key is then replayed, not doubled.
+      const entries = Object.entries(metadata);
+      const chosen =
+        metadata[PAYMENT_ORDER_METADATA_KEY] !== undefined
+          ? [[PAYMENT_ORDER_METADATA_KEY, metadata[PAYMENT_ORDER_METADATA_KEY]] as const]
+          : entries;
+      if (chosen.length === 0)
+        throw new PspError('unknown', `findCharge(${idempotencyKey}) needs metadata to search by`);
+      const query = chosen
+        .map(([key, value]) => `metadata['${searchValue(key)}']:'${searchValue(value ?? '')}'`)
+        .join(' AND ');
+      const found = await call(() => stripe.paymentIntents.search({ query, limit: 10 }));
+      const match = found.data.find((intent) =>
+        entries.every(([key, value]) => intent.metadata?.[key] === value),
+      );
+      if (match === undefined) return undefined;
+      return this.retrieveCharge(match.id);
+    },
+
+    async retrieveCharge(paymentId: string): Promise<PspCharge> {
+      const intent = await call(() => stripe.paymentIntents.retrieve(paymentId, { expand: expandCharge }));
+      return toPspCharge(intent);
+    },
+
+    async createHostedSession(request: HostedSessionRequest): Promise<HostedSession> {
+      const session = await call(() =>
+        stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            line_items: [
+              {
+                price_data: {
+                  currency: request.currency.toLowerCase(),
+                  unit_amount: toStripeAmount(request.amountMinor),
+                  product_data: { name: request.description },
+                },
+                quantity: 1,
+              },
+            ],
+            success_url: request.successUrl,
+            cancel_url: request.cancelUrl,
+            client_reference_id: request.clientReferenceId,
+            metadata: request.metadata,
+            // The PaymentIntent carries the same metadata, so its webhooks and findCharge can be matched too.
+            payment_intent_data: { metadata: request.metadata, description: request.description },
+          },
+          { idempotencyKey: request.idempotencyKey },
+        ),
+      );
+      return toHostedSession(session);
+    },
+
+    async retrieveHostedSession(sessionId: string): Promise<HostedSession> {
+      const session = await call(() =>
+        stripe.checkout.sessions.retrieve(sessionId, { expand: ['payment_intent'] }),
+      );
+      return toHostedSession(session);
+    },
+
+    async refund(request: PspRefundRequest): Promise<PspRefund> {
+      const refund = await call(() =>
+        stripe.refunds.create(
+          {
+            payment_intent: request.paymentId,
+            amount: toStripeAmount(request.amountMinor),
+            metadata: request.metadata,
+          },
+          { idempotencyKey: request.idempotencyKey },
+        ),
+      );
+      const status = refund.status;
+      return {
+        refundId: refund.id,
+        paymentId:
+          typeof refund.payment_intent === 'string'
+            ? refund.payment_intent
+            : (refund.payment_intent?.id ?? request.paymentId),
+        amountMinor: BigInt(refund.amount),
+        currency: refund.currency.toUpperCase(),
+        state:
+          status === 'succeeded'
+            ? 'succeeded'
+            : status === 'failed' || status === 'canceled'
+              ? 'failed'
+              : 'pending',
+      };
+    },
+
+    verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent {
+      if (signatureHeader === undefined || signatureHeader === '')
+        throw new WebhookVerificationError('missing Stripe-Signature header');
+      let event: Stripe.Event;
+      try {
+        event = stripe.webhooks.constructEvent(
+          rawBody,
+          signatureHeader,
+          config.webhookSecret,
+          WEBHOOK_TOLERANCE_SECONDS,
+        );
+      } catch (error) {
+        throw new WebhookVerificationError(
+          error instanceof Error ? error.message : 'invalid webhook signature',
+          { cause: error },
+        );
+      }
+      return {
+        id: event.id,
+        type: event.type,
+        createdAt: new Date(event.created * 1000),
+        object: event.data.object as unknown as Record<string, unknown>,
+      };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { resolveWebhookSecret } from '../../sandbox/config.ts';
+
+export interface StripePspConfig {
+  secretKey: string;
+  webhookSecret: string;
+  /** Defaults to api.stripe.com:443 over https (real Stripe); the sandbox is http on 127.0.0.1:8081. */
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+  /** Per request; the SDK's default is 80 s, ours is shorter so a stuck call becomes `unknown` sooner. */
+  timeoutMs?: number;
+  /** The SDK's own retries; 0 by default because the payment executor retries with its own backoff. */
+  maxNetworkRetries?: number;
+}
+
+export const DEFAULT_SANDBOX_SECRET_KEY = 'sk_test_bursar_sandbox';
+
+/**
+ * STRIPE_SECRET_KEY (default `sk_test_bursar_sandbox`), STRIPE_WEBHOOK_SECRET (else the one kept in the data dir,
+ * shared with the sandbox), STRIPE_API_HOST / STRIPE_API_PORT / STRIPE_API_PROTOCOL. Without a host, the adapter
+ * talks to the sandbox at `sandboxUrl`; with STRIPE_API_HOST=api.stripe.com (and a real key) to Stripe itself.
+ * STRIPE_TIMEOUT_MS and STRIPE_MAX_NETWORK_RETRIES tune the SDK.
+ */
+export function loadStripeConfig(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  sandboxUrl: string,
+): StripePspConfig {
+  const sandbox = new URL(sandboxUrl);
+  const host = env.STRIPE_API_HOST || sandbox.hostname.replace(/^\[|\]$/g, '');
+  const usingSandbox = !env.STRIPE_API_HOST;
+  const protocolRaw = env.STRIPE_API_PROTOCOL || (usingSandbox ? sandbox.protocol.replace(':', '') : 'https');
+  if (protocolRaw !== 'http' && protocolRaw !== 'https')
+    throw new Error(`STRIPE_API_PROTOCOL must be http or https, got "${protocolRaw}"`);
+  const portRaw =
+    env.STRIPE_API_PORT || (usingSandbox ? sandbox.port || (protocolRaw === 'https' ? '443' : '80') : '443');
+  if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535)
+    throw new Error(`STRIPE_API_PORT must be a port number, got "${portRaw}"`);
+  const config: StripePspConfig = {
+    secretKey: env.STRIPE_SECRET_KEY || DEFAULT_SANDBOX_SECRET_KEY,
+    webhookSecret: resolveWebhookSecret(env, dataDir),
+    host,
+    port: Number(portRaw),
+    protocol: protocolRaw,
+  };
+  if (env.STRIPE_TIMEOUT_MS) config.timeoutMs = Number.parseInt(env.STRIPE_TIMEOUT_MS, 10);
+  if (env.STRIPE_MAX_NETWORK_RETRIES)
+    config.maxNetworkRetries = Number.parseInt(env.STRIPE_MAX_NETWORK_RETRIES, 10);
+  if (!usingSandbox && config.secretKey === DEFAULT_SANDBOX_SECRET_KEY) {
+    throw new Error('STRIPE_API_HOST points away from the sandbox but STRIPE_SECRET_KEY is not set');
+  }
+  return config;
+}

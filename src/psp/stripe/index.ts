@@ -1,0 +1,9 @@
+export {
+  createStripePsp,
+  createStripeClient,
+  STRIPE_API_VERSION,
+  WEBHOOK_TOLERANCE_SECONDS,
+  PAYMENT_ORDER_METADATA_KEY,
+} from './adapter.ts';
+export { loadStripeConfig, DEFAULT_SANDBOX_SECRET_KEY, type StripePspConfig } from './config.ts';
+export { mapStripeError } from './errors.ts';

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { NO_FAULTS, parseFaults, type Faults } from './faults.ts';
+
+export interface WebhookTarget {
+  url: string;
+  /** `whsec_…`: the key of the HMAC in `Stripe-Signature`. */
+  secret: string;
+}
+
+export interface SandboxConfig {
+  port: number;
+  host: string;
+  /** The base URL the hosted page is served at (in session `url`s); defaults to the address it listens on. */
+  publicUrl?: string;
+  /** When set, the only secret key accepted; otherwise any key starting with `sk_test_`. */
+  secretKey?: string;
+  /** Destinations that receive every event, besides endpoints created through the API. */
+  webhookTargets: WebhookTarget[];
+  faults: Faults;
+  seed: number;
+  /** A payment in review settles by itself after this long; 0 means only the admin endpoint settles it. */
+  reviewDelayMs: number;
+  /** How long a charge's funds stay pending before they are available (Stripe: about two days). */
+  availableDelayMs: number;
+  /** Checkout Sessions expire this long after creation unless `expires_at` says otherwise (Stripe: 24 h). */
+  sessionTtlMs: number;
+  /** How often the scheduler looks for work (reviews to settle, sessions to expire, the daily payout). */
+  tickMs: number;
+  /** Whether the daily automatic payout runs by itself. */
+  automaticPayouts: boolean;
+  webhookRetry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number; timeoutMs: number };
+}
+
+export const DEFAULT_SANDBOX_CONFIG: Omit<SandboxConfig, 'port' | 'host'> = {
+  webhookTargets: [],
+  faults: NO_FAULTS,
+  seed: 1,
+  reviewDelayMs: 60_000,
+  availableDelayMs: 2 * 24 * 3600 * 1000,
+  sessionTtlMs: 24 * 3600 * 1000,
+  tickMs: 1000,
+  automaticPayouts: true,
+  webhookRetry: { baseDelayMs: 1000, maxDelayMs: 3600 * 1000, maxAttempts: 16, timeoutMs: 10_000 },
+};
+
+export const WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
+
+function intFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,15}$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  const value = Number.parseInt(raw, 10);
+  if (value > max) throw new Error(`${name} must be at most ${max}, got ${value}`);
+  return value;
+}
+
+/**
+ * The webhook signing secret shared by the sandbox and Bursar: STRIPE_WEBHOOK_SECRET when set, otherwise one
+ * generated at first start and kept (mode 0600) in `<dataDir>/stripe-webhook-secret`, so restarts keep it.
+ */
+export function resolveWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const given = env.STRIPE_WEBHOOK_SECRET;
+  if (given !== undefined && given !== '') return given;
+  const file = path.join(dataDir, WEBHOOK_SECRET_FILE);
+  try {
+    const kept = fs.readFileSync(file, 'utf8').trim();
+    if (kept.startsWith('whsec_')) return kept;
+  } catch {
+    // Not there yet: create it below.
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+  try {
+    // `wx` fails when another process created it first; then theirs wins.
+    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch {
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+}
+
+/**
+ * Reads SANDBOX_PORT (8081), SANDBOX_HOST (127.0.0.1), SANDBOX_PUBLIC_URL, SANDBOX_SECRET_KEY, SANDBOX_FAULTS (JSON),
+ * SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS and
+ * STRIPE_WEBHOOK_SECRET. Webhook targets are left empty: the composition root adds Bursar's own endpoint.
+ */
+export function loadSandboxConfig(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): SandboxConfig & { webhookSecret: string } {
+  let faults = NO_FAULTS;
+  const rawFaults = env.SANDBOX_FAULTS;
+  if (rawFaults !== undefined && rawFaults !== '') {
+    try {
+      faults = parseFaults(JSON.parse(rawFaults) as unknown);
+    } catch (error) {
+      throw new Error(`SANDBOX_FAULTS is not valid: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const secretKey = env.SANDBOX_SECRET_KEY;
+  if (secretKey !== undefined && secretKey !== '' && !secretKey.startsWith('sk_test_')) {
+    throw new Error('SANDBOX_SECRET_KEY must start with sk_test_');
+  }
+  const config: SandboxConfig & { webhookSecret: string } = {
+    ...DEFAULT_SANDBOX_CONFIG,
+    port: intFromEnv(env, 'SANDBOX_PORT', 8081, 65535),
+    host: env.SANDBOX_HOST || env.HOST || '127.0.0.1',
+    faults,
+    seed: intFromEnv(env, 'SANDBOX_SEED', 1, 0xffffffff),
+    reviewDelayMs: intFromEnv(env, 'SANDBOX_REVIEW_DELAY_MS', DEFAULT_SANDBOX_CONFIG.reviewDelayMs),
+    availableDelayMs: intFromEnv(env, 'SANDBOX_AVAILABLE_DELAY_MS', DEFAULT_SANDBOX_CONFIG.availableDelayMs),
+    tickMs: intFromEnv(env, 'SANDBOX_TICK_MS', DEFAULT_SANDBOX_CONFIG.tickMs),
+    automaticPayouts: env.SANDBOX_AUTOMATIC_PAYOUTS !== 'false',
+    webhookSecret: resolveWebhookSecret(env, dataDir),
+  };
+  if (secretKey) config.secretKey = secretKey;
+  if (env.SANDBOX_PUBLIC_URL) config.publicUrl = env.SANDBOX_PUBLIC_URL.replace(/\/+$/, '');
+  return config;
+}

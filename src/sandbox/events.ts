@@ -1,0 +1,79 @@
+import { newId } from './ids.ts';
+import type { SandboxCtx } from './context.ts';
+import { SANDBOX_API_VERSION } from './context.ts';
+import { unixSeconds, type Json } from './objects.ts';
+import { insertObject, listObjects } from './store.ts';
+
+interface Destination {
+  id: string;
+  url: string;
+  secret: string;
+}
+
+/** The endpoints created through the API that want `type`, plus the configured targets (which want everything). */
+async function destinationsFor(ctx: SandboxCtx, type: string): Promise<Destination[]> {
+  const endpoints = await listObjects(ctx.db, {
+    kind: 'webhook_endpoint',
+    equals: { status: 'enabled' },
+    limit: 1000,
+  });
+  const fromApi = endpoints.rows
+    .filter((row) => {
+      const enabled = row.data.enabled_events;
+      return Array.isArray(enabled) && (enabled.includes('*') || enabled.includes(type));
+    })
+    .map((row) => ({ id: row.id, url: String(row.data.url), secret: String(row.internal.secret) }));
+  const fromConfig = ctx.config.webhookTargets.map((target, index) => ({
+    id: `config:${index}`,
+    url: target.url,
+    secret: target.secret,
+  }));
+  return [...fromApi, ...fromConfig];
+}
+
+/**
+ * Records an event about `object` (a snapshot, as Stripe's events carry) and queues one delivery per destination in
+ * the same transaction. Webhook faults decide here whether a delivery is dropped, doubled or delayed.
+ */
+export async function emitEvent(
+  ctx: SandboxCtx,
+  type: string,
+  object: Json,
+  previousAttributes?: Json,
+): Promise<string> {
+  const id = newId('evt');
+  const destinations = await destinationsFor(ctx, type);
+  const created = unixSeconds(ctx.now);
+  const data: Json = {
+    id,
+    object: 'event',
+    api_version: SANDBOX_API_VERSION,
+    created,
+    data: previousAttributes === undefined ? { object } : { object, previous_attributes: previousAttributes },
+    livemode: false,
+    pending_webhooks: destinations.length,
+    request: { id: null, idempotency_key: null },
+    type,
+  };
+  await insertObject(ctx.db, { id, object: 'event', created, data, internal: {} });
+  const wallNowMs = Date.now();
+  for (const destination of destinations) {
+    const fate = ctx.faults.decideWebhook();
+    if (fate.copies === 0) {
+      await ctx.db.query(
+        `INSERT INTO sandbox.webhook_deliveries (event_id, event_type, destination, url, secret, status, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, 'dropped', $6)`,
+        [id, type, destination.id, destination.url, destination.secret, new Date(wallNowMs)],
+      );
+      continue;
+    }
+    for (const delayMs of fate.delaysMs) {
+      await ctx.db.query(
+        `INSERT INTO sandbox.webhook_deliveries (event_id, event_type, destination, url, secret, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [id, type, destination.id, destination.url, destination.secret, new Date(wallNowMs + delayMs)],
+      );
+    }
+  }
+  return id;
+}

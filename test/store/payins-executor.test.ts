@@ -1,0 +1,385 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPLAY_HOOKS } from '../../src/cli/dlq.ts';
+import { listDeadLetters, replayDeadLetter } from '../../src/jobs/dead-letters.ts';
+import { getBalances, verifyLedger } from '../../src/ledger/service.ts';
+import { executeOrder } from '../../src/payins/executor.ts';
+import { pollOnce } from '../../src/payins/poller.ts';
+import { processPspEvent, recordPspEvent } from '../../src/payins/psp-events.ts';
+import { configurePayins, payinsRuntime, type PayinsRuntime } from '../../src/payins/runtime.ts';
+import { getHistory, getOrder } from '../../src/payins/store.ts';
+import { sweepOnce } from '../../src/payins/sweeper.ts';
+import type { TestApp } from '../support/app.ts';
+import { createPayinsTestApp } from '../support/payins-app.ts';
+import { FakePsp } from '../support/payins-fake-psp.ts';
+import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins.ts';
+
+let t: TestApp;
+let psp: FakePsp;
+let runtime: PayinsRuntime;
+
+const RETRY = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, jitterRatio: 0.5 };
+
+beforeAll(async () => {
+  psp = new FakePsp();
+  t = await createPayinsTestApp({
+    psp,
+    config: { retry: RETRY, fee: { basisPoints: 250n, fixedMinor: 0n } },
+  });
+  runtime = payinsRuntime(t.ctx);
+  await registerSellers(t.db.pool, ['s_one', 's_two']);
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+async function createCheckout(body: Record<string, unknown>): Promise<string[]> {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/v1/payments',
+    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+    payload: body,
+  });
+  expect(response.statusCode).toBe(201);
+  return (response.json() as { payment_orders: Array<{ payment_order_id: string }> }).payment_orders.map(
+    (o) => o.payment_order_id,
+  );
+}
+
+async function entriesFor(orderId: string): Promise<number> {
+  const result = await t.db.pool.query(`SELECT 1 FROM ledger.entries WHERE reference = $1`, [
+    `payin:${orderId}:succeeded`,
+  ]);
+  return result.rowCount ?? 0;
+}
+
+describe('payment executor (saved method)', () => {
+  it('charges once and commits SUCCESS, the ledger entry, the ledger/wallet flags, history and outbox together', async () => {
+    const [a, b] = await createCheckout(savedMethodBody(['s_one', 's_two'], { amount: '100.00' }));
+    expect(await executeOrder(runtime, a ?? '')).toEqual({ outcome: 'settled', status: 'SUCCESS' });
+    const order = await getOrder(t.db.pool, a ?? '');
+    expect(order).toMatchObject({
+      status: 'SUCCESS',
+      ledgerUpdated: true,
+      walletUpdated: true,
+      feeMinor: 250n,
+      attempts: 1,
+    });
+    expect(await entriesFor(a ?? '')).toBe(1);
+    const balances = await getBalances(t.db.pool, ['seller:s_one:pending:USD', 'platform:fee_revenue:USD']);
+    expect(balances.get('seller:s_one:pending:USD')?.balanceMinor).toBe(9750n);
+    expect(balances.get('platform:fee_revenue:USD')?.balanceMinor).toBe(250n);
+    expect((await getHistory(t.db.pool, a ?? '')).map((h) => h.to)).toEqual([
+      'NOT_STARTED',
+      'EXECUTING',
+      'SUCCESS',
+    ]);
+    // The checkout is not done until its second order is final.
+    const done = async () =>
+      (
+        await t.db.pool.query<{ d: boolean }>(
+          'SELECT is_payment_done AS d FROM payins.payment_event WHERE checkout_id = $1',
+          [order?.checkoutId],
+        )
+      ).rows[0]?.d;
+    expect(await done()).toBe(false);
+    await executeOrder(runtime, b ?? '');
+    expect(await done()).toBe(true);
+    const outbox = await t.db.pool.query<{ topic: string }>(
+      `SELECT topic FROM payins.outbox WHERE payload->>'checkout_id' = $1 ORDER BY id`,
+      [order?.checkoutId],
+    );
+    expect(outbox.rows.map((r) => r.topic)).toEqual([
+      'payment_order.executing',
+      'payment_order.success',
+      'payment_order.executing',
+      'payment_order.success',
+      'checkout.completed',
+    ]);
+    // Running the job again changes nothing and charges nothing.
+    const calls = psp.chargeCalls;
+    expect((await executeOrder(runtime, a ?? '')).outcome).toBe('skipped');
+    expect(psp.chargeCalls).toBe(calls);
+  });
+
+  it('fails a hard decline with the decline code and does not retry', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    psp.script({ decline: 'insufficient_funds' });
+    const calls = psp.chargeCalls;
+    expect(await executeOrder(runtime, id ?? '')).toEqual({ outcome: 'settled', status: 'FAILED' });
+    expect(psp.chargeCalls).toBe(calls + 1);
+    expect(await getOrder(t.db.pool, id ?? '')).toMatchObject({
+      status: 'FAILED',
+      declineCode: 'insufficient_funds',
+      statusReason: 'insufficient_funds',
+    });
+    const retries = await t.db.pool.query(
+      `SELECT 1 FROM pgboss.job WHERE data->>'paymentOrderId' = $1 AND state = 'created'`,
+      [id],
+    );
+    // Only the original job (created by the POST) exists; no retry was scheduled.
+    expect(retries.rowCount).toBe(1);
+    expect(await entriesFor(id ?? '')).toBe(0);
+  });
+
+  it('retries a transient failure after the documented backoff (exponential, jittered, capped) and honours Retry-After', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    psp.script('transient', { transient: true, retryAfterSeconds: 3 });
+    const first = await executeOrder(runtime, id ?? '', { random: () => 0 });
+    // Attempt 1 failed: ceiling 200 ms, half of it jittered; random 0 gives the lower bound.
+    expect(first).toEqual({ outcome: 'retry_scheduled', attempt: 1, delayMs: 100 });
+    const second = await executeOrder(runtime, id ?? '', { random: () => 1 });
+    // Attempt 2: ceiling 400 ms, but the PSP asked for 3 s.
+    expect(second).toEqual({ outcome: 'retry_scheduled', attempt: 2, delayMs: 3000 });
+    const scheduled = await t.db.pool.query<{ secs: number }>(
+      `SELECT extract(epoch FROM start_after - created_on)::float8 AS secs FROM pgboss.job
+       WHERE data->>'paymentOrderId' = $1 ORDER BY created_on DESC LIMIT 1`,
+      [id],
+    );
+    expect(scheduled.rows[0]?.secs).toBeGreaterThanOrEqual(2.9);
+    expect(await executeOrder(runtime, id ?? '')).toEqual({ outcome: 'settled', status: 'SUCCESS' });
+    expect(await getOrder(t.db.pool, id ?? '')).toMatchObject({ attempts: 3, status: 'SUCCESS' });
+    expect(psp.payments.size).toBeGreaterThan(0);
+  });
+
+  it('dead-letters an order whose attempts run out, and a replay (safe to run twice) then succeeds once', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    psp.script('transient', 'transient', 'transient');
+    expect((await executeOrder(runtime, id ?? '')).outcome).toBe('retry_scheduled');
+    expect((await executeOrder(runtime, id ?? '')).outcome).toBe('retry_scheduled');
+    expect(await executeOrder(runtime, id ?? '')).toEqual({ outcome: 'dead_lettered', attempt: 3 });
+    expect(await getOrder(t.db.pool, id ?? '')).toMatchObject({ status: 'EXECUTING', needsAttention: true });
+    // A late job for a dead-lettered order does nothing.
+    expect((await executeOrder(runtime, id ?? '')).outcome).toBe('skipped');
+    const letter = (await listDeadLetters(t.db.pool)).find((l) => l.subject === id);
+    expect(letter).toBeDefined();
+    const [r1, r2] = await Promise.all([
+      replayDeadLetter(t.db.pool, runtime.jobs, letter?.id ?? '', REPLAY_HOOKS),
+      replayDeadLetter(t.db.pool, runtime.jobs, letter?.id ?? '', REPLAY_HOOKS),
+    ]);
+    expect([r1.outcome, r2.outcome].sort()).toEqual(['already_replayed', 'replayed']);
+    const jobsAfterReplay = await t.db.pool.query(
+      `SELECT 1 FROM pgboss.job WHERE data->>'paymentOrderId' = $1 AND created_on > now() - interval '1 minute'`,
+      [id],
+    );
+    expect(jobsAfterReplay.rowCount).toBeGreaterThanOrEqual(1);
+    expect(await executeOrder(runtime, id ?? '')).toEqual({ outcome: 'settled', status: 'SUCCESS' });
+    expect(await executeOrder(runtime, id ?? '')).toMatchObject({ outcome: 'skipped' });
+    expect(await entriesFor(id ?? '')).toBe(1);
+  });
+
+  it('settles an order whose charge succeeded but whose response was lost, with exactly one charge', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    psp.script('lose_response');
+    const before = psp.payments.size;
+    expect(await executeOrder(runtime, id ?? '')).toEqual({ outcome: 'settled', status: 'SUCCESS' });
+    expect(psp.payments.size).toBe(before + 1);
+    expect(await entriesFor(id ?? '')).toBe(1);
+  });
+});
+
+describe('sweeper', () => {
+  it('settles an order left EXECUTING after the PSP charged (a crash before our commit) without charging again', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    // Simulate the crash: claim and charge, but never record the result.
+    await t.db.pool.query(
+      `UPDATE payins.payment_order SET payment_order_status = 'EXECUTING', attempts = 1, next_sweep_at = now() - interval '1 second'
+       WHERE payment_order_id = $1`,
+      [id],
+    );
+    const order = await getOrder(t.db.pool, id ?? '');
+    await psp.charge({
+      idempotencyKey: `bursar:po:${id}`,
+      amountMinor: 1234n,
+      currency: 'USD',
+      paymentMethod: 'pm',
+      metadata: {},
+    });
+    const calls = psp.chargeCalls;
+    const report = await sweepOnce(runtime);
+    expect(report.settled).toBeGreaterThanOrEqual(1);
+    expect(psp.chargeCalls).toBe(calls);
+    expect(await getOrder(t.db.pool, id ?? '')).toMatchObject({ status: 'SUCCESS', ledgerUpdated: true });
+    expect(order?.status).toBe('EXECUTING');
+    expect(await entriesFor(id ?? '')).toBe(1);
+    expect((await verifyLedger(t.db.pool)).ok).toBe(true);
+  });
+
+  it('hands an order the PSP never saw back to the executor instead of guessing', async () => {
+    const [id] = await createCheckout(savedMethodBody(['s_one']));
+    await t.db.pool.query(
+      `UPDATE payins.payment_order SET payment_order_status = 'EXECUTING', next_sweep_at = now() - interval '1 second' WHERE payment_order_id = $1`,
+      [id],
+    );
+    const before = await t.db.pool.query(`SELECT 1 FROM pgboss.job WHERE data->>'paymentOrderId' = $1`, [id]);
+    const report = await sweepOnce(runtime);
+    expect(report.requeued).toBeGreaterThanOrEqual(1);
+    const after = await t.db.pool.query(`SELECT 1 FROM pgboss.job WHERE data->>'paymentOrderId' = $1`, [id]);
+    expect(after.rowCount).toBe((before.rowCount ?? 0) + 1);
+    expect(await getOrder(t.db.pool, id ?? '')).toMatchObject({ status: 'EXECUTING', sweepCount: 1 });
+  });
+});
+
+describe('hosted page: poller and webhook events', () => {
+  async function hostedCheckout(): Promise<{
+    checkoutId: string;
+    orders: string[];
+    sessionId: string;
+    redirect: string;
+  }> {
+    const body = {
+      ...savedMethodBody(['s_one', 's_two']),
+      credit_card_info: { flow: 'hosted_page', return_url: 'https://shop.example/return' },
+    };
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payments',
+      headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+      payload: body,
+    });
+    expect(response.statusCode).toBe(201);
+    const json = response.json() as {
+      status: string;
+      next_action: { redirect_url: string };
+      payment_orders: Array<{ payment_order_id: string; status: string }>;
+    };
+    expect(json.status).toBe('requires_action');
+    expect(json.payment_orders.map((o) => o.status)).toEqual(['EXECUTING', 'EXECUTING']);
+    const row = await t.db.pool.query<{ psp_session_id: string }>(
+      'SELECT psp_session_id FROM payins.payment_event WHERE checkout_id = $1',
+      [body.checkout_id],
+    );
+    return {
+      checkoutId: String(body.checkout_id),
+      orders: json.payment_orders.map((o) => o.payment_order_id),
+      sessionId: row.rows[0]?.psp_session_id ?? '',
+      redirect: json.next_action.redirect_url,
+    };
+  }
+
+  it('stores the session before answering and polls it to SUCCESS for every order in one transaction', async () => {
+    const { checkoutId, orders, sessionId, redirect } = await hostedCheckout();
+    expect(redirect).toContain(sessionId);
+    psp.setSessionState(sessionId, 'succeeded');
+    await t.db.pool.query(
+      `UPDATE payins.payment_event SET next_poll_at = now() - interval '1 second' WHERE checkout_id = $1`,
+      [checkoutId],
+    );
+    const report = await pollOnce(runtime);
+    expect(report.settled).toBeGreaterThanOrEqual(1);
+    for (const id of orders) {
+      expect(await getOrder(t.db.pool, id)).toMatchObject({ status: 'SUCCESS', ledgerUpdated: true });
+      expect(await entriesFor(id)).toBe(1);
+    }
+  });
+
+  it('processes a webhook event once; duplicates and out-of-order events change nothing more', async () => {
+    const { orders, sessionId } = await hostedCheckout();
+    const completed = {
+      id: uid('evt'),
+      type: 'checkout.session.completed',
+      createdAt: new Date(),
+      object: { id: sessionId, payment_status: 'paid', payment_intent: 'pi_x' },
+    };
+    expect(await recordPspEvent(runtime, 'stripe', completed)).toBe(true);
+    expect(await recordPspEvent(runtime, 'stripe', completed)).toBe(false);
+    const stored = await t.db.pool.query<{ id: bigint }>(
+      'SELECT id FROM payins.psp_events WHERE event_id = $1',
+      [completed.id],
+    );
+    const rowId = stored.rows[0]?.id ?? 0n;
+    expect(await processPspEvent(runtime, rowId)).toContain('2 order(s) moved');
+    expect(await processPspEvent(runtime, rowId)).toBe('already_processed');
+    const expired = {
+      id: uid('evt'),
+      type: 'checkout.session.expired',
+      createdAt: new Date(),
+      object: { id: sessionId },
+    };
+    await recordPspEvent(runtime, 'stripe', expired);
+    const expiredRow = await t.db.pool.query<{ id: bigint }>(
+      'SELECT id FROM payins.psp_events WHERE event_id = $1',
+      [expired.id],
+    );
+    expect(await processPspEvent(runtime, expiredRow.rows[0]?.id ?? 0n)).toContain('0 order(s) moved');
+    for (const id of orders) {
+      expect(await getOrder(t.db.pool, id)).toMatchObject({ status: 'SUCCESS' });
+      expect(await entriesFor(id)).toBe(1);
+    }
+  });
+
+  it('keeps orders PENDING with the reason on an asynchronous payment, then fails them on async failure', async () => {
+    const { orders, sessionId } = await hostedCheckout();
+    for (const [type, extra] of [
+      ['checkout.session.completed', { payment_status: 'unpaid' }],
+      ['checkout.session.async_payment_failed', {}],
+    ] as const) {
+      const event = { id: uid('evt'), type, createdAt: new Date(), object: { id: sessionId, ...extra } };
+      await recordPspEvent(runtime, 'stripe', event);
+      const row = await t.db.pool.query<{ id: bigint }>(
+        'SELECT id FROM payins.psp_events WHERE event_id = $1',
+        [event.id],
+      );
+      await processPspEvent(runtime, row.rows[0]?.id ?? 0n);
+      if (type === 'checkout.session.completed') {
+        expect(await getOrder(t.db.pool, orders[0] ?? '')).toMatchObject({
+          status: 'PENDING',
+          statusReason: 'awaiting_async_payment',
+        });
+      }
+    }
+    expect(await getOrder(t.db.pool, orders[1] ?? '')).toMatchObject({
+      status: 'FAILED',
+      statusReason: 'async_payment_failed',
+    });
+  });
+
+  it('answers 429 request_in_progress with Retry-After while the PSP call of the same key is in flight', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = new FakePsp();
+    const original = slow.createHostedSession.bind(slow);
+    slow.createHostedSession = async (request) => {
+      await gate;
+      return await original(request);
+    };
+    configurePayins(t.ctx, { psp: slow });
+    try {
+      const key = uid('idem');
+      const body = {
+        ...savedMethodBody(['s_one']),
+        credit_card_info: { flow: 'hosted_page', return_url: 'https://shop.example/r' },
+      };
+      const send = () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/payments',
+          headers: { ...bearer(t.key), 'idempotency-key': key },
+          payload: body,
+        });
+      const first = send();
+      // Wait until the first request has committed its in-progress key.
+      for (let i = 0; i < 200; i++) {
+        const row = await t.db.pool.query(
+          'SELECT 1 FROM payins.idempotency_keys WHERE idempotency_key = $1',
+          [key],
+        );
+        if (row.rowCount === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const second = await send();
+      expect(second.statusCode).toBe(429);
+      expect((second.json() as { error: { code: string } }).error.code).toBe('request_in_progress');
+      expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      release();
+      const done = await first;
+      expect(done.statusCode).toBe(201);
+      const replay = await send();
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(done.json());
+    } finally {
+      release();
+      configurePayins(t.ctx, { psp });
+    }
+  });
+});

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import {
+  PspError,
+  type ChargeRequest,
+  type HostedSession,
+  type HostedSessionRequest,
+  type PaymentServiceProvider,
+  type PspCharge,
+  type PspEvent,
+} from '../../src/psp/port.ts';
+
+/** What the next charge call does; consumed in order, then every call succeeds. */
+export type FakeStep =
+  | 'ok'
+  | 'transient'
+  | { transient: true; retryAfterSeconds: number }
+  | { decline: string }
+  /** The PSP charges, then the response is lost on the way back. */
+  | 'lose_response';
+
+/**
+ * A deterministic in-memory PSP for unit and store tests of retry logic (the e2e tests use the real sandbox over
+ * HTTP). It honours idempotency keys like Stripe: one payment per key, the same answer on every retry.
+ */
+export class FakePsp implements PaymentServiceProvider {
+  readonly name = 'fake';
+  readonly steps: FakeStep[] = [];
+  /** Payments created, by idempotency key. */
+  readonly payments = new Map<string, PspCharge>();
+  readonly sessions = new Map<string, HostedSession & { key: string }>();
+  chargeCalls = 0;
+
+  script(...steps: FakeStep[]): this {
+    this.steps.push(...steps);
+    return this;
+  }
+
+  async charge(request: ChargeRequest): Promise<PspCharge> {
+    this.chargeCalls++;
+    const step = this.steps.shift() ?? 'ok';
+    if (step === 'transient') throw new PspError('transient', 'fake: 503 from the PSP');
+    if (typeof step === 'object' && 'transient' in step) {
+      throw new PspError('transient', 'fake: 429 from the PSP', {
+        retryAfterSeconds: step.retryAfterSeconds,
+      });
+    }
+    if (typeof step === 'object' && 'decline' in step) {
+      throw new PspError('hard_decline', 'fake: card declined', {
+        pspCode: 'card_declined',
+        declineCode: step.decline,
+      });
+    }
+    let payment = this.payments.get(request.idempotencyKey);
+    if (!payment) {
+      payment = {
+        paymentId: `pi_${randomBytes(8).toString('hex')}`,
+        chargeId: `ch_${randomBytes(8).toString('hex')}`,
+        state: 'succeeded',
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+        metadata: request.metadata,
+      };
+      this.payments.set(request.idempotencyKey, payment);
+    }
+    if (step === 'lose_response')
+      throw new PspError('unknown', 'fake: connection reset after the request was sent');
+    return payment;
+  }
+
+  async findCharge(idempotencyKey: string): Promise<PspCharge | undefined> {
+    return this.payments.get(idempotencyKey);
+  }
+
+  async retrieveCharge(paymentId: string): Promise<PspCharge> {
+    for (const payment of this.payments.values()) if (payment.paymentId === paymentId) return payment;
+    throw new PspError('hard_decline', `fake: no payment ${paymentId}`);
+  }
+
+  async createHostedSession(request: HostedSessionRequest): Promise<HostedSession> {
+    for (const session of this.sessions.values()) if (session.key === request.idempotencyKey) return session;
+    const sessionId = `cs_${randomBytes(8).toString('hex')}`;
+    const session = {
+      key: request.idempotencyKey,
+      sessionId,
+      url: `https://psp.example/pay/${sessionId}`,
+      state: 'pending' as const,
+    };
+    this.sessions.set(sessionId, session);
+    return session;
+  }
+
+  async retrieveHostedSession(sessionId: string): Promise<HostedSession> {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new PspError('hard_decline', `fake: no session ${sessionId}`);
+    return session;
+  }
+
+  /** Test hook: the buyer finished (or abandoned) the hosted page. */
+  setSessionState(sessionId: string, state: HostedSession['state']): void {
+    const session = this.sessions.get(sessionId);
+    if (session) this.sessions.set(sessionId, { ...session, state, paymentId: `pi_${sessionId.slice(3)}` });
+  }
+
+  async refund(): Promise<never> {
+    throw new PspError('hard_decline', 'fake: refunds are not faked');
+  }
+
+  /** Signature "valid" is accepted; anything else is refused. The body is a JSON PspEvent. */
+  verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent {
+    if (signatureHeader !== 'valid') throw new Error('bad signature');
+    const parsed = JSON.parse(rawBody) as {
+      id: string;
+      type: string;
+      data: { object: Record<string, unknown> };
+    };
+    return { id: parsed.id, type: parsed.type, createdAt: new Date(), object: parsed.data.object };
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { backoffCeilingMs, canRetry, retryDelayMs, type RetryPolicy } from '../../src/jobs/backoff.ts';
+import { platformFeeMinor } from '../../src/payins/fees.ts';
+import { canonicalJson, requestFingerprint, requireIdempotencyKey } from '../../src/payins/idempotency.ts';
+import { interpretEvent } from '../../src/payins/psp-events.ts';
+
+const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 8000, jitterRatio: 0.5 };
+
+describe('retry backoff', () => {
+  it('doubles from the base delay and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 60].map((n) => backoffCeilingMs(n, policy))).toEqual([
+      1000, 2000, 4000, 8000, 8000, 8000, 8000,
+    ]);
+  });
+
+  it('jitters within [ceiling × (1 − ratio), ceiling], and never waits less than Retry-After', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        (attempt, r) => {
+          const ceiling = backoffCeilingMs(attempt, policy);
+          const delay = retryDelayMs(attempt, policy, { random: () => r });
+          expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
+          expect(delay).toBeLessThanOrEqual(ceiling);
+        },
+      ),
+    );
+    expect(retryDelayMs(1, policy, { random: () => 0, retryAfterSeconds: 30 })).toBe(30_000);
+  });
+
+  it('allows attempts up to the cap only', () => {
+    expect(canRetry(4, policy)).toBe(true);
+    expect(canRetry(5, policy)).toBe(false);
+  });
+});
+
+describe('platform fee', () => {
+  it('is basis points plus fixed, rounded half-even, never above the order', () => {
+    expect(platformFeeMinor(10_000n, { basisPoints: 250n, fixedMinor: 30n })).toBe(280n);
+    expect(platformFeeMinor(50n, { basisPoints: 100n, fixedMinor: 0n })).toBe(0n);
+    expect(platformFeeMinor(150n, { basisPoints: 100n, fixedMinor: 0n })).toBe(2n);
+    expect(platformFeeMinor(10n, { basisPoints: 0n, fixedMinor: 30n })).toBe(10n);
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 15n }),
+        fc.bigInt({ min: 0n, max: 10_000n }),
+        fc.bigInt({ min: 0n, max: 10n ** 6n }),
+        (amount, bps, fixed) => {
+          const fee = platformFeeMinor(amount, { basisPoints: bps, fixedMinor: fixed });
+          expect(fee >= 0n && fee <= amount).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe('idempotency helpers', () => {
+  it('gives the same fingerprint to the same body in any key order, and a different one otherwise', () => {
+    const a = requestFingerprint('POST', '/v1/payments', { b: 1, a: { y: [1, 2], x: 'z' } });
+    const b = requestFingerprint('POST', '/v1/payments', { a: { x: 'z', y: [1, 2] }, b: 1 });
+    expect(a.equals(b)).toBe(true);
+    expect(a.equals(requestFingerprint('POST', '/v1/payments', { b: 2, a: { y: [1, 2], x: 'z' } }))).toBe(
+      false,
+    );
+    expect(canonicalJson({ b: [{ d: 1, c: 2 }], a: null })).toBe('{"a":null,"b":[{"c":2,"d":1}]}');
+  });
+
+  it('requires a printable key of at most 255 characters', () => {
+    expect(() => requireIdempotencyKey(undefined)).toThrow(
+      expect.objectContaining({ code: 'idempotency_key_missing' }),
+    );
+    expect(() => requireIdempotencyKey('')).toThrow(
+      expect.objectContaining({ code: 'idempotency_key_invalid' }),
+    );
+    expect(requireIdempotencyKey('order-1:try')).toBe('order-1:try');
+  });
+});
+
+describe('PSP event interpretation', () => {
+  it('maps Stripe checkout and payment intent events to outcomes', () => {
+    expect(
+      interpretEvent('checkout.session.completed', {
+        id: 'cs_1',
+        payment_status: 'paid',
+        payment_intent: 'pi_1',
+      }),
+    ).toEqual({
+      subject: 'session',
+      sessionId: 'cs_1',
+      outcome: { kind: 'succeeded', paymentId: 'pi_1' },
+    });
+    expect(
+      interpretEvent('checkout.session.completed', { id: 'cs_1', payment_status: 'unpaid' }),
+    ).toMatchObject({ outcome: { kind: 'pending' } });
+    expect(interpretEvent('checkout.session.expired', { id: 'cs_1' })).toMatchObject({
+      outcome: { kind: 'expired' },
+    });
+    expect(
+      interpretEvent('payment_intent.payment_failed', {
+        id: 'pi_2',
+        metadata: { payment_order_id: 'po_1' },
+        last_payment_error: { decline_code: 'insufficient_funds' },
+      }),
+    ).toEqual({
+      subject: 'order',
+      paymentOrderId: 'po_1',
+      outcome: { kind: 'failed', code: 'insufficient_funds', paymentId: 'pi_2' },
+    });
+    expect(interpretEvent('charge.refunded', {}).subject).toBe('none');
+  });
+});
