@@ -50,7 +50,7 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('npm start on the embedded PostgreSQL', () => {
+describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
   let devKey = '';
 
   it('starts on an empty data dir, prints the URL and a development key that works', async () => {
