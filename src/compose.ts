@@ -8,7 +8,13 @@ import type { Logger } from './log.ts';
 import { registerPayinRoutes } from './payins/http.ts';
 import { setDefaultPspFactory } from './payins/runtime.ts';
 import { createPayinsWorker } from './payins/worker.ts';
+import { registerPayoutRoutes } from './payouts/http.ts';
+import { createPayoutsWorker } from './payouts/worker.ts';
 import { createStripePsp, loadStripeConfig } from './psp/stripe/index.ts';
+import { registerReconciliationRoutes } from './reconciliation/http.ts';
+import { sandboxReportFetcher } from './reconciliation/psp-fetch.ts';
+import { setDefaultReportFetcher } from './reconciliation/runtime.ts';
+import { createReconciliationScheduler } from './reconciliation/scheduler.ts';
 import { createSandboxServer, loadSandboxConfig } from './sandbox/index.ts';
 import { registerSellerRoutes } from './sellers/http.ts';
 
@@ -16,7 +22,12 @@ import { registerSellerRoutes } from './sellers/http.ts';
  * The composition root: the one place where modules are wired together. Every HTTP route module and every
  * background service of the process is listed here.
  */
-export const routeModules: RouteModule[] = [registerSellerRoutes, registerPayinRoutes];
+export const routeModules: RouteModule[] = [
+  registerSellerRoutes,
+  registerPayinRoutes,
+  registerPayoutRoutes,
+  registerReconciliationRoutes,
+];
 
 /** Something that runs in the background of a process role (workers, schedulers, the sandbox PSP). */
 export interface BackgroundService {
@@ -37,6 +48,11 @@ function sandboxUrl(config: Config): string {
 // The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
 setDefaultPspFactory((ctx) =>
   createStripePsp(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
+);
+
+// The daily reconciliation downloads the PSP's settlement report from the same API the adapter talks to.
+setDefaultReportFetcher((ctx) =>
+  sandboxReportFetcher(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
 );
 
 /** The sandbox PSP as a background service, its webhooks wired to Bursar's own endpoint. */
@@ -71,6 +87,8 @@ export function backgroundServices(ctx: AppContext, role: Role): BackgroundServi
   const services: BackgroundService[] = [];
   if (role === 'all' || role === 'sandbox') services.push(sandboxService(ctx));
   if (role === 'all' || role === 'worker') services.push(createPayinsWorker(ctx));
+  if (role === 'all' || role === 'worker') services.push(createPayoutsWorker(ctx));
+  if (role === 'all' || role === 'worker') services.push(createReconciliationScheduler(ctx));
   return services;
 }
 

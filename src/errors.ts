@@ -99,6 +99,35 @@ export const ERROR_CODES = {
       'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds.',
   },
 
+  // Pay-outs.
+  iban_invalid: {
+    status: 400,
+    description: 'The IBAN is malformed, has the wrong length for its country, or fails its check digits.',
+  },
+  bic_invalid: {
+    status: 400,
+    description: 'The BIC is not 8 or 11 characters of bank code, country, location and optional branch.',
+  },
+  bank_details_invalid: {
+    status: 400,
+    description:
+      'The bank details mix SEPA and non-SEPA fields, or an account or routing number is malformed.',
+  },
+  bank_details_missing: {
+    status: 422,
+    description: 'The seller has no bank details (or must give new ones after a returned payout).',
+  },
+  payout_exceeds_available: {
+    status: 422,
+    description: "The payout's amount is above the seller's available balance.",
+  },
+  payout_currency_mismatch: {
+    status: 422,
+    description: "The payout's currency is not the seller's balance currency.",
+  },
+  payout_not_found: { status: 404, description: 'No payout with this id.' },
+  payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
+
   // Ledger.
   ledger_entry_unbalanced: {
     status: 422,
@@ -117,6 +146,30 @@ export const ERROR_CODES = {
     status: 422,
     description:
       'The entry would take an account beyond its limit (for example a seller payable below zero).',
+  },
+
+  // Reconciliation.
+  reconciliation_file_malformed: {
+    status: 422,
+    description:
+      'A settlement report or bank statement is malformed; the message names the line or element and what is wrong. Nothing of it was applied.',
+  },
+  reconciliation_file_duplicate: {
+    status: 409,
+    description: 'This file (same fingerprint) was imported before; it is not applied twice.',
+  },
+  reconciliation_exception_not_found: {
+    status: 404,
+    description: 'No reconciliation exception with this id.',
+  },
+  reconciliation_run_not_found: { status: 404, description: 'No reconciliation run with this id.' },
+  reconciliation_exception_state: {
+    status: 409,
+    description: 'The exception is already in the state asked for (resolved, or open when reopening).',
+  },
+  reconciliation_source_unavailable: {
+    status: 503,
+    description: 'The PSP settlement report could not be fetched; retry after Retry-After seconds.',
   },
 
   // Service state.

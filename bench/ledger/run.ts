@@ -24,16 +24,10 @@ import { withTransaction } from '../../src/db/tx.ts';
 import { createLogger } from '../../src/log.ts';
 import { LedgerWriter, postEntry, verifyLedger } from '../../src/ledger/service.ts';
 import type { AccountSpec, EntryInput } from '../../src/ledger/types.ts';
+import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
+import type { BenchOptions, BenchRow } from '../lib/types.ts';
 
-export interface BenchRow {
-  name: string;
-  conditions: string;
-  throughputPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  peakRssMb: number;
-  extra?: Record<string, string | number>;
-}
+export type { BenchRow } from '../lib/types.ts';
 
 export interface LedgerBenchOptions {
   /** How long each measured phase runs. */
@@ -44,6 +38,8 @@ export interface LedgerBenchOptions {
   /** Where to put the temporary cluster (a fresh directory under it). */
   tmpDir?: string;
   log?: (line: string) => void;
+  /** Seconds of pgbench TPC-B on the same server as the rows' reference (0 skips it). */
+  referenceSeconds?: number;
 }
 
 const MANY_ACCOUNTS = 10_000;
@@ -254,11 +250,20 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
       `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'server_version')`,
     );
     log(`PostgreSQL: ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(', ')}`);
+    const referenceSeconds = options.referenceSeconds ?? 10;
+    const tpcb: TpcbResult =
+      referenceSeconds > 0
+        ? await measureTpcb(server.url, { clients: 10, seconds: referenceSeconds, log })
+        : { ok: false, reason: 'reference skipped' };
+    const withReference = (row: BenchRow): BenchRow =>
+      tpcb.ok
+        ? { ...row, reference: { name: `pgbench TPC-B (${tpcb.clients} clients)`, perSec: tpcb.tps } }
+        : { ...row, referenceMissing: tpcb.reason };
 
     for (const mode of ['per-transaction', 'group-commit'] as Mode[]) {
       for (const pattern of ['many', 'hot'] as Pattern[]) {
         for (const concurrency of concurrencies) {
-          const row = await phase(pool, mode, pattern, concurrency, phaseMs, '');
+          const row = withReference(await phase(pool, mode, pattern, concurrency, phaseMs, ''));
           log(formatRow(row));
           rows.push(row);
         }
@@ -292,13 +297,8 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
         );
       for (const mode of ['per-transaction', 'group-commit'] as Mode[]) {
         for (const concurrency of [concurrencies[concurrencies.length - 1] ?? 32]) {
-          const row = await phase(
-            pool,
-            mode,
-            'many',
-            concurrency,
-            phaseMs,
-            `, after loading ${loadPostings} postings`,
+          const row = withReference(
+            await phase(pool, mode, 'many', concurrency, phaseMs, `, after loading ${loadPostings} postings`),
           );
           log(formatRow(row));
           rows.push(row);
@@ -311,6 +311,15 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** The entry point `npm run bench` (bench/run.ts) calls. */
+export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
+  return await runLedgerBench({
+    ...(options.quick ? { phaseMs: 1_000, loadPostings: 200_000, referenceSeconds: 3 } : {}),
+    ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
 }
 
 function formatRow(row: BenchRow): string {

@@ -6,6 +6,8 @@ import { UsageError } from './args.ts';
 import { dlqCommand, DLQ_USAGE } from './dlq.ts';
 import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
+import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
+import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
 import { startCommand } from './start.ts';
 
 const USAGE = `usage: bursar <command>
@@ -19,6 +21,15 @@ ${DLQ_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${LEDGER_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${PAYOUTS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${RECONCILE_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${EXCEPTIONS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 
@@ -52,6 +63,24 @@ export async function main(argv: string[]): Promise<number> {
         await db.close();
         out('migrations are current');
         return 0;
+      }
+      case 'payouts': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
+        try {
+          return await payoutsCommand(rest, db, config, log, out);
+        } finally {
+          await db.close();
+        }
+      }
+      case 'reconcile':
+      case 'exceptions': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
+        try {
+          if (command === 'reconcile') return await reconcileCommand(rest, db, config, log, out);
+          return await exceptionsCommand(rest, db, out);
+        } finally {
+          await db.close();
+        }
       }
       case 'keys':
       case 'dlq':

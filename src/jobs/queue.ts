@@ -129,15 +129,20 @@ export class JobQueue implements JobSender {
   ): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < (options.concurrency ?? 1); i++) {
-      ids.push(
-        await this.boss.work<T>(
-          queue,
-          { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
-          async (jobs) => {
-            for (const job of jobs) await handler(job.data, job.id);
-          },
-        ),
+      // The worker's id is known once `work` returns; its first job may in principle start before that.
+      const worker: { id?: string } = {};
+      const id = await this.boss.work<T>(
+        queue,
+        { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+        async (jobs) => {
+          for (const job of jobs) await handler(job.data, job.id);
+          // pg-boss waits a whole polling interval after every fetch, even one that found a job, which caps a
+          // worker at one job per interval. While there is work, it asks again at once; an empty queue still waits.
+          if (jobs.length > 0 && worker.id !== undefined) this.boss.notifyWorker(worker.id);
+        },
       );
+      worker.id = id;
+      ids.push(id);
     }
     return ids;
   }

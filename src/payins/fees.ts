@@ -22,3 +22,11 @@ export function platformFeeMinor(amountMinor: bigint, policy: FeePolicy): bigint
   const fee = basisPointsOf(amountMinor, policy.basisPoints, 'half-even') + policy.fixedMinor;
   return fee > amountMinor ? amountMinor : fee;
 }
+
+/**
+ * The policy for one seller: the seller's own commission when the marketplace agreed one (docs/payouts.md,
+ * `platform_fee` on the seller), else the platform's default.
+ */
+export function resolveFeePolicy(platformDefault: FeePolicy, sellerOverride: FeePolicy | null): FeePolicy {
+  return sellerOverride ?? platformDefault;
+}

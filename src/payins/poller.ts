@@ -1,11 +1,12 @@
 import { withTransaction } from '../db/tx.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
 import { PspError, type HostedSession } from '../psp/port.ts';
-import { sessionIdempotencyKey } from './keys.ts';
+import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromSession, settleCheckout } from './settle.ts';
+import { getOrders } from './store.ts';
 
 export interface PollReport {
   examined: number;
@@ -90,18 +91,23 @@ async function pollCheckout(
   return flagged ? 'flagged' : 'pending';
 }
 
-function registerSession(runtime: PayinsRuntime, row: DueRow): Promise<HostedSession> {
-  const returnUrl = row.credit_card_info.return_url ?? 'http://127.0.0.1/';
-  return runtime.psp.createHostedSession({
-    idempotencyKey: sessionIdempotencyKey(row.checkout_id),
-    amountMinor: row.total_minor,
-    currency: row.currency,
-    successUrl: returnUrl,
-    cancelUrl: returnUrl,
-    clientReferenceId: row.checkout_id,
-    description: `checkout ${row.checkout_id}`,
-    metadata: { checkout_id: row.checkout_id },
-  });
+/**
+ * Asks the PSP for the checkout's session with the request the POST made (same key, same parameters), so a session
+ * the PSP already made is returned, not refused as a reused key, and none is made twice.
+ */
+async function registerSession(runtime: PayinsRuntime, row: DueRow): Promise<HostedSession> {
+  const orders = await getOrders(runtime.ctx.pool, row.checkout_id);
+  return await runtime.psp.createHostedSession(
+    hostedSessionRequest(
+      {
+        checkoutId: row.checkout_id,
+        totalMinor: row.total_minor,
+        currency: row.currency,
+        returnUrl: row.credit_card_info.return_url ?? 'http://127.0.0.1/',
+      },
+      orders.map((order) => order.paymentOrderId),
+    ),
+  );
 }
 
 /** Next poll on a doubling, capped delay; returns true when the polls ran out and the orders were flagged. */

@@ -12,7 +12,7 @@ import {
   takeOverIdempotencyKey,
   type IdempotencyRecord,
 } from './idempotency.ts';
-import { sessionIdempotencyKey } from './keys.ts';
+import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { EXECUTE_QUEUE } from './runtime.ts';
@@ -232,22 +232,12 @@ async function finishHostedCheckout(
   let session;
   try {
     session = await timedPspCall(runtime.metrics, 'create_session', () =>
-      runtime.psp.createHostedSession({
-        idempotencyKey: sessionIdempotencyKey(checkoutId),
-        amountMinor: checkout.totalMinor,
-        currency: checkout.currency,
-        successUrl: withCheckoutParam(returnUrl, checkoutId, 'succeeded'),
-        cancelUrl: withCheckoutParam(returnUrl, checkoutId, 'cancelled'),
-        clientReferenceId: checkoutId,
-        description: `checkout ${checkoutId} (${orders.length} order${orders.length === 1 ? '' : 's'})`,
-        metadata: {
-          checkout_id: checkoutId,
-          payment_order_ids: orders
-            .map((order) => order.paymentOrderId)
-            .join(',')
-            .slice(0, 500),
-        },
-      }),
+      runtime.psp.createHostedSession(
+        hostedSessionRequest(
+          { checkoutId, totalMinor: checkout.totalMinor, currency: checkout.currency, returnUrl },
+          orders.map((order) => order.paymentOrderId),
+        ),
+      ),
     );
   } catch (error) {
     if (error instanceof PspError && error.failureClass === 'hard_decline') {
@@ -306,11 +296,4 @@ async function finishHostedCheckout(
     await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
     return { ...response, replayed: false };
   });
-}
-
-function withCheckoutParam(returnUrl: string, checkoutId: string, outcome: string): string {
-  const url = new URL(returnUrl);
-  url.searchParams.set('checkout_id', checkoutId);
-  url.searchParams.set('outcome', outcome);
-  return url.toString();
 }

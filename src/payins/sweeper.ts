@@ -29,7 +29,7 @@ export async function sweepOnce(runtime: PayinsRuntime, limit = 50): Promise<Swe
   const report: SweepReport = { examined: 0, settled: 0, requeued: 0, deferred: 0, flagged: 0 };
   const due = await ctx.pool.query<Parameters<typeof toOrder>[0]>(
     `SELECT ${ORDER_COLUMNS} FROM payins.payment_order
-     WHERE payment_order_status IN ('EXECUTING', 'PENDING') AND NOT needs_attention AND psp_session_id IS NULL
+     WHERE payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING') AND NOT needs_attention AND psp_session_id IS NULL
        AND COALESCE(next_sweep_at, updated_at + $1 * interval '1 millisecond') <= now()
      ORDER BY COALESCE(next_sweep_at, updated_at) LIMIT $2`,
     [config.sweepAfterMs, limit],
@@ -78,8 +78,9 @@ async function sweepOrder(
     const version = moved.applied ? moved.order.version : order.version;
     return await deferOrFlag(runtime, { ...order, version }, 'sweep: still pending at the PSP');
   }
-  if (order.status === 'EXECUTING') {
-    // No payment exists at the PSP: the attempt died before reaching it. Hand the order back to the executor.
+  if (order.status === 'EXECUTING' || order.status === 'NOT_STARTED') {
+    // No payment exists at the PSP: the attempt died before reaching it (or, NOT_STARTED, the worker that took the
+    // job died before claiming the order, leaving the job active and nobody to run it). Hand it back to the executor.
     const requeued = await withTransaction(ctx.pool, async (client) => {
       const touched = await client.query(
         `UPDATE payins.payment_order SET sweep_count = sweep_count + 1,
@@ -108,7 +109,7 @@ async function deferOrFlag(
     const flagged = await withTransaction(ctx.pool, async (client) => {
       const touched = await client.query(
         `UPDATE payins.payment_order SET needs_attention = true, sweep_count = $3, last_error = $4, next_sweep_at = NULL
-         WHERE payment_order_id = $1 AND version = $2 AND payment_order_status IN ('EXECUTING', 'PENDING')`,
+         WHERE payment_order_id = $1 AND version = $2 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
         [order.paymentOrderId, order.version, count, reason.slice(0, 500)],
       );
       if (touched.rowCount !== 1) return false;

@@ -1,5 +1,6 @@
 import type { PoolClient } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
+import { payinTermsFor, recordPayinHold } from '../payouts/holds.ts';
 import { platformFeeMinor, type FeePolicy } from './fees.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
@@ -82,7 +83,9 @@ export async function applyOrderEvent(
   let feeMinor: bigint | null = order.feeMinor;
   let entryId: string | undefined;
   if (to === 'SUCCESS') {
-    feeMinor = platformFeeMinor(order.amountMinor, deps.fee);
+    // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
+    const terms = await payinTermsFor(client, order.sellerAccount, deps.fee);
+    feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
     const posted = await deps.ledger.postPayinSuccess(client, {
       paymentOrderId: order.paymentOrderId,
       checkoutId: order.checkoutId,
@@ -93,6 +96,13 @@ export async function applyOrderEvent(
       pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
     });
     entryId = posted.entryId;
+    await recordPayinHold(client, {
+      paymentOrderId: order.paymentOrderId,
+      sellerAccount: order.sellerAccount,
+      currency: order.currency,
+      amountMinor: order.amountMinor - feeMinor,
+      holdDays: terms.holdDays,
+    });
   }
   const updated = await client.query<Parameters<typeof toOrder>[0]>(
     `UPDATE payins.payment_order SET

@@ -187,6 +187,7 @@ export function apiRoute(
         const fault = runtime.faults.decide(method, path);
         if (fault.latencyMs > 0) await sleep(fault.latencyMs);
         if (fault.kind === 'error') {
+          runtime.log.debug({ path, status: fault.status }, 'sandbox fault: error');
           if (fault.status === 429 || fault.status === 503) void reply.header('retry-after', '1');
           return sendJson(
             reply,

@@ -13,6 +13,7 @@ import { FormError, parseForm } from './form.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 import { registerHostedPage } from './hosted-page.ts';
 import type { SandboxRuntime } from './http.ts';
+import { registerPayoutProviderRoutes } from './payout-provider.ts';
 import { runScheduledWork } from './scheduler.ts';
 import { readState, writeState } from './store.ts';
 
@@ -126,6 +127,7 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
   registerPaymentRoutes(app, runtime);
   registerCheckoutRoutes(app, runtime);
   registerBalanceRoutes(app, runtime);
+  registerPayoutProviderRoutes(app, runtime);
   registerHostedPage(app, runtime);
   registerAdminRoutes(app, runtime, {
     setFaults: (next) => faults.set(next),

@@ -3,7 +3,10 @@ import type { App } from '../http/app.ts';
 import type { AppContext } from '../context.ts';
 import { requireScope } from '../http/auth.ts';
 import { getWallet, walletToWire } from './wallet.ts';
-import { registerSeller, sellerToWire, getSellerOrThrow } from './service.ts';
+import { sellerToWire, getSellerOrThrow } from './service.ts';
+import { assertCurrency } from '../money/index.ts';
+import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
+import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 
@@ -13,7 +16,13 @@ const CreateSellerBody = z
     name: z.string().trim().min(1).max(200),
     currency: z.string(),
     metadata: z.record(z.string(), z.string().max(500)).optional(),
+    payout: PayoutBody.optional(),
+    platform_fee: PlatformFeeBody.optional(),
   })
+  .strict();
+
+const UpdateSellerBody = z
+  .object({ payout: PayoutBody.optional(), platform_fee: PlatformFeeBody.optional() })
   .strict();
 
 const SellerParams = z.object({ seller_account: SellerAccount });
@@ -24,20 +33,52 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
     { schema: { body: CreateSellerBody }, preHandler: requireScope(ctx.pool, 'payments:write') },
     async (request, reply) => {
       const body = request.body;
-      const result = await registerSeller(ctx.pool, {
-        sellerAccount: body.seller_account,
-        name: body.name,
-        currency: body.currency,
-        metadata: body.metadata ?? {},
+      const result = await registerSellerWithSettings(
+        ctx.pool,
+        {
+          sellerAccount: body.seller_account,
+          name: body.name,
+          currency: body.currency,
+          metadata: body.metadata ?? {},
+        },
+        body.payout,
+        body.platform_fee,
+        request.apiKey?.id ?? null,
+      );
+      return reply.code(result.created ? 201 : 200).send({
+        ...sellerToWire(result.seller),
+        ...settingsToWire(result.settings, assertCurrency(result.seller.currency)),
       });
-      return reply.code(result.created ? 201 : 200).send(sellerToWire(result.seller));
     },
   );
 
   app.get(
     '/v1/sellers/:seller_account',
     { schema: { params: SellerParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
-    async (request) => sellerToWire(await getSellerOrThrow(ctx.pool, request.params.seller_account)),
+    async (request) => {
+      const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      const settings = await getSellerSettings(ctx.pool, seller.sellerAccount);
+      return { ...sellerToWire(seller), ...settingsToWire(settings, assertCurrency(seller.currency)) };
+    },
+  );
+
+  app.patch(
+    '/v1/sellers/:seller_account',
+    {
+      schema: { params: SellerParams, body: UpdateSellerBody },
+      preHandler: requireScope(ctx.pool, 'payments:write'),
+    },
+    async (request) => {
+      const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      const settings = await updateSellerSettings(
+        ctx.pool,
+        seller,
+        request.body.payout,
+        request.body.platform_fee,
+        request.apiKey?.id ?? null,
+      );
+      return { ...sellerToWire(seller), ...settingsToWire(settings, assertCurrency(seller.currency)) };
+    },
   );
 
   app.get(

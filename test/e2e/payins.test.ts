@@ -79,6 +79,17 @@ async function orderStatus(id: string): Promise<string | undefined> {
   return ((await response.json()) as { status?: string }).status;
 }
 
+/** Charge calls whose answer never came (the PSP call metric, outcome "unknown"). */
+async function lostChargeAnswers(): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: bearer(t.key) })).text();
+  const line = text
+    .split('\n')
+    .find((l) =>
+      l.startsWith('bursar_psp_call_duration_seconds_count{operation="charge",outcome="unknown"}'),
+    );
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 async function chargesAtPsp(paymentOrderId: string): Promise<number> {
   const found = await psp.stripe.paymentIntents.search({
     query: `metadata['payment_order_id']:'${paymentOrderId}'`,
@@ -118,7 +129,8 @@ describe('pay-ins end to end over HTTP with the sandbox PSP', () => {
     expect((await verifyLedger(t.db.pool)).ok).toBe(true);
   });
 
-  it('a charge whose response is lost ends SUCCESS with exactly one charge', async () => {
+  it('a charge whose response is lost (the PSP charged, then dropped the connection) ends SUCCESS with exactly one charge', async () => {
+    const lostBefore = await lostChargeAnswers();
     sandbox.setFaults({ rules: [{ match: 'POST /v1/payment_intents*', lostResponseRate: 1 }] });
     try {
       const body = savedMethodBody(['e_one'], { amount: '7.77' });
@@ -130,6 +142,23 @@ describe('pay-ins end to end over HTTP with the sandbox PSP', () => {
         30_000,
         `${id} SUCCESS`,
       );
+      // The fault was real: our charge call got no answer (outcome "unknown"), yet the PSP holds a succeeded
+      // payment — one attempt, no second charge. (The PSP's webhook may settle the order before the executor
+      // has even seen its connection drop, so the count is awaited, not read once.)
+      await waitFor(
+        async () => ((await lostChargeAnswers()) === lostBefore + 1 ? true : undefined),
+        10_000,
+        'the charge call without an answer to be counted',
+      );
+      const found = await psp.stripe.paymentIntents.search({
+        query: `metadata['payment_order_id']:'${id}'`,
+      });
+      expect(found.data.map((intent) => intent.status)).toEqual(['succeeded']);
+      const order = await t.db.pool.query<{ attempts: number }>(
+        'SELECT attempts FROM payins.payment_order WHERE payment_order_id = $1',
+        [id],
+      );
+      expect(order.rows[0]?.attempts).toBe(1);
       expect(await chargesAtPsp(id)).toBe(1);
     } finally {
       sandbox.resetFaults();

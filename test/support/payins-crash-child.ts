@@ -1,7 +1,9 @@
 /**
- * A pay-in worker process for the kill -9 test: it executes one payment order against the sandbox PSP and, once
- * the PSP has charged, prints CHARGED and hangs before recording the result — so the parent can kill it at the
- * worst moment. Environment: DATABASE_URL, PSP_PORT, PSP_SECRET_KEY, ORDER_ID.
+ * A pay-in worker process for the kill -9 test. Like a real worker it takes the order's job from the queue
+ * (pg-boss marks it active, so no other worker runs it again), executes the order against the sandbox PSP and,
+ * once the PSP has charged, prints CHARGED and hangs before recording the result — so the parent can kill it at
+ * the worst moment. Environment: DATABASE_URL, PSP_PORT, PSP_SECRET_KEY, ORDER_ID, and the BURSAR_PAYINS_*
+ * settings (the sweep deadline the claim sets comes from BURSAR_PAYINS_SWEEP_AFTER_MS, as in a real worker).
  */
 import { Registry } from 'prom-client';
 import { systemClock } from '../../src/clock.ts';
@@ -9,7 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
-import { configurePayins } from '../../src/payins/runtime.ts';
+import { EXECUTE_QUEUE, configurePayins } from '../../src/payins/runtime.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
 
 const env = (name: string): string => {
@@ -45,5 +47,9 @@ const ctx = {
   metrics: new Registry(),
 };
 const runtime = configurePayins(ctx, { psp });
-process.stdout.write('READY\n');
-await executeOrder(runtime, env('ORDER_ID'));
+await runtime.ready();
+const [job] = await runtime.jobs.boss.fetch<{ paymentOrderId: string }>(EXECUTE_QUEUE);
+if (job?.data.paymentOrderId !== env('ORDER_ID'))
+  throw new Error(`expected the job of ${env('ORDER_ID')}, got ${JSON.stringify(job?.data)}`);
+process.stdout.write(`TOOK JOB ${job.id}\n`);
+await executeOrder(runtime, job.data.paymentOrderId);

@@ -1,0 +1,120 @@
+/**
+ * Payout-run benchmark (not part of `npm test`): `npx tsx bench/payouts/run.ts [--sellers N]` (default 100,000).
+ * Starts its own embedded PostgreSQL, seeds N daily-scheduled sellers with bank details and an available balance
+ * (set-based SQL, then one `hold.released`-free ledger load through postEntries in batches), then times
+ * `runPayouts` — payouts, ledger entries and one streamed pain.001 file — and prints time, peak RSS, and the file's
+ * size. Memory should not grow with N: the file is streamed a page of payouts at a time into 256 KiB chunks.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { withTransaction } from '../../src/db/tx.ts';
+import { payinSucceeded, holdReleased, postEntries } from '../../src/ledger/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
+import { DEFAULT_DEBTOR } from '../../src/payouts/config.ts';
+import { createIso20022Provider } from '../../src/payouts/iso20022/adapter.ts';
+import { runPayouts } from '../../src/payouts/run.ts';
+
+function argValue(name: string): number | undefined {
+  const index = process.argv.indexOf(name);
+  const value = index >= 0 ? process.argv[index + 1] : undefined;
+  return value === undefined ? undefined : Number.parseInt(value, 10);
+}
+
+const SELLERS = argValue('--sellers') ?? 100_000;
+const DATE = '2030-06-15';
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+sampler.unref();
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-payouts-bench-'));
+  const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
+  const pool = createPool(server.url, { max: 8, applicationName: 'bursar-bench' });
+  try {
+    await migrate(pool);
+    const seedStarted = performance.now();
+    const iban = ibanWithCheckDigits('DE', '370400440532013000');
+    await pool.query(
+      `INSERT INTO sellers.sellers (seller_account, name, currency)
+       SELECT 'b_' || lpad(i::text, 7, '0'), 'Seller ' || i, 'EUR' FROM generate_series(1, $1) AS i`,
+      [SELLERS],
+    );
+    await pool.query(
+      `INSERT INTO sellers.payout_settings (seller_account, iban, bic, schedule_interval)
+       SELECT seller_account, $1, 'COBADEFFXXX', 'daily' FROM sellers.sellers`,
+      [iban],
+    );
+    for (let from = 1; from <= SELLERS; from += 2000) {
+      const ids = Array.from({ length: Math.min(2000, SELLERS - from + 1) }, (_, k) => from + k);
+      await withTransaction(pool, (client) =>
+        postEntries(
+          client,
+          ids.flatMap((i) => {
+            const sellerId = `b_${String(i).padStart(7, '0')}`;
+            const amountMinor = BigInt(1_000 + (i % 50_000));
+            return [
+              payinSucceeded({
+                currency: 'EUR',
+                paymentOrderId: `bench_${i}`,
+                sellerId,
+                grossMinor: amountMinor,
+                platformFeeMinor: 0n,
+              }),
+              holdReleased({ currency: 'EUR', releaseId: `bench_${i}`, sellerId, amountMinor }),
+            ];
+          }),
+        ),
+      );
+    }
+    log(`seeded ${SELLERS} sellers in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+    const rssBefore = process.memoryUsage().rss;
+    peakRss = rssBefore;
+    const started = performance.now();
+    const report = await runPayouts(
+      {
+        pool,
+        log: createLogger('warn'),
+        provider: createIso20022Provider({ version: 'pain.001.001.09', debtorFor: () => DEFAULT_DEBTOR }),
+        now: new Date(`${DATE}T06:00:00Z`),
+      },
+      DATE,
+    );
+    const elapsedMs = performance.now() - started;
+    const file = report.submit.files[0];
+    const fileStarted = performance.now();
+    // Reading it back through the same chunk stream the download route uses.
+    let streamed = 0;
+    const { payoutFileStream } = await import('../../src/payouts/files.ts');
+    if (file) for await (const chunk of payoutFileStream(pool, file.id)) streamed += (chunk as Buffer).length;
+    const downloadMs = performance.now() - fileStarted;
+    const lines = [
+      `sellers:            ${SELLERS}`,
+      `payouts created:    ${report.payoutsCreated}`,
+      `payout run:         ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(report.payoutsCreated / (elapsedMs / 1000))} payouts/s, file included)`,
+      `pain.001 file:      ${file ? `${file.txCount} tx, ${(file.sizeBytes / 1_048_576).toFixed(1)} MiB` : 'none'}`,
+      `file read back:     ${(streamed / 1_048_576).toFixed(1)} MiB in ${(downloadMs / 1000).toFixed(1)} s`,
+      `RSS before run:     ${(rssBefore / 1_048_576).toFixed(0)} MiB`,
+      `peak RSS during:    ${(peakRss / 1_048_576).toFixed(0)} MiB`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await pool.end();
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,336 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseReportAmount } from '../money/index.ts';
+import { isDefinitive, type CheckoutRecord } from './client.ts';
+import { REPO_ROOT, type Cluster } from './cluster.ts';
+
+/** The invariants a chaos run must leave true; each check lists its violations (empty = passed). */
+export interface CheckResult {
+  name: string;
+  violations: string[];
+  detail?: string;
+}
+
+export interface CheckInput {
+  cluster: Cluster;
+  records: CheckoutRecord[];
+  sandboxUrl: string;
+  sandboxKey: string;
+}
+
+interface OrderRow {
+  payment_order_id: string;
+  checkout_id: string;
+  payment_order_status: string;
+  amount_minor: bigint;
+  flow: string;
+  psp_payment_id: string | null;
+  ledger_updated: boolean;
+}
+
+interface IntentRow {
+  id: string;
+  status: string;
+  amount: string;
+  order_id: string | null;
+  checkout_id: string | null;
+}
+
+async function loadOrders(cluster: Cluster): Promise<OrderRow[]> {
+  const result = await cluster.pool.query<OrderRow>(
+    `SELECT o.payment_order_id, o.checkout_id, o.payment_order_status, o.amount_minor, e.flow, o.psp_payment_id,
+            o.ledger_updated
+       FROM payins.payment_order o JOIN payins.payment_event e USING (checkout_id)`,
+  );
+  return result.rows;
+}
+
+async function loadIntents(cluster: Cluster): Promise<IntentRow[]> {
+  const result = await cluster.pool.query<IntentRow>(
+    `SELECT id, data->>'status' AS status, data->>'amount' AS amount,
+            data->'metadata'->>'payment_order_id' AS order_id, data->'metadata'->>'checkout_id' AS checkout_id
+       FROM sandbox.objects WHERE object = 'payment_intent'`,
+  );
+  return result.rows;
+}
+
+/** Every checkout final, or pending while its PaymentIntent is in review at the PSP. */
+function checkFinal(orders: OrderRow[], intents: IntentRow[]): CheckResult {
+  const inReview = new Set<string>();
+  for (const intent of intents) {
+    if (intent.status !== 'processing') continue;
+    if (intent.order_id) inReview.add(intent.order_id);
+    if (intent.checkout_id) inReview.add(intent.checkout_id);
+  }
+  const violations: string[] = [];
+  let pendingReview = 0;
+  for (const order of orders) {
+    if (order.payment_order_status === 'SUCCESS' || order.payment_order_status === 'FAILED') continue;
+    if (
+      order.payment_order_status === 'PENDING' &&
+      (inReview.has(order.payment_order_id) || inReview.has(order.checkout_id))
+    ) {
+      pendingReview++;
+      continue;
+    }
+    violations.push(`${order.payment_order_id} (${order.flow}) is ${order.payment_order_status}`);
+  }
+  return {
+    name: 'every checkout is final (or pending in review)',
+    violations,
+    detail: `${orders.length} orders, ${pendingReview} pending in review`,
+  };
+}
+
+/** The PSP's successful charges and our SUCCESS orders match one to one, amounts included. */
+function checkOneToOne(orders: OrderRow[], intents: IntentRow[]): CheckResult {
+  const violations: string[] = [];
+  const byOrder = new Map(orders.map((order) => [order.payment_order_id, order]));
+  const byCheckout = new Map<string, OrderRow[]>();
+  for (const order of orders)
+    byCheckout.set(order.checkout_id, [...(byCheckout.get(order.checkout_id) ?? []), order]);
+  const chargesPerOrder = new Map<string, number>();
+  let succeeded = 0;
+  for (const intent of intents) {
+    if (intent.status !== 'succeeded') continue;
+    succeeded++;
+    const covered: OrderRow[] = [];
+    if (intent.order_id) {
+      const order = byOrder.get(intent.order_id);
+      if (order) covered.push(order);
+    } else if (intent.checkout_id) {
+      covered.push(...(byCheckout.get(intent.checkout_id) ?? []));
+    }
+    if (covered.length === 0) {
+      violations.push(`charge ${intent.id} (${intent.amount}) matches no payment order`);
+      continue;
+    }
+    const total = covered.reduce((sum, order) => sum + BigInt(order.amount_minor), 0n);
+    if (total !== BigInt(intent.amount))
+      violations.push(`charge ${intent.id} is ${intent.amount} but its orders total ${total}`);
+    for (const order of covered) {
+      chargesPerOrder.set(order.payment_order_id, (chargesPerOrder.get(order.payment_order_id) ?? 0) + 1);
+      if (order.payment_order_status !== 'SUCCESS')
+        violations.push(
+          `lost payment: charge ${intent.id} succeeded but ${order.payment_order_id} is ${order.payment_order_status}`,
+        );
+    }
+  }
+  let success = 0;
+  for (const order of orders) {
+    const charges = chargesPerOrder.get(order.payment_order_id) ?? 0;
+    if (charges > 1)
+      violations.push(`double charge: ${order.payment_order_id} has ${charges} successful charges`);
+    if (order.payment_order_status !== 'SUCCESS') continue;
+    success++;
+    if (charges === 0)
+      violations.push(`${order.payment_order_id} is SUCCESS without a successful charge at the PSP`);
+    if (!order.ledger_updated)
+      violations.push(`${order.payment_order_id} is SUCCESS without its ledger entry`);
+  }
+  return {
+    name: "PSP charges and Bursar's successful orders match one to one",
+    violations,
+    detail: `${succeeded} successful charges, ${success} successful orders`,
+  };
+}
+
+/** Every definitive answer to one Idempotency-Key is the same (status and JSON body); every checkout got one. */
+function checkAnswers(records: CheckoutRecord[]): CheckResult {
+  const violations: string[] = [];
+  let retries = 0;
+  let concurrent = 0;
+  let internalErrors = 0;
+  for (const record of records) {
+    const definitive = record.answers.filter(isDefinitive);
+    retries += record.answers.length - 1;
+    if (record.plan.concurrentCopies > 0) concurrent++;
+    internalErrors += record.answers.filter((answer) => answer.status === 500).length;
+    const first = definitive[0];
+    if (first === undefined) {
+      const last = record.answers[record.answers.length - 1];
+      violations.push(
+        `${record.plan.checkoutId}: no definitive answer in ${record.answers.length} tries; the last: ` +
+          `${last?.status ?? '-'} ${last?.error ?? JSON.stringify(last?.body).slice(0, 300)}`,
+      );
+      continue;
+    }
+    if (first.status !== 201)
+      violations.push(
+        `${record.plan.checkoutId}: answered ${first.status} ${JSON.stringify(first.body).slice(0, 200)}`,
+      );
+    for (const answer of definitive.slice(1)) {
+      if (answer.status !== first.status || !isDeepStrictEqual(answer.body, first.body)) {
+        violations.push(
+          `${record.plan.checkoutId}: a retry got ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)} ` +
+            `after ${first.status} ${JSON.stringify(first.body).slice(0, 200)}`,
+        );
+        break;
+      }
+    }
+  }
+  return {
+    name: 'every client retry got the same answer as the original',
+    violations,
+    detail: `${records.length} keys, ${retries} retries, ${concurrent} keys sent concurrently, ${internalErrors} HTTP 500 answers (retried)`,
+  };
+}
+
+/** Runs the real `bursar ledger verify` against the run's database. */
+async function checkLedgerVerify(cluster: Cluster): Promise<CheckResult> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/bursar.mjs'), 'ledger', 'verify'], {
+    cwd: REPO_ROOT,
+    env: { ...cluster.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const summary = output.trim().split('\n').slice(0, 3).join(' / ');
+  return {
+    name: '`bursar ledger verify` passes',
+    violations: code === 0 ? [] : [`exit ${String(code)}: ${output.trim().slice(0, 1000)}`],
+    detail: summary,
+  };
+}
+
+/** A CSV line splitter for the sandbox's report: quoted fields with doubled quotes, no embedded newlines needed. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * Reconciliation against the sandbox's settlement report (the itemized balance-change CSV): every `charge` line
+ * matches successful orders of the same gross amount, every successful order appears on exactly one line, and the
+ * ledger's PSP clearing account holds exactly the report's gross charges (no payouts or refunds in a chaos run).
+ * A direct comparison: the reconciliation module was still being built when this check was written.
+ */
+async function checkSettlementReport(
+  input: CheckInput,
+  orders: OrderRow[],
+  intents: IntentRow[],
+): Promise<CheckResult> {
+  const violations: string[] = [];
+  const end = Math.floor(Date.now() / 1000) + 30 * 86400;
+  const response = await fetch(
+    `${input.sandboxUrl}/v1/sandbox/reports/balance_change_from_activity.itemized.3.csv?interval_start=0&interval_end=${end}`,
+    { headers: { authorization: `Bearer ${input.sandboxKey}` } },
+  );
+  const text = await response.text();
+  if (!response.ok)
+    return {
+      name: 'reconciliation against the settlement report',
+      violations: [`report: HTTP ${response.status} ${text.slice(0, 200)}`],
+    };
+  const [header, ...lines] = parseCsv(text).filter((row) => row.length > 1);
+  const column = (name: string) => header?.indexOf(name) ?? -1;
+  const [cCategory, cGross, cCurrency, cIntent] = [
+    'reporting_category',
+    'gross',
+    'currency',
+    'payment_intent_id',
+  ].map(column);
+  if ([cCategory, cGross, cCurrency, cIntent].some((index) => index === undefined || index < 0))
+    return {
+      name: 'reconciliation against the settlement report',
+      violations: [`report header lacks columns: ${header?.join(',')}`],
+    };
+  const intentById = new Map(intents.map((intent) => [intent.id, intent]));
+  const byOrder = new Map(orders.map((order) => [order.payment_order_id, order]));
+  const byCheckout = new Map<string, OrderRow[]>();
+  for (const order of orders)
+    byCheckout.set(order.checkout_id, [...(byCheckout.get(order.checkout_id) ?? []), order]);
+  const linesPerOrder = new Map<string, number>();
+  let reportGross = 0n;
+  let charges = 0;
+  for (const line of lines) {
+    if (line[cCategory ?? 0] !== 'charge') {
+      violations.push(`unexpected ${line[cCategory ?? 0]} line in the report`);
+      continue;
+    }
+    charges++;
+    const currency = (line[cCurrency ?? 0] ?? '').toUpperCase();
+    const gross = parseReportAmount(line[cGross ?? 0] ?? '', currency);
+    reportGross += gross;
+    const intentId = line[cIntent ?? 0] ?? '';
+    const intent = intentById.get(intentId);
+    const covered = intent?.order_id
+      ? [byOrder.get(intent.order_id)].filter((o): o is OrderRow => o !== undefined)
+      : intent?.checkout_id
+        ? (byCheckout.get(intent.checkout_id) ?? [])
+        : [];
+    if (covered.length === 0) {
+      violations.push(`report line for ${intentId} (${gross}) matches no order`);
+      continue;
+    }
+    const total = covered.reduce((sum, order) => sum + BigInt(order.amount_minor), 0n);
+    if (total !== gross) violations.push(`report line for ${intentId}: gross ${gross}, orders ${total}`);
+    for (const order of covered) {
+      linesPerOrder.set(order.payment_order_id, (linesPerOrder.get(order.payment_order_id) ?? 0) + 1);
+      if (order.payment_order_status !== 'SUCCESS')
+        violations.push(
+          `report line for ${intentId} but ${order.payment_order_id} is ${order.payment_order_status}`,
+        );
+    }
+  }
+  for (const order of orders) {
+    const n = linesPerOrder.get(order.payment_order_id) ?? 0;
+    if (order.payment_order_status === 'SUCCESS' && n !== 1)
+      violations.push(`${order.payment_order_id} is SUCCESS and on ${n} report lines`);
+  }
+  const clearing = await input.cluster.pool.query<{ balance: bigint }>(
+    "SELECT debits_minor - credits_minor AS balance FROM ledger.accounts WHERE code = 'platform:psp_clearing:USD'",
+  );
+  const ledgerClearing = BigInt(clearing.rows[0]?.balance ?? 0n);
+  if (ledgerClearing !== reportGross)
+    violations.push(
+      `ledger PSP clearing holds ${ledgerClearing} minor units, the report's charges total ${reportGross}`,
+    );
+  return {
+    name: 'reconciliation against the settlement report finds no difference',
+    violations,
+    detail: `${charges} charge lines, gross ${reportGross} minor units = ledger PSP clearing ${ledgerClearing}`,
+  };
+}
+
+export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
+  const orders = await loadOrders(input.cluster);
+  const intents = await loadIntents(input.cluster);
+  return [
+    checkFinal(orders, intents),
+    checkOneToOne(orders, intents),
+    checkAnswers(input.records),
+    await checkLedgerVerify(input.cluster),
+    await checkSettlementReport(input, orders, intents),
+  ];
+}

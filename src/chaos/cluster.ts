@@ -1,0 +1,256 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { migrate } from '../db/migrate.ts';
+import { createPool, type Pool } from '../db/pool.ts';
+import { createLogger } from '../log.ts';
+
+/**
+ * Bursar as separate processes (`bursar start --role api|worker|sandbox`) on one embedded PostgreSQL of its own,
+ * everything on 127.0.0.1 — what the pay-in benchmark and the chaos run drive. Every child and the database
+ * server are killed when the cluster stops, and also when this process exits for any reason.
+ */
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(REPO_ROOT, 'bin/bursar.mjs');
+const READY_LINE = 'Press Ctrl-C to stop.';
+const OUTPUT_KEEP_CHARS = 64 * 1024;
+
+export type ProcessRole = 'api' | 'worker' | 'sandbox' | 'all';
+
+export interface BursarProcess {
+  name: string;
+  role: ProcessRole;
+  /** The HTTP port (API port for `api`; the sandbox's for `sandbox`). */
+  port: number;
+  pid(): number | undefined;
+  alive(): boolean;
+  /** The last 64 KiB of its output. */
+  output(): string;
+  /** SIGKILL now; resolves once it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again (same name, role, port and environment); resolves once it is ready. */
+  restart(): Promise<void>;
+  /** Asks it to stop (SIGTERM) and waits. */
+  stop(): Promise<void>;
+}
+
+export interface Cluster {
+  databaseUrl: string;
+  /** A pool for the harness's own queries and checks. */
+  pool: Pool;
+  apiKey: string;
+  webhookSecret: string;
+  sandboxPort: number;
+  dataDir: string;
+  /** Starts one process and waits until it prints that it is ready. */
+  start(
+    name: string,
+    role: ProcessRole,
+    extraEnv?: NodeJS.ProcessEnv,
+    port?: number,
+    onOutput?: (chunk: string) => void,
+  ): Promise<BursarProcess>;
+  processes(): BursarProcess[];
+  /** The base environment every process gets. */
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Passed to every process (BURSAR_PAYINS_*, SANDBOX_*, STRIPE_TIMEOUT_MS…). */
+  env?: NodeJS.ProcessEnv;
+  durability?: 'full' | 'relaxed';
+  /** The API port the sandbox sends its webhooks to (the first API process's port, usually). */
+  webhookApiPort?: number;
+  tmpDir?: string;
+  log?: (line: string) => void;
+}
+
+const liveChildren = new Set<ChildProcess>();
+const liveServers = new Set<string>();
+let exitHookInstalled = false;
+
+/** Synchronous last-resort cleanup: kills our children and asks our PostgreSQL servers to stop. */
+function killEverythingNow(): void {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const pgDir of liveServers) {
+    try {
+      const pid = Number.parseInt(
+        fs.readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
+        10,
+      );
+      if (Number.isInteger(pid)) process.kill(pid, 'SIGINT');
+    } catch {
+      // already stopped
+    }
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', killEverythingNow);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killEverythingNow();
+      process.exit(130);
+    });
+  }
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  installExitHook();
+  const log = options.log ?? (() => undefined);
+  const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-cluster-'));
+  const server: EmbeddedPostgres = await startEmbeddedPostgres({
+    dataDir,
+    log: createLogger('warn'),
+    durability: options.durability ?? 'full',
+  });
+  liveServers.add(path.join(dataDir, 'pg'));
+  const pool = createPool(server.url, { max: 10, applicationName: 'bursar-harness' });
+  const apiKey = `bsk_cluster_${randomBytes(16).toString('hex')}`;
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
+  const sandboxPort = await freePort();
+  const processes: BursarProcess[] = [];
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: server.url,
+    BURSAR_DATA_DIR: path.join(dataDir, 'app'),
+    BURSAR_API_KEY: apiKey,
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    SANDBOX_PORT: String(sandboxPort),
+    ...options.env,
+  };
+
+  const start = async (
+    name: string,
+    role: ProcessRole,
+    extraEnv: NodeJS.ProcessEnv = {},
+    givenPort?: number,
+    onOutput?: (chunk: string) => void,
+  ): Promise<BursarProcess> => {
+    const port = role === 'sandbox' ? sandboxPort : (givenPort ?? (await freePort()));
+    // The sandbox sends its webhooks to the API at PORT; other roles listen there.
+    const portEnv = role === 'sandbox' ? String(options.webhookApiPort ?? port) : String(port);
+    let child: ChildProcess | undefined;
+    let text = '';
+    const launch = async (): Promise<void> => {
+      text = '';
+      const spawned = spawn(process.execPath, [BIN, 'start', '--role', role], {
+        cwd: REPO_ROOT,
+        env: { ...env, PORT: portEnv, ...extraEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = spawned;
+      liveChildren.add(spawned);
+      spawned.on('exit', () => liveChildren.delete(spawned));
+      const onData = (chunk: Buffer) => {
+        const piece = chunk.toString('utf8');
+        onOutput?.(piece);
+        text += piece;
+        if (text.length > OUTPUT_KEEP_CHARS * 2) text = text.slice(-OUTPUT_KEEP_CHARS);
+      };
+      spawned.stdout?.on('data', onData);
+      spawned.stderr?.on('data', onData);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`${name} (${role}) did not start in 60 s; output:\n${text.slice(-4000)}`));
+        }, 60_000);
+        const check = () => {
+          if (text.includes(READY_LINE)) {
+            finish();
+            resolve();
+          }
+        };
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+          finish();
+          reject(
+            new Error(`${name} (${role}) exited (${String(code ?? signal)}) at start:\n${text.slice(-4000)}`),
+          );
+        };
+        const finish = () => {
+          clearTimeout(timer);
+          spawned.stdout?.off('data', check);
+          spawned.stderr?.off('data', check);
+          spawned.off('exit', onExit);
+        };
+        spawned.stdout?.on('data', check);
+        spawned.stderr?.on('data', check);
+        spawned.on('exit', onExit);
+        check();
+      });
+    };
+    const waitExit = async (target: ChildProcess | undefined): Promise<void> => {
+      if (target === undefined || target.exitCode !== null || target.signalCode !== null) return;
+      await new Promise<void>((resolve) => target.once('exit', () => resolve()));
+    };
+    await launch();
+    log(`started ${name} (${role}) pid ${String(child?.pid)} port ${port}`);
+    const proc: BursarProcess = {
+      name,
+      role,
+      port,
+      pid: () => child?.pid,
+      alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+      output: () => text,
+      kill: async () => {
+        const target = child;
+        target?.kill('SIGKILL');
+        await waitExit(target);
+      },
+      restart: async () => {
+        await proc.kill();
+        await launch();
+      },
+      stop: async () => {
+        const target = child;
+        target?.kill('SIGTERM');
+        const timer = setTimeout(() => target?.kill('SIGKILL'), 15_000);
+        await waitExit(target);
+        clearTimeout(timer);
+      },
+    };
+    processes.push(proc);
+    return proc;
+  };
+
+  return {
+    databaseUrl: server.url,
+    pool,
+    apiKey,
+    webhookSecret,
+    sandboxPort,
+    dataDir,
+    env,
+    start,
+    processes: () => [...processes],
+    stop: async () => {
+      await Promise.all(processes.map((proc) => proc.kill().catch(() => undefined)));
+      await pool.end().catch(() => undefined);
+      await server.stop().catch(() => undefined);
+      liveServers.delete(path.join(dataDir, 'pg'));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+import { settleFromCamt } from '../payouts/camt-settle.ts';
+import { loadPayoutsConfig } from '../payouts/config.ts';
+import { listPayoutFiles, readPayoutFile } from '../payouts/files.ts';
+import { runPayouts } from '../payouts/run.ts';
+import { providerFor } from '../payouts/runtime.ts';
+import { isoDateOf, parseIsoDate } from '../payouts/settings.ts';
+import { parse, UsageError } from './args.ts';
+
+export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD]
+bursar payouts files
+bursar payouts file <pf_ id> [--out <path>]
+bursar payouts settle-camt <camt.053 or camt.054 file>`;
+
+/** "Today" as `--date D` says: D, at the current time of day (UTC). */
+function nowFor(date: string | undefined): { date: string; now: Date } {
+  const real = new Date();
+  if (date === undefined) return { date: isoDateOf(real), now: real };
+  const day = parseIsoDate(date);
+  return { date: day, now: new Date(`${day}T${real.toISOString().slice(11)}`) };
+}
+
+export async function payoutsCommand(
+  argv: string[],
+  db: Database,
+  config: Config,
+  log: Logger,
+  out: (line: string) => void,
+): Promise<number> {
+  const [sub, ...rest] = argv;
+  const payoutsConfig = loadPayoutsConfig(process.env, config.sandboxPort, config.port);
+  if (sub === 'run') {
+    const { values, positionals } = parse(rest, { date: { type: 'string' } });
+    if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);
+    let when;
+    try {
+      when = nowFor(values.date);
+    } catch (error) {
+      throw new UsageError(`--date: ${(error as Error).message}`);
+    }
+    const report = await runPayouts(
+      { pool: db.pool, log, provider: providerFor(payoutsConfig), now: when.now },
+      when.date,
+    );
+    out(`payout run ${report.date}`);
+    out(`holds released:  ${report.holdsReleased}`);
+    out(`sellers due:     ${report.sellersDue}`);
+    out(`payouts created: ${report.payoutsCreated}`);
+    for (const [currency, total] of Object.entries(report.totalsMinor))
+      out(`total ${currency}: ${total} (minor units)`);
+    for (const [outcome, count] of Object.entries(report.outcomes))
+      if (count > 0) out(`${outcome}: ${count}`);
+    out(`submitted to ${payoutsConfig.provider}: ${report.submit.submitted}`);
+    for (const file of report.submit.files) {
+      out(`file ${file.id} ${file.currency} ${file.txCount} transaction(s) ${file.sizeBytes} bytes`);
+    }
+    return report.outcomes.failed > 0 || report.submit.failed > 0 ? 1 : 0;
+  }
+  if (sub === 'files') {
+    for (const file of await listPayoutFiles(db.pool, { limit: 100 })) {
+      out(
+        `${file.id} ${file.format} ${file.runDate} ${file.currency} ${file.txCount} tx ${file.sizeBytes} bytes`,
+      );
+    }
+    return 0;
+  }
+  if (sub === 'file') {
+    const { values, positionals } = parse(rest, { out: { type: 'string' } });
+    const id = positionals[0];
+    if (id === undefined || positionals.length > 1) throw new UsageError(PAYOUTS_USAGE);
+    const xml = await readPayoutFile(db.pool, id);
+    if (xml.length === 0) {
+      process.stderr.write(`bursar: no payout file ${id}\n`);
+      return 1;
+    }
+    if (values.out === undefined) process.stdout.write(xml);
+    else await writeFile(values.out, xml);
+    return 0;
+  }
+  if (sub === 'settle-camt') {
+    const path = rest[0];
+    if (path === undefined || rest.length > 1) throw new UsageError(PAYOUTS_USAGE);
+    const result = await settleFromCamt(db.pool, await readFile(path, 'utf8'), path);
+    out(
+      `entries: ${result.entries}, paid: ${result.paid}, returned: ${result.returned}, unchanged: ${result.unchanged}, unmatched: ${result.unmatched}`,
+    );
+    return 0;
+  }
+  throw new UsageError(PAYOUTS_USAGE);
+}

@@ -1,0 +1,217 @@
+import type { Config } from '../config.ts';
+import { createContext } from '../compose.ts';
+import type { Database } from '../db/database.ts';
+import { withTransaction } from '../db/tx.ts';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { dailyRun, fetchAndReconcile, importBankDirectory, runStaged } from '../reconciliation/daily.ts';
+import { EXCEPTION_CLASSES, isExceptionKind, type ExceptionClass } from '../reconciliation/domain/types.ts';
+import {
+  exceptionHistory,
+  getException,
+  listExceptions,
+  reopenException,
+  resolveException,
+  type ExceptionStatus,
+} from '../reconciliation/exceptions-store.ts';
+import { fileInput } from '../reconciliation/input.ts';
+import { reportLines } from '../reconciliation/report.ts';
+import { reconciliationRuntime } from '../reconciliation/runtime.ts';
+import { reconcileFiles } from '../reconciliation/service.ts';
+import { parse, UsageError } from './args.ts';
+
+export const RECONCILE_USAGE = `bursar reconcile psp --file <report.csv> [--from <ISO time>] [--to <ISO time>] [--internal]
+bursar reconcile psp --fetch [--date YYYY-MM-DD]
+bursar reconcile bank --file <statement.xml> | --dir <directory>
+bursar reconcile internal
+bursar reconcile daily [--date YYYY-MM-DD]`;
+
+export const EXCEPTIONS_USAGE = `bursar exceptions list [--status open|fixed|resolved] [--class <class>] [--kind <kind>] [--run <rrun_ id>] [--limit <n>]
+bursar exceptions show <rexc_ id>
+bursar exceptions resolve <rexc_ id> --note <text> [--by <name>]
+bursar exceptions reopen <rexc_ id> [--note <text>] [--by <name>]`;
+
+function dateOption(text: string | undefined, name: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`--${name} takes an ISO date or time, got "${text}"`);
+  return date;
+}
+
+function dayOption(text: string | undefined): string {
+  if (text === undefined) return new Date().toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime())) {
+    throw new UsageError(`--date takes YYYY-MM-DD, got "${text}"`);
+  }
+  return text;
+}
+
+/** `bursar reconcile …`: imports and applies files, prints the run's report. Exit 1 when a file is refused. */
+export async function reconcileCommand(
+  argv: string[],
+  db: Database,
+  config: Config,
+  log: Logger,
+  out: (line: string) => void,
+): Promise<number> {
+  const rt = reconciliationRuntime(createContext(config, db.pool, log));
+  const [sub, ...rest] = argv;
+  const trigger = `cli:${process.env.USER ?? 'unknown'}`;
+  try {
+    let report: Record<string, unknown>;
+    if (sub === 'psp') {
+      const { values, positionals } = parse(rest, {
+        file: { type: 'string' },
+        fetch: { type: 'boolean' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        date: { type: 'string' },
+        internal: { type: 'boolean' },
+      });
+      if (positionals.length > 0 || (values.file === undefined) === (values.fetch !== true)) {
+        throw new UsageError(`psp takes --file <report.csv> or --fetch\n${RECONCILE_USAGE}`);
+      }
+      if (values.file !== undefined) {
+        const from = dateOption(values.from, 'from');
+        const to = dateOption(values.to, 'to');
+        report = await reconcileFiles(
+          rt,
+          { psp: [fileInput(values.file)] },
+          {
+            trigger,
+            origin: 'file',
+            internal: values.internal === true,
+            ...(from === undefined ? {} : { intervalStart: from }),
+            ...(to === undefined ? {} : { intervalEnd: to }),
+          },
+        );
+      } else {
+        const day = dayOption(values.date);
+        const end = new Date(`${day}T00:00:00Z`);
+        report = await fetchAndReconcile(
+          rt,
+          { start: new Date(end.getTime() - 86_400_000), end },
+          trigger,
+          values.internal === true,
+        );
+      }
+    } else if (sub === 'bank') {
+      const { values, positionals } = parse(rest, { file: { type: 'string' }, dir: { type: 'string' } });
+      if (positionals.length > 0 || (values.file === undefined) === (values.dir === undefined)) {
+        throw new UsageError(`bank takes --file <statement.xml> or --dir <directory>\n${RECONCILE_USAGE}`);
+      }
+      if (values.file !== undefined) {
+        report = await reconcileFiles(rt, { bank: [fileInput(values.file)] }, { trigger, origin: 'file' });
+      } else {
+        await importBankDirectory(rt, values.dir ?? '.');
+        report = await runStaged(rt, trigger, false);
+      }
+    } else if (sub === 'internal') {
+      report = await reconcileFiles(rt, {}, { trigger, origin: 'file', internal: true });
+    } else if (sub === 'daily') {
+      const { values } = parse(rest, { date: { type: 'string' } });
+      report = await dailyRun(rt, dayOption(values.date));
+    } else {
+      throw new UsageError(`unknown reconcile command "${sub ?? ''}"\n${RECONCILE_USAGE}`);
+    }
+    for (const line of reportLines(report)) out(line);
+    return 0;
+  } catch (error) {
+    if (
+      isAppError(error) &&
+      (error.code === 'reconciliation_file_malformed' || error.code === 'reconciliation_file_duplicate')
+    ) {
+      out(`refused (${error.code}): ${error.message}`);
+      out('nothing of the file was applied');
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** `bursar exceptions …`: list, show, resolve and reopen reconciliation exceptions. */
+export async function exceptionsCommand(
+  argv: string[],
+  db: Database,
+  out: (line: string) => void,
+): Promise<number> {
+  const [sub, ...rest] = argv;
+  const actor = (by: string | undefined): string => `cli:${by ?? process.env.USER ?? 'unknown'}`;
+  if (sub === 'list') {
+    const { values } = parse(rest, {
+      status: { type: 'string' },
+      class: { type: 'string' },
+      kind: { type: 'string' },
+      run: { type: 'string' },
+      limit: { type: 'string' },
+    });
+    if (values.status !== undefined && !['open', 'fixed', 'resolved'].includes(values.status)) {
+      throw new UsageError('--status is open, fixed or resolved');
+    }
+    if (values.class !== undefined && !(EXCEPTION_CLASSES as readonly string[]).includes(values.class)) {
+      throw new UsageError(`--class is one of ${EXCEPTION_CLASSES.join(', ')}`);
+    }
+    if (values.kind !== undefined && !isExceptionKind(values.kind))
+      throw new UsageError(`unknown --kind "${values.kind}"`);
+    const limit = values.limit === undefined ? 50 : Number.parseInt(values.limit, 10);
+    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit takes a positive whole number');
+    const rows = await listExceptions(db.pool, {
+      status: values.status as ExceptionStatus | undefined,
+      class: values.class as ExceptionClass | undefined,
+      kind: values.kind !== undefined && isExceptionKind(values.kind) ? values.kind : undefined,
+      runId: values.run,
+      limit,
+    });
+    for (const row of rows) {
+      out(`${row.id}  ${row.status.padEnd(8)} ${row.class.padEnd(13)} ${row.kind.padEnd(24)} ${row.cause}`);
+    }
+    out(`${rows.length} exception(s)`);
+    return 0;
+  }
+  const id = rest[0];
+  if (id === undefined || !/^rexc_[a-z2-7]+$/.test(id))
+    throw new UsageError(`an exception id (rexc_…) is needed\n${EXCEPTIONS_USAGE}`);
+  if (sub === 'show') {
+    const exception = await getException(db.pool, id);
+    if (exception === undefined) {
+      out(`no exception ${id}`);
+      return 1;
+    }
+    out(
+      JSON.stringify(
+        { ...exception, amountMinor: exception.amountMinor?.toString() ?? null, seq: undefined },
+        null,
+        2,
+      ),
+    );
+    for (const step of await exceptionHistory(db.pool, id)) {
+      out(
+        `${step.at.toISOString()} ${step.action} by ${step.actor}${step.note === null ? '' : `: ${step.note}`}`,
+      );
+    }
+    return 0;
+  }
+  if (sub === 'resolve' || sub === 'reopen') {
+    const { values } = parse(rest.slice(1), { note: { type: 'string' }, by: { type: 'string' } });
+    if (sub === 'resolve' && (values.note === undefined || values.note.trim() === '')) {
+      throw new UsageError('resolve needs --note <text>');
+    }
+    try {
+      const after = await withTransaction(db.pool, (client) =>
+        sub === 'resolve'
+          ? resolveException(client, id, values.note?.trim() ?? '', actor(values.by))
+          : reopenException(client, id, values.note?.trim(), actor(values.by)),
+      );
+      out(`${after.id} is ${after.status}`);
+      return 0;
+    } catch (error) {
+      if (isAppError(error)) {
+        out(`${error.code}: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+  }
+  throw new UsageError(`unknown exceptions command "${sub ?? ''}"\n${EXCEPTIONS_USAGE}`);
+}

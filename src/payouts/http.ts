@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { App } from '../http/app.ts';
+import { requireScope } from '../http/auth.ts';
+import { formatAmount, assertCurrency } from '../money/index.ts';
+import { requireIdempotencyKey } from '../payins/idempotency.ts';
+import { getSellerOrThrow } from '../sellers/service.ts';
+import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
+import { createManualPayout } from './manual.ts';
+import { payoutsRuntime } from './runtime.ts';
+import { processSandboxPayoutEvent, verifySandboxPayoutEvent } from './sandbox-provider/webhook.ts';
+import { getHistory, getPayout, listSellerPayouts } from './store.ts';
+import { payoutToWire } from './wire.ts';
+
+const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
+const PayoutId = z.string().regex(/^po_[a-z0-9]{1,32}$/, 'must be a payout id (po_…)');
+const FileId = z.string().regex(/^pf_[a-z0-9]{1,32}$/, 'must be a payout file id (pf_…)');
+const Page = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  starting_after: z.string().max(64).optional(),
+});
+
+const CreatePayoutBody = z
+  .object({
+    seller_account: SellerAccount,
+    amount: z.unknown(),
+    currency: z.string(),
+    description: z.string().max(140).optional(),
+  })
+  .strict();
+
+function fileToWire(file: PayoutFile): Record<string, unknown> {
+  const currency = assertCurrency(file.currency);
+  return {
+    object: 'payout_file',
+    id: file.id,
+    format: file.format,
+    message_id: file.messageId,
+    run_date: file.runDate,
+    debtor_iban: file.debtorIban,
+    currency,
+    transactions: file.txCount,
+    control_sum: formatAmount(file.ctrlSumMinor, currency),
+    size_bytes: Number(file.sizeBytes),
+    sha256: file.sha256,
+    created_at: file.createdAt.toISOString(),
+    download_url: `/v1/payout-files/${file.id}`,
+  };
+}
+
+/** Pay-out routes (docs/payouts.md): payouts, manual payouts, payout files, and the sandbox provider's webhook. */
+export function registerPayoutRoutes(app: App, ctx: AppContext): void {
+  app.get(
+    '/v1/sellers/:seller_account/payouts',
+    {
+      schema: { params: z.object({ seller_account: SellerAccount }), querystring: Page },
+      preHandler: requireScope(ctx.pool, 'payments:read'),
+    },
+    async (request) => {
+      const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      const payouts = await listSellerPayouts(ctx.pool, seller.sellerAccount, {
+        limit: request.query.limit + 1,
+        ...(request.query.starting_after === undefined
+          ? {}
+          : { startingAfter: request.query.starting_after }),
+      });
+      return {
+        object: 'list',
+        data: payouts.slice(0, request.query.limit).map((payout) => payoutToWire(payout)),
+        has_more: payouts.length > request.query.limit,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/payouts/:id',
+    { schema: { params: z.object({ id: PayoutId }) }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    async (request) => {
+      const payout = await getPayout(ctx.pool, request.params.id);
+      if (!payout) throw new AppError('payout_not_found', `no payout ${request.params.id}`);
+      return payoutToWire(payout, await getHistory(ctx.pool, payout.id));
+    },
+  );
+
+  app.post(
+    '/v1/payouts',
+    {
+      schema: { body: CreatePayoutBody },
+      preValidation: [
+        requireScope(ctx.pool, 'payments:write'),
+        async (request) => {
+          requireIdempotencyKey(request.headers['idempotency-key']);
+        },
+      ],
+    },
+    async (request, reply) => {
+      const apiKey = request.apiKey;
+      if (!apiKey)
+        throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
+      const runtime = payoutsRuntime(ctx);
+      const result = await createManualPayout(ctx.pool, {
+        apiKeyId: apiKey.id,
+        idempotencyKey: requireIdempotencyKey(request.headers['idempotency-key']),
+        body: request.body,
+        provider: runtime.provider.name,
+        path: '/v1/payouts',
+      });
+      if (result.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(result.status).send(result.body);
+    },
+  );
+
+  app.get(
+    '/v1/payout-files',
+    { schema: { querystring: Page }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    async (request) => {
+      const files = await listPayoutFiles(ctx.pool, {
+        limit: request.query.limit + 1,
+        ...(request.query.starting_after === undefined
+          ? {}
+          : { startingAfter: request.query.starting_after }),
+      });
+      return {
+        object: 'list',
+        data: files.slice(0, request.query.limit).map(fileToWire),
+        has_more: files.length > request.query.limit,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/payout-files/:id',
+    { schema: { params: z.object({ id: FileId }) }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    async (request, reply) => {
+      const file = await getPayoutFile(ctx.pool, request.params.id);
+      if (!file) throw new AppError('payout_file_not_found', `no payout file ${request.params.id}`);
+      return reply
+        .type('application/xml')
+        .header('content-disposition', `attachment; filename="${file.id}.xml"`)
+        .header('content-length', String(file.sizeBytes))
+        .send(payoutFileStream(ctx.pool, file.id));
+    },
+  );
+
+  app.post('/v1/webhooks/payouts/sandbox', async (request, reply) => {
+    const raw = request.rawBody;
+    if (raw === undefined || raw.length === 0) {
+      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+    }
+    const header = request.headers['sandbox-signature'];
+    const event = verifySandboxPayoutEvent(
+      raw,
+      typeof header === 'string' ? header : undefined,
+      payoutsRuntime(ctx).config.sandboxWebhookSecret,
+      Date.now(),
+    );
+    const result = await processSandboxPayoutEvent(ctx.pool, event);
+    return reply.code(200).send({ received: true, duplicate: result === undefined });
+  });
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient } from '../../db/pool.ts';
+import { withTransaction } from '../../db/tx.ts';
+import type { BankDetails } from '../bank.ts';
+import { newPayoutFileId } from '../ids.ts';
+import { creditTransfer, documentClose, documentOpen, type Debtor, type PainVersion } from './pain001.ts';
+
+/** Bytes gathered before a chunk row is written: big enough for few rows, small enough to keep memory flat. */
+const CHUNK_BYTES = 256 * 1024;
+/** Payouts read per query while streaming. */
+const PAGE_ROWS = 2000;
+
+/** Collects text into fixed-size byte chunks and stores each as a row, hashing as it goes. */
+class ChunkSink {
+  private parts: Buffer[] = [];
+  private buffered = 0;
+  private seq = 0;
+  size = 0;
+  private readonly hash = createHash('sha256');
+  constructor(
+    private readonly client: PoolClient,
+    private readonly fileId: string,
+  ) {}
+
+  async write(text: string): Promise<void> {
+    const bytes = Buffer.from(text, 'utf8');
+    this.parts.push(bytes);
+    this.buffered += bytes.length;
+    if (this.buffered >= CHUNK_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffered === 0) return;
+    const data = Buffer.concat(this.parts, this.buffered);
+    this.parts = [];
+    this.buffered = 0;
+    this.hash.update(data);
+    this.size += data.length;
+    await this.client.query(
+      'INSERT INTO payouts.payout_file_chunks (file_id, seq, data) VALUES ($1, $2, $3)',
+      [this.fileId, this.seq++, data],
+    );
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export interface WrittenFile {
+  id: string;
+  currency: string;
+  txCount: number;
+  ctrlSumMinor: bigint;
+  sizeBytes: number;
+  sha256: string;
+}
+
+interface Row {
+  id: string;
+  amount_minor: bigint;
+  currency: string;
+  destination: BankDetails;
+  seller_name: string;
+}
+
+async function writeOne(
+  client: PoolClient,
+  options: { runDate: string; debtor: Debtor; version: PainVersion; createdAt: Date },
+  group: { currency: string; count: number; sum: bigint },
+): Promise<WrittenFile> {
+  const id = newPayoutFileId();
+  await client.query(
+    `INSERT INTO payouts.payout_files (id, run_date, format, message_id, debtor_iban, debtor_bic, debtor_name, currency)
+     VALUES ($1, $2, $3, $1, $4, $5, $6, $7)`,
+    [
+      id,
+      options.runDate,
+      options.version,
+      options.debtor.iban,
+      options.debtor.bic,
+      options.debtor.name,
+      group.currency,
+    ],
+  );
+  const sink = new ChunkSink(client, id);
+  await sink.write(
+    documentOpen({
+      version: options.version,
+      messageId: id,
+      createdAt: options.createdAt,
+      currency: group.currency,
+      txCount: group.count,
+      ctrlSumMinor: group.sum,
+      executionDate: options.runDate,
+      debtor: options.debtor,
+    }),
+  );
+  let after = '';
+  let written = 0;
+  let sum = 0n;
+  for (;;) {
+    const page = await client.query<Row>(
+      `SELECT p.id, p.amount_minor, p.currency, p.destination, s.name AS seller_name
+       FROM payouts.payouts p JOIN sellers.sellers s USING (seller_account)
+       WHERE p.status = 'pending' AND p.provider = 'iso20022' AND p.currency = $1 AND p.id > $2
+       ORDER BY p.id LIMIT $3`,
+      [group.currency, after, PAGE_ROWS],
+    );
+    for (const row of page.rows) {
+      const creditorName = row.destination.holderName ?? row.seller_name;
+      await sink.write(
+        creditTransfer(options.version, {
+          payoutId: row.id,
+          amountMinor: row.amount_minor,
+          currency: row.currency,
+          creditorName,
+          destination: row.destination,
+        }),
+      );
+      written++;
+      sum += row.amount_minor;
+      after = row.id;
+    }
+    if (page.rows.length < PAGE_ROWS) break;
+  }
+  // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
+  if (written !== group.count || sum !== group.sum) {
+    throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
+  }
+  await sink.write(documentClose());
+  await sink.flush();
+  const sha256 = sink.digest();
+  await client.query(
+    `UPDATE payouts.payouts SET payout_file_id = $1, status = 'in_transit', updated_at = now()
+     WHERE status = 'pending' AND provider = 'iso20022' AND currency = $2`,
+    [id, group.currency],
+  );
+  await client.query(
+    `INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source, reference)
+     SELECT id, 'pending', 'in_transit', 'written to a pain.001 file', 'iso20022', $1
+     FROM payouts.payouts WHERE payout_file_id = $1 ORDER BY id`,
+    [id],
+  );
+  await client.query(
+    `UPDATE payouts.payout_files SET status = 'complete', completed_at = now(), tx_count = $2, ctrl_sum_minor = $3,
+       size_bytes = $4, sha256 = $5 WHERE id = $1`,
+    [id, written, sum, sink.size, sha256],
+  );
+  return { id, currency: group.currency, txCount: written, ctrlSumMinor: sum, sizeBytes: sink.size, sha256 };
+}
+
+/**
+ * Writes one pain.001 file per currency (each currency has its debtor account) holding every pending payout of
+ * the iso20022 provider, and moves them to in_transit with `payout_file_id` set — all in one REPEATABLE READ
+ * transaction, so the header's count and control sum, the transactions written and the payouts marked are the
+ * same set. Concurrent writers are serialised by an advisory lock; one that raced is retried on a fresh snapshot
+ * and finds nothing left. Memory stays flat: payouts are read a page at a time and bytes leave in chunks.
+ */
+export async function writePayoutFiles(
+  pool: Pool,
+  options: {
+    runDate: string;
+    debtorFor: (currency: string) => Debtor;
+    version: PainVersion;
+    createdAt: Date;
+  },
+): Promise<WrittenFile[]> {
+  return await withTransaction(
+    pool,
+    async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('bursar:payout-files'))");
+      const groups = await client.query<{ currency: string; count: bigint; sum: bigint }>(
+        `SELECT currency, count(*)::int8 AS count, sum(amount_minor)::int8 AS sum FROM payouts.payouts
+         WHERE status = 'pending' AND provider = 'iso20022' GROUP BY currency ORDER BY currency`,
+      );
+      const files: WrittenFile[] = [];
+      for (const group of groups.rows) {
+        files.push(
+          await writeOne(
+            client,
+            { ...options, debtor: options.debtorFor(group.currency) },
+            { currency: group.currency, count: Number(group.count), sum: group.sum },
+          ),
+        );
+      }
+      return files;
+    },
+    { isolation: 'repeatable read' },
+  );
+}

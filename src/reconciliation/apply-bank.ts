@@ -1,0 +1,205 @@
+import type { PoolClient } from '../db/pool.ts';
+import { withTransaction } from '../db/tx.ts';
+import { postEntry, pspPayout } from '../ledger/index.ts';
+import {
+  classifyBankLine,
+  isReturnLine,
+  type BankLine,
+  type BankLineContext,
+} from './domain/classify-bank.ts';
+import type { Finding } from './domain/types.ts';
+import { fileAll } from './filing.ts';
+import type { RunCounters } from './report.ts';
+import type { ReconRuntime } from './runtime.ts';
+
+interface Row {
+  seq: number;
+  line: number;
+  message_type: string;
+  statement_id: string;
+  amount_minor: bigint;
+  currency: string;
+  credit_debit: 'CRDT' | 'DBIT';
+  reversal: boolean;
+  status: string;
+  booking_date: string | null;
+  entry_ref: string | null;
+  acct_svcr_ref: string | null;
+  end_to_end_id: string | null;
+  bank_code: string | null;
+  return_code: string | null;
+  return_info: string | null;
+  remittance: string | null;
+  seen_key: string;
+}
+
+function toLine(importId: string, row: Row): BankLine & { seenKey: string; entryRef: string | undefined } {
+  return {
+    importId,
+    seq: row.seq,
+    line: row.line,
+    messageType: row.message_type,
+    statementId: row.statement_id,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    creditDebit: row.credit_debit,
+    reversal: row.reversal,
+    status: row.status,
+    bookingDate: row.booking_date ?? undefined,
+    acctSvcrRef: row.acct_svcr_ref ?? undefined,
+    endToEndId: row.end_to_end_id ?? undefined,
+    bankCode: row.bank_code ?? undefined,
+    returnCode: row.return_code ?? undefined,
+    returnInfo: row.return_info ?? undefined,
+    remittance: row.remittance ?? undefined,
+    seenKey: row.seen_key,
+    entryRef: row.entry_ref ?? undefined,
+  };
+}
+
+/** Words of a line's references and remittance that could name a PSP payout (Stripe's are `po_…`). */
+function referenceTokens(line: BankLine & { entryRef: string | undefined }): string[] {
+  const text = [line.endToEndId, line.acctSvcrRef, line.entryRef, line.remittance]
+    .filter((t) => t !== undefined)
+    .join(' ');
+  return [...new Set(text.split(/[^A-Za-z0-9_]+/).filter((t) => t.length >= 4))];
+}
+
+/** The PSP payout a credit meets: named in its references, else the one unclaimed payout of that amount near its date. */
+async function findPspPayout(
+  client: PoolClient,
+  line: BankLine & { entryRef: string | undefined },
+): Promise<BankLineContext['pspPayout']> {
+  const tokens = referenceTokens(line);
+  if (tokens.length > 0) {
+    const byRef = await client.query<{ id: string; amount_minor: bigint; currency: string }>(
+      'SELECT id, amount_minor, currency FROM recon.psp_payouts WHERE id = ANY($1::text[]) ORDER BY id LIMIT 1',
+      [tokens],
+    );
+    const row = byRef.rows[0];
+    if (row !== undefined) {
+      return { id: row.id, amountMinor: row.amount_minor, currency: row.currency, matchedBy: 'reference' };
+    }
+  }
+  const byAmount = await client.query<{ id: string; amount_minor: bigint; currency: string }>(
+    `SELECT id, amount_minor, currency FROM recon.psp_payouts
+      WHERE currency = $1 AND amount_minor = $2 AND bank_import_id IS NULL
+        AND ($3::date IS NULL OR effective_at IS NULL OR effective_at BETWEEN $3::date - 5 AND $3::date + 6)
+      ORDER BY effective_at NULLS LAST, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    [line.currency, line.amountMinor, line.bookingDate ?? null],
+  );
+  const row = byAmount.rows[0];
+  return row === undefined
+    ? undefined
+    : { id: row.id, amountMinor: row.amount_minor, currency: row.currency, matchedBy: 'amount' };
+}
+
+/** Applies one staged bank statement: matches and sorts every line, chunk by chunk, then cures the known causes. */
+export async function applyBankImport(
+  rt: ReconRuntime,
+  runId: string,
+  importId: string,
+  counters: RunCounters,
+): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const chunk = await rt.pool.query<Row>(
+      `SELECT seq, line, message_type, statement_id, amount_minor, currency, credit_debit, reversal, status,
+              booking_date, entry_ref, acct_svcr_ref, end_to_end_id, bank_code, return_code, return_info, remittance,
+              seen_key
+         FROM recon.bank_lines WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [importId, after, rt.chunkSize],
+    );
+    if (chunk.rows.length === 0) break;
+    const lines = chunk.rows.map((row) => toLine(importId, row));
+    after = lines[lines.length - 1]?.seq ?? after;
+    const toCure: Array<{ finding: Finding; effectiveAt: Date | undefined }> = [];
+    await withTransaction(rt.pool, async (client) => {
+      const booked = lines.filter((l) => l.status === 'BOOK');
+      await client.query(
+        `INSERT INTO recon.bank_seen (seen_key, import_id, seq)
+         SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
+        [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
+      );
+      const owners = await client.query<{ seen_key: string; import_id: string; seq: number }>(
+        'SELECT seen_key, import_id, seq FROM recon.bank_seen WHERE seen_key = ANY($1::text[])',
+        [booked.map((l) => l.seenKey)],
+      );
+      const owner = new Map(owners.rows.map((row) => [row.seen_key, row]));
+      const payouts = await rt.fix.payouts.findByEndToEndIds(client, [
+        ...new Set(lines.flatMap((l) => (l.endToEndId === undefined ? [] : [l.endToEndId]))),
+      ]);
+      const toFile: Finding[] = [];
+      for (const line of lines) {
+        counters.linesRead += 1;
+        const totals = counters.bankTotals.get(line.currency) ?? {
+          creditMinor: 0n,
+          debitMinor: 0n,
+          lines: 0,
+        };
+        if (line.creditDebit === 'CRDT') totals.creditMinor += line.amountMinor;
+        else totals.debitMinor += line.amountMinor;
+        totals.lines += 1;
+        counters.bankTotals.set(line.currency, totals);
+        const first = owner.get(line.seenKey);
+        const seenBefore =
+          line.status === 'BOOK' &&
+          first !== undefined &&
+          (first.import_id !== importId || first.seq !== line.seq)
+            ? { importId: first.import_id, seq: first.seq }
+            : undefined;
+        const payout = line.endToEndId === undefined ? undefined : payouts.get(line.endToEndId);
+        const wantsPsp =
+          line.status === 'BOOK' &&
+          seenBefore === undefined &&
+          line.creditDebit === 'CRDT' &&
+          !isReturnLine(line);
+        const ctx: BankLineContext = {
+          seenBefore,
+          payout,
+          pspPayout: wantsPsp ? await findPspPayout(client, line) : undefined,
+        };
+        const result = classifyBankLine(line, ctx);
+        if (result.matched) counters.matched += 1;
+        if (result.pending) counters.pending += 1;
+        if (result.receivePspPayout !== undefined) {
+          const received = result.receivePspPayout;
+          await client.query(
+            'UPDATE recon.psp_payouts SET bank_import_id = $2, bank_seq = $3 WHERE id = $1 AND bank_import_id IS NULL',
+            [received.id, importId, line.seq],
+          );
+          // The PSP's money reaching our bank is known only from the statement: booking it is routine, not a cure.
+          const posted = await postEntry(
+            client,
+            pspPayout({
+              currency: received.currency,
+              pspPayoutId: received.id,
+              amountMinor: received.amountMinor,
+              ...(line.bookingDate === undefined
+                ? {}
+                : { effectiveAt: new Date(`${line.bookingDate}T00:00:00Z`) }),
+              metadata: { importId, seq: line.seq, runId },
+            }),
+          );
+          if (posted.created) counters.pspPayoutsReceived += 1;
+        }
+        for (const finding of result.findings) {
+          if (finding.fix === undefined) toFile.push(finding);
+          else {
+            toCure.push({
+              finding,
+              effectiveAt:
+                line.bookingDate === undefined ? undefined : new Date(`${line.bookingDate}T00:00:00Z`),
+            });
+          }
+        }
+        rt.metrics.lines.inc({
+          source: 'bank',
+          outcome: result.pending ? 'pending' : result.matched ? 'matched' : 'unmatched',
+        });
+      }
+      await fileAll(rt, client, runId, toFile, counters);
+    });
+    for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
+  }
+}

@@ -1,0 +1,351 @@
+import type { PoolClient, Queryable } from '../db/pool.ts';
+import { withTransaction } from '../db/tx.ts';
+import {
+  CHARGE_CATEGORIES,
+  classifyPspLine,
+  missingLineFinding,
+  type PspLineContext,
+} from './domain/classify-psp.ts';
+import type { Finding, OrderFacts } from './domain/types.ts';
+import type { PspLine } from './psp-report/reader.ts';
+import type { RunCounters } from './report.ts';
+import type { ReconRuntime } from './runtime.ts';
+import { fileAll } from './filing.ts';
+
+type StagedLine = PspLine & { importId: string };
+
+interface LineRow {
+  line: number;
+  balance_transaction_id: string;
+  category: string;
+  currency: string;
+  gross_minor: bigint;
+  fee_minor: bigint;
+  net_minor: bigint;
+  created_at: Date | null;
+  available_on: Date | null;
+  source_id: string | null;
+  charge_id: string | null;
+  payment_intent_id: string | null;
+  payout_id: string | null;
+  payout_effective_at: Date | null;
+  description: string | null;
+  dispute_reason: string | null;
+  metadata: Record<string, string>;
+}
+
+function toLine(importId: string, row: LineRow): StagedLine {
+  return {
+    importId,
+    line: row.line,
+    balanceTransactionId: row.balance_transaction_id,
+    category: row.category,
+    currency: row.currency,
+    grossMinor: row.gross_minor,
+    feeMinor: row.fee_minor,
+    netMinor: row.net_minor,
+    createdAt: row.created_at ?? undefined,
+    availableOn: row.available_on ?? undefined,
+    sourceId: row.source_id ?? undefined,
+    description: row.description ?? undefined,
+    chargeId: row.charge_id ?? undefined,
+    paymentIntentId: row.payment_intent_id ?? undefined,
+    payoutId: row.payout_id ?? undefined,
+    payoutEffectiveAt: row.payout_effective_at ?? undefined,
+    disputeReason: row.dispute_reason ?? undefined,
+    metadata: row.metadata,
+  };
+}
+
+interface OrderRow {
+  payment_order_id: string;
+  checkout_id: string;
+  amount_minor: bigint;
+  currency: string;
+  payment_order_status: OrderFacts['status'];
+  psp_payment_id: string | null;
+}
+
+function toFacts(row: OrderRow): OrderFacts {
+  return {
+    paymentOrderId: row.payment_order_id,
+    checkoutId: row.checkout_id,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    status: row.payment_order_status,
+    pspPaymentId: row.psp_payment_id,
+  };
+}
+
+function unique(values: Array<string | undefined>): string[] {
+  return [...new Set(values.filter((value): value is string => value !== undefined && value !== ''))];
+}
+
+async function loadOrders(db: Queryable, lines: StagedLine[]) {
+  const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
+  const checkoutIds = unique(lines.map((l) => l.metadata.checkout_id));
+  const paymentIds = unique(lines.map((l) => l.paymentIntentId));
+  const byId = new Map<string, OrderFacts>();
+  const byCheckout = new Map<string, OrderFacts[]>();
+  const byPayment = new Map<string, OrderFacts[]>();
+  if (poIds.length + checkoutIds.length + paymentIds.length === 0) return { byId, byCheckout, byPayment };
+  const found = await db.query<OrderRow>(
+    // Three index lookups joined by UNION: an OR across them would make the planner scan the whole table.
+    `SELECT payment_order_id, checkout_id, amount_minor, currency, payment_order_status, psp_payment_id FROM (
+       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])
+       UNION
+       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE checkout_id = ANY($2::text[])
+       UNION
+       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE psp_payment_id = ANY($3::text[])
+     ) o ORDER BY checkout_id, position`,
+    [poIds, checkoutIds, paymentIds],
+  );
+  for (const row of found.rows) {
+    const facts = toFacts(row);
+    byId.set(facts.paymentOrderId, facts);
+    byCheckout.set(facts.checkoutId, [...(byCheckout.get(facts.checkoutId) ?? []), facts]);
+    if (facts.pspPaymentId !== null) {
+      byPayment.set(facts.pspPaymentId, [...(byPayment.get(facts.pspPaymentId) ?? []), facts]);
+    }
+  }
+  return { byId, byCheckout, byPayment };
+}
+
+/** Debit totals of ledger entries by reference: what a fee, refund or chargeback entry booked. */
+async function bookedAmounts(db: Queryable, references: string[]): Promise<Map<string, bigint>> {
+  const booked = new Map<string, bigint>();
+  if (references.length === 0) return booked;
+  const found = await db.query<{ reference: string; amount: bigint }>(
+    `SELECT e.reference, sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
+       FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
+      WHERE e.reference = ANY($1::text[]) GROUP BY e.reference`,
+    [references],
+  );
+  for (const row of found.rows) booked.set(row.reference, row.amount);
+  return booked;
+}
+
+/** Marks each line's balance transaction as seen; returns the earlier sighting of those seen before. */
+async function markSeen(
+  client: PoolClient,
+  importId: string,
+  lines: StagedLine[],
+): Promise<Map<number, { importId: string; line: number }>> {
+  const seenBefore = new Map<number, { importId: string; line: number }>();
+  await client.query(
+    `INSERT INTO recon.psp_seen (balance_transaction_id, import_id, line)
+     SELECT t, $1, l FROM unnest($2::text[], $3::int[]) AS u(t, l) ON CONFLICT DO NOTHING`,
+    [importId, lines.map((l) => l.balanceTransactionId), lines.map((l) => l.line)],
+  );
+  const owners = await client.query<{ balance_transaction_id: string; import_id: string; line: number }>(
+    'SELECT balance_transaction_id, import_id, line FROM recon.psp_seen WHERE balance_transaction_id = ANY($1::text[])',
+    [unique(lines.map((l) => l.balanceTransactionId))],
+  );
+  const owner = new Map(owners.rows.map((row) => [row.balance_transaction_id, row]));
+  for (const line of lines) {
+    const first = owner.get(line.balanceTransactionId);
+    // The owning sighting is this very line when a crashed run is applied again: that is not a second sighting.
+    if (first !== undefined && (first.import_id !== importId || first.line !== line.line)) {
+      seenBefore.set(line.line, { importId: first.import_id, line: first.line });
+    }
+  }
+  return seenBefore;
+}
+
+/** Applies one staged PSP report: matches and sorts every line, chunk by chunk, then cures the known causes. */
+export async function applyPspImport(
+  rt: ReconRuntime,
+  runId: string,
+  importId: string,
+  counters: RunCounters,
+): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const chunk = await rt.pool.query<LineRow>(
+      `SELECT line, balance_transaction_id, category, currency, gross_minor, fee_minor, net_minor, created_at,
+              available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at, description,
+              dispute_reason, metadata
+         FROM recon.psp_lines WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
+      [importId, after, rt.chunkSize],
+    );
+    if (chunk.rows.length === 0) break;
+    const lines = chunk.rows.map((row) => toLine(importId, row));
+    after = lines[lines.length - 1]?.line ?? after;
+    const toCure: Array<{ finding: Finding; effectiveAt: Date | undefined }> = [];
+    await withTransaction(rt.pool, async (client) => {
+      const seenBefore = await markSeen(client, importId, lines);
+      const orders = await loadOrders(client, lines);
+      const references = lines.flatMap((l) => [
+        `psp_fee:${l.balanceTransactionId}`,
+        ...(l.sourceId === undefined
+          ? []
+          : l.category === 'refund'
+            ? [`refund:${l.sourceId}`]
+            : l.category === 'dispute'
+              ? [`chargeback:${l.sourceId}`]
+              : []),
+      ]);
+      const booked = await bookedAmounts(client, references);
+      const allOrderIds = [...orders.byId.keys()];
+      const priorMatches = new Map<string, string>();
+      if (allOrderIds.length > 0) {
+        const found = await client.query<{ payment_order_id: string; balance_transaction_id: string }>(
+          'SELECT payment_order_id, balance_transaction_id FROM recon.order_matches WHERE payment_order_id = ANY($1::text[])',
+          [allOrderIds],
+        );
+        for (const row of found.rows) priorMatches.set(row.payment_order_id, row.balance_transaction_id);
+      }
+      const newMatches: Array<{ orderId: string; txn: string; line: number }> = [];
+      const payouts: Array<{
+        id: string;
+        amountMinor: bigint;
+        currency: string;
+        effectiveAt: Date | undefined;
+        line: number;
+      }> = [];
+      const toFile: Finding[] = [];
+      for (const line of lines) {
+        counters.linesRead += 1;
+        const totals = counters.pspTotals.get(line.currency) ?? {
+          grossMinor: 0n,
+          feeMinor: 0n,
+          netMinor: 0n,
+          lines: 0,
+        };
+        totals.grossMinor += line.grossMinor;
+        totals.feeMinor += line.feeMinor;
+        totals.netMinor += line.netMinor;
+        totals.lines += 1;
+        counters.pspTotals.set(line.currency, totals);
+
+        const keys = {
+          po: line.metadata.payment_order_id,
+          checkout: line.metadata.checkout_id,
+          pi: line.paymentIntentId,
+        };
+        let matchedOrders: OrderFacts[] = [];
+        let matchedBy: PspLineContext['matchedBy'];
+        const single = keys.po === undefined ? undefined : orders.byId.get(keys.po);
+        if (single !== undefined) {
+          matchedOrders = [single];
+          matchedBy = 'payment_order_id';
+        } else if (keys.checkout !== undefined && (orders.byCheckout.get(keys.checkout)?.length ?? 0) > 0) {
+          matchedOrders = orders.byCheckout.get(keys.checkout) ?? [];
+          matchedBy = 'checkout_id';
+        } else if (keys.pi !== undefined && (orders.byPayment.get(keys.pi)?.length ?? 0) > 0) {
+          matchedOrders = orders.byPayment.get(keys.pi) ?? [];
+          matchedBy = 'payment_intent_id';
+        }
+        const isCharge = CHARGE_CATEGORIES.has(line.category);
+        const other = isCharge
+          ? matchedOrders
+              .map((o) => priorMatches.get(o.paymentOrderId))
+              .find((t) => t !== undefined && t !== line.balanceTransactionId)
+          : undefined;
+        const ctx: PspLineContext = {
+          seenBefore: seenBefore.get(line.line),
+          orders: matchedOrders,
+          matchedBy,
+          ordersMatchedByOther: other,
+          feeBookedMinor: booked.get(`psp_fee:${line.balanceTransactionId}`),
+          bookedEntryMinor:
+            line.sourceId === undefined
+              ? undefined
+              : booked.get(
+                  line.category === 'refund' ? `refund:${line.sourceId}` : `chargeback:${line.sourceId}`,
+                ),
+        };
+        const result = classifyPspLine(line, ctx);
+        if (result.matched) counters.matched += 1;
+        // A charge line that found its orders accounts for them even when it disagrees with them: the
+        // disagreement is its own exception, and the orders are not also "missing" a line.
+        if (isCharge && ctx.seenBefore === undefined && ctx.ordersMatchedByOther === undefined) {
+          for (const orderId of result.matchedOrderIds) {
+            priorMatches.set(orderId, line.balanceTransactionId);
+            newMatches.push({ orderId, txn: line.balanceTransactionId, line: line.line });
+          }
+        }
+        if (result.pspPayout !== undefined) payouts.push({ ...result.pspPayout, line: line.line });
+        for (const finding of result.findings) {
+          if (finding.fix === undefined) toFile.push(finding);
+          else toCure.push({ finding, effectiveAt: line.createdAt });
+        }
+        rt.metrics.lines.inc({ source: 'psp', outcome: result.matched ? 'matched' : 'unmatched' });
+      }
+      if (newMatches.length > 0) {
+        await client.query(
+          `INSERT INTO recon.order_matches (payment_order_id, balance_transaction_id, import_id, line)
+           SELECT o, t, $1, l FROM unnest($2::text[], $3::text[], $4::int[]) AS u(o, t, l) ON CONFLICT DO NOTHING`,
+          [
+            importId,
+            newMatches.map((m) => m.orderId),
+            newMatches.map((m) => m.txn),
+            newMatches.map((m) => m.line),
+          ],
+        );
+      }
+      if (payouts.length > 0) {
+        await client.query(
+          `INSERT INTO recon.psp_payouts (id, currency, amount_minor, effective_at, import_id, line)
+           SELECT i, c, a, e, $1, l FROM unnest($2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::int[])
+             AS u(i, c, a, e, l) ON CONFLICT DO NOTHING`,
+          [
+            importId,
+            payouts.map((p) => p.id),
+            payouts.map((p) => p.currency),
+            payouts.map((p) => p.amountMinor.toString()),
+            payouts.map((p) => p.effectiveAt ?? null),
+            payouts.map((p) => p.line),
+          ],
+        );
+      }
+      await fileAll(rt, client, runId, toFile, counters);
+    });
+    for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
+  }
+}
+
+/**
+ * Successes of ours that no PSP line accounts for once the settlement window has passed. Only orders that
+ * succeeded inside the span the imported reports cover are asked about, so a deployment that starts reconciling
+ * today is not flooded with its history.
+ */
+export async function checkMissingPspLines(
+  rt: ReconRuntime,
+  runId: string,
+  counters: RunCounters,
+): Promise<void> {
+  const windowMs = rt.settlementWindowHours * 3_600_000;
+  const cutoff = new Date(rt.clock.now().getTime() - windowMs);
+  const found = await rt.pool.query<OrderRow & { succeeded_at: Date; flow: string }>(
+    `WITH coverage AS (
+       SELECT min(interval_start) AS start FROM recon.imports WHERE source = 'psp' AND status = 'applied'
+     )
+     SELECT o.payment_order_id, o.checkout_id, o.amount_minor, o.currency, o.payment_order_status, o.psp_payment_id,
+            h.at AS succeeded_at, ev.flow
+       FROM payins.payment_order o
+       JOIN payins.payment_event ev ON ev.checkout_id = o.checkout_id
+       JOIN LATERAL (SELECT min(at) AS at FROM payins.payment_order_status_history
+                      WHERE payment_order_id = o.payment_order_id AND to_status = 'SUCCESS') h ON true
+       CROSS JOIN coverage c
+      WHERE o.payment_order_status = 'SUCCESS' AND c.start IS NOT NULL AND h.at >= c.start AND h.at < $1
+        AND NOT EXISTS (SELECT 1 FROM recon.order_matches m WHERE m.payment_order_id = o.payment_order_id)
+        AND NOT EXISTS (SELECT 1 FROM recon.exceptions x
+                         WHERE x.dedupe_key IN ('missing_psp_line:' || o.payment_order_id,
+                                                'missing_psp_line:checkout:' || o.checkout_id))
+      ORDER BY h.at, o.checkout_id, o.position LIMIT 10000`,
+    [cutoff],
+  );
+  // A hosted checkout is one charge at the PSP for all its orders: one missing line, not one per order.
+  const hosted = new Map<string, Array<OrderFacts & { succeededAt: Date }>>();
+  const findings: Finding[] = [];
+  for (const row of found.rows) {
+    const order = { ...toFacts(row), succeededAt: row.succeeded_at };
+    if (row.flow === 'hosted_page')
+      hosted.set(row.checkout_id, [...(hosted.get(row.checkout_id) ?? []), order]);
+    else findings.push(missingLineFinding([order], rt.settlementWindowHours));
+  }
+  for (const orders of hosted.values()) findings.push(missingLineFinding(orders, rt.settlementWindowHours));
+  if (findings.length === 0) return;
+  await withTransaction(rt.pool, async (client) => fileAll(rt, client, runId, findings, counters));
+}

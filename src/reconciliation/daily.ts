@@ -1,0 +1,97 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { AppError, isAppError } from '../errors.ts';
+import { fileInput, type FileInput } from './input.ts';
+import type { ReconRuntime } from './runtime.ts';
+import { importBankStatement, importPspReport, runReconciliation } from './service.ts';
+
+/**
+ * The daily run: fetch yesterday's PSP settlement report, read new bank statements from the configured directory,
+ * apply them with any import a crashed run left staged, then check Bursar against itself. A file imported before
+ * (same fingerprint) is skipped, so running the day twice applies nothing twice; a malformed bank file is logged
+ * and skipped whole, the others still run.
+ */
+export async function fetchAndReconcile(
+  rt: ReconRuntime,
+  interval: { start: Date; end: Date },
+  trigger: string,
+  internal: boolean,
+): Promise<Record<string, unknown>> {
+  if (rt.fetchReport === undefined) {
+    throw new AppError('reconciliation_source_unavailable', 'no PSP report fetcher is configured', {
+      retryAfterSeconds: 60,
+    });
+  }
+  let input: FileInput & { cleanup?: () => Promise<void> };
+  try {
+    input = await rt.fetchReport(interval);
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    throw new AppError(
+      'reconciliation_source_unavailable',
+      `the PSP report could not be fetched: ${(error as Error).message}`,
+      {
+        retryAfterSeconds: 60,
+        cause: error,
+      },
+    );
+  }
+  try {
+    await importPspReport(rt, input, {
+      origin: 'psp_fetch',
+      intervalStart: interval.start,
+      intervalEnd: interval.end,
+    });
+  } catch (error) {
+    if (!(isAppError(error) && error.code === 'reconciliation_file_duplicate')) throw error;
+    rt.log.info({ interval }, 'the PSP report of this interval was imported before');
+  } finally {
+    await input.cleanup?.();
+  }
+  return await runStaged(rt, trigger, internal);
+}
+
+/** Imports the camt files of `directory` not imported before (by fingerprint). */
+export async function importBankDirectory(rt: ReconRuntime, directory: string): Promise<number> {
+  const names = (await fs.readdir(directory)).filter((name) => /\.xml$/i.test(name)).sort();
+  let imported = 0;
+  for (const name of names) {
+    try {
+      await importBankStatement(rt, fileInput(path.join(directory, name)), { origin: 'file' });
+      imported += 1;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'reconciliation_file_duplicate') continue;
+      if (isAppError(error) && error.code === 'reconciliation_file_malformed') {
+        rt.log.error({ file: name, err: error.message }, 'bank statement refused; nothing of it was applied');
+        continue;
+      }
+      throw error;
+    }
+  }
+  return imported;
+}
+
+/** Runs reconciliation over every staged import (this run's and any a crashed run left behind). */
+export async function runStaged(
+  rt: ReconRuntime,
+  trigger: string,
+  internal: boolean,
+): Promise<Record<string, unknown>> {
+  const staged = await rt.pool.query<{ id: string }>(
+    `SELECT id FROM recon.imports WHERE status = 'staged' ORDER BY created_at`,
+  );
+  return await runReconciliation(rt, {
+    kind: 'daily',
+    trigger,
+    importIds: staged.rows.map((row) => row.id),
+    internal,
+  });
+}
+
+export async function dailyRun(rt: ReconRuntime, day: string): Promise<Record<string, unknown>> {
+  const end = new Date(`${day}T00:00:00Z`);
+  const start = new Date(end.getTime() - 86_400_000);
+  if (rt.config.bankDirectory !== undefined) await importBankDirectory(rt, rt.config.bankDirectory);
+  if (rt.fetchReport === undefined) return await runStaged(rt, `schedule:${day}`, true);
+  return await fetchAndReconcile(rt, { start, end }, `schedule:${day}`, true);
+}

@@ -1,0 +1,348 @@
+import type { PspLine } from '../psp-report/reader.ts';
+import { jsonSafe, type Finding, type OrderFacts } from './types.ts';
+
+/**
+ * Matching and sorting of one PSP settlement-report line. Pure: the caller looks up what the line could match
+ * (orders by our metadata and the PSP's ids, fee/refund/dispute entries in the ledger, earlier sightings) and
+ * this decides what agrees and what differs. Checks run in a fixed order and the first disagreement about the
+ * money itself (currency, then amount, then state) stops the line: a line whose amount differs is not also
+ * settled or fee-booked, because the cure depends on a person's reading of it.
+ */
+
+export interface PspLineContext {
+  /** This balance transaction was applied before (earlier in this file or in another import). */
+  seenBefore: { importId: string; line: number } | undefined;
+  /** The orders the line pays for, and how they were found. */
+  orders: OrderFacts[];
+  matchedBy: 'payment_order_id' | 'checkout_id' | 'payment_intent_id' | undefined;
+  /** Another charge line already matched these orders (its balance transaction id). */
+  ordersMatchedByOther: string | undefined;
+  /** The amount booked under `psp_fee:<balance transaction id>`, when there is such an entry. */
+  feeBookedMinor: bigint | undefined;
+  /** The amount booked under `refund:<source id>` / `chargeback:<source id>`, when there is such an entry. */
+  bookedEntryMinor: bigint | undefined;
+}
+
+export interface PspLineResult {
+  findings: Finding[];
+  /** The line agreed with (or was cured into agreement with) a record of ours. */
+  matched: boolean;
+  /** Orders this line now accounts for (a charge line). */
+  matchedOrderIds: string[];
+  /** A payout line: the PSP's payout to our bank, for the bank statement to meet. */
+  pspPayout?: { id: string; amountMinor: bigint; currency: string; effectiveAt: Date | undefined };
+}
+
+export const CHARGE_CATEGORIES: ReadonlySet<string> = new Set(['charge', 'payment']);
+
+export function lineEvidence(line: PspLine & { importId: string }): Record<string, unknown> {
+  return {
+    source: 'psp_report',
+    import_id: line.importId,
+    line: line.line,
+    balance_transaction_id: line.balanceTransactionId,
+    reporting_category: line.category,
+    currency: line.currency,
+    gross_minor: line.grossMinor.toString(),
+    fee_minor: line.feeMinor.toString(),
+    net_minor: line.netMinor.toString(),
+    ...(line.sourceId === undefined ? {} : { source_id: line.sourceId }),
+    ...(line.paymentIntentId === undefined ? {} : { payment_intent_id: line.paymentIntentId }),
+    ...(line.chargeId === undefined ? {} : { charge_id: line.chargeId }),
+    ...(line.createdAt === undefined ? {} : { created: line.createdAt.toISOString() }),
+    ...(Object.keys(line.metadata).length === 0 ? {} : { metadata: line.metadata }),
+  };
+}
+
+function ordersEvidence(orders: OrderFacts[]): unknown {
+  return jsonSafe(
+    orders.map((order) => ({
+      payment_order_id: order.paymentOrderId,
+      checkout_id: order.checkoutId,
+      amount_minor: order.amountMinor,
+      currency: order.currency,
+      status: order.status,
+    })),
+  );
+}
+
+function feeFinding(
+  line: PspLine & { importId: string },
+  ctx: PspLineContext,
+  orders: OrderFacts[],
+): Finding[] {
+  if (line.feeMinor <= 0n) return [];
+  const evidence = { line: lineEvidence(line), orders: ordersEvidence(orders) };
+  if (ctx.feeBookedMinor === undefined) {
+    return [
+      {
+        kind: 'psp_fee_unbooked',
+        cause: `the PSP charged a fee of ${line.feeMinor} ${line.currency} minor units on ${line.balanceTransactionId} that is not booked`,
+        dedupeKey: `psp_fee_unbooked:${line.balanceTransactionId}`,
+        evidence,
+        currency: line.currency,
+        amountMinor: line.feeMinor,
+        fix: {
+          type: 'book_psp_fee',
+          balanceTransactionId: line.balanceTransactionId,
+          feeMinor: line.feeMinor,
+          currency: line.currency,
+        },
+      },
+    ];
+  }
+  if (ctx.feeBookedMinor !== line.feeMinor) {
+    return [
+      {
+        kind: 'fee_mismatch',
+        cause: `the PSP's fee on ${line.balanceTransactionId} is ${line.feeMinor}, ${ctx.feeBookedMinor} is booked (${line.currency} minor units)`,
+        dedupeKey: `fee_mismatch:${line.balanceTransactionId}`,
+        evidence: { ...evidence, fee_booked_minor: ctx.feeBookedMinor.toString() },
+        currency: line.currency,
+        amountMinor: line.feeMinor - ctx.feeBookedMinor,
+      },
+    ];
+  }
+  return [];
+}
+
+function unmatched(line: PspLine & { importId: string }, why: string): PspLineResult {
+  return {
+    findings: [
+      {
+        kind: 'unmatched_psp_line',
+        cause: `PSP line ${line.balanceTransactionId} (${line.category}) matches nothing of ours: ${why}`,
+        dedupeKey: `unmatched_psp_line:${line.balanceTransactionId}`,
+        evidence: { line: lineEvidence(line) },
+        currency: line.currency,
+        amountMinor: line.grossMinor,
+      },
+    ],
+    matched: false,
+    matchedOrderIds: [],
+  };
+}
+
+function classifyCharge(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
+  const orders = ctx.orders;
+  if (orders.length === 0) return unmatched(line, 'no payment order carries its metadata or payment intent');
+  const evidence = { line: lineEvidence(line), orders: ordersEvidence(orders), matched_by: ctx.matchedBy };
+  const ids = orders.map((order) => order.paymentOrderId);
+  const stop = (finding: Finding): PspLineResult => ({
+    findings: [finding],
+    matched: false,
+    matchedOrderIds: ids,
+  });
+  if (ctx.ordersMatchedByOther !== undefined) {
+    return stop({
+      kind: 'duplicate_line',
+      cause: `a second charge for order(s) ${ids.join(', ')}, already matched to ${ctx.ordersMatchedByOther}`,
+      dedupeKey: `duplicate_line:psp:${line.balanceTransactionId}`,
+      evidence: { ...evidence, first_balance_transaction_id: ctx.ordersMatchedByOther },
+      currency: line.currency,
+      amountMinor: line.grossMinor,
+    });
+  }
+  const currencies = new Set(orders.map((order) => order.currency));
+  if (currencies.size !== 1 || !currencies.has(line.currency)) {
+    return stop({
+      kind: 'currency_mismatch',
+      cause: `the PSP charged in ${line.currency}; order(s) ${ids.join(', ')} are in ${[...currencies].join(', ')}`,
+      dedupeKey: `currency_mismatch:${line.balanceTransactionId}`,
+      evidence,
+      currency: line.currency,
+      amountMinor: line.grossMinor,
+    });
+  }
+  const expected = orders.reduce((sum, order) => sum + order.amountMinor, 0n);
+  if (expected !== line.grossMinor) {
+    return stop({
+      kind: 'amount_mismatch',
+      cause: `the PSP charged ${line.grossMinor}; order(s) ${ids.join(', ')} total ${expected} (${line.currency} minor units)`,
+      dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
+      evidence: { ...evidence, expected_minor: expected.toString() },
+      currency: line.currency,
+      amountMinor: line.grossMinor - expected,
+    });
+  }
+  const failed = orders.filter((order) => order.status === 'FAILED');
+  if (failed.length > 0) {
+    return stop({
+      kind: 'charged_but_failed',
+      cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${failed.map((o) => o.paymentOrderId).join(', ')} are FAILED here: refund the buyer or accept the payment`,
+      dedupeKey: `charged_but_failed:${line.balanceTransactionId}`,
+      evidence,
+      currency: line.currency,
+      amountMinor: line.grossMinor,
+    });
+  }
+  const notStarted = orders.filter((order) => order.status === 'NOT_STARTED');
+  if (notStarted.length > 0) {
+    return stop({
+      kind: 'status_mismatch',
+      cause: `the PSP charged order(s) ${notStarted.map((o) => o.paymentOrderId).join(', ')} that never started here`,
+      dedupeKey: `status_mismatch:${line.balanceTransactionId}`,
+      evidence,
+      currency: line.currency,
+      amountMinor: line.grossMinor,
+    });
+  }
+  const findings: Finding[] = [];
+  const open = orders.filter((order) => order.status === 'EXECUTING' || order.status === 'PENDING');
+  if (open.length > 0) {
+    const first = orders[0];
+    const target =
+      ctx.matchedBy === 'payment_order_id' || orders.length === 1 || first === undefined
+        ? { paymentOrderId: open[0]?.paymentOrderId ?? '' }
+        : { checkoutId: first.checkoutId };
+    findings.push({
+      kind: 'missed_webhook',
+      cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${open.map((o) => o.paymentOrderId).join(', ')} are still ${open[0]?.status ?? ''} here: the webhook was missed`,
+      dedupeKey: `missed_webhook:${line.balanceTransactionId}`,
+      evidence,
+      currency: line.currency,
+      amountMinor: line.grossMinor,
+      fix: {
+        type: 'settle_payin',
+        target,
+        paymentIntentId: line.paymentIntentId,
+        chargeId: line.chargeId ?? (line.sourceId?.startsWith('ch_') === true ? line.sourceId : undefined),
+      },
+    });
+  }
+  findings.push(...feeFinding(line, ctx, orders));
+  return { findings, matched: true, matchedOrderIds: ids };
+}
+
+function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
+  const isRefund = line.category === 'refund';
+  const what = isRefund ? 'refund' : 'dispute';
+  const amount = -line.grossMinor;
+  const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
+  if (ctx.bookedEntryMinor !== undefined) {
+    if (ctx.bookedEntryMinor !== amount) {
+      return {
+        findings: [
+          {
+            kind: 'amount_mismatch',
+            cause: `the PSP's ${what} ${line.sourceId ?? line.balanceTransactionId} is ${amount}; ${ctx.bookedEntryMinor} is booked (${line.currency} minor units)`,
+            dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
+            evidence: { ...evidence, booked_minor: ctx.bookedEntryMinor.toString() },
+            currency: line.currency,
+            amountMinor: amount - ctx.bookedEntryMinor,
+          },
+        ],
+        matched: false,
+        matchedOrderIds: [],
+      };
+    }
+    return { findings: feeFinding(line, ctx, ctx.orders), matched: true, matchedOrderIds: [] };
+  }
+  if (ctx.orders.length === 0) return unmatched(line, `no booked ${what} and no order of ours it refers to`);
+  return {
+    findings: [
+      {
+        kind: isRefund ? 'refund_unbooked' : 'dispute_unbooked',
+        cause: `the PSP ${isRefund ? 'refunded' : 'lost a dispute on'} ${amount} ${line.currency} minor units of order(s) ${ctx.orders.map((o) => o.paymentOrderId).join(', ')}, not booked here: decide who bears it`,
+        dedupeKey: `${what}_unbooked:${line.balanceTransactionId}`,
+        evidence,
+        currency: line.currency,
+        amountMinor: amount,
+      },
+      ...feeFinding(line, ctx, ctx.orders),
+    ],
+    matched: true,
+    matchedOrderIds: [],
+  };
+}
+
+export function classifyPspLine(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
+  if (ctx.seenBefore !== undefined) {
+    return {
+      findings: [
+        {
+          kind: 'duplicate_line',
+          cause: `balance transaction ${line.balanceTransactionId} was seen before (import ${ctx.seenBefore.importId}, line ${ctx.seenBefore.line})`,
+          dedupeKey: `duplicate_line:psp:${line.importId}:${line.line}`,
+          evidence: {
+            line: lineEvidence(line),
+            first_seen: { import_id: ctx.seenBefore.importId, line: ctx.seenBefore.line },
+          },
+          currency: line.currency,
+          amountMinor: line.grossMinor,
+        },
+      ],
+      matched: false,
+      matchedOrderIds: [],
+    };
+  }
+  if (CHARGE_CATEGORIES.has(line.category)) return classifyCharge(line, ctx);
+  if (line.category === 'refund' || line.category === 'dispute') return classifyRefundOrDispute(line, ctx);
+  if (line.category === 'payout') {
+    const id = line.sourceId;
+    if (id === undefined || line.grossMinor >= 0n)
+      return unmatched(line, 'a payout line without a payout id or amount out');
+    return {
+      findings: [],
+      matched: true,
+      matchedOrderIds: [],
+      pspPayout: {
+        id,
+        amountMinor: -line.grossMinor,
+        currency: line.currency,
+        effectiveAt: line.payoutEffectiveAt ?? line.availableOn ?? line.createdAt,
+      },
+    };
+  }
+  return unmatched(line, `reporting category "${line.category}" is not one Bursar books`);
+}
+
+/** The orders a line refers to, by our metadata first, then by the PSP's payment id. */
+export function orderKeysOf(line: PspLine): {
+  paymentOrderId: string | undefined;
+  checkoutId: string | undefined;
+  paymentIntentId: string | undefined;
+} {
+  return {
+    paymentOrderId: line.metadata.payment_order_id,
+    checkoutId: line.metadata.checkout_id,
+    paymentIntentId: line.paymentIntentId,
+  };
+}
+
+/**
+ * Successes of ours the PSP never reported, once the settlement window has passed: one saved-method order, or the
+ * orders of one hosted checkout (a single charge at the PSP).
+ */
+export function missingLineFinding(
+  orders: Array<OrderFacts & { succeededAt: Date }>,
+  windowHours: number,
+): Finding {
+  const first = orders[0];
+  if (first === undefined) throw new Error('missingLineFinding needs at least one order');
+  const ids = orders.map((order) => order.paymentOrderId);
+  const total = orders.reduce((sum, order) => sum + order.amountMinor, 0n);
+  return {
+    kind: 'missing_psp_line',
+    cause: `order(s) ${ids.join(', ')} succeeded at ${first.succeededAt.toISOString()} but no PSP report line accounts for them ${windowHours} h later`,
+    dedupeKey:
+      orders.length === 1
+        ? `missing_psp_line:${first.paymentOrderId}`
+        : `missing_psp_line:checkout:${first.checkoutId}`,
+    evidence: {
+      orders: jsonSafe(
+        orders.map((order) => ({
+          payment_order_id: order.paymentOrderId,
+          checkout_id: order.checkoutId,
+          amount_minor: order.amountMinor,
+          currency: order.currency,
+          status: order.status,
+          psp_payment_id: order.pspPaymentId,
+          succeeded_at: order.succeededAt,
+        })),
+      ),
+    },
+    currency: first.currency,
+    amountMinor: total,
+  };
+}

@@ -1,0 +1,82 @@
+import type { PoolClient } from '../db/pool.ts';
+import { postEntry, pspFeeCharged } from '../ledger/index.ts';
+import { settleCheckout, settleOrder } from '../payins/settle.ts';
+import type { TransitionDeps } from '../payins/transitions.ts';
+import { jsonSafe, type Fix } from './domain/types.ts';
+import type { PayoutSide } from './payouts-port.ts';
+
+/** The normal flow got there first (the webhook arrived, the payout was settled): nothing to cure, nothing to file. */
+export class FixNotNeeded extends Error {}
+
+export interface FixDeps {
+  payins: () => TransitionDeps;
+  payouts: PayoutSide;
+}
+
+/**
+ * Applies a known cure, in the caller's transaction, through the code path the normal flow uses: the pay-in
+ * webhook worker's `settleCheckout`/`settleOrder`, the ledger's `pspFeeCharged` recipe, the payouts module's
+ * `settlePayout`. Writes the audit row naming the exception in the same transaction. Throws when the cure does not
+ * take (the order or payout moved on): the caller rolls back and files the difference for investigation.
+ */
+export async function applyFix(
+  client: PoolClient,
+  deps: FixDeps,
+  exceptionId: string,
+  fix: Fix,
+  effectiveAt: Date | undefined,
+): Promise<string> {
+  let result: string;
+  switch (fix.type) {
+    case 'settle_payin': {
+      const outcome = { kind: 'succeeded' as const, paymentId: fix.paymentIntentId, chargeId: fix.chargeId };
+      const extra = { details: { settled_by: 'reconciliation', exception_id: exceptionId } };
+      const results =
+        'checkoutId' in fix.target
+          ? await settleCheckout(client, deps.payins(), fix.target.checkoutId, outcome, extra)
+          : [await settleOrder(client, deps.payins(), fix.target.paymentOrderId, outcome, extra)];
+      const moved = results.filter((r) => r.applied).map((r) => r.order?.paymentOrderId ?? '?');
+      if (moved.length === 0 && results.every((r) => r.order?.status === 'SUCCESS')) {
+        throw new FixNotNeeded('every order is settled already');
+      }
+      if (moved.length === 0) {
+        throw new Error(`no order moved: ${results.map((r) => (r.applied ? 'moved' : r.why)).join(', ')}`);
+      }
+      result = `settled ${moved.join(', ')}`;
+      break;
+    }
+    case 'book_psp_fee': {
+      const posted = await postEntry(
+        client,
+        pspFeeCharged({
+          currency: fix.currency,
+          feeId: fix.balanceTransactionId,
+          feeMinor: fix.feeMinor,
+          reason: `booked by reconciliation (${exceptionId})`,
+          ...(effectiveAt === undefined ? {} : { effectiveAt }),
+          metadata: { exceptionId },
+        }),
+      );
+      if (!posted.created) throw new FixNotNeeded(`the fee is booked already (${posted.entryId})`);
+      result = `booked ${posted.entryId}`;
+      break;
+    }
+    case 'settle_payout': {
+      const settled = await deps.payouts.settle(client, fix.payoutId, {
+        kind: fix.outcome,
+        reason: fix.reason,
+        reference: exceptionId,
+        ...(effectiveAt === undefined ? {} : { effectiveAt }),
+      });
+      if (!settled.applied && settled.already) throw new FixNotNeeded(settled.detail);
+      if (!settled.applied) throw new Error(`payout ${fix.payoutId} not settled: ${settled.detail}`);
+      result = `payout ${fix.payoutId} ${settled.detail}`;
+      break;
+    }
+  }
+  await client.query(
+    `INSERT INTO core.audit_log (actor, action, subject, details) VALUES ('reconciliation', 'reconciliation.auto_fix', $1, $2)`,
+    [exceptionId, JSON.stringify({ fix: jsonSafe(fix), result })],
+  );
+  return result;
+}

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { withTransaction } from '../db/tx.ts';
+import { AppError } from '../errors.ts';
+import type { App } from '../http/app.ts';
+import { requireScope } from '../http/auth.ts';
+import { formatAmount, isCurrencyCode } from '../money/index.ts';
+import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
+import {
+  exceptionHistory,
+  getException,
+  listExceptions,
+  reopenException,
+  resolveException,
+  type ReconException,
+} from './exceptions-store.ts';
+import { contentInput } from './input.ts';
+import { fetchAndReconcile } from './daily.ts';
+import { reconciliationRuntime } from './runtime.ts';
+import { getRun, reconcileFiles, type RunRecord } from './service.ts';
+
+const ExceptionId = z.string().regex(/^rexc_[a-z2-7]{1,40}$/, 'must be an exception id (rexc_…)');
+const RunId = z.string().regex(/^rrun_[a-z2-7]{1,40}$/, 'must be a run id (rrun_…)');
+
+const ListQuery = z
+  .object({
+    status: z.enum(['open', 'fixed', 'resolved']).optional(),
+    class: z.enum(EXCEPTION_CLASSES).optional(),
+    kind: z.enum(EXCEPTION_KINDS as [string, ...string[]]).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    run_id: RunId.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .regex(/^\d{1,19}$/, 'must be the next_cursor of a previous page')
+      .optional(),
+  })
+  .strict();
+
+const ResolveBody = z.object({ note: z.string().trim().min(1).max(2000) }).strict();
+const ReopenBody = z.object({ note: z.string().trim().min(1).max(2000).optional() }).strict();
+
+const RunBody = z
+  .object({
+    source: z.enum(['psp', 'bank', 'internal']),
+    /** The file's content (CSV or camt XML); without it, a `psp` run fetches the report from the PSP. */
+    content: z.string().min(1).optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    interval_start: z.iso.datetime({ offset: true }).optional(),
+    interval_end: z.iso.datetime({ offset: true }).optional(),
+    internal_checks: z.boolean().optional(),
+  })
+  .strict();
+
+function amountWire(minor: bigint | null, currency: string | null): string | null {
+  if (minor === null || currency === null || !isCurrencyCode(currency)) return minor?.toString() ?? null;
+  return minor < 0n ? `-${formatAmount(-minor, currency)}` : formatAmount(minor, currency);
+}
+
+export function exceptionToWire(exception: ReconException): Record<string, unknown> {
+  return {
+    id: exception.id,
+    object: 'reconciliation_exception',
+    class: exception.class,
+    kind: exception.kind,
+    status: exception.status,
+    cause: exception.cause,
+    amount: amountWire(exception.amountMinor, exception.currency),
+    currency: exception.currency,
+    evidence: exception.evidence,
+    fix: exception.fix,
+    run_id: exception.runId,
+    resolution:
+      exception.status === 'resolved'
+        ? {
+            note: exception.resolutionNote,
+            resolved_by: exception.resolvedBy,
+            resolved_at: exception.resolvedAt?.toISOString() ?? null,
+          }
+        : null,
+    created_at: exception.createdAt.toISOString(),
+    updated_at: exception.updatedAt.toISOString(),
+  };
+}
+
+function runToWire(run: RunRecord): Record<string, unknown> {
+  return {
+    id: run.id,
+    object: 'reconciliation_run',
+    kind: run.kind,
+    trigger: run.trigger,
+    status: run.status,
+    import_ids: run.importIds,
+    report: run.report,
+    error: run.error,
+    started_at: run.startedAt.toISOString(),
+    finished_at: run.finishedAt?.toISOString() ?? null,
+  };
+}
+
+function actorOf(request: { apiKey?: { id: string } }): string {
+  return request.apiKey === undefined ? 'unknown' : `api_key:${request.apiKey.id}`;
+}
+
+export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
+  const ops = requireScope(ctx.pool, 'ops');
+
+  app.get(
+    '/v1/reconciliation/exceptions',
+    { schema: { querystring: ListQuery }, preHandler: ops },
+    async (request) => {
+      const q = request.query;
+      const rows = await listExceptions(ctx.pool, {
+        status: q.status,
+        class: q.class,
+        kind: q.kind as ReconException['kind'] | undefined,
+        runId: q.run_id,
+        since: q.since === undefined ? undefined : new Date(q.since),
+        afterSeq: q.cursor === undefined ? undefined : BigInt(q.cursor),
+        limit: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      const last = page[page.length - 1];
+      const hasMore = rows.length > q.limit;
+      return {
+        object: 'list',
+        data: page.map(exceptionToWire),
+        has_more: hasMore,
+        next_cursor: hasMore && last !== undefined ? last.seq.toString() : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/reconciliation/exceptions/:id',
+    { schema: { params: z.object({ id: ExceptionId }) }, preHandler: ops },
+    async (request) => {
+      const exception = await getException(ctx.pool, request.params.id);
+      if (exception === undefined) {
+        throw new AppError('reconciliation_exception_not_found', `no exception ${request.params.id}`);
+      }
+      const history = await exceptionHistory(ctx.pool, exception.id);
+      return {
+        ...exceptionToWire(exception),
+        history: history.map((step) => ({
+          at: step.at.toISOString(),
+          action: step.action,
+          actor: step.actor,
+          note: step.note,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/reconciliation/exceptions/:id/resolve',
+    { schema: { params: z.object({ id: ExceptionId }), body: ResolveBody }, preHandler: ops },
+    async (request) => {
+      const resolved = await withTransaction(ctx.pool, (client) =>
+        resolveException(client, request.params.id, request.body.note, actorOf(request)),
+      );
+      return exceptionToWire(resolved);
+    },
+  );
+
+  app.post(
+    '/v1/reconciliation/exceptions/:id/reopen',
+    { schema: { params: z.object({ id: ExceptionId }), body: ReopenBody.optional() }, preHandler: ops },
+    async (request) => {
+      const reopened = await withTransaction(ctx.pool, (client) =>
+        reopenException(client, request.params.id, request.body?.note, actorOf(request)),
+      );
+      return exceptionToWire(reopened);
+    },
+  );
+
+  app.get(
+    '/v1/reconciliation/runs/:id',
+    { schema: { params: z.object({ id: RunId }) }, preHandler: ops },
+    async (request) => runToWire(await getRun(ctx.pool, request.params.id)),
+  );
+
+  app.post(
+    '/v1/reconciliation/runs',
+    { schema: { body: RunBody }, preHandler: ops },
+    async (request, reply) => {
+      const body = request.body;
+      const rt = reconciliationRuntime(ctx);
+      const trigger = `api:${request.apiKey?.id ?? 'unknown'}`;
+      const interval = {
+        ...(body.interval_start === undefined ? {} : { intervalStart: new Date(body.interval_start) }),
+        ...(body.interval_end === undefined ? {} : { intervalEnd: new Date(body.interval_end) }),
+      };
+      let report: Record<string, unknown>;
+      if (body.source === 'internal') {
+        report = await reconcileFiles(rt, {}, { trigger, origin: 'api', internal: true });
+      } else if (body.content !== undefined) {
+        const input = contentInput(body.name ?? `${body.source}-upload`, body.content);
+        report = await reconcileFiles(rt, body.source === 'psp' ? { psp: [input] } : { bank: [input] }, {
+          trigger,
+          origin: 'api',
+          internal: body.internal_checks ?? false,
+          ...interval,
+        });
+      } else if (body.source === 'psp') {
+        const now = ctx.clock.now();
+        const end = interval.intervalEnd ?? now;
+        const start = interval.intervalStart ?? new Date(end.getTime() - 86_400_000);
+        report = await fetchAndReconcile(rt, { start, end }, trigger, body.internal_checks ?? false);
+      } else {
+        throw new AppError('validation_failed', 'content: a bank run needs the statement content', {
+          field: 'content',
+        });
+      }
+      const run = await getRun(ctx.pool, String(report.run_id));
+      return reply.code(201).send(runToWire(run));
+    },
+  );
+}

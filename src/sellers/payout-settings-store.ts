@@ -1,0 +1,204 @@
+import type { Queryable } from '../db/pool.ts';
+import { maskBankDetails, type BankDetails } from '../payouts/bank.ts';
+import {
+  DEFAULT_PAYOUT_SETTINGS,
+  WEEKDAYS,
+  type PayoutSettings,
+  type Reserve,
+  type Schedule,
+} from '../payouts/settings.ts';
+
+/** Storage of `sellers.payout_settings` and the bank-details audit (migrations/0050_payouts.sql). */
+
+export interface SettingsRow {
+  seller_account: string;
+  account_holder_name: string | null;
+  iban: string | null;
+  bic: string | null;
+  account_number: string | null;
+  routing_number: string | null;
+  schedule_interval: 'monthly' | 'weekly' | 'daily' | 'manual';
+  schedule_day: number | null;
+  minimum_amount_minor: bigint;
+  reserve_type: 'none' | 'percentage' | 'fixed';
+  reserve_basis_points: bigint;
+  reserve_fixed_minor: bigint;
+  hold_days: number;
+  fee_basis_points: bigint | null;
+  fee_fixed_minor: bigint | null;
+  needs_bank_details: boolean;
+  needs_bank_details_reason: string | null;
+}
+
+export const SETTINGS_COLUMNS = `seller_account, account_holder_name, iban, bic, account_number, routing_number,
+  schedule_interval, schedule_day, minimum_amount_minor, reserve_type, reserve_basis_points, reserve_fixed_minor,
+  hold_days, fee_basis_points, fee_fixed_minor, needs_bank_details, needs_bank_details_reason`;
+
+export function settingsFromRow(row: SettingsRow | undefined): PayoutSettings {
+  if (!row) return DEFAULT_PAYOUT_SETTINGS;
+  let bank: BankDetails | null = null;
+  if (row.iban !== null && row.bic !== null) {
+    bank = { kind: 'sepa', iban: row.iban, bic: row.bic, holderName: row.account_holder_name };
+  } else if (row.account_number !== null && row.routing_number !== null) {
+    bank = {
+      kind: 'ach',
+      accountNumber: row.account_number,
+      routingNumber: row.routing_number,
+      holderName: row.account_holder_name,
+    };
+  }
+  let schedule: Schedule;
+  switch (row.schedule_interval) {
+    case 'monthly':
+      schedule = { interval: 'monthly', dayOfMonth: row.schedule_day ?? 1 };
+      break;
+    case 'weekly':
+      schedule = { interval: 'weekly', weekday: WEEKDAYS[(row.schedule_day ?? 1) - 1] ?? 'monday' };
+      break;
+    default:
+      schedule = { interval: row.schedule_interval };
+  }
+  const reserve: Reserve =
+    row.reserve_type === 'percentage'
+      ? { type: 'percentage', basisPoints: row.reserve_basis_points }
+      : row.reserve_type === 'fixed'
+        ? { type: 'fixed', amountMinor: row.reserve_fixed_minor }
+        : { type: 'none' };
+  return {
+    bank,
+    schedule,
+    minimumAmountMinor: row.minimum_amount_minor,
+    reserve,
+    holdDays: row.hold_days,
+    fee:
+      row.fee_basis_points === null && row.fee_fixed_minor === null
+        ? null
+        : { basisPoints: row.fee_basis_points ?? 0n, fixedMinor: row.fee_fixed_minor ?? 0n },
+    needsBankDetails: row.needs_bank_details,
+    needsBankDetailsReason: row.needs_bank_details_reason,
+  };
+}
+
+function scheduleDay(schedule: Schedule): number | null {
+  if (schedule.interval === 'monthly') return schedule.dayOfMonth;
+  if (schedule.interval === 'weekly') return WEEKDAYS.indexOf(schedule.weekday) + 1;
+  return null;
+}
+
+export async function findPayoutSettings(
+  db: Queryable,
+  sellerAccount: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<PayoutSettings> {
+  const result = await db.query<SettingsRow>(
+    `SELECT ${SETTINGS_COLUMNS} FROM sellers.payout_settings WHERE seller_account = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    [sellerAccount],
+  );
+  return settingsFromRow(result.rows[0]);
+}
+
+function sameBank(a: BankDetails | null, b: BankDetails | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Writes the seller's settings. A change of bank details is audited (masked before/after, the API key) in this
+ * same transaction, and clears the "needs new bank details" flag a returned payout set.
+ */
+export async function savePayoutSettings(
+  db: Queryable,
+  sellerAccount: string,
+  next: PayoutSettings,
+  previous: PayoutSettings,
+  apiKeyId: string | null,
+): Promise<void> {
+  const bankChanged = !sameBank(previous.bank, next.bank);
+  const needs = bankChanged && next.bank !== null ? false : next.needsBankDetails;
+  const bank = next.bank;
+  await db.query(
+    `INSERT INTO sellers.payout_settings (${SETTINGS_COLUMNS}, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
+     ON CONFLICT (seller_account) DO UPDATE SET
+       account_holder_name = EXCLUDED.account_holder_name, iban = EXCLUDED.iban, bic = EXCLUDED.bic,
+       account_number = EXCLUDED.account_number, routing_number = EXCLUDED.routing_number,
+       schedule_interval = EXCLUDED.schedule_interval, schedule_day = EXCLUDED.schedule_day,
+       minimum_amount_minor = EXCLUDED.minimum_amount_minor, reserve_type = EXCLUDED.reserve_type,
+       reserve_basis_points = EXCLUDED.reserve_basis_points, reserve_fixed_minor = EXCLUDED.reserve_fixed_minor,
+       hold_days = EXCLUDED.hold_days, fee_basis_points = EXCLUDED.fee_basis_points,
+       fee_fixed_minor = EXCLUDED.fee_fixed_minor, needs_bank_details = EXCLUDED.needs_bank_details,
+       needs_bank_details_reason = EXCLUDED.needs_bank_details_reason, updated_at = now()`,
+    [
+      sellerAccount,
+      bank?.holderName ?? null,
+      bank?.kind === 'sepa' ? bank.iban : null,
+      bank?.kind === 'sepa' ? bank.bic : null,
+      bank?.kind === 'ach' ? bank.accountNumber : null,
+      bank?.kind === 'ach' ? bank.routingNumber : null,
+      next.schedule.interval,
+      scheduleDay(next.schedule),
+      next.minimumAmountMinor,
+      next.reserve.type,
+      next.reserve.type === 'percentage' ? next.reserve.basisPoints : 0n,
+      next.reserve.type === 'fixed' ? next.reserve.amountMinor : 0n,
+      next.holdDays,
+      next.fee?.basisPoints ?? null,
+      next.fee?.fixedMinor ?? null,
+      needs,
+      needs ? next.needsBankDetailsReason : null,
+    ],
+  );
+  if (bankChanged) {
+    await db.query(
+      `INSERT INTO sellers.bank_details_audit (seller_account, api_key_id, before, after) VALUES ($1, $2, $3, $4)`,
+      [
+        sellerAccount,
+        apiKeyId,
+        JSON.stringify(maskBankDetails(previous.bank)),
+        JSON.stringify(maskBankDetails(next.bank)),
+      ],
+    );
+  }
+}
+
+/** A returned payout: the seller must give new bank details before the next payout. */
+export async function flagNeedsBankDetails(
+  db: Queryable,
+  sellerAccount: string,
+  reason: string,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO sellers.payout_settings (seller_account, needs_bank_details, needs_bank_details_reason)
+     VALUES ($1, true, $2)
+     ON CONFLICT (seller_account) DO UPDATE SET needs_bank_details = true, needs_bank_details_reason = $2,
+       updated_at = now()`,
+    [sellerAccount, reason],
+  );
+}
+
+export interface BankAuditRow {
+  id: bigint;
+  apiKeyId: string | null;
+  before: unknown;
+  after: unknown;
+  changedAt: Date;
+}
+
+export async function listBankDetailsAudit(db: Queryable, sellerAccount: string): Promise<BankAuditRow[]> {
+  const result = await db.query<{
+    id: bigint;
+    api_key_id: string | null;
+    before: unknown;
+    after: unknown;
+    changed_at: Date;
+  }>(
+    'SELECT id, api_key_id, before, after, changed_at FROM sellers.bank_details_audit WHERE seller_account = $1 ORDER BY id',
+    [sellerAccount],
+  );
+  return result.rows.map((row) => ({
+    id: row.id,
+    apiKeyId: row.api_key_id,
+    before: row.before,
+    after: row.after,
+    changedAt: row.changed_at,
+  }));
+}
