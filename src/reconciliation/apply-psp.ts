@@ -81,32 +81,71 @@ function unique(values: Array<string | undefined>): string[] {
   return [...new Set(values.filter((value): value is string => value !== undefined && value !== ''))];
 }
 
+const ORDER_COLUMNS =
+  'payment_order_id, checkout_id, amount_minor, currency, payment_order_status, psp_payment_id';
+
+/**
+ * The orders a chunk of lines could refer to: by our payment order id first, then by checkout id for the lines
+ * still unresolved, then by the PSP's payment id; each an index lookup, most chunks needing only the first.
+ */
 async function loadOrders(db: Queryable, lines: StagedLine[]) {
-  const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
-  const checkoutIds = unique(lines.map((l) => l.metadata.checkout_id));
-  const paymentIds = unique(lines.map((l) => l.paymentIntentId));
   const byId = new Map<string, OrderFacts>();
   const byCheckout = new Map<string, OrderFacts[]>();
   const byPayment = new Map<string, OrderFacts[]>();
-  if (poIds.length + checkoutIds.length + paymentIds.length === 0) return { byId, byCheckout, byPayment };
-  const found = await db.query<OrderRow>(
-    // Three index lookups joined by UNION: an OR across them would make the planner scan the whole table.
-    `SELECT payment_order_id, checkout_id, amount_minor, currency, payment_order_status, psp_payment_id FROM (
-       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])
-       UNION
-       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE checkout_id = ANY($2::text[])
-       UNION
-       SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id FROM payins.payment_order WHERE psp_payment_id = ANY($3::text[])
-     ) o ORDER BY checkout_id, position`,
-    [poIds, checkoutIds, paymentIds],
-  );
-  for (const row of found.rows) {
-    const facts = toFacts(row);
-    byId.set(facts.paymentOrderId, facts);
-    byCheckout.set(facts.checkoutId, [...(byCheckout.get(facts.checkoutId) ?? []), facts]);
-    if (facts.pspPaymentId !== null) {
-      byPayment.set(facts.pspPaymentId, [...(byPayment.get(facts.pspPaymentId) ?? []), facts]);
+  const add = (rows: OrderRow[]): void => {
+    for (const row of rows) {
+      if (byId.has(row.payment_order_id)) continue;
+      const facts = toFacts(row);
+      byId.set(facts.paymentOrderId, facts);
+      byCheckout.set(facts.checkoutId, [...(byCheckout.get(facts.checkoutId) ?? []), facts]);
+      if (facts.pspPaymentId !== null) {
+        byPayment.set(facts.pspPaymentId, [...(byPayment.get(facts.pspPaymentId) ?? []), facts]);
+      }
     }
+  };
+  const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
+  if (poIds.length > 0) {
+    add(
+      (
+        await db.query<OrderRow>(
+          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])`,
+          [poIds],
+        )
+      ).rows,
+    );
+  }
+  const unresolved = (line: StagedLine): boolean => {
+    const po = line.metadata.payment_order_id;
+    return po === undefined || !byId.has(po);
+  };
+  const checkoutIds = unique(lines.filter(unresolved).map((l) => l.metadata.checkout_id));
+  if (checkoutIds.length > 0) {
+    add(
+      (
+        await db.query<OrderRow>(
+          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE checkout_id = ANY($1::text[]) ORDER BY checkout_id, position`,
+          [checkoutIds],
+        )
+      ).rows,
+    );
+  }
+  const paymentIds = unique(
+    lines
+      .filter(
+        (l) =>
+          unresolved(l) && (l.metadata.checkout_id === undefined || !byCheckout.has(l.metadata.checkout_id)),
+      )
+      .map((l) => l.paymentIntentId),
+  );
+  if (paymentIds.length > 0) {
+    add(
+      (
+        await db.query<OrderRow>(
+          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE psp_payment_id = ANY($1::text[]) ORDER BY checkout_id, position`,
+          [paymentIds],
+        )
+      ).rows,
+    );
   }
   return { byId, byCheckout, byPayment };
 }

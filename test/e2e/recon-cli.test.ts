@@ -36,7 +36,14 @@ describe('bursar reconcile / exceptions', () => {
     fs.writeFileSync(
       path.join(dir, 'statement.xml'),
       writeCamt053('STMT-CLI', [
-        { amountMinor: 990n, currency: 'USD', creditDebit: 'DBIT', bookingDate: '2026-02-01', acctSvcrRef: 'CLI1', endToEndId: 'po_nobody' },
+        {
+          amountMinor: 990n,
+          currency: 'USD',
+          creditDebit: 'DBIT',
+          bookingDate: '2026-02-01',
+          acctSvcrRef: 'CLI1',
+          endToEndId: 'po_nobody',
+        },
       ]),
     );
   });
@@ -61,7 +68,10 @@ describe('bursar reconcile / exceptions', () => {
   });
 
   it('refuses a malformed statement naming the line and element', async () => {
-    const bad = await runBursar(['reconcile', 'bank', '--file', path.join(samples, 'camt053.v2.wrong.xml')], env);
+    const bad = await runBursar(
+      ['reconcile', 'bank', '--file', path.join(samples, 'camt053.v2.wrong.xml')],
+      env,
+    );
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/refused \(reconciliation_file_malformed\): camt: line 3, <BkToCstmrStmt>/);
   });
@@ -71,7 +81,10 @@ describe('bursar reconcile / exceptions', () => {
     expect(list.code).toBe(0);
     expect(list.output).toMatch(/2 exception\(s\)/);
     const id = /(rexc_[a-z2-7]+)/.exec(list.output)?.[1] ?? '';
-    const resolved = await runBursar(['exceptions', 'resolve', id, '--note', 'test data', '--by', 'alice'], env);
+    const resolved = await runBursar(
+      ['exceptions', 'resolve', id, '--note', 'test data', '--by', 'alice'],
+      env,
+    );
     expect(resolved.output).toMatch(new RegExp(`${id} is resolved`));
     const shown = await runBursar(['exceptions', 'show', id], env);
     expect(shown.output).toMatch(/resolved by cli:alice: test data/);
