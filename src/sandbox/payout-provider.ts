@@ -55,14 +55,12 @@ export function registerPayoutProviderRoutes(app: FastifyInstance, runtime: Sand
       typeof destination !== 'object' ||
       destination === null
     ) {
-      return reply
-        .code(400)
-        .send({
-          error: {
-            type: 'invalid_request_error',
-            message: 'external_id, amount_minor, currency and destination are required',
-          },
-        });
+      return reply.code(400).send({
+        error: {
+          type: 'invalid_request_error',
+          message: 'external_id, amount_minor, currency and destination are required',
+        },
+      });
     }
     const planned = plannedOutcome(destination as Record<string, unknown>);
     const delayMs =
