@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
@@ -18,6 +19,8 @@ import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
 import { DEFAULT_DEBTOR } from '../../src/payouts/config.ts';
 import { createIso20022Provider } from '../../src/payouts/iso20022/adapter.ts';
 import { runPayouts } from '../../src/payouts/run.ts';
+import { formatRows } from '../lib/table.ts';
+import type { BenchOptions, BenchRow } from '../lib/types.ts';
 
 function argValue(name: string): number | undefined {
   const index = process.argv.indexOf(name);
@@ -25,18 +28,18 @@ function argValue(name: string): number | undefined {
   return value === undefined ? undefined : Number.parseInt(value, 10);
 }
 
-const SELLERS = argValue('--sellers') ?? 100_000;
 const DATE = '2030-06-15';
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 20);
-sampler.unref();
-
-async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-payouts-bench-'));
+/** The payout run over `sellers` sellers (100,000 by default, 5,000 with `quick`), as one row of the table. */
+export async function run(options: BenchOptions & { sellers?: number } = {}): Promise<BenchRow[]> {
+  const SELLERS = options.sellers ?? (options.quick ? 5_000 : 100_000);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  sampler.unref();
+  const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-payouts-bench-'));
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
   const pool = createPool(server.url, { max: 8, applicationName: 'bursar-bench' });
   try {
@@ -106,15 +109,39 @@ async function main(): Promise<void> {
       `RSS before run:     ${(rssBefore / 1_048_576).toFixed(0)} MiB`,
       `peak RSS during:    ${(peakRss / 1_048_576).toFixed(0)} MiB`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    log(lines.join('\n'));
+    return [
+      {
+        name: 'payout run, pain.001 streamed',
+        conditions: `${SELLERS} daily sellers with available balances, one pain.001.001.09 file, fsync=on synchronous_commit=on`,
+        throughputPerSec: Math.round(report.payoutsCreated / (elapsedMs / 1000)),
+        p50Ms: 0,
+        p99Ms: 0,
+        peakRssMb: Math.round(peakRss / 1_048_576),
+        extra: {
+          sellers: SELLERS,
+          payouts: report.payoutsCreated,
+          runSeconds: Number((elapsedMs / 1000).toFixed(1)),
+          fileMiB: file ? Number((file.sizeBytes / 1_048_576).toFixed(1)) : 0,
+          rssBeforeMb: Math.round(rssBefore / 1_048_576),
+          readBackSeconds: Number((downloadMs / 1000).toFixed(1)),
+        },
+      },
+    ];
   } finally {
+    clearInterval(sampler);
     await pool.end();
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const sellers = argValue('--sellers');
+  run({ quick: process.argv.includes('--quick'), ...(sellers === undefined ? {} : { sellers }) })
+    .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
+    .catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    });
+}
