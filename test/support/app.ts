@@ -7,7 +7,7 @@ import { systemClock } from '../../src/clock.ts';
 import { createContext, routeModules } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
-import { buildApp } from '../../src/http/app.ts';
+import { buildApp, type RouteModule } from '../../src/http/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -21,9 +21,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  clock?: Clock;
+  poolSize?: number;
+  /** The route modules to serve; every module of the composition root by default. */
+  modules?: RouteModule[];
+  /** Runs on the new context before routes are registered (to configure a module's ports for the test). */
+  beforeRoutes?: (ctx: AppContext) => void;
+}
+
 /** The real HTTP app on its own fresh database, for `inject()` tests. */
-export async function createTestApp(options: { clock?: Clock } = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = await createTestDatabase(options.poolSize === undefined ? {} : { poolSize: options.poolSize });
   const config = { ...loadConfig({}), databaseUrl: db.url };
   const ctx = createContext(
     config,
@@ -31,7 +40,8 @@ export async function createTestApp(options: { clock?: Clock } = {}): Promise<Te
     createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     options.clock ?? systemClock,
   );
-  const app = await buildApp(ctx, routeModules);
+  options.beforeRoutes?.(ctx);
+  const app = await buildApp(ctx, options.modules ?? routeModules);
   await app.ready();
   const all = await createKey(db.pool, 'test', [...SCOPES]);
   return {
