@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import swagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { containsCardNumber } from './card-guard.ts';
@@ -76,6 +82,22 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.addHook('onSend', async (request, reply) => {
     reply.header('Request-Id', request.id);
   });
+
+  // The OpenAPI description is generated from the same zod schemas that validate each route.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Bursar API',
+        version: '1',
+        description: 'Payments for marketplaces. Errors: docs/errors.md. Amounts are strings in major units.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   installErrorHandler(app);
   registerHealthRoutes(app, ctx);
