@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseReportAmount } from '../money/index.ts';
@@ -17,6 +19,8 @@ export interface CheckInput {
   records: CheckoutRecord[];
   sandboxUrl: string;
   sandboxKey: string;
+  /** The span of the run: the settlement report is asked for, and reconciled over, this interval. */
+  interval: { start: Date; end: Date };
 }
 
 interface OrderRow {
@@ -177,9 +181,9 @@ function checkAnswers(records: CheckoutRecord[]): CheckResult {
   };
 }
 
-/** Runs the real `bursar ledger verify` against the run's database. */
-async function checkLedgerVerify(cluster: Cluster): Promise<CheckResult> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/bursar.mjs'), 'ledger', 'verify'], {
+/** Runs the real `bursar` command against the run's database; resolves with its exit code and output. */
+async function runBursar(cluster: Cluster, args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/bursar.mjs'), ...args], {
     cwd: REPO_ROOT,
     env: { ...cluster.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,6 +192,12 @@ async function checkLedgerVerify(cluster: Cluster): Promise<CheckResult> {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, output };
+}
+
+/** Runs the real `bursar ledger verify` against the run's database. */
+async function checkLedgerVerify(cluster: Cluster): Promise<CheckResult> {
+  const { code, output } = await runBursar(cluster, ['ledger', 'verify']);
   const summary = output.trim().split('\n').slice(0, 3).join(' / ');
   return {
     name: '`bursar ledger verify` passes',
@@ -229,40 +239,47 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** The sandbox's settlement report (the itemized balance-change CSV) of the run's interval, as text. */
+async function fetchReport(input: CheckInput): Promise<{ text: string; error?: string }> {
+  const start = Math.floor(input.interval.start.getTime() / 1000);
+  const end = Math.ceil(input.interval.end.getTime() / 1000);
+  const response = await fetch(
+    `${input.sandboxUrl}/v1/sandbox/reports/balance_change_from_activity.itemized.3.csv?interval_start=${start}&interval_end=${end}`,
+    { headers: { authorization: `Bearer ${input.sandboxKey}` } },
+  );
+  const text = await response.text();
+  if (!response.ok) return { text, error: `report: HTTP ${response.status} ${text.slice(0, 200)}` };
+  return { text };
+}
+
 /**
- * Reconciliation against the sandbox's settlement report (the itemized balance-change CSV): every `charge` line
- * matches successful orders of the same gross amount, every successful order appears on exactly one line, and the
- * ledger's PSP clearing account holds exactly the report's gross charges (no payouts or refunds in a chaos run).
- * A direct comparison: the reconciliation module was still being built when this check was written.
+ * A direct comparison with the sandbox's settlement report, independent of the reconciliation module: every
+ * `charge` line matches successful orders of the same gross amount, every successful order appears on exactly one
+ * line, and the ledger's PSP clearing account holds exactly the report's net (gross less the PSP's fees, which the
+ * pay-in flow books at success; no payouts or refunds in a chaos run). Run before reconciliation, which could cure.
  */
 async function checkSettlementReport(
   input: CheckInput,
+  report: { text: string; error?: string },
   orders: OrderRow[],
   intents: IntentRow[],
 ): Promise<CheckResult> {
   const violations: string[] = [];
-  const end = Math.floor(Date.now() / 1000) + 30 * 86400;
-  const response = await fetch(
-    `${input.sandboxUrl}/v1/sandbox/reports/balance_change_from_activity.itemized.3.csv?interval_start=0&interval_end=${end}`,
-    { headers: { authorization: `Bearer ${input.sandboxKey}` } },
-  );
-  const text = await response.text();
-  if (!response.ok)
-    return {
-      name: 'reconciliation against the settlement report',
-      violations: [`report: HTTP ${response.status} ${text.slice(0, 200)}`],
-    };
+  const { text } = report;
+  if (report.error !== undefined)
+    return { name: 'the settlement report agrees with orders and ledger', violations: [report.error] };
   const [header, ...lines] = parseCsv(text).filter((row) => row.length > 1);
   const column = (name: string) => header?.indexOf(name) ?? -1;
-  const [cCategory, cGross, cCurrency, cIntent] = [
+  const [cCategory, cGross, cNet, cCurrency, cIntent] = [
     'reporting_category',
     'gross',
+    'net',
     'currency',
     'payment_intent_id',
   ].map(column);
-  if ([cCategory, cGross, cCurrency, cIntent].some((index) => index === undefined || index < 0))
+  if ([cCategory, cGross, cNet, cCurrency, cIntent].some((index) => index === undefined || index < 0))
     return {
-      name: 'reconciliation against the settlement report',
+      name: 'the settlement report agrees with orders and ledger',
       violations: [`report header lacks columns: ${header?.join(',')}`],
     };
   const intentById = new Map(intents.map((intent) => [intent.id, intent]));
@@ -272,6 +289,7 @@ async function checkSettlementReport(
     byCheckout.set(order.checkout_id, [...(byCheckout.get(order.checkout_id) ?? []), order]);
   const linesPerOrder = new Map<string, number>();
   let reportGross = 0n;
+  let reportNet = 0n;
   let charges = 0;
   for (const line of lines) {
     if (line[cCategory ?? 0] !== 'charge') {
@@ -282,6 +300,7 @@ async function checkSettlementReport(
     const currency = (line[cCurrency ?? 0] ?? '').toUpperCase();
     const gross = parseReportAmount(line[cGross ?? 0] ?? '', currency);
     reportGross += gross;
+    reportNet += parseReportAmount(line[cNet ?? 0] ?? '', currency);
     const intentId = line[cIntent ?? 0] ?? '';
     const intent = intentById.get(intentId);
     const covered = intent?.order_id
@@ -312,25 +331,83 @@ async function checkSettlementReport(
     "SELECT debits_minor - credits_minor AS balance FROM ledger.accounts WHERE code = 'platform:psp_clearing:USD'",
   );
   const ledgerClearing = BigInt(clearing.rows[0]?.balance ?? 0n);
-  if (ledgerClearing !== reportGross)
+  if (ledgerClearing !== reportNet)
     violations.push(
-      `ledger PSP clearing holds ${ledgerClearing} minor units, the report's charges total ${reportGross}`,
+      `ledger PSP clearing holds ${ledgerClearing} minor units, the report's charges net ${reportNet} (gross ${reportGross})`,
     );
   return {
-    name: 'reconciliation against the settlement report finds no difference',
+    name: 'the settlement report agrees with orders and ledger',
     violations,
-    detail: `${charges} charge lines, gross ${reportGross} minor units = ledger PSP clearing ${ledgerClearing}`,
+    detail: `${charges} charge lines, gross ${reportGross}, net ${reportNet} minor units = ledger PSP clearing ${ledgerClearing}`,
   };
+}
+
+/**
+ * Reconciliation by the real module, as an operator runs it: the sandbox's settlement report of the run's interval
+ * downloaded to a file and given to `bursar reconcile psp --file … --from … --to … --internal` (a child process on
+ * the run's database), which matches every line and runs the internal checks (`reconcile internal`'s: the ledger
+ * verifies, every order's state agrees with its postings). A clean run files no exception at all — not even an
+ * auto-fixed one; each exception filed is a violation, listed with its kind and cause.
+ */
+async function checkReconciliation(
+  input: CheckInput,
+  report: { text: string; error?: string },
+): Promise<CheckResult> {
+  const name = 'reconciliation against the settlement report finds no difference';
+  if (report.error !== undefined) return { name, violations: [report.error] };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bursar-chaos-recon-'));
+  const file = path.join(dir, 'psp-report.csv');
+  try {
+    await fs.writeFile(file, report.text);
+    const args = ['reconcile', 'psp', '--file', file, '--from', input.interval.start.toISOString()];
+    const run = await runBursar(input.cluster, [
+      ...args,
+      '--to',
+      input.interval.end.toISOString(),
+      '--internal',
+    ]);
+    const violations: string[] = [];
+    if (run.code !== 0)
+      violations.push(`bursar reconcile exit ${String(run.code)}: ${run.output.slice(0, 1000)}`);
+    const field = (label: string): number | undefined => {
+      const match = new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(run.output);
+      return match?.[1] === undefined ? undefined : Number(match[1]);
+    };
+    const read = field('lines read');
+    const matched = field('matched');
+    if (run.code === 0 && (read === undefined || matched !== read))
+      violations.push(`${String(matched)} of ${String(read)} report lines matched`);
+    if (run.code === 0 && !/internal checks: ledger verified, 0 failure/.test(run.output))
+      violations.push(`internal checks: ${/internal checks: .*/.exec(run.output)?.[0] ?? 'not run'}`);
+    const filed = await input.cluster.pool.query<{
+      id: string;
+      class: string;
+      kind: string;
+      status: string;
+      cause: string;
+    }>('SELECT id, class, kind, status, cause FROM recon.exceptions ORDER BY seq');
+    for (const x of filed.rows)
+      violations.push(`${x.id} ${x.class}/${x.kind} (${x.status}): ${x.cause.slice(0, 300)}`);
+    return {
+      name,
+      violations,
+      detail: `bursar reconcile psp: ${String(read)} lines read, ${String(matched)} matched, ${filed.rows.length} exceptions filed`,
+    };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
   const orders = await loadOrders(input.cluster);
   const intents = await loadIntents(input.cluster);
+  const report = await fetchReport(input);
   return [
     checkFinal(orders, intents),
     checkOneToOne(orders, intents),
     checkAnswers(input.records),
     await checkLedgerVerify(input.cluster),
-    await checkSettlementReport(input, orders, intents),
+    await checkSettlementReport(input, report, orders, intents),
+    await checkReconciliation(input, report),
   ];
 }

@@ -208,8 +208,16 @@ function faultCounter(): { onOutput: (chunk: string) => void; counts: Record<str
   };
 }
 
+/**
+ * How long, once every order not in review is final, the settling waits for the reviews to end too (the sandbox
+ * ends them after SANDBOX_REVIEW_DELAY_MS): a review ending between the settling and the report would put a charge
+ * on the report whose webhook is still on its way — a true difference for reconciliation, but one of timing only.
+ */
+const REVIEW_GRACE_MS = 20_000;
+
 async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) => void): Promise<void> {
   let lastReport = 0;
+  let reviewDeadlineMs: number | undefined;
   for (;;) {
     const result = await cluster.pool.query<{ open: string; review: string; undelivered: string }>(
       `SELECT (SELECT count(*) FROM payins.payment_order o
@@ -227,7 +235,8 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
     const unprocessed = Number(row?.undelivered ?? 0);
     // Orders final is what "settled" means; PSP events still queued (duplicates, late ones for final orders)
     // change nothing more, so they are reported, not waited for.
-    if (open === 0) {
+    if (open === 0 && notFinal > 0) reviewDeadlineMs ??= Math.min(deadlineMs, Date.now() + REVIEW_GRACE_MS);
+    if (open === 0 && (notFinal === 0 || Date.now() > (reviewDeadlineMs ?? 0))) {
       if (notFinal > 0 || unprocessed > 0)
         log(
           `settled: ${notFinal} orders pending in review at the PSP, ${unprocessed} PSP events still queued`,
@@ -336,6 +345,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       records,
       sandboxUrl: env.sandboxUrl,
       sandboxKey: env.sandboxSecretKey,
+      // A minute of margin either side: the sandbox stamps balance transactions in whole seconds.
+      interval: { start: new Date(started - 60_000), end: new Date(Date.now() + 60_000) },
     });
     const webhookFaults = await cluster.pool.query<{
       dropped: string;

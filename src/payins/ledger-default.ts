@@ -1,5 +1,5 @@
 import { postEntry } from '../ledger/service.ts';
-import { payinSucceeded } from '../ledger/recipes.ts';
+import { payinSucceeded, pspFeeCharged } from '../ledger/recipes.ts';
 import type { PayinLedger } from './ledger.ts';
 
 /**
@@ -24,5 +24,29 @@ export const defaultPayinLedger: PayinLedger = {
       }),
     );
     return { entryId: posted.entryId };
+  },
+
+  /**
+   * The PSP's fee by the ledger's `pspFeeCharged` recipe (Dr platform psp_fees / Cr PSP clearing) under
+   * `psp_fee:<balance transaction>` — the very reference reconciliation books a missing fee under, so whichever
+   * comes first books it and the other finds it.
+   */
+  async postPspFee(client, posting) {
+    const posted = await postEntry(
+      client,
+      pspFeeCharged({
+        currency: posting.currency,
+        feeId: posting.balanceTransactionId,
+        feeMinor: posting.feeMinor,
+        reason: `charged on ${posting.pspChargeId ?? posting.pspPaymentId ?? 'a charge'} of checkout ${posting.checkoutId}`,
+        metadata: {
+          checkoutId: posting.checkoutId,
+          ...(posting.paymentOrderId === null ? {} : { paymentOrderId: posting.paymentOrderId }),
+          ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
+          ...(posting.pspChargeId === null ? {} : { pspChargeId: posting.pspChargeId }),
+        },
+      }),
+    );
+    return { entryId: posted.entryId, created: posted.created };
   },
 };

@@ -11,7 +11,25 @@ export interface PayinSuccessPosting {
   pspPaymentId: string | null;
 }
 
+/**
+ * What the PSP charged us for one charge, booked when the PSP's answer carries it. Keyed by the charge's balance
+ * transaction, the id the settlement report lists it under, so reconciliation finds it booked (docs/payins.md).
+ */
+export interface PspFeePosting {
+  balanceTransactionId: string;
+  /** The currency of the balance transaction (the fee's). */
+  currency: string;
+  feeMinor: bigint;
+  pspPaymentId: string | null;
+  pspChargeId: string | null;
+  /** The checkout or payment order the charge paid for. */
+  checkoutId: string;
+  paymentOrderId: string | null;
+}
+
 /** The ledger as pay-ins need it; posts in the caller's open transaction so the status change commits with it. */
 export interface PayinLedger {
   postPayinSuccess(client: PoolClient, posting: PayinSuccessPosting): Promise<{ entryId: string }>;
+  /** Books the PSP's fee once per balance transaction; a second call returns the first entry (`created: false`). */
+  postPspFee(client: PoolClient, posting: PspFeePosting): Promise<{ entryId: string; created: boolean }>;
 }

@@ -3,7 +3,8 @@ import { withTransaction } from '../db/tx.ts';
 import type { PspEvent } from '../psp/port.ts';
 import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
-import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
+import { fetchFeeForSuccess } from './psp-fee.ts';
+import { settleCheckout, settleOrder, type PspFeeFacts, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
 
 /**
@@ -120,6 +121,7 @@ export function interpretEvent(type: string, object: Record<string, unknown>): E
  */
 export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint): Promise<string> {
   const deps = transitionDeps(runtime);
+  const fee = await feeOfEvent(runtime, eventRowId);
   return await withTransaction(runtime.ctx.pool, async (client: PoolClient) => {
     const found = await client.query<{
       event_type: string;
@@ -131,7 +133,7 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
     const row = found.rows[0];
     if (!row) return 'not_found';
     if (row.processed_at !== null) return 'already_processed';
-    const meaning = interpretEvent(row.event_type, row.payload.object ?? {});
+    const meaning = withFee(interpretEvent(row.event_type, row.payload.object ?? {}), fee);
     let outcome: string;
     if (meaning.subject === 'session') {
       const checkout = await getCheckoutBySession(client, meaning.sessionId);
@@ -156,6 +158,34 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
     ]);
     return outcome;
   });
+}
+
+/**
+ * The PSP's fee for a success event not processed yet, fetched outside any transaction (psp-fee.ts); undefined for
+ * any other event, an event processed already, or when the PSP cannot say.
+ */
+async function feeOfEvent(runtime: PayinsRuntime, eventRowId: bigint): Promise<PspFeeFacts | undefined> {
+  const found = await runtime.ctx.pool.query<{
+    event_type: string;
+    payload: { object?: Record<string, unknown> };
+    processed_at: Date | null;
+  }>('SELECT event_type, payload, processed_at FROM payins.psp_events WHERE id = $1', [eventRowId]);
+  const row = found.rows[0];
+  if (!row || row.processed_at !== null) return undefined;
+  const meaning = interpretEvent(row.event_type, row.payload.object ?? {});
+  if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return undefined;
+  if (meaning.outcome.fee !== undefined) return meaning.outcome.fee;
+  return await fetchFeeForSuccess(
+    runtime,
+    meaning.subject === 'session'
+      ? { subject: 'session', sessionId: meaning.sessionId, paymentId: meaning.outcome.paymentId }
+      : { subject: 'order', paymentOrderId: meaning.paymentOrderId, paymentId: meaning.outcome.paymentId },
+  );
+}
+
+function withFee(meaning: EventMeaning, fee: PspFeeFacts | undefined): EventMeaning {
+  if (fee === undefined || meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return meaning;
+  return { ...meaning, outcome: { ...meaning.outcome, fee } };
 }
 
 /** Events stored but not processed (a lost job, a crash): picked up by the background loop. */

@@ -1,20 +1,50 @@
 import type { PoolClient } from '../db/pool.ts';
+import { isAppError } from '../errors.ts';
 import type { HostedSession, PspCharge } from '../psp/port.ts';
 import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
 import { applyOrderEvent, type ApplyResult, type EventFacts, type TransitionDeps } from './transitions.ts';
 
+/** The PSP's fee on a charge: the amount, its currency and the balance transaction it was charged on. */
+export interface PspFeeFacts {
+  balanceTransactionId: string;
+  feeMinor: bigint;
+  currency: string;
+}
+
 /** What the PSP says about a payment, in our words. */
 export type PspOutcome =
-  | { kind: 'succeeded'; paymentId?: string | undefined; chargeId?: string | undefined }
+  | {
+      kind: 'succeeded';
+      paymentId?: string | undefined;
+      chargeId?: string | undefined;
+      /** The PSP's fee, when its answer carried it: booked with the success (docs/payins.md). */
+      fee?: PspFeeFacts | undefined;
+    }
   | { kind: 'pending'; reason: string; paymentId?: string | undefined }
   | { kind: 'failed'; code: string; message?: string | undefined; paymentId?: string | undefined }
   | { kind: 'expired' };
 
+/** The fee a succeeded charge carries, when the PSP's answer has both the amount and the balance transaction. */
+export function feeOfCharge(charge: PspCharge): PspFeeFacts | undefined {
+  if (charge.state !== 'succeeded') return undefined;
+  if (charge.feeMinor === undefined || charge.balanceTransactionId === undefined) return undefined;
+  return {
+    balanceTransactionId: charge.balanceTransactionId,
+    feeMinor: charge.feeMinor,
+    currency: charge.feeCurrency ?? charge.currency,
+  };
+}
+
 export function outcomeFromCharge(charge: PspCharge): PspOutcome {
   switch (charge.state) {
     case 'succeeded':
-      return { kind: 'succeeded', paymentId: charge.paymentId, chargeId: charge.chargeId };
+      return {
+        kind: 'succeeded',
+        paymentId: charge.paymentId,
+        chargeId: charge.chargeId,
+        fee: feeOfCharge(charge),
+      };
     case 'pending':
       return { kind: 'pending', reason: 'psp_pending', paymentId: charge.paymentId };
     case 'failed':
@@ -32,7 +62,12 @@ export function outcomeFromCharge(charge: PspCharge): PspOutcome {
 export function outcomeFromSession(session: HostedSession): PspOutcome {
   switch (session.state) {
     case 'succeeded':
-      return { kind: 'succeeded', paymentId: session.paymentId };
+      return {
+        kind: 'succeeded',
+        paymentId: session.paymentId,
+        chargeId: session.charge?.chargeId,
+        fee: session.charge === undefined ? undefined : feeOfCharge(session.charge),
+      };
     case 'pending':
       return { kind: 'pending', reason: 'awaiting_buyer', paymentId: session.paymentId };
     case 'failed':
@@ -64,7 +99,46 @@ function eventOf(outcome: PspOutcome): { event: OrderEvent; facts: EventFacts } 
   }
 }
 
-/** Applies the PSP's answer to one order, in the caller's transaction. */
+/**
+ * Books the PSP's fee on the charge that paid for `results`' orders, in the caller's transaction, when the PSP's
+ * answer carried it and at least one of those orders stands SUCCESS: with the ledger's `pspFeeCharged` recipe
+ * under `psp_fee:<balance transaction>`, the reference reconciliation looks for, so it is booked once per charge
+ * (not per order: a hosted checkout's one charge pays for all its orders) whoever comes first. A fee that
+ * reconciliation booked meanwhile with another amount is left as booked (the ledger refuses a second version of a
+ * reference); reconciliation's own comparison with the report is what judges the fee.
+ */
+async function bookPspFee(
+  client: PoolClient,
+  deps: TransitionDeps,
+  outcome: PspOutcome,
+  results: ApplyResult[],
+  paymentOrderId: string | null,
+): Promise<void> {
+  if (outcome.kind !== 'succeeded' || outcome.fee === undefined || outcome.fee.feeMinor <= 0n) return;
+  const succeeded = results.find((result) => result.order?.status === 'SUCCESS')?.order;
+  if (succeeded === undefined) return;
+  const { fee } = outcome;
+  try {
+    await deps.ledger.postPspFee(client, {
+      balanceTransactionId: fee.balanceTransactionId,
+      currency: fee.currency,
+      feeMinor: fee.feeMinor,
+      pspPaymentId: outcome.paymentId ?? succeeded.pspPaymentId,
+      pspChargeId: outcome.chargeId ?? succeeded.pspChargeId,
+      checkoutId: succeeded.checkoutId,
+      paymentOrderId,
+    });
+  } catch (error) {
+    // The conflict is found after the ledger's statement succeeded, so the transaction is still good to commit.
+    if (!(isAppError(error) && error.code === 'ledger_reference_conflict')) throw error;
+    deps.log.warn(
+      { balanceTransactionId: fee.balanceTransactionId, feeMinor: fee.feeMinor.toString() },
+      'the PSP fee of this charge is booked already with another amount; left to reconciliation',
+    );
+  }
+}
+
+/** Applies the PSP's answer to one order, in the caller's transaction, with the PSP's fee when it came with it. */
 export async function settleOrder(
   client: PoolClient,
   deps: TransitionDeps,
@@ -73,12 +147,14 @@ export async function settleOrder(
   extra: EventFacts = {},
 ): Promise<ApplyResult> {
   const { event, facts } = eventOf(outcome);
-  return await applyOrderEvent(client, deps, paymentOrderId, event, { ...facts, ...extra });
+  const result = await applyOrderEvent(client, deps, paymentOrderId, event, { ...facts, ...extra });
+  await bookPspFee(client, deps, outcome, [result], paymentOrderId);
+  return result;
 }
 
 /**
  * Applies the PSP's answer about a hosted session to every order of the checkout, in one transaction: on success
- * every order moves to SUCCESS with its ledger entry, or none does.
+ * every order moves to SUCCESS with its ledger entry, or none does; the charge's PSP fee is booked once with them.
  */
 export async function settleCheckout(
   client: PoolClient,
@@ -90,8 +166,10 @@ export async function settleCheckout(
   // Lock the checkout first, then its orders in position order: concurrent settlers queue, never deadlock.
   await client.query('SELECT 1 FROM payins.payment_event WHERE checkout_id = $1 FOR UPDATE', [checkoutId]);
   const orders = await getOrders(client, checkoutId, { forUpdate: true });
+  const { event, facts } = eventOf(outcome);
   const results: ApplyResult[] = [];
   for (const order of orders)
-    results.push(await settleOrder(client, deps, order.paymentOrderId, outcome, extra));
+    results.push(await applyOrderEvent(client, deps, order.paymentOrderId, event, { ...facts, ...extra }));
+  await bookPspFee(client, deps, outcome, results, null);
   return results;
 }

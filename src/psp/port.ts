@@ -68,8 +68,15 @@ export interface PspCharge {
   currency: string;
   /** Charge id (ch_…) once there is one. */
   chargeId?: string;
-  /** The PSP's fee, when known. */
+  /** The PSP's fee, when known (in `feeCurrency`, the currency the PSP settles the charge in). */
   feeMinor?: bigint;
+  /**
+   * The charge's balance transaction (txn_…), when known: the id the settlement report lists the charge under, and
+   * the one the fee is booked under (`psp_fee:<id>`), so pay-ins and reconciliation book it once.
+   */
+  balanceTransactionId?: string;
+  /** The currency of the balance transaction (upper case): the fee's; may differ from `currency` at real Stripe. */
+  feeCurrency?: string;
   failureCode?: string;
   failureMessage?: string;
   metadata: Record<string, string>;
@@ -106,6 +113,8 @@ export interface HostedSession {
   paymentId?: string;
   state: PspPaymentState;
   expiresAt?: Date;
+  /** The session's payment with its charge and fee, when the PSP answered with it expanded. */
+  charge?: PspCharge;
 }
 
 export interface PspEvent {

@@ -19,6 +19,6 @@ it('under faults, kills and retries: every checkout final, charges and orders on
   expect(report.checkouts, text).toBe(200);
   expect(report.faults.psp_error ?? 0, text).toBeGreaterThan(0);
   expect(report.faults.webhook_dropped ?? 0, text).toBeGreaterThan(0);
-  expect(report.checks.map((check) => check.name)).toHaveLength(5);
+  expect(report.checks.map((check) => check.name)).toHaveLength(6);
   expect(report.violations, `${text}\n${lines.join('\n')}`).toEqual([]);
 }, 180_000);

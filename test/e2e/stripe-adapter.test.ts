@@ -51,7 +51,18 @@ describe('the Stripe adapter (PSP port) against the sandbox', () => {
       metadata: { payment_order_id: 'po-a1' },
     });
     expect(charge.chargeId).toMatch(/^ch_/);
-    expect(await sandbox.psp.retrieveCharge(charge.paymentId)).toMatchObject({ state: 'succeeded' });
+    // The balance transaction the fee is booked under (psp_fee:<id>), as the settlement report lists it.
+    expect(charge.balanceTransactionId).toMatch(/^txn_/);
+    expect(charge.feeCurrency).toBe('USD');
+    expect(await sandbox.psp.retrieveCharge(charge.paymentId)).toMatchObject({
+      state: 'succeeded',
+      feeMinor: 88n,
+      balanceTransactionId: charge.balanceTransactionId,
+    });
+    expect(await sandbox.psp.findCharge('po-a1', { payment_order_id: 'po-a1' })).toMatchObject({
+      feeMinor: 88n,
+      balanceTransactionId: charge.balanceTransactionId,
+    });
   });
 
   it('maps a decline to hard_decline with Stripe’s codes and the failed payment id', async () => {
@@ -192,6 +203,14 @@ describe('the Stripe adapter (PSP port) against the sandbox', () => {
     expect(paid.headers.get('location')).toBe(`https://shop.example/ok?session_id=${session.sessionId}`);
     const after = await sandbox.psp.retrieveHostedSession(session.sessionId);
     expect(after.state).toBe('succeeded');
+    // The session's payment comes with its charge and the PSP's fee (what the poller books at success).
+    expect(after.charge).toMatchObject({
+      state: 'succeeded',
+      paymentId: after.paymentId,
+      feeCurrency: 'USD',
+    });
+    expect(after.charge?.feeMinor).toBeGreaterThan(0n);
+    expect(after.charge?.balanceTransactionId).toMatch(/^txn_/);
     const paymentId = after.paymentId ?? '';
     expect((await sandbox.psp.retrieveCharge(paymentId)).metadata).toEqual({ checkout_id: 'checkout-a5' });
     const refund = await sandbox.psp.refund({

@@ -4,6 +4,7 @@ import { backoffCeilingMs, canRetry, retryDelayMs, type RetryPolicy } from '../.
 import { platformFeeMinor } from '../../src/payins/fees.ts';
 import { canonicalJson, requestFingerprint, requireIdempotencyKey } from '../../src/payins/idempotency.ts';
 import { interpretEvent } from '../../src/payins/psp-events.ts';
+import { feeOfCharge, outcomeFromCharge, outcomeFromSession } from '../../src/payins/settle.ts';
 
 const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 8000, jitterRatio: 0.5 };
 
@@ -109,5 +110,63 @@ describe('PSP event interpretation', () => {
       outcome: { kind: 'failed', code: 'insufficient_funds', paymentId: 'pi_2' },
     });
     expect(interpretEvent('charge.refunded', {}).subject).toBe('none');
+  });
+});
+
+describe('the PSP fee in an outcome', () => {
+  const base = {
+    paymentId: 'pi_1',
+    amountMinor: 1000n,
+    currency: 'USD',
+    chargeId: 'ch_1',
+    metadata: {},
+  };
+
+  it('a succeeded charge carries its fee only with both the amount and the balance transaction', () => {
+    expect(
+      outcomeFromCharge({
+        ...base,
+        state: 'succeeded',
+        feeMinor: 59n,
+        balanceTransactionId: 'txn_1',
+        feeCurrency: 'EUR',
+      }),
+    ).toEqual({
+      kind: 'succeeded',
+      paymentId: 'pi_1',
+      chargeId: 'ch_1',
+      fee: { balanceTransactionId: 'txn_1', feeMinor: 59n, currency: 'EUR' },
+    });
+    // Without the balance transaction's currency, the fee is in the charge's.
+    expect(
+      feeOfCharge({ ...base, state: 'succeeded', feeMinor: 59n, balanceTransactionId: 'txn_1' }),
+    ).toEqual({
+      balanceTransactionId: 'txn_1',
+      feeMinor: 59n,
+      currency: 'USD',
+    });
+    expect(feeOfCharge({ ...base, state: 'succeeded', feeMinor: 59n })).toBeUndefined();
+    expect(feeOfCharge({ ...base, state: 'succeeded', balanceTransactionId: 'txn_1' })).toBeUndefined();
+    expect(
+      feeOfCharge({ ...base, state: 'pending', feeMinor: 59n, balanceTransactionId: 'txn_1' }),
+    ).toBeUndefined();
+  });
+
+  it('a succeeded hosted session carries the fee of its expanded charge', () => {
+    const charge = { ...base, state: 'succeeded' as const, feeMinor: 7n, balanceTransactionId: 'txn_2' };
+    expect(
+      outcomeFromSession({ sessionId: 'cs_1', url: '', state: 'succeeded', paymentId: 'pi_1', charge }),
+    ).toEqual({
+      kind: 'succeeded',
+      paymentId: 'pi_1',
+      chargeId: 'ch_1',
+      fee: { balanceTransactionId: 'txn_2', feeMinor: 7n, currency: 'USD' },
+    });
+    expect(outcomeFromSession({ sessionId: 'cs_1', url: '', state: 'succeeded', paymentId: 'pi_1' })).toEqual(
+      {
+        kind: 'succeeded',
+        paymentId: 'pi_1',
+      },
+    );
   });
 });

@@ -57,6 +57,8 @@ export function createStripePsp(
   config: StripePspConfig,
 ): PaymentServiceProvider & { readonly stripe: Stripe } {
   const stripe = createStripeClient(config);
+  // The charge's balance transaction carries the PSP's fee and the id the settlement report lists it under: pay-ins
+  // book the fee at success with it (docs/payins.md), so reconciliation finds it booked.
   const expandCharge = ['latest_charge.balance_transaction'];
 
   return {
@@ -144,7 +146,9 @@ export function createStripePsp(
 
     async retrieveHostedSession(sessionId: string): Promise<HostedSession> {
       const session = await call(() =>
-        stripe.checkout.sessions.retrieve(sessionId, { expand: ['payment_intent'] }),
+        stripe.checkout.sessions.retrieve(sessionId, {
+          expand: ['payment_intent.latest_charge.balance_transaction'],
+        }),
       );
       return toHostedSession(session);
     },

@@ -43,7 +43,13 @@ export function toPspCharge(intent: Stripe.PaymentIntent): PspCharge {
     metadata: { ...(intent.metadata ?? {}) },
   };
   if (chargeId !== undefined) result.chargeId = chargeId;
-  if (typeof txn === 'object' && txn !== null) result.feeMinor = BigInt(txn.fee);
+  if (typeof txn === 'object' && txn !== null) {
+    result.feeMinor = BigInt(txn.fee);
+    result.balanceTransactionId = txn.id;
+    result.feeCurrency = txn.currency.toUpperCase();
+  } else if (typeof txn === 'string') {
+    result.balanceTransactionId = txn;
+  }
   const error = intent.last_payment_error;
   if (error && result.state === 'failed') {
     const code = error.decline_code ?? error.code;
@@ -70,5 +76,6 @@ export function toHostedSession(session: Stripe.Checkout.Session): HostedSession
   const result: HostedSession = { sessionId: session.id, url: session.url ?? '', state };
   if (paymentId !== undefined) result.paymentId = paymentId;
   if (typeof session.expires_at === 'number') result.expiresAt = new Date(session.expires_at * 1000);
+  if (intent !== undefined) result.charge = toPspCharge(intent);
   return result;
 }
