@@ -10,6 +10,7 @@ import { createRefund } from './payments.ts';
 import { balances } from './payouts.ts';
 import { currencyParam } from './api-payments.ts';
 import { getObject, insertObject, listObjects, saveObject } from './store.ts';
+import { amountToWire } from './wire-amount.ts';
 
 /** Refunds, Events, Balance, Balance Transactions, Payouts and Webhook Endpoints. */
 export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRuntime): void {
@@ -41,7 +42,7 @@ export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRunt
     const charge = await getObject(ctx.db, chargeId ?? '', { kind: 'charge', forUpdate: true });
     if (charge === undefined) throw missingResource('charge', chargeId ?? '', 'charge');
     const refund = await createRefund(ctx, charge, {
-      amount: params.int('amount', { min: 1 }),
+      amountMinor: params.amount('amount', { min: 1n }),
       metadata: params.metadata(),
       reason,
     });
@@ -119,15 +120,15 @@ export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRunt
       body: {
         object: 'balance',
         available: shown.map((row) => ({
-          amount: Number(row.availableMinor),
+          amount: amountToWire(row.availableMinor),
           currency: row.currency,
-          source_types: { card: Number(row.availableMinor) },
+          source_types: { card: amountToWire(row.availableMinor) },
         })),
         livemode: false,
         pending: shown.map((row) => ({
-          amount: Number(row.pendingMinor),
+          amount: amountToWire(row.pendingMinor),
           currency: row.currency,
-          source_types: { card: Number(row.pendingMinor) },
+          source_types: { card: amountToWire(row.pendingMinor) },
         })),
       },
     };
@@ -173,10 +174,10 @@ export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRunt
       'method',
       'statement_descriptor',
     ]);
-    const amount = params.int('amount', { required: true, min: 1 });
+    const amountMinor = params.amount('amount', { required: true, min: 1n });
     const currency = currencyParam(params);
     const available = (await balances(ctx)).find((row) => row.currency === currency)?.availableMinor ?? 0n;
-    if (BigInt(amount) > available) {
+    if (amountMinor > available) {
       throw new StripeApiError(400, {
         type: 'invalid_request_error',
         code: 'balance_insufficient',
@@ -191,8 +192,8 @@ export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRunt
       id: txnId,
       created,
       availableOn: created,
-      amount: -amount,
-      fee: 0,
+      amountMinor: -amountMinor,
+      feeMinor: 0n,
       currency,
       description: params.string('description') ?? 'STRIPE PAYOUT',
       source: id,
@@ -210,7 +211,7 @@ export function registerBalanceRoutes(app: FastifyInstance, runtime: SandboxRunt
       id,
       created,
       arrivalDate: created,
-      amount,
+      amountMinor,
       currency,
       automatic: false,
       balanceTransaction: txnId,

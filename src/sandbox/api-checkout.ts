@@ -9,6 +9,7 @@ import { listEnvelope, unixSeconds, type Json } from './objects.ts';
 import { PAGE_PARAMS, Params } from './params.ts';
 import { currencyParam } from './api-payments.ts';
 import { getObject, insertObject, listObjects, saveObject, type StoredObject } from './store.ts';
+import { amountFromWire, amountToWire } from './wire-amount.ts';
 
 /** Checkout Sessions in `payment` mode: the hosted payment page's server side. */
 
@@ -16,9 +17,37 @@ export interface LineItem {
   id: string;
   name: string;
   description: string | null;
-  unitAmount: number;
+  unitAmountMinor: bigint;
   quantity: number;
   currency: string;
+}
+
+/** How a line item is kept in the session's stored JSON: the unit amount as the wire's integer. */
+function storedLineItem(item: LineItem): Json {
+  return {
+    id: item.id,
+    name: item.name,
+    description: item.description,
+    unitAmount: amountToWire(item.unitAmountMinor),
+    quantity: item.quantity,
+    currency: item.currency,
+  };
+}
+
+function lineItemFromStored(raw: unknown): LineItem {
+  const stored = (raw ?? {}) as Json;
+  return {
+    id: String(stored.id),
+    name: String(stored.name),
+    description: typeof stored.description === 'string' ? stored.description : null,
+    unitAmountMinor: amountFromWire(stored.unitAmount, 'unit_amount'),
+    quantity: Number(stored.quantity),
+    currency: String(stored.currency),
+  };
+}
+
+function lineTotalMinor(item: LineItem): bigint {
+  return item.unitAmountMinor * BigInt(item.quantity);
 }
 
 export function sessionUrl(baseUrl: string, id: string): string {
@@ -33,7 +62,7 @@ export async function expireSession(ctx: SandboxCtx, session: StoredObject): Pro
 }
 
 function lineItemObject(item: LineItem): Json {
-  const amount = item.unitAmount * item.quantity;
+  const amount = amountToWire(lineTotalMinor(item));
   return {
     id: item.id,
     object: 'item',
@@ -60,8 +89,8 @@ function lineItemObject(item: LineItem): Json {
       tiers_mode: null,
       transform_quantity: null,
       type: 'one_time',
-      unit_amount: item.unitAmount,
-      unit_amount_decimal: String(item.unitAmount),
+      unit_amount: amountToWire(item.unitAmountMinor),
+      unit_amount_decimal: item.unitAmountMinor.toString(),
     },
     quantity: item.quantity,
   };
@@ -136,7 +165,7 @@ export function registerCheckoutRoutes(app: FastifyInstance, runtime: SandboxRun
         id: newId('li'),
         name: product.string('name', { required: true }),
         description: product.string('description') ?? null,
-        unitAmount: priceData.int('unit_amount', { required: true, min: 0, max: 99_999_999 }),
+        unitAmountMinor: priceData.amount('unit_amount', { required: true, min: 0n, max: 99_999_999n }),
         quantity: item.int('quantity', { required: true, min: 1, max: 999_999 }),
         currency: currencyParam(priceData),
       };
@@ -144,8 +173,8 @@ export function registerCheckoutRoutes(app: FastifyInstance, runtime: SandboxRun
     const currency = items[0]?.currency ?? 'usd';
     if (items.some((item) => item.currency !== currency))
       throw invalidRequest('All line items must use the same currency.', 'line_items');
-    const total = items.reduce((sum, item) => sum + item.unitAmount * item.quantity, 0);
-    if (total < 1 || total > 99_999_999)
+    const totalMinor = items.reduce((sum, item) => sum + lineTotalMinor(item), 0n);
+    if (totalMinor < 1n || totalMinor > 99_999_999n)
       throw invalidRequest('The total amount must be between 1 and 99999999.', 'line_items');
     const created = unixSeconds(ctx.now);
     const expiresAt = params.int('expires_at') ?? created + Math.floor(ctx.config.sessionTtlMs / 1000);
@@ -168,8 +197,8 @@ export function registerCheckoutRoutes(app: FastifyInstance, runtime: SandboxRun
       object: 'checkout.session',
       after_expiration: null,
       allow_promotion_codes: null,
-      amount_subtotal: total,
-      amount_total: total,
+      amount_subtotal: amountToWire(totalMinor),
+      amount_total: amountToWire(totalMinor),
       automatic_tax: { enabled: false, status: null },
       billing_address_collection: null,
       cancel_url: cancelUrl ?? null,
@@ -205,7 +234,7 @@ export function registerCheckoutRoutes(app: FastifyInstance, runtime: SandboxRun
       url: sessionUrl(ctx.baseUrl, id),
     };
     const internal: Json = {
-      lineItems: items,
+      lineItems: items.map(storedLineItem),
       paymentIntentData: {
         metadata: intentData?.metadata() ?? {},
         description: intentData?.string('description') ?? items.map((item) => item.name).join(', '),
@@ -227,7 +256,8 @@ export function registerCheckoutRoutes(app: FastifyInstance, runtime: SandboxRun
     new Params(input, [...PAGE_PARAMS]);
     const session = await getObject(ctx.db, params.id ?? '', { kind: 'checkout.session' });
     if (session === undefined) throw missingResource('checkout.session', params.id ?? '', 'session');
-    const items = (session.internal.lineItems ?? []) as LineItem[];
+    const stored = session.internal.lineItems;
+    const items = (Array.isArray(stored) ? stored : []).map(lineItemFromStored);
     return {
       body: listEnvelope(`/v1/checkout/sessions/${session.id}/line_items`, items.map(lineItemObject), false),
     };

@@ -199,7 +199,7 @@ export function registerPaymentRoutes(app: FastifyInstance, runtime: SandboxRunt
 
   apiRoute(app, runtime, 'POST', '/v1/payment_intents', async ({ ctx, input }) => {
     const params = new Params(input, INTENT_CREATE);
-    const amount = params.int('amount', { required: true, min: 1, max: 99_999_999 });
+    const amountMinor = params.amount('amount', { required: true, min: 1n, max: 99_999_999n });
     const currency = currencyParam(params);
     const captureMethod = params.oneOf(
       'capture_method',
@@ -222,7 +222,7 @@ export function registerPaymentRoutes(app: FastifyInstance, runtime: SandboxRunt
     const data = paymentIntentObject({
       id,
       created,
-      amount,
+      amountMinor,
       currency,
       description: params.string('description') ?? null,
       metadata: params.metadata(),

@@ -12,6 +12,7 @@ import { paymentIntentObject, unixSeconds } from './objects.ts';
 import { confirmIntent } from './payments.ts';
 import { emitEvent } from './events.ts';
 import { getObject, insertObject, saveObject, type StoredObject } from './store.ts';
+import { amountFromWire } from './wire-amount.ts';
 
 /**
  * The hosted payment page at a Checkout Session's `url`: a plain, accessible HTML form (labels "Card number",
@@ -33,9 +34,11 @@ export function returnUrl(template: string, sessionId: string): string {
   return url.toString();
 }
 
-function displayAmount(amount: number, currency: string): string {
+function displayAmount(amountMinor: bigint, currency: string): string {
   const code = currency.toUpperCase();
-  return isCurrencyCode(code) ? `${code} ${formatAmount(BigInt(amount), code)}` : `${code} ${amount}`;
+  return isCurrencyCode(code)
+    ? `${code} ${formatAmount(amountMinor, code)}`
+    : `${code} ${amountMinor.toString()}`;
 }
 
 function layout(title: string, body: string): string {
@@ -74,7 +77,7 @@ function paymentForm(session: StoredObject, error?: string, values: { name?: str
       : '';
   return layout(
     'Pay — Bursar sandbox',
-    `<h1>Pay ${escapeHtml(displayAmount(Number(data.amount_total), String(data.currency)))}</h1>
+    `<h1>Pay ${escapeHtml(displayAmount(amountFromWire(data.amount_total, 'amount_total'), String(data.currency)))}</h1>
 <ul>${items}</ul>
 <p class="note">Sandbox checkout: use a test card such as 4242 4242 4242 4242, any future expiry and any CVC.</p>
 ${error === undefined ? '' : `<div role="alert" id="payment-error">${escapeHtml(error)}</div>`}
@@ -211,7 +214,10 @@ export function registerHostedPage(app: FastifyInstance, runtime: SandboxRuntime
           status: 200,
           html: challengePage(
             `/c/pay/${id}/3ds`,
-            displayAmount(Number(session.data.amount_total), String(session.data.currency)),
+            displayAmount(
+              amountFromWire(session.data.amount_total, 'amount_total'),
+              String(session.data.currency),
+            ),
           ),
         }
       );
@@ -258,7 +264,7 @@ export function registerHostedPage(app: FastifyInstance, runtime: SandboxRuntime
         status: 200,
         html: challengePage(
           `/3ds/${id}`,
-          displayAmount(Number(intent.data.amount), String(intent.data.currency)),
+          displayAmount(amountFromWire(intent.data.amount, 'amount'), String(intent.data.currency)),
         ),
       };
     });
@@ -310,7 +316,7 @@ async function intentForSession(ctx: SandboxCtx, session: StoredObject): Promise
   const data = paymentIntentObject({
     id,
     created,
-    amount: Number(session.data.amount_total),
+    amountMinor: amountFromWire(session.data.amount_total, 'amount_total'),
     currency: String(session.data.currency),
     description: intentData.description ?? null,
     metadata: intentData.metadata ?? {},

@@ -1,9 +1,11 @@
 import { randomToken } from './ids.ts';
 import type { CardDetails, Decline } from './cards.ts';
+import { amountFromWire, amountToWire } from './wire-amount.ts';
 
 /**
  * Builders of Stripe's object shapes (the fields of API version 2022-04 and later that a client may read), so that
  * every response carries the fields Stripe's own would, with Stripe's nulls. Pure functions of their inputs.
+ * Amounts come in as bigint minor units and leave as JSON integers through `amountToWire`, nowhere else.
  */
 
 export type Json = Record<string, unknown>;
@@ -71,7 +73,7 @@ function fingerprintOf(number: string): string {
 export function paymentIntentObject(input: {
   id: string;
   created: number;
-  amount: number;
+  amountMinor: bigint;
   currency: string;
   description: string | null;
   metadata: Record<string, string>;
@@ -82,7 +84,7 @@ export function paymentIntentObject(input: {
   return {
     id: input.id,
     object: 'payment_intent',
-    amount: input.amount,
+    amount: amountToWire(input.amountMinor),
     amount_capturable: 0,
     amount_details: { tip: {} },
     amount_received: 0,
@@ -137,11 +139,12 @@ export function chargeObject(input: {
   const pi = input.paymentIntent;
   const card = (input.paymentMethod.card ?? {}) as Json;
   const succeeded = input.status === 'succeeded';
+  const amountMinor = amountFromWire(pi.amount, 'amount');
   return {
     id: input.id,
     object: 'charge',
-    amount: pi.amount,
-    amount_captured: succeeded ? pi.amount : 0,
+    amount: amountToWire(amountMinor),
+    amount_captured: succeeded ? amountToWire(amountMinor) : 0,
     amount_refunded: 0,
     application: null,
     application_fee: null,
@@ -240,8 +243,8 @@ export function balanceTransactionObject(input: {
   id: string;
   created: number;
   availableOn: number;
-  amount: number;
-  fee: number;
+  amountMinor: bigint;
+  feeMinor: bigint;
   currency: string;
   description: string | null;
   source: string;
@@ -252,26 +255,26 @@ export function balanceTransactionObject(input: {
   return {
     id: input.id,
     object: 'balance_transaction',
-    amount: input.amount,
+    amount: amountToWire(input.amountMinor),
     available_on: input.availableOn,
     created: input.created,
     currency: input.currency,
     description: input.description,
     exchange_rate: null,
-    fee: input.fee,
+    fee: amountToWire(input.feeMinor),
     fee_details:
-      input.fee === 0
+      input.feeMinor === 0n
         ? []
         : [
             {
-              amount: input.fee,
+              amount: amountToWire(input.feeMinor),
               application: null,
               currency: input.currency,
               description: input.feeDescription ?? 'Stripe processing fees',
               type: 'stripe_fee',
             },
           ],
-    net: input.amount - input.fee,
+    net: amountToWire(input.amountMinor - input.feeMinor),
     reporting_category: input.reportingCategory,
     source: input.source,
     status: 'pending',
@@ -282,7 +285,7 @@ export function balanceTransactionObject(input: {
 export function refundObject(input: {
   id: string;
   created: number;
-  amount: number;
+  amountMinor: bigint;
   currency: string;
   charge: string;
   paymentIntent: string;
@@ -293,7 +296,7 @@ export function refundObject(input: {
   return {
     id: input.id,
     object: 'refund',
-    amount: input.amount,
+    amount: amountToWire(input.amountMinor),
     balance_transaction: input.balanceTransaction,
     charge: input.charge,
     created: input.created,
@@ -312,6 +315,7 @@ export function disputeObject(input: {
   id: string;
   created: number;
   charge: Json;
+  amountMinor: bigint;
   balanceTransaction: Json;
   dueBy: number;
 }): Json {
@@ -347,7 +351,7 @@ export function disputeObject(input: {
   return {
     id: input.id,
     object: 'dispute',
-    amount: input.charge.amount,
+    amount: amountToWire(input.amountMinor),
     balance_transactions: [input.balanceTransaction],
     charge: input.charge.id,
     created: input.created,
@@ -367,7 +371,7 @@ export function payoutObject(input: {
   id: string;
   created: number;
   arrivalDate: number;
-  amount: number;
+  amountMinor: bigint;
   currency: string;
   automatic: boolean;
   balanceTransaction: string;
@@ -377,7 +381,7 @@ export function payoutObject(input: {
   return {
     id: input.id,
     object: 'payout',
-    amount: input.amount,
+    amount: amountToWire(input.amountMinor),
     arrival_date: input.arrivalDate,
     automatic: input.automatic,
     balance_transaction: input.balanceTransaction,

@@ -1,5 +1,6 @@
 import { invalidRequest } from './errors.ts';
 import type { FormObject, FormValue } from './form.ts';
+import { amountFromWire } from './wire-amount.ts';
 
 /**
  * Reading Stripe-style parameters: every name must be known to the endpoint (Stripe answers "Received unknown
@@ -59,6 +60,26 @@ export class Params {
     if (value === undefined) return undefined;
     if (!/^-?\d{1,15}$/.test(value)) throw invalidRequest(`Invalid integer: ${value}`, this.label(name));
     const parsed = Number.parseInt(value, 10);
+    if (options.min !== undefined && parsed < options.min) {
+      throw invalidRequest(`This value must be greater than or equal to ${options.min}.`, this.label(name));
+    }
+    if (options.max !== undefined && parsed > options.max) {
+      throw invalidRequest(`This value must be less than or equal to ${options.max}.`, this.label(name));
+    }
+    return parsed;
+  }
+
+  /**
+   * An amount in minor units: the same digits and bounds checks (and messages) as `int`, but read as a bigint so
+   * that the amount never lives in a `number`.
+   */
+  amount(name: string, options: { required: true; min?: bigint; max?: bigint }): bigint;
+  amount(name: string, options?: { required?: false; min?: bigint; max?: bigint }): bigint | undefined;
+  amount(name: string, options: { required?: boolean; min?: bigint; max?: bigint } = {}): bigint | undefined {
+    const value = options.required ? this.string(name, { required: true }) : this.string(name);
+    if (value === undefined) return undefined;
+    if (!/^-?\d{1,15}$/.test(value)) throw invalidRequest(`Invalid integer: ${value}`, this.label(name));
+    const parsed = amountFromWire(value, this.label(name));
     if (options.min !== undefined && parsed < options.min) {
       throw invalidRequest(`This value must be greater than or equal to ${options.min}.`, this.label(name));
     }

@@ -15,6 +15,7 @@ import {
   type Json,
 } from './objects.ts';
 import { getObject, insertObject, insertObjectIfAbsent, saveObject, type StoredObject } from './store.ts';
+import { amountFromWire, amountToWire } from './wire-amount.ts';
 
 /**
  * The payment engine: what confirming a PaymentIntent with a card does, how a payment in review settles, and how
@@ -233,7 +234,7 @@ async function succeedIntent(
   const charge =
     pendingCharge ??
     (await createCharge(ctx, intent, paymentMethod, 'succeeded', null, outcomeFor('authorized')));
-  const amount = Number(intent.data.amount);
+  const amountMinor = amountFromWire(intent.data.amount, 'amount');
   const created = unixSeconds(ctx.now);
   const txnId = newId('txn');
   const txn = balanceTransactionObject({
@@ -242,8 +243,8 @@ async function succeedIntent(
     availableOn: bypassPending
       ? created
       : unixSeconds(new Date(ctx.now.getTime() + ctx.config.availableDelayMs)),
-    amount,
-    fee: Number(processingFeeMinor(BigInt(amount))),
+    amountMinor,
+    feeMinor: processingFeeMinor(amountMinor),
     currency: String(intent.data.currency),
     description: (intent.data.description as string | null) ?? null,
     source: charge.id,
@@ -255,7 +256,7 @@ async function succeedIntent(
     status: 'succeeded',
     paid: true,
     captured: true,
-    amount_captured: amount,
+    amount_captured: amountToWire(amountMinor),
     balance_transaction: txnId,
     outcome: outcomeFor('authorized'),
     failure_code: null,
@@ -264,7 +265,7 @@ async function succeedIntent(
   await saveObject(ctx.db, charge);
   Object.assign(intent.data, {
     status: 'succeeded',
-    amount_received: amount,
+    amount_received: amountToWire(amountMinor),
     latest_charge: charge.id,
     next_action: null,
     last_payment_error: null,
@@ -384,13 +385,13 @@ export async function createDispute(ctx: SandboxCtx, charge: StoredObject): Prom
   const created = unixSeconds(ctx.now);
   const id = newId('dp');
   const txnId = newId('txn');
-  const amount = Number(charge.data.amount);
+  const amountMinor = amountFromWire(charge.data.amount, 'amount');
   const txn = balanceTransactionObject({
     id: txnId,
     created,
     availableOn: created,
-    amount: -amount,
-    fee: Number(DISPUTE_FEE_MINOR),
+    amountMinor: -amountMinor,
+    feeMinor: DISPUTE_FEE_MINOR,
     currency: String(charge.data.currency),
     description: `Chargeback withdrawal for ${charge.id}`,
     source: id,
@@ -403,6 +404,7 @@ export async function createDispute(ctx: SandboxCtx, charge: StoredObject): Prom
     id,
     created,
     charge: charge.data,
+    amountMinor,
     balanceTransaction: txn,
     dueBy: created + 7 * 86400,
   });
@@ -418,7 +420,7 @@ export async function createDispute(ctx: SandboxCtx, charge: StoredObject): Prom
 export async function createRefund(
   ctx: SandboxCtx,
   charge: StoredObject,
-  request: { amount: number | undefined; metadata: Record<string, string>; reason: string | null },
+  request: { amountMinor: bigint | undefined; metadata: Record<string, string>; reason: string | null },
 ): Promise<StoredObject> {
   if (charge.data.status !== 'succeeded') {
     throw new StripeApiError(400, {
@@ -427,8 +429,9 @@ export async function createRefund(
       message: `Charge ${charge.id} has not succeeded and cannot be refunded.`,
     });
   }
-  const remaining = Number(charge.data.amount) - Number(charge.data.amount_refunded);
-  if (remaining <= 0) {
+  const chargedMinor = amountFromWire(charge.data.amount, 'amount');
+  const remaining = chargedMinor - amountFromWire(charge.data.amount_refunded, 'amount_refunded');
+  if (remaining <= 0n) {
     throw new StripeApiError(400, {
       type: 'invalid_request_error',
       code: 'charge_already_refunded',
@@ -436,13 +439,13 @@ export async function createRefund(
       message: `Charge ${charge.id} has already been refunded.`,
     });
   }
-  const amount = request.amount ?? remaining;
-  if (amount > remaining) {
+  const amountMinor = request.amountMinor ?? remaining;
+  if (amountMinor > remaining) {
     throw new StripeApiError(400, {
       type: 'invalid_request_error',
       code: 'amount_too_large',
       param: 'amount',
-      message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`,
+      message: `Refund amount (${amountMinor}) is greater than unrefunded amount on charge (${remaining})`,
     });
   }
   const created = unixSeconds(ctx.now);
@@ -453,8 +456,8 @@ export async function createRefund(
     id: txnId,
     created,
     availableOn: created,
-    amount: -amount,
-    fee: 0,
+    amountMinor: -amountMinor,
+    feeMinor: 0n,
     currency,
     description: 'REFUND FOR CHARGE',
     source: id,
@@ -465,7 +468,7 @@ export async function createRefund(
   const data = refundObject({
     id,
     created,
-    amount,
+    amountMinor,
     currency,
     charge: charge.id,
     paymentIntent: String(charge.data.payment_intent),
@@ -475,11 +478,11 @@ export async function createRefund(
   });
   const refund: StoredObject = { id, object: 'refund', created, data, internal: {} };
   await insertObject(ctx.db, refund);
-  const refunded = Number(charge.data.amount_refunded) + amount;
+  const refunded = amountFromWire(charge.data.amount_refunded, 'amount_refunded') + amountMinor;
   const refunds = (charge.data.refunds ?? { object: 'list', data: [], has_more: false }) as Json;
   const list = Array.isArray(refunds.data) ? refunds.data : [];
-  charge.data.amount_refunded = refunded;
-  charge.data.refunded = refunded === Number(charge.data.amount);
+  charge.data.amount_refunded = amountToWire(refunded);
+  charge.data.refunded = refunded === chargedMinor;
   charge.data.refunds = { ...refunds, data: [data, ...list], total_count: list.length + 1 };
   await saveObject(ctx.db, charge);
   await emitEvent(ctx, 'charge.refunded', charge.data);

@@ -53,13 +53,12 @@ export async function runPayouts(ctx: SandboxCtx): Promise<StoredObject[]> {
     if (row.amount <= 0n) continue;
     const id = newId('po');
     const txnId = newId('txn');
-    const amount = Number(row.amount);
     const txn = balanceTransactionObject({
       id: txnId,
       created: now,
       availableOn: now,
-      amount: -amount,
-      fee: 0,
+      amountMinor: -row.amount,
+      feeMinor: 0n,
       currency: row.currency,
       description: 'STRIPE PAYOUT',
       source: id,
@@ -83,7 +82,7 @@ export async function runPayouts(ctx: SandboxCtx): Promise<StoredObject[]> {
       id,
       created: now,
       arrivalDate: now,
-      amount,
+      amountMinor: row.amount,
       currency: row.currency,
       automatic: true,
       balanceTransaction: txnId,

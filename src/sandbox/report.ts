@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { getObject, type StoredObject } from './store.ts';
+import { amountFromWire } from './wire-amount.ts';
 
 /**
  * The settlement report: Stripe's itemized balance-change report (`balance_change_from_activity.itemized.3`), one
@@ -48,9 +49,9 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-function major(amount: unknown, currency: string): string {
+function major(amount: unknown, currency: string, param: string): string {
   const code = currency.toUpperCase();
-  const minor = BigInt(Number(amount));
+  const minor = amountFromWire(amount, param);
   return isCurrencyCode(code) ? formatAmount(minor, code) : minor.toString();
 }
 
@@ -114,13 +115,13 @@ export async function balanceChangeReport(
       available_on_utc: reportTimestamp(Number(txn.data.available_on)),
       available_on: reportTimestamp(Number(txn.data.available_on)),
       currency,
-      gross: major(txn.data.amount, currency),
-      fee: major(txn.data.fee, currency),
-      net: major(txn.data.net, currency),
+      gross: major(txn.data.amount, currency, 'amount'),
+      fee: major(txn.data.fee, currency, 'fee'),
+      net: major(txn.data.net, currency, 'net'),
       reporting_category: String(txn.data.reporting_category),
       source_id: String(txn.data.source ?? ''),
       description: String(txn.data.description ?? ''),
-      customer_facing_amount: charge === undefined ? '' : major(txn.data.amount, currency),
+      customer_facing_amount: charge === undefined ? '' : major(txn.data.amount, currency, 'amount'),
       customer_facing_currency: charge === undefined ? '' : currency,
       automatic_payout_id: payout?.data.automatic === true ? payoutId : '',
       automatic_payout_effective_at_utc:
