@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { executeOrder } from './executor.ts';
 import { publishOutbox, type OutboxSink } from './outbox.ts';
+import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents, processPspEvent } from './psp-events.ts';
 import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime } from './runtime.ts';
@@ -18,6 +19,9 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
   let running: Promise<void> | undefined;
   let stopped = false;
   let workerIds: string[] = [];
+  // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged.
+  const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
+  const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
 
   const tick = async () => {
     const runtime = payinsRuntime(ctx);
@@ -25,7 +29,7 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       await sweepOnce(runtime);
       await pollOnce(runtime);
       await processPendingEvents(runtime, 60_000);
-      await publishOutbox(ctx.pool, options.sink ?? logSink(ctx));
+      await publishOutbox(ctx.pool, sink);
       await purgeExpiredIdempotencyKeys(ctx.pool);
     } catch (error) {
       ctx.log.error({ err: error }, 'pay-in background loop failed; trying again next tick');
@@ -72,7 +76,12 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       await runtime.jobs.offWork(workerIds);
       await runtime.release();
     },
-    describe: () => ['  Pay-in worker: executor, PSP events, sweeper, poller, outbox'],
+    describe: () => [
+      '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
+      webhooks
+        ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
+        : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
+    ],
   };
 }
 
