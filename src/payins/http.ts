@@ -3,7 +3,8 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
 import { requireScope } from '../http/auth.ts';
-import { requestFingerprint, requireIdempotencyKey } from './idempotency.ts';
+import { moneyMovingPost, moneyPostIdentity } from '../http/money-post.ts';
+import { requestFingerprint } from './idempotency.ts';
 import { payinsRuntime } from './runtime.ts';
 import { createCheckout } from './service.ts';
 import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from './store.ts';
@@ -41,19 +42,10 @@ export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<vo
     '/v1/payments',
     {
       schema: { body: CreatePaymentBody },
-      // Authentication first, then the key, then the body: a missing key is reported as such, whatever the body.
-      preValidation: [
-        requireScope(ctx.pool, 'payments:write'),
-        async (request) => {
-          requireIdempotencyKey(request.headers['idempotency-key']);
-        },
-      ],
+      preValidation: moneyMovingPost(ctx.pool, 'payments:write'),
     },
     async (request, reply) => {
-      const apiKey = request.apiKey;
-      if (!apiKey)
-        throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
-      const idempotencyKey = requireIdempotencyKey(request.headers['idempotency-key']);
+      const { apiKey, idempotencyKey } = moneyPostIdentity(request);
       const checkoutRequest = toCheckoutRequest(request.body);
       await ensureJobs();
       const result = await createCheckout(runtime(), {

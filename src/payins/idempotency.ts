@@ -1,27 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
-import { AppError } from '../errors.ts';
-
-/** Printable ASCII, 1..255 characters (Stripe's limit), so keys are safe to log and to index. */
-const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
-
-/** The Idempotency-Key header of a POST that moves money: required, and sane. */
-export function requireIdempotencyKey(header: string | string[] | undefined): string {
-  if (header === undefined) {
-    throw new AppError(
-      'idempotency_key_missing',
-      'send an Idempotency-Key header; this request can move money',
-    );
-  }
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || !KEY_SHAPE.test(value)) {
-    throw new AppError(
-      'idempotency_key_invalid',
-      'Idempotency-Key must be 1–255 printable ASCII characters without spaces',
-    );
-  }
-  return value;
-}
 
 /** JSON with object keys sorted at every depth, so two bodies that mean the same have the same fingerprint. */
 export function canonicalJson(value: unknown): string {

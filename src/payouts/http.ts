@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
 import { requireScope } from '../http/auth.ts';
 import { formatAmount, assertCurrency } from '../money/index.ts';
-import { requireIdempotencyKey } from '../payins/idempotency.ts';
+import { moneyMovingPost, moneyPostIdentity } from '../http/money-post.ts';
 import { getSellerOrThrow } from '../sellers/service.ts';
 import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
 import { createManualPayout } from './manual.ts';
@@ -87,21 +87,14 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     '/v1/payouts',
     {
       schema: { body: CreatePayoutBody },
-      preValidation: [
-        requireScope(ctx.pool, 'payments:write'),
-        async (request) => {
-          requireIdempotencyKey(request.headers['idempotency-key']);
-        },
-      ],
+      preValidation: moneyMovingPost(ctx.pool, 'payments:write'),
     },
     async (request, reply) => {
-      const apiKey = request.apiKey;
-      if (!apiKey)
-        throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
+      const { apiKey, idempotencyKey } = moneyPostIdentity(request);
       const runtime = payoutsRuntime(ctx);
       const result = await createManualPayout(ctx.pool, {
         apiKeyId: apiKey.id,
-        idempotencyKey: requireIdempotencyKey(request.headers['idempotency-key']),
+        idempotencyKey,
         body: request.body,
         provider: runtime.provider.name,
         path: '/v1/payouts',

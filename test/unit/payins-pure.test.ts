@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backoffCeilingMs, canRetry, retryDelayMs, type RetryPolicy } from '../../src/jobs/backoff.ts';
 import { platformFeeMinor } from '../../src/payins/fees.ts';
-import { canonicalJson, requestFingerprint, requireIdempotencyKey } from '../../src/payins/idempotency.ts';
+import { requireIdempotencyKey } from '../../src/http/money-post.ts';
+import { canonicalJson, requestFingerprint } from '../../src/payins/idempotency.ts';
 import { interpretEvent } from '../../src/payins/psp-events.ts';
 import { feeOfCharge, outcomeFromCharge, outcomeFromSession } from '../../src/payins/settle.ts';
 
