@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import { keptWebhookSecret } from '../webhooks/kept-secret.ts';
 import { signPayload } from '../webhooks/signature.ts';
 import type { OutboxMessage, OutboxSink } from './outbox.ts';
 
@@ -30,25 +28,11 @@ export function loadMarketplaceWebhookConfig(
   }
   const timeoutRaw = env.BURSAR_WEBHOOK_TIMEOUT_MS;
   const timeoutMs = timeoutRaw && /^\d{1,6}$/.test(timeoutRaw) ? Number.parseInt(timeoutRaw, 10) : 10_000;
-  return { url, secret: env.BURSAR_WEBHOOK_SECRET || keptSecret(dataDir), timeoutMs };
-}
-
-function keptSecret(dataDir: string): string {
-  const file = path.join(dataDir, MARKETPLACE_WEBHOOK_SECRET_FILE);
-  try {
-    const kept = fs.readFileSync(file, 'utf8').trim();
-    if (kept.startsWith('whsec_')) return kept;
-  } catch {
-    // first use: create it below
-  }
-  fs.mkdirSync(dataDir, { recursive: true });
-  const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-  try {
-    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    return secret;
-  } catch {
-    return fs.readFileSync(file, 'utf8').trim();
-  }
+  return {
+    url,
+    secret: env.BURSAR_WEBHOOK_SECRET || keptWebhookSecret(dataDir, MARKETPLACE_WEBHOOK_SECRET_FILE),
+    timeoutMs,
+  };
 }
 
 /** The event as the marketplace receives it; `id` is stable across redeliveries, so receivers can dedupe. */

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import { keptWebhookSecret } from '../webhooks/kept-secret.ts';
 import { NO_FAULTS, parseFaults, type Faults } from './faults.ts';
 
 export interface WebhookTarget {
@@ -68,22 +66,7 @@ function intFromEnv(
 export function resolveWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): string {
   const given = env.STRIPE_WEBHOOK_SECRET;
   if (given !== undefined && given !== '') return given;
-  const file = path.join(dataDir, WEBHOOK_SECRET_FILE);
-  try {
-    const kept = fs.readFileSync(file, 'utf8').trim();
-    if (kept.startsWith('whsec_')) return kept;
-  } catch {
-    // Not there yet: create it below.
-  }
-  fs.mkdirSync(dataDir, { recursive: true });
-  const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-  try {
-    // `wx` fails when another process created it first; then theirs wins.
-    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    return secret;
-  } catch {
-    return fs.readFileSync(file, 'utf8').trim();
-  }
+  return keptWebhookSecret(dataDir, WEBHOOK_SECRET_FILE);
 }
 
 /**
