@@ -1,11 +1,22 @@
 import type Stripe from 'stripe';
-import type { HostedSession, PspCharge, PspPaymentState } from '../port.ts';
+import { PspError, type HostedSession, type PspCharge, type PspPaymentState } from '../port.ts';
 
 /** Stripe's shapes → the port's. Stripe's amounts are integer minor units (JSON numbers); ours are bigint. */
 
+/** Stripe's largest amount for one payment: 99,999,999 minor units (e.g. $999,999.99). */
+export const STRIPE_MAX_AMOUNT_MINOR = 99_999_999n;
+
+/**
+ * Our amount as Stripe's JSON integer. An amount Stripe would refuse is refused here the way Stripe refuses it
+ * (`amount_too_large`, a hard failure: retrying cannot help), so the order fails instead of retrying.
+ */
 export function toStripeAmount(amountMinor: bigint): number {
-  if (amountMinor <= 0n || amountMinor > 99_999_999n) {
-    throw new RangeError(`amount ${amountMinor} is outside what Stripe accepts (1..99999999 minor units)`);
+  if (amountMinor <= 0n || amountMinor > STRIPE_MAX_AMOUNT_MINOR) {
+    throw new PspError(
+      'hard_decline',
+      `amount ${amountMinor.toString()} is outside what Stripe accepts (1..${STRIPE_MAX_AMOUNT_MINOR.toString()} minor units)`,
+      { pspCode: amountMinor <= 0n ? 'amount_too_small' : 'amount_too_large' },
+    );
   }
   return Number(amountMinor);
 }
