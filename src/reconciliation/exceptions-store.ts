@@ -190,12 +190,14 @@ export async function countOpenByClass(
   return found.rows;
 }
 
-/** Resolves an open exception with a note, naming the API key (or CLI user) that resolved it; audited. */
-export async function resolveException(
+/**
+ * Moves an exception to `resolved` or back to `open` under a row lock, with its history row and an audit row
+ * naming the actor, all in the caller's transaction.
+ */
+async function changeStatus(
   client: PoolClient,
   id: string,
-  note: string,
-  actor: string,
+  change: { to: 'resolved' | 'open'; note: string | null; actor: string },
 ): Promise<ReconException> {
   const current = await client.query<{ status: ExceptionStatus }>(
     'SELECT status FROM recon.exceptions WHERE id = $1 FOR UPDATE',
@@ -203,24 +205,46 @@ export async function resolveException(
   );
   const row = current.rows[0];
   if (row === undefined) throw new AppError('reconciliation_exception_not_found', `no exception ${id}`);
-  if (row.status === 'resolved')
-    throw new AppError('reconciliation_exception_state', `exception ${id} is resolved already`);
+  if (row.status === change.to) {
+    throw new AppError('reconciliation_exception_state', `exception ${id} is ${change.to} already`);
+  }
+  const action = change.to === 'resolved' ? 'resolved' : 'reopened';
+  if (change.to === 'resolved') {
+    await client.query(
+      `UPDATE recon.exceptions SET status = 'resolved', resolution_note = $2, resolved_by = $3, resolved_at = now(),
+         updated_at = now() WHERE id = $1`,
+      [id, change.note, change.actor],
+    );
+  } else {
+    await client.query(
+      `UPDATE recon.exceptions SET status = 'open', resolution_note = NULL, resolved_by = NULL, resolved_at = NULL,
+         updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
   await client.query(
-    `UPDATE recon.exceptions SET status = 'resolved', resolution_note = $2, resolved_by = $3, resolved_at = now(),
-       updated_at = now() WHERE id = $1`,
-    [id, note, actor],
+    'INSERT INTO recon.exception_events (exception_id, action, actor, note) VALUES ($1, $2, $3, $4)',
+    [id, action, change.actor, change.note],
   );
-  await client.query(
-    `INSERT INTO recon.exception_events (exception_id, action, actor, note) VALUES ($1, 'resolved', $2, $3)`,
-    [id, actor, note],
-  );
-  await client.query(
-    `INSERT INTO core.audit_log (actor, action, subject, details) VALUES ($1, 'reconciliation.exception.resolved', $2, $3)`,
-    [actor, id, JSON.stringify({ note, previous_status: row.status })],
-  );
+  await client.query('INSERT INTO core.audit_log (actor, action, subject, details) VALUES ($1, $2, $3, $4)', [
+    change.actor,
+    `reconciliation.exception.${action}`,
+    id,
+    JSON.stringify({ note: change.note, previous_status: row.status }),
+  ]);
   const after = await getException(client, id);
   if (after === undefined) throw new Error(`exception ${id} vanished under its lock`);
   return after;
+}
+
+/** Resolves an open exception with a note, naming the API key (or CLI user) that resolved it; audited. */
+export async function resolveException(
+  client: PoolClient,
+  id: string,
+  note: string,
+  actor: string,
+): Promise<ReconException> {
+  return await changeStatus(client, id, { to: 'resolved', note, actor });
 }
 
 /** Reopens a resolved (or auto-fixed) exception; audited. */
@@ -230,30 +254,7 @@ export async function reopenException(
   note: string | undefined,
   actor: string,
 ): Promise<ReconException> {
-  const current = await client.query<{ status: ExceptionStatus }>(
-    'SELECT status FROM recon.exceptions WHERE id = $1 FOR UPDATE',
-    [id],
-  );
-  const row = current.rows[0];
-  if (row === undefined) throw new AppError('reconciliation_exception_not_found', `no exception ${id}`);
-  if (row.status === 'open')
-    throw new AppError('reconciliation_exception_state', `exception ${id} is open already`);
-  await client.query(
-    `UPDATE recon.exceptions SET status = 'open', resolution_note = NULL, resolved_by = NULL, resolved_at = NULL,
-       updated_at = now() WHERE id = $1`,
-    [id],
-  );
-  await client.query(
-    `INSERT INTO recon.exception_events (exception_id, action, actor, note) VALUES ($1, 'reopened', $2, $3)`,
-    [id, actor, note ?? null],
-  );
-  await client.query(
-    `INSERT INTO core.audit_log (actor, action, subject, details) VALUES ($1, 'reconciliation.exception.reopened', $2, $3)`,
-    [actor, id, JSON.stringify({ note: note ?? null, previous_status: row.status })],
-  );
-  const after = await getException(client, id);
-  if (after === undefined) throw new Error(`exception ${id} vanished under its lock`);
-  return after;
+  return await changeStatus(client, id, { to: 'open', note: note ?? null, actor });
 }
 
 export async function exceptionHistory(

@@ -190,20 +190,17 @@ async function createCharge(
   return charge;
 }
 
-async function declineIntent(
+/**
+ * Leaves `intent` as Stripe leaves a declined one: back in `requires_payment_method`, its failed charge as the
+ * latest, the decline in `last_payment_error`; then the `charge.failed` and `payment_intent.payment_failed` events.
+ */
+async function markIntentDeclined(
   ctx: SandboxCtx,
   intent: StoredObject,
+  charge: StoredObject,
   paymentMethod: StoredObject,
   decline: Decline,
-): Promise<ConfirmOutcome> {
-  const charge = await createCharge(
-    ctx,
-    intent,
-    paymentMethod,
-    'failed',
-    decline,
-    outcomeFor('issuer_declined', decline),
-  );
+): Promise<void> {
   intent.data.status = 'requires_payment_method';
   intent.data.latest_charge = charge.id;
   intent.data.next_action = null;
@@ -220,6 +217,23 @@ async function declineIntent(
   await emitEvent(ctx, 'charge.failed', charge.data);
   await emitEvent(ctx, 'payment_intent.payment_failed', intent.data);
   await onIntentChanged(ctx, intent);
+}
+
+async function declineIntent(
+  ctx: SandboxCtx,
+  intent: StoredObject,
+  paymentMethod: StoredObject,
+  decline: Decline,
+): Promise<ConfirmOutcome> {
+  const charge = await createCharge(
+    ctx,
+    intent,
+    paymentMethod,
+    'failed',
+    decline,
+    outcomeFor('issuer_declined', decline),
+  );
+  await markIntentDeclined(ctx, intent, charge, paymentMethod, decline);
   return { kind: 'declined', decline, charge: charge.id };
 }
 
@@ -318,20 +332,7 @@ export async function settleReview(
     outcome: outcomeFor('issuer_declined', decline),
   });
   await saveObject(ctx.db, charge);
-  intent.data.status = 'requires_payment_method';
-  intent.data.last_payment_error = {
-    type: 'card_error',
-    code: decline.code,
-    decline_code: decline.declineCode,
-    doc_url: docUrl(decline.code),
-    message: decline.message,
-    charge: charge.id,
-    payment_method: paymentMethod.data,
-  };
-  await saveObject(ctx.db, intent);
-  await emitEvent(ctx, 'charge.failed', charge.data);
-  await emitEvent(ctx, 'payment_intent.payment_failed', intent.data);
-  await onIntentChanged(ctx, intent);
+  await markIntentDeclined(ctx, intent, charge, paymentMethod, decline);
   return intent;
 }
 

@@ -161,6 +161,14 @@ describe('reconciliation routes', () => {
       payload: {},
     });
     expect(reopened.json()).toMatchObject({ status: 'open', resolution: null });
+    const reopenedTwice = await t.app.inject({
+      method: 'POST',
+      url: `/v1/reconciliation/exceptions/${id}/reopen`,
+      headers: bearer(t.key),
+      payload: {},
+    });
+    expect(reopenedTwice.statusCode).toBe(409);
+    expect(reopenedTwice.json().error.code).toBe('reconciliation_exception_state');
     const shown = await t.app.inject({
       method: 'GET',
       url: `/v1/reconciliation/exceptions/${id}`,
