@@ -4,4 +4,12 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+
+// The sandbox PSP is its own program (sandbox/, docs/sandbox.md): the product never imports it. `start` runs it
+// for the roles below, and its code is loaded only when one of them is asked for.
+const sandbox = {
+  roles: ['all', 'sandbox'],
+  create: async (ctx) => (await import('../sandbox/launch.ts')).sandboxService(ctx),
+};
+
+process.exitCode = await main(process.argv.slice(2), { extraServices: [sandbox] });

@@ -15,8 +15,10 @@ import { registerReconciliationRoutes } from './reconciliation/http.ts';
 import { sandboxReportFetcher } from './reconciliation/psp-fetch.ts';
 import { setDefaultReportFetcher } from './reconciliation/runtime.ts';
 import { createReconciliationScheduler } from './reconciliation/scheduler.ts';
-import { createSandboxServer, loadSandboxConfig } from './sandbox/index.ts';
+import type { BackgroundService } from './services.ts';
 import { registerSellerRoutes } from './sellers/http.ts';
+
+export type { BackgroundService } from './services.ts';
 
 /**
  * The composition root: the one place where modules are wired together. Every HTTP route module and every
@@ -28,16 +30,6 @@ export const routeModules: RouteModule[] = [
   registerPayoutRoutes,
   registerReconciliationRoutes,
 ];
-
-/** Something that runs in the background of a process role (workers, schedulers, the sandbox PSP). */
-export interface BackgroundService {
-  name: string;
-  start(): Promise<void>;
-  /** Stops taking new work and waits for the work in hand. */
-  stop(): Promise<void>;
-  /** Lines to print at start, such as a URL. */
-  describe?(): string[];
-}
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
 
@@ -55,37 +47,12 @@ setDefaultReportFetcher((ctx) =>
   sandboxReportFetcher(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
 );
 
-/** The sandbox PSP as a background service, its webhooks wired to Bursar's own endpoint. */
-function sandboxService(ctx: AppContext): BackgroundService {
-  const loaded = loadSandboxConfig(process.env, ctx.config.dataDir);
-  const apiHost = ctx.config.host === '0.0.0.0' || ctx.config.host === '::' ? '127.0.0.1' : ctx.config.host;
-  const server = createSandboxServer({
-    pool: ctx.pool,
-    log: ctx.log.child({ module: 'sandbox' }),
-    clock: ctx.clock,
-    config: {
-      ...loaded,
-      port: ctx.config.sandboxPort,
-      webhookTargets: [
-        ...loaded.webhookTargets,
-        { url: `http://${apiHost}:${ctx.config.port}/v1/webhooks/psp/stripe`, secret: loaded.webhookSecret },
-      ],
-    },
-  });
-  return {
-    name: 'sandbox-psp',
-    start: async () => {
-      await server.start();
-    },
-    stop: () => server.stop(),
-    describe: () => [`  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`],
-  };
-}
-
-/** The background services a process of `role` runs, in start order (stopped in reverse). */
+/**
+ * The product's background services a process of `role` runs, in start order (stopped in reverse). The sandbox
+ * PSP of roles `all` and `sandbox` is not among them: the launcher outside src/ adds it (bin/bursar.mjs).
+ */
 export function backgroundServices(ctx: AppContext, role: Role): BackgroundService[] {
   const services: BackgroundService[] = [];
-  if (role === 'all' || role === 'sandbox') services.push(sandboxService(ctx));
   if (role === 'all' || role === 'worker') services.push(createPayinsWorker(ctx));
   if (role === 'all' || role === 'worker') services.push(createPayoutsWorker(ctx));
   if (role === 'all' || role === 'worker') services.push(createReconciliationScheduler(ctx));

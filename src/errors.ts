@@ -127,6 +127,11 @@ export const ERROR_CODES = {
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
+  payout_event_refused: {
+    status: 409,
+    description:
+      "A payout provider's event contradicts the payout (paid before it was sent, returned twice, or for a payout another provider carries); it is kept and logged, not applied.",
+  },
 
   // Ledger.
   ledger_entry_unbalanced: {

@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../../src/db/embedded.ts';
-import { startCluster, type Cluster } from '../../src/chaos/cluster.ts';
+import { startCluster, type Cluster } from '../../chaos/cluster.ts';
 import { runLoad, type LoadResult } from '../lib/load.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import { latencySummary, RssSampler } from '../lib/stats.ts';

@@ -8,7 +8,7 @@ import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
-import { startCommand } from './start.ts';
+import { startCommand, type ExtraService } from './start.ts';
 
 const USAGE = `usage: bursar <command>
 
@@ -40,7 +40,12 @@ function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-export async function main(argv: string[]): Promise<number> {
+export interface MainOptions {
+  /** Background services `start` adds for some roles; the launcher passes the sandbox PSP this way. */
+  extraServices?: readonly ExtraService[];
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   let config;
   try {
@@ -57,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await startCommand(rest, config, log, out);
+        return await startCommand(rest, config, log, out, options.extraServices ?? []);
       case 'migrate': {
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 2 });
         await db.close();

@@ -31,7 +31,7 @@ export async function payoutsCommand(
   out: (line: string) => void,
 ): Promise<number> {
   const [sub, ...rest] = argv;
-  const payoutsConfig = loadPayoutsConfig(process.env, config.sandboxPort, config.port);
+  const payoutsConfig = loadPayoutsConfig(process.env, config.sandboxPort, config.port, config.dataDir);
   if (sub === 'run') {
     const { values, positionals } = parse(rest, { date: { type: 'string' } });
     if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);

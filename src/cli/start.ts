@@ -1,13 +1,25 @@
 import { ensureDevKey } from '../apikeys/service.ts';
-import { createContext, type BackgroundService, routeModules, backgroundServices } from '../compose.ts';
+import { createContext, routeModules, backgroundServices } from '../compose.ts';
 import type { Config } from '../config.ts';
+import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
 import { buildApp } from '../http/app.ts';
 import type { Logger } from '../log.ts';
+import type { BackgroundService } from '../services.ts';
 import { parse, UsageError } from './args.ts';
 
 export const ROLES = ['all', 'api', 'worker', 'sandbox'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * A background service the caller of the start function adds for some roles: the launcher (bin/bursar.mjs)
+ * passes the sandbox PSP this way, created (and its code loaded) only when the role asks for it, so the product
+ * never imports it. Extra services start before the product's own (a worker may call the PSP at once).
+ */
+export interface ExtraService {
+  roles: readonly Role[];
+  create(ctx: AppContext): BackgroundService | Promise<BackgroundService>;
+}
 
 export interface Running {
   apiUrl: string | undefined;
@@ -21,7 +33,12 @@ export interface Running {
  * Starts the roles of this process: `all` (the default) runs the API, the workers and the sandbox PSP in one
  * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL.
  */
-export async function startServer(config: Config, log: Logger, role: Role): Promise<Running> {
+export async function startServer(
+  config: Config,
+  log: Logger,
+  role: Role,
+  extraServices: readonly ExtraService[] = [],
+): Promise<Running> {
   const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
   const ctx = createContext(config, db.pool, log);
   const services: BackgroundService[] = [];
@@ -40,7 +57,9 @@ export async function startServer(config: Config, log: Logger, role: Role): Prom
       await app.listen({ host: config.host, port: config.port });
       apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     }
-    for (const service of backgroundServices(ctx, role)) {
+    const extras: BackgroundService[] = [];
+    for (const extra of extraServices) if (extra.roles.includes(role)) extras.push(await extra.create(ctx));
+    for (const service of [...extras, ...backgroundServices(ctx, role)]) {
       await service.start();
       services.push(service);
     }
@@ -68,12 +87,13 @@ export async function startCommand(
   config: Config,
   log: Logger,
   out: (line: string) => void,
+  extraServices: readonly ExtraService[] = [],
 ): Promise<number> {
   const { values } = parse(argv, { role: { type: 'string', default: 'all' } });
   const role = values.role;
   if (!(ROLES as readonly string[]).includes(role))
     throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  const running = await startServer(config, log, role as Role);
+  const running = await startServer(config, log, role as Role, extraServices);
   out('');
   out(`Bursar is running (role: ${role}).`);
   if (running.apiUrl) out(`  API:          ${running.apiUrl}`);

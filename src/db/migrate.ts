@@ -15,6 +15,47 @@ export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 /** Arbitrary but fixed: the advisory lock key for migrations ("bursar" in ASCII, truncated to int8 range). */
 const LOCK_KEY = 0x62757273_6172n;
 
+/**
+ * A chain of migrations and its bookkeeping: the table that records what was applied (schema-qualified) and the
+ * advisory lock that serialises migrators. The product has one chain (`migrations/`, `public.bursar_migrations`);
+ * a program beside it (the sandbox, `sandbox/migrations/`) runs the same code on a chain of its own.
+ */
+export interface MigrationChain {
+  /** `schema.table`; the schema is created when missing. */
+  table: string;
+  lockKey: bigint;
+  /**
+   * Versions the chain once had and no longer ships, by version, with the name they had: found applied in a
+   * database, they are accepted (reported as `retired`, not as unknown); a file may never reuse their number.
+   */
+  retired?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The product's retired migrations. 0040_sandbox and 0051_sandbox_payout_provider created the sandbox PSP's
+ * tables while the sandbox lived inside the product. The sandbox is now its own program with its own chain
+ * (sandbox/migrations, table sandbox.schema_migrations) whose first migration creates the same tables IF NOT
+ * EXISTS; a database that applied the two old files (a developer's `.bursar/`) keeps their rows in
+ * public.bursar_migrations, and those rows must not stop it from starting.
+ */
+export const RETIRED_PRODUCT_MIGRATIONS: Readonly<Record<string, string>> = {
+  '0040': 'sandbox',
+  '0051': 'sandbox_payout_provider',
+};
+
+export const PRODUCT_CHAIN: MigrationChain = {
+  table: 'public.bursar_migrations',
+  lockKey: LOCK_KEY,
+  retired: RETIRED_PRODUCT_MIGRATIONS,
+};
+
+function checkedTable(chain: MigrationChain): { table: string; schema: string } {
+  const match = /^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$/.exec(chain.table);
+  if (!match?.[1])
+    throw new Error(`migration table must be schema.table in lower case, got "${chain.table}"`);
+  return { table: chain.table, schema: match[1] };
+}
+
 export interface Migration {
   version: string;
   name: string;
@@ -38,37 +79,52 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     });
 }
 
-const BOOKKEEPING = `
-CREATE TABLE IF NOT EXISTS public.bursar_migrations (
+function bookkeeping(table: string, schema: string): string {
+  // The product's table sits in `public`, which always exists (and CREATE SCHEMA would need a privilege the
+  // product's chain never needed); another chain's schema is created with its bookkeeping.
+  const createSchema = schema === 'public' ? '' : `CREATE SCHEMA IF NOT EXISTS ${schema};`;
+  return `
+${createSchema}
+CREATE TABLE IF NOT EXISTS ${table} (
   version    text PRIMARY KEY,
   name       text NOT NULL,
   checksum   text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
 )`;
+}
 
 export interface MigrationStatus {
   applied: string[];
   pending: string[];
   /** Applied files whose content changed since: a forward-only violation. */
   modified: string[];
+  /** Retired versions found applied (accepted; see MigrationChain.retired), as `version_name`. */
+  retired: string[];
 }
 
 export async function migrationStatus(
   pool: Pool,
   migrations: Migration[] = loadMigrations(),
+  chain: MigrationChain = PRODUCT_CHAIN,
 ): Promise<MigrationStatus> {
-  const exists = await pool.query<{ present: boolean }>(
-    "SELECT to_regclass('public.bursar_migrations') IS NOT NULL AS present",
-  );
+  const { table } = checkedTable(chain);
+  const exists = await pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    table,
+  ]);
   const applied = new Map<string, string>();
+  const retired: string[] = [];
   if (exists.rows[0]?.present) {
-    const rows = await pool.query<{ version: string; checksum: string }>(
-      'SELECT version, checksum FROM public.bursar_migrations',
+    const rows = await pool.query<{ version: string; name: string; checksum: string }>(
+      `SELECT version, name, checksum FROM ${table}`,
     );
-    for (const row of rows.rows) applied.set(row.version, row.checksum);
+    for (const row of rows.rows) {
+      if (chain.retired?.[row.version] === row.name) retired.push(`${row.version}_${row.name}`);
+      else applied.set(row.version, row.checksum);
+    }
   }
   return {
     applied: [...applied.keys()].sort(),
+    retired: retired.sort(),
     pending: migrations.filter((m) => !applied.has(m.version)).map((m) => `${m.version}_${m.name}`),
     modified: migrations
       .filter((m) => applied.has(m.version) && applied.get(m.version) !== m.checksum)
@@ -76,14 +132,26 @@ export async function migrationStatus(
   };
 }
 
-export async function migrate(pool: Pool, migrations: Migration[] = loadMigrations()): Promise<string[]> {
+export async function migrate(
+  pool: Pool,
+  migrations: Migration[] = loadMigrations(),
+  chain: MigrationChain = PRODUCT_CHAIN,
+): Promise<string[]> {
+  const { table, schema } = checkedTable(chain);
+  for (const migration of migrations) {
+    if (chain.retired?.[migration.version] !== undefined)
+      throw new Error(
+        `migration ${migration.version}_${migration.name} reuses the number of a retired migration; ` +
+          'number it above the highest',
+      );
+  }
   const client = await pool.connect();
   const appliedNow: string[] = [];
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY.toString()]);
-    await client.query(BOOKKEEPING);
+    await client.query('SELECT pg_advisory_lock($1)', [chain.lockKey.toString()]);
+    await client.query(bookkeeping(table, schema));
     const done = await client.query<{ version: string; checksum: string }>(
-      'SELECT version, checksum FROM public.bursar_migrations',
+      `SELECT version, checksum FROM ${table}`,
     );
     const applied = new Map(done.rows.map((row) => [row.version, row.checksum]));
     for (const migration of migrations) {
@@ -100,10 +168,11 @@ export async function migrate(pool: Pool, migrations: Migration[] = loadMigratio
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query(
-          'INSERT INTO public.bursar_migrations (version, name, checksum) VALUES ($1, $2, $3)',
-          [migration.version, migration.name, migration.checksum],
-        );
+        await client.query(`INSERT INTO ${table} (version, name, checksum) VALUES ($1, $2, $3)`, [
+          migration.version,
+          migration.name,
+          migration.checksum,
+        ]);
         await client.query('COMMIT');
         appliedNow.push(`${migration.version}_${migration.name}`);
       } catch (error) {
@@ -117,7 +186,7 @@ export async function migrate(pool: Pool, migrations: Migration[] = loadMigratio
       }
     }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY.toString()]).catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock($1)', [chain.lockKey.toString()]).catch(() => undefined);
     client.release();
   }
   return appliedNow;

@@ -49,8 +49,13 @@ function fileToWire(file: PayoutFile): Record<string, unknown> {
   };
 }
 
-/** Pay-out routes (docs/payouts.md): payouts, manual payouts, payout files, and the sandbox provider's webhook. */
+/**
+ * Pay-out routes (docs/payouts.md): payouts, manual payouts, payout files, and the sandbox provider's webhook,
+ * which exists only while the sandbox is the configured provider (a provider's webhook route is no wider an
+ * opening than the provider in use). Reading the configuration here also makes a bad one fail at start-up.
+ */
 export function registerPayoutRoutes(app: App, ctx: AppContext): void {
+  const sandboxIsProvider = payoutsRuntime(ctx).config.provider === 'sandbox';
   app.get(
     '/v1/sellers/:seller_account/payouts',
     {
@@ -136,19 +141,24 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     },
   );
 
-  app.post('/v1/webhooks/payouts/sandbox', async (request, reply) => {
-    const raw = request.rawBody;
-    if (raw === undefined || raw.length === 0) {
-      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
-    }
-    const header = request.headers['sandbox-signature'];
-    const event = verifySandboxPayoutEvent(
-      raw,
-      typeof header === 'string' ? header : undefined,
-      payoutsRuntime(ctx).config.sandboxWebhookSecret,
-      Date.now(),
-    );
-    const result = await processSandboxPayoutEvent(ctx.pool, event);
-    return reply.code(200).send({ received: true, duplicate: result === undefined });
-  });
+  if (sandboxIsProvider) {
+    app.post('/v1/webhooks/payouts/sandbox', async (request, reply) => {
+      const raw = request.rawBody;
+      if (raw === undefined || raw.length === 0) {
+        throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+      }
+      const { sandboxWebhookSecret } = payoutsRuntime(ctx).config;
+      if (sandboxWebhookSecret === undefined)
+        throw new AppError('webhook_signature_invalid', 'the sandbox is not the payout provider');
+      const header = request.headers['sandbox-signature'];
+      const event = verifySandboxPayoutEvent(
+        raw,
+        typeof header === 'string' ? header : undefined,
+        sandboxWebhookSecret,
+        Date.now(),
+      );
+      const result = await processSandboxPayoutEvent(ctx.pool, event, ctx.log);
+      return reply.code(200).send({ received: true, duplicate: result === undefined });
+    });
+  }
 }

@@ -21,7 +21,12 @@ export function providerFor(config: PayoutsConfig): PayoutProvider {
 export function payoutsRuntime(ctx: AppContext): PayoutsRuntime {
   let runtime = runtimes.get(ctx);
   if (!runtime) {
-    const config = loadPayoutsConfig(process.env, ctx.config.sandboxPort, ctx.config.port);
+    const config = loadPayoutsConfig(
+      process.env,
+      ctx.config.sandboxPort,
+      ctx.config.port,
+      ctx.config.dataDir,
+    );
     runtime = { config, provider: providerFor(config) };
     runtimes.set(ctx, runtime);
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -23,4 +23,35 @@ export function keptWebhookSecret(dataDir: string, fileName: string): string {
   } catch {
     return fs.readFileSync(file, 'utf8').trim();
   }
+}
+
+/**
+ * The files generated secrets are kept in, in the data dir. Bursar and the sandbox that signs for it read the same
+ * file when they share a data dir, so neither needs a secret written in the code.
+ */
+export const KEPT_SECRET_FILES = {
+  /** Signs the PSP's (Stripe's or the sandbox's) webhooks to `/v1/webhooks/psp/stripe`. */
+  stripeWebhook: 'stripe-webhook-secret',
+  /** Signs the sandbox payout provider's events to `/v1/webhooks/payouts/sandbox`. */
+  payoutSandboxWebhook: 'payout-sandbox-webhook-secret',
+} as const;
+
+/** The secret the operator gave (an environment variable), or else the one kept in `<dataDir>/<fileName>`. */
+export function givenOrKeptSecret(given: string | undefined, dataDir: string, fileName: string): string {
+  if (given !== undefined && given !== '') return given;
+  return keptWebhookSecret(dataDir, fileName);
+}
+
+/**
+ * SHA-256 digests of webhook secrets that were once published as development defaults (in this repository's
+ * history and docs). Only digests are kept, so no secret is written here. A production configuration that gives
+ * one of them is refused at start-up: anyone who read the docs could sign events with it.
+ */
+const KNOWN_DEVELOPMENT_SECRET_DIGESTS = new Set([
+  // The old default of BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET.
+  'f49460adf068a0d6cd543120aceca7d7051e6a80cd504449fd5a483d519f3a09',
+]);
+
+export function isKnownDevelopmentSecret(secret: string): boolean {
+  return KNOWN_DEVELOPMENT_SECRET_DIGESTS.has(createHash('sha256').update(secret, 'utf8').digest('hex'));
 }

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { DEFAULT_CHAOS_OPTIONS, formatReport, runChaos } from '../../src/chaos/harness.ts';
+import { DEFAULT_CHAOS_OPTIONS, formatReport, runChaos } from '../../chaos/harness.ts';
 
 // The short chaos run: real processes (2 API, 2 workers, the sandbox) on one PostgreSQL, a few hundred checkouts of
 // both flows under PSP faults, webhook faults, client retries and two SIGKILLs; then the invariants.

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STATUS_RANK, isOrderStatus } from '../../src/payins/state-machine.ts';
-import { signPayload } from '../../src/sandbox/index.ts';
+import { signPayload } from '../../sandbox/index.ts';
 import { uid, waitFor } from '../support/payins.ts';
 import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
 import { startWebhookReceiver } from '../support/sandbox.ts';

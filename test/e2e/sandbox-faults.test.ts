@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import { createSandboxServer, DEFAULT_SANDBOX_CONFIG } from '../../src/sandbox/index.ts';
+import { createSandboxServer, DEFAULT_SANDBOX_CONFIG } from '../../sandbox/index.ts';
 import { startTestSandbox, startWebhookReceiver, type TestSandbox } from '../support/sandbox.ts';
 
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PspError, WebhookVerificationError } from '../../src/psp/port.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
-import { signPayload } from '../../src/sandbox/index.ts';
+import { signPayload } from '../../sandbox/index.ts';
 import { startTestSandbox, type TestSandbox } from '../support/sandbox.ts';
 
 let sandbox: TestSandbox;

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
+import { migrateSandbox } from '../../sandbox/migrate.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,8 +20,8 @@ let server: EmbeddedPostgres | undefined;
 let dataDir: string | undefined;
 
 /**
- * One embedded PostgreSQL for the whole run, in a throwaway directory. The schema is migrated once into a
- * template database; every test file gets its own database cloned from it (fast, and isolated).
+ * One embedded PostgreSQL for the whole run, in a throwaway directory. The schema (the product's and the
+ * sandbox's) is migrated once into a template database; every test file gets its own database cloned from it (fast, and isolated).
  */
 export async function setup(project: TestProject): Promise<void> {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-test-'));
@@ -35,6 +36,8 @@ export async function setup(project: TestProject): Promise<void> {
   await admin.end();
   const template = createPool(server.urlFor('bursar_template'), { max: 1 });
   await migrate(template);
+  // The sandbox PSP's own chain too (it would apply it when it starts), so tests can share one database with it.
+  await migrateSandbox(template);
   await template.end();
   project.provide('pgAdminUrl', server.urlFor('postgres'));
   project.provide('pgTemplate', 'bursar_template');

@@ -13,7 +13,7 @@ import type { PayinsConfig } from '../../src/payins/config.ts';
 import { configurePayins, payinsRuntime, type PayinsRuntime } from '../../src/payins/runtime.ts';
 import { createPayinsWorker } from '../../src/payins/worker.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
-import type { SandboxConfig, WebhookTarget } from '../../src/sandbox/index.ts';
+import type { SandboxConfig, WebhookTarget } from '../../sandbox/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { bearer, waitFor } from './payins.ts';
 import { startTestSandbox, type TestSandbox } from './sandbox.ts';

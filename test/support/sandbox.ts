@@ -14,7 +14,7 @@ import {
   type SandboxConfig,
   type SandboxServer,
   type WebhookTarget,
-} from '../../src/sandbox/index.ts';
+} from '../../sandbox/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export interface TestSandboxOptions {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import { readCamt, type CamtItem } from '../../src/reconciliation/camt/index.ts';
 import { readPspReport, type PspLine } from '../../src/reconciliation/psp-report/reader.ts';
-import { DEFAULT_COLUMNS } from '../../src/sandbox/report.ts';
+import { DEFAULT_COLUMNS } from '../../sandbox/report.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const samples = path.resolve(repoRoot, '../shared/reference/iso20022/samples/genkgo');

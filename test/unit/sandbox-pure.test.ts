@@ -1,18 +1,12 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import {
-  luhnValid,
-  readCard,
-  readExpiry,
-  TEST_CARDS,
-  TEST_PAYMENT_METHODS,
-} from '../../src/sandbox/cards.ts';
-import { FaultInjector, matchesPattern, parseFaults } from '../../src/sandbox/faults.ts';
-import { processingFeeMinor } from '../../src/sandbox/fees.ts';
-import { encodeForm, parseForm, FormError } from '../../src/sandbox/form.ts';
-import { signPayload } from '../../src/sandbox/signature.ts';
-import { parseSearchQuery } from '../../src/sandbox/api-payments.ts';
-import { resolveWebhookSecret } from '../../src/sandbox/config.ts';
+import { luhnValid, readCard, readExpiry, TEST_CARDS, TEST_PAYMENT_METHODS } from '../../sandbox/cards.ts';
+import { FaultInjector, matchesPattern, parseFaults } from '../../sandbox/faults.ts';
+import { processingFeeMinor } from '../../sandbox/fees.ts';
+import { encodeForm, parseForm, FormError } from '../../sandbox/form.ts';
+import { signPayload } from '../../sandbox/signature.ts';
+import { parseSearchQuery } from '../../sandbox/api-payments.ts';
+import { resolveWebhookSecret } from '../../sandbox/config.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -152,7 +146,7 @@ describe('configuration', () => {
   });
 
   it('the sandbox reads its environment and refuses bad faults', async () => {
-    const { loadSandboxConfig } = await import('../../src/sandbox/index.ts');
+    const { loadSandboxConfig } = await import('../../sandbox/index.ts');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-cfg-'));
     try {
       const config = loadSandboxConfig(

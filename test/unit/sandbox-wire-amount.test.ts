@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StripeApiError } from '../../src/sandbox/errors.ts';
-import { balanceTransactionObject, payoutObject, refundObject } from '../../src/sandbox/objects.ts';
-import { Params } from '../../src/sandbox/params.ts';
-import { amountFromWire, amountToWire } from '../../src/sandbox/wire-amount.ts';
+import { StripeApiError } from '../../sandbox/errors.ts';
+import { balanceTransactionObject, payoutObject, refundObject } from '../../sandbox/objects.ts';
+import { Params } from '../../sandbox/params.ts';
+import { amountFromWire, amountToWire } from '../../sandbox/wire-amount.ts';
 
 function caught(run: () => unknown): StripeApiError {
   try {

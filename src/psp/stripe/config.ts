@@ -1,4 +1,8 @@
-import { resolveWebhookSecret } from '../../sandbox/config.ts';
+import {
+  givenOrKeptSecret,
+  isKnownDevelopmentSecret,
+  KEPT_SECRET_FILES,
+} from '../../webhooks/kept-secret.ts';
 
 export interface StripePspConfig {
   secretKey: string;
@@ -14,6 +18,15 @@ export interface StripePspConfig {
 }
 
 export const DEFAULT_SANDBOX_SECRET_KEY = 'sk_test_bursar_sandbox';
+
+/**
+ * The webhook signing secret Bursar verifies PSP events with: STRIPE_WEBHOOK_SECRET when set, otherwise one
+ * generated at first start and kept (mode 0600) in `<dataDir>/stripe-webhook-secret`, so restarts keep it. The
+ * sandbox, when it runs on the same data dir, reads the same file to sign with.
+ */
+export function resolveWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): string {
+  return givenOrKeptSecret(env.STRIPE_WEBHOOK_SECRET, dataDir, KEPT_SECRET_FILES.stripeWebhook);
+}
 
 /**
  * STRIPE_SECRET_KEY (default `sk_test_bursar_sandbox`), STRIPE_WEBHOOK_SECRET (else the one kept in the data dir,
@@ -48,6 +61,11 @@ export function loadStripeConfig(
     config.maxNetworkRetries = Number.parseInt(env.STRIPE_MAX_NETWORK_RETRIES, 10);
   if (!usingSandbox && config.secretKey === DEFAULT_SANDBOX_SECRET_KEY) {
     throw new Error('STRIPE_API_HOST points away from the sandbox but STRIPE_SECRET_KEY is not set');
+  }
+  if (!usingSandbox && isKnownDevelopmentSecret(config.webhookSecret)) {
+    throw new Error(
+      'STRIPE_WEBHOOK_SECRET is a published development secret; give the one your PSP shows for the endpoint',
+    );
   }
   return config;
 }

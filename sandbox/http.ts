@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Pool } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
-import type { Logger } from '../log.ts';
+import type { Pool } from '../src/db/pool.ts';
+import { withTransaction } from '../src/db/tx.ts';
+import type { Logger } from '../src/log.ts';
 import type { SandboxConfig } from './config.ts';
 import { SANDBOX_API_VERSION, type SandboxCtx } from './context.ts';
 import { StripeApiError, errorResponse, type StripeErrorBody } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import type { Queryable } from '../src/db/pool.ts';
 
 /** A Stripe object as the sandbox keeps it: the public JSON plus what only the sandbox knows. */
 export interface StoredObject {

@@ -1,4 +1,4 @@
-import { freePort } from '../db/embedded.ts';
+import { freePort } from '../src/db/embedded.ts';
 import { runChecks, type CheckResult } from './checks.ts';
 import {
   driveCheckout,
@@ -14,7 +14,7 @@ import { Prng } from './prng.ts';
  * The chaos run: Bursar as separate processes (API ×N, worker ×M, sandbox PSP) on one PostgreSQL, a bounded stream
  * of checkouts of both flows for many sellers, while the sandbox injects faults, processes are SIGKILLed and
  * restarted, and the client retries with the same Idempotency-Keys. Then it waits for the sweepers and pollers to
- * settle everything and checks the invariants (src/chaos/checks.ts). Every random choice draws from one seed.
+ * settle everything and checks the invariants (chaos/checks.ts). Every random choice draws from one seed.
  */
 
 export interface ChaosOptions {

@@ -1,5 +1,5 @@
-import type { Queryable } from '../db/pool.ts';
-import { formatAmount, isCurrencyCode } from '../money/index.ts';
+import type { Queryable } from '../src/db/pool.ts';
+import { formatAmount, isCurrencyCode } from '../src/money/index.ts';
 import { getObject, type StoredObject } from './store.ts';
 import { amountFromWire } from './wire-amount.ts';
 

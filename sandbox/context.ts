@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import type { Queryable } from '../src/db/pool.ts';
 import type { SandboxConfig } from './config.ts';
 import type { FaultInjector } from './faults.ts';
 

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
-import { migrate } from '../db/migrate.ts';
-import { createPool, type Pool } from '../db/pool.ts';
-import { createLogger } from '../log.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPool, type Pool } from '../src/db/pool.ts';
+import { createLogger } from '../src/log.ts';
+import { migrateSandbox } from '../sandbox/migrate.ts';
 
 /**
  * Bursar as separate processes (`bursar start --role api|worker|sandbox`) on one embedded PostgreSQL of its own,
@@ -14,7 +15,7 @@ import { createLogger } from '../log.ts';
  * server are killed when the cluster stops, and also when this process exits for any reason.
  */
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(REPO_ROOT, 'bin/bursar.mjs');
 const READY_LINE = 'Press Ctrl-C to stop.';
 const OUTPUT_KEEP_CHARS = 64 * 1024;
@@ -125,6 +126,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const processes: BursarProcess[] = [];
   try {
     await migrate(pool);
+    // The sandbox processes apply their own chain when they start; applied here, the harness's checks can read
+    // the sandbox's tables before the first one is up.
+    await migrateSandbox(pool);
   } catch (error) {
     await pool.end().catch(() => undefined);
     await server.stop().catch(() => undefined);

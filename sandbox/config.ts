@@ -1,4 +1,4 @@
-import { keptWebhookSecret } from '../webhooks/kept-secret.ts';
+import { givenOrKeptSecret, KEPT_SECRET_FILES } from '../src/webhooks/kept-secret.ts';
 import { NO_FAULTS, parseFaults, type Faults } from './faults.ts';
 
 export interface WebhookTarget {
@@ -28,6 +28,12 @@ export interface SandboxConfig {
   tickMs: number;
   /** Whether the daily automatic payout runs by itself. */
   automaticPayouts: boolean;
+  /**
+   * The secret the payout-provider API signs its events with (`Sandbox-Signature`); Bursar verifies them with the
+   * same one (BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET, or the one kept in the shared data dir). When not given, a
+   * random one per process: then nobody can verify the events, which is right for a sandbox no Bursar listens to.
+   */
+  payoutWebhookSecret?: string;
   webhookRetry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number; timeoutMs: number };
 }
 
@@ -43,7 +49,7 @@ export const DEFAULT_SANDBOX_CONFIG: Omit<SandboxConfig, 'port' | 'host'> = {
   webhookRetry: { baseDelayMs: 1000, maxDelayMs: 3600 * 1000, maxAttempts: 16, timeoutMs: 10_000 },
 };
 
-export const WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
+export const WEBHOOK_SECRET_FILE = KEPT_SECRET_FILES.stripeWebhook;
 
 function intFromEnv(
   env: NodeJS.ProcessEnv,
@@ -64,15 +70,25 @@ function intFromEnv(
  * generated at first start and kept (mode 0600) in `<dataDir>/stripe-webhook-secret`, so restarts keep it.
  */
 export function resolveWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): string {
-  const given = env.STRIPE_WEBHOOK_SECRET;
-  if (given !== undefined && given !== '') return given;
-  return keptWebhookSecret(dataDir, WEBHOOK_SECRET_FILE);
+  return givenOrKeptSecret(env.STRIPE_WEBHOOK_SECRET, dataDir, WEBHOOK_SECRET_FILE);
+}
+
+/**
+ * The payout-provider API's signing secret: BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET when set, otherwise the one
+ * kept in `<dataDir>/payout-sandbox-webhook-secret` (generated at first use), shared with Bursar on that data dir.
+ */
+export function resolvePayoutWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): string {
+  return givenOrKeptSecret(
+    env.BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET,
+    dataDir,
+    KEPT_SECRET_FILES.payoutSandboxWebhook,
+  );
 }
 
 /**
  * Reads SANDBOX_PORT (8081), SANDBOX_HOST (127.0.0.1), SANDBOX_PUBLIC_URL, SANDBOX_SECRET_KEY, SANDBOX_FAULTS (JSON),
- * SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS and
- * STRIPE_WEBHOOK_SECRET. Webhook targets are left empty: the composition root adds Bursar's own endpoint.
+ * SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS,
+ * STRIPE_WEBHOOK_SECRET and BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET. Webhook targets are left empty: the composition root adds Bursar's own endpoint.
  */
 export function loadSandboxConfig(
   env: NodeJS.ProcessEnv,
@@ -102,6 +118,7 @@ export function loadSandboxConfig(
     tickMs: intFromEnv(env, 'SANDBOX_TICK_MS', DEFAULT_SANDBOX_CONFIG.tickMs),
     automaticPayouts: env.SANDBOX_AUTOMATIC_PAYOUTS !== 'false',
     webhookSecret: resolveWebhookSecret(env, dataDir),
+    payoutWebhookSecret: resolvePayoutWebhookSecret(env, dataDir),
   };
   if (secretKey) config.secretKey = secretKey;
   if (env.SANDBOX_PUBLIC_URL) config.publicUrl = env.SANDBOX_PUBLIC_URL.replace(/\/+$/, '');

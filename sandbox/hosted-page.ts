@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { withTransaction } from '../db/tx.ts';
-import { formatAmount } from '../money/index.ts';
-import { isCurrencyCode } from '../money/currency.ts';
+import { withTransaction } from '../src/db/tx.ts';
+import { formatAmount } from '../src/money/index.ts';
+import { isCurrencyCode } from '../src/money/currency.ts';
 import { createCardPaymentMethod, readTypedCard } from './api-payments.ts';
 import type { SandboxCtx } from './context.ts';
 import { StripeApiError } from './errors.ts';

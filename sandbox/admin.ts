@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { withTransaction } from '../db/tx.ts';
+import { withTransaction } from '../src/db/tx.ts';
 import type { SandboxCtx } from './context.ts';
 import { StripeApiError, errorResponse, invalidRequest, missingResource } from './errors.ts';
 import { parseFaults, type Faults } from './faults.ts';

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { systemClock, type Clock } from '../clock.ts';
-import type { Pool } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
-import type { Logger } from '../log.ts';
+import { systemClock, type Clock } from '../src/clock.ts';
+import type { Pool } from '../src/db/pool.ts';
+import { withTransaction } from '../src/db/tx.ts';
+import type { Logger } from '../src/log.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerBalanceRoutes } from './api-balance.ts';
 import { registerCheckoutRoutes } from './api-checkout.ts';
@@ -13,6 +13,7 @@ import { FormError, parseForm } from './form.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 import { registerHostedPage } from './hosted-page.ts';
 import type { SandboxRuntime } from './http.ts';
+import { migrateSandbox } from './migrate.ts';
 import { registerPayoutProviderRoutes } from './payout-provider.ts';
 import { runScheduledWork } from './scheduler.ts';
 import { readState, writeState } from './store.ts';
@@ -26,7 +27,10 @@ export interface SandboxDeps {
 
 export interface SandboxServer {
   app: FastifyInstance;
-  /** Listens (port 0 picks a free one) and starts the webhook dispatcher and the scheduler; returns the base URL. */
+  /**
+   * Applies the sandbox's own migrations, listens (port 0 picks a free one) and starts the webhook dispatcher
+   * and the scheduler; returns the base URL.
+   */
   start(port?: number, host?: string): Promise<string>;
   stop(): Promise<void>;
   baseUrl(): string;
@@ -180,6 +184,8 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
     tick,
     deliverWebhooks: () => dispatcher.deliverDue(),
     async start(port = config.port, host = config.host) {
+      const applied = await migrateSandbox(deps.pool);
+      if (applied.length > 0) log.info({ applied }, 'sandbox migrations applied');
       offsetMs = (await readState<number>(deps.pool, CLOCK_OFFSET)) ?? 0;
       await app.listen({ port, host });
       listening = true;

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos`: the chaos run (src/chaos/harness.ts) with its report; exits non-zero on any violation.
+ * `npm run chaos`: the chaos run (chaos/harness.ts) with its report; exits non-zero on any violation.
  *
  *   npm run chaos                                  # seed 1, 2,000 checkouts, 12 kills
  *   npm run chaos -- --seed 7 --checkouts 300 --kills 2

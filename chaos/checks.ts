@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { parseReportAmount } from '../money/index.ts';
+import { parseReportAmount } from '../src/money/index.ts';
 import { isDefinitive, type CheckoutRecord } from './client.ts';
 import { REPO_ROOT, type Cluster } from './cluster.ts';
 

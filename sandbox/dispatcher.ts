@@ -1,5 +1,5 @@
-import type { Pool } from '../db/pool.ts';
-import type { Logger } from '../log.ts';
+import type { Pool } from '../src/db/pool.ts';
+import type { Logger } from '../src/log.ts';
 import type { SandboxConfig } from './config.ts';
 import { signPayload } from './signature.ts';
 

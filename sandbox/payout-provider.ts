@@ -39,7 +39,7 @@ function transferToWire(row: TransferRow): Record<string, unknown> {
 const COLUMNS = 'id, external_id, amount_minor, currency, status, reason, notify_url, event_id, attempts';
 
 export function registerPayoutProviderRoutes(app: FastifyInstance, runtime: SandboxRuntime): void {
-  const config = loadSandboxPayoutProviderConfig();
+  const config = loadSandboxPayoutProviderConfig(runtime.config.payoutWebhookSecret);
   const pool = runtime.pool;
 
   app.post('/v1/payout_provider/transfers', async (request, reply) => {

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+
 /**
- * Settings of the sandbox's payout-provider API. The webhook secret must equal Bursar's
- * BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET; both default to the same development value.
+ * Settings of the sandbox's payout-provider API. The webhook secret must equal the one Bursar verifies with
+ * (BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET, or the one both keep in the shared data dir): it comes from the
+ * sandbox's configuration, never from a constant.
  */
 export interface SandboxPayoutProviderConfig {
   webhookSecret: string;
@@ -11,11 +14,12 @@ export interface SandboxPayoutProviderConfig {
 }
 
 export function loadSandboxPayoutProviderConfig(
+  webhookSecret: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): SandboxPayoutProviderConfig {
   const delay = env.SANDBOX_PAYOUT_DELAY_MS;
   return {
-    webhookSecret: env.BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET ?? 'whsec_sandbox_payouts_development',
+    webhookSecret: webhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`,
     completeAfterMs: delay !== undefined && /^\d{1,9}$/.test(delay) ? Number(delay) : 2_000,
     tickMs: 100,
   };

@@ -1,0 +1,47 @@
+import type { Clock } from '../src/clock.ts';
+import type { Config } from '../src/config.ts';
+import type { Pool } from '../src/db/pool.ts';
+import type { Logger } from '../src/log.ts';
+import type { BackgroundService } from '../src/services.ts';
+import { loadSandboxConfig } from './config.ts';
+import { createSandboxServer } from './server.ts';
+
+/** What the sandbox needs from the process that hosts it: Bursar's configuration, its pool, log and clock. */
+export interface SandboxHost {
+  config: Pick<Config, 'dataDir' | 'host' | 'port' | 'sandboxPort'>;
+  pool: Pool;
+  log: Logger;
+  clock: Clock;
+}
+
+/**
+ * The sandbox PSP as a background service of a Bursar process (`bursar start`, roles `all` and `sandbox`), its
+ * webhooks wired to Bursar's own endpoint. The launcher (bin/bursar.mjs) loads this file only for those roles and
+ * hands the service to the product's start function: the product never imports the sandbox.
+ */
+export function sandboxService(host: SandboxHost): BackgroundService {
+  const loaded = loadSandboxConfig(process.env, host.config.dataDir);
+  const apiHost =
+    host.config.host === '0.0.0.0' || host.config.host === '::' ? '127.0.0.1' : host.config.host;
+  const server = createSandboxServer({
+    pool: host.pool,
+    log: host.log.child({ module: 'sandbox' }),
+    clock: host.clock,
+    config: {
+      ...loaded,
+      port: host.config.sandboxPort,
+      webhookTargets: [
+        ...loaded.webhookTargets,
+        { url: `http://${apiHost}:${host.config.port}/v1/webhooks/psp/stripe`, secret: loaded.webhookSecret },
+      ],
+    },
+  });
+  return {
+    name: 'sandbox-psp',
+    start: async () => {
+      await server.start();
+    },
+    stop: () => server.stop(),
+    describe: () => [`  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`],
+  };
+}
