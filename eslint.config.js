@@ -32,4 +32,27 @@ export default tseslint.config(
       ],
     },
   },
+  // The product never imports the sandbox PSP or the chaos harness (issue 10): sandbox/ and chaos/ are programs
+  // beside src/ that may import the product's platform code, never the other way round; the launcher
+  // (bin/bursar.mjs) hands the sandbox to `start`. This block uses typescript-eslint's copy of the rule, a rule
+  // name of its own, so that the module-border block (core's `no-restricted-imports` on module inner files)
+  // cannot override it: flat config replaces a rule's options per rule name, it does not merge them.
+  // test/unit/import-rules.test.ts proves it fires.
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(sandbox|chaos)(/|$)',
+              message:
+                'src/ never imports the sandbox or the chaos harness; the launcher (bin/bursar.mjs) wires the sandbox in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
