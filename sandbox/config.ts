@@ -88,7 +88,7 @@ export function resolvePayoutWebhookSecret(env: NodeJS.ProcessEnv, dataDir: stri
 /**
  * Reads SANDBOX_PORT (8081), SANDBOX_HOST (127.0.0.1), SANDBOX_PUBLIC_URL, SANDBOX_SECRET_KEY, SANDBOX_FAULTS (JSON),
  * SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS,
- * STRIPE_WEBHOOK_SECRET and BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET. Webhook targets are left empty: the composition root adds Bursar's own endpoint.
+ * STRIPE_WEBHOOK_SECRET and BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET. Webhook targets are left empty: the launcher (sandbox/launch.ts) adds Bursar's own endpoint.
  */
 export function loadSandboxConfig(
   env: NodeJS.ProcessEnv,
