@@ -31,7 +31,8 @@ export interface Running {
 
 /**
  * Starts the roles of this process: `all` (the default) runs the API, the workers and the sandbox PSP in one
- * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL.
+ * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL. The
+ * sandbox PSP comes from the caller, as an extra service (the launcher passes it; the product does not know it).
  */
 export async function startServer(
   config: Config,
