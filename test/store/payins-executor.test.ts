@@ -361,7 +361,7 @@ describe('hosted page: poller and webhook events', () => {
       // Wait until the first request has committed its in-progress key.
       for (let i = 0; i < 200; i++) {
         const row = await t.db.pool.query(
-          'SELECT 1 FROM payins.idempotency_keys WHERE idempotency_key = $1',
+          'SELECT 1 FROM idempotency.keys WHERE idempotency_key = $1',
           [key],
         );
         if (row.rowCount === 1) break;
