@@ -38,7 +38,14 @@ export async function findIdempotencyRecord(
 /** Claims the key in the checkout's transaction; false when another request holds or completed it. */
 export async function claimIdempotencyKey(
   db: Queryable,
-  claim: { apiKeyId: string; key: string; fingerprint: Buffer; checkoutId: string; ttlMs: number; leaseMs: number },
+  claim: {
+    apiKeyId: string;
+    key: string;
+    fingerprint: Buffer;
+    checkoutId: string;
+    ttlMs: number;
+    leaseMs: number;
+  },
 ): Promise<boolean> {
   return await beginIdempotentRequest(db, ref(claim.apiKeyId, claim.key), {
     fingerprint: claim.fingerprint,

@@ -47,7 +47,11 @@ async function replayOf(
 ): Promise<ManualPayoutResponse | undefined> {
   const record = await findIdempotencyRecord(db, ref);
   if (!record) return undefined;
-  const answer = answerFromRecord(record, fingerprint, 'this Idempotency-Key was used with a different request');
+  const answer = answerFromRecord(
+    record,
+    fingerprint,
+    'this Idempotency-Key was used with a different request',
+  );
   if (answer.outcome !== 'replay') {
     throw requestInProgress(answer.outcome === 'in_progress' ? answer.retryAfterSeconds : 1);
   }
@@ -75,7 +79,9 @@ export async function createManualPayout(
       return await withTransaction(pool, async (client) => {
         const prior = await replayOf(client, ref, fingerprint);
         if (prior) return prior;
-        if (!(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))) {
+        if (
+          !(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))
+        ) {
           // A concurrent request with the same key committed while this one waited on the key: answer as it did.
           const winner = await replayOf(client, ref, fingerprint);
           if (winner) return winner;
