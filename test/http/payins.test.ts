@@ -306,9 +306,7 @@ describe('POST /v1/payments idempotency', () => {
       [key],
     );
     expect(await purgeExpiredIdempotencyKeys(t.db.pool)).toBeGreaterThanOrEqual(1);
-    const rows = await t.db.pool.query('SELECT 1 FROM idempotency.keys WHERE idempotency_key = $1', [
-      key,
-    ]);
+    const rows = await t.db.pool.query('SELECT 1 FROM idempotency.keys WHERE idempotency_key = $1', [key]);
     expect(rows.rowCount).toBe(0);
     // A different request under the purged key is now simply new (and meets the existing checkout).
     expect(errorCode(await post(body, key))).toBe('checkout_exists');
