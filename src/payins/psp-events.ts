@@ -198,7 +198,7 @@ export async function processPendingEvents(
 ): Promise<number> {
   const due = await runtime.ctx.pool.query<{ id: bigint }>(
     `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL
-       AND received_at < now() - $1 * interval '1 millisecond'
+       AND received_at < now() - $1 * interval '1 millisecond' AND coalesce(next_attempt_at <= now(), true)
      ORDER BY id LIMIT $2`,
     [olderThanMs, limit],
   );

@@ -68,7 +68,15 @@ describe('failure isolation of the PSP event loop', () => {
     expect(states.rows[1]?.last_error).toContain('poisoned event evt_poison');
     expect(await loopFailures('psp_events')).toBe(1);
 
+    // A failed event waits (a doubling delay) before it is tried again, so a PSP outage does not use it up.
+    const wait = await t.db.pool.query<{ minutes: number }>(
+      'SELECT round(extract(epoch FROM next_attempt_at - now()) / 60)::int AS minutes FROM payins.psp_events WHERE id = $1',
+      [poison],
+    );
+    expect(wait.rows[0]?.minutes).toBe(1);
+    expect(await processPendingEvents(runtime, 60_000)).toBe(0);
     for (let attempt = 2; attempt <= PSP_EVENT_MAX_ATTEMPTS; attempt++) {
+      await t.db.pool.query('UPDATE payins.psp_events SET next_attempt_at = now() WHERE id = $1', [poison]);
       expect(await processPendingEvents(runtime, 60_000)).toBe(1);
     }
     expect(await loopFailures('psp_events')).toBe(PSP_EVENT_MAX_ATTEMPTS);
