@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
+import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { registerPayinRoutes } from './payins/http.ts';
@@ -67,5 +68,6 @@ export function createContext(
 ): AppContext {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  observeTransactionRetries(pool, log, metrics);
   return { config, pool, log, clock, metrics };
 }

@@ -2,8 +2,10 @@ import type { Database } from '../db/database.ts';
 import type { AppContext } from '../context.ts';
 import { listDeadLetters, replayDeadLetter, type ReplayHook } from '../jobs/dead-letters.ts';
 import { JobQueue } from '../jobs/queue.ts';
+import { requeueDeadPspEvent } from '../payins/event-failures.ts';
 import { resetForReplay } from '../payins/executor.ts';
-import { EXECUTE_QUEUE, PAYIN_QUEUES } from '../payins/runtime.ts';
+import { OUTBOX_DEAD_LETTER_QUEUE, requeueOutboxMessage } from '../payins/outbox.ts';
+import { EXECUTE_QUEUE, PAYIN_QUEUES, PSP_EVENT_QUEUE } from '../payins/runtime.ts';
 import { parse, UsageError } from './args.ts';
 
 export const DLQ_USAGE = `bursar dlq list [--all]
@@ -15,6 +17,8 @@ export const REPLAY_HOOKS: Record<string, ReplayHook> = {
     const id = letter.payload.paymentOrderId;
     if (typeof id === 'string') await resetForReplay(client, id);
   },
+  [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
+  [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
 };
 
 /** `bursar dlq list|replay`: replaying is safe to run twice — a dead letter is replayed at most once. */

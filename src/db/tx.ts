@@ -1,4 +1,7 @@
-import type { Pool, PoolClient } from './pool.ts';
+import type { EventEmitter } from 'node:events';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { Pool, PoolClient, Queryable } from './pool.ts';
 
 /** SQLSTATEs after which the whole transaction can safely run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -17,9 +20,44 @@ export interface TxOptions {
   retries?: number;
 }
 
+/** Emitted on the pool each time a transaction is run again after a deadlock or serialization failure. */
+export const TX_RETRY_EVENT = 'bursar:transaction-retry';
+
+export interface TxRetry {
+  /** 1 for the first retry (the second run of the transaction). */
+  attempt: number;
+  sqlState: string;
+  delayMs: number;
+}
+
+/** What runs once a transaction has committed; carried on its connection only while the transaction is open. */
+const AFTER_COMMIT = Symbol('bursar.afterCommit');
+type WithHooks = { [AFTER_COMMIT]?: Array<() => void> };
+
+/**
+ * Runs `hook` once the transaction `db` belongs to has committed — never when it rolls back, never twice when
+ * it is retried. For effects that must not count an attempt that did not happen (metrics, in-process
+ * notifications). Outside `withTransaction` (a pool, an autocommit connection) it runs at once.
+ */
+export function afterCommit(db: Queryable, hook: () => void): void {
+  const hooks = (db as Queryable & WithHooks)[AFTER_COMMIT];
+  if (hooks) hooks.push(hook);
+  else runHook(hook);
+}
+
+function runHook(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // An after-commit effect (a metric) failing must not turn a committed transaction into an error.
+  }
+}
+
 /**
  * Runs `work` in one transaction on one connection. Serialization failures and deadlocks are retried with a
- * short randomized pause, so callers never see them unless they keep happening.
+ * short randomized pause, so callers never see them unless they keep happening; each retry is announced on the
+ * pool (`TX_RETRY_EVENT`, logged and counted by `observeTransactionRetries`). Hooks given to `afterCommit`
+ * during the successful run are run after its COMMIT; those of a rolled-back run are dropped.
  */
 export async function withTransaction<T>(
   pool: Pool,
@@ -29,15 +67,21 @@ export async function withTransaction<T>(
   const retries = options.retries ?? 8;
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
+    const holder = client as PoolClient & WithHooks;
     let released = false;
     try {
       await client.query(
         options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN',
       );
+      const hooks: Array<() => void> = [];
+      holder[AFTER_COMMIT] = hooks;
       const result = await work(client);
       await client.query('COMMIT');
+      delete holder[AFTER_COMMIT];
+      for (const hook of hooks) runHook(hook);
       return result;
     } catch (error) {
+      delete holder[AFTER_COMMIT];
       try {
         await client.query('ROLLBACK');
       } catch {
@@ -47,7 +91,10 @@ export async function withTransaction<T>(
       }
       const state = sqlState(error);
       if (state !== undefined && RETRYABLE.has(state) && attempt < retries) {
-        await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * (5 + attempt * 10))));
+        const delayMs = Math.floor(Math.random() * (5 + attempt * 10));
+        const retry: TxRetry = { attempt: attempt + 1, sqlState: state, delayMs };
+        pool.emit(TX_RETRY_EVENT, retry);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
         continue;
       }
       throw error;
@@ -55,4 +102,32 @@ export async function withTransaction<T>(
       if (!released) client.release();
     }
   }
+}
+
+export const TX_RETRIES_METRIC = 'bursar_db_transaction_retries_total';
+
+/**
+ * Logs (warn: attempt and SQLSTATE) and counts (`bursar_db_transaction_retries_total{sqlstate}`) every retried
+ * transaction of `pool`. Called once per pool by the composition root.
+ */
+export function observeTransactionRetries(pool: Pool, log: Logger, registry: Registry): void {
+  const existing = registry.getSingleMetric(TX_RETRIES_METRIC);
+  const counter =
+    existing instanceof Counter
+      ? (existing as Counter<'sqlstate'>)
+      : new Counter({
+          name: TX_RETRIES_METRIC,
+          help: 'Transactions run again after a deadlock (40P01) or serialization failure (40001).',
+          labelNames: ['sqlstate'],
+          registers: [registry],
+        });
+  // pg's Pool is an EventEmitter whose typings list only its own events.
+  const events: EventEmitter = pool;
+  events.on(TX_RETRY_EVENT, (retry: TxRetry) => {
+    counter.inc({ sqlstate: retry.sqlState });
+    log.warn(
+      { attempt: retry.attempt, sqlState: retry.sqlState, delayMs: retry.delayMs },
+      'transaction retried after a deadlock or serialization failure',
+    );
+  });
 }

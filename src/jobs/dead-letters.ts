@@ -88,8 +88,12 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
   return row ? toDeadLetter(row) : undefined;
 }
 
-/** What a queue's owner does, in the replay's transaction, before the job is sent again (reset attempts…). */
-export type ReplayHook = (client: PoolClient, letter: DeadLetter) => Promise<void>;
+/**
+ * What a queue's owner does, in the replay's transaction, before the job is sent again (reset attempts…). A
+ * hook that puts the work back itself (a queue that is a table, like the outbox) answers 'handled', and no job
+ * is sent.
+ */
+export type ReplayHook = (client: PoolClient, letter: DeadLetter) => Promise<void | 'handled'>;
 
 export type ReplayResult =
   { outcome: 'replayed'; letter: DeadLetter } | { outcome: 'already_replayed' | 'not_found' };
@@ -116,8 +120,8 @@ export async function replayDeadLetter(
     }
     const letter = toDeadLetter(row);
     const hook = hooks[letter.queue];
-    if (hook) await hook(client, letter);
-    await sender.send(client, letter.queue, letter.payload);
+    const handled = hook ? await hook(client, letter) : undefined;
+    if (handled !== 'handled') await sender.send(client, letter.queue, letter.payload);
     return { outcome: 'replayed', letter };
   });
 }

@@ -1,6 +1,7 @@
 import { withTransaction } from '../db/tx.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
 import { PspError, type HostedSession } from '../psp/port.ts';
+import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
@@ -44,10 +45,17 @@ export async function pollOnce(runtime: PayinsRuntime, limit = 50): Promise<Poll
      ORDER BY COALESCE(e.next_poll_at, e.created_at) LIMIT $2`,
     [runtime.config.pollAfterMs, limit],
   );
-  for (const row of due.rows) {
-    report.examined++;
-    report[await pollCheckout(runtime, row)]++;
-  }
+  // One checkout whose poll throws is logged and counted, and the others are polled anyway.
+  await forEachIsolated(
+    loopGuard(ctx),
+    'poll',
+    due.rows,
+    (row) => ({ checkoutId: row.checkout_id }),
+    async (row) => {
+      report.examined++;
+      report[await pollCheckout(runtime, row)]++;
+    },
+  );
   return report;
 }
 

@@ -1,7 +1,9 @@
 import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
+import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import type { PspEvent } from '../psp/port.ts';
 import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { recordPspEventFailure } from './event-failures.ts';
 import { transitionDeps } from './service.ts';
 import { fetchFeeForSuccess } from './psp-fee.ts';
 import { settleCheckout, settleOrder, type PspFeeFacts, type PspOutcome } from './settle.ts';
@@ -195,12 +197,42 @@ export async function processPendingEvents(
   limit = 100,
 ): Promise<number> {
   const due = await runtime.ctx.pool.query<{ id: bigint }>(
-    `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND received_at < now() - $1 * interval '1 millisecond'
+    `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL
+       AND received_at < now() - $1 * interval '1 millisecond' AND coalesce(next_attempt_at <= now(), true)
      ORDER BY id LIMIT $2`,
     [olderThanMs, limit],
   );
-  for (const row of due.rows) await processPspEvent(runtime, row.id);
+  // One event that cannot be processed is logged, counted and, after its attempts, dead-lettered; the rest go on.
+  await forEachIsolated(
+    loopGuard(runtime.ctx),
+    'psp_events',
+    due.rows,
+    (row) => ({ eventRowId: row.id.toString() }),
+    async (row) => {
+      await processPspEventRecordingFailure(runtime, row.id);
+    },
+  );
   return due.rows.length;
+}
+
+/** `processPspEvent`, with a failure recorded on the event (and dead-lettered after its attempts), then rethrown. */
+export async function processPspEventRecordingFailure(
+  runtime: PayinsRuntime,
+  eventRowId: bigint,
+): Promise<string> {
+  try {
+    return await processPspEvent(runtime, eventRowId);
+  } catch (error) {
+    const failure = await recordPspEventFailure(runtime.ctx.pool, PSP_EVENT_QUEUE, eventRowId, error);
+    if (failure.letter) {
+      runtime.metrics.deadLetters.inc({ queue: PSP_EVENT_QUEUE });
+      runtime.ctx.log.warn(
+        { eventRowId: eventRowId.toString() },
+        'PSP event processing exhausted: dead-lettered',
+      );
+    }
+    throw error;
+  }
 }
 
 export { PSP_EVENT_QUEUE };

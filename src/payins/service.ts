@@ -1,6 +1,7 @@
 import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
+import { answerFromRecord as sharedAnswer, requestInProgress } from '../idempotency/index.ts';
 import { PspError } from '../psp/port.ts';
 import type { RiskAssessment } from '../risk/port.ts';
 import { findSellers } from '../sellers/store.ts';
@@ -47,26 +48,14 @@ function answerFromRecord(
   record: IdempotencyRecord,
   fingerprint: Buffer,
 ): StoredResponse | 'take_over' {
-  if (!record.fingerprint.equals(fingerprint)) {
-    throw new AppError(
-      'idempotency_key_reused',
-      'this Idempotency-Key was used with a different request; use a new key for a new request',
-    );
-  }
-  if (record.state === 'completed' && record.responseStatus !== null) {
+  const answer = sharedAnswer(record, fingerprint);
+  if (answer.outcome === 'replay') {
     runtime.metrics.idempotentReplays.inc();
-    return { status: record.responseStatus, body: record.responseBody, replayed: true };
+    return { status: answer.status, body: answer.body, replayed: true };
   }
-  const remainingMs = record.leaseRemainingMs ?? 0;
-  if (remainingMs > 0) {
+  if (answer.outcome === 'in_progress') {
     runtime.metrics.inFlightConflicts.inc();
-    throw new AppError(
-      'request_in_progress',
-      'a request with this Idempotency-Key is still being processed',
-      {
-        retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)),
-      },
-    );
+    throw requestInProgress(answer.retryAfterSeconds);
   }
   return 'take_over';
 }

@@ -2,6 +2,7 @@ import { withTransaction } from '../db/tx.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
 import { PspError, type PspCharge } from '../psp/port.ts';
+import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
@@ -34,12 +35,19 @@ export async function sweepOnce(runtime: PayinsRuntime, limit = 50): Promise<Swe
      ORDER BY COALESCE(next_sweep_at, updated_at) LIMIT $2`,
     [config.sweepAfterMs, limit],
   );
-  for (const row of due.rows) {
-    const order = toOrder(row);
-    report.examined++;
-    const result = await sweepOrder(runtime, order);
-    report[result]++;
-  }
+  // One order whose sweep throws is logged and counted, and the others are swept anyway.
+  await forEachIsolated(
+    loopGuard(ctx),
+    'sweep',
+    due.rows,
+    (row) => ({ paymentOrderId: row.payment_order_id }),
+    async (row) => {
+      const order = toOrder(row);
+      report.examined++;
+      const result = await sweepOrder(runtime, order);
+      report[result]++;
+    },
+  );
   return report;
 }
 

@@ -1,4 +1,5 @@
 import type { PoolClient } from '../db/pool.ts';
+import { afterCommit } from '../db/tx.ts';
 import type { Logger } from '../log.ts';
 import { payinTermsFor, recordPayinHold } from '../payouts/holds.ts';
 import { platformFeeMinor, type FeePolicy } from './fees.ts';
@@ -70,7 +71,7 @@ export async function applyOrderEvent(
   }
   const decided = transition(order.status, event);
   if (decided.kind === 'illegal') {
-    deps.metrics.illegalTransitions.inc();
+    afterCommit(client, () => deps.metrics.illegalTransitions.inc());
     deps.log.warn(
       { paymentOrderId, from: order.status, event: event.type, reason: decided.reason },
       'illegal payment order transition refused',
@@ -143,6 +144,7 @@ export async function applyOrderEvent(
     const done = await refreshPaymentDone(client, order.checkoutId);
     if (done) await insertOutbox(client, 'checkout.completed', { checkout_id: order.checkoutId });
   }
-  deps.metrics.transitions.inc({ to });
+  // Counted once the transaction commits: a rolled-back or retried transaction moved nothing.
+  afterCommit(client, () => deps.metrics.transitions.inc({ to }));
   return { applied: true, order: after, transition: decided };
 }

@@ -1,11 +1,12 @@
 import type { BackgroundService } from '../compose.ts';
 import type { AppContext } from '../context.ts';
-import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
+import { purgeExpiredIdempotencyKeys } from '../idempotency/index.ts';
+import { loopGuard, runSteps } from '../jobs/loops.ts';
 import { executeOrder } from './executor.ts';
-import { publishOutbox, type OutboxSink } from './outbox.ts';
+import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
-import { processPendingEvents, processPspEvent } from './psp-events.ts';
+import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
 import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 
@@ -23,17 +24,39 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
   const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
   const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
 
+  const guard = loopGuard(ctx);
+  const retry = outboxRetryPolicy(process.env);
+
+  // Each step runs and fails on its own, and so does each item inside a step (src/jobs/loops.ts).
   const tick = async () => {
     const runtime = payinsRuntime(ctx);
-    try {
-      await sweepOnce(runtime);
-      await pollOnce(runtime);
-      await processPendingEvents(runtime, 60_000);
-      await publishOutbox(ctx.pool, sink);
-      await purgeExpiredIdempotencyKeys(ctx.pool);
-    } catch (error) {
-      ctx.log.error({ err: error }, 'pay-in background loop failed; trying again next tick');
-    }
+    await runSteps(guard, [
+      { name: 'sweep', run: () => sweepOnce(runtime) },
+      { name: 'poll', run: () => pollOnce(runtime) },
+      { name: 'psp_events', run: () => processPendingEvents(runtime, 60_000) },
+      {
+        name: 'outbox',
+        run: () =>
+          publishOutbox(ctx.pool, sink, {
+            retry,
+            onDeadLetter: (letter) => {
+              runtime.metrics.deadLetters.inc({ queue: OUTBOX_DEAD_LETTER_QUEUE });
+              ctx.log.warn(
+                { outboxId: letter.subject, attempts: letter.attempts, deadLetter: letter.id },
+                'outbox message attempts exhausted: dead-lettered',
+              );
+            },
+            onError: (messageId, error) => {
+              guard.failures.inc({ loop: 'outbox' });
+              ctx.log.error(
+                { err: error, loop: 'outbox', outboxId: messageId.toString() },
+                'outbox message failed',
+              );
+            },
+          }),
+      },
+      { name: 'idempotency_purge', run: () => purgeExpiredIdempotencyKeys(ctx.pool) },
+    ]);
   };
 
   const schedule = () => {
@@ -61,7 +84,7 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
         PSP_EVENT_QUEUE,
         { concurrency: 2, pollingIntervalSeconds: polling },
         async (data) => {
-          await processPspEvent(payinsRuntime(ctx), BigInt(data.eventRowId));
+          await processPspEventRecordingFailure(payinsRuntime(ctx), BigInt(data.eventRowId));
         },
       );
       workerIds = [...executors, ...eventWorkers];

@@ -1,9 +1,18 @@
 import type { Pool } from '../db/pool.ts';
 import { sqlState, withTransaction } from '../db/tx.ts';
+import type { Queryable } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
+import {
+  answerFromRecord,
+  beginIdempotentRequest,
+  completeIdempotentRequest,
+  findIdempotencyRecord,
+  requestFingerprint,
+  requestInProgress,
+  type IdempotencyKeyRef,
+} from '../idempotency/index.ts';
 import { getBalances, payoutStarted, postEntry, sellerAvailable } from '../ledger/index.ts';
 import { assertCurrency, parseAmount } from '../money/index.ts';
-import { requestFingerprint } from '../payins/idempotency.ts';
 import { findPayoutSettings } from '../sellers/payout-settings-store.ts';
 import { findSeller } from '../sellers/store.ts';
 import { newPayoutId } from './ids.ts';
@@ -24,6 +33,31 @@ export interface ManualPayoutResponse {
   replayed: boolean;
 }
 
+/** The Idempotency-Keys of `POST /v1/payouts` in the shared table (src/idempotency/); kept without expiry. */
+export const PAYOUTS_IDEMPOTENCY_SCOPE = 'payouts';
+
+/** The claim is made and completed in one transaction, so no other request ever sees it in progress. */
+const PAYOUT_LEASE_MS = 60_000;
+
+/** The stored reply of an earlier request with this key, or undefined when there is none. */
+async function replayOf(
+  db: Queryable,
+  ref: IdempotencyKeyRef,
+  fingerprint: Buffer,
+): Promise<ManualPayoutResponse | undefined> {
+  const record = await findIdempotencyRecord(db, ref);
+  if (!record) return undefined;
+  const answer = answerFromRecord(
+    record,
+    fingerprint,
+    'this Idempotency-Key was used with a different request',
+  );
+  if (answer.outcome !== 'replay') {
+    throw requestInProgress(answer.outcome === 'in_progress' ? answer.retryAfterSeconds : 1);
+  }
+  return { status: answer.status, body: answer.body, replayed: true };
+}
+
 /**
  * A manual payout (`POST /v1/payouts`): refused above the seller's available balance, in another currency than
  * the seller's, or without bank details; otherwise the payout row, its ledger entry (available → in transit) and
@@ -35,26 +69,23 @@ export async function createManualPayout(
   request: ManualPayoutRequest,
 ): Promise<ManualPayoutResponse> {
   const fingerprint = requestFingerprint('POST', request.path, request.body);
+  const ref: IdempotencyKeyRef = {
+    apiKeyId: request.apiKeyId,
+    scope: PAYOUTS_IDEMPOTENCY_SCOPE,
+    key: request.idempotencyKey,
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       return await withTransaction(pool, async (client) => {
-        const stored = await client.query<{
-          fingerprint: Buffer;
-          response_status: number;
-          response_body: unknown;
-        }>(
-          'SELECT fingerprint, response_status, response_body FROM payouts.idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2',
-          [request.apiKeyId, request.idempotencyKey],
-        );
-        const prior = stored.rows[0];
-        if (prior) {
-          if (!prior.fingerprint.equals(fingerprint)) {
-            throw new AppError(
-              'idempotency_key_reused',
-              'this Idempotency-Key was used with a different request',
-            );
-          }
-          return { status: prior.response_status, body: prior.response_body, replayed: true };
+        const prior = await replayOf(client, ref, fingerprint);
+        if (prior) return prior;
+        if (
+          !(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))
+        ) {
+          // A concurrent request with the same key committed while this one waited on the key: answer as it did.
+          const winner = await replayOf(client, ref, fingerprint);
+          if (winner) return winner;
+          throw requestInProgress(1);
         }
         const body = request.body;
         const locked = await client.query(
@@ -135,17 +166,7 @@ export async function createManualPayout(
         const payout = await getPayout(client, id);
         if (!payout) throw new Error(`payout ${id} vanished in its own transaction`);
         const response = { status: 201, body: payoutToWire(payout, await getHistory(client, id)) };
-        await client.query(
-          `INSERT INTO payouts.idempotency_keys (api_key_id, idempotency_key, fingerprint, response_status, response_body)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [
-            request.apiKeyId,
-            request.idempotencyKey,
-            fingerprint,
-            response.status,
-            JSON.stringify(response.body),
-          ],
-        );
+        await completeIdempotentRequest(client, ref, response);
         return { ...response, replayed: false };
       });
     } catch (error) {

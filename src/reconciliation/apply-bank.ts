@@ -1,5 +1,5 @@
 import type { PoolClient } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
+import { afterCommit, withTransaction } from '../db/tx.ts';
 import { postEntry, pspPayout } from '../ledger/index.ts';
 import {
   classifyBankLine,
@@ -193,10 +193,8 @@ export async function applyBankImport(
             });
           }
         }
-        rt.metrics.lines.inc({
-          source: 'bank',
-          outcome: result.pending ? 'pending' : result.matched ? 'matched' : 'unmatched',
-        });
+        const outcome = result.pending ? 'pending' : result.matched ? 'matched' : 'unmatched';
+        afterCommit(client, () => rt.metrics.lines.inc({ source: 'bank', outcome }));
       }
       await fileAll(rt, client, runId, toFile, counters);
     });

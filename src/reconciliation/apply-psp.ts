@@ -1,5 +1,5 @@
 import type { PoolClient, Queryable } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
+import { afterCommit, withTransaction } from '../db/tx.ts';
 import {
   CHARGE_CATEGORIES,
   classifyPspLine,
@@ -309,7 +309,8 @@ export async function applyPspImport(
           if (finding.fix === undefined) toFile.push(finding);
           else toCure.push({ finding, effectiveAt: line.createdAt });
         }
-        rt.metrics.lines.inc({ source: 'psp', outcome: result.matched ? 'matched' : 'unmatched' });
+        const outcome = result.matched ? 'matched' : 'unmatched';
+        afterCommit(client, () => rt.metrics.lines.inc({ source: 'psp', outcome }));
       }
       if (newMatches.length > 0) {
         await client.query(

@@ -1,5 +1,5 @@
 import type { PoolClient } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
+import { afterCommit, withTransaction } from '../db/tx.ts';
 import { classOf, type Finding } from './domain/types.ts';
 import { fileFindings, fileOne } from './exceptions-store.ts';
 import { applyFix, FixNotNeeded } from './fixes.ts';
@@ -18,7 +18,7 @@ export async function fileAll(
   for (const { kind } of created) {
     const cls = classOf(kind);
     countException(counters, cls, kind);
-    rt.metrics.exceptions.inc({ class: cls, kind });
+    afterCommit(client, () => rt.metrics.exceptions.inc({ class: cls, kind }));
   }
 }
 

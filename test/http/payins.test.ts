@@ -302,13 +302,11 @@ describe('POST /v1/payments idempotency', () => {
     const body = savedMethodBody(['s_alpha']);
     expect((await post(body, key)).statusCode).toBe(201);
     await t.db.pool.query(
-      `UPDATE payins.idempotency_keys SET expires_at = now() - interval '1 second' WHERE idempotency_key = $1`,
+      `UPDATE idempotency.keys SET created_at = now() - interval '2 seconds', expires_at = now() - interval '1 second' WHERE idempotency_key = $1`,
       [key],
     );
     expect(await purgeExpiredIdempotencyKeys(t.db.pool)).toBeGreaterThanOrEqual(1);
-    const rows = await t.db.pool.query('SELECT 1 FROM payins.idempotency_keys WHERE idempotency_key = $1', [
-      key,
-    ]);
+    const rows = await t.db.pool.query('SELECT 1 FROM idempotency.keys WHERE idempotency_key = $1', [key]);
     expect(rows.rowCount).toBe(0);
     // A different request under the purged key is now simply new (and meets the existing checkout).
     expect(errorCode(await post(body, key))).toBe('checkout_exists');
@@ -318,7 +316,7 @@ describe('POST /v1/payments idempotency', () => {
     const key = uid('idem');
     expect((await post(savedMethodBody(['s_alpha']), key)).statusCode).toBe(201);
     const row = await t.db.pool.query<{ hours: string }>(
-      `SELECT round(extract(epoch FROM expires_at - created_at) / 3600)::text AS hours FROM payins.idempotency_keys WHERE idempotency_key = $1`,
+      `SELECT round(extract(epoch FROM expires_at - created_at) / 3600)::text AS hours FROM idempotency.keys WHERE idempotency_key = $1`,
       [key],
     );
     expect(row.rows[0]?.hours).toBe('24');

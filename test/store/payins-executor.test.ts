@@ -360,10 +360,7 @@ describe('hosted page: poller and webhook events', () => {
       const first = send();
       // Wait until the first request has committed its in-progress key.
       for (let i = 0; i < 200; i++) {
-        const row = await t.db.pool.query(
-          'SELECT 1 FROM payins.idempotency_keys WHERE idempotency_key = $1',
-          [key],
-        );
+        const row = await t.db.pool.query('SELECT 1 FROM idempotency.keys WHERE idempotency_key = $1', [key]);
         if (row.rowCount === 1) break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
