@@ -90,7 +90,8 @@ export function contentKeyOf(
   return `${kind}\u0001${lines.join('\u0001')}`;
 }
 
-export function validateEntry(input: EntryInput, options: { reversesRowId?: bigint } = {}): ValidEntry {
+/** The entry's own fields: reference, kind, description, date, at least two postings; its metadata as JSON. */
+function checkEntryFields(input: EntryInput): { metadataJson: string | null } {
   if (typeof input !== 'object' || input === null) throw invalid('an entry is required');
   const { reference, kind, description, effectiveAt, postings, metadata } = input;
   if (typeof reference !== 'string' || reference.length === 0 || reference.length > MAX_REFERENCE_LENGTH) {
@@ -106,45 +107,53 @@ export function validateEntry(input: EntryInput, options: { reversesRowId?: bigi
   if (!Array.isArray(postings) || postings.length < 2) {
     throw invalid(`entry ${reference}: at least two postings are required`, 'postings');
   }
-  let metadataJson: string | null = null;
-  if (metadata !== undefined) {
-    try {
-      metadataJson = JSON.stringify(metadata);
-    } catch (error) {
-      throw invalid(`metadata: must be JSON-serialisable (${(error as Error).message})`, 'metadata');
-    }
+  if (metadata === undefined) return { metadataJson: null };
+  try {
+    return { metadataJson: JSON.stringify(metadata) };
+  } catch (error) {
+    throw invalid(`metadata: must be JSON-serialisable (${(error as Error).message})`, 'metadata');
   }
+}
 
-  const accounts = new Map<string, AccountSpec>();
+/** One posting: a valid account (the same details wherever it appears), a direction, a positive amount. */
+function checkPosting(
+  posting: PostingInput,
+  index: number,
+  accounts: Map<string, AccountSpec>,
+): PostingInput {
+  const field = `postings.${index}`;
+  if (typeof posting !== 'object' || posting === null)
+    throw invalid(`${field}: a posting is required`, field);
+  const account = checkAccount(posting.account, `${field}.account`);
+  const known = accounts.get(account.code);
+  if (known !== undefined && !sameSpec(known, account)) {
+    throw invalid(
+      `${field}.account: ${account.code} appears twice with different details`,
+      `${field}.account`,
+    );
+  }
+  accounts.set(account.code, account);
+  if (posting.direction !== 'debit' && posting.direction !== 'credit') {
+    throw invalid(`${field}.direction: "debit" or "credit"`, `${field}.direction`);
+  }
+  const amount = posting.amountMinor;
+  if (typeof amount !== 'bigint' || amount <= 0n) {
+    throw invalid(`${field}.amountMinor: a strictly positive bigint is required`, `${field}.amountMinor`);
+  }
+  if (amount > MAX_AMOUNT_MINOR) {
+    throw invalid(`${field}.amountMinor: above the maximum of ${MAX_AMOUNT_MINOR}`, `${field}.amountMinor`);
+  }
+  return { account, direction: posting.direction, amountMinor: amount };
+}
+
+/** Debits equal credits in every currency of the entry. */
+function checkBalanced(reference: string, postings: PostingInput[]): void {
   const netByCurrency = new Map<string, bigint>();
-  const clean: PostingInput[] = [];
-  postings.forEach((posting, index) => {
-    const field = `postings.${index}`;
-    if (typeof posting !== 'object' || posting === null)
-      throw invalid(`${field}: a posting is required`, field);
-    const account = checkAccount(posting.account, `${field}.account`);
-    const known = accounts.get(account.code);
-    if (known !== undefined && !sameSpec(known, account)) {
-      throw invalid(
-        `${field}.account: ${account.code} appears twice with different details`,
-        `${field}.account`,
-      );
-    }
-    accounts.set(account.code, account);
-    if (posting.direction !== 'debit' && posting.direction !== 'credit') {
-      throw invalid(`${field}.direction: "debit" or "credit"`, `${field}.direction`);
-    }
-    const amount = posting.amountMinor;
-    if (typeof amount !== 'bigint' || amount <= 0n) {
-      throw invalid(`${field}.amountMinor: a strictly positive bigint is required`, `${field}.amountMinor`);
-    }
-    if (amount > MAX_AMOUNT_MINOR) {
-      throw invalid(`${field}.amountMinor: above the maximum of ${MAX_AMOUNT_MINOR}`, `${field}.amountMinor`);
-    }
-    const signed = posting.direction === 'debit' ? amount : -amount;
-    netByCurrency.set(account.currency, (netByCurrency.get(account.currency) ?? 0n) + signed);
-    clean.push({ account, direction: posting.direction, amountMinor: amount });
-  });
+  for (const posting of postings) {
+    const signed = posting.direction === 'debit' ? posting.amountMinor : -posting.amountMinor;
+    const currency = posting.account.currency;
+    netByCurrency.set(currency, (netByCurrency.get(currency) ?? 0n) + signed);
+  }
   for (const [currency, net] of netByCurrency) {
     if (net !== 0n) {
       throw new AppError(
@@ -154,6 +163,15 @@ export function validateEntry(input: EntryInput, options: { reversesRowId?: bigi
       );
     }
   }
+}
+
+export function validateEntry(input: EntryInput, options: { reversesRowId?: bigint } = {}): ValidEntry {
+  const { metadataJson } = checkEntryFields(input);
+  const { reference, kind, description, effectiveAt, postings } = input;
+  const accounts = new Map<string, AccountSpec>();
+  const clean: PostingInput[] = [];
+  postings.forEach((posting, index) => clean.push(checkPosting(posting, index, accounts)));
+  checkBalanced(reference, clean);
   return {
     reference,
     kind,

@@ -96,12 +96,148 @@ function isPool(db: Queryable | Pool): db is Pool {
   return typeof (db as Pool).connect === 'function' && typeof (db as Pool).totalCount === 'number';
 }
 
+interface EntryRow {
+  id: bigint;
+  reference: string;
+  n: bigint;
+  unbalanced: string | null;
+}
+
+interface AccountRow {
+  code: string;
+  debits_minor: bigint;
+  credits_minor: bigint;
+  version: bigint;
+  balance: bigint;
+  dr: bigint;
+  cr: bigint;
+  n: bigint;
+  breaks: bigint;
+  first_break: bigint | null;
+  last_balance: bigint | null;
+}
+
+interface CurrencyRow {
+  currency: string;
+  dr: bigint;
+  cr: bigint;
+  n: bigint;
+}
+
+/** What is wrong with an entry the entries query returned: too few postings, and/or unbalanced. */
+export function entryFailures(row: EntryRow): VerifyFailure[] {
+  const failures: VerifyFailure[] = [];
+  const subject = `${entryIdOf(row.id)} (${row.reference})`;
+  if (row.n < 2n) {
+    failures.push({ check: 'entry_postings', subject, detail: `${row.n} posting(s); at least two required` });
+  }
+  if (row.unbalanced !== null) {
+    failures.push({
+      check: 'entry_balance',
+      subject,
+      detail: `debits − credits per currency: ${row.unbalanced}`,
+    });
+  }
+  return failures;
+}
+
+/** What is wrong with an account the accounts query returned: its cached figures, and/or its posting chain. */
+export function accountFailures(row: AccountRow): VerifyFailure[] {
+  const failures: VerifyFailure[] = [];
+  if (row.debits_minor !== row.dr || row.credits_minor !== row.cr || row.version !== row.n) {
+    failures.push({
+      check: 'cached_balance',
+      subject: row.code,
+      detail:
+        `cached debits ${row.debits_minor}, credits ${row.credits_minor}, version ${row.version}; ` +
+        `postings sum to debits ${row.dr}, credits ${row.cr}, count ${row.n}`,
+    });
+  } else if (row.last_balance !== null && row.last_balance !== row.balance) {
+    failures.push({
+      check: 'cached_balance',
+      subject: row.code,
+      detail: `cached balance ${row.balance}; last posting's balance-after ${row.last_balance}`,
+    });
+  }
+  if (row.breaks > 0n) {
+    failures.push({
+      check: 'posting_chain',
+      subject: row.code,
+      detail: `${row.breaks} break(s) in the posting chain, the first at seq ${row.first_break}`,
+    });
+  }
+  return failures;
+}
+
+/** A currency whose debits and credits differ across the whole ledger. */
+export function currencyFailures(row: CurrencyRow): VerifyFailure[] {
+  if (row.dr === row.cr) return [];
+  return [
+    {
+      check: 'zero_sum',
+      subject: row.currency,
+      detail: `debits ${row.dr} ≠ credits ${row.cr} (difference ${row.dr - row.cr})`,
+    },
+  ];
+}
+
+/** Counts every failure per check and keeps the first `maxListed` of each. */
+class FailureList {
+  readonly failures: VerifyFailure[] = [];
+  readonly counts: Record<VerifyCheck, number> = {
+    entry_postings: 0,
+    entry_balance: 0,
+    cached_balance: 0,
+    posting_chain: 0,
+    zero_sum: 0,
+  };
+
+  constructor(private readonly maxListed: number) {}
+
+  add(failures: VerifyFailure[]): void {
+    for (const failure of failures) {
+      this.counts[failure.check] += 1;
+      if (this.counts[failure.check] <= this.maxListed) this.failures.push(failure);
+    }
+  }
+}
+
+/** Runs the checks on one connection (a snapshot when verifyLedger opened it). */
+async function runChecks(q: Queryable, list: FailureList): Promise<Omit<VerifyReport, 'durationMs'>> {
+  const counts = await q.query<{ entries: bigint; accounts: bigint }>(
+    'SELECT (SELECT count(*) FROM ledger.entries) AS entries, (SELECT count(*) FROM ledger.accounts) AS accounts',
+  );
+  const entries = await q.query<EntryRow>(ENTRIES_SQL);
+  for (const row of entries.rows) list.add(entryFailures(row));
+  const accounts = await q.query<AccountRow>(ACCOUNTS_SQL);
+  for (const row of accounts.rows) list.add(accountFailures(row));
+  const currencies = await q.query<CurrencyRow>(CURRENCIES_SQL);
+  let postings = 0n;
+  for (const row of currencies.rows) {
+    postings += row.n;
+    list.add(currencyFailures(row));
+  }
+  return {
+    ok: Object.values(list.counts).every((count) => count === 0),
+    entries: counts.rows[0]?.entries ?? 0n,
+    postings,
+    accounts: counts.rows[0]?.accounts ?? 0n,
+    currencies: currencies.rows.map((row) => ({
+      currency: row.currency,
+      debitsMinor: row.dr,
+      creditsMinor: row.cr,
+    })),
+    failureCounts: list.counts,
+    failures: list.failures,
+  };
+}
+
 export async function verifyLedger(
   db: Queryable | Pool,
   options: { maxListed?: number } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
-  const maxListed = options.maxListed ?? 50;
+  const list = new FailureList(options.maxListed ?? 50);
   // From a pool: one read-only snapshot for all the checks, with room to hash millions of rows in memory.
   let client: PoolClient | undefined;
   let q: Queryable = db;
@@ -112,101 +248,8 @@ export async function verifyLedger(
     await client.query("SET LOCAL work_mem = '256MB'");
   }
   try {
-    const failures: VerifyFailure[] = [];
-    const failureCounts: Record<VerifyCheck, number> = {
-      entry_postings: 0,
-      entry_balance: 0,
-      cached_balance: 0,
-      posting_chain: 0,
-      zero_sum: 0,
-    };
-    const fail = (failure: VerifyFailure): void => {
-      failureCounts[failure.check] += 1;
-      if (failureCounts[failure.check] <= maxListed) failures.push(failure);
-    };
-
-    const counts = await q.query<{ entries: bigint; accounts: bigint }>(
-      'SELECT (SELECT count(*) FROM ledger.entries) AS entries, (SELECT count(*) FROM ledger.accounts) AS accounts',
-    );
-
-    const entries = await q.query<{ id: bigint; reference: string; n: bigint; unbalanced: string | null }>(
-      ENTRIES_SQL,
-    );
-    for (const row of entries.rows) {
-      const subject = `${entryIdOf(row.id)} (${row.reference})`;
-      if (row.n < 2n)
-        fail({ check: 'entry_postings', subject, detail: `${row.n} posting(s); at least two required` });
-      if (row.unbalanced !== null) {
-        fail({ check: 'entry_balance', subject, detail: `debits − credits per currency: ${row.unbalanced}` });
-      }
-    }
-
-    const accounts = await q.query<{
-      code: string;
-      debits_minor: bigint;
-      credits_minor: bigint;
-      version: bigint;
-      balance: bigint;
-      dr: bigint;
-      cr: bigint;
-      n: bigint;
-      breaks: bigint;
-      first_break: bigint | null;
-      last_balance: bigint | null;
-    }>(ACCOUNTS_SQL);
-    for (const row of accounts.rows) {
-      if (row.debits_minor !== row.dr || row.credits_minor !== row.cr || row.version !== row.n) {
-        fail({
-          check: 'cached_balance',
-          subject: row.code,
-          detail:
-            `cached debits ${row.debits_minor}, credits ${row.credits_minor}, version ${row.version}; ` +
-            `postings sum to debits ${row.dr}, credits ${row.cr}, count ${row.n}`,
-        });
-      } else if (row.last_balance !== null && row.last_balance !== row.balance) {
-        fail({
-          check: 'cached_balance',
-          subject: row.code,
-          detail: `cached balance ${row.balance}; last posting's balance-after ${row.last_balance}`,
-        });
-      }
-      if (row.breaks > 0n) {
-        fail({
-          check: 'posting_chain',
-          subject: row.code,
-          detail: `${row.breaks} break(s) in the posting chain, the first at seq ${row.first_break}`,
-        });
-      }
-    }
-
-    const currencies = await q.query<{ currency: string; dr: bigint; cr: bigint; n: bigint }>(CURRENCIES_SQL);
-    let postings = 0n;
-    for (const row of currencies.rows) {
-      postings += row.n;
-      if (row.dr !== row.cr) {
-        fail({
-          check: 'zero_sum',
-          subject: row.currency,
-          detail: `debits ${row.dr} ≠ credits ${row.cr} (difference ${row.dr - row.cr})`,
-        });
-      }
-    }
-
-    const ok = Object.values(failureCounts).every((count) => count === 0);
-    return {
-      ok,
-      entries: counts.rows[0]?.entries ?? 0n,
-      postings,
-      accounts: counts.rows[0]?.accounts ?? 0n,
-      currencies: currencies.rows.map((row) => ({
-        currency: row.currency,
-        debitsMinor: row.dr,
-        creditsMinor: row.cr,
-      })),
-      failureCounts,
-      failures,
-      durationMs: Math.round(performance.now() - started),
-    };
+    const report = await runChecks(q, list);
+    return { ...report, durationMs: Math.round(performance.now() - started) };
   } finally {
     if (client !== undefined) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -150,81 +150,90 @@ function unmatched(line: BankLine, why: string): BankLineResult {
   });
 }
 
-export function classifyBankLine(line: BankLine, ctx: BankLineContext): BankLineResult {
-  if (line.status !== 'BOOK') return { findings: [], matched: false, pending: true };
-  if (ctx.seenBefore !== undefined) {
-    return single({
-      kind: 'duplicate_line',
-      cause: `bank line ${line.acctSvcrRef ?? `${line.statementId}#${line.seq}`} was seen before (import ${ctx.seenBefore.importId}, #${ctx.seenBefore.seq})`,
-      dedupeKey: key(line, 'duplicate_line'),
-      evidence: {
-        line: bankEvidence(line),
-        first_seen: { import_id: ctx.seenBefore.importId, seq: ctx.seenBefore.seq },
+function matched(): BankLineResult {
+  return { findings: [], matched: true, pending: false };
+}
+
+/** A line seen before (same bank reference, or same line of an earlier import). */
+function duplicate(line: BankLine, seenBefore: { importId: string; seq: number }): BankLineResult {
+  return single({
+    kind: 'duplicate_line',
+    cause: `bank line ${line.acctSvcrRef ?? `${line.statementId}#${line.seq}`} was seen before (import ${seenBefore.importId}, #${seenBefore.seq})`,
+    dedupeKey: key(line, 'duplicate_line'),
+    evidence: {
+      line: bankEvidence(line),
+      first_seen: { import_id: seenBefore.importId, seq: seenBefore.seq },
+    },
+    currency: line.currency,
+    amountMinor: line.amountMinor,
+  });
+}
+
+/** A payout of ours coming back: applied when its reason is a usual one, else a person decides. */
+function classifyReturn(line: BankLine, payout: PayoutFacts | undefined): BankLineResult {
+  if (payout === undefined) return unmatched(line, 'a return that names no payout of ours (EndToEndId)');
+  const differs = moneyDiffers(line, payout, `payout ${payout.id}`);
+  if (differs !== undefined) return single(differs);
+  if (payout.status === 'returned') return matched();
+  const reason = [line.returnCode, line.returnInfo].filter((part) => part !== undefined).join(' ');
+  const evidence = { line: bankEvidence(line), payout: { id: payout.id, status: payout.status } };
+  if (line.returnCode !== undefined && USUAL_RETURN_REASONS.has(line.returnCode)) {
+    return single(
+      {
+        kind: 'payout_return_unapplied',
+        cause: `the bank returned payout ${payout.id} (${reason}) but it is ${payout.status} here`,
+        dedupeKey: `payout_return_unapplied:${payout.id}`,
+        evidence,
+        currency: line.currency,
+        amountMinor: line.amountMinor,
+        fix: { type: 'settle_payout', payoutId: payout.id, outcome: 'returned', reason },
       },
-      currency: line.currency,
-      amountMinor: line.amountMinor,
-    });
+      true,
+    );
   }
-  const payout = ctx.payout;
-  if (isReturnLine(line)) {
-    if (payout === undefined) return unmatched(line, 'a return that names no payout of ours (EndToEndId)');
-    const differs = moneyDiffers(line, payout, `payout ${payout.id}`);
-    if (differs !== undefined) return single(differs);
-    if (payout.status === 'returned') return { findings: [], matched: true, pending: false };
-    const reason = [line.returnCode, line.returnInfo].filter((part) => part !== undefined).join(' ');
-    const evidence = { line: bankEvidence(line), payout: { id: payout.id, status: payout.status } };
-    if (line.returnCode !== undefined && USUAL_RETURN_REASONS.has(line.returnCode)) {
-      return single(
-        {
-          kind: 'payout_return_unapplied',
-          cause: `the bank returned payout ${payout.id} (${reason}) but it is ${payout.status} here`,
-          dedupeKey: `payout_return_unapplied:${payout.id}`,
-          evidence,
-          currency: line.currency,
-          amountMinor: line.amountMinor,
-          fix: { type: 'settle_payout', payoutId: payout.id, outcome: 'returned', reason },
-        },
-        true,
-      );
-    }
+  return single({
+    kind: 'payout_returned_unusual',
+    cause: `the bank returned payout ${payout.id} with an unusual reason (${reason === '' ? 'none given' : reason}): a person decides`,
+    dedupeKey: `payout_returned_unusual:${payout.id}`,
+    evidence,
+    currency: line.currency,
+    amountMinor: line.amountMinor,
+  });
+}
+
+/** A debit: one of our payouts paid by the bank, settled here when it is still in transit. */
+function classifyPayoutDebit(line: BankLine, payout: PayoutFacts | undefined): BankLineResult {
+  if (payout === undefined) return unmatched(line, 'a debit whose EndToEndId names no payout of ours');
+  const differs = moneyDiffers(line, payout, `payout ${payout.id}`);
+  if (differs !== undefined) return single(differs);
+  if (payout.status === 'paid') return matched();
+  const evidence = { line: bankEvidence(line), payout: { id: payout.id, status: payout.status } };
+  if (payout.status === 'returned') {
     return single({
-      kind: 'payout_returned_unusual',
-      cause: `the bank returned payout ${payout.id} with an unusual reason (${reason === '' ? 'none given' : reason}): a person decides`,
-      dedupeKey: `payout_returned_unusual:${payout.id}`,
+      kind: 'status_mismatch',
+      cause: `the bank paid payout ${payout.id}, which is returned here`,
+      dedupeKey: key(line, 'status_mismatch'),
       evidence,
       currency: line.currency,
       amountMinor: line.amountMinor,
     });
   }
-  if (line.creditDebit === 'DBIT') {
-    if (payout === undefined) return unmatched(line, 'a debit whose EndToEndId names no payout of ours');
-    const differs = moneyDiffers(line, payout, `payout ${payout.id}`);
-    if (differs !== undefined) return single(differs);
-    if (payout.status === 'paid') return { findings: [], matched: true, pending: false };
-    if (payout.status === 'returned') {
-      return single({
-        kind: 'status_mismatch',
-        cause: `the bank paid payout ${payout.id}, which is returned here`,
-        dedupeKey: key(line, 'status_mismatch'),
-        evidence: { line: bankEvidence(line), payout: { id: payout.id, status: payout.status } },
-        currency: line.currency,
-        amountMinor: line.amountMinor,
-      });
-    }
-    return single(
-      {
-        kind: 'payout_paid_in_transit',
-        cause: `the bank paid payout ${payout.id} but it is still ${payout.status} here`,
-        dedupeKey: `payout_paid_in_transit:${payout.id}`,
-        evidence: { line: bankEvidence(line), payout: { id: payout.id, status: payout.status } },
-        currency: line.currency,
-        amountMinor: line.amountMinor,
-        fix: { type: 'settle_payout', payoutId: payout.id, outcome: 'paid', reason: undefined },
-      },
-      true,
-    );
-  }
-  const psp = ctx.pspPayout;
+  return single(
+    {
+      kind: 'payout_paid_in_transit',
+      cause: `the bank paid payout ${payout.id} but it is still ${payout.status} here`,
+      dedupeKey: `payout_paid_in_transit:${payout.id}`,
+      evidence,
+      currency: line.currency,
+      amountMinor: line.amountMinor,
+      fix: { type: 'settle_payout', payoutId: payout.id, outcome: 'paid', reason: undefined },
+    },
+    true,
+  );
+}
+
+/** A credit: the PSP paying out to us, received (and booked if it is not yet) when it meets a PSP payout. */
+function classifyPspCredit(line: BankLine, psp: BankLineContext['pspPayout']): BankLineResult {
   if (psp === undefined)
     return unmatched(line, 'a credit that meets no PSP payout of the settlement reports');
   const differs = moneyDiffers(line, psp, `PSP payout ${psp.id}`);
@@ -235,4 +244,12 @@ export function classifyBankLine(line: BankLine, ctx: BankLineContext): BankLine
     pending: false,
     receivePspPayout: { id: psp.id, amountMinor: psp.amountMinor, currency: psp.currency },
   };
+}
+
+export function classifyBankLine(line: BankLine, ctx: BankLineContext): BankLineResult {
+  if (line.status !== 'BOOK') return { findings: [], matched: false, pending: true };
+  if (ctx.seenBefore !== undefined) return duplicate(line, ctx.seenBefore);
+  if (isReturnLine(line)) return classifyReturn(line, ctx.payout);
+  if (line.creditDebit === 'DBIT') return classifyPayoutDebit(line, ctx.payout);
+  return classifyPspCredit(line, ctx.pspPayout);
 }

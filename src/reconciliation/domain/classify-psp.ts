@@ -123,93 +123,128 @@ function unmatched(line: PspLine & { importId: string }, why: string): PspLineRe
   };
 }
 
-function classifyCharge(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
-  const orders = ctx.orders;
-  if (orders.length === 0) return unmatched(line, 'no payment order carries its metadata or payment intent');
-  const evidence = { line: lineEvidence(line), orders: ordersEvidence(orders), matched_by: ctx.matchedBy };
-  const ids = orders.map((order) => order.paymentOrderId);
-  const stop = (finding: Finding): PspLineResult => ({
-    findings: [finding],
-    matched: false,
-    matchedOrderIds: ids,
-  });
+type ChargeLine = PspLine & { importId: string };
+
+/** What every finding about a charge line shows: the line, the orders it met and how they were found. */
+type ChargeEvidence = {
+  line: Record<string, unknown>;
+  orders: unknown;
+  matched_by: PspLineContext['matchedBy'];
+};
+
+/** The charge disagrees with the orders about the money: charged twice, in another currency, or another amount. */
+function chargeMoneyFinding(
+  line: ChargeLine,
+  ctx: PspLineContext,
+  ids: string[],
+  evidence: ChargeEvidence,
+): Finding | undefined {
   if (ctx.ordersMatchedByOther !== undefined) {
-    return stop({
+    return {
       kind: 'duplicate_line',
       cause: `a second charge for order(s) ${ids.join(', ')}, already matched to ${ctx.ordersMatchedByOther}`,
       dedupeKey: `duplicate_line:psp:${line.balanceTransactionId}`,
       evidence: { ...evidence, first_balance_transaction_id: ctx.ordersMatchedByOther },
       currency: line.currency,
       amountMinor: line.grossMinor,
-    });
+    };
   }
-  const currencies = new Set(orders.map((order) => order.currency));
+  const currencies = new Set(ctx.orders.map((order) => order.currency));
   if (currencies.size !== 1 || !currencies.has(line.currency)) {
-    return stop({
+    return {
       kind: 'currency_mismatch',
       cause: `the PSP charged in ${line.currency}; order(s) ${ids.join(', ')} are in ${[...currencies].join(', ')}`,
       dedupeKey: `currency_mismatch:${line.balanceTransactionId}`,
       evidence,
       currency: line.currency,
       amountMinor: line.grossMinor,
-    });
+    };
   }
-  const expected = orders.reduce((sum, order) => sum + order.amountMinor, 0n);
-  if (expected !== line.grossMinor) {
-    return stop({
-      kind: 'amount_mismatch',
-      cause: `the PSP charged ${line.grossMinor}; order(s) ${ids.join(', ')} total ${expected} (${line.currency} minor units)`,
-      dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
-      evidence: { ...evidence, expected_minor: expected.toString() },
-      currency: line.currency,
-      amountMinor: line.grossMinor - expected,
-    });
-  }
+  const expected = ctx.orders.reduce((sum, order) => sum + order.amountMinor, 0n);
+  if (expected === line.grossMinor) return undefined;
+  return {
+    kind: 'amount_mismatch',
+    cause: `the PSP charged ${line.grossMinor}; order(s) ${ids.join(', ')} total ${expected} (${line.currency} minor units)`,
+    dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
+    evidence: { ...evidence, expected_minor: expected.toString() },
+    currency: line.currency,
+    amountMinor: line.grossMinor - expected,
+  };
+}
+
+/** The PSP charged orders that are FAILED, or that never started, here: a person decides. */
+function chargeStateFinding(
+  line: ChargeLine,
+  orders: OrderFacts[],
+  evidence: ChargeEvidence,
+): Finding | undefined {
   const failed = orders.filter((order) => order.status === 'FAILED');
   if (failed.length > 0) {
-    return stop({
+    return {
       kind: 'charged_but_failed',
       cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${failed.map((o) => o.paymentOrderId).join(', ')} are FAILED here: refund the buyer or accept the payment`,
       dedupeKey: `charged_but_failed:${line.balanceTransactionId}`,
       evidence,
       currency: line.currency,
       amountMinor: line.grossMinor,
-    });
+    };
   }
   const notStarted = orders.filter((order) => order.status === 'NOT_STARTED');
-  if (notStarted.length > 0) {
-    return stop({
-      kind: 'status_mismatch',
-      cause: `the PSP charged order(s) ${notStarted.map((o) => o.paymentOrderId).join(', ')} that never started here`,
-      dedupeKey: `status_mismatch:${line.balanceTransactionId}`,
-      evidence,
-      currency: line.currency,
-      amountMinor: line.grossMinor,
-    });
-  }
-  const findings: Finding[] = [];
+  if (notStarted.length === 0) return undefined;
+  return {
+    kind: 'status_mismatch',
+    cause: `the PSP charged order(s) ${notStarted.map((o) => o.paymentOrderId).join(', ')} that never started here`,
+    dedupeKey: `status_mismatch:${line.balanceTransactionId}`,
+    evidence,
+    currency: line.currency,
+    amountMinor: line.grossMinor,
+  };
+}
+
+/** Orders still EXECUTING or PENDING that the PSP charged: the webhook was missed; settle them. */
+function missedWebhookFinding(
+  line: ChargeLine,
+  ctx: PspLineContext,
+  evidence: ChargeEvidence,
+): Finding | undefined {
+  const orders = ctx.orders;
   const open = orders.filter((order) => order.status === 'EXECUTING' || order.status === 'PENDING');
-  if (open.length > 0) {
-    const first = orders[0];
-    const target =
-      ctx.matchedBy === 'payment_order_id' || orders.length === 1 || first === undefined
-        ? { paymentOrderId: open[0]?.paymentOrderId ?? '' }
-        : { checkoutId: first.checkoutId };
-    findings.push({
-      kind: 'missed_webhook',
-      cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${open.map((o) => o.paymentOrderId).join(', ')} are still ${open[0]?.status ?? ''} here: the webhook was missed`,
-      dedupeKey: `missed_webhook:${line.balanceTransactionId}`,
-      evidence,
-      currency: line.currency,
-      amountMinor: line.grossMinor,
-      fix: {
-        type: 'settle_payin',
-        target,
-        paymentIntentId: line.paymentIntentId,
-        chargeId: line.chargeId ?? (line.sourceId?.startsWith('ch_') === true ? line.sourceId : undefined),
-      },
-    });
-  }
+  if (open.length === 0) return undefined;
+  const first = orders[0];
+  const target =
+    ctx.matchedBy === 'payment_order_id' || orders.length === 1 || first === undefined
+      ? { paymentOrderId: open[0]?.paymentOrderId ?? '' }
+      : { checkoutId: first.checkoutId };
+  return {
+    kind: 'missed_webhook',
+    cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${open.map((o) => o.paymentOrderId).join(', ')} are still ${open[0]?.status ?? ''} here: the webhook was missed`,
+    dedupeKey: `missed_webhook:${line.balanceTransactionId}`,
+    evidence,
+    currency: line.currency,
+    amountMinor: line.grossMinor,
+    fix: {
+      type: 'settle_payin',
+      target,
+      paymentIntentId: line.paymentIntentId,
+      chargeId: line.chargeId ?? (line.sourceId?.startsWith('ch_') === true ? line.sourceId : undefined),
+    },
+  };
+}
+
+function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
+  const orders = ctx.orders;
+  if (orders.length === 0) return unmatched(line, 'no payment order carries its metadata or payment intent');
+  const evidence: ChargeEvidence = {
+    line: lineEvidence(line),
+    orders: ordersEvidence(orders),
+    matched_by: ctx.matchedBy,
+  };
+  const ids = orders.map((order) => order.paymentOrderId);
+  const stop = chargeMoneyFinding(line, ctx, ids, evidence) ?? chargeStateFinding(line, orders, evidence);
+  if (stop !== undefined) return { findings: [stop], matched: false, matchedOrderIds: ids };
+  const findings: Finding[] = [];
+  const missed = missedWebhookFinding(line, ctx, evidence);
+  if (missed !== undefined) findings.push(missed);
   findings.push(...feeFinding(line, ctx, orders));
   return { findings, matched: true, matchedOrderIds: ids };
 }

@@ -64,6 +64,120 @@ function toReadable(source: ByteSource): Readable {
   return Readable.from(source as AsyncIterable<Uint8Array | string>, { objectMode: false });
 }
 
+/** What the header row tells about every following row. */
+interface ReportHeader {
+  index: Map<string, number>;
+  metadataColumns: Array<{ key: string; at: number }>;
+  /** The timestamp columns this report uses (the `_utc` ones when present). */
+  createdColumn: string;
+  availableColumn: string;
+  payoutAtColumn: string;
+}
+
+/** Reads the header row: every required column present, no column twice. */
+export function readHeader(fields: string[], line: number): ReportHeader {
+  const header = fields.map((name) => name.trim());
+  const index = new Map(header.map((name, at) => [name, at]));
+  for (const required of REQUIRED) {
+    if (!index.has(required)) {
+      throw malformedAt(line, required, `the header lacks the required column "${required}"`);
+    }
+  }
+  if (index.size !== header.length) throw malformedAt(line, '(header)', 'a column name appears twice');
+  const metadataColumns = header.flatMap((name, at) => {
+    const match = METADATA_COLUMN.exec(name);
+    return match?.[1] === undefined ? [] : [{ key: match[1], at }];
+  });
+  return {
+    index,
+    metadataColumns,
+    createdColumn: index.has('created_utc') ? 'created_utc' : 'created',
+    availableColumn: index.has('available_on_utc') ? 'available_on_utc' : 'available_on',
+    payoutAtColumn: index.has('automatic_payout_effective_at_utc')
+      ? 'automatic_payout_effective_at_utc'
+      : 'automatic_payout_effective_at',
+  };
+}
+
+function currencyOf(text: string, line: number): string {
+  try {
+    return assertCurrency(text.toUpperCase());
+  } catch {
+    throw malformedAt(line, 'currency', `"${text}" is not an ISO 4217 currency`);
+  }
+}
+
+function amountOf(text: string, currency: string, line: number, column: string): bigint {
+  try {
+    return parseReportAmount(text, currency);
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    throw malformedAt(line, column, `"${text}" ${currency}: ${error.message} (${error.code})`);
+  }
+}
+
+function metadataOf(header: ReportHeader, fields: string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const { key, at } of header.metadataColumns) {
+    const value = fields[at] ?? '';
+    if (value !== '') metadata[key] = value;
+  }
+  return metadata;
+}
+
+/** Reads one data row into a line: identity, currency, amounts (`net = gross − fee`), timestamps, references. */
+export function readLine(header: ReportHeader, fields: string[], line: number): PspLine {
+  const get = (column: string): string => {
+    const at = header.index.get(column);
+    return at === undefined ? '' : (fields[at] ?? '');
+  };
+  const optional = (column: string): string | undefined => {
+    const value = get(column);
+    return value === '' ? undefined : value;
+  };
+  const id = get('balance_transaction_id');
+  if (id === '') throw malformedAt(line, 'balance_transaction_id', 'empty');
+  const category = get('reporting_category');
+  if (category === '') throw malformedAt(line, 'reporting_category', 'empty');
+  const currency = currencyOf(get('currency'), line);
+  const grossMinor = amountOf(get('gross'), currency, line, 'gross');
+  const feeMinor = amountOf(get('fee'), currency, line, 'fee');
+  const netMinor = amountOf(get('net'), currency, line, 'net');
+  if (netMinor !== grossMinor - feeMinor) {
+    throw malformedAt(line, 'net', `net ${get('net')} is not gross ${get('gross')} − fee ${get('fee')}`);
+  }
+  const { createdColumn, availableColumn, payoutAtColumn } = header;
+  return {
+    line,
+    balanceTransactionId: id,
+    category,
+    currency,
+    grossMinor,
+    feeMinor,
+    netMinor,
+    createdAt: timestampOf(get(createdColumn), line, createdColumn),
+    availableOn: timestampOf(get(availableColumn), line, availableColumn),
+    sourceId: optional('source_id'),
+    description: optional('description'),
+    chargeId: optional('charge_id'),
+    paymentIntentId: optional('payment_intent_id'),
+    payoutId: optional('automatic_payout_id'),
+    payoutEffectiveAt: timestampOf(get(payoutAtColumn), line, payoutAtColumn),
+    disputeReason: optional('dispute_reason'),
+    metadata: metadataOf(header, fields),
+  };
+}
+
+/** The parser's own refusals (row width, field size, quoting) in Bursar's words; anything else unchanged. */
+function csvRefusal(error: unknown): unknown {
+  if (!(error instanceof CsvError)) return error;
+  const line = (error as CsvError & { lines?: number }).lines;
+  return new AppError(
+    'reconciliation_file_malformed',
+    `psp report: ${line === undefined ? '' : `line ${line}: `}${error.message.replace(/^Invalid [^:]*: /, '')}`,
+  );
+}
+
 /** Reads a settlement report CSV; see the module comment. */
 export async function* readPspReport(source: ByteSource): AsyncGenerator<PspLine> {
   const parser = parse({
@@ -77,101 +191,14 @@ export async function* readPspReport(source: ByteSource): AsyncGenerator<PspLine
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
 
-  let header: string[] | undefined;
-  let index: Map<string, number> = new Map();
-  let metadataColumns: Array<{ key: string; at: number }> = [];
+  let header: ReportHeader | undefined;
   try {
     for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const fields = record.record;
-      const line = record.info.lines;
-      if (header === undefined) {
-        header = fields.map((name) => name.trim());
-        index = new Map(header.map((name, at) => [name, at]));
-        for (const required of REQUIRED) {
-          if (!index.has(required)) {
-            throw malformedAt(line, required, `the header lacks the required column "${required}"`);
-          }
-        }
-        if (index.size !== header.length) throw malformedAt(line, '(header)', 'a column name appears twice');
-        metadataColumns = header.flatMap((name, at) => {
-          const match = METADATA_COLUMN.exec(name);
-          return match?.[1] === undefined ? [] : [{ key: match[1], at }];
-        });
-        continue;
-      }
-      const get = (column: string): string => {
-        const at = index.get(column);
-        return at === undefined ? '' : (fields[at] ?? '');
-      };
-      const optional = (column: string): string | undefined => {
-        const value = get(column);
-        return value === '' ? undefined : value;
-      };
-      const id = get('balance_transaction_id');
-      if (id === '') throw malformedAt(line, 'balance_transaction_id', 'empty');
-      const category = get('reporting_category');
-      if (category === '') throw malformedAt(line, 'reporting_category', 'empty');
-      const currencyText = get('currency');
-      let currency: string;
-      try {
-        currency = assertCurrency(currencyText.toUpperCase());
-      } catch {
-        throw malformedAt(line, 'currency', `"${currencyText}" is not an ISO 4217 currency`);
-      }
-      const amount = (column: 'gross' | 'fee' | 'net'): bigint => {
-        const text = get(column);
-        try {
-          return parseReportAmount(text, currency);
-        } catch (error) {
-          if (!isAppError(error)) throw error;
-          throw malformedAt(line, column, `"${text}" ${currency}: ${error.message} (${error.code})`);
-        }
-      };
-      const grossMinor = amount('gross');
-      const feeMinor = amount('fee');
-      const netMinor = amount('net');
-      if (netMinor !== grossMinor - feeMinor) {
-        throw malformedAt(line, 'net', `net ${get('net')} is not gross ${get('gross')} − fee ${get('fee')}`);
-      }
-      const createdColumn = index.has('created_utc') ? 'created_utc' : 'created';
-      const availableColumn = index.has('available_on_utc') ? 'available_on_utc' : 'available_on';
-      const payoutAtColumn = index.has('automatic_payout_effective_at_utc')
-        ? 'automatic_payout_effective_at_utc'
-        : 'automatic_payout_effective_at';
-      const metadata: Record<string, string> = {};
-      for (const { key, at } of metadataColumns) {
-        const value = fields[at] ?? '';
-        if (value !== '') metadata[key] = value;
-      }
-      yield {
-        line,
-        balanceTransactionId: id,
-        category,
-        currency,
-        grossMinor,
-        feeMinor,
-        netMinor,
-        createdAt: timestampOf(get(createdColumn), line, createdColumn),
-        availableOn: timestampOf(get(availableColumn), line, availableColumn),
-        sourceId: optional('source_id'),
-        description: optional('description'),
-        chargeId: optional('charge_id'),
-        paymentIntentId: optional('payment_intent_id'),
-        payoutId: optional('automatic_payout_id'),
-        payoutEffectiveAt: timestampOf(get(payoutAtColumn), line, payoutAtColumn),
-        disputeReason: optional('dispute_reason'),
-        metadata,
-      };
+      if (header === undefined) header = readHeader(record.record, record.info.lines);
+      else yield readLine(header, record.record, record.info.lines);
     }
   } catch (error) {
-    if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines;
-      throw new AppError(
-        'reconciliation_file_malformed',
-        `psp report: ${line === undefined ? '' : `line ${line}: `}${error.message.replace(/^Invalid [^:]*: /, '')}`,
-      );
-    }
-    throw error;
+    throw csvRefusal(error);
   } finally {
     input.unpipe(parser);
     if (!input.destroyed) input.destroy();
