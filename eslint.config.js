@@ -53,8 +53,8 @@ export default tseslint.config(
           ],
         },
       ],
-      },
     },
+  },
   {
     // Functions a reader can hold in their head (issue 10): none on a money path longer than about 70 lines.
     // Scoped for now to the folders already split (reconciliation internals, ledger, money); widen it as the rest
