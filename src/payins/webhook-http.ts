@@ -1,6 +1,8 @@
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { WebhookReceived } from './http-schemas.ts';
 import { recordPspEvent } from './psp-events.ts';
 import { payinsRuntime } from './runtime.ts';
 
@@ -10,7 +12,13 @@ import { payinsRuntime } from './runtime.ts';
  * at once, and a worker acts on it.
  */
 export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () => Promise<void>): void {
-  app.post('/v1/webhooks/psp/stripe', async (request, reply) => {
+  app.post(
+    '/v1/webhooks/psp/stripe',
+    {
+      config: { auth: 'signature' },
+      schema: { response: { 200: WebhookReceived, ...errorResponses() } },
+    },
+    async (request, reply) => {
     const runtime = payinsRuntime(ctx);
     const raw = request.rawBody;
     const signature = request.headers['stripe-signature'];
@@ -26,5 +34,6 @@ export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () =
     await ensureJobs();
     const stored = await recordPspEvent(runtime, 'stripe', event);
     return reply.code(200).send({ received: true, duplicate: !stored });
-  });
+    },
+  );
 }
