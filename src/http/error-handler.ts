@@ -17,7 +17,8 @@ function fieldOf(instancePath: string, missingProperty?: unknown): string {
 function clientErrorOf(error: FastifyError): AppError | undefined {
   const status = error.statusCode;
   if (status === undefined || status < 400 || status >= 500) return undefined;
-  const detail = error.code === undefined ? 'the request is malformed' : `the request is malformed (${error.code})`;
+  const detail =
+    error.code === undefined ? 'the request is malformed' : `the request is malformed (${error.code})`;
   switch (status) {
     case 404:
       return new AppError('not_found', 'no such route or resource');
@@ -34,7 +35,11 @@ function clientErrorOf(error: FastifyError): AppError | undefined {
  * Errors Fastify meets before routing (`frameworkErrors`): a path that is not valid percent-encoding, a path
  * parameter longer than the router accepts. Answered in the one error shape with a request id, as 400.
  */
-export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   void reply.header('Request-Id', request.id);
   const message =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'

@@ -34,32 +34,36 @@ export function registerHealthRoutes(app: App, ctx: AppContext): void {
     {
       config: { auth: 'public' },
       schema: {
-        response: { 200: z.object({ status: z.literal('ready'), migrations: z.number().int() }), ...errorResponses() },
+        response: {
+          200: z.object({ status: z.literal('ready'), migrations: z.number().int() }),
+          ...errorResponses(),
+        },
       },
     },
     async () => {
-    let status;
-    try {
-      status = await withTimeout(migrationStatus(ctx.pool), 2_000);
-    } catch (error) {
-      throw new AppError('service_unavailable', `database unreachable: ${(error as Error).message}`, {
-        retryAfterSeconds: 5,
-      });
-    }
-    if (status.modified.length > 0) {
-      throw new AppError(
-        'service_unavailable',
-        `applied migrations were modified: ${status.modified.join(', ')}`,
-        {
-          retryAfterSeconds: 30,
-        },
-      );
-    }
-    if (status.pending.length > 0) {
-      throw new AppError('service_unavailable', `migrations pending: ${status.pending.join(', ')}`, {
-        retryAfterSeconds: 5,
-      });
-    }
-    return { status: 'ready' as const, migrations: status.applied.length };
-  });
+      let status;
+      try {
+        status = await withTimeout(migrationStatus(ctx.pool), 2_000);
+      } catch (error) {
+        throw new AppError('service_unavailable', `database unreachable: ${(error as Error).message}`, {
+          retryAfterSeconds: 5,
+        });
+      }
+      if (status.modified.length > 0) {
+        throw new AppError(
+          'service_unavailable',
+          `applied migrations were modified: ${status.modified.join(', ')}`,
+          {
+            retryAfterSeconds: 30,
+          },
+        );
+      }
+      if (status.pending.length > 0) {
+        throw new AppError('service_unavailable', `migrations pending: ${status.pending.join(', ')}`, {
+          retryAfterSeconds: 5,
+        });
+      }
+      return { status: 'ready' as const, migrations: status.applied.length };
+    },
+  );
 }

@@ -18,7 +18,11 @@ export function declaredCharset(contentType: string | undefined): string | undef
   for (const part of contentType.split(';').slice(1)) {
     const [name, ...rest] = part.split('=');
     if (name?.trim().toLowerCase() === 'charset') {
-      return rest.join('=').trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+      return rest
+        .join('=')
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase();
     }
   }
   return undefined;
@@ -28,7 +32,10 @@ export function declaredCharset(contentType: string | undefined): string | undef
 export function decodeUtf8Body(body: Buffer, contentType: string | undefined): string {
   const charset = declaredCharset(contentType);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new AppError('unsupported_media_type', 'send the body as application/json in UTF-8 (charset=utf-8)');
+    throw new AppError(
+      'unsupported_media_type',
+      'send the body as application/json in UTF-8 (charset=utf-8)',
+    );
   }
   try {
     return utf8.decode(body);
@@ -85,7 +92,9 @@ export function assertStorableStrings(value: unknown, context: string): void {
         throw new AppError('validation_failed', `${field}: ${why}`, { field });
       }
     } else if (Array.isArray(current)) {
-      current.forEach((element: unknown, index) => stack.push({ value: element, path: [...item.path, index] }));
+      current.forEach((element: unknown, index) =>
+        stack.push({ value: element, path: [...item.path, index] }),
+      );
     } else if (typeof current === 'object' && current !== null) {
       for (const [key, element] of Object.entries(current)) {
         const why = unstorableText(key);

@@ -20,7 +20,8 @@ export function registerMetricsRoute(app: App, ctx: AppContext): void {
       },
     },
     async (_request, reply) => {
-    reply.header('Content-Type', ctx.metrics.contentType);
-    return await ctx.metrics.metrics();
-  });
+      reply.header('Content-Type', ctx.metrics.contentType);
+      return await ctx.metrics.metrics();
+    },
+  );
 }

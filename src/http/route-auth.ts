@@ -45,7 +45,9 @@ function describe(method: RouteOptions['method']): string {
 
 function isRouteAuth(value: unknown): value is RouteAuth {
   if (value === 'public' || value === 'signature') return true;
-  return typeof value === 'object' && value !== null && typeof (value as { scope?: unknown }).scope === 'string';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { scope?: unknown }).scope === 'string'
+  );
 }
 
 /** The `onRequest` hooks that enforce `auth`: the key and its scope, then (money-moving POSTs) the Idempotency-Key. */
@@ -78,7 +80,8 @@ export function enforceRouteAuth(pool: Pool): (route: RouteOptions) => void {
       schema[AUTH_EXTENSION] = auth;
     } else {
       schema.security = [{ bearer: [auth.scope] }];
-      schema[AUTH_EXTENSION] = auth.moneyMoving === true ? { scope: auth.scope, money_moving: true } : { scope: auth.scope };
+      schema[AUTH_EXTENSION] =
+        auth.moneyMoving === true ? { scope: auth.scope, money_moving: true } : { scope: auth.scope };
     }
     route.schema = schema;
   };

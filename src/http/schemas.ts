@@ -7,7 +7,9 @@ const CODES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 export const ErrorResponse = z
   .object({
     error: z.object({
-      code: z.enum(CODES).describe('One of the closed list in docs/errors.md; each code has one HTTP status.'),
+      code: z
+        .enum(CODES)
+        .describe('One of the closed list in docs/errors.md; each code has one HTTP status.'),
       message: z.string(),
       request_id: z.string().describe('The Request-Id response header; quote it when asking for help.'),
       field: z.string().optional().describe('The request field at fault, when there is one.'),

@@ -37,7 +37,13 @@ export type PaymentOrderWire = z.infer<typeof PaymentOrderWire>;
 
 export const PaymentOrderWithHistory = PaymentOrderWire.extend({ status_history: z.array(StatusChangeWire) });
 
-export const CheckoutStatus = z.enum(['processing', 'requires_action', 'succeeded', 'failed', 'partially_succeeded']);
+export const CheckoutStatus = z.enum([
+  'processing',
+  'requires_action',
+  'succeeded',
+  'failed',
+  'partially_succeeded',
+]);
 
 export const CheckoutWire = z.object({
   checkout_id: z.string(),

@@ -19,21 +19,21 @@ export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () =
       schema: { response: { 200: WebhookReceived, ...errorResponses() } },
     },
     async (request, reply) => {
-    const runtime = payinsRuntime(ctx);
-    const raw = request.rawBody;
-    const signature = request.headers['stripe-signature'];
-    if (raw === undefined || raw.length === 0)
-      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
-    let event;
-    try {
-      event = runtime.psp.verifyWebhook(raw, typeof signature === 'string' ? signature : undefined);
-    } catch (error) {
-      request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
-      throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
-    }
-    await ensureJobs();
-    const stored = await recordPspEvent(runtime, 'stripe', event);
-    return reply.code(200).send({ received: true, duplicate: !stored });
+      const runtime = payinsRuntime(ctx);
+      const raw = request.rawBody;
+      const signature = request.headers['stripe-signature'];
+      if (raw === undefined || raw.length === 0)
+        throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+      let event;
+      try {
+        event = runtime.psp.verifyWebhook(raw, typeof signature === 'string' ? signature : undefined);
+      } catch (error) {
+        request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
+        throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
+      }
+      await ensureJobs();
+      const stored = await recordPspEvent(runtime, 'stripe', event);
+      return reply.code(200).send({ received: true, duplicate: !stored });
     },
   );
 }

@@ -41,7 +41,10 @@ export const PayoutWire = z.object({
   ledger_entry_id: z.string(),
   created_at: Timestamp,
   updated_at: Timestamp,
-  status_history: z.array(PayoutStatusStepWire).optional().describe('on GET /v1/payouts/{id} and on creation'),
+  status_history: z
+    .array(PayoutStatusStepWire)
+    .optional()
+    .describe('on GET /v1/payouts/{id} and on creation'),
 });
 export type PayoutWire = z.infer<typeof PayoutWire>;
 

@@ -21,7 +21,11 @@ export const ExceptionWire = z.object({
   fix: z.record(z.string(), z.unknown()).nullable(),
   run_id: z.string().nullable(),
   resolution: z
-    .object({ note: z.string().nullable(), resolved_by: z.string().nullable(), resolved_at: Timestamp.nullable() })
+    .object({
+      note: z.string().nullable(),
+      resolved_by: z.string().nullable(),
+      resolved_at: Timestamp.nullable(),
+    })
     .nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -29,7 +33,9 @@ export const ExceptionWire = z.object({
 export type ExceptionWire = z.infer<typeof ExceptionWire>;
 
 export const ExceptionWithHistory = ExceptionWire.extend({
-  history: z.array(z.object({ at: Timestamp, action: z.string(), actor: z.string(), note: z.string().nullable() })),
+  history: z.array(
+    z.object({ at: Timestamp, action: z.string(), actor: z.string(), note: z.string().nullable() }),
+  ),
 });
 
 export const ExceptionList = z.object({

@@ -18,12 +18,7 @@ import { contentInput } from './input.ts';
 import { fetchAndReconcile } from './daily.ts';
 import { reconciliationRuntime } from './runtime.ts';
 import { getRun, reconcileFiles, type RunRecord } from './service.ts';
-import {
-  ExceptionList,
-  ExceptionWire,
-  ExceptionWithHistory,
-  RunWire,
-} from './http-schemas.ts';
+import { ExceptionList, ExceptionWire, ExceptionWithHistory, RunWire } from './http-schemas.ts';
 
 const ExceptionId = z.string().regex(/^rexc_[a-z2-7]{1,40}$/, 'must be an exception id (rexc_…)');
 const RunId = z.string().regex(/^rrun_[a-z2-7]{1,40}$/, 'must be a run id (rrun_…)');
@@ -40,7 +35,10 @@ const ListQuery = z
       .string()
       .regex(/^\d{1,19}$/, 'must be the next_cursor of a previous page')
       // A sequence number is a PostgreSQL bigint: 2^63 and above is no cursor of ours (and not a 500).
-      .refine((value) => !/^\d{1,19}$/.test(value) || BigInt(value) <= MAX_BIGINT, 'must be the next_cursor of a previous page')
+      .refine(
+        (value) => !/^\d{1,19}$/.test(value) || BigInt(value) <= MAX_BIGINT,
+        'must be the next_cursor of a previous page',
+      )
       .optional(),
   })
   .strict();
@@ -118,7 +116,10 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/reconciliation/exceptions',
-    { config: ops, schema: { querystring: ListQuery, response: { 200: ExceptionList, ...errorResponses() } } },
+    {
+      config: ops,
+      schema: { querystring: ListQuery, response: { 200: ExceptionList, ...errorResponses() } },
+    },
     async (request) => {
       const q = request.query;
       const rows = await listExceptions(ctx.pool, {
@@ -146,7 +147,10 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
     '/v1/reconciliation/exceptions/:id',
     {
       config: ops,
-      schema: { params: z.object({ id: ExceptionId }), response: { 200: ExceptionWithHistory, ...errorResponses() } },
+      schema: {
+        params: z.object({ id: ExceptionId }),
+        response: { 200: ExceptionWithHistory, ...errorResponses() },
+      },
     },
     async (request) => {
       const exception = await getException(ctx.pool, request.params.id);
@@ -204,7 +208,10 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/reconciliation/runs/:id',
-    { config: ops, schema: { params: z.object({ id: RunId }), response: { 200: RunWire, ...errorResponses() } } },
+    {
+      config: ops,
+      schema: { params: z.object({ id: RunId }), response: { 200: RunWire, ...errorResponses() } },
+    },
     async (request) => runToWire(await getRun(ctx.pool, request.params.id)),
   );
 

@@ -73,7 +73,11 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
     '/v1/sellers/:seller_account',
     {
       config: { auth: { scope: 'payments:write' } },
-      schema: { params: SellerParams, body: UpdateSellerBody, response: { 200: SellerWire, ...errorResponses() } },
+      schema: {
+        params: SellerParams,
+        body: UpdateSellerBody,
+        response: { 200: SellerWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
