@@ -3,6 +3,12 @@ import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { WebhookReceived } from './http-schemas.ts';
+
+/** Signature-authenticated (no API key), answering `{ received, duplicate }` or an error. */
+const WEBHOOK_ROUTE = {
+  config: { auth: 'signature' },
+  schema: { response: { 200: WebhookReceived, ...errorResponses() } },
+} as const;
 import { recordPspEvent } from './psp-events.ts';
 import { payinsRuntime } from './runtime.ts';
 
@@ -12,28 +18,21 @@ import { payinsRuntime } from './runtime.ts';
  * at once, and a worker acts on it.
  */
 export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () => Promise<void>): void {
-  app.post(
-    '/v1/webhooks/psp/stripe',
-    {
-      config: { auth: 'signature' },
-      schema: { response: { 200: WebhookReceived, ...errorResponses() } },
-    },
-    async (request, reply) => {
-      const runtime = payinsRuntime(ctx);
-      const raw = request.rawBody;
-      const signature = request.headers['stripe-signature'];
-      if (raw === undefined || raw.length === 0)
-        throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
-      let event;
-      try {
-        event = runtime.psp.verifyWebhook(raw, typeof signature === 'string' ? signature : undefined);
-      } catch (error) {
-        request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
-        throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
-      }
-      await ensureJobs();
-      const stored = await recordPspEvent(runtime, 'stripe', event);
-      return reply.code(200).send({ received: true, duplicate: !stored });
-    },
-  );
+  app.post('/v1/webhooks/psp/stripe', WEBHOOK_ROUTE, async (request, reply) => {
+    const runtime = payinsRuntime(ctx);
+    const raw = request.rawBody;
+    const signature = request.headers['stripe-signature'];
+    if (raw === undefined || raw.length === 0)
+      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+    let event;
+    try {
+      event = runtime.psp.verifyWebhook(raw, typeof signature === 'string' ? signature : undefined);
+    } catch (error) {
+      request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
+      throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
+    }
+    await ensureJobs();
+    const stored = await recordPspEvent(runtime, 'stripe', event);
+    return reply.code(200).send({ received: true, duplicate: !stored });
+  });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Amount, Timestamp } from '../http/schemas.ts';
+import type { Readable } from 'node:stream';
+import { Amount, errorResponses, Timestamp } from '../http/schemas.ts';
 
 /**
  * The response schemas of the pay-out routes (docs/payouts.md). The serializer drops any field not listed here; the
@@ -71,5 +72,19 @@ export const PayoutFileDownload = {
   content: { 'application/xml': { schema: z.string() } },
 };
 
+/**
+ * A payout file goes out as the stream it is stored as (Fastify sends a stream without serializing it); the
+ * route's 200 schema documents the XML text the stream carries, which is what this type says.
+ */
+export function xmlStream(stream: Readable): string {
+  return stream as unknown as string;
+}
+
 /** What the sandbox payout provider's webhook answers to a verified event. */
 export const PayoutWebhookReceived = z.object({ received: z.literal(true), duplicate: z.boolean() });
+
+/** The sandbox payout provider's webhook: signature-authenticated (no API key). */
+export const SANDBOX_WEBHOOK_ROUTE = {
+  config: { auth: 'signature' },
+  schema: { response: { 200: PayoutWebhookReceived, ...errorResponses() } },
+} as const;

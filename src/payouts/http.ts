@@ -5,7 +5,13 @@ import type { App } from '../http/app.ts';
 import { formatAmount, assertCurrency } from '../money/index.ts';
 import { moneyPostIdentity } from '../http/money-post.ts';
 import { errorResponses, listOf } from '../http/schemas.ts';
-import { PayoutFileDownload, PayoutFileWire, PayoutWebhookReceived, PayoutWire } from './http-schemas.ts';
+import {
+  PayoutFileDownload,
+  PayoutFileWire,
+  PayoutWire,
+  SANDBOX_WEBHOOK_ROUTE,
+  xmlStream,
+} from './http-schemas.ts';
 import { getSellerOrThrow } from '../sellers/service.ts';
 import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
 import { createManualPayout } from './manual.ts';
@@ -146,37 +152,27 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const file = await getPayoutFile(ctx.pool, request.params.id);
       if (!file) throw new AppError('payout_file_not_found', `no payout file ${request.params.id}`);
-      return (
-        reply
-          .type('application/xml')
-          .header('content-disposition', `attachment; filename="${file.id}.xml"`)
-          .header('content-length', String(file.sizeBytes))
-          // Streamed as stored, not serialized; the schema documents the XML the stream carries.
-          .send(payoutFileStream(ctx.pool, file.id) as never)
-      );
+      return reply
+        .type('application/xml')
+        .header('content-disposition', `attachment; filename="${file.id}.xml"`)
+        .header('content-length', String(file.sizeBytes))
+        .send(xmlStream(payoutFileStream(ctx.pool, file.id)));
     },
   );
 
-  app.post(
-    '/v1/webhooks/payouts/sandbox',
-    {
-      config: { auth: 'signature' },
-      schema: { response: { 200: PayoutWebhookReceived, ...errorResponses() } },
-    },
-    async (request, reply) => {
-      const raw = request.rawBody;
-      if (raw === undefined || raw.length === 0) {
-        throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
-      }
-      const header = request.headers['sandbox-signature'];
-      const event = verifySandboxPayoutEvent(
-        raw,
-        typeof header === 'string' ? header : undefined,
-        payoutsRuntime(ctx).config.sandboxWebhookSecret,
-        Date.now(),
-      );
-      const result = await processSandboxPayoutEvent(ctx.pool, event);
-      return reply.code(200).send({ received: true, duplicate: result === undefined });
-    },
-  );
+  app.post('/v1/webhooks/payouts/sandbox', SANDBOX_WEBHOOK_ROUTE, async (request, reply) => {
+    const raw = request.rawBody;
+    if (raw === undefined || raw.length === 0) {
+      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+    }
+    const header = request.headers['sandbox-signature'];
+    const event = verifySandboxPayoutEvent(
+      raw,
+      typeof header === 'string' ? header : undefined,
+      payoutsRuntime(ctx).config.sandboxWebhookSecret,
+      Date.now(),
+    );
+    const result = await processSandboxPayoutEvent(ctx.pool, event);
+    return reply.code(200).send({ received: true, duplicate: result === undefined });
+  });
 }
