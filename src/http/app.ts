@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import { z } from 'zod';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -11,9 +12,12 @@ import {
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { containsCardNumber } from './card-guard.ts';
-import { installErrorHandler } from './error-handler.ts';
+import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
+import { assertStorableStrings, decodeUtf8Body, parseJsonText } from './json-body.ts';
 import { registerMetricsRoute } from './metrics.ts';
+import { enforceRouteAuth } from './route-auth.ts';
+import { errorResponses } from './schemas.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,36 +51,41 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
       return `req_${randomBytes(12).toString('hex')}`;
     },
     return503OnClosing: true,
+    // A bad URL encoding or an over-long path parameter gets Bursar's error shape too, not Fastify's.
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
+
+  // Authentication is the default: a route without a `config.auth` marker makes buildApp throw, naming it.
+  app.addHook('onRoute', enforceRouteAuth(ctx.pool));
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  // JSON bodies are read as text first: card data is refused before anything parses, stores or logs it.
-  // JSON only: any other body type is refused with 415 unsupported_media_type.
+  // JSON bodies are read as bytes, decoded as strict UTF-8 (a declared charset other than UTF-8 is 415), and
+  // refused when they carry card data, before anything parses, stores or logs them. Then parsed with a bounded
+  // depth, and every string checked to be storable (no NUL, no lone surrogate). Any other body type is 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (containsCardNumber(text)) {
-      done(
-        new AppError(
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      const text = decodeUtf8Body(bytes, request.headers['content-type']);
+      if (containsCardNumber(text)) {
+        throw new AppError(
           'card_data_not_accepted',
           'the request contains what looks like a card number; send a PSP token instead',
-        ),
-        undefined,
-      );
-      return;
+        );
+      }
+      request.rawBody = text;
+      done(null, text.length === 0 ? undefined : parseJsonText(text));
+    } catch (error) {
+      done(error instanceof Error ? error : new Error(String(error)), undefined);
     }
-    request.rawBody = text;
-    if (text.length === 0) {
-      done(null, undefined);
-      return;
-    }
-    try {
-      done(null, JSON.parse(text) as unknown);
-    } catch {
-      done(new AppError('invalid_json', 'the request body is not valid JSON'), undefined);
-    }
+  });
+
+  // Query strings and path parameters pass the same storability check as bodies, before validation.
+  app.addHook('preValidation', async (request) => {
+    assertStorableStrings(request.query, 'query');
+    assertStorableStrings(request.params, 'path');
   });
 
   app.addHook('onSend', async (request, reply) => {
@@ -97,7 +106,14 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     },
     transform: jsonSchemaTransform,
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      config: { auth: 'public' },
+      schema: { hide: true, response: { 200: z.record(z.string(), z.unknown()), ...errorResponses() } },
+    },
+    async () => app.swagger() as unknown as Record<string, unknown>,
+  );
 
   installErrorHandler(app);
   registerHealthRoutes(app, ctx);

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../apikeys/service.ts';
 import type { ApiKeyRecord } from '../apikeys/store.ts';
 import type { Scope } from '../apikeys/scopes.ts';
@@ -31,9 +31,12 @@ export async function resolveApiKey(pool: Pool, request: FastifyRequest): Promis
   return key;
 }
 
-/** A preHandler that admits a request whose key carries `scope`. */
-export function requireScope(pool: Pool, scope: Scope): preHandlerAsyncHookHandler {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+/**
+ * A hook that admits a request whose key carries `scope`. Routes do not call it: their `config.auth` marker
+ * installs it (src/http/route-auth.ts), as an `onRequest` hook, before the body is read.
+ */
+export function requireScope(pool: Pool, scope: Scope): (request: FastifyRequest) => Promise<void> {
+  return async (request: FastifyRequest) => {
     const key = await resolveApiKey(pool, request);
     if (!key.scopes.includes(scope)) {
       throw new AppError('insufficient_scope', `this route needs an API key with scope "${scope}"`);

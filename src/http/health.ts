@@ -2,6 +2,23 @@ import type { App } from './app.ts';
 import type { AppContext } from '../context.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { AppError } from '../errors.ts';
+import { z } from 'zod';
+import { errorResponses } from './schemas.ts';
+
+// Public (config.auth): probes carry no key. They say only whether the process and its database answer.
+const HEALTHZ = {
+  config: { auth: 'public' },
+  schema: { response: { 200: z.object({ status: z.literal('ok') }), ...errorResponses() } },
+} as const;
+const READYZ = {
+  config: { auth: 'public' },
+  schema: {
+    response: {
+      200: z.object({ status: z.literal('ready'), migrations: z.number().int() }),
+      ...errorResponses(),
+    },
+  },
+} as const;
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -17,9 +34,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** `/healthz`: the process is alive. `/readyz`: the database answers and its migrations are current. */
 export function registerHealthRoutes(app: App, ctx: AppContext): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', HEALTHZ, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', async () => {
+  app.get('/readyz', READYZ, async () => {
     let status;
     try {
       status = await withTimeout(migrationStatus(ctx.pool), 2_000);
@@ -42,6 +59,6 @@ export function registerHealthRoutes(app: App, ctx: AppContext): void {
         retryAfterSeconds: 5,
       });
     }
-    return { status: 'ready', migrations: status.applied.length };
+    return { status: 'ready' as const, migrations: status.applied.length };
   });
 }

@@ -1,9 +1,6 @@
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { ApiKeyRecord } from '../apikeys/store.ts';
-import type { Scope } from '../apikeys/scopes.ts';
-import type { Pool } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
-import { requireScope } from './auth.ts';
 
 /** Printable ASCII, 1..255 characters (Stripe's limit), so keys are safe to log and to index. */
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
@@ -27,20 +24,10 @@ export function requireIdempotencyKey(header: string | string[] | undefined): st
 }
 
 /**
- * The checks of every POST that can move money, in the order callers see them: the key and its scope first, then
- * the Idempotency-Key, then (by Fastify) the body. So a missing Idempotency-Key is reported as such, whatever the
- * body holds.
+ * The API key and Idempotency-Key of a request to a money-moving POST. The route's marker
+ * (`config: { auth: { scope, moneyMoving: true } }`) checked them in order before the body was read: the key and
+ * its scope, then the Idempotency-Key; the body comes after.
  */
-export function moneyMovingPost(pool: Pool, scope: Scope): preValidationAsyncHookHandler[] {
-  return [
-    requireScope(pool, scope),
-    async (request) => {
-      requireIdempotencyKey(request.headers['idempotency-key']);
-    },
-  ];
-}
-
-/** The API key and Idempotency-Key of a request that passed `moneyMovingPost`. */
 export function moneyPostIdentity(request: FastifyRequest): { apiKey: ApiKeyRecord; idempotencyKey: string } {
   const apiKey = request.apiKey;
   if (!apiKey) throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
-import { requireScope } from '../http/auth.ts';
-import { moneyMovingPost, moneyPostIdentity } from '../http/money-post.ts';
+import { moneyPostIdentity } from '../http/money-post.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { CheckoutWire, PaymentOrderWithHistory } from './http-schemas.ts';
 import { requestFingerprint } from './idempotency.ts';
 import { payinsRuntime } from './runtime.ts';
 import { createCheckout } from './service.ts';
@@ -41,8 +42,11 @@ export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<vo
   app.post(
     '/v1/payments',
     {
-      schema: { body: CreatePaymentBody },
-      preValidation: moneyMovingPost(ctx.pool, 'payments:write'),
+      config: { auth: { scope: 'payments:write', moneyMoving: true } },
+      schema: {
+        body: CreatePaymentBody,
+        response: { 200: CheckoutWire, 201: CheckoutWire, ...errorResponses() },
+      },
     },
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
@@ -55,13 +59,17 @@ export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<vo
         request: checkoutRequest,
       });
       if (result.replayed) reply.header('Idempotent-Replayed', 'true');
-      return reply.code(result.status).send(result.body);
+      // A stored (replayed) answer is the checkout's wire body; the response schema checks it on the way out.
+      return reply.code(result.status as 201).send(result.body as CheckoutWire);
     },
   );
 
   app.get(
     '/v1/payments/:payment_order_id',
-    { schema: { params: OrderParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { params: OrderParams, response: { 200: PaymentOrderWithHistory, ...errorResponses() } },
+    },
     async (request) => {
       const order = await getOrder(ctx.pool, request.params.payment_order_id);
       if (!order) throw new AppError('not_found', `no payment order ${request.params.payment_order_id}`);
@@ -72,7 +80,10 @@ export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<vo
 
   app.get(
     '/v1/checkouts/:checkout_id',
-    { schema: { params: CheckoutParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { params: CheckoutParams, response: { 200: CheckoutWire, ...errorResponses() } },
+    },
     async (request) => {
       const checkout = await getCheckout(ctx.pool, request.params.checkout_id);
       if (!checkout) throw new AppError('not_found', `no checkout ${request.params.checkout_id}`);

@@ -1,6 +1,14 @@
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { WebhookReceived } from './http-schemas.ts';
+
+/** Signature-authenticated (no API key), answering `{ received, duplicate }` or an error. */
+const WEBHOOK_ROUTE = {
+  config: { auth: 'signature' },
+  schema: { response: { 200: WebhookReceived, ...errorResponses() } },
+} as const;
 import { recordPspEvent } from './psp-events.ts';
 import { payinsRuntime } from './runtime.ts';
 
@@ -10,7 +18,7 @@ import { payinsRuntime } from './runtime.ts';
  * at once, and a worker acts on it.
  */
 export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () => Promise<void>): void {
-  app.post('/v1/webhooks/psp/stripe', async (request, reply) => {
+  app.post('/v1/webhooks/psp/stripe', WEBHOOK_ROUTE, async (request, reply) => {
     const runtime = payinsRuntime(ctx);
     const raw = request.rawBody;
     const signature = request.headers['stripe-signature'];

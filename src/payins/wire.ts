@@ -1,4 +1,5 @@
 import { assertCurrency, formatAmount } from '../money/index.ts';
+import type { CheckoutWire, PaymentOrderWire, StatusChangeWire } from './http-schemas.ts';
 import type { Checkout, PaymentOrder, StatusChange } from './types.ts';
 
 /** A stored amount on the wire; the currency was checked when it was stored. */
@@ -24,7 +25,7 @@ export function checkoutStatusOf(checkout: Checkout, orders: PaymentOrder[]): Ch
   return 'partially_succeeded';
 }
 
-export function orderToWire(order: PaymentOrder): Record<string, unknown> {
+export function orderToWire(order: PaymentOrder): PaymentOrderWire {
   return {
     payment_order_id: order.paymentOrderId,
     checkout_id: order.checkoutId,
@@ -42,7 +43,7 @@ export function orderToWire(order: PaymentOrder): Record<string, unknown> {
   };
 }
 
-export function historyToWire(history: StatusChange[]): Array<Record<string, unknown>> {
+export function historyToWire(history: StatusChange[]): StatusChangeWire[] {
   return history.map((change) => ({
     at: change.at.toISOString(),
     from: change.from,
@@ -55,9 +56,9 @@ export function checkoutToWire(
   checkout: Checkout,
   orders: PaymentOrder[],
   risk?: { decision: string; reasons: string[] },
-): Record<string, unknown> {
+): CheckoutWire {
   const status = checkoutStatusOf(checkout, orders);
-  const body: Record<string, unknown> = {
+  const body: CheckoutWire = {
     checkout_id: checkout.checkoutId,
     status,
     is_payment_done: checkout.isPaymentDone,

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import type { MaskedBankAccount } from './http-schemas.ts';
 
 /**
  * Bank-detail validation (pure). An IBAN is checked for its shape, its country's length and its ISO 7064
@@ -182,7 +183,7 @@ export type BankDetails =
   | { kind: 'ach'; accountNumber: string; routingNumber: string; holderName: string | null };
 
 /** What audit rows and API answers show: enough to recognise the account, not enough to use it. */
-export function maskBankDetails(details: BankDetails | null): Record<string, unknown> | null {
+export function maskBankDetails(details: BankDetails | null): MaskedBankAccount | null {
   if (details === null) return null;
   if (details.kind === 'sepa') {
     return {

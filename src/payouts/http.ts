@@ -2,9 +2,16 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
-import { requireScope } from '../http/auth.ts';
 import { formatAmount, assertCurrency } from '../money/index.ts';
-import { moneyMovingPost, moneyPostIdentity } from '../http/money-post.ts';
+import { moneyPostIdentity } from '../http/money-post.ts';
+import { errorResponses, listOf } from '../http/schemas.ts';
+import {
+  PayoutFileDownload,
+  PayoutFileWire,
+  PayoutWire,
+  SANDBOX_WEBHOOK_ROUTE,
+  xmlStream,
+} from './http-schemas.ts';
 import { getSellerOrThrow } from '../sellers/service.ts';
 import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
 import { createManualPayout } from './manual.ts';
@@ -30,7 +37,7 @@ const CreatePayoutBody = z
   })
   .strict();
 
-function fileToWire(file: PayoutFile): Record<string, unknown> {
+function fileToWire(file: PayoutFile): PayoutFileWire {
   const currency = assertCurrency(file.currency);
   return {
     object: 'payout_file',
@@ -59,8 +66,12 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
   app.get(
     '/v1/sellers/:seller_account/payouts',
     {
-      schema: { params: z.object({ seller_account: SellerAccount }), querystring: Page },
-      preHandler: requireScope(ctx.pool, 'payments:read'),
+      config: { auth: { scope: 'payments:read' } },
+      schema: {
+        params: z.object({ seller_account: SellerAccount }),
+        querystring: Page,
+        response: { 200: listOf(PayoutWire), ...errorResponses() },
+      },
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
@@ -71,7 +82,7 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
           : { startingAfter: request.query.starting_after }),
       });
       return {
-        object: 'list',
+        object: 'list' as const,
         data: payouts.slice(0, request.query.limit).map((payout) => payoutToWire(payout)),
         has_more: payouts.length > request.query.limit,
       };
@@ -80,7 +91,10 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/payouts/:id',
-    { schema: { params: z.object({ id: PayoutId }) }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { params: z.object({ id: PayoutId }), response: { 200: PayoutWire, ...errorResponses() } },
+    },
     async (request) => {
       const payout = await getPayout(ctx.pool, request.params.id);
       if (!payout) throw new AppError('payout_not_found', `no payout ${request.params.id}`);
@@ -91,8 +105,8 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
   app.post(
     '/v1/payouts',
     {
-      schema: { body: CreatePayoutBody },
-      preValidation: moneyMovingPost(ctx.pool, 'payments:write'),
+      config: { auth: { scope: 'payments:write', moneyMoving: true } },
+      schema: { body: CreatePayoutBody, response: { 201: PayoutWire, ...errorResponses() } },
     },
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
@@ -105,13 +119,17 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
         path: '/v1/payouts',
       });
       if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.code(result.status).send(result.body);
+      // A stored (replayed) answer is the payout's wire body; the response schema checks it on the way out.
+      return reply.code(result.status as 201).send(result.body as PayoutWire);
     },
   );
 
   app.get(
     '/v1/payout-files',
-    { schema: { querystring: Page }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { querystring: Page, response: { 200: listOf(PayoutFileWire), ...errorResponses() } },
+    },
     async (request) => {
       const files = await listPayoutFiles(ctx.pool, {
         limit: request.query.limit + 1,
@@ -120,7 +138,7 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
           : { startingAfter: request.query.starting_after }),
       });
       return {
-        object: 'list',
+        object: 'list' as const,
         data: files.slice(0, request.query.limit).map(fileToWire),
         has_more: files.length > request.query.limit,
       };
@@ -129,7 +147,13 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/payout-files/:id',
-    { schema: { params: z.object({ id: FileId }) }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: {
+        params: z.object({ id: FileId }),
+        response: { 200: PayoutFileDownload, ...errorResponses() },
+      },
+    },
     async (request, reply) => {
       const file = await getPayoutFile(ctx.pool, request.params.id);
       if (!file) throw new AppError('payout_file_not_found', `no payout file ${request.params.id}`);
@@ -137,12 +161,12 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
         .type('application/xml')
         .header('content-disposition', `attachment; filename="${file.id}.xml"`)
         .header('content-length', String(file.sizeBytes))
-        .send(payoutFileStream(ctx.pool, file.id));
+        .send(xmlStream(payoutFileStream(ctx.pool, file.id)));
     },
   );
 
   if (sandboxIsProvider) {
-    app.post('/v1/webhooks/payouts/sandbox', async (request, reply) => {
+    app.post('/v1/webhooks/payouts/sandbox', SANDBOX_WEBHOOK_ROUTE, async (request, reply) => {
       const raw = request.rawBody;
       if (raw === undefined || raw.length === 0) {
         throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');

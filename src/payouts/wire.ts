@@ -1,8 +1,9 @@
 import { assertCurrency, formatAmount } from '../money/index.ts';
 import { maskBankDetails } from './bank.ts';
+import type { PayoutWire } from './http-schemas.ts';
 import type { Payout, PayoutStatusStep } from './types.ts';
 
-export function payoutToWire(payout: Payout, history?: PayoutStatusStep[]): Record<string, unknown> {
+export function payoutToWire(payout: Payout, history?: PayoutStatusStep[]): PayoutWire {
   const currency = assertCurrency(payout.currency);
   return {
     object: 'payout',

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
-import { requireScope } from '../http/auth.ts';
+import { errorResponses } from '../http/schemas.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
 import {
@@ -18,6 +18,7 @@ import { contentInput } from './input.ts';
 import { fetchAndReconcile } from './daily.ts';
 import { reconciliationRuntime } from './runtime.ts';
 import { getRun, reconcileFiles, type RunRecord } from './service.ts';
+import { ExceptionList, ExceptionWire, ExceptionWithHistory, RunWire } from './http-schemas.ts';
 
 const ExceptionId = z.string().regex(/^rexc_[a-z2-7]{1,40}$/, 'must be an exception id (rexc_…)');
 const RunId = z.string().regex(/^rrun_[a-z2-7]{1,40}$/, 'must be a run id (rrun_…)');
@@ -33,9 +34,16 @@ const ListQuery = z
     cursor: z
       .string()
       .regex(/^\d{1,19}$/, 'must be the next_cursor of a previous page')
+      // A sequence number is a PostgreSQL bigint: 2^63 and above is no cursor of ours (and not a 500).
+      .refine(
+        (value) => !/^\d{1,19}$/.test(value) || BigInt(value) <= MAX_BIGINT,
+        'must be the next_cursor of a previous page',
+      )
       .optional(),
   })
   .strict();
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 const ResolveBody = z.object({ note: z.string().trim().min(1).max(2000) }).strict();
 const ReopenBody = z.object({ note: z.string().trim().min(1).max(2000).optional() }).strict();
@@ -57,7 +65,7 @@ function amountWire(minor: bigint | null, currency: string | null): string | nul
   return minor < 0n ? `-${formatAmount(-minor, currency)}` : formatAmount(minor, currency);
 }
 
-export function exceptionToWire(exception: ReconException): Record<string, unknown> {
+export function exceptionToWire(exception: ReconException): ExceptionWire {
   return {
     id: exception.id,
     object: 'reconciliation_exception',
@@ -83,7 +91,7 @@ export function exceptionToWire(exception: ReconException): Record<string, unkno
   };
 }
 
-function runToWire(run: RunRecord): Record<string, unknown> {
+function runToWire(run: RunRecord): RunWire {
   return {
     id: run.id,
     object: 'reconciliation_run',
@@ -103,11 +111,15 @@ function actorOf(request: { apiKey?: { id: string } }): string {
 }
 
 export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
-  const ops = requireScope(ctx.pool, 'ops');
+  // Every reconciliation route needs an `ops` key (the marker installs the check; see src/http/route-auth.ts).
+  const ops = { auth: { scope: 'ops' } } as const;
 
   app.get(
     '/v1/reconciliation/exceptions',
-    { schema: { querystring: ListQuery }, preHandler: ops },
+    {
+      config: ops,
+      schema: { querystring: ListQuery, response: { 200: ExceptionList, ...errorResponses() } },
+    },
     async (request) => {
       const q = request.query;
       const rows = await listExceptions(ctx.pool, {
@@ -123,7 +135,7 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
       const last = page[page.length - 1];
       const hasMore = rows.length > q.limit;
       return {
-        object: 'list',
+        object: 'list' as const,
         data: page.map(exceptionToWire),
         has_more: hasMore,
         next_cursor: hasMore && last !== undefined ? last.seq.toString() : null,
@@ -133,7 +145,13 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/reconciliation/exceptions/:id',
-    { schema: { params: z.object({ id: ExceptionId }) }, preHandler: ops },
+    {
+      config: ops,
+      schema: {
+        params: z.object({ id: ExceptionId }),
+        response: { 200: ExceptionWithHistory, ...errorResponses() },
+      },
+    },
     async (request) => {
       const exception = await getException(ctx.pool, request.params.id);
       if (exception === undefined) {
@@ -154,7 +172,14 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.post(
     '/v1/reconciliation/exceptions/:id/resolve',
-    { schema: { params: z.object({ id: ExceptionId }), body: ResolveBody }, preHandler: ops },
+    {
+      config: ops,
+      schema: {
+        params: z.object({ id: ExceptionId }),
+        body: ResolveBody,
+        response: { 200: ExceptionWire, ...errorResponses() },
+      },
+    },
     async (request) => {
       const resolved = await withTransaction(ctx.pool, (client) =>
         resolveException(client, request.params.id, request.body.note, actorOf(request)),
@@ -165,7 +190,14 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.post(
     '/v1/reconciliation/exceptions/:id/reopen',
-    { schema: { params: z.object({ id: ExceptionId }), body: ReopenBody.optional() }, preHandler: ops },
+    {
+      config: ops,
+      schema: {
+        params: z.object({ id: ExceptionId }),
+        body: ReopenBody.optional(),
+        response: { 200: ExceptionWire, ...errorResponses() },
+      },
+    },
     async (request) => {
       const reopened = await withTransaction(ctx.pool, (client) =>
         reopenException(client, request.params.id, request.body?.note, actorOf(request)),
@@ -176,13 +208,16 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/reconciliation/runs/:id',
-    { schema: { params: z.object({ id: RunId }) }, preHandler: ops },
+    {
+      config: ops,
+      schema: { params: z.object({ id: RunId }), response: { 200: RunWire, ...errorResponses() } },
+    },
     async (request) => runToWire(await getRun(ctx.pool, request.params.id)),
   );
 
   app.post(
     '/v1/reconciliation/runs',
-    { schema: { body: RunBody }, preHandler: ops },
+    { config: ops, schema: { body: RunBody, response: { 201: RunWire, ...errorResponses() } } },
     async (request, reply) => {
       const body = request.body;
       const rt = reconciliationRuntime(ctx);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { App } from '../http/app.ts';
 import type { AppContext } from '../context.ts';
-import { requireScope } from '../http/auth.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { BalanceWire, SellerWire } from './http-schemas.ts';
 import { getWallet, walletToWire } from './wallet.ts';
 import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
@@ -30,7 +31,10 @@ const SellerParams = z.object({ seller_account: SellerAccount });
 export function registerSellerRoutes(app: App, ctx: AppContext): void {
   app.post(
     '/v1/sellers',
-    { schema: { body: CreateSellerBody }, preHandler: requireScope(ctx.pool, 'payments:write') },
+    {
+      config: { auth: { scope: 'payments:write' } },
+      schema: { body: CreateSellerBody, response: { 200: SellerWire, 201: SellerWire, ...errorResponses() } },
+    },
     async (request, reply) => {
       const body = request.body;
       const result = await registerSellerWithSettings(
@@ -54,7 +58,10 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/sellers/:seller_account',
-    { schema: { params: SellerParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { params: SellerParams, response: { 200: SellerWire, ...errorResponses() } },
+    },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
       const settings = await getSellerSettings(ctx.pool, seller.sellerAccount);
@@ -65,8 +72,12 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
   app.patch(
     '/v1/sellers/:seller_account',
     {
-      schema: { params: SellerParams, body: UpdateSellerBody },
-      preHandler: requireScope(ctx.pool, 'payments:write'),
+      config: { auth: { scope: 'payments:write' } },
+      schema: {
+        params: SellerParams,
+        body: UpdateSellerBody,
+        response: { 200: SellerWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
@@ -83,7 +94,10 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
 
   app.get(
     '/v1/sellers/:seller_account/balance',
-    { schema: { params: SellerParams }, preHandler: requireScope(ctx.pool, 'payments:read') },
+    {
+      config: { auth: { scope: 'payments:read' } },
+      schema: { params: SellerParams, response: { 200: BalanceWire, ...errorResponses() } },
+    },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
       return walletToWire(await getWallet(ctx.pool, seller), ctx.clock.now());

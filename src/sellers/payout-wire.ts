@@ -10,6 +10,7 @@ import {
   type BankDetails,
 } from '../payouts/bank.ts';
 import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from '../payouts/settings.ts';
+import type { ScheduleWire, SellerSettingsWire } from './http-schemas.ts';
 
 /**
  * The `payout` and `platform_fee` objects of `POST /v1/sellers` and `PATCH /v1/sellers/{id}`. Bank fields and
@@ -162,14 +163,14 @@ export function applySettingsInput(
   return next;
 }
 
-function scheduleToWire(schedule: Schedule): Record<string, unknown> {
+function scheduleToWire(schedule: Schedule): ScheduleWire {
   if (schedule.interval === 'monthly') return { interval: 'monthly', day_of_month: schedule.dayOfMonth };
   if (schedule.interval === 'weekly') return { interval: 'weekly', weekday: schedule.weekday };
   return { interval: schedule.interval };
 }
 
 /** The seller's settings as the API shows them; account numbers are masked (never echoed in full). */
-export function settingsToWire(settings: PayoutSettings, currency: CurrencyCode): Record<string, unknown> {
+export function settingsToWire(settings: PayoutSettings, currency: CurrencyCode): SellerSettingsWire {
   const fmt = (minor: bigint) => formatAmount(minor, currency);
   const reserve = settings.reserve;
   return {

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { assertCurrency } from '../money/index.ts';
 import { findSeller, insertSeller, type Seller } from './store.ts';
+import type { SellerCoreWire } from './http-schemas.ts';
 
 export interface NewSeller {
   sellerAccount: string;
@@ -52,7 +53,7 @@ export async function getSellerOrThrow(db: Queryable, sellerAccount: string): Pr
   return seller;
 }
 
-export function sellerToWire(seller: Seller): Record<string, unknown> {
+export function sellerToWire(seller: Seller): SellerCoreWire {
   return {
     object: 'seller',
     seller_account: seller.sellerAccount,

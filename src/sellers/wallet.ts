@@ -2,6 +2,7 @@ import type { Queryable } from '../db/pool.ts';
 import { listAccountsByOwner, paidOutTotal } from '../ledger/index.ts';
 import { formatAmount, type CurrencyCode, assertCurrency } from '../money/index.ts';
 import type { Seller } from './store.ts';
+import type { BalanceWire } from './http-schemas.ts';
 
 /** A seller's wallet: a view over the seller's ledger accounts, never a second truth. */
 export interface Wallet {
@@ -44,7 +45,7 @@ export async function getWallet(db: Queryable, seller: Seller): Promise<Wallet> 
   };
 }
 
-export function walletToWire(wallet: Wallet, asOf: Date): Record<string, unknown> {
+export function walletToWire(wallet: Wallet, asOf: Date): BalanceWire {
   const fmt = (minor: bigint) => formatAmount(minor, wallet.currency);
   return {
     object: 'balance',

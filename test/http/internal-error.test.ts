@@ -12,7 +12,7 @@ beforeAll(async () => {
   const ctx = createContext({ ...loadConfig({}), databaseUrl: db.url }, db.pool, createLogger('silent'));
   app = await buildApp(ctx, [
     (instance) => {
-      instance.get('/boom', async () => {
+      instance.get('/boom', { config: { auth: 'public' } }, async () => {
         throw new Error('relation "secret_internal_table" does not exist at 10.0.0.7');
       });
     },

@@ -1,0 +1,88 @@
+import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
+import type { Scope } from '../apikeys/scopes.ts';
+import type { Pool } from '../db/pool.ts';
+import { requireScope } from './auth.ts';
+import { requireIdempotencyKey } from './money-post.ts';
+
+/**
+ * How a route authenticates its caller. Every route declares one in `config.auth`; `buildApp` refuses to start
+ * with a route that does not (authentication is the default, not something a route has to remember):
+ *
+ * - `{ scope }`: an API key carrying `scope` (`Authorization: Bearer <key>`); 401 without an active key, 403
+ *   without the scope. `moneyMoving: true` adds the `Idempotency-Key` check right after the scope.
+ * - `'signature'`: no API key; the handler verifies a signature over the raw body (a PSP's or a payout
+ *   provider's webhook).
+ * - `'public'`: no authentication at all (liveness, readiness, the OpenAPI description). Keep this list short.
+ *
+ * The check is added by the marker itself (an `onRequest` hook), so the marker cannot claim a scope the route does
+ * not check, and it runs before the body is read or validated: an unauthenticated bad body is 401, not 400.
+ */
+export type RouteAuth = 'public' | 'signature' | { scope: Scope; moneyMoving?: boolean };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; see src/http/route-auth.ts. Required on every route. */
+    auth?: RouteAuth;
+  }
+}
+
+/** The OpenAPI extension that carries a route's marker, so tests and clients can list routes by how they authenticate. */
+export const AUTH_EXTENSION = 'x-bursar-auth';
+
+export class RouteAuthMissingError extends Error {
+  constructor(method: string, url: string) {
+    super(
+      `route ${method} ${url} declares no authentication: give it config.auth = { scope: '…' }, ` +
+        `or mark it 'public' or 'signature' (see docs/api.md)`,
+    );
+    this.name = 'RouteAuthMissingError';
+  }
+}
+
+function describe(method: RouteOptions['method']): string {
+  return Array.isArray(method) ? method.join(',') : String(method);
+}
+
+function isRouteAuth(value: unknown): value is RouteAuth {
+  if (value === 'public' || value === 'signature') return true;
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { scope?: unknown }).scope === 'string'
+  );
+}
+
+/** The `onRequest` hooks that enforce `auth`: the key and its scope, then (money-moving POSTs) the Idempotency-Key. */
+export function authHooks(pool: Pool, auth: RouteAuth): onRequestAsyncHookHandler[] {
+  if (auth === 'public' || auth === 'signature') return [];
+  const hooks: onRequestAsyncHookHandler[] = [requireScope(pool, auth.scope)];
+  if (auth.moneyMoving === true) {
+    hooks.push(async (request: FastifyRequest) => {
+      requireIdempotencyKey(request.headers['idempotency-key']);
+    });
+  }
+  return hooks;
+}
+
+/**
+ * The `onRoute` hook behind auth-by-default: throws (so `buildApp` fails, naming the route) when a route has no
+ * marker, and otherwise puts the marker's checks first among the route's `onRequest` hooks and writes the marker
+ * into the route's OpenAPI description (`security` and `x-bursar-auth`).
+ */
+export function enforceRouteAuth(pool: Pool): (route: RouteOptions) => void {
+  return (route) => {
+    const auth: unknown = route.config?.auth;
+    if (!isRouteAuth(auth)) throw new RouteAuthMissingError(describe(route.method), route.url);
+    const own = route.onRequest;
+    const existing = own === undefined ? [] : Array.isArray(own) ? own : [own];
+    route.onRequest = [...authHooks(pool, auth), ...existing];
+    const schema = { ...(route.schema ?? {}) } as Record<string, unknown>;
+    if (auth === 'public' || auth === 'signature') {
+      schema.security = [];
+      schema[AUTH_EXTENSION] = auth;
+    } else {
+      schema.security = [{ bearer: [auth.scope] }];
+      schema[AUTH_EXTENSION] =
+        auth.moneyMoving === true ? { scope: auth.scope, money_moving: true } : { scope: auth.scope };
+    }
+    route.schema = schema;
+  };
+}

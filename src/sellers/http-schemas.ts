@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { Amount, Timestamp } from '../http/schemas.ts';
+import { MaskedBankAccount } from '../payouts/http-schemas.ts';
+import { WEEKDAYS } from '../payouts/settings.ts';
+
+/**
+ * The response schemas of the seller routes. The serializer drops any field not listed here; the wire functions'
+ * return types are inferred from these schemas, so a field added to one must be added here.
+ */
+
+export const SellerCore = z.object({
+  object: z.literal('seller'),
+  seller_account: z.string(),
+  name: z.string(),
+  currency: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  created_at: Timestamp,
+});
+export type SellerCoreWire = z.infer<typeof SellerCore>;
+
+export const ScheduleWire = z.union([
+  z.object({ interval: z.literal('monthly'), day_of_month: z.number().int() }),
+  z.object({ interval: z.literal('weekly'), weekday: z.enum(WEEKDAYS) }),
+  z.object({ interval: z.enum(['daily', 'manual']) }),
+]);
+export type ScheduleWire = z.infer<typeof ScheduleWire>;
+
+export const SellerSettingsWire = z.object({
+  payout: z.object({
+    currency: z.string(),
+    bank_account: MaskedBankAccount.nullable(),
+    schedule: ScheduleWire,
+    minimum_amount: Amount,
+    reserve: z.union([
+      z.object({ type: z.literal('percentage'), basis_points: z.number().int() }),
+      z.object({ type: z.literal('fixed'), amount: Amount }),
+      z.object({ type: z.literal('none') }),
+    ]),
+    hold_days: z.number().int(),
+    needs_bank_details: z.boolean(),
+    needs_bank_details_reason: z.string().nullable(),
+  }),
+  platform_fee: z
+    .object({ basis_points: z.number().int(), fixed: Amount })
+    .nullable()
+    .describe("the seller's own platform fee; null when the platform's default applies"),
+});
+export type SellerSettingsWire = z.infer<typeof SellerSettingsWire>;
+
+/** A seller as `POST/GET/PATCH /v1/sellers…` return it: the seller and its payout settings. */
+export const SellerWire = SellerCore.extend(SellerSettingsWire.shape);
+
+export const BalanceWire = z.object({
+  object: z.literal('balance'),
+  seller_account: z.string(),
+  currency: z.string(),
+  pending: Amount,
+  available: Amount,
+  reserved: Amount,
+  in_transit: Amount,
+  paid_out: Amount,
+  as_of: Timestamp,
+});
+export type BalanceWire = z.infer<typeof BalanceWire>;
