@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { checkConfig, EXIT_CONFIG, formatConfigProblems, type CheckedRole } from '../config-check.ts';
 import { openDatabase } from '../db/database.ts';
 import pino from 'pino';
 import { createLogger } from '../log.ts';
@@ -36,18 +36,27 @@ ${EXCEPTIONS_USAGE.split('\n')
 Every command reads the same configuration as "start": DATABASE_URL, or the embedded PostgreSQL under
 BURSAR_DATA_DIR (default ./.bursar), shared with a running "start" when there is one.`;
 
+/** The roles whose settings a command needs: `start`'s `--role`, every role for `doctor`, the database's otherwise. */
+function checkedRole(command: string | undefined, rest: string[]): CheckedRole {
+  if (command === 'doctor') return 'all';
+  if (command !== 'start') return 'cli';
+  const index = rest.findIndex((arg) => arg === '--role' || arg.startsWith('--role='));
+  const value = index < 0 ? 'all' : (rest[index]?.split('=')[1] ?? rest[index + 1]);
+  return value === 'api' || value === 'worker' || value === 'sandbox' ? value : 'all';
+}
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`bursar: ${(error as Error).message}\n`);
-    return 2;
+  // Every setting the command's roles read is checked before anything starts; all problems are reported at once.
+  const checked = checkConfig(process.env, checkedRole(command, rest));
+  const config = checked.config;
+  if (config === undefined || checked.problems.length > 0) {
+    process.stderr.write(`${formatConfigProblems(checked.problems)}\n`);
+    return EXIT_CONFIG;
   }
   // Commands other than start log only warnings, to stderr, so their own output stays readable.
   const log =
