@@ -150,6 +150,12 @@ export const SETTINGS: readonly Setting[] = [
     check: wholeNumber(600_000),
   },
   {
+    name: 'BURSAR_DB_OUTAGE_LIMIT_MS',
+    area: 'core',
+    accepted: 'milliseconds, 0–86400000',
+    check: wholeNumber(86_400_000),
+  },
+  {
     name: 'BURSAR_API_KEY',
     area: 'api',
     secret: true,
@@ -433,7 +439,17 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
   const loaders: { area: Area; reads: string[]; run: () => unknown }[] = [
     {
       area: 'core',
-      reads: ['PORT', 'HOST', 'SANDBOX_PORT', 'DATABASE_URL', 'BURSAR_DATA_DIR', 'BURSAR_API_KEY', 'LOG_LEVEL'],
+      reads: [
+        'PORT',
+        'HOST',
+        'SANDBOX_PORT',
+        'DATABASE_URL',
+        'BURSAR_DATA_DIR',
+        'BURSAR_API_KEY',
+        'LOG_LEVEL',
+        'BURSAR_SHUTDOWN_GRACE_MS',
+        'BURSAR_DB_OUTAGE_LIMIT_MS',
+      ],
       run: () => (config = loadConfig(env)),
     },
     {
