@@ -185,9 +185,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number, 1–100',
     check: wholeNumber(100, 1),
   },
-  ...['BURSAR_PLATFORM_FEE_BPS', 'BURSAR_PLATFORM_FEE_FIXED_MINOR'].map(
-    (name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e15) }),
-  ),
+  ...['BURSAR_PLATFORM_FEE_BPS', 'BURSAR_PLATFORM_FEE_FIXED_MINOR'].map((name): Setting => ({
+    name,
+    area: 'api',
+    accepted: 'a whole number',
+    check: wholeNumber(1e15),
+  })),
   // Risk rules.
   ...['BURSAR_RISK_MAX_CHECKOUT', 'BURSAR_RISK_REVIEW_ABOVE', 'BURSAR_RISK_MAX_AMOUNT_PER_HOUR'].map(
     (name): Setting => ({
@@ -261,7 +264,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'milliseconds, 1–600000',
     check: wholeNumber(600_000, 1),
   },
-  { name: 'STRIPE_MAX_NETWORK_RETRIES', area: 'api', accepted: 'a whole number, 0–10', check: wholeNumber(10) },
+  {
+    name: 'STRIPE_MAX_NETWORK_RETRIES',
+    area: 'api',
+    accepted: 'a whole number, 0–10',
+    check: wholeNumber(10),
+  },
   // Pay-outs (docs/payouts.md).
   {
     name: 'BURSAR_PAYOUT_PROVIDER',
@@ -324,9 +332,19 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a positive whole number of hours',
     check: wholeNumber(1e9, 1),
   },
-  { name: 'BURSAR_RECON_CHUNK_SIZE', area: 'api', accepted: 'a positive whole number', check: wholeNumber(1e9, 1) },
+  {
+    name: 'BURSAR_RECON_CHUNK_SIZE',
+    area: 'api',
+    accepted: 'a positive whole number',
+    check: wholeNumber(1e9, 1),
+  },
   // The sandbox PSP and payout provider (docs/sandbox.md).
-  { name: 'SANDBOX_HOST', area: 'sandbox', accepted: 'a host name or IP address to listen on', check: nonEmpty },
+  {
+    name: 'SANDBOX_HOST',
+    area: 'sandbox',
+    accepted: 'a host name or IP address to listen on',
+    check: nonEmpty,
+  },
   { name: 'SANDBOX_PUBLIC_URL', area: 'sandbox', accepted: 'an http:// or https:// URL', check: httpUrl },
   {
     name: 'SANDBOX_SECRET_KEY',
@@ -350,10 +368,18 @@ export const SETTINGS: readonly Setting[] = [
       }
     },
   },
-  { name: 'SANDBOX_SEED', area: 'sandbox', accepted: 'a whole number, 0–4294967295', check: wholeNumber(0xffffffff) },
-  ...['SANDBOX_REVIEW_DELAY_MS', 'SANDBOX_AVAILABLE_DELAY_MS', 'SANDBOX_TICK_MS'].map(
-    (name): Setting => ({ name, area: 'sandbox', accepted: 'milliseconds, a whole number', check: wholeNumber(1e15) }),
-  ),
+  {
+    name: 'SANDBOX_SEED',
+    area: 'sandbox',
+    accepted: 'a whole number, 0–4294967295',
+    check: wholeNumber(0xffffffff),
+  },
+  ...['SANDBOX_REVIEW_DELAY_MS', 'SANDBOX_AVAILABLE_DELAY_MS', 'SANDBOX_TICK_MS'].map((name): Setting => ({
+    name,
+    area: 'sandbox',
+    accepted: 'milliseconds, a whole number',
+    check: wholeNumber(1e15),
+  })),
   { name: 'SANDBOX_AUTOMATIC_PAYOUTS', area: 'sandbox', accepted: 'true or false', check: bool },
   {
     name: 'SANDBOX_PAYOUT_DELAY_MS',
@@ -416,7 +442,12 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
   if ((role === 'all' || role === 'api') && areas.includes('sandbox')) {
     const apiPort = env.PORT || '8080';
     const sandboxPort = env.SANDBOX_PORT || '8081';
-    if (apiPort === sandboxPort && apiPort !== '0' && !reported.has('PORT') && !reported.has('SANDBOX_PORT')) {
+    if (
+      apiPort === sandboxPort &&
+      apiPort !== '0' &&
+      !reported.has('PORT') &&
+      !reported.has('SANDBOX_PORT')
+    ) {
       problems.push({
         variable: 'SANDBOX_PORT',
         problem: `${JSON.stringify(sandboxPort)} is the API's PORT too`,

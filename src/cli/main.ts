@@ -8,12 +8,14 @@ import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
+import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
 import { startCommand } from './start.ts';
 
 const USAGE = `usage: bursar <command>
 
   start [--role all|api|worker|sandbox]   run Bursar (npm start runs "start")
   migrate                                  apply pending database migrations and exit
+  ${DOCTOR_USAGE.replace(/^bursar /, '')}
 ${KEYS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
@@ -51,6 +53,11 @@ function out(line: string): void {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'doctor') {
+    // The doctor reports configuration problems as its first check rather than refusing to run.
+    const doctorLog = createLogger(process.env.LOG_LEVEL || 'warn', pino.destination(2));
+    return await doctorCommand(process.env, doctorLog, out);
+  }
   // Every setting the command's roles read is checked before anything starts; all problems are reported at once.
   const checked = checkConfig(process.env, checkedRole(command, rest));
   const config = checked.config;

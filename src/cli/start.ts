@@ -68,6 +68,7 @@ export async function startServer(config: Config, log: Logger, role: Role): Prom
   let apiUrl: string | undefined;
   let devKey: string | undefined;
   let stopping = false;
+  let inFlight = 0;
   let reportFailure: (source: string, error: Error) => void = () => undefined;
   const failed = new Promise<{ source: string; error: Error }>((resolve) => {
     reportFailure = (source, error) => {
@@ -89,8 +90,13 @@ export async function startServer(config: Config, log: Logger, role: Role): Prom
       await app.listen({ host: config.host, port: config.port });
       apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
       // A server that closes or fails while the process is not stopping would leave it alive and deaf.
-      app.server.on('close', () => reportFailure('http server', new Error('the HTTP server closed')));
-      app.server.on('error', (error) => reportFailure('http server', error));
+      const server = app.server;
+      server.on('request', (_request, response) => {
+        inFlight++;
+        response.on('close', () => inFlight--);
+      });
+      server.on('close', () => reportFailure('http server', new Error('the HTTP server closed')));
+      server.on('error', (error) => reportFailure('http server', error));
     }
     for (const service of backgroundServices(ctx, role)) {
       service.onFailure?.((error) => reportFailure(service.name, error));
@@ -163,12 +169,22 @@ export async function startServer(config: Config, log: Logger, role: Role): Prom
       await watching;
       const graceMs = config.shutdownGraceMs;
       if (app) {
-        // Stop accepting and finish the requests in flight; past the grace period, cut what is left.
+        // Keep accepting for a while, /readyz saying draining, so that load balancers stop sending: until no
+        // request is in flight, or half the grace period. Then stop accepting (a request arriving on a kept-alive
+        // connection gets a whole 503 with `Connection: close`), let the requests in flight finish, and cut what
+        // is left when the grace period is over.
+        const deadline = Date.now() + graceMs;
+        const stopAccepting = Date.now() + graceMs / 2;
+        while (inFlight > 0 && Date.now() < stopAccepting)
+          await new Promise((resolve) => setTimeout(resolve, 20));
         const server = app.server;
-        const cut = setTimeout(() => {
-          log.warn({ graceMs }, 'shutdown grace period over: closing the connections left');
-          server.closeAllConnections();
-        }, graceMs);
+        const cut = setTimeout(
+          () => {
+            log.warn({ graceMs, inFlight }, 'shutdown grace period over: closing the connections left');
+            server.closeAllConnections();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
         try {
           await app.close();
         } finally {
