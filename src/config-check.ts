@@ -159,8 +159,8 @@ export const SETTINGS: readonly Setting[] = [
     name: 'BURSAR_API_KEY',
     area: 'api',
     secret: true,
-    accepted: 'at least 16 characters: letters, digits, _ and -',
-    check: (raw) => (/^[A-Za-z0-9_-]{16,}$/.test(raw) ? undefined : 'is too short or has other characters'),
+    accepted: 'at least 16 characters, no spaces',
+    check: (raw) => (raw.length >= 16 && !/\s/.test(raw) ? undefined : 'is too short or has spaces'),
   },
   // Pay-ins (docs/payins.md).
   ...[
