@@ -11,6 +11,10 @@ export interface Config {
   /** Fixes the value of the development API key created at first start. */
   apiKey: string | undefined;
   logLevel: string;
+  /** After SIGTERM/SIGINT: how long in-flight requests and the work in hand may take before they are cut. */
+  shutdownGraceMs: number;
+  /** How long the database may stay unreachable after start before the process gives up and exits (69). */
+  dbOutageLimitMs: number;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -22,6 +26,14 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return value;
 }
 
+function msFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw) || Number.parseInt(raw, 10) > max)
+    throw new Error(`${name} must be milliseconds, 0–${max}, got "${raw}"`);
+  return Number.parseInt(raw, 10);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host: env.HOST || '127.0.0.1',
@@ -31,5 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.BURSAR_DATA_DIR || '.bursar'),
     apiKey: env.BURSAR_API_KEY || undefined,
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    shutdownGraceMs: msFromEnv(env, 'BURSAR_SHUTDOWN_GRACE_MS', 15_000, 600_000),
+    dbOutageLimitMs: msFromEnv(env, 'BURSAR_DB_OUTAGE_LIMIT_MS', 300_000, 86_400_000),
   };
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { checkConfig, EXIT_CONFIG, formatConfigProblems, type CheckedRole } from '../config-check.ts';
 import { openDatabase } from '../db/database.ts';
 import pino from 'pino';
 import { createLogger } from '../log.ts';
@@ -8,12 +8,14 @@ import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
+import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
 import { startCommand, type ExtraService } from './start.ts';
 
 const USAGE = `usage: bursar <command>
 
   start [--role all|api|worker|sandbox]   run Bursar (npm start runs "start")
   migrate                                  apply pending database migrations and exit
+  ${DOCTOR_USAGE.replace(/^bursar /, '')}
 ${KEYS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
@@ -36,6 +38,15 @@ ${EXCEPTIONS_USAGE.split('\n')
 Every command reads the same configuration as "start": DATABASE_URL, or the embedded PostgreSQL under
 BURSAR_DATA_DIR (default ./.bursar), shared with a running "start" when there is one.`;
 
+/** The roles whose settings a command needs: `start`'s `--role`, every role for `doctor`, the database's otherwise. */
+function checkedRole(command: string | undefined, rest: string[]): CheckedRole {
+  if (command === 'doctor') return 'all';
+  if (command !== 'start') return 'cli';
+  const index = rest.findIndex((arg) => arg === '--role' || arg.startsWith('--role='));
+  const value = index < 0 ? 'all' : (rest[index]?.split('=')[1] ?? rest[index + 1]);
+  return value === 'api' || value === 'worker' || value === 'sandbox' ? value : 'all';
+}
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
@@ -47,12 +58,17 @@ export interface MainOptions {
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`bursar: ${(error as Error).message}\n`);
-    return 2;
+  if (command === 'doctor') {
+    // The doctor reports configuration problems as its first check rather than refusing to run.
+    const doctorLog = createLogger(process.env.LOG_LEVEL || 'warn', pino.destination(2));
+    return await doctorCommand(process.env, doctorLog, out);
+  }
+  // Every setting the command's roles read is checked before anything starts; all problems are reported at once.
+  const checked = checkConfig(process.env, checkedRole(command, rest));
+  const config = checked.config;
+  if (config === undefined || checked.problems.length > 0) {
+    process.stderr.write(`${formatConfigProblems(checked.problems)}\n`);
+    return EXIT_CONFIG;
   }
   // Commands other than start log only warnings, to stderr, so their own output stays readable.
   const log =

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
 import { buildApp } from '../http/app.ts';
+import { createReadiness } from '../http/health.ts';
 import type { Logger } from '../log.ts';
 import type { BackgroundService } from '../services.ts';
 import { parse, UsageError } from './args.ts';
@@ -21,12 +22,50 @@ export interface ExtraService {
   create(ctx: AppContext): BackgroundService | Promise<BackgroundService>;
 }
 
+/**
+ * The exit codes of `bursar start` (README.md, "Exit codes"): 0 after a clean drain, 1 when it could not start,
+ * 2 on a usage error, 69 when a background service or the server failed for good after start, 78 when the
+ * configuration is refused (src/config-check.ts), 130 on a second signal.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  startFailed: 1,
+  usage: 2,
+  serviceFailed: 69,
+  config: 78,
+  secondSignal: 130,
+} as const;
+
 export interface Running {
   apiUrl: string | undefined;
   devKey: string | undefined;
   /** Lines the background services want printed at start (the sandbox's URL, say). */
   extraLines: string[];
+  /** Settles when a background service, the HTTP server or the database fails for good after start. */
+  failed: Promise<{ source: string; error: Error }>;
+  /**
+   * Drains: `/readyz` turns 503 `draining` at once, the server stops accepting and finishes the requests in
+   * flight (cut after the grace period), the workers finish the work in hand, then the database closes last.
+   */
   stop(): Promise<void>;
+}
+
+/** How often the process looks at its database and services while all is well; failures back off to 30 s. */
+const WATCH_INTERVAL_MS = 2_000;
+const WATCH_MAX_BACKOFF_MS = 30_000;
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -46,6 +85,17 @@ export async function startServer(
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let apiUrl: string | undefined;
   let devKey: string | undefined;
+  let stopping = false;
+  let inFlight = 0;
+  let reportFailure: (source: string, error: Error) => void = () => undefined;
+  const failed = new Promise<{ source: string; error: Error }>((resolve) => {
+    reportFailure = (source, error) => {
+      if (!stopping) resolve({ source, error });
+    };
+  });
+  // Worker-only processes have no /readyz, but keep the same bookkeeping for their logs.
+  const localReadiness = createReadiness();
+  const readiness = () => app?.readiness ?? localReadiness;
   try {
     if (role === 'all' || role === 'api') {
       const key = await ensureDevKey(
@@ -57,30 +107,128 @@ export async function startServer(
       app = await buildApp(ctx, routeModules);
       await app.listen({ host: config.host, port: config.port });
       apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+      // A server that closes or fails while the process is not stopping would leave it alive and deaf.
+      const server = app.server;
+      server.on('request', (_request, response) => {
+        inFlight++;
+        response.on('close', () => inFlight--);
+      });
+      server.on('close', () => reportFailure('http server', new Error('the HTTP server closed')));
+      server.on('error', (error) => reportFailure('http server', error));
     }
     const extras: BackgroundService[] = [];
     for (const extra of extraServices) if (extra.roles.includes(role)) extras.push(await extra.create(ctx));
     for (const service of [...extras, ...backgroundServices(ctx, role)]) {
+      service.onFailure?.((error) => reportFailure(service.name, error));
       await service.start();
       services.push(service);
     }
   } catch (error) {
+    stopping = true;
     await app?.close().catch(() => undefined);
     for (const service of services.reverse()) await service.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
   }
+
+  // The watch: the database and each service's health, retried with backoff while failing, logged on every
+  // change, shown by /readyz; a database unreachable for longer than BURSAR_DB_OUTAGE_LIMIT_MS is permanent.
+  let watchTimer: NodeJS.Timeout | undefined;
+  let watching: Promise<void> | undefined;
+  let outageSince: number | undefined;
+  let backoffMs = WATCH_INTERVAL_MS;
+  const lastReason = new Map<string, string | undefined>();
+  const note = (source: string, reason: string | undefined) => {
+    if (lastReason.get(source) === reason) return;
+    lastReason.set(source, reason);
+    readiness().report(source, reason);
+    if (reason === undefined) log.info({ source }, 'recovered');
+    else log.warn({ source, reason }, 'degraded; retrying with backoff');
+  };
+  const watch = async () => {
+    let databaseReason: string | undefined;
+    try {
+      await within(db.pool.query('SELECT 1'), 5_000, 'database');
+    } catch (error) {
+      databaseReason = `unreachable: ${(error as Error).message}`;
+    }
+    note('database', databaseReason);
+    for (const service of services) note(service.name, service.health?.());
+    if (databaseReason === undefined) {
+      outageSince = undefined;
+      backoffMs = WATCH_INTERVAL_MS;
+      return;
+    }
+    outageSince ??= Date.now();
+    backoffMs = Math.min(backoffMs * 2, WATCH_MAX_BACKOFF_MS);
+    if (Date.now() - outageSince >= config.dbOutageLimitMs) {
+      reportFailure(
+        'database',
+        new Error(`unreachable for more than ${config.dbOutageLimitMs} ms (BURSAR_DB_OUTAGE_LIMIT_MS)`),
+      );
+    }
+  };
+  const scheduleWatch = () => {
+    if (stopping) return;
+    watchTimer = setTimeout(() => {
+      watching = watch().finally(scheduleWatch);
+    }, backoffMs);
+    watchTimer.unref();
+  };
+  scheduleWatch();
+
   return {
     apiUrl,
     devKey,
     extraLines: services.flatMap((service) => service.describe?.() ?? []),
+    failed,
     stop: async () => {
-      // Stop accepting, finish in-flight requests, then the workers, then the database.
-      await app?.close();
-      for (const service of [...services].reverse()) await service.stop();
+      stopping = true;
+      readiness().drain();
+      clearTimeout(watchTimer);
+      await watching;
+      const graceMs = config.shutdownGraceMs;
+      if (app) {
+        // Keep accepting for a while, /readyz saying draining, so that load balancers stop sending: until no
+        // request is in flight, or half the grace period. Then stop accepting (a request arriving on a kept-alive
+        // connection gets a whole 503 with `Connection: close`), let the requests in flight finish, and cut what
+        // is left when the grace period is over.
+        const deadline = Date.now() + graceMs;
+        const stopAccepting = Date.now() + graceMs / 2;
+        while (inFlight > 0 && Date.now() < stopAccepting)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        const server = app.server;
+        const cut = setTimeout(
+          () => {
+            log.warn({ graceMs, inFlight }, 'shutdown grace period over: closing the connections left');
+            server.closeAllConnections();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cut);
+        }
+      }
+      // The workers finish (or hand back) the work in hand, in reverse start order: the sandbox PSP last.
+      for (const service of [...services].reverse()) {
+        await within(service.stop(), graceMs + 10_000, `stopping ${service.name}`).catch((error: unknown) =>
+          log.error({ err: error, service: service.name }, 'a service did not stop cleanly'),
+        );
+      }
+      // The database last: the embedded PostgreSQL stops after everything that uses it.
       await db.close();
     },
   };
+}
+
+/**
+ * Makes sure the process ends with `code` even when a handle someone forgot (a timer, a socket) would keep it
+ * alive: a process that neither works nor exits is what a supervisor cannot handle.
+ */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 3_000).unref();
 }
 
 export async function startCommand(
@@ -94,7 +242,15 @@ export async function startCommand(
   const role = values.role;
   if (!(ROLES as readonly string[]).includes(role))
     throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  const running = await startServer(config, log, role as Role, extraServices);
+  let running: Running;
+  try {
+    running = await startServer(config, log, role as Role, extraServices);
+  } catch (error) {
+    log.error({ err: error }, 'could not start');
+    process.stderr.write(`bursar: could not start: ${(error as Error).message}\n`);
+    exitSoon(EXIT_CODES.startFailed);
+    return EXIT_CODES.startFailed;
+  }
   out('');
   out(`Bursar is running (role: ${role}).`);
   if (running.apiUrl) out(`  API:          ${running.apiUrl}`);
@@ -108,26 +264,41 @@ export async function startCommand(
   out('Press Ctrl-C to stop.');
   out('');
 
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
-        process.exit(130);
-      }
+    const shutdown = (exitCode: number) => {
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      // However the drain goes, the process ends: the grace period, then time for the workers and the database.
+      setTimeout(() => {
+        log.error('shutdown took too long: exiting now');
+        process.exit(exitCode === EXIT_CODES.ok ? EXIT_CODES.startFailed : exitCode);
+      }, config.shutdownGraceMs + 30_000).unref();
       running.stop().then(
-        () => resolve(),
+        () => resolve(exitCode),
         (error: unknown) => {
           log.error({ err: error }, 'error while shutting down');
-          resolve();
+          resolve(exitCode === EXIT_CODES.ok ? EXIT_CODES.startFailed : exitCode);
         },
       );
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(EXIT_CODES.secondSignal);
+      }
+      log.info({ signal }, 'draining: shutting down');
+      shutdown(EXIT_CODES.ok);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void running.failed.then(({ source, error }) => {
+      if (stopping) return;
+      log.fatal({ err: error, source }, 'failed for good after start: draining and exiting');
+      process.stderr.write(`bursar: ${source} failed: ${error.message}; exiting\n`);
+      shutdown(EXIT_CODES.serviceFailed);
+    });
   });
-  log.info('stopped');
-  return 0;
+  log.info({ exitCode: code }, 'stopped');
+  exitSoon(code);
+  return code;
 }

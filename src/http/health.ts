@@ -20,6 +20,43 @@ const READYZ = {
   },
 } as const;
 
+/**
+ * What the process knows about its own readiness besides the database: draining after SIGTERM, and the reasons
+ * its background services are degraded (a transient failure being retried). One per app, reached as
+ * `app.readiness`; the process lifecycle (src/cli/start.ts) sets it.
+ */
+export interface Readiness {
+  /** From now on `/readyz` answers 503 `draining`. */
+  drain(): void;
+  draining(): boolean;
+  /** Marks `source` degraded with `reason` (shown by `/readyz`), or recovered when `reason` is undefined. */
+  report(source: string, reason: string | undefined): void;
+  /** The current reasons, one per degraded source. */
+  reasons(): string[];
+}
+
+export function createReadiness(): Readiness {
+  let drainingNow = false;
+  const degraded = new Map<string, string>();
+  return {
+    drain: () => {
+      drainingNow = true;
+    },
+    draining: () => drainingNow,
+    report: (source, reason) => {
+      if (reason === undefined) degraded.delete(source);
+      else degraded.set(source, reason);
+    },
+    reasons: () => [...degraded].map(([source, reason]) => `${source}: ${reason}`),
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readiness: Readiness;
+  }
+}
+
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -32,11 +69,25 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** `/healthz`: the process is alive. `/readyz`: the database answers and its migrations are current. */
+/**
+ * `/healthz`: the process is alive. `/readyz`: the process is not draining, its background services are not
+ * degraded, the database answers and its migrations are current.
+ */
 export function registerHealthRoutes(app: App, ctx: AppContext): void {
+  const readiness = createReadiness();
+  app.decorate('readiness', readiness);
   app.get('/healthz', HEALTHZ, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', READYZ, async () => {
+    if (readiness.draining()) {
+      throw new AppError('service_unavailable', 'draining: the process is shutting down', {
+        retryAfterSeconds: 5,
+      });
+    }
+    const reasons = readiness.reasons();
+    if (reasons.length > 0) {
+      throw new AppError('service_unavailable', `degraded: ${reasons.join('; ')}`, { retryAfterSeconds: 5 });
+    }
     let status;
     try {
       status = await withTimeout(migrationStatus(ctx.pool), 2_000);

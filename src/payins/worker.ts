@@ -1,4 +1,4 @@
-import type { BackgroundService } from '../compose.ts';
+import type { BackgroundService } from '../services.ts';
 import type { AppContext } from '../context.ts';
 import { purgeExpiredIdempotencyKeys } from '../idempotency/index.ts';
 import { loopGuard, runSteps } from '../jobs/loops.ts';
@@ -7,7 +7,8 @@ import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type Outbox
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
-import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime } from './runtime.ts';
+import { withTransaction } from '../db/tx.ts';
+import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 
 /**
@@ -20,6 +21,8 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
   let running: Promise<void> | undefined;
   let stopped = false;
   let workerIds: string[] = [];
+  // The orders this process's executors hold now (by pg-boss job id), so that a stop can hand them back.
+  const inHand = new Map<string, string>();
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged.
   const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
   const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
@@ -76,8 +79,13 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
         EXECUTE_QUEUE,
         { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
-        async (data) => {
-          await executeOrder(payinsRuntime(ctx), data.paymentOrderId);
+        async (data, jobId) => {
+          inHand.set(jobId, data.paymentOrderId);
+          try {
+            await executeOrder(payinsRuntime(ctx), data.paymentOrderId);
+          } finally {
+            inHand.delete(jobId);
+          }
         },
       );
       const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
@@ -97,6 +105,11 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       await running;
       const runtime = payinsRuntime(ctx);
       await runtime.jobs.offWork(workerIds);
+      // Finish the orders in hand; those still in hand after half the grace period are handed back.
+      const deadline = Date.now() + ctx.config.shutdownGraceMs / 2;
+      while (inHand.size > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      await handBack(runtime, [...new Set(inHand.values())]);
       await runtime.release();
     },
     describe: () => [
@@ -112,4 +125,27 @@ function logSink(ctx: AppContext): OutboxSink {
   return async (message) => {
     ctx.log.info({ topic: message.topic, payload: message.payload }, 'outbox message');
   };
+}
+
+/**
+ * Makes orders this process claimed but did not finish claimable again at once, rather than after a sweep: a
+ * fresh execution job (the next worker, here or in the next process, takes it immediately) and the sweep
+ * deadline cleared. Charging again is safe: the PSP call's idempotency key is derived from the order.
+ */
+async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Promise<void> {
+  for (const paymentOrderId of paymentOrderIds) {
+    try {
+      await withTransaction(runtime.ctx.pool, async (client) => {
+        const updated = await client.query(
+          `UPDATE payins.payment_order SET next_sweep_at = now()
+            WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
+          [paymentOrderId],
+        );
+        if ((updated.rowCount ?? 0) > 0) await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
+      });
+      runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
+    } catch (error) {
+      runtime.ctx.log.error({ err: error, paymentOrderId }, 'could not hand an order back; the sweeper will');
+    }
+  }
 }

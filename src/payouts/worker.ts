@@ -1,5 +1,5 @@
 import PgBoss from 'pg-boss';
-import type { BackgroundService } from '../compose.ts';
+import type { BackgroundService } from '../services.ts';
 import type { AppContext } from '../context.ts';
 import { connectionStringOf, PGBOSS_SCHEMA } from '../jobs/queue.ts';
 import { releaseDueHolds } from './holds.ts';

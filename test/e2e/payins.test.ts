@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackgroundService } from '../../src/compose.ts';
+import type { BackgroundService } from '../../src/services.ts';
 import { verifyLedger } from '../../src/ledger/service.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
 import { configurePayins } from '../../src/payins/runtime.ts';

@@ -62,4 +62,33 @@ describe('health', () => {
       await db.drop();
     }
   });
+
+  it('/readyz answers 503 naming a degraded service, and 200 again once it recovers', async () => {
+    t.app.readiness.report('payins-worker', 'database unreachable; retrying in 4 s');
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.message).toBe('degraded: payins-worker: database unreachable; retrying in 4 s');
+      expect(res.headers['retry-after']).toBeDefined();
+    } finally {
+      t.app.readiness.report('payins-worker', undefined);
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('/readyz answers 503 draining from the moment the process starts draining; /healthz stays 200', async () => {
+    const ctx = createContext(loadConfig({}), t.db.pool, createLogger('silent'));
+    const app = await buildApp(ctx, []);
+    try {
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      app.readiness.drain();
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('service_unavailable');
+      expect(res.json().error.message).toMatch(/^draining/);
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
 });
