@@ -235,6 +235,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'milliseconds, 1–999999',
     check: wholeNumber(999_999, 1),
   },
+  {
+    name: 'BURSAR_WEBHOOK_MAX_ATTEMPTS',
+    area: 'worker',
+    accepted: 'a whole number of delivery attempts, 1–10000',
+    check: wholeNumber(10_000, 1),
+  },
   // The PSP (Stripe or the sandbox).
   {
     name: 'STRIPE_SECRET_KEY',
