@@ -1,5 +1,5 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
-import type { Scope } from '../apikeys/scopes.ts';
+import { isScope, type Scope } from '../apikeys/scopes.ts';
 import type { Pool } from '../db/pool.ts';
 import { requireScope } from './auth.ts';
 import { requireIdempotencyKey } from './money-post.ts';
@@ -45,9 +45,9 @@ function describe(method: RouteOptions['method']): string {
 
 function isRouteAuth(value: unknown): value is RouteAuth {
   if (value === 'public' || value === 'signature') return true;
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { scope?: unknown }).scope === 'string'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  const scope = (value as { scope?: unknown }).scope;
+  return typeof scope === 'string' && isScope(scope);
 }
 
 /** The `onRequest` hooks that enforce `auth`: the key and its scope, then (money-moving POSTs) the Idempotency-Key. */

@@ -226,7 +226,7 @@ describe('authentication is the default', () => {
     ).rejects.toThrow(/GET \/v1\/forgotten declares no authentication/);
   });
 
-  it('refuses a marker that names no scope', async () => {
+  it('refuses a marker that names no scope, or a scope that does not exist', async () => {
     await expect(
       buildApp(t.ctx, [
         (app) => {
@@ -234,6 +234,15 @@ describe('authentication is the default', () => {
         },
       ]),
     ).rejects.toThrow(/POST \/v1\/half-marked declares no authentication/);
+    await expect(
+      buildApp(t.ctx, [
+        (app) => {
+          app.post('/v1/misspelt', { config: { auth: { scope: 'payment:write' } as never } }, async () => ({
+            ok: true,
+          }));
+        },
+      ]),
+    ).rejects.toThrow(/POST \/v1\/misspelt declares no authentication/);
   });
 
   it('checks the scope the marker names, before the body is validated', async () => {
