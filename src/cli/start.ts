@@ -170,9 +170,17 @@ export async function startServer(
   };
   const scheduleWatch = () => {
     if (stopping) return;
-    watchTimer = setTimeout(() => {
-      watching = watch().finally(scheduleWatch);
-    }, backoffMs);
+    // While the database is out, the backoff never carries the next look past the outage limit.
+    const untilLimitMs =
+      outageSince === undefined
+        ? backoffMs
+        : Math.max(250, outageSince + config.dbOutageLimitMs - Date.now());
+    watchTimer = setTimeout(
+      () => {
+        watching = watch().finally(scheduleWatch);
+      },
+      Math.min(backoffMs, untilLimitMs),
+    );
     watchTimer.unref();
   };
   scheduleWatch();
