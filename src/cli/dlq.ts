@@ -2,8 +2,7 @@ import type { Database } from '../db/database.ts';
 import type { AppContext } from '../context.ts';
 import { listDeadLetters, replayDeadLetter, type ReplayHook } from '../jobs/dead-letters.ts';
 import { JobQueue } from '../jobs/queue.ts';
-import { resetForReplay } from '../payins/executor.ts';
-import { EXECUTE_QUEUE, PAYIN_QUEUES } from '../payins/runtime.ts';
+import { EXECUTE_QUEUE, PAYIN_QUEUES, resetForReplay } from '../payins/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const DLQ_USAGE = `bursar dlq list [--all]

@@ -1,8 +1,9 @@
 import { ensureDevKey } from '../apikeys/service.ts';
-import { createContext, type BackgroundService, routeModules, backgroundServices } from '../compose.ts';
+import { backgroundServices, composeModules, createContext, routeModules } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { buildApp } from '../http/app.ts';
+import type { BackgroundService } from '../services.ts';
 import type { Logger } from '../log.ts';
 import { parse, UsageError } from './args.ts';
 
@@ -24,6 +25,7 @@ export interface Running {
 export async function startServer(config: Config, log: Logger, role: Role): Promise<Running> {
   const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
   const ctx = createContext(config, db.pool, log);
+  const modules = composeModules(ctx);
   const services: BackgroundService[] = [];
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let apiUrl: string | undefined;
@@ -36,11 +38,11 @@ export async function startServer(config: Config, log: Logger, role: Role): Prom
         config.databaseUrl === undefined ? config.dataDir : undefined,
       );
       devKey = key.secret;
-      app = await buildApp(ctx, routeModules);
+      app = await buildApp(ctx, routeModules(modules));
       await app.listen({ host: config.host, port: config.port });
       apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     }
-    for (const service of backgroundServices(ctx, role)) {
+    for (const service of backgroundServices(modules, role)) {
       await service.start();
       services.push(service);
     }

@@ -3,7 +3,6 @@ import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { PspError } from '../psp/port.ts';
 import type { RiskAssessment } from '../risk/port.ts';
-import { findSellers } from '../sellers/store.ts';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
@@ -35,7 +34,13 @@ export interface StoredResponse {
 }
 
 export function transitionDeps(runtime: PayinsRuntime): TransitionDeps {
-  return { ledger: runtime.ledger, fee: runtime.config.fee, metrics: runtime.metrics, log: runtime.ctx.log };
+  return {
+    ledger: runtime.ledger,
+    sellerTerms: runtime.sellerTerms,
+    effects: runtime.effects,
+    metrics: runtime.metrics,
+    log: runtime.ctx.log,
+  };
 }
 
 /**
@@ -144,7 +149,7 @@ async function recordCheckout(
   assessment: RiskAssessment,
 ): Promise<StoredResponse | 'hosted_pending'> {
   const { request } = command;
-  const sellers = await findSellers(
+  const sellers = await runtime.sellerTerms.knownSellers(
     client,
     request.orders.map((order) => order.sellerAccount),
   );

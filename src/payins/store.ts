@@ -326,3 +326,25 @@ export async function getRiskDecisions(
     decidedAt: row.decided_at,
   }));
 }
+
+/**
+ * The checkouts a buyer started in the hour before `now`, and their totals in `currency` (the risk port's
+ * velocity). `buyerKey` is `id:<buyer id>` or `email:<lower-case e-mail>`.
+ */
+export async function buyerActivity(
+  db: Queryable,
+  buyerKey: string,
+  currency: string,
+  now: Date,
+): Promise<{ checkouts: number; amountMinor: bigint }> {
+  const result = await db.query<{ n: bigint; total: bigint }>(
+    `SELECT count(*)::int8 AS n, COALESCE(sum(total_minor) FILTER (WHERE currency = $2), 0)::int8 AS total
+     FROM payins.payment_event
+     WHERE created_at > $3::timestamptz - interval '1 hour' AND created_at <= $3::timestamptz
+       AND CASE WHEN $1 LIKE 'id:%' THEN buyer_info ->> 'id' = substr($1, 4)
+                ELSE lower(buyer_info ->> 'email') = substr($1, 7) END`,
+    [buyerKey, currency, now],
+  );
+  const row = result.rows[0];
+  return { checkouts: Number(row?.n ?? 0n), amountMinor: row?.total ?? 0n };
+}

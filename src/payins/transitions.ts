@@ -1,9 +1,9 @@
 import type { PoolClient } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
-import { payinTermsFor, recordPayinHold } from '../payouts/holds.ts';
-import { platformFeeMinor, type FeePolicy } from './fees.ts';
+import { platformFeeMinor } from '../money/platform-fee.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
+import type { PayinEffects, SellerTerms } from './ports.ts';
 import { isFinal, transition, type OrderEvent, type Transition } from './state-machine.ts';
 import {
   getOrder,
@@ -18,7 +18,8 @@ import { wireAmount } from './wire.ts';
 
 export interface TransitionDeps {
   ledger: PayinLedger;
-  fee: FeePolicy;
+  sellerTerms: SellerTerms;
+  effects: PayinEffects;
   metrics: PayinMetrics;
   log: Logger;
 }
@@ -84,7 +85,7 @@ export async function applyOrderEvent(
   let entryId: string | undefined;
   if (to === 'SUCCESS') {
     // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
-    const terms = await payinTermsFor(client, order.sellerAccount, deps.fee);
+    const terms = await deps.sellerTerms.termsFor(client, order.sellerAccount);
     feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
     const posted = await deps.ledger.postPayinSuccess(client, {
       paymentOrderId: order.paymentOrderId,
@@ -96,11 +97,12 @@ export async function applyOrderEvent(
       pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
     });
     entryId = posted.entryId;
-    await recordPayinHold(client, {
+    // The payouts module's hold of the seller's share, in this transaction (a credited pending balance always has it).
+    await deps.effects.onPayinSucceeded(client, {
       paymentOrderId: order.paymentOrderId,
       sellerAccount: order.sellerAccount,
       currency: order.currency,
-      amountMinor: order.amountMinor - feeMinor,
+      netMinor: order.amountMinor - feeMinor,
       holdDays: terms.holdDays,
     });
   }

@@ -1,12 +1,12 @@
-import type { BackgroundService } from '../compose.ts';
 import type { AppContext } from '../context.ts';
+import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { executeOrder } from './executor.ts';
 import { publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents, processPspEvent } from './psp-events.ts';
-import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime } from './runtime.ts';
+import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 
 /**
@@ -14,22 +14,32 @@ import { sweepOnce } from './sweeper.ts';
  * stuck orders, polls hosted checkouts, publishes the outbox, and purges expired Idempotency-Keys. Several
  * worker processes may run against one database; every step is safe to run concurrently.
  */
-export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink } = {}): BackgroundService {
+export function createPayinsWorker(
+  runtime: PayinsRuntime,
+  options: { sink?: OutboxSink } = {},
+): BackgroundService {
+  const { ctx } = runtime;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   let workerIds: string[] = [];
-  // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged.
-  const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
-  const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
+  // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
+  // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
+  let outgoing: { webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>; sink: OutboxSink } | undefined;
+  const output = () => {
+    if (outgoing === undefined) {
+      const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
+      outgoing = { webhooks, sink: options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx)) };
+    }
+    return outgoing;
+  };
 
   const tick = async () => {
-    const runtime = payinsRuntime(ctx);
     try {
       await sweepOnce(runtime);
       await pollOnce(runtime);
       await processPendingEvents(runtime, 60_000);
-      await publishOutbox(ctx.pool, sink);
+      await publishOutbox(ctx.pool, output().sink);
       await purgeExpiredIdempotencyKeys(ctx.pool);
     } catch (error) {
       ctx.log.error({ err: error }, 'pay-in background loop failed; trying again next tick');
@@ -40,28 +50,28 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
     if (stopped) return;
     timer = setTimeout(() => {
       running = tick().finally(schedule);
-    }, payinsRuntime(ctx).config.tickIntervalMs);
+    }, runtime.config.tickIntervalMs);
     timer.unref();
   };
 
   return {
     name: 'payins-worker',
     async start() {
-      const runtime = payinsRuntime(ctx);
+      output();
       await runtime.ready();
       const polling = runtime.config.jobPollingIntervalSeconds;
       const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
         EXECUTE_QUEUE,
         { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
         async (data) => {
-          await executeOrder(payinsRuntime(ctx), data.paymentOrderId);
+          await executeOrder(runtime, data.paymentOrderId);
         },
       );
       const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
         PSP_EVENT_QUEUE,
         { concurrency: 2, pollingIntervalSeconds: polling },
         async (data) => {
-          await processPspEvent(payinsRuntime(ctx), BigInt(data.eventRowId));
+          await processPspEvent(runtime, BigInt(data.eventRowId));
         },
       );
       workerIds = [...executors, ...eventWorkers];
@@ -72,16 +82,18 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      const runtime = payinsRuntime(ctx);
       await runtime.jobs.offWork(workerIds);
       await runtime.release();
     },
-    describe: () => [
-      '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
-      webhooks
-        ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
-        : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
-    ],
+    describe: () => {
+      const { webhooks } = output();
+      return [
+        '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
+        webhooks
+          ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
+          : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
+      ];
+    },
   };
 }
 

@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import type { App } from '../http/app.ts';
+import type { App, RouteModule } from '../http/app.ts';
 import { requireScope } from '../http/auth.ts';
 import { formatAmount, assertCurrency } from '../money/index.ts';
 import { moneyMovingPost, moneyPostIdentity } from '../http/money-post.ts';
-import { getSellerOrThrow } from '../sellers/service.ts';
+import { getSellerOrThrow } from '../sellers/index.ts';
 import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
 import { createManualPayout } from './manual.ts';
-import { payoutsRuntime } from './runtime.ts';
+import type { PayoutsRuntime } from './runtime.ts';
 import { processSandboxPayoutEvent, verifySandboxPayoutEvent } from './sandbox-provider/webhook.ts';
 import { getHistory, getPayout, listSellerPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
@@ -50,7 +49,12 @@ function fileToWire(file: PayoutFile): Record<string, unknown> {
 }
 
 /** Pay-out routes (docs/payouts.md): payouts, manual payouts, payout files, and the sandbox provider's webhook. */
-export function registerPayoutRoutes(app: App, ctx: AppContext): void {
+export function payoutRoutes(runtime: PayoutsRuntime): RouteModule {
+  return (app) => registerPayoutRoutes(app, runtime);
+}
+
+function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
   app.get(
     '/v1/sellers/:seller_account/payouts',
     {
@@ -91,7 +95,6 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
-      const runtime = payoutsRuntime(ctx);
       const result = await createManualPayout(ctx.pool, {
         apiKeyId: apiKey.id,
         idempotencyKey,
@@ -145,7 +148,7 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     const event = verifySandboxPayoutEvent(
       raw,
       typeof header === 'string' ? header : undefined,
-      payoutsRuntime(ctx).config.sandboxWebhookSecret,
+      runtime.config.sandboxWebhookSecret,
       Date.now(),
     );
     const result = await processSandboxPayoutEvent(ctx.pool, event);

@@ -174,3 +174,30 @@ export async function listSellerPayouts(
 export function runDateOf(at: Date): string {
   return isoDateOf(at);
 }
+
+/** Payouts by id (a bank line's EndToEndId is our payout id): what reconciliation compares with the bank. */
+export async function findPayoutsByIds(
+  db: Queryable,
+  ids: string[],
+): Promise<Map<string, { id: string; amountMinor: bigint; currency: string; status: PayoutRow['status'] }>> {
+  const found = new Map<
+    string,
+    { id: string; amountMinor: bigint; currency: string; status: PayoutRow['status'] }
+  >();
+  if (ids.length === 0) return found;
+  const rows = await db.query<{
+    id: string;
+    amount_minor: bigint;
+    currency: string;
+    status: PayoutRow['status'];
+  }>('SELECT id, amount_minor, currency, status FROM payouts.payouts WHERE id = ANY($1::text[])', [ids]);
+  for (const row of rows.rows) {
+    found.set(row.id, {
+      id: row.id,
+      amountMinor: row.amount_minor,
+      currency: row.currency,
+      status: row.status,
+    });
+  }
+  return found;
+}

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
-import type { App } from '../http/app.ts';
+import type { App, RouteModule } from '../http/app.ts';
 import { requireScope } from '../http/auth.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
@@ -16,7 +15,7 @@ import {
 } from './exceptions-store.ts';
 import { contentInput } from './input.ts';
 import { fetchAndReconcile } from './daily.ts';
-import { reconciliationRuntime } from './runtime.ts';
+import type { ReconRuntime } from './runtime.ts';
 import { getRun, reconcileFiles, type RunRecord } from './service.ts';
 
 const ExceptionId = z.string().regex(/^rexc_[a-z2-7]{1,40}$/, 'must be an exception id (rexc_…)');
@@ -102,7 +101,12 @@ function actorOf(request: { apiKey?: { id: string } }): string {
   return request.apiKey === undefined ? 'unknown' : `api_key:${request.apiKey.id}`;
 }
 
-export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
+export function reconciliationRoutes(rt: ReconRuntime): RouteModule {
+  return (app) => registerReconciliationRoutes(app, rt);
+}
+
+function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
+  const ctx = rt;
   const ops = requireScope(ctx.pool, 'ops');
 
   app.get(
@@ -185,7 +189,6 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
     { schema: { body: RunBody }, preHandler: ops },
     async (request, reply) => {
       const body = request.body;
-      const rt = reconciliationRuntime(ctx);
       const trigger = `api:${request.apiKey?.id ?? 'unknown'}`;
       const interval = {
         ...(body.interval_start === undefined ? {} : { intervalStart: new Date(body.interval_start) }),

@@ -8,8 +8,8 @@ import {
   normaliseRoutingNumber,
   maskBankDetails,
   type BankDetails,
-} from '../payouts/bank.ts';
-import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from '../payouts/settings.ts';
+} from './bank.ts';
+import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from './terms.ts';
 
 /**
  * The `payout` and `platform_fee` objects of `POST /v1/sellers` and `PATCH /v1/sellers/{id}`. Bank fields and

@@ -5,7 +5,7 @@ import { withTransaction } from '../../src/db/tx.ts';
 import { holdReleased, payinSucceeded, postEntries, verifyLedger } from '../../src/ledger/index.ts';
 import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
 import { runPayouts } from '../../src/payouts/run.ts';
-import { configurePayouts } from '../../src/payouts/runtime.ts';
+import type { PayoutProvider } from '../../src/payouts/port.ts';
 import { createSandboxPayoutProvider } from '../../src/payouts/sandbox-provider/adapter.ts';
 import { signPayload } from '../../src/sandbox/signature.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -18,17 +18,29 @@ let appUrl: string;
 const clock = new ManualClock('2030-03-10T08:00:00Z');
 
 beforeAll(async () => {
-  t = await createTestApp({ clock });
+  // The provider needs the app's and the sandbox's addresses, known only once both listen: the modules are built
+  // with one that passes to it.
+  let provider: PayoutProvider | undefined;
+  t = await createTestApp({
+    clock,
+    overrides: {
+      payouts: { provider: 'sandbox' },
+      payoutProvider: {
+        name: 'sandbox',
+        submitPending: (deps, runDate, now) => {
+          if (provider === undefined) throw new Error('the sandbox payout provider is not set yet');
+          return provider.submitPending(deps, runDate, now);
+        },
+      },
+    },
+  });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   appUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   sandbox = await startTestSandbox({ pool: t.db.pool });
-  configurePayouts(t.ctx, {
-    config: { provider: 'sandbox' },
-    provider: createSandboxPayoutProvider({
-      baseUrl: sandbox.url,
-      notifyUrl: `${appUrl}/v1/webhooks/payouts/sandbox`,
-      completeAfterMs: 0,
-    }),
+  provider = createSandboxPayoutProvider({
+    baseUrl: sandbox.url,
+    notifyUrl: `${appUrl}/v1/webhooks/payouts/sandbox`,
+    completeAfterMs: 0,
   });
 }, 60_000);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backoffCeilingMs, canRetry, retryDelayMs, type RetryPolicy } from '../../src/jobs/backoff.ts';
-import { platformFeeMinor } from '../../src/payins/fees.ts';
+import { platformFeeMinor } from '../../src/money/platform-fee.ts';
 import { requireIdempotencyKey } from '../../src/http/money-post.ts';
 import { canonicalJson, requestFingerprint } from '../../src/payins/idempotency.ts';
 import { interpretEvent } from '../../src/payins/psp-events.ts';
