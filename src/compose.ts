@@ -19,6 +19,7 @@ import {
 import {
   createPayouts,
   findPayoutsByIds,
+  payoutStatusesPage,
   settlePayout,
   type PayoutProvider,
   type PayoutsConfig,
@@ -134,7 +135,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   const reconciliation = createReconciliation({
     ctx,
     payins,
-    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, settlePayout }),
+    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:
       overrides.fetchReport === undefined

@@ -13,6 +13,7 @@ import { buildPayinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import type { ApplyResult, EventFacts, TransitionDeps } from './transitions.ts';
+import { findOrders, orderStatusesPage, succeededBetween } from './store.ts';
 import { createPayinsWorker } from './worker.ts';
 
 /** What the pay-in module is built from; the composition root passes every one of them. */
@@ -37,6 +38,10 @@ export interface PayinsModule {
   /** The module's dependencies and settings, for its own use cases (and tests that drive them). */
   runtime: PayinsRuntime;
   transitionDeps(): TransitionDeps;
+  /** Reads for reconciliation (its `PayinSide` port): orders by id, checkout or PSP payment; statuses; successes. */
+  findOrders: typeof findOrders;
+  orderStatusesPage: typeof orderStatusesPage;
+  succeededBetween: typeof succeededBetween;
   /** Applies a PSP outcome to every order of a checkout, in the caller's transaction (reconciliation's cure). */
   settleCheckout(
     client: PoolClient,
@@ -71,6 +76,9 @@ export function createPayins(deps: PayinsDeps): PayinsModule {
     services: [worker],
     runtime,
     transitionDeps: () => transitionDeps(runtime),
+    findOrders,
+    orderStatusesPage,
+    succeededBetween,
     settleCheckout: (client, checkoutId, outcome, extra) =>
       settleCheckout(client, transitionDeps(runtime), checkoutId, outcome, extra),
     settleOrder: (client, paymentOrderId, outcome, extra) =>

@@ -5,14 +5,7 @@ import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
 import type { PayinEffects, SellerTerms } from './ports.ts';
 import { isFinal, transition, type OrderEvent, type Transition } from './state-machine.ts';
-import {
-  getOrder,
-  insertHistory,
-  insertOutbox,
-  ORDER_COLUMNS,
-  refreshPaymentDone,
-  toOrder,
-} from './store.ts';
+import { getOrder, insertHistory, insertOutbox, refreshPaymentDone, updateOrderStatus } from './store.ts';
 import type { PaymentOrder } from './types.ts';
 import { wireAmount } from './wire.ts';
 
@@ -106,33 +99,17 @@ export async function applyOrderEvent(
       holdDays: terms.holdDays,
     });
   }
-  const updated = await client.query<Parameters<typeof toOrder>[0]>(
-    `UPDATE payins.payment_order SET
-       payment_order_status = $2, status_reason = $3, fee_minor = $4,
-       ledger_updated = ledger_updated OR $5, wallet_updated = wallet_updated OR $5,
-       psp_payment_id = COALESCE($6, psp_payment_id), psp_charge_id = COALESCE($7, psp_charge_id),
-       decline_code = COALESCE($8, decline_code), last_error = COALESCE($9, last_error),
-       needs_attention = CASE WHEN $10 THEN false ELSE needs_attention END,
-       next_sweep_at = CASE WHEN $10 THEN NULL ELSE next_sweep_at END,
-       version = version + 1, updated_at = now()
-     WHERE payment_order_id = $1
-     RETURNING ${ORDER_COLUMNS}`,
-    [
-      paymentOrderId,
-      to,
-      decided.reason,
-      feeMinor,
-      to === 'SUCCESS',
-      facts.pspPaymentId ?? null,
-      facts.pspChargeId ?? null,
-      facts.declineCode ?? null,
-      facts.lastError ?? null,
-      isFinal(to),
-    ],
-  );
-  const row = updated.rows[0];
-  if (!row) throw new Error(`payment order ${paymentOrderId} vanished under its lock`);
-  const after = toOrder(row);
+  const after = await updateOrderStatus(client, paymentOrderId, {
+    to,
+    reason: decided.reason,
+    feeMinor,
+    booked: to === 'SUCCESS',
+    pspPaymentId: facts.pspPaymentId ?? null,
+    pspChargeId: facts.pspChargeId ?? null,
+    declineCode: facts.declineCode ?? null,
+    lastError: facts.lastError ?? null,
+    final: isFinal(to),
+  });
   await insertHistory(client, {
     paymentOrderId,
     from: order.status,

@@ -11,7 +11,7 @@ export { runPayouts, type RunDeps, type RunReport } from './run.ts';
 export { releaseDueHolds } from './holds.ts';
 export { settlePayout, markInTransit, type SettlementOutcome, type SettlementResult } from './settle.ts';
 export { settleFromCamt, type CamtSettleReport } from './camt-settle.ts';
-export { findPayoutsByIds, insertPayouts, type NewPayout } from './store.ts';
+export { findPayoutsByIds, insertPayouts, payoutStatusesPage, type NewPayout } from './store.ts';
 export { listPayoutFiles, readPayoutFile, payoutFileStream, type PayoutFile } from './files.ts';
 export { createIso20022Provider } from './iso20022/adapter.ts';
 export { isoDateOf, parseIsoDate, type IsoDate } from './settings.ts';

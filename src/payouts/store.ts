@@ -201,3 +201,16 @@ export async function findPayoutsByIds(
   }
   return found;
 }
+
+/** Payouts with their statuses, in id order after `after` (reconciliation's check of statuses against postings). */
+export async function payoutStatusesPage(
+  db: Queryable,
+  after: string,
+  limit: number,
+): Promise<Array<{ id: string; status: PayoutRow['status'] }>> {
+  const result = await db.query<{ id: string; status: PayoutRow['status'] }>(
+    'SELECT id, status FROM payouts.payouts WHERE id > $1 ORDER BY id LIMIT $2',
+    [after, limit],
+  );
+  return result.rows;
+}

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../db/pool.ts';
+import type { PoolClient, Queryable } from '../db/pool.ts';
 import { postEntry, pspFeeCharged } from '../ledger/index.ts';
 import { jsonSafe, type Fix } from './domain/types.ts';
 import type { PayoutSide } from './payouts-port.ts';
@@ -17,7 +17,37 @@ export interface PayinSettleResult {
  * The pay-in side of a cure: the pay-in module's own settling functions (the webhook worker's), in the caller's
  * transaction. Wired in src/compose.ts; reconciliation never writes the `payins` schema itself.
  */
+/** An order as reconciliation compares it with a report line. */
+export interface PayinOrder {
+  paymentOrderId: string;
+  checkoutId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: 'NOT_STARTED' | 'EXECUTING' | 'PENDING' | 'SUCCESS' | 'FAILED';
+  pspPaymentId: string | null;
+  position: number;
+}
+
 export interface PayinSide {
+  /** Orders by id, by checkout or by the PSP's payment id (the pay-in module's `findOrders`). */
+  findOrders(
+    db: Queryable,
+    by: { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] },
+  ): Promise<PayinOrder[]>;
+  /** Orders in id order after `after`, with their statuses (the internal check against postings). */
+  orderStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ paymentOrderId: string; status: string }>>;
+  /** Orders that succeeded in [from, before), in that order, after the keyset `after`. */
+  succeededBetween(
+    db: Queryable,
+    from: Date,
+    before: Date,
+    after: { at: Date; checkoutId: string; position: number } | undefined,
+    limit: number,
+  ): Promise<Array<PayinOrder & { succeededAt: Date; flow: string }>>;
   settleCheckout(
     client: PoolClient,
     checkoutId: string,

@@ -9,6 +9,12 @@ import type { PayoutFacts } from './domain/types.ts';
  */
 export interface PayoutSide {
   findByEndToEndIds(db: Queryable, ids: string[]): Promise<Map<string, PayoutFacts>>;
+  /** Payouts in id order after `after`, with their statuses (the internal check against postings). */
+  payoutStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ id: string; status: string }>>;
   settle(
     client: PoolClient,
     payoutId: string,
@@ -19,6 +25,11 @@ export interface PayoutSide {
 /** The payouts module's functions a `PayoutSide` is made of (its index.ts exports them). */
 export interface PayoutsFunctions {
   findPayoutsByIds(db: Queryable, ids: string[]): Promise<Map<string, PayoutFacts>>;
+  payoutStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ id: string; status: string }>>;
   settlePayout(
     client: PoolClient,
     payoutId: string,
@@ -39,6 +50,7 @@ export interface PayoutsFunctions {
 export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
   return {
     findByEndToEndIds: (db, ids) => payouts.findPayoutsByIds(db, ids),
+    payoutStatusesPage: (db, after, limit) => payouts.payoutStatusesPage(db, after, limit),
     async settle(client, payoutId, outcome) {
       const result = await payouts.settlePayout(client, payoutId, {
         kind: outcome.kind,

@@ -28,5 +28,5 @@ export {
   sellersDueOn,
   type SellerDue,
 } from './payout-settings-store.ts';
-export { findSeller, insertSeller, lockSellers, type Seller } from './store.ts';
+export { findSeller, insertSeller, lockSellers, sellerNames, type Seller } from './store.ts';
 export { getSellerOrThrow } from './service.ts';

@@ -73,3 +73,13 @@ export async function lockSellers(db: Queryable, ids: string[]): Promise<Set<str
   );
   return new Set(result.rows.map((row) => row.seller_account));
 }
+
+/** The names of the sellers among `ids`, by id (a payout file names the creditor). */
+export async function sellerNames(db: Queryable, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const result = await db.query<{ seller_account: string; name: string }>(
+    'SELECT seller_account, name FROM sellers.sellers WHERE seller_account = ANY($1::text[])',
+    [[...new Set(ids)]],
+  );
+  return new Map(result.rows.map((row) => [row.seller_account, row.name]));
+}

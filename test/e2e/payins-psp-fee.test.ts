@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchAndReconcile } from '../../src/reconciliation/daily.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
 import { sandboxReportFetcher } from '../../src/reconciliation/psp-fetch.ts';
-import { findPayoutsByIds, settlePayout } from '../../src/payouts/index.ts';
+import { findPayoutsByIds, payoutStatusesPage, settlePayout } from '../../src/payouts/index.ts';
 import { createReconciliation, payoutSideOf } from '../../src/reconciliation/index.ts';
 import type { ReconRuntime } from '../../src/reconciliation/runtime.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   recon = createReconciliation({
     ctx: stack.ctx,
     payins: stack.modules.payins,
-    payouts: payoutSideOf({ findPayoutsByIds, settlePayout }),
+    payouts: payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
     fetchReport: sandboxReportFetcher({
       secretKey: stack.sandbox.secretKey,
       webhookSecret: stack.webhookSecret,
