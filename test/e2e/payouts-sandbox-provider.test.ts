@@ -20,7 +20,7 @@ const clock = new ManualClock('2030-03-10T08:00:00Z');
 beforeAll(async () => {
   // The provider needs the app's and the sandbox's addresses, known only once both listen: the modules are built
   // with one that passes to it.
-  let provider: PayoutProvider | undefined;
+  const set: { provider?: PayoutProvider } = {};
   t = await createTestApp({
     clock,
     overrides: {
@@ -28,8 +28,8 @@ beforeAll(async () => {
       payoutProvider: {
         name: 'sandbox',
         submitPending: (deps, runDate, now) => {
-          if (provider === undefined) throw new Error('the sandbox payout provider is not set yet');
-          return provider.submitPending(deps, runDate, now);
+          if (set.provider === undefined) throw new Error('the sandbox payout provider is not set yet');
+          return set.provider.submitPending(deps, runDate, now);
         },
       },
     },
@@ -37,7 +37,7 @@ beforeAll(async () => {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   appUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   sandbox = await startTestSandbox({ pool: t.db.pool });
-  provider = createSandboxPayoutProvider({
+  set.provider = createSandboxPayoutProvider({
     baseUrl: sandbox.url,
     notifyUrl: `${appUrl}/v1/webhooks/payouts/sandbox`,
     completeAfterMs: 0,

@@ -14,19 +14,19 @@ let psp: FakePsp;
 
 beforeAll(async () => {
   psp = new FakePsp();
-  let pool: Pool | undefined;
+  const db: { pool?: Pool } = {};
   t = await createPayinsTestApp({
     psp,
     risk: createBuiltinRisk(
       (key, currency, now) => {
-        if (pool === undefined) throw new Error('the test database is not open yet');
-        return buyerActivity(pool, key, currency, now);
+        if (db.pool === undefined) throw new Error('the test database is not open yet');
+        return buyerActivity(db.pool, key, currency, now);
       },
       { ...DEFAULT_RISK_RULES, blockedCountries: ['KP'], maxCheckoutMinor: { USD: 100_000n } },
       () => new Date(),
     ),
   });
-  pool = t.db.pool;
+  db.pool = t.db.pool;
   await registerSellers(t.db.pool, ['s_alpha', 's_beta']);
 });
 

@@ -7,7 +7,6 @@ import { AppError } from '../../src/errors.ts';
 import { getEntry } from '../../src/ledger/service.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { composeModules } from '../../src/compose.ts';
-import { transitionDeps } from '../../src/payins/service.ts';
 import { settleCheckout } from '../../src/payins/settle.ts';
 import { reopenException, resolveException } from '../../src/reconciliation/exceptions-store.ts';
 import { contentInput, fileInput } from '../../src/reconciliation/input.ts';
