@@ -1,4 +1,4 @@
-import { ensureDevKey } from '../apikeys/service.ts';
+import { ensureDevKey } from '../apikeys/index.ts';
 import { backgroundServices, composeModules, createContext, routeModules } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';

@@ -1,6 +1,5 @@
 import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
-import type { ApiKeyRecord } from '../apikeys/store.ts';
-import type { Scope } from '../apikeys/scopes.ts';
+import type { ApiKeyRecord, Scope } from '../apikeys/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { requireScope } from './auth.ts';

@@ -1,7 +1,7 @@
 import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
 import { withTransaction } from '../db/tx.ts';
-import { PspError, type PspCharge } from '../psp/port.ts';
+import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';

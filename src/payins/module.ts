@@ -1,8 +1,8 @@
 import type { AppContext } from '../context.ts';
 import type { PoolClient } from '../db/pool.ts';
 import type { RouteModule } from '../http/app.ts';
-import type { PaymentServiceProvider } from '../psp/port.ts';
-import type { RiskPort } from '../risk/port.ts';
+import type { PaymentServiceProvider } from '../psp/index.ts';
+import type { RiskPort } from '../risk/index.ts';
 import type { BackgroundService } from '../services.ts';
 import { loadPayinsConfig, type PayinsConfig } from './config.ts';
 import { payinRoutes } from './http.ts';

@@ -1,6 +1,6 @@
 import { withTransaction } from '../db/tx.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
-import { PspError, type HostedSession } from '../psp/port.ts';
+import { PspError, type HostedSession } from '../psp/index.ts';
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';

@@ -1,6 +1,6 @@
 import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
-import type { PspEvent } from '../psp/port.ts';
+import type { PspEvent } from '../psp/index.ts';
 import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { fetchFeeForSuccess } from './psp-fee.ts';

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { JobQueue } from '../jobs/queue.ts';
-import type { PaymentServiceProvider } from '../psp/port.ts';
-import type { RiskPort } from '../risk/port.ts';
+import type { PaymentServiceProvider } from '../psp/index.ts';
+import type { RiskPort } from '../risk/index.ts';
 import type { PayinsConfig } from './config.ts';
 import type { PayinLedger } from './ledger.ts';
 import { payinMetrics, type PayinMetrics } from './metrics.ts';

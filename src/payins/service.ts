@@ -1,8 +1,8 @@
 import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
-import { PspError } from '../psp/port.ts';
-import type { RiskAssessment } from '../risk/port.ts';
+import { PspError } from '../psp/index.ts';
+import type { RiskAssessment } from '../risk/index.ts';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,

@@ -1,6 +1,6 @@
 import type { PoolClient } from '../db/pool.ts';
 import { isAppError } from '../errors.ts';
-import type { HostedSession, PspCharge } from '../psp/port.ts';
+import type { HostedSession, PspCharge } from '../psp/index.ts';
 import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
 import { lockCheckout } from './work-store.ts';
