@@ -98,6 +98,7 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
     refund: (request) => psp().refund(request),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
+    interpretEvent: (event) => psp().interpretEvent(event),
   };
 }
 

@@ -240,3 +240,68 @@ export async function deferPoll(
 export async function lockCheckout(db: Queryable, checkoutId: string): Promise<void> {
   await db.query('SELECT 1 FROM payins.payment_event WHERE checkout_id = $1 FOR UPDATE', [checkoutId]);
 }
+
+// ---- PSP events ---------------------------------------------------------------------------------------------
+
+/** Stores a verified PSP event once (unique on the PSP's event id); undefined for a duplicate. */
+export async function insertPspEvent(
+  db: Queryable,
+  psp: string,
+  event: { id: string; type: string; createdAt: Date; object: Record<string, unknown> },
+): Promise<bigint | undefined> {
+  const inserted = await db.query<{ id: bigint }>(
+    `INSERT INTO payins.psp_events (psp, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (psp, event_id) DO NOTHING RETURNING id`,
+    [
+      psp,
+      event.id,
+      event.type,
+      JSON.stringify({
+        id: event.id,
+        type: event.type,
+        created_at: event.createdAt.toISOString(),
+        object: event.object,
+      }),
+    ],
+  );
+  return inserted.rows[0]?.id;
+}
+
+export interface StoredPspEvent {
+  event_type: string;
+  payload: { object?: Record<string, unknown> };
+  processed_at: Date | null;
+}
+
+export async function getPspEvent(
+  db: Queryable,
+  id: bigint,
+  options: { forUpdate?: boolean } = {},
+): Promise<StoredPspEvent | undefined> {
+  const found = await db.query<StoredPspEvent>(
+    `SELECT event_type, payload, processed_at FROM payins.psp_events WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return found.rows[0];
+}
+
+export async function markPspEventProcessed(db: Queryable, id: bigint, outcome: string): Promise<void> {
+  await db.query('UPDATE payins.psp_events SET processed_at = now(), outcome = $2 WHERE id = $1', [
+    id,
+    outcome,
+  ]);
+}
+
+/** Events stored but not processed for `olderThanMs` (a lost job, a crash), oldest first. */
+export async function unprocessedPspEvents(
+  db: Queryable,
+  olderThanMs: number,
+  limit: number,
+): Promise<bigint[]> {
+  const due = await db.query<{ id: bigint }>(
+    `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND received_at < now() - $1 * interval '1 millisecond'
+     ORDER BY id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return due.rows.map((row) => row.id);
+}

@@ -35,4 +35,5 @@ export class SwitchPsp implements PaymentServiceProvider {
   refund: PaymentServiceProvider['refund'] = (request) => this.psp.refund(request);
   verifyWebhook: PaymentServiceProvider['verifyWebhook'] = (raw, signature) =>
     this.psp.verifyWebhook(raw, signature);
+  interpretEvent: PaymentServiceProvider['interpretEvent'] = (event) => this.psp.interpretEvent(event);
 }
