@@ -5,32 +5,76 @@ import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
+import { createLedger, type LedgerModule } from './ledger/index.ts';
 import type { Logger } from './log.ts';
-import { registerPayinRoutes } from './payins/http.ts';
-import { setDefaultPspFactory } from './payins/runtime.ts';
-import { createPayinsWorker } from './payins/worker.ts';
-import { registerPayoutRoutes } from './payouts/http.ts';
-import { createPayoutsWorker } from './payouts/worker.ts';
-import { createStripePsp, loadStripeConfig } from './psp/stripe/index.ts';
-import { registerReconciliationRoutes } from './reconciliation/http.ts';
-import { sandboxReportFetcher } from './reconciliation/psp-fetch.ts';
-import { setDefaultReportFetcher } from './reconciliation/runtime.ts';
-import { createReconciliationScheduler } from './reconciliation/scheduler.ts';
+import type { FeePolicy } from './money/platform-fee.ts';
+import {
+  buyerActivity,
+  createPayins,
+  defaultPayinLedger,
+  type OutboxSink,
+  type PayinLedger,
+  type PayinsConfig,
+  type PayinsModule,
+} from './payins/index.ts';
+import {
+  createPayouts,
+  findPayoutsByIds,
+  payoutStatusesPage,
+  settlePayout,
+  type PayoutProvider,
+  type PayoutsConfig,
+  type PayoutsModule,
+} from './payouts/index.ts';
+import { createStripePsp, loadStripeConfig, type PaymentServiceProvider } from './psp/index.ts';
+import {
+  createReconciliation,
+  payoutSideOf,
+  sandboxReportFetcher,
+  type PayoutSide,
+  type ReconConfig,
+  type ReconciliationModule,
+  type ReportFetcher,
+} from './reconciliation/index.ts';
+import { createRisk, type RiskPort } from './risk/index.ts';
+import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
-import { registerSellerRoutes } from './sellers/http.ts';
 
 export type { BackgroundService } from './services.ts';
 
 /**
- * The composition root: the one place where modules are wired together. Every HTTP route module and every
- * background service of the process is listed here.
+ * The composition root: the one place where modules are built and wired together. Each module's factory is
+ * called once here with everything it needs; what one module needs of another is passed in as a port.
  */
-export const routeModules: RouteModule[] = [
-  registerSellerRoutes,
-  registerPayinRoutes,
-  registerPayoutRoutes,
-  registerReconciliationRoutes,
-];
+export interface Modules {
+  ctx: AppContext;
+  ledger: LedgerModule;
+  sellers: SellersModule;
+  risk: RiskPort;
+  psp: PaymentServiceProvider;
+  payins: PayinsModule;
+  payouts: PayoutsModule;
+  reconciliation: ReconciliationModule;
+}
+
+/** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
+export interface ComposeOverrides {
+  psp?: PaymentServiceProvider;
+  risk?: RiskPort;
+  payinLedger?: PayinLedger;
+  /** The platform's default commission (BURSAR_PLATFORM_FEE_* otherwise). */
+  platformFee?: FeePolicy;
+  payins?: Partial<PayinsConfig>;
+  /** Where the pay-in worker's outbox goes. */
+  outboxSink?: OutboxSink;
+  payouts?: Partial<PayoutsConfig>;
+  payoutProvider?: PayoutProvider;
+  reconciliation?: Partial<ReconConfig>;
+  /** Reconciliation's view of payouts (a test's stand-in). */
+  reconPayouts?: PayoutSide;
+  /** How the daily run downloads the PSP's report; `null`: no download. */
+  fetchReport?: ReportFetcher | null;
+}
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
 
@@ -38,25 +82,93 @@ function sandboxUrl(config: Config): string {
   return `http://127.0.0.1:${config.sandboxPort}`;
 }
 
-// The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
-setDefaultPspFactory((ctx) =>
-  createStripePsp(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
-);
+/**
+ * The PSP adapter, built on first use: its settings read the webhook secret kept in the data dir, which a process
+ * that never takes a payment (a CLI command, a test of another module) should not create.
+ */
+function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServiceProvider {
+  let built: PaymentServiceProvider | undefined;
+  const psp = () => (built ??= build());
+  return {
+    name,
+    charge: (request) => psp().charge(request),
+    findCharge: (key, metadata) => psp().findCharge(key, metadata),
+    retrieveCharge: (paymentId) => psp().retrieveCharge(paymentId),
+    createHostedSession: (request) => psp().createHostedSession(request),
+    retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
+    refund: (request) => psp().refund(request),
+    verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
+    interpretEvent: (event) => psp().interpretEvent(event),
+  };
+}
 
-// The daily reconciliation downloads the PSP's settlement report from the same API the adapter talks to.
-setDefaultReportFetcher((ctx) =>
-  sandboxReportFetcher(loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config))),
-);
+/** Builds every module of the product for `ctx`, each once, wired to the others. */
+export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}): Modules {
+  // The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
+  const stripe = () => loadStripeConfig(process.env, ctx.config.dataDir, sandboxUrl(ctx.config));
+  const psp = overrides.psp ?? lazyPsp('stripe', () => createStripePsp(stripe()));
+  const ledger = createLedger({ pool: ctx.pool });
+  const sellers = createSellers({
+    ctx,
+    ...(overrides.platformFee === undefined ? {} : { platformFee: overrides.platformFee }),
+  });
+  const risk =
+    overrides.risk ??
+    createRisk({
+      history: (key, currency, now) => buyerActivity(ctx.pool, key, currency, now),
+      now: () => ctx.clock.now(),
+    });
+  const payouts = createPayouts({
+    ctx,
+    ...(overrides.payouts === undefined ? {} : { config: overrides.payouts }),
+    ...(overrides.payoutProvider === undefined ? {} : { provider: overrides.payoutProvider }),
+  });
+  const payins = createPayins({
+    ctx,
+    psp,
+    risk,
+    ledger: overrides.payinLedger ?? defaultPayinLedger,
+    sellerTerms: sellers,
+    effects: payouts,
+    ...(overrides.payins === undefined ? {} : { config: overrides.payins }),
+    ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
+  });
+  const reconciliation = createReconciliation({
+    ctx,
+    payins,
+    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+    // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
+    fetchReport:
+      overrides.fetchReport === undefined
+        ? (interval) => sandboxReportFetcher(stripe())(interval)
+        : (overrides.fetchReport ?? undefined),
+    ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
+  });
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation };
+}
+
+/** Every HTTP route module of the product, in registration order. */
+export function routeModules(modules: Modules): RouteModule[] {
+  return [
+    modules.sellers.routes,
+    modules.payins.routes,
+    modules.payouts.routes,
+    modules.reconciliation.routes,
+  ];
+}
 
 /**
  * The product's background services a process of `role` runs, in start order (stopped in reverse). The sandbox
  * PSP of roles `all` and `sandbox` is not among them: the launcher outside src/ adds it (bin/bursar.mjs).
  */
-export function backgroundServices(ctx: AppContext, role: Role): BackgroundService[] {
+export function backgroundServices(modules: Modules, role: Role): BackgroundService[] {
   const services: BackgroundService[] = [];
-  if (role === 'all' || role === 'worker') services.push(createPayinsWorker(ctx));
-  if (role === 'all' || role === 'worker') services.push(createPayoutsWorker(ctx));
-  if (role === 'all' || role === 'worker') services.push(createReconciliationScheduler(ctx));
+  if (role === 'all' || role === 'worker')
+    services.push(
+      ...modules.payins.services,
+      ...modules.payouts.services,
+      ...modules.reconciliation.services,
+    );
   return services;
 }
 

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import { loadConfig, type Config } from './config.ts';
 import { parseAmount } from './money/index.ts';
-import { loadPayinsConfig } from './payins/config.ts';
-import { loadMarketplaceWebhookConfig } from './payins/webhook-sink.ts';
-import { loadPayoutsConfig } from './payouts/config.ts';
-import { loadStripeConfig } from './psp/stripe/index.ts';
-import { loadReconConfig } from './reconciliation/config.ts';
-import { loadRiskRules } from './risk/config.ts';
+import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.ts';
+import { loadPayoutsConfig } from './payouts/index.ts';
+import { loadStripeConfig } from './psp/index.ts';
+import { loadReconConfig } from './reconciliation/index.ts';
+import { loadRiskRules } from './risk/index.ts';
 
 /**
  * Every setting of every process role, checked before anything starts (no port opened, no job taken, no file

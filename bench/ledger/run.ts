@@ -22,8 +22,13 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { createLogger } from '../../src/log.ts';
-import { LedgerWriter, postEntry, verifyLedger } from '../../src/ledger/service.ts';
-import type { AccountSpec, EntryInput } from '../../src/ledger/types.ts';
+import {
+  LedgerWriter,
+  postEntry,
+  verifyLedger,
+  type AccountSpec,
+  type EntryInput,
+} from '../../src/ledger/index.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 

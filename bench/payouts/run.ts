@@ -15,10 +15,12 @@ import { createPool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { payinSucceeded, holdReleased, postEntries } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
-import { DEFAULT_DEBTOR } from '../../src/payouts/config.ts';
-import { createIso20022Provider } from '../../src/payouts/iso20022/adapter.ts';
-import { runPayouts } from '../../src/payouts/run.ts';
+import {
+  createIso20022Provider,
+  DEFAULT_DEBTOR,
+  ibanWithCheckDigits,
+  runPayouts,
+} from '../../src/payouts/index.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 
@@ -97,7 +99,7 @@ export async function run(options: BenchOptions & { sellers?: number } = {}): Pr
     const fileStarted = performance.now();
     // Reading it back through the same chunk stream the download route uses.
     let streamed = 0;
-    const { payoutFileStream } = await import('../../src/payouts/files.ts');
+    const { payoutFileStream } = await import('../../src/payouts/index.ts');
     if (file) for await (const chunk of payoutFileStream(pool, file.id)) streamed += (chunk as Buffer).length;
     const downloadMs = performance.now() - fileStarted;
     const lines = [

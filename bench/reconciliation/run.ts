@@ -24,9 +24,8 @@ import { createPool, type Pool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { postEntry, pspFeeCharged } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { fileInput } from '../../src/reconciliation/input.ts';
-import { reconciliationRuntime } from '../../src/reconciliation/runtime.ts';
-import { importPspReport, runReconciliation } from '../../src/reconciliation/service.ts';
+import { composeModules } from '../../src/compose.ts';
+import { fileInput, importPspReport, runReconciliation } from '../../src/reconciliation/index.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 
 const FEE_MINOR = 59n;
@@ -163,7 +162,7 @@ export async function runReconciliationBench(
       clock: new ManualClock(new Date()),
       metrics: new Registry(),
     };
-    const rt = reconciliationRuntime(ctx);
+    const rt = composeModules(ctx).reconciliation.runtime;
     const started = performance.now();
     const staged = await importPspReport(rt, fileInput(file), { origin: 'file' });
     const importedAt = performance.now();

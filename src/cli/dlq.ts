@@ -2,10 +2,15 @@ import type { Database } from '../db/database.ts';
 import type { AppContext } from '../context.ts';
 import { listDeadLetters, replayDeadLetter, type ReplayHook } from '../jobs/dead-letters.ts';
 import { JobQueue } from '../jobs/queue.ts';
-import { requeueDeadPspEvent } from '../payins/event-failures.ts';
-import { resetForReplay } from '../payins/executor.ts';
-import { OUTBOX_DEAD_LETTER_QUEUE, requeueOutboxMessage } from '../payins/outbox.ts';
-import { EXECUTE_QUEUE, PAYIN_QUEUES, PSP_EVENT_QUEUE } from '../payins/runtime.ts';
+import {
+  EXECUTE_QUEUE,
+  OUTBOX_DEAD_LETTER_QUEUE,
+  PAYIN_QUEUES,
+  PSP_EVENT_QUEUE,
+  requeueDeadPspEvent,
+  requeueOutboxMessage,
+  resetForReplay,
+} from '../payins/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const DLQ_USAGE = `bursar dlq list [--all]

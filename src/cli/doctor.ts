@@ -6,9 +6,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts'
 import { migrationStatus } from '../db/migrate.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
-import { loadPayoutsConfig } from '../payouts/config.ts';
-import { DEFAULT_DEBTOR } from '../payouts/config.ts';
-import { loadStripeConfig } from '../psp/stripe/index.ts';
+import { DEFAULT_DEBTOR, loadPayoutsConfig } from '../payouts/index.ts';
+import { loadStripeConfig } from '../psp/index.ts';
 
 export const DOCTOR_USAGE =
   'bursar doctor                            check the configuration, database, PSP, payouts, data dir and clocks; changes nothing';

@@ -1,6 +1,4 @@
-import { createKey } from '../apikeys/service.ts';
-import { isScope, SCOPES, type Scope } from '../apikeys/scopes.ts';
-import { listKeys, revokeKey } from '../apikeys/store.ts';
+import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../apikeys/index.ts';
 import type { Database } from '../db/database.ts';
 import { parse, UsageError } from './args.ts';
 

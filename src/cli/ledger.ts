@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.ts';
-import { getBalances, getEntry, verifyLedger } from '../ledger/service.ts';
+import { getBalances, getEntry, verifyLedger } from '../ledger/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const LEDGER_USAGE = `bursar ledger verify [--max-listed <n>]

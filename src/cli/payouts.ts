@@ -2,12 +2,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
-import { settleFromCamt } from '../payouts/camt-settle.ts';
-import { loadPayoutsConfig } from '../payouts/config.ts';
-import { listPayoutFiles, readPayoutFile } from '../payouts/files.ts';
-import { runPayouts } from '../payouts/run.ts';
-import { providerFor } from '../payouts/runtime.ts';
-import { isoDateOf, parseIsoDate } from '../payouts/settings.ts';
+import {
+  isoDateOf,
+  listPayoutFiles,
+  loadPayoutsConfig,
+  parseIsoDate,
+  providerFor,
+  readPayoutFile,
+  runPayouts,
+  settleFromCamt,
+} from '../payouts/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD]

@@ -1,23 +1,27 @@
 import type { Config } from '../config.ts';
-import { createContext } from '../compose.ts';
+import { composeModules, createContext } from '../compose.ts';
 import type { Database } from '../db/database.ts';
 import { withTransaction } from '../db/tx.ts';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { dailyRun, fetchAndReconcile, importBankDirectory, runStaged } from '../reconciliation/daily.ts';
-import { EXCEPTION_CLASSES, isExceptionKind, type ExceptionClass } from '../reconciliation/domain/types.ts';
 import {
+  dailyRun,
+  EXCEPTION_CLASSES,
   exceptionHistory,
+  fetchAndReconcile,
+  fileInput,
   getException,
+  importBankDirectory,
+  isExceptionKind,
   listExceptions,
+  reconcileFiles,
   reopenException,
+  reportLines,
   resolveException,
+  runStaged,
+  type ExceptionClass,
   type ExceptionStatus,
-} from '../reconciliation/exceptions-store.ts';
-import { fileInput } from '../reconciliation/input.ts';
-import { reportLines } from '../reconciliation/report.ts';
-import { reconciliationRuntime } from '../reconciliation/runtime.ts';
-import { reconcileFiles } from '../reconciliation/service.ts';
+} from '../reconciliation/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const RECONCILE_USAGE = `bursar reconcile psp --file <report.csv> [--from <ISO time>] [--to <ISO time>] [--internal]
@@ -55,7 +59,7 @@ export async function reconcileCommand(
   log: Logger,
   out: (line: string) => void,
 ): Promise<number> {
-  const rt = reconciliationRuntime(createContext(config, db.pool, log));
+  const rt = composeModules(createContext(config, db.pool, log)).reconciliation.runtime;
   const [sub, ...rest] = argv;
   const trigger = `cli:${process.env.USER ?? 'unknown'}`;
   try {

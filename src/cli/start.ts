@@ -1,5 +1,5 @@
-import { ensureDevKey } from '../apikeys/service.ts';
-import { createContext, routeModules, backgroundServices } from '../compose.ts';
+import { ensureDevKey } from '../apikeys/index.ts';
+import { backgroundServices, composeModules, createContext, routeModules } from '../compose.ts';
 import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
@@ -81,6 +81,7 @@ export async function startServer(
 ): Promise<Running> {
   const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
   const ctx = createContext(config, db.pool, log);
+  const modules = composeModules(ctx);
   const services: BackgroundService[] = [];
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let apiUrl: string | undefined;
@@ -104,7 +105,7 @@ export async function startServer(
         config.databaseUrl === undefined ? config.dataDir : undefined,
       );
       devKey = key.secret;
-      app = await buildApp(ctx, routeModules);
+      app = await buildApp(ctx, routeModules(modules));
       await app.listen({ host: config.host, port: config.port });
       apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
       // A server that closes or fails while the process is not stopping would leave it alive and deaf.
@@ -118,7 +119,7 @@ export async function startServer(
     }
     const extras: BackgroundService[] = [];
     for (const extra of extraServices) if (extra.roles.includes(role)) extras.push(await extra.create(ctx));
-    for (const service of [...extras, ...backgroundServices(ctx, role)]) {
+    for (const service of [...extras, ...backgroundServices(modules, role)]) {
       service.onFailure?.((error) => reportFailure(service.name, error));
       await service.start();
       services.push(service);

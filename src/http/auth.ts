@@ -1,7 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { authenticate } from '../apikeys/service.ts';
-import type { ApiKeyRecord } from '../apikeys/store.ts';
-import type { Scope } from '../apikeys/scopes.ts';
+import { authenticate, type ApiKeyRecord, type Scope } from '../apikeys/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 

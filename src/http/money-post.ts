@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ApiKeyRecord } from '../apikeys/store.ts';
+import type { ApiKeyRecord } from '../apikeys/index.ts';
 import { AppError } from '../errors.ts';
 
 /** Printable ASCII, 1..255 characters (Stripe's limit), so keys are safe to log and to index. */

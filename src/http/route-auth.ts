@@ -1,5 +1,5 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
-import { isScope, type Scope } from '../apikeys/scopes.ts';
+import { isScope, type Scope } from '../apikeys/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { requireScope } from './auth.ts';
 import { requireIdempotencyKey } from './money-post.ts';

@@ -1,5 +1,4 @@
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../jobs/backoff.ts';
-import { NO_FEE, type FeePolicy } from './fees.ts';
 
 /** Pay-in settings; every duration is in milliseconds unless its name says otherwise. */
 export interface PayinsConfig {
@@ -12,7 +11,6 @@ export interface PayinsConfig {
   inProgressLeaseMs: number;
   /** Executor retries of transient PSP failures. */
   retry: RetryPolicy;
-  fee: FeePolicy;
   /** An order EXECUTING untouched for this long is asked about at the PSP by the sweeper. */
   sweepAfterMs: number;
   /** First gap between two sweeps of one order; doubles up to `sweepMaxDelayMs`. */
@@ -37,7 +35,6 @@ export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   inProgressLeaseMs: 30_000,
   retry: DEFAULT_RETRY_POLICY,
-  fee: NO_FEE,
   sweepAfterMs: 5 * 60 * 1000,
   sweepBaseDelayMs: 60_000,
   sweepMaxDelayMs: 60 * 60 * 1000,
@@ -58,13 +55,6 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return Number.parseInt(raw, 10);
 }
 
-function big(env: NodeJS.ProcessEnv, name: string, fallback: bigint): bigint {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d{1,18}$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return BigInt(raw);
-}
-
 /** Reads the BURSAR_PAYINS_* variables (documented in docs/payins.md). */
 export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsConfig {
   const d = DEFAULT_PAYINS_CONFIG;
@@ -76,10 +66,6 @@ export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsCo
       baseDelayMs: int(env, 'BURSAR_PAYINS_RETRY_BASE_MS', d.retry.baseDelayMs),
       maxDelayMs: int(env, 'BURSAR_PAYINS_RETRY_MAX_MS', d.retry.maxDelayMs),
       jitterRatio: d.retry.jitterRatio,
-    },
-    fee: {
-      basisPoints: big(env, 'BURSAR_PLATFORM_FEE_BPS', d.fee.basisPoints),
-      fixedMinor: big(env, 'BURSAR_PLATFORM_FEE_FIXED_MINOR', d.fee.fixedMinor),
     },
     sweepAfterMs: int(env, 'BURSAR_PAYINS_SWEEP_AFTER_MS', d.sweepAfterMs),
     sweepBaseDelayMs: int(env, 'BURSAR_PAYINS_SWEEP_BASE_MS', d.sweepBaseDelayMs),

@@ -1,8 +1,7 @@
 import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
-import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
-import { PspError, type PspCharge } from '../psp/port.ts';
+import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
@@ -10,6 +9,7 @@ import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder } from './settle.ts';
 import { applyOrderEvent } from './transitions.ts';
 import { getCheckout, getOrder } from './store.ts';
+import { claimAttempt, flagExhausted, noteRetry } from './work-store.ts';
 
 export type ExecuteResult =
   | { outcome: 'settled'; status: string }
@@ -47,14 +47,9 @@ export async function executeOrder(
       );
     }
     // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
-    const claimed = await client.query<{ attempts: number }>(
-      `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
-         next_sweep_at = now() + $2 * interval '1 millisecond'
-       WHERE payment_order_id = $1 RETURNING attempts`,
-      [paymentOrderId, config.sweepAfterMs],
-    );
+    const attempts = await claimAttempt(client, paymentOrderId, config.sweepAfterMs);
     const checkout = await getCheckout(client, order.checkoutId);
-    return { order, attempt: claimed.rows[0]?.attempts ?? order.attempts + 1, checkout };
+    return { order, attempt: attempts ?? order.attempts + 1, checkout };
   });
   if ('skip' in claim) return { outcome: 'skipped', why: claim.skip ?? 'unknown' };
   const { order, attempt, checkout } = claim;
@@ -124,11 +119,7 @@ async function scheduleRetry(
   const lastError = `${error.failureClass}: ${error.message}`.slice(0, 500);
   if (!canRetry(attempt, config.retry)) {
     await withTransaction(ctx.pool, async (client) => {
-      await client.query(
-        `UPDATE payins.payment_order SET needs_attention = true, last_error = $2, next_sweep_at = NULL, updated_at = now()
-         WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
-        [paymentOrderId, lastError],
-      );
+      await flagExhausted(client, paymentOrderId, lastError);
       await insertDeadLetter(client, {
         queue: EXECUTE_QUEUE,
         subject: paymentOrderId,
@@ -146,22 +137,11 @@ async function scheduleRetry(
     ...(random === undefined ? {} : { random }),
   });
   await withTransaction(ctx.pool, async (client) => {
-    await client.query(
-      `UPDATE payins.payment_order SET last_error = $2, next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
-       WHERE payment_order_id = $1`,
-      [paymentOrderId, lastError, delayMs + config.sweepAfterMs],
-    );
+    await noteRetry(client, paymentOrderId, lastError, delayMs + config.sweepAfterMs);
     await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId }, { startAfterMs: delayMs });
   });
   runtime.metrics.retries.inc({ queue: EXECUTE_QUEUE });
   return { outcome: 'retry_scheduled', attempt, delayMs };
 }
 
-/** The dead-letter replay hook: the order gets a fresh set of attempts and leaves the attention list. */
-export async function resetForReplay(client: PoolClient, paymentOrderId: string): Promise<void> {
-  await client.query(
-    `UPDATE payins.payment_order SET attempts = 0, needs_attention = false, sweep_count = 0, next_sweep_at = NULL, updated_at = now()
-     WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
-    [paymentOrderId],
-  );
-}
+export { resetForReplay } from './work-store.ts';

@@ -1,4 +1,4 @@
-import type { HostedSessionRequest } from '../psp/port.ts';
+import type { HostedSessionRequest } from '../psp/index.ts';
 import { sessionIdempotencyKey } from './keys.ts';
 
 /**

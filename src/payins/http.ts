@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import type { App } from '../http/app.ts';
+import type { App, RouteModule } from '../http/app.ts';
 import { moneyPostIdentity } from '../http/money-post.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { CheckoutWire, PaymentOrderWithHistory } from './http-schemas.ts';
 import { requestFingerprint } from './idempotency.ts';
-import { payinsRuntime } from './runtime.ts';
+import type { PayinsRuntime } from './runtime.ts';
 import { createCheckout } from './service.ts';
 import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from './store.ts';
 import { CLIENT_ID, CreatePaymentBody, toCheckoutRequest } from './validate.ts';
@@ -21,8 +20,13 @@ const CheckoutParams = z.object({
 });
 
 /** Pay-in routes: create a checkout, read an order with its history, read a checkout; and the PSP webhook. */
-export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<void> {
-  const runtime = () => payinsRuntime(ctx);
+export function payinRoutes(payins: PayinsRuntime): RouteModule {
+  return (app) => registerPayinRoutes(app, payins);
+}
+
+async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<void> {
+  const { ctx } = payins;
+  const runtime = () => payins;
   // pg-boss's schema and queues must exist before the first checkout enqueues its jobs. Started on first use, so
   // an app that never takes a payment (a test of another module) does not pay for it.
   let jobsReady: Promise<void> | undefined;
@@ -94,5 +98,5 @@ export async function registerPayinRoutes(app: App, ctx: AppContext): Promise<vo
     },
   );
 
-  registerWebhookRoute(app, ctx, ensureJobs);
+  registerWebhookRoute(app, payins, ensureJobs);
 }

@@ -1,5 +1,4 @@
-import { postEntry } from '../ledger/service.ts';
-import { payinSucceeded, pspFeeCharged } from '../ledger/recipes.ts';
+import { payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
 import type { PayinLedger } from './ledger.ts';
 
 /**

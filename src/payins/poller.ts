@@ -1,6 +1,6 @@
 import { withTransaction } from '../db/tx.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
-import { PspError, type HostedSession } from '../psp/port.ts';
+import { PspError, type HostedSession } from '../psp/index.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
@@ -8,6 +8,13 @@ import type { PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromSession, settleCheckout } from './settle.ts';
 import { getOrders } from './store.ts';
+import {
+  checkoutsDueForPoll,
+  deferPoll,
+  flagPollsExhausted,
+  storeMissingSession,
+  type DueCheckout,
+} from './work-store.ts';
 
 export interface PollReport {
   examined: number;
@@ -17,14 +24,7 @@ export interface PollReport {
   errors: number;
 }
 
-interface DueRow {
-  checkout_id: string;
-  psp_session_id: string | null;
-  poll_count: number;
-  currency: string;
-  total_minor: bigint;
-  credit_card_info: { return_url?: string };
-}
+type DueRow = DueCheckout;
 
 /**
  * The poller: hosted checkouts with no final webhook past `pollAfterMs` are asked about at the PSP on a bounded,
@@ -35,21 +35,12 @@ interface DueRow {
 export async function pollOnce(runtime: PayinsRuntime, limit = 50): Promise<PollReport> {
   const { ctx } = runtime;
   const report: PollReport = { examined: 0, settled: 0, pending: 0, flagged: 0, errors: 0 };
-  const due = await ctx.pool.query<DueRow>(
-    `SELECT e.checkout_id, e.psp_session_id, e.poll_count, e.currency, e.total_minor, e.credit_card_info
-     FROM payins.payment_event e
-     WHERE e.flow = 'hosted_page' AND NOT e.is_payment_done
-       AND COALESCE(e.next_poll_at, e.created_at + $1 * interval '1 millisecond') <= now()
-       AND EXISTS (SELECT 1 FROM payins.payment_order o WHERE o.checkout_id = e.checkout_id
-                   AND o.payment_order_status IN ('EXECUTING', 'PENDING') AND NOT o.needs_attention)
-     ORDER BY COALESCE(e.next_poll_at, e.created_at) LIMIT $2`,
-    [runtime.config.pollAfterMs, limit],
-  );
+  const due = await checkoutsDueForPoll(ctx.pool, runtime.config.pollAfterMs, limit);
   // One checkout whose poll throws is logged and counted, and the others are polled anyway.
   await forEachIsolated(
     loopGuard(ctx),
     'poll',
-    due.rows,
+    due,
     (row) => ({ checkoutId: row.checkout_id }),
     async (row) => {
       report.examined++;
@@ -78,15 +69,7 @@ async function pollCheckout(
       : 'errors';
   }
   if (row.psp_session_id === null) {
-    await ctx.pool.query(
-      `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4, updated_at = now()
-       WHERE checkout_id = $1 AND psp_session_id IS NULL`,
-      [row.checkout_id, session.sessionId, session.url, session.expiresAt ?? null],
-    );
-    await ctx.pool.query(
-      'UPDATE payins.payment_order SET psp_session_id = $2 WHERE checkout_id = $1 AND psp_session_id IS NULL',
-      [row.checkout_id, session.sessionId],
-    );
+    await storeMissingSession(ctx.pool, row.checkout_id, session);
   }
   const outcome = outcomeFromSession(session);
   await withTransaction(ctx.pool, (client) =>
@@ -123,17 +106,9 @@ async function scheduleNext(runtime: PayinsRuntime, row: DueRow, reason: string)
   const { ctx, config } = runtime;
   const count = row.poll_count + 1;
   if (count >= config.maxPolls) {
-    await withTransaction(ctx.pool, async (client) => {
-      await client.query(
-        'UPDATE payins.payment_event SET poll_count = $2, next_poll_at = NULL WHERE checkout_id = $1',
-        [row.checkout_id, count],
-      );
-      await client.query(
-        `UPDATE payins.payment_order SET needs_attention = true, last_error = $2
-         WHERE checkout_id = $1 AND payment_order_status IN ('EXECUTING', 'PENDING')`,
-        [row.checkout_id, reason.slice(0, 500)],
-      );
-    });
+    await withTransaction(ctx.pool, (client) =>
+      flagPollsExhausted(client, row.checkout_id, count, reason.slice(0, 500)),
+    );
     return true;
   }
   const delayMs = backoffCeilingMs(count, {
@@ -142,9 +117,6 @@ async function scheduleNext(runtime: PayinsRuntime, row: DueRow, reason: string)
     maxDelayMs: config.pollMaxDelayMs,
     jitterRatio: 0,
   });
-  await ctx.pool.query(
-    `UPDATE payins.payment_event SET poll_count = $2, next_poll_at = now() + $3 * interval '1 millisecond' WHERE checkout_id = $1`,
-    [row.checkout_id, count, delayMs],
-  );
+  await deferPoll(ctx.pool, row.checkout_id, count, delayMs);
   return false;
 }

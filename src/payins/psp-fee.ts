@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
-import { PspError, type PspCharge } from '../psp/port.ts';
+import { PspError, type PspCharge } from '../psp/index.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { feeOfCharge, type PspFeeFacts } from './settle.ts';

@@ -2,9 +2,8 @@ import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { answerFromRecord as sharedAnswer, requestInProgress } from '../idempotency/index.ts';
-import { PspError } from '../psp/port.ts';
-import type { RiskAssessment } from '../risk/port.ts';
-import { findSellers } from '../sellers/store.ts';
+import { PspError } from '../psp/index.ts';
+import type { RiskAssessment } from '../risk/index.ts';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
@@ -18,6 +17,7 @@ import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { EXECUTE_QUEUE } from './runtime.ts';
 import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
+import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
 import { buyerAccountOf, type CheckoutRequest } from './types.ts';
 import { checkoutToWire } from './wire.ts';
@@ -36,7 +36,13 @@ export interface StoredResponse {
 }
 
 export function transitionDeps(runtime: PayinsRuntime): TransitionDeps {
-  return { ledger: runtime.ledger, fee: runtime.config.fee, metrics: runtime.metrics, log: runtime.ctx.log };
+  return {
+    ledger: runtime.ledger,
+    sellerTerms: runtime.sellerTerms,
+    effects: runtime.effects,
+    metrics: runtime.metrics,
+    log: runtime.ctx.log,
+  };
 }
 
 /**
@@ -133,7 +139,7 @@ async function recordCheckout(
   assessment: RiskAssessment,
 ): Promise<StoredResponse | 'hosted_pending'> {
   const { request } = command;
-  const sellers = await findSellers(
+  const sellers = await runtime.sellerTerms.knownSellers(
     client,
     request.orders.map((order) => order.sellerAccount),
   );
@@ -265,23 +271,8 @@ async function finishHostedCheckout(
     );
   }
   return await withTransaction(ctx.pool, async (client) => {
-    await client.query(
-      `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4,
-         next_poll_at = now() + $5 * interval '1 millisecond', updated_at = now()
-       WHERE checkout_id = $1`,
-      [checkoutId, session.sessionId, session.url, session.expiresAt ?? null, runtime.config.pollAfterMs],
-    );
-    await client.query(
-      `UPDATE payins.payment_order SET psp_session_id = $2, psp_payment_id = COALESCE($3, psp_payment_id), updated_at = now(),
-         version = version + 1
-       WHERE checkout_id = $1`,
-      [checkoutId, session.sessionId, session.paymentId ?? null],
-    );
-    const decisions = await client.query<{ decision: string; reasons: string[] }>(
-      'SELECT decision, reasons FROM payins.risk_decisions WHERE checkout_id = $1 ORDER BY id DESC LIMIT 1',
-      [checkoutId],
-    );
-    const response = await checkoutResponse(client, checkoutId, decisions.rows[0]);
+    await storeSession(client, checkoutId, session, runtime.config.pollAfterMs);
+    const response = await checkoutResponse(client, checkoutId, await latestRiskDecision(client, checkoutId));
     await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
     return { ...response, replayed: false };
   });

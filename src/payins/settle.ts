@@ -1,8 +1,9 @@
 import type { PoolClient } from '../db/pool.ts';
 import { isAppError } from '../errors.ts';
-import type { HostedSession, PspCharge } from '../psp/port.ts';
+import type { HostedSession, PspCharge } from '../psp/index.ts';
 import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
+import { lockCheckout } from './work-store.ts';
 import { applyOrderEvent, type ApplyResult, type EventFacts, type TransitionDeps } from './transitions.ts';
 
 /** The PSP's fee on a charge: the amount, its currency and the balance transaction it was charged on. */
@@ -164,7 +165,7 @@ export async function settleCheckout(
   extra: EventFacts = {},
 ): Promise<ApplyResult[]> {
   // Lock the checkout first, then its orders in position order: concurrent settlers queue, never deadlock.
-  await client.query('SELECT 1 FROM payins.payment_event WHERE checkout_id = $1 FOR UPDATE', [checkoutId]);
+  await lockCheckout(client, checkoutId);
   const orders = await getOrders(client, checkoutId, { forUpdate: true });
   const { event, facts } = eventOf(outcome);
   const results: ApplyResult[] = [];

@@ -326,3 +326,138 @@ export async function getRiskDecisions(
     decidedAt: row.decided_at,
   }));
 }
+
+/**
+ * The checkouts a buyer started in the hour before `now`, and their totals in `currency` (the risk port's
+ * velocity). `buyerKey` is `id:<buyer id>` or `email:<lower-case e-mail>`.
+ */
+export async function buyerActivity(
+  db: Queryable,
+  buyerKey: string,
+  currency: string,
+  now: Date,
+): Promise<{ checkouts: number; amountMinor: bigint }> {
+  const result = await db.query<{ n: bigint; total: bigint }>(
+    `SELECT count(*)::int8 AS n, COALESCE(sum(total_minor) FILTER (WHERE currency = $2), 0)::int8 AS total
+     FROM payins.payment_event
+     WHERE created_at > $3::timestamptz - interval '1 hour' AND created_at <= $3::timestamptz
+       AND CASE WHEN $1 LIKE 'id:%' THEN buyer_info ->> 'id' = substr($1, 4)
+                ELSE lower(buyer_info ->> 'email') = substr($1, 7) END`,
+    [buyerKey, currency, now],
+  );
+  const row = result.rows[0];
+  return { checkouts: Number(row?.n ?? 0n), amountMinor: row?.total ?? 0n };
+}
+
+/** A status change of one order (its lock held by the caller), with the facts that travel with it. */
+export async function updateOrderStatus(
+  db: Queryable,
+  paymentOrderId: string,
+  change: {
+    to: OrderStatus;
+    reason: string;
+    feeMinor: bigint | null;
+    /** The ledger entry was posted in this transaction: `ledger_updated` and `wallet_updated` become true. */
+    booked: boolean;
+    pspPaymentId: string | null;
+    pspChargeId: string | null;
+    declineCode: string | null;
+    lastError: string | null;
+    /** A final status: the order leaves the attention list and the sweeper's schedule. */
+    final: boolean;
+  },
+): Promise<PaymentOrder> {
+  const updated = await db.query<OrderRow>(
+    `UPDATE payins.payment_order SET
+       payment_order_status = $2, status_reason = $3, fee_minor = $4,
+       ledger_updated = ledger_updated OR $5, wallet_updated = wallet_updated OR $5,
+       psp_payment_id = COALESCE($6, psp_payment_id), psp_charge_id = COALESCE($7, psp_charge_id),
+       decline_code = COALESCE($8, decline_code), last_error = COALESCE($9, last_error),
+       needs_attention = CASE WHEN $10 THEN false ELSE needs_attention END,
+       next_sweep_at = CASE WHEN $10 THEN NULL ELSE next_sweep_at END,
+       version = version + 1, updated_at = now()
+     WHERE payment_order_id = $1
+     RETURNING ${ORDER_COLUMNS}`,
+    [
+      paymentOrderId,
+      change.to,
+      change.reason,
+      change.feeMinor,
+      change.booked,
+      change.pspPaymentId,
+      change.pspChargeId,
+      change.declineCode,
+      change.lastError,
+      change.final,
+    ],
+  );
+  const row = updated.rows[0];
+  if (!row) throw new Error(`payment order ${paymentOrderId} vanished under its lock`);
+  return toOrder(row);
+}
+
+/** Orders by id, by checkout, or by the PSP's payment id (reconciliation's look-ups of a report's lines). */
+export async function findOrders(
+  db: Queryable,
+  by: { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] },
+): Promise<PaymentOrder[]> {
+  const [where, ids] =
+    'paymentOrderIds' in by
+      ? ['payment_order_id = ANY($1::text[])', by.paymentOrderIds]
+      : 'checkoutIds' in by
+        ? ['checkout_id = ANY($1::text[])', by.checkoutIds]
+        : ['psp_payment_id = ANY($1::text[])', by.pspPaymentIds];
+  if (ids.length === 0) return [];
+  const result = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE ${where} ORDER BY checkout_id, position`,
+    [ids],
+  );
+  return result.rows.map(toOrder);
+}
+
+/** Orders with their statuses, in id order after `after` (reconciliation's check of statuses against postings). */
+export async function orderStatusesPage(
+  db: Queryable,
+  after: string,
+  limit: number,
+): Promise<Array<{ paymentOrderId: string; status: OrderStatus }>> {
+  const result = await db.query<{ payment_order_id: string; status: OrderStatus }>(
+    `SELECT payment_order_id, payment_order_status AS status FROM payins.payment_order
+      WHERE payment_order_id > $1 ORDER BY payment_order_id LIMIT $2`,
+    [after, limit],
+  );
+  return result.rows.map((row) => ({ paymentOrderId: row.payment_order_id, status: row.status }));
+}
+
+/** A successful order with the moment it succeeded and its checkout's flow. */
+export interface SucceededOrder extends PaymentOrder {
+  succeededAt: Date;
+  flow: Flow;
+}
+
+/**
+ * Orders that moved to SUCCESS in [from, before), in the order they did (then checkout, position), after the
+ * keyset `after` (the last row of the previous page), at most `limit`.
+ */
+export async function succeededBetween(
+  db: Queryable,
+  from: Date,
+  before: Date,
+  after: { at: Date; checkoutId: string; position: number } | undefined,
+  limit: number,
+): Promise<SucceededOrder[]> {
+  const result = await db.query<OrderRow & { succeeded_at: Date; flow: Flow }>(
+    `SELECT ${ORDER_COLUMNS.split(',')
+      .map((column) => `o.${column.trim()}`)
+      .join(', ')}, h.at AS succeeded_at, ev.flow
+       FROM payins.payment_order o
+       JOIN payins.payment_event ev ON ev.checkout_id = o.checkout_id
+       JOIN LATERAL (SELECT min(at) AS at FROM payins.payment_order_status_history
+                      WHERE payment_order_id = o.payment_order_id AND to_status = 'SUCCESS') h ON true
+      WHERE o.payment_order_status = 'SUCCESS' AND h.at >= $1 AND h.at < $2
+        AND ($3::timestamptz IS NULL OR (h.at, o.checkout_id, o.position) > ($3::timestamptz, $4::text, $5::int))
+      ORDER BY h.at, o.checkout_id, o.position LIMIT $6`,
+    [from, before, after?.at ?? null, after?.checkoutId ?? '', after?.position ?? 0, limit],
+  );
+  return result.rows.map((row) => ({ ...toOrder(row), succeededAt: row.succeeded_at, flow: row.flow }));
+}

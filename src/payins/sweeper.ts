@@ -1,14 +1,14 @@
 import { withTransaction } from '../db/tx.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
 import { backoffCeilingMs } from '../jobs/backoff.ts';
-import { PspError, type PspCharge } from '../psp/port.ts';
+import { PspError, type PspCharge } from '../psp/index.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder } from './settle.ts';
-import { ORDER_COLUMNS, toOrder } from './store.ts';
+import { deferSweep, flagSweepsExhausted, ordersDueForSweep, requeueSwept } from './work-store.ts';
 import type { PaymentOrder } from './types.ts';
 
 export interface SweepReport {
@@ -28,21 +28,14 @@ export interface SweepReport {
 export async function sweepOnce(runtime: PayinsRuntime, limit = 50): Promise<SweepReport> {
   const { ctx, config } = runtime;
   const report: SweepReport = { examined: 0, settled: 0, requeued: 0, deferred: 0, flagged: 0 };
-  const due = await ctx.pool.query<Parameters<typeof toOrder>[0]>(
-    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order
-     WHERE payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING') AND NOT needs_attention AND psp_session_id IS NULL
-       AND COALESCE(next_sweep_at, updated_at + $1 * interval '1 millisecond') <= now()
-     ORDER BY COALESCE(next_sweep_at, updated_at) LIMIT $2`,
-    [config.sweepAfterMs, limit],
-  );
+  const due = await ordersDueForSweep(ctx.pool, config.sweepAfterMs, limit);
   // One order whose sweep throws is logged and counted, and the others are swept anyway.
   await forEachIsolated(
     loopGuard(ctx),
     'sweep',
-    due.rows,
-    (row) => ({ paymentOrderId: row.payment_order_id }),
-    async (row) => {
-      const order = toOrder(row);
+    due,
+    (order) => ({ paymentOrderId: order.paymentOrderId }),
+    async (order) => {
       report.examined++;
       const result = await sweepOrder(runtime, order);
       report[result]++;
@@ -90,13 +83,8 @@ async function sweepOrder(
     // No payment exists at the PSP: the attempt died before reaching it (or, NOT_STARTED, the worker that took the
     // job died before claiming the order, leaving the job active and nobody to run it). Hand it back to the executor.
     const requeued = await withTransaction(ctx.pool, async (client) => {
-      const touched = await client.query(
-        `UPDATE payins.payment_order SET sweep_count = sweep_count + 1,
-           next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
-         WHERE payment_order_id = $1 AND version = $2`,
-        [order.paymentOrderId, order.version, config.sweepAfterMs],
-      );
-      if (touched.rowCount !== 1) return false;
+      if (!(await requeueSwept(client, order.paymentOrderId, order.version, config.sweepAfterMs)))
+        return false;
       await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
       return true;
     });
@@ -115,12 +103,10 @@ async function deferOrFlag(
   const count = order.sweepCount + 1;
   if (count >= config.maxSweeps) {
     const flagged = await withTransaction(ctx.pool, async (client) => {
-      const touched = await client.query(
-        `UPDATE payins.payment_order SET needs_attention = true, sweep_count = $3, last_error = $4, next_sweep_at = NULL
-         WHERE payment_order_id = $1 AND version = $2 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
-        [order.paymentOrderId, order.version, count, reason.slice(0, 500)],
-      );
-      if (touched.rowCount !== 1) return false;
+      if (
+        !(await flagSweepsExhausted(client, order.paymentOrderId, order.version, count, reason.slice(0, 500)))
+      )
+        return false;
       await insertDeadLetter(client, {
         queue: EXECUTE_QUEUE,
         subject: order.paymentOrderId,
@@ -139,10 +125,6 @@ async function deferOrFlag(
     maxDelayMs: config.sweepMaxDelayMs,
     jitterRatio: 0,
   });
-  await ctx.pool.query(
-    `UPDATE payins.payment_order SET sweep_count = $3, last_error = $4, next_sweep_at = now() + $5 * interval '1 millisecond'
-     WHERE payment_order_id = $1 AND version = $2`,
-    [order.paymentOrderId, order.version, count, reason.slice(0, 500), delayMs],
-  );
+  await deferSweep(ctx.pool, order.paymentOrderId, order.version, count, reason.slice(0, 500), delayMs);
   return 'deferred';
 }

@@ -1,25 +1,19 @@
 import type { PoolClient } from '../db/pool.ts';
 import { afterCommit } from '../db/tx.ts';
 import type { Logger } from '../log.ts';
-import { payinTermsFor, recordPayinHold } from '../payouts/holds.ts';
-import { platformFeeMinor, type FeePolicy } from './fees.ts';
+import { platformFeeMinor } from '../money/platform-fee.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
+import type { PayinEffects, SellerTerms } from './ports.ts';
 import { isFinal, transition, type OrderEvent, type Transition } from './state-machine.ts';
-import {
-  getOrder,
-  insertHistory,
-  insertOutbox,
-  ORDER_COLUMNS,
-  refreshPaymentDone,
-  toOrder,
-} from './store.ts';
+import { getOrder, insertHistory, insertOutbox, refreshPaymentDone, updateOrderStatus } from './store.ts';
 import type { PaymentOrder } from './types.ts';
 import { wireAmount } from './wire.ts';
 
 export interface TransitionDeps {
   ledger: PayinLedger;
-  fee: FeePolicy;
+  sellerTerms: SellerTerms;
+  effects: PayinEffects;
   metrics: PayinMetrics;
   log: Logger;
 }
@@ -85,7 +79,7 @@ export async function applyOrderEvent(
   let entryId: string | undefined;
   if (to === 'SUCCESS') {
     // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
-    const terms = await payinTermsFor(client, order.sellerAccount, deps.fee);
+    const terms = await deps.sellerTerms.termsFor(client, order.sellerAccount);
     feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
     const posted = await deps.ledger.postPayinSuccess(client, {
       paymentOrderId: order.paymentOrderId,
@@ -97,41 +91,26 @@ export async function applyOrderEvent(
       pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
     });
     entryId = posted.entryId;
-    await recordPayinHold(client, {
+    // The payouts module's hold of the seller's share, in this transaction (a credited pending balance always has it).
+    await deps.effects.onPayinSucceeded(client, {
       paymentOrderId: order.paymentOrderId,
       sellerAccount: order.sellerAccount,
       currency: order.currency,
-      amountMinor: order.amountMinor - feeMinor,
+      netMinor: order.amountMinor - feeMinor,
       holdDays: terms.holdDays,
     });
   }
-  const updated = await client.query<Parameters<typeof toOrder>[0]>(
-    `UPDATE payins.payment_order SET
-       payment_order_status = $2, status_reason = $3, fee_minor = $4,
-       ledger_updated = ledger_updated OR $5, wallet_updated = wallet_updated OR $5,
-       psp_payment_id = COALESCE($6, psp_payment_id), psp_charge_id = COALESCE($7, psp_charge_id),
-       decline_code = COALESCE($8, decline_code), last_error = COALESCE($9, last_error),
-       needs_attention = CASE WHEN $10 THEN false ELSE needs_attention END,
-       next_sweep_at = CASE WHEN $10 THEN NULL ELSE next_sweep_at END,
-       version = version + 1, updated_at = now()
-     WHERE payment_order_id = $1
-     RETURNING ${ORDER_COLUMNS}`,
-    [
-      paymentOrderId,
-      to,
-      decided.reason,
-      feeMinor,
-      to === 'SUCCESS',
-      facts.pspPaymentId ?? null,
-      facts.pspChargeId ?? null,
-      facts.declineCode ?? null,
-      facts.lastError ?? null,
-      isFinal(to),
-    ],
-  );
-  const row = updated.rows[0];
-  if (!row) throw new Error(`payment order ${paymentOrderId} vanished under its lock`);
-  const after = toOrder(row);
+  const after = await updateOrderStatus(client, paymentOrderId, {
+    to,
+    reason: decided.reason,
+    feeMinor,
+    booked: to === 'SUCCESS',
+    pspPaymentId: facts.pspPaymentId ?? null,
+    pspChargeId: facts.pspChargeId ?? null,
+    declineCode: facts.declineCode ?? null,
+    lastError: facts.lastError ?? null,
+    final: isFinal(to),
+  });
   await insertHistory(client, {
     paymentOrderId,
     from: order.status,

@@ -1,4 +1,3 @@
-import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http/app.ts';
 import { errorResponses } from '../http/schemas.ts';
@@ -10,16 +9,19 @@ const WEBHOOK_ROUTE = {
   schema: { response: { 200: WebhookReceived, ...errorResponses() } },
 } as const;
 import { recordPspEvent } from './psp-events.ts';
-import { payinsRuntime } from './runtime.ts';
+import type { PayinsRuntime } from './runtime.ts';
 
 /**
  * `POST /v1/webhooks/psp/stripe`: no API key — the PSP's signature over the raw body is the authentication. A
  * missing, wrong or stale signature gets 400 and nothing is stored; a verified event is stored once and answered
  * at once, and a worker acts on it.
  */
-export function registerWebhookRoute(app: App, ctx: AppContext, ensureJobs: () => Promise<void>): void {
+export function registerWebhookRoute(
+  app: App,
+  runtime: PayinsRuntime,
+  ensureJobs: () => Promise<void>,
+): void {
   app.post('/v1/webhooks/psp/stripe', WEBHOOK_ROUTE, async (request, reply) => {
-    const runtime = payinsRuntime(ctx);
     const raw = request.rawBody;
     const signature = request.headers['stripe-signature'];
     if (raw === undefined || raw.length === 0)

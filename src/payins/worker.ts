@@ -1,62 +1,56 @@
-import type { BackgroundService } from '../services.ts';
 import type { AppContext } from '../context.ts';
-import { purgeExpiredIdempotencyKeys } from '../idempotency/index.ts';
+import { withTransaction } from '../db/tx.ts';
 import { loopGuard, runSteps } from '../jobs/loops.ts';
+import type { BackgroundService } from '../services.ts';
+import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { executeOrder } from './executor.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
-import { withTransaction } from '../db/tx.ts';
-import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, payinsRuntime, type PayinsRuntime } from './runtime.ts';
+import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
+import { markForImmediateExecution } from './work-store.ts';
 
 /**
  * The pay-in worker of a process: pg-boss workers for order execution and PSP events, and a loop that sweeps
  * stuck orders, polls hosted checkouts, publishes the outbox, and purges expired Idempotency-Keys. Several
  * worker processes may run against one database; every step is safe to run concurrently.
  */
-export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink } = {}): BackgroundService {
+export function createPayinsWorker(
+  runtime: PayinsRuntime,
+  options: { sink?: OutboxSink } = {},
+): BackgroundService {
+  const { ctx } = runtime;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   let workerIds: string[] = [];
   // The orders this process's executors hold now (by pg-boss job id), so that a stop can hand them back.
   const inHand = new Map<string, string>();
-  // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged.
-  const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
-  const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
+  // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
+  // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
+  let outgoing: { webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>; sink: OutboxSink } | undefined;
+  const output = () => {
+    if (outgoing === undefined) {
+      const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
+      outgoing = { webhooks, sink: options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx)) };
+    }
+    return outgoing;
+  };
 
   const guard = loopGuard(ctx);
   const retry = outboxRetryPolicy(process.env);
 
   // Each step runs and fails on its own, and so does each item inside a step (src/jobs/loops.ts).
   const tick = async () => {
-    const runtime = payinsRuntime(ctx);
     await runSteps(guard, [
       { name: 'sweep', run: () => sweepOnce(runtime) },
       { name: 'poll', run: () => pollOnce(runtime) },
       { name: 'psp_events', run: () => processPendingEvents(runtime, 60_000) },
       {
         name: 'outbox',
-        run: () =>
-          publishOutbox(ctx.pool, sink, {
-            retry,
-            onDeadLetter: (letter) => {
-              runtime.metrics.deadLetters.inc({ queue: OUTBOX_DEAD_LETTER_QUEUE });
-              ctx.log.warn(
-                { outboxId: letter.subject, attempts: letter.attempts, deadLetter: letter.id },
-                'outbox message attempts exhausted: dead-lettered',
-              );
-            },
-            onError: (messageId, error) => {
-              guard.failures.inc({ loop: 'outbox' });
-              ctx.log.error(
-                { err: error, loop: 'outbox', outboxId: messageId.toString() },
-                'outbox message failed',
-              );
-            },
-          }),
+        run: () => publishOutbox(ctx.pool, output().sink, outboxOptions(runtime, guard, retry)),
       },
       { name: 'idempotency_purge', run: () => purgeExpiredIdempotencyKeys(ctx.pool) },
     ]);
@@ -66,14 +60,14 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
     if (stopped) return;
     timer = setTimeout(() => {
       running = tick().finally(schedule);
-    }, payinsRuntime(ctx).config.tickIntervalMs);
+    }, runtime.config.tickIntervalMs);
     timer.unref();
   };
 
   return {
     name: 'payins-worker',
     async start() {
-      const runtime = payinsRuntime(ctx);
+      output();
       await runtime.ready();
       const polling = runtime.config.jobPollingIntervalSeconds;
       const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
@@ -82,7 +76,7 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
         async (data, jobId) => {
           inHand.set(jobId, data.paymentOrderId);
           try {
-            await executeOrder(payinsRuntime(ctx), data.paymentOrderId);
+            await executeOrder(runtime, data.paymentOrderId);
           } finally {
             inHand.delete(jobId);
           }
@@ -92,7 +86,7 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
         PSP_EVENT_QUEUE,
         { concurrency: 2, pollingIntervalSeconds: polling },
         async (data) => {
-          await processPspEventRecordingFailure(payinsRuntime(ctx), BigInt(data.eventRowId));
+          await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
         },
       );
       workerIds = [...executors, ...eventWorkers];
@@ -103,7 +97,6 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      const runtime = payinsRuntime(ctx);
       await runtime.jobs.offWork(workerIds);
       // Finish the orders in hand; those still in hand after half the grace period are handed back.
       const deadline = Date.now() + ctx.config.shutdownGraceMs / 2;
@@ -112,18 +105,38 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
       await handBack(runtime, [...new Set(inHand.values())]);
       await runtime.release();
     },
-    describe: () => [
-      '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
-      webhooks
-        ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
-        : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
-    ],
+    describe: () => {
+      const { webhooks } = output();
+      return [
+        '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
+        webhooks
+          ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
+          : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
+      ];
+    },
   };
 }
 
-function logSink(ctx: AppContext): OutboxSink {
-  return async (message) => {
-    ctx.log.info({ topic: message.topic, payload: message.payload }, 'outbox message');
+/** How the outbox step delivers: bounded retries, dead letters counted and logged, each failure on its own. */
+function outboxOptions(
+  runtime: PayinsRuntime,
+  guard: ReturnType<typeof loopGuard>,
+  retry: ReturnType<typeof outboxRetryPolicy>,
+): Parameters<typeof publishOutbox>[2] {
+  const { ctx } = runtime;
+  return {
+    retry,
+    onDeadLetter: (letter) => {
+      runtime.metrics.deadLetters.inc({ queue: OUTBOX_DEAD_LETTER_QUEUE });
+      ctx.log.warn(
+        { outboxId: letter.subject, attempts: letter.attempts, deadLetter: letter.id },
+        'outbox message attempts exhausted: dead-lettered',
+      );
+    },
+    onError: (messageId, error) => {
+      guard.failures.inc({ loop: 'outbox' });
+      ctx.log.error({ err: error, loop: 'outbox', outboxId: messageId.toString() }, 'outbox message failed');
+    },
   };
 }
 
@@ -136,16 +149,18 @@ async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Prom
   for (const paymentOrderId of paymentOrderIds) {
     try {
       await withTransaction(runtime.ctx.pool, async (client) => {
-        const updated = await client.query(
-          `UPDATE payins.payment_order SET next_sweep_at = now()
-            WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
-          [paymentOrderId],
-        );
-        if ((updated.rowCount ?? 0) > 0) await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
+        if (await markForImmediateExecution(client, paymentOrderId))
+          await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
       });
       runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
     } catch (error) {
       runtime.ctx.log.error({ err: error, paymentOrderId }, 'could not hand an order back; the sweeper will');
     }
   }
+}
+
+function logSink(ctx: AppContext): OutboxSink {
+  return async (message) => {
+    ctx.log.info({ topic: message.topic, payload: message.payload }, 'outbox message');
+  };
 }

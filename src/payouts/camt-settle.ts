@@ -1,6 +1,6 @@
 import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
-import { camtEntries, type CamtEntry, type CamtTransaction } from '../reconciliation/camt/index.ts';
+import { camtEntries, type CamtEntry, type CamtTransaction } from '../reconciliation/index.ts';
 import { settlePayout } from './settle.ts';
 
 /**

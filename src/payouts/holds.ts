@@ -1,24 +1,12 @@
 import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { getBalances, holdReleased, postEntries, sellerPending, type EntryInput } from '../ledger/index.ts';
-import { resolveFeePolicy, type FeePolicy } from '../payins/fees.ts';
-import { findPayoutSettings } from '../sellers/payout-settings-store.ts';
 import type { IsoDate } from './settings.ts';
 
 /**
  * Holds: each successful pay-in's net amount stays in the seller's pending balance for the seller's hold period
  * (default 7 days), then the availability job moves it to available with a `hold.released` entry.
  */
-
-/** What a pay-in needs to know about its seller when it succeeds: the fee policy and the hold period. */
-export async function payinTermsFor(
-  client: Queryable,
-  sellerAccount: string,
-  platformFee: FeePolicy,
-): Promise<{ fee: FeePolicy; holdDays: number }> {
-  const settings = await findPayoutSettings(client, sellerAccount);
-  return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };
-}
 
 /**
  * Records the hold of a successful pay-in, in the pay-in's own transaction (so a credited pending balance always

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MaskedBankAccount } from '../sellers/index.ts';
 import type { Readable } from 'node:stream';
 import { Amount, errorResponses, Timestamp } from '../http/schemas.ts';
 
@@ -10,11 +11,6 @@ import { Amount, errorResponses, Timestamp } from '../http/schemas.ts';
 const PayoutStatus = z.enum(['pending', 'in_transit', 'paid', 'returned']);
 
 /** A bank account as the API shows it: masked, never the full number. */
-export const MaskedBankAccount = z.union([
-  z.object({ iban_last4: z.string(), country: z.string(), bic: z.string(), holder: z.string().nullable() }),
-  z.object({ account_last4: z.string(), routing_number: z.string(), holder: z.string().nullable() }),
-]);
-export type MaskedBankAccount = z.infer<typeof MaskedBankAccount>;
 
 export const PayoutStatusStepWire = z.object({
   from: PayoutStatus.nullable(),

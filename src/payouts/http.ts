@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import type { App } from '../http/app.ts';
+import type { App, RouteModule } from '../http/app.ts';
 import { formatAmount, assertCurrency } from '../money/index.ts';
 import { moneyPostIdentity } from '../http/money-post.ts';
 import { errorResponses, listOf } from '../http/schemas.ts';
@@ -12,10 +11,10 @@ import {
   SANDBOX_WEBHOOK_ROUTE,
   xmlStream,
 } from './http-schemas.ts';
-import { getSellerOrThrow } from '../sellers/service.ts';
+import { getSellerOrThrow } from '../sellers/index.ts';
 import { getPayoutFile, listPayoutFiles, payoutFileStream, type PayoutFile } from './files.ts';
 import { createManualPayout } from './manual.ts';
-import { payoutsRuntime } from './runtime.ts';
+import type { PayoutsRuntime } from './runtime.ts';
 import { processSandboxPayoutEvent, verifySandboxPayoutEvent } from './sandbox-provider/webhook.ts';
 import { getHistory, getPayout, listSellerPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
@@ -61,8 +60,13 @@ function fileToWire(file: PayoutFile): PayoutFileWire {
  * which exists only while the sandbox is the configured provider (a provider's webhook route is no wider an
  * opening than the provider in use). Reading the configuration here also makes a bad one fail at start-up.
  */
-export function registerPayoutRoutes(app: App, ctx: AppContext): void {
-  const sandboxIsProvider = payoutsRuntime(ctx).config.provider === 'sandbox';
+export function payoutRoutes(runtime: PayoutsRuntime): RouteModule {
+  return (app) => registerPayoutRoutes(app, runtime);
+}
+
+function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
+  const sandboxIsProvider = runtime.config.provider === 'sandbox';
   app.get(
     '/v1/sellers/:seller_account/payouts',
     {
@@ -110,7 +114,6 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
-      const runtime = payoutsRuntime(ctx);
       const result = await createManualPayout(ctx.pool, {
         apiKeyId: apiKey.id,
         idempotencyKey,
@@ -171,7 +174,7 @@ export function registerPayoutRoutes(app: App, ctx: AppContext): void {
       if (raw === undefined || raw.length === 0) {
         throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
       }
-      const { sandboxWebhookSecret } = payoutsRuntime(ctx).config;
+      const { sandboxWebhookSecret } = runtime.config;
       if (sandboxWebhookSecret === undefined)
         throw new AppError('webhook_signature_invalid', 'the sandbox is not the payout provider');
       const header = request.headers['sandbox-signature'];

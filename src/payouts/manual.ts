@@ -13,8 +13,7 @@ import {
 } from '../idempotency/index.ts';
 import { getBalances, payoutStarted, postEntry, sellerAvailable } from '../ledger/index.ts';
 import { assertCurrency, parseAmount } from '../money/index.ts';
-import { findPayoutSettings } from '../sellers/payout-settings-store.ts';
-import { findSeller } from '../sellers/store.ts';
+import { findPayoutSettings, findSeller, lockSellers } from '../sellers/index.ts';
 import { newPayoutId } from './ids.ts';
 import { getHistory, getPayout, insertPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
@@ -88,11 +87,8 @@ export async function createManualPayout(
           throw requestInProgress(1);
         }
         const body = request.body;
-        const locked = await client.query(
-          'SELECT 1 FROM sellers.sellers WHERE seller_account = $1 FOR UPDATE',
-          [body.seller_account],
-        );
-        const seller = locked.rowCount === 1 ? await findSeller(client, body.seller_account) : undefined;
+        const locked = await lockSellers(client, [body.seller_account]);
+        const seller = locked.size === 1 ? await findSeller(client, body.seller_account) : undefined;
         if (!seller) {
           throw new AppError('seller_unknown', `no seller ${body.seller_account}`, {
             field: 'seller_account',

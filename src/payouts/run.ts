@@ -12,7 +12,7 @@ import {
   type EntryInput,
 } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
-import { settingsFromRow, SETTINGS_COLUMNS, type SettingsRow } from '../sellers/payout-settings-store.ts';
+import { lockSellers, sellersDueOn, type SellerDue } from '../sellers/index.ts';
 import { releaseDueHolds } from './holds.ts';
 import { newPayoutId } from './ids.ts';
 import type { PayoutProvider, SubmitReport } from './port.ts';
@@ -49,31 +49,19 @@ export interface RunReport {
   submit: SubmitReport;
 }
 
-interface DueSeller extends SettingsRow {
-  currency: string;
-}
+type DueSeller = SellerDue;
 
 const CHUNK = 500;
 
-/** Sellers due on `date` with usable bank details and no marker yet, after `after`, in seller order. */
-async function dueSellers(pool: Pool, date: IsoDate, after: string, limit: number): Promise<DueSeller[]> {
-  const result = await pool.query<DueSeller>(
-    `SELECT ${SETTINGS_COLUMNS.split(',')
-      .map((column) => `ps.${column.trim()}`)
-      .join(', ')}, s.currency
-     FROM sellers.payout_settings ps JOIN sellers.sellers s USING (seller_account)
-     WHERE ps.seller_account > $2
-       AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL) AND NOT ps.needs_bank_details
-       AND (ps.schedule_interval = 'daily'
-         OR (ps.schedule_interval = 'weekly' AND ps.schedule_day = extract(isodow FROM $1::date))
-         OR (ps.schedule_interval = 'monthly' AND (ps.schedule_day = extract(day FROM $1::date)
-           OR ($1::date = (date_trunc('month', $1::date) + interval '1 month - 1 day')::date
-               AND ps.schedule_day > extract(day FROM $1::date)))))
-       AND NOT EXISTS (SELECT 1 FROM payouts.seller_runs r WHERE r.seller_account = ps.seller_account AND r.run_date = $1::date)
-     ORDER BY ps.seller_account LIMIT $3`,
-    [date, after, limit],
+/** Of `sellers`, those the run of `date` has not decided for yet (no marker in `payouts.seller_runs`). */
+async function notRunYet(pool: Pool, date: IsoDate, sellers: DueSeller[]): Promise<DueSeller[]> {
+  if (sellers.length === 0) return sellers;
+  const ran = await pool.query<{ seller_account: string }>(
+    'SELECT seller_account FROM payouts.seller_runs WHERE run_date = $1::date AND seller_account = ANY($2::text[])',
+    [date, sellers.map((s) => s.sellerAccount)],
   );
-  return result.rows;
+  const done = new Set(ran.rows.map((row) => row.seller_account));
+  return sellers.filter((s) => !done.has(s.sellerAccount));
 }
 
 interface ChunkResult {
@@ -91,22 +79,22 @@ async function processChunk(
     `INSERT INTO payouts.seller_runs (seller_account, run_date, outcome)
      SELECT x, $2::date, 'processing' FROM unnest($1::text[]) AS x ORDER BY x
      ON CONFLICT (seller_account, run_date) DO NOTHING RETURNING seller_account`,
-    [sellers.map((s) => s.seller_account), date],
+    [sellers.map((s) => s.sellerAccount), date],
   );
   const owned = new Set(claimed.rows.map((row) => row.seller_account));
   const outcomes: ChunkResult['outcomes'] = sellers
-    .filter((s) => !owned.has(s.seller_account))
+    .filter((s) => !owned.has(s.sellerAccount))
     .map(() => 'already_run');
-  const mine = sellers.filter((s) => owned.has(s.seller_account));
+  const mine = sellers.filter((s) => owned.has(s.sellerAccount));
   if (mine.length === 0) return { created: [], outcomes };
   // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance.
-  await client.query(
-    'SELECT 1 FROM sellers.sellers WHERE seller_account = ANY($1::text[]) ORDER BY seller_account FOR UPDATE',
-    [mine.map((s) => s.seller_account)],
+  await lockSellers(
+    client,
+    mine.map((s) => s.sellerAccount),
   );
   const codes = mine.flatMap((s) => [
-    sellerAvailable(s.seller_account, s.currency).code,
-    sellerReserved(s.seller_account, s.currency).code,
+    sellerAvailable(s.sellerAccount, s.currency).code,
+    sellerReserved(s.sellerAccount, s.currency).code,
   ]);
   const balances = await getBalances(client, codes);
   const entries: EntryInput[] = [];
@@ -117,14 +105,14 @@ async function processChunk(
     entryIndex: number;
   }> = [];
   for (const seller of mine) {
-    const settings = settingsFromRow(seller);
+    const { settings } = seller;
     const available =
-      balances.get(sellerAvailable(seller.seller_account, seller.currency).code)?.balanceMinor ?? 0n;
+      balances.get(sellerAvailable(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
     const reserved =
-      balances.get(sellerReserved(seller.seller_account, seller.currency).code)?.balanceMinor ?? 0n;
+      balances.get(sellerReserved(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
     const decision = decideRun(settings, available, reserved);
-    const common = { currency: seller.currency, sellerId: seller.seller_account, effectiveAt: deps.now };
-    const reserveId = `${seller.seller_account}:${date}`;
+    const common = { currency: seller.currency, sellerId: seller.sellerAccount, effectiveAt: deps.now };
+    const reserveId = `${seller.sellerAccount}:${date}`;
     if (decision.reserveChangeMinor > 0n) {
       entries.push(reserveHeld({ ...common, reserveId, amountMinor: decision.reserveChangeMinor }));
     } else if (decision.reserveChangeMinor < 0n) {
@@ -150,12 +138,12 @@ async function processChunk(
   const created: NewPayout[] = [];
   for (const plan of planned) {
     outcomes.push(plan.decision.outcome);
-    const bank = settingsFromRow(plan.seller).bank;
+    const bank = plan.seller.settings.bank;
     const entryId = posted[plan.entryIndex]?.entryId;
     if (plan.payoutId === null || bank === null || entryId === undefined) continue;
     created.push({
       id: plan.payoutId,
-      sellerAccount: plan.seller.seller_account,
+      sellerAccount: plan.seller.sellerAccount,
       currency: plan.seller.currency,
       amountMinor: plan.decision.payoutMinor,
       source: 'scheduled',
@@ -173,7 +161,7 @@ async function processChunk(
      FROM unnest($1::text[], $2::text[], $3::text[]) AS x(seller_account, outcome, payout_id)
      WHERE r.seller_account = x.seller_account AND r.run_date = $4::date`,
     [
-      planned.map((p) => p.seller.seller_account),
+      planned.map((p) => p.seller.sellerAccount),
       planned.map((p) => p.decision.outcome),
       planned.map((p) => p.payoutId),
       date,
@@ -213,13 +201,19 @@ export async function runPayouts(
   };
   let after = '';
   for (;;) {
-    const page = await dueSellers(deps.pool, date, after, chunkSize);
+    const page = await sellersDueOn(deps.pool, date, after, chunkSize);
     const last = page[page.length - 1];
     if (last === undefined) break;
-    after = last.seller_account;
+    after = last.sellerAccount;
     // The SQL selects by schedule; the pure rule is asserted again, as the design asks of invariants.
-    const sellers = page.filter((row) => isDue(settingsFromRow(row).schedule, date));
+    const sellers = (await notRunYet(deps.pool, date, page)).filter((row) =>
+      isDue(row.settings.schedule, date),
+    );
     report.sellersDue += sellers.length;
+    if (sellers.length === 0) {
+      if (page.length < chunkSize) break;
+      continue;
+    }
     try {
       tally(await withTransaction(deps.pool, (client) => processChunk(client, deps, date, sellers)));
     } catch (error) {
@@ -234,7 +228,7 @@ export async function runPayouts(
           deps.log.error(
             {
               err: sellerError,
-              seller: seller.seller_account,
+              seller: seller.sellerAccount,
               date,
               code: isAppError(sellerError) ? sellerError.code : undefined,
             },

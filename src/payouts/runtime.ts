@@ -4,13 +4,12 @@ import { createIso20022Provider } from './iso20022/adapter.ts';
 import type { PayoutProvider } from './port.ts';
 import { createSandboxPayoutProvider } from './sandbox-provider/adapter.ts';
 
-/** The payout module's configuration and provider for one process context (tests may override either). */
+/** The payout module's configuration and provider, built once by `createPayouts`. */
 export interface PayoutsRuntime {
-  config: PayoutsConfig;
-  provider: PayoutProvider;
+  ctx: AppContext;
+  readonly config: PayoutsConfig;
+  readonly provider: PayoutProvider;
 }
-
-const runtimes = new WeakMap<AppContext, PayoutsRuntime>();
 
 export function providerFor(config: PayoutsConfig): PayoutProvider {
   if (config.provider === 'sandbox')
@@ -18,29 +17,28 @@ export function providerFor(config: PayoutsConfig): PayoutProvider {
   return createIso20022Provider({ version: config.painVersion, debtorFor: () => config.debtor });
 }
 
-export function payoutsRuntime(ctx: AppContext): PayoutsRuntime {
-  let runtime = runtimes.get(ctx);
-  if (!runtime) {
-    const config = loadPayoutsConfig(
-      process.env,
-      ctx.config.sandboxPort,
-      ctx.config.port,
-      ctx.config.dataDir,
-    );
-    runtime = { config, provider: providerFor(config) };
-    runtimes.set(ctx, runtime);
-  }
-  return runtime;
-}
-
-/** Tests: replace the configuration (the provider follows it unless given). */
-export function configurePayouts(
+/**
+ * The settings are read from the environment on first use (a process that never pays out never needs them to be
+ * valid), over the overrides given; the provider follows the settings unless given.
+ */
+export function buildPayoutsRuntime(
   ctx: AppContext,
   overrides: { config?: Partial<PayoutsConfig>; provider?: PayoutProvider },
 ): PayoutsRuntime {
-  const base = payoutsRuntime(ctx);
-  const config = { ...base.config, ...(overrides.config ?? {}) };
-  const runtime = { config, provider: overrides.provider ?? providerFor(config) };
-  runtimes.set(ctx, runtime);
-  return runtime;
+  let config: PayoutsConfig | undefined;
+  let provider: PayoutProvider | undefined = overrides.provider;
+  const settings = (): PayoutsConfig =>
+    (config ??= {
+      ...loadPayoutsConfig(process.env, ctx.config.sandboxPort, ctx.config.port, ctx.config.dataDir),
+      ...(overrides.config ?? {}),
+    });
+  return {
+    ctx,
+    get config() {
+      return settings();
+    },
+    get provider() {
+      return (provider ??= providerFor(settings()));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import type { PoolClient } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { payoutPaid, payoutReturned, postEntry } from '../ledger/index.ts';
-import { flagNeedsBankDetails } from '../sellers/payout-settings-store.ts';
+import { flagNeedsBankDetails } from '../sellers/index.ts';
 import { getPayout, setPayoutStatus } from './store.ts';
 import type { PayoutStatus } from './types.ts';
 

@@ -174,3 +174,43 @@ export async function listSellerPayouts(
 export function runDateOf(at: Date): string {
   return isoDateOf(at);
 }
+
+/** Payouts by id (a bank line's EndToEndId is our payout id): what reconciliation compares with the bank. */
+export async function findPayoutsByIds(
+  db: Queryable,
+  ids: string[],
+): Promise<Map<string, { id: string; amountMinor: bigint; currency: string; status: PayoutRow['status'] }>> {
+  const found = new Map<
+    string,
+    { id: string; amountMinor: bigint; currency: string; status: PayoutRow['status'] }
+  >();
+  if (ids.length === 0) return found;
+  const rows = await db.query<{
+    id: string;
+    amount_minor: bigint;
+    currency: string;
+    status: PayoutRow['status'];
+  }>('SELECT id, amount_minor, currency, status FROM payouts.payouts WHERE id = ANY($1::text[])', [ids]);
+  for (const row of rows.rows) {
+    found.set(row.id, {
+      id: row.id,
+      amountMinor: row.amount_minor,
+      currency: row.currency,
+      status: row.status,
+    });
+  }
+  return found;
+}
+
+/** Payouts with their statuses, in id order after `after` (reconciliation's check of statuses against postings). */
+export async function payoutStatusesPage(
+  db: Queryable,
+  after: string,
+  limit: number,
+): Promise<Array<{ id: string; status: PayoutRow['status'] }>> {
+  const result = await db.query<{ id: string; status: PayoutRow['status'] }>(
+    'SELECT id, status FROM payouts.payouts WHERE id > $1 ORDER BY id LIMIT $2',
+    [after, limit],
+  );
+  return result.rows;
+}

@@ -1,10 +1,9 @@
 import PgBoss from 'pg-boss';
 import type { BackgroundService } from '../services.ts';
-import type { AppContext } from '../context.ts';
 import { connectionStringOf, PGBOSS_SCHEMA } from '../jobs/queue.ts';
 import { releaseDueHolds } from './holds.ts';
 import { runPayouts } from './run.ts';
-import { payoutsRuntime } from './runtime.ts';
+import type { PayoutsRuntime } from './runtime.ts';
 import { isoDateOf } from './settings.ts';
 
 export const PAYOUT_RUN_QUEUE = 'payouts-run';
@@ -16,12 +15,12 @@ export const AVAILABILITY_QUEUE = 'payouts-availability';
  * that day by their own schedule). pg-boss makes each cron tick one job however many workers run, and the run
  * is idempotent per seller and date besides. "Today" is the context's clock, so tests can move it.
  */
-export function createPayoutsWorker(ctx: AppContext): BackgroundService {
+export function createPayoutsWorker(runtime: PayoutsRuntime): BackgroundService {
+  const { ctx } = runtime;
   let boss: PgBoss | undefined;
   return {
     name: 'payouts-worker',
     async start() {
-      const runtime = payoutsRuntime(ctx);
       boss = new PgBoss({
         connectionString: connectionStringOf(ctx.pool),
         schema: PGBOSS_SCHEMA,
@@ -42,7 +41,7 @@ export function createPayoutsWorker(ctx: AppContext): BackgroundService {
       await boss.work(PAYOUT_RUN_QUEUE, { pollingIntervalSeconds: 5 }, async () => {
         const now = ctx.clock.now();
         const report = await runPayouts(
-          { pool: ctx.pool, log: ctx.log, provider: payoutsRuntime(ctx).provider, now },
+          { pool: ctx.pool, log: ctx.log, provider: runtime.provider, now },
           isoDateOf(now),
         );
         ctx.log.info({ report: { ...report, totalsMinor: undefined } }, 'payout run finished');
@@ -57,7 +56,7 @@ export function createPayoutsWorker(ctx: AppContext): BackgroundService {
       boss = undefined;
     },
     describe: () => {
-      const config = payoutsRuntime(ctx).config;
+      const config = runtime.config;
       return [
         `  Payouts:      run "${config.runCron}" UTC, availability "${config.availabilityCron}", provider ${config.provider}`,
       ];

@@ -126,6 +126,34 @@ export interface PspEvent {
   object: Record<string, unknown>;
 }
 
+/**
+ * What a payment event says, in Bursar's words: the payment succeeded, failed, waits for the buyer or the bank
+ * (requires action, processing), or its session expired. Pay-ins turn it into an order event.
+ */
+export type PspPaymentOutcome =
+  | { kind: 'succeeded'; paymentId?: string | undefined; chargeId?: string | undefined }
+  | { kind: 'pending'; reason: string; paymentId?: string | undefined }
+  | { kind: 'failed'; code: string; paymentId?: string | undefined }
+  | { kind: 'expired' };
+
+/**
+ * A PSP event normalised by its adapter: what it is about (a hosted session, i.e. a whole checkout; one payment
+ * order; a refund, a dispute or a payout) and what happened. `none` for events Bursar does not act on.
+ */
+export type PspEventMeaning =
+  | { subject: 'session'; sessionId: string; outcome: PspPaymentOutcome }
+  | { subject: 'order'; paymentOrderId: string; outcome: PspPaymentOutcome }
+  | { subject: 'refund'; refundId: string; paymentId: string | undefined; state: 'settled' | 'failed' }
+  | {
+      subject: 'dispute';
+      disputeId: string;
+      paymentId: string | undefined;
+      state: 'opened' | 'closed';
+      status?: string | undefined;
+    }
+  | { subject: 'payout'; payoutId: string; state: 'paid' | 'failed' }
+  | { subject: 'none'; why: string };
+
 export interface PspRefundRequest {
   idempotencyKey: string;
   paymentId: string;
@@ -156,4 +184,9 @@ export interface PaymentServiceProvider {
    * throws when the signature is missing, wrong or stale.
    */
   verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent;
+  /**
+   * What a verified (or stored) event means, in Bursar's words. Pure: the same event always means the same, so a
+   * stored event is interpreted when it is processed.
+   */
+  interpretEvent(event: Pick<PspEvent, 'type' | 'object'>): PspEventMeaning;
 }

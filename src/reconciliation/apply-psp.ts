@@ -11,6 +11,8 @@ import type { PspLine } from './psp-report/reader.ts';
 import type { RunCounters } from './report.ts';
 import type { ReconRuntime } from './runtime.ts';
 import { fileAll } from './filing.ts';
+import type { PayinSide } from './fixes.ts';
+import { debitTotalsByReference } from '../ledger/index.ts';
 
 type StagedLine = PspLine & { importId: string };
 
@@ -57,45 +59,29 @@ function toLine(importId: string, row: LineRow): StagedLine {
   };
 }
 
-interface OrderRow {
-  payment_order_id: string;
-  checkout_id: string;
-  amount_minor: bigint;
-  currency: string;
-  payment_order_status: OrderFacts['status'];
-  psp_payment_id: string | null;
-}
-
-function toFacts(row: OrderRow): OrderFacts {
-  return {
-    paymentOrderId: row.payment_order_id,
-    checkoutId: row.checkout_id,
-    amountMinor: row.amount_minor,
-    currency: row.currency,
-    status: row.payment_order_status,
-    pspPaymentId: row.psp_payment_id,
-  };
-}
-
 function unique(values: Array<string | undefined>): string[] {
   return [...new Set(values.filter((value): value is string => value !== undefined && value !== ''))];
 }
-
-const ORDER_COLUMNS =
-  'payment_order_id, checkout_id, amount_minor, currency, payment_order_status, psp_payment_id';
 
 /**
  * The orders a chunk of lines could refer to: by our payment order id first, then by checkout id for the lines
  * still unresolved, then by the PSP's payment id; each an index lookup, most chunks needing only the first.
  */
-async function loadOrders(db: Queryable, lines: StagedLine[]) {
+async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[]) {
   const byId = new Map<string, OrderFacts>();
   const byCheckout = new Map<string, OrderFacts[]>();
   const byPayment = new Map<string, OrderFacts[]>();
-  const add = (rows: OrderRow[]): void => {
+  const add = (rows: OrderFacts[]): void => {
     for (const row of rows) {
-      if (byId.has(row.payment_order_id)) continue;
-      const facts = toFacts(row);
+      if (byId.has(row.paymentOrderId)) continue;
+      const facts: OrderFacts = {
+        paymentOrderId: row.paymentOrderId,
+        checkoutId: row.checkoutId,
+        amountMinor: row.amountMinor,
+        currency: row.currency,
+        status: row.status,
+        pspPaymentId: row.pspPaymentId,
+      };
       byId.set(facts.paymentOrderId, facts);
       byCheckout.set(facts.checkoutId, [...(byCheckout.get(facts.checkoutId) ?? []), facts]);
       if (facts.pspPaymentId !== null) {
@@ -105,14 +91,7 @@ async function loadOrders(db: Queryable, lines: StagedLine[]) {
   };
   const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
   if (poIds.length > 0) {
-    add(
-      (
-        await db.query<OrderRow>(
-          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])`,
-          [poIds],
-        )
-      ).rows,
-    );
+    add(await payins.findOrders(db, { paymentOrderIds: poIds }));
   }
   const unresolved = (line: StagedLine): boolean => {
     const po = line.metadata.payment_order_id;
@@ -120,14 +99,7 @@ async function loadOrders(db: Queryable, lines: StagedLine[]) {
   };
   const checkoutIds = unique(lines.filter(unresolved).map((l) => l.metadata.checkout_id));
   if (checkoutIds.length > 0) {
-    add(
-      (
-        await db.query<OrderRow>(
-          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE checkout_id = ANY($1::text[]) ORDER BY checkout_id, position`,
-          [checkoutIds],
-        )
-      ).rows,
-    );
+    add(await payins.findOrders(db, { checkoutIds }));
   }
   const paymentIds = unique(
     lines
@@ -138,30 +110,9 @@ async function loadOrders(db: Queryable, lines: StagedLine[]) {
       .map((l) => l.paymentIntentId),
   );
   if (paymentIds.length > 0) {
-    add(
-      (
-        await db.query<OrderRow>(
-          `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE psp_payment_id = ANY($1::text[]) ORDER BY checkout_id, position`,
-          [paymentIds],
-        )
-      ).rows,
-    );
+    add(await payins.findOrders(db, { pspPaymentIds: paymentIds }));
   }
   return { byId, byCheckout, byPayment };
-}
-
-/** Debit totals of ledger entries by reference: what a fee, refund or chargeback entry booked. */
-async function bookedAmounts(db: Queryable, references: string[]): Promise<Map<string, bigint>> {
-  const booked = new Map<string, bigint>();
-  if (references.length === 0) return booked;
-  const found = await db.query<{ reference: string; amount: bigint }>(
-    `SELECT e.reference, sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
-       FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
-      WHERE e.reference = ANY($1::text[]) GROUP BY e.reference`,
-    [references],
-  );
-  for (const row of found.rows) booked.set(row.reference, row.amount);
-  return booked;
 }
 
 /** Marks each line's balance transaction as seen; returns the earlier sighting of those seen before. */
@@ -213,7 +164,7 @@ export async function applyPspImport(
     const toCure: Array<{ finding: Finding; effectiveAt: Date | undefined }> = [];
     await withTransaction(rt.pool, async (client) => {
       const seenBefore = await markSeen(client, importId, lines);
-      const orders = await loadOrders(client, lines);
+      const orders = await loadOrders(client, rt.fix.payins, lines);
       const references = lines.flatMap((l) => [
         `psp_fee:${l.balanceTransactionId}`,
         ...(l.sourceId === undefined
@@ -224,7 +175,7 @@ export async function applyPspImport(
               ? [`chargeback:${l.sourceId}`]
               : []),
       ]);
-      const booked = await bookedAmounts(client, references);
+      const booked = await debitTotalsByReference(client, references);
       const allOrderIds = [...orders.byId.keys()];
       const priorMatches = new Map<string, string>();
       if (allOrderIds.length > 0) {
@@ -357,35 +308,61 @@ export async function checkMissingPspLines(
 ): Promise<void> {
   const windowMs = rt.settlementWindowHours * 3_600_000;
   const cutoff = new Date(rt.clock.now().getTime() - windowMs);
-  const found = await rt.pool.query<OrderRow & { succeeded_at: Date; flow: string }>(
-    `WITH coverage AS (
-       SELECT min(interval_start) AS start FROM recon.imports WHERE source = 'psp' AND status = 'applied'
-     )
-     SELECT o.payment_order_id, o.checkout_id, o.amount_minor, o.currency, o.payment_order_status, o.psp_payment_id,
-            h.at AS succeeded_at, ev.flow
-       FROM payins.payment_order o
-       JOIN payins.payment_event ev ON ev.checkout_id = o.checkout_id
-       JOIN LATERAL (SELECT min(at) AS at FROM payins.payment_order_status_history
-                      WHERE payment_order_id = o.payment_order_id AND to_status = 'SUCCESS') h ON true
-       CROSS JOIN coverage c
-      WHERE o.payment_order_status = 'SUCCESS' AND c.start IS NOT NULL AND h.at >= c.start AND h.at < $1
-        AND NOT EXISTS (SELECT 1 FROM recon.order_matches m WHERE m.payment_order_id = o.payment_order_id)
-        AND NOT EXISTS (SELECT 1 FROM recon.exceptions x
-                         WHERE x.dedupe_key IN ('missing_psp_line:' || o.payment_order_id,
-                                                'missing_psp_line:checkout:' || o.checkout_id))
-      ORDER BY h.at, o.checkout_id, o.position LIMIT 10000`,
-    [cutoff],
+  const coverage = await rt.pool.query<{ start: Date | null }>(
+    `SELECT min(interval_start) AS start FROM recon.imports WHERE source = 'psp' AND status = 'applied'`,
   );
+  const start = coverage.rows[0]?.start ?? null;
+  const found = start === null ? [] : await unmatchedSuccesses(rt, start, cutoff, 10_000);
   // A hosted checkout is one charge at the PSP for all its orders: one missing line, not one per order.
   const hosted = new Map<string, Array<OrderFacts & { succeededAt: Date }>>();
   const findings: Finding[] = [];
-  for (const row of found.rows) {
-    const order = { ...toFacts(row), succeededAt: row.succeeded_at };
+  for (const row of found) {
+    const order = {
+      paymentOrderId: row.paymentOrderId,
+      checkoutId: row.checkoutId,
+      amountMinor: row.amountMinor,
+      currency: row.currency,
+      status: row.status,
+      pspPaymentId: row.pspPaymentId,
+      succeededAt: row.succeededAt,
+    };
     if (row.flow === 'hosted_page')
-      hosted.set(row.checkout_id, [...(hosted.get(row.checkout_id) ?? []), order]);
+      hosted.set(row.checkoutId, [...(hosted.get(row.checkoutId) ?? []), order]);
     else findings.push(missingLineFinding([order], rt.settlementWindowHours));
   }
   for (const orders of hosted.values()) findings.push(missingLineFinding(orders, rt.settlementWindowHours));
   if (findings.length === 0) return;
   await withTransaction(rt.pool, async (client) => fileAll(rt, client, runId, findings, counters));
+}
+
+/**
+ * Successful orders in [start, cutoff) with no match in a report and no missing-line exception filed yet, in the
+ * order they succeeded, at most `limit`: the pay-in module's successes, paged, less those reconciliation knows.
+ */
+async function unmatchedSuccesses(
+  rt: ReconRuntime,
+  start: Date,
+  cutoff: Date,
+  limit: number,
+): Promise<Array<OrderFacts & { succeededAt: Date; flow: string; position: number }>> {
+  const found: Array<OrderFacts & { succeededAt: Date; flow: string; position: number }> = [];
+  let after: { at: Date; checkoutId: string; position: number } | undefined;
+  while (found.length < limit) {
+    const page = await rt.fix.payins.succeededBetween(rt.pool, start, cutoff, after, 1000);
+    const last = page[page.length - 1];
+    if (last === undefined) break;
+    after = { at: last.succeededAt, checkoutId: last.checkoutId, position: last.position };
+    const known = await rt.pool.query<{ payment_order_id: string }>(
+      `SELECT m.payment_order_id FROM recon.order_matches m WHERE m.payment_order_id = ANY($1::text[])
+       UNION
+       SELECT o.id FROM unnest($1::text[], $2::text[]) AS o(id, checkout_id)
+        WHERE EXISTS (SELECT 1 FROM recon.exceptions x
+                       WHERE x.dedupe_key IN ('missing_psp_line:' || o.id, 'missing_psp_line:checkout:' || o.checkout_id))`,
+      [page.map((o) => o.paymentOrderId), page.map((o) => o.checkoutId)],
+    );
+    const skip = new Set(known.rows.map((row) => row.payment_order_id));
+    for (const order of page) if (!skip.has(order.paymentOrderId) && found.length < limit) found.push(order);
+    if (page.length < 1000) break;
+  }
+  return found;
 }

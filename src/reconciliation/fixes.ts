@@ -1,15 +1,69 @@
-import type { PoolClient } from '../db/pool.ts';
+import type { PoolClient, Queryable } from '../db/pool.ts';
 import { postEntry, pspFeeCharged } from '../ledger/index.ts';
-import { settleCheckout, settleOrder } from '../payins/settle.ts';
-import type { TransitionDeps } from '../payins/transitions.ts';
 import { jsonSafe, type Fix } from './domain/types.ts';
 import type { PayoutSide } from './payouts-port.ts';
 
 /** The normal flow got there first (the webhook arrived, the payout was settled): nothing to cure, nothing to file. */
 export class FixNotNeeded extends Error {}
 
+/** A pay-in settled by a cure, as the pay-in module answers: whether the order moved, and where it stands. */
+export interface PayinSettleResult {
+  applied: boolean;
+  order?: { paymentOrderId: string; status: string } | undefined;
+  why?: string;
+}
+
+/**
+ * The pay-in side of a cure: the pay-in module's own settling functions (the webhook worker's), in the caller's
+ * transaction. Wired in src/compose.ts; reconciliation never writes the `payins` schema itself.
+ */
+/** An order as reconciliation compares it with a report line. */
+export interface PayinOrder {
+  paymentOrderId: string;
+  checkoutId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: 'NOT_STARTED' | 'EXECUTING' | 'PENDING' | 'SUCCESS' | 'FAILED';
+  pspPaymentId: string | null;
+  position: number;
+}
+
+export interface PayinSide {
+  /** Orders by id, by checkout or by the PSP's payment id (the pay-in module's `findOrders`). */
+  findOrders(
+    db: Queryable,
+    by: { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] },
+  ): Promise<PayinOrder[]>;
+  /** Orders in id order after `after`, with their statuses (the internal check against postings). */
+  orderStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ paymentOrderId: string; status: string }>>;
+  /** Orders that succeeded in [from, before), in that order, after the keyset `after`. */
+  succeededBetween(
+    db: Queryable,
+    from: Date,
+    before: Date,
+    after: { at: Date; checkoutId: string; position: number } | undefined,
+    limit: number,
+  ): Promise<Array<PayinOrder & { succeededAt: Date; flow: string }>>;
+  settleCheckout(
+    client: PoolClient,
+    checkoutId: string,
+    outcome: { kind: 'succeeded'; paymentId?: string | undefined; chargeId?: string | undefined },
+    extra: { details: Record<string, unknown> },
+  ): Promise<PayinSettleResult[]>;
+  settleOrder(
+    client: PoolClient,
+    paymentOrderId: string,
+    outcome: { kind: 'succeeded'; paymentId?: string | undefined; chargeId?: string | undefined },
+    extra: { details: Record<string, unknown> },
+  ): Promise<PayinSettleResult>;
+}
+
 export interface FixDeps {
-  payins: () => TransitionDeps;
+  payins: PayinSide;
   payouts: PayoutSide;
 }
 
@@ -33,8 +87,8 @@ export async function applyFix(
       const extra = { details: { settled_by: 'reconciliation', exception_id: exceptionId } };
       const results =
         'checkoutId' in fix.target
-          ? await settleCheckout(client, deps.payins(), fix.target.checkoutId, outcome, extra)
-          : [await settleOrder(client, deps.payins(), fix.target.paymentOrderId, outcome, extra)];
+          ? await deps.payins.settleCheckout(client, fix.target.checkoutId, outcome, extra)
+          : [await deps.payins.settleOrder(client, fix.target.paymentOrderId, outcome, extra)];
       const moved = results.filter((r) => r.applied).map((r) => r.order?.paymentOrderId ?? '?');
       if (moved.length === 0 && results.every((r) => r.order?.status === 'SUCCESS')) {
         throw new FixNotNeeded('every order is settled already');

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
-import type { App } from '../http/app.ts';
+import type { App, RouteModule } from '../http/app.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
@@ -16,7 +15,7 @@ import {
 } from './exceptions-store.ts';
 import { contentInput } from './input.ts';
 import { fetchAndReconcile } from './daily.ts';
-import { reconciliationRuntime } from './runtime.ts';
+import type { ReconRuntime } from './runtime.ts';
 import { getRun, reconcileFiles, type RunRecord } from './service.ts';
 import { ExceptionList, ExceptionWire, ExceptionWithHistory, RunWire } from './http-schemas.ts';
 
@@ -110,7 +109,12 @@ function actorOf(request: { apiKey?: { id: string } }): string {
   return request.apiKey === undefined ? 'unknown' : `api_key:${request.apiKey.id}`;
 }
 
-export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
+export function reconciliationRoutes(rt: ReconRuntime): RouteModule {
+  return (app) => registerReconciliationRoutes(app, rt);
+}
+
+function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
+  const ctx = rt;
   // Every reconciliation route needs an `ops` key (the marker installs the check; see src/http/route-auth.ts).
   const ops = { auth: { scope: 'ops' } } as const;
 
@@ -220,7 +224,6 @@ export function registerReconciliationRoutes(app: App, ctx: AppContext): void {
     { config: ops, schema: { body: RunBody, response: { 201: RunWire, ...errorResponses() } } },
     async (request, reply) => {
       const body = request.body;
-      const rt = reconciliationRuntime(ctx);
       const trigger = `api:${request.apiKey?.id ?? 'unknown'}`;
       const interval = {
         ...(body.interval_start === undefined ? {} : { intervalStart: new Date(body.interval_start) }),

@@ -1,5 +1,5 @@
 import { withTransaction } from '../db/tx.ts';
-import { verifyLedger } from '../ledger/verify.ts';
+import { entriesByReference, verifyLedger } from '../ledger/index.ts';
 import type { Finding } from './domain/types.ts';
 import { fileAll } from './filing.ts';
 import type { RunCounters } from './report.ts';
@@ -23,14 +23,7 @@ export async function internalChecks(rt: ReconRuntime, runId: string, counters: 
       evidence: { check: failure.check, subject: failure.subject, detail: failure.detail },
     });
   }
-  const orders = await rt.pool.query<{ payment_order_id: string; status: string; entry_id: bigint | null }>(
-    `SELECT o.payment_order_id, o.payment_order_status AS status, e.id AS entry_id
-       FROM payins.payment_order o
-       LEFT JOIN ledger.entries e ON e.reference = 'payin:' || o.payment_order_id || ':succeeded'
-      WHERE (o.payment_order_status = 'SUCCESS') <> (e.id IS NOT NULL)
-      LIMIT 1000`,
-  );
-  for (const row of orders.rows) {
+  for (const row of await ordersDisagreeingWithPostings(rt, 1000)) {
     findings.push({
       kind: 'internal_check_failed',
       cause:
@@ -45,35 +38,86 @@ export async function internalChecks(rt: ReconRuntime, runId: string, counters: 
       },
     });
   }
-  const hasPayouts = await rt.pool.query<{ present: boolean }>(
-    "SELECT to_regclass('payouts.payouts') IS NOT NULL AS present",
-  );
-  if (hasPayouts.rows[0]?.present === true) {
-    const payouts = await rt.pool.query<{ id: string; status: string; paid: boolean; returned: boolean }>(
-      `SELECT p.id, p.status, paid.id IS NOT NULL AS paid, ret.id IS NOT NULL AS returned
-         FROM payouts.payouts p
-         LEFT JOIN ledger.entries paid ON paid.reference = 'payout:' || p.id || ':paid'
-         LEFT JOIN ledger.entries ret ON ret.reference = 'payout:' || p.id || ':returned'
-        WHERE NOT ((p.status IN ('pending', 'in_transit') AND paid.id IS NULL AND ret.id IS NULL)
-                OR (p.status = 'paid' AND paid.id IS NOT NULL AND ret.id IS NULL)
-                OR (p.status = 'returned' AND ret.id IS NOT NULL))
-        LIMIT 1000`,
-    );
-    for (const row of payouts.rows) {
-      findings.push({
-        kind: 'internal_check_failed',
-        cause: `payout ${row.id} is ${row.status} but its postings say ${row.returned ? 'returned' : row.paid ? 'paid' : 'in transit'}`,
-        dedupeKey: `internal:payout_postings:${row.id}:${row.status}`,
-        evidence: {
-          payout_id: row.id,
-          status: row.status,
-          paid_entry: row.paid,
-          returned_entry: row.returned,
-        },
-      });
-    }
+  for (const row of await payoutsDisagreeingWithPostings(rt, 1000)) {
+    findings.push({
+      kind: 'internal_check_failed',
+      cause: `payout ${row.id} is ${row.status} but its postings say ${row.returned ? 'returned' : row.paid ? 'paid' : 'in transit'}`,
+      dedupeKey: `internal:payout_postings:${row.id}:${row.status}`,
+      evidence: {
+        payout_id: row.id,
+        status: row.status,
+        paid_entry: row.paid,
+        returned_entry: row.returned,
+      },
+    });
   }
   counters.internal.failures = findings.length;
   if (findings.length > 0)
     await withTransaction(rt.pool, async (client) => fileAll(rt, client, runId, findings, counters));
+}
+
+const PAGE = 5000;
+
+/**
+ * Payment orders whose status disagrees with the ledger: SUCCESS exactly when `payin:<order>:succeeded` is booked.
+ * The pay-in module lists its orders (paged), the ledger says which entries exist; at most `limit`.
+ */
+async function ordersDisagreeingWithPostings(
+  rt: ReconRuntime,
+  limit: number,
+): Promise<Array<{ payment_order_id: string; status: string; entry_id: bigint | null }>> {
+  const found: Array<{ payment_order_id: string; status: string; entry_id: bigint | null }> = [];
+  let after = '';
+  while (found.length < limit) {
+    const page = await rt.fix.payins.orderStatusesPage(rt.pool, after, PAGE);
+    const last = page[page.length - 1];
+    if (last === undefined) break;
+    after = last.paymentOrderId;
+    const ref = (id: string) => `payin:${id}:succeeded`;
+    const entries = await entriesByReference(
+      rt.pool,
+      page.map((order) => ref(order.paymentOrderId)),
+    );
+    for (const order of page) {
+      const entryId = entries.get(ref(order.paymentOrderId)) ?? null;
+      if ((order.status === 'SUCCESS') !== (entryId !== null) && found.length < limit)
+        found.push({ payment_order_id: order.paymentOrderId, status: order.status, entry_id: entryId });
+    }
+    if (page.length < PAGE) break;
+  }
+  return found;
+}
+
+/**
+ * Payouts whose status disagrees with the ledger: pending or in transit with neither a `paid` nor a `returned`
+ * entry, paid with a `paid` entry and no `returned` one, returned with a `returned` entry; at most `limit`.
+ */
+async function payoutsDisagreeingWithPostings(
+  rt: ReconRuntime,
+  limit: number,
+): Promise<Array<{ id: string; status: string; paid: boolean; returned: boolean }>> {
+  const found: Array<{ id: string; status: string; paid: boolean; returned: boolean }> = [];
+  let after = '';
+  while (found.length < limit) {
+    const page = await rt.fix.payouts.payoutStatusesPage(rt.pool, after, PAGE);
+    const last = page[page.length - 1];
+    if (last === undefined) break;
+    after = last.id;
+    const entries = await entriesByReference(
+      rt.pool,
+      page.flatMap((payout) => [`payout:${payout.id}:paid`, `payout:${payout.id}:returned`]),
+    );
+    for (const payout of page) {
+      const paid = entries.has(`payout:${payout.id}:paid`);
+      const returned = entries.has(`payout:${payout.id}:returned`);
+      const agrees =
+        ((payout.status === 'pending' || payout.status === 'in_transit') && !paid && !returned) ||
+        (payout.status === 'paid' && paid && !returned) ||
+        (payout.status === 'returned' && returned);
+      if (!agrees && found.length < limit)
+        found.push({ id: payout.id, status: payout.status, paid, returned });
+    }
+    if (page.length < PAGE) break;
+  }
+  return found;
 }

@@ -1,5 +1,4 @@
 import type { PoolClient, Queryable } from '../db/pool.ts';
-import { settlePayout } from '../payouts/settle.ts';
 import type { PayoutFacts } from './domain/types.ts';
 
 /**
@@ -10,6 +9,12 @@ import type { PayoutFacts } from './domain/types.ts';
  */
 export interface PayoutSide {
   findByEndToEndIds(db: Queryable, ids: string[]): Promise<Map<string, PayoutFacts>>;
+  /** Payouts in id order after `after`, with their statuses (the internal check against postings). */
+  payoutStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ id: string; status: string }>>;
   settle(
     client: PoolClient,
     payoutId: string,
@@ -17,36 +22,46 @@ export interface PayoutSide {
   ): Promise<{ applied: boolean; already: boolean; detail: string }>;
 }
 
-export const defaultPayoutSide: PayoutSide = {
-  async findByEndToEndIds(db, ids) {
-    const found = new Map<string, PayoutFacts>();
-    if (ids.length === 0) return found;
-    const rows = await db.query<{
-      id: string;
-      amount_minor: bigint;
-      currency: string;
-      status: PayoutFacts['status'];
-    }>('SELECT id, amount_minor, currency, status FROM payouts.payouts WHERE id = ANY($1::text[])', [ids]);
-    for (const row of rows.rows) {
-      found.set(row.id, {
-        id: row.id,
-        amountMinor: row.amount_minor,
-        currency: row.currency,
-        status: row.status,
+/** The payouts module's functions a `PayoutSide` is made of (its index.ts exports them). */
+export interface PayoutsFunctions {
+  findPayoutsByIds(db: Queryable, ids: string[]): Promise<Map<string, PayoutFacts>>;
+  payoutStatusesPage(
+    db: Queryable,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ id: string; status: string }>>;
+  settlePayout(
+    client: PoolClient,
+    payoutId: string,
+    outcome: {
+      kind: 'paid' | 'returned';
+      reason?: string;
+      source: string;
+      reference: string;
+      effectiveAt?: Date;
+    },
+  ): Promise<
+    | { applied: true; from: string; to: string; entryId: string }
+    | { applied: false; status: string; why: string }
+  >;
+}
+
+/** Reconciliation's view of payouts, made of the payouts module's own functions (wired in src/compose.ts). */
+export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
+  return {
+    findByEndToEndIds: (db, ids) => payouts.findPayoutsByIds(db, ids),
+    payoutStatusesPage: (db, after, limit) => payouts.payoutStatusesPage(db, after, limit),
+    async settle(client, payoutId, outcome) {
+      const result = await payouts.settlePayout(client, payoutId, {
+        kind: outcome.kind,
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+        source: 'reconciliation',
+        reference: outcome.reference,
+        ...(outcome.effectiveAt === undefined ? {} : { effectiveAt: outcome.effectiveAt }),
       });
-    }
-    return found;
-  },
-  async settle(client, payoutId, outcome) {
-    const result = await settlePayout(client, payoutId, {
-      kind: outcome.kind,
-      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-      source: 'reconciliation',
-      reference: outcome.reference,
-      ...(outcome.effectiveAt === undefined ? {} : { effectiveAt: outcome.effectiveAt }),
-    });
-    return result.applied
-      ? { applied: true, already: false, detail: `${result.from} -> ${result.to} (${result.entryId})` }
-      : { applied: false, already: result.why === 'already', detail: `${result.status}: ${result.why}` };
-  },
-};
+      return result.applied
+        ? { applied: true, already: false, detail: `${result.from} -> ${result.to} (${result.entryId})` }
+        : { applied: false, already: result.why === 'already', detail: `${result.status}: ${result.why}` };
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AppError } from '../errors.ts';
-import type { StripePspConfig } from '../psp/stripe/config.ts';
+import type { StripePspConfig } from '../psp/index.ts';
 import { fileInput } from './input.ts';
 import type { ReportFetcher } from './runtime.ts';
 

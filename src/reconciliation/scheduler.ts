@@ -1,8 +1,8 @@
 import PgBoss from 'pg-boss';
-import type { AppContext } from '../context.ts';
+import type { BackgroundService } from '../services.ts';
 import { connectionStringOf, PGBOSS_SCHEMA } from '../jobs/queue.ts';
 import { dailyRun } from './daily.ts';
-import { reconciliationRuntime } from './runtime.ts';
+import type { ReconRuntime } from './runtime.ts';
 
 export const DAILY_QUEUE = 'reconciliation-daily';
 const LOCK_KEY = "hashtext('bursar.reconciliation.daily')";
@@ -13,9 +13,9 @@ const LOCK_KEY = "hashtext('bursar.reconciliation.daily')";
  * already has a successful run, so a retried or duplicated tick reconciles nothing twice. "Today" is the context's
  * clock; the run covers the previous UTC day of PSP activity.
  */
-export function createReconciliationScheduler(ctx: AppContext) {
+export function createReconciliationScheduler(rt: ReconRuntime): BackgroundService {
   let boss: PgBoss | undefined;
-  const rt = reconciliationRuntime(ctx);
+  const ctx = rt;
 
   const runToday = async (): Promise<void> => {
     const day = ctx.clock.now().toISOString().slice(0, 10);

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { Amount, Timestamp } from '../http/schemas.ts';
-import { MaskedBankAccount } from '../payouts/http-schemas.ts';
-import { WEEKDAYS } from '../payouts/settings.ts';
+import { WEEKDAYS } from './terms.ts';
+
+/** A bank account as the API shows it: never the whole number. */
+export const MaskedBankAccount = z.union([
+  z.object({ iban_last4: z.string(), country: z.string(), bic: z.string(), holder: z.string().nullable() }),
+  z.object({ account_last4: z.string(), routing_number: z.string(), holder: z.string().nullable() }),
+]);
+export type MaskedBankAccount = z.infer<typeof MaskedBankAccount>;
 
 /**
  * The response schemas of the seller routes. The serializer drops any field not listed here; the wire functions'

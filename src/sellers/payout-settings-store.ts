@@ -1,12 +1,12 @@
 import type { Queryable } from '../db/pool.ts';
-import { maskBankDetails, type BankDetails } from '../payouts/bank.ts';
+import { maskBankDetails, type BankDetails } from './bank.ts';
 import {
   DEFAULT_PAYOUT_SETTINGS,
   WEEKDAYS,
   type PayoutSettings,
   type Reserve,
   type Schedule,
-} from '../payouts/settings.ts';
+} from './terms.ts';
 
 /** Storage of `sellers.payout_settings` and the bank-details audit (migrations/0050_payouts.sql). */
 
@@ -200,5 +200,44 @@ export async function listBankDetailsAudit(db: Queryable, sellerAccount: string)
     before: row.before,
     after: row.after,
     changedAt: row.changed_at,
+  }));
+}
+
+/** A seller due for a payout on a date, with their settings and balance currency. */
+export interface SellerDue {
+  sellerAccount: string;
+  currency: string;
+  settings: PayoutSettings;
+}
+
+/**
+ * Sellers whose schedule pays them on `date` (UTC) and whose bank details are usable, after `after` in seller
+ * order, at most `limit`. The payout run pages through them and skips those it has decided for already.
+ */
+export async function sellersDueOn(
+  db: Queryable,
+  date: string,
+  after: string,
+  limit: number,
+): Promise<SellerDue[]> {
+  const result = await db.query<SettingsRow & { currency: string }>(
+    `SELECT ${SETTINGS_COLUMNS.split(',')
+      .map((column) => `ps.${column.trim()}`)
+      .join(', ')}, s.currency
+     FROM sellers.payout_settings ps JOIN sellers.sellers s USING (seller_account)
+     WHERE ps.seller_account > $2
+       AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL) AND NOT ps.needs_bank_details
+       AND (ps.schedule_interval = 'daily'
+         OR (ps.schedule_interval = 'weekly' AND ps.schedule_day = extract(isodow FROM $1::date))
+         OR (ps.schedule_interval = 'monthly' AND (ps.schedule_day = extract(day FROM $1::date)
+           OR ($1::date = (date_trunc('month', $1::date) + interval '1 month - 1 day')::date
+               AND ps.schedule_day > extract(day FROM $1::date)))))
+     ORDER BY ps.seller_account LIMIT $3`,
+    [date, after, limit],
+  );
+  return result.rows.map((row) => ({
+    sellerAccount: row.seller_account,
+    currency: row.currency,
+    settings: settingsFromRow(row),
   }));
 }

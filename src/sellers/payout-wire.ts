@@ -8,8 +8,8 @@ import {
   normaliseRoutingNumber,
   maskBankDetails,
   type BankDetails,
-} from '../payouts/bank.ts';
-import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from '../payouts/settings.ts';
+} from './bank.ts';
+import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from './terms.ts';
 import type { ScheduleWire, SellerSettingsWire } from './http-schemas.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Pool, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { assertCurrency } from '../money/index.ts';
-import type { PayoutSettings } from '../payouts/settings.ts';
+import type { PayoutSettings } from './terms.ts';
 import { findPayoutSettings, savePayoutSettings } from './payout-settings-store.ts';
 import { applySettingsInput, type PayoutInput, type PlatformFeeInput } from './payout-wire.ts';
 import { registerSeller, type NewSeller } from './service.ts';

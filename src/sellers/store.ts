@@ -61,3 +61,25 @@ export async function findSellers(db: Queryable, ids: string[]): Promise<Map<str
   );
   return new Map(result.rows.map((row) => [row.seller_account, toSeller(row)]));
 }
+
+/**
+ * Locks the sellers' rows (in seller order, so concurrent lockers queue and never deadlock): the per-seller lock
+ * every payout (a run's or a manual one) takes before it decides on a balance. Returns the ids that exist.
+ */
+export async function lockSellers(db: Queryable, ids: string[]): Promise<Set<string>> {
+  const result = await db.query<{ seller_account: string }>(
+    'SELECT seller_account FROM sellers.sellers WHERE seller_account = ANY($1::text[]) ORDER BY seller_account FOR UPDATE',
+    [ids],
+  );
+  return new Set(result.rows.map((row) => row.seller_account));
+}
+
+/** The names of the sellers among `ids`, by id (a payout file names the creditor). */
+export async function sellerNames(db: Queryable, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const result = await db.query<{ seller_account: string; name: string }>(
+    'SELECT seller_account, name FROM sellers.sellers WHERE seller_account = ANY($1::text[])',
+    [[...new Set(ids)]],
+  );
+  return new Map(result.rows.map((row) => [row.seller_account, row.name]));
+}

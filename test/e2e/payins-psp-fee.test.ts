@@ -3,7 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchAndReconcile } from '../../src/reconciliation/daily.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
 import { sandboxReportFetcher } from '../../src/reconciliation/psp-fetch.ts';
-import { reconciliationRuntime, type ReconRuntime } from '../../src/reconciliation/runtime.ts';
+import { findPayoutsByIds, payoutStatusesPage, settlePayout } from '../../src/payouts/index.ts';
+import { createReconciliation, payoutSideOf } from '../../src/reconciliation/index.ts';
+import type { ReconRuntime } from '../../src/reconciliation/runtime.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
 import { savedMethodBody, uid } from '../support/payins.ts';
 import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
@@ -25,7 +27,10 @@ const startedAt = new Date(Date.now() - 60_000);
 beforeAll(async () => {
   stack = await startPayinsStack();
   await stack.registerSellers([...SELLERS]);
-  recon = reconciliationRuntime(stack.ctx, {
+  recon = createReconciliation({
+    ctx: stack.ctx,
+    payins: stack.modules.payins,
+    payouts: payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
     fetchReport: sandboxReportFetcher({
       secretKey: stack.sandbox.secretKey,
       webhookSecret: stack.webhookSecret,
@@ -33,7 +38,7 @@ beforeAll(async () => {
       port: stack.sandbox.port,
       protocol: 'http',
     }),
-  });
+  }).runtime;
 });
 
 afterAll(async () => {

@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackgroundService } from '../../src/services.ts';
 import { verifyLedger } from '../../src/ledger/service.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
-import { configurePayins } from '../../src/payins/runtime.ts';
-import { createPayinsWorker } from '../../src/payins/worker.ts';
 import type { TestApp } from '../support/app.ts';
 import { createPayinsTestApp } from '../support/payins-app.ts';
 import { bearer, registerSellers, savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { startTestSandbox, type TestSandbox } from '../support/sandbox.ts';
+import { SwitchPsp } from '../support/switch-psp.ts';
 
 let t: TestApp;
 let sandbox: TestSandbox;
@@ -19,9 +18,11 @@ let psp: ReturnType<typeof createStripePsp>;
 const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
 
 beforeAll(async () => {
+  const switchable = new SwitchPsp();
   t = await createPayinsTestApp(
     {
-      config: {
+      psp: switchable,
+      payins: {
         retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 500, jitterRatio: 0.5 },
         jobPollingIntervalSeconds: 0.5,
         tickIntervalMs: 200,
@@ -46,9 +47,9 @@ beforeAll(async () => {
     protocol: 'http',
     timeoutMs: 5_000,
   });
-  configurePayins(t.ctx, { psp });
+  switchable.use(psp);
   await registerSellers(t.db.pool, ['e_one', 'e_two', 'e_three']);
-  worker = createPayinsWorker(t.ctx);
+  worker = t.modules.payins.worker;
   await worker.start();
 });
 

@@ -8,7 +8,7 @@ import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
 import { DEFAULT_DEBTOR } from '../../src/payouts/config.ts';
 import { createIso20022Provider } from '../../src/payouts/iso20022/adapter.ts';
 import { runPayouts } from '../../src/payouts/run.ts';
-import { configurePayouts } from '../../src/payouts/runtime.ts';
+import type { PayoutProvider } from '../../src/payouts/port.ts';
 import { createSandboxPayoutProvider } from '../../src/payouts/sandbox-provider/adapter.ts';
 import { signPayload } from '../../sandbox/index.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -23,23 +23,29 @@ const clock = new ManualClock('2030-03-10T08:00:00Z');
 const secret = `whsec_${randomBytes(24).toString('base64url')}`;
 
 beforeAll(async () => {
-  // The webhook route exists only while the sandbox is the provider, so that is configured before the routes.
+  // The provider needs the app's and the sandbox's addresses, known only once both listen: the modules are built
+  // with one that passes to it. The webhook route exists only while the sandbox is the provider.
+  const set: { provider?: PayoutProvider } = {};
   t = await createTestApp({
     clock,
-    beforeRoutes: (ctx) => {
-      configurePayouts(ctx, { config: { provider: 'sandbox', sandboxWebhookSecret: secret } });
+    overrides: {
+      payouts: { provider: 'sandbox', sandboxWebhookSecret: secret },
+      payoutProvider: {
+        name: 'sandbox',
+        submitPending: (deps, runDate, now) => {
+          if (set.provider === undefined) throw new Error('the sandbox payout provider is not set yet');
+          return set.provider.submitPending(deps, runDate, now);
+        },
+      },
     },
   });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   appUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   sandbox = await startTestSandbox({ pool: t.db.pool, config: { payoutWebhookSecret: secret } });
-  configurePayouts(t.ctx, {
-    config: { provider: 'sandbox' },
-    provider: createSandboxPayoutProvider({
-      baseUrl: sandbox.url,
-      notifyUrl: `${appUrl}/v1/webhooks/payouts/sandbox`,
-      completeAfterMs: 0,
-    }),
+  set.provider = createSandboxPayoutProvider({
+    baseUrl: sandbox.url,
+    notifyUrl: `${appUrl}/v1/webhooks/payouts/sandbox`,
+    completeAfterMs: 0,
   });
 }, 60_000);
 

@@ -2,11 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { verifyLedger } from '../../src/ledger/index.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
-import { configurePayins, payinsRuntime } from '../../src/payins/runtime.ts';
 import { ibanWithCheckDigits } from '../../src/payouts/bank.ts';
 import { settleFromCamt } from '../../src/payouts/camt-settle.ts';
 import { runPayouts, type RunReport } from '../../src/payouts/run.ts';
-import { payoutsRuntime } from '../../src/payouts/runtime.ts';
 import { isoDateOf } from '../../src/payouts/settings.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
@@ -18,8 +16,10 @@ const clock = new ManualClock(new Date());
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 beforeAll(async () => {
-  t = await createTestApp({ clock });
-  configurePayins(t.ctx, { psp: new FakePsp(), config: { fee: { basisPoints: 250n, fixedMinor: 30n } } });
+  t = await createTestApp({
+    clock,
+    overrides: { psp: new FakePsp(), platformFee: { basisPoints: 250n, fixedMinor: 30n } },
+  });
 });
 
 afterAll(async () => {
@@ -58,7 +58,7 @@ async function balance(seller: string): Promise<Record<string, unknown>> {
 async function run(): Promise<RunReport> {
   const now = clock.now();
   return runPayouts(
-    { pool: t.db.pool, log: t.ctx.log, provider: payoutsRuntime(t.ctx).provider, now },
+    { pool: t.db.pool, log: t.ctx.log, provider: t.modules.payouts.runtime.provider, now },
     isoDateOf(now),
   );
 }
@@ -124,7 +124,7 @@ describe('pay-outs end to end over HTTP', () => {
     const created = await api('POST', '/v1/payments', body, { 'idempotency-key': uid('idem') });
     expect(created.status, JSON.stringify(created.json())).toBeLessThan(300);
     for (const order of body.payment_orders) {
-      const result = await executeOrder(payinsRuntime(t.ctx), String(order.payment_order_id));
+      const result = await executeOrder(t.modules.payins.runtime, String(order.payment_order_id));
       expect(result.outcome).not.toBe('skipped');
     }
     // 2.5 % + 0.30 of 100.00 = 2.80; po_beta's own fee is 1 % = 1.00.

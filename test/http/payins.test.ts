@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool } from '../../src/db/pool.ts';
 import { purgeExpiredIdempotencyKeys } from '../../src/payins/idempotency.ts';
-import { configurePayins } from '../../src/payins/runtime.ts';
+import { buyerActivity } from '../../src/payins/store.ts';
 import { createBuiltinRisk } from '../../src/risk/builtin.ts';
 import { DEFAULT_RISK_RULES } from '../../src/risk/rules.ts';
 import type { TestApp } from '../support/app.ts';
@@ -13,14 +14,19 @@ let psp: FakePsp;
 
 beforeAll(async () => {
   psp = new FakePsp();
-  t = await createPayinsTestApp({ psp });
-  configurePayins(t.ctx, {
+  const db: { pool?: Pool } = {};
+  t = await createPayinsTestApp({
+    psp,
     risk: createBuiltinRisk(
-      t.db.pool,
+      (key, currency, now) => {
+        if (db.pool === undefined) throw new Error('the test database is not open yet');
+        return buyerActivity(db.pool, key, currency, now);
+      },
       { ...DEFAULT_RISK_RULES, blockedCountries: ['KP'], maxCheckoutMinor: { USD: 100_000n } },
       () => new Date(),
     ),
   });
+  db.pool = t.db.pool;
   await registerSellers(t.db.pool, ['s_alpha', 's_beta']);
 });
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configurePayouts } from '../../src/payouts/runtime.ts';
 import { signPayload } from '../../src/webhooks/signature.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 
@@ -39,9 +38,7 @@ describe('the sandbox payout provider’s webhook route', () => {
   it('exists while the sandbox is the provider, and refuses an event signed with any other secret', async () => {
     const secret = `whsec_${randomBytes(16).toString('hex')}`;
     const t = await createTestApp({
-      beforeRoutes: (ctx) => {
-        configurePayouts(ctx, { config: { provider: 'sandbox', sandboxWebhookSecret: secret } });
-      },
+      overrides: { payouts: { provider: 'sandbox', sandboxWebhookSecret: secret } },
     });
     apps.push(t);
     const { body, signature } = forgedEvent(`whsec_${randomBytes(16).toString('hex')}`);

@@ -5,27 +5,31 @@ import { getBalances, verifyLedger } from '../../src/ledger/service.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
 import { pollOnce } from '../../src/payins/poller.ts';
 import { processPspEvent, recordPspEvent } from '../../src/payins/psp-events.ts';
-import { configurePayins, payinsRuntime, type PayinsRuntime } from '../../src/payins/runtime.ts';
+import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { getHistory, getOrder } from '../../src/payins/store.ts';
 import { sweepOnce } from '../../src/payins/sweeper.ts';
 import type { TestApp } from '../support/app.ts';
 import { createPayinsTestApp } from '../support/payins-app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
 import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins.ts';
+import { SwitchPsp } from '../support/switch-psp.ts';
 
 let t: TestApp;
 let psp: FakePsp;
+let switchable: SwitchPsp;
 let runtime: PayinsRuntime;
 
 const RETRY = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, jitterRatio: 0.5 };
 
 beforeAll(async () => {
   psp = new FakePsp();
+  switchable = new SwitchPsp(psp);
   t = await createPayinsTestApp({
-    psp,
-    config: { retry: RETRY, fee: { basisPoints: 250n, fixedMinor: 0n } },
+    psp: switchable,
+    payins: { retry: RETRY },
+    platformFee: { basisPoints: 250n, fixedMinor: 0n },
   });
-  runtime = payinsRuntime(t.ctx);
+  runtime = t.modules.payins.runtime;
   await registerSellers(t.db.pool, ['s_one', 's_two']);
 });
 
@@ -343,7 +347,7 @@ describe('hosted page: poller and webhook events', () => {
       await gate;
       return await original(request);
     };
-    configurePayins(t.ctx, { psp: slow });
+    switchable.use(slow);
     try {
       const key = uid('idem');
       const body = {
@@ -376,7 +380,7 @@ describe('hosted page: poller and webhook events', () => {
       expect(replay.json()).toEqual(done.json());
     } finally {
       release();
-      configurePayins(t.ctx, { psp });
+      switchable.use(psp);
     }
   });
 });

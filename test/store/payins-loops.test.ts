@@ -4,7 +4,7 @@ import { listDeadLetters, replayDeadLetter } from '../../src/jobs/dead-letters.t
 import { LOOP_FAILURES_METRIC } from '../../src/jobs/loops.ts';
 import { PSP_EVENT_MAX_ATTEMPTS } from '../../src/payins/event-failures.ts';
 import { processPendingEvents, processPspEventRecordingFailure } from '../../src/payins/psp-events.ts';
-import { PSP_EVENT_QUEUE, payinsRuntime, type PayinsRuntime } from '../../src/payins/runtime.ts';
+import { PSP_EVENT_QUEUE, type PayinsRuntime } from '../../src/payins/runtime.ts';
 import type { TestApp } from '../support/app.ts';
 import { createPayinsTestApp } from '../support/payins-app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
@@ -14,7 +14,7 @@ let runtime: PayinsRuntime;
 
 beforeAll(async () => {
   t = await createPayinsTestApp({ psp: new FakePsp() });
-  runtime = payinsRuntime(t.ctx);
+  runtime = t.modules.payins.runtime;
   await runtime.ready();
   // A PSP event whose processing throws: the database refuses to mark this one processed.
   await t.db.pool.query(`

@@ -6,7 +6,8 @@ import { ManualClock } from '../../src/clock.ts';
 import type { AppContext } from '../../src/context.ts';
 import { dailyRun } from '../../src/reconciliation/daily.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
-import { reconciliationRuntime, type ReconRuntime } from '../../src/reconciliation/runtime.ts';
+import { composeModules } from '../../src/compose.ts';
+import type { ReconRuntime } from '../../src/reconciliation/runtime.ts';
 import { createReconciliationScheduler, DAILY_QUEUE } from '../../src/reconciliation/scheduler.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { reconContext, writeCamt053, writeReport } from '../support/recon.ts';
@@ -40,8 +41,8 @@ describe('daily reconciliation', () => {
       path.join(bankDir, 'broken.xml'),
       '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>',
     );
-    rt = reconciliationRuntime(ctx, {
-      config: { bankDirectory: bankDir },
+    rt = composeModules(ctx, {
+      reconciliation: { bankDirectory: bankDir },
       fetchReport: async (interval) => {
         fetched.push({ start: interval.start.toISOString(), end: interval.end.toISOString() });
         return contentInput(
@@ -60,7 +61,7 @@ describe('daily reconciliation', () => {
           ]),
         );
       },
-    });
+    }).reconciliation.runtime;
   });
   afterAll(async () => {
     fs.rmSync(bankDir, { recursive: true, force: true });
@@ -96,7 +97,7 @@ describe('daily reconciliation', () => {
   });
 
   it('schedules the daily run on pg-boss cron', async () => {
-    const scheduler = createReconciliationScheduler(ctx);
+    const scheduler = createReconciliationScheduler(rt);
     await scheduler.start();
     try {
       const schedule = await db.pool.query<{ name: string; cron: string; timezone: string }>(

@@ -6,12 +6,11 @@ import { withTransaction } from '../../src/db/tx.ts';
 import { AppError } from '../../src/errors.ts';
 import { getEntry } from '../../src/ledger/service.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
-import { payinsRuntime } from '../../src/payins/runtime.ts';
-import { transitionDeps } from '../../src/payins/service.ts';
+import { composeModules } from '../../src/compose.ts';
 import { settleCheckout } from '../../src/payins/settle.ts';
 import { reopenException, resolveException } from '../../src/reconciliation/exceptions-store.ts';
 import { contentInput, fileInput } from '../../src/reconciliation/input.ts';
-import { reconciliationRuntime, type ReconRuntime } from '../../src/reconciliation/runtime.ts';
+import type { ReconRuntime } from '../../src/reconciliation/runtime.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
@@ -46,7 +45,7 @@ describe('reconciliation imports (real PostgreSQL)', () => {
     db = await createTestDatabase({ poolSize: 6 });
     ctx = reconContext(db.pool, db.url, new ManualClock(new Date(Date.now() + 100 * 3_600_000)));
     await ensureSellers(db.pool, ['ri_a', 'ri_b']);
-    rt = reconciliationRuntime(ctx);
+    rt = composeModules(ctx).reconciliation.runtime;
   });
   afterAll(async () => {
     await db.drop();
@@ -190,7 +189,7 @@ describe('reconciliation imports (real PostgreSQL)', () => {
   });
 
   it('settles a missed webhook exactly as the webhook would have: same status, entry, outbox and history', async () => {
-    const deps = transitionDeps(payinsRuntime(ctx));
+    const deps = composeModules(ctx).payins.transitionDeps();
     const make = async (tag: string) => {
       const checkoutId = `twin_${tag}_${process.pid}_${Date.now()}`;
       const orders = [

@@ -5,7 +5,8 @@ import type { AppContext } from '../../src/context.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { classOf, type ExceptionKind } from '../../src/reconciliation/domain/types.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
-import { reconciliationRuntime, type ReconRuntime } from '../../src/reconciliation/runtime.ts';
+import { composeModules } from '../../src/compose.ts';
+import type { ReconRuntime } from '../../src/reconciliation/runtime.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
@@ -307,7 +308,7 @@ describe('reconciliation of generated days (property)', () => {
     // Far enough ahead that every success of the day is past the settlement window.
     ctx = reconContext(db.pool, db.url, new ManualClock(new Date(Date.now() + 100 * 3_600_000)));
     await ensureSellers(db.pool, SELLERS);
-    rt = reconciliationRuntime(ctx);
+    rt = composeModules(ctx).reconciliation.runtime;
   });
   afterAll(async () => {
     await db.drop();

@@ -4,7 +4,13 @@ import type { Scope } from '../../src/apikeys/scopes.ts';
 import { SCOPES } from '../../src/apikeys/scopes.ts';
 import type { Clock } from '../../src/clock.ts';
 import { systemClock } from '../../src/clock.ts';
-import { createContext, routeModules } from '../../src/compose.ts';
+import {
+  composeModules,
+  createContext,
+  routeModules,
+  type ComposeOverrides,
+  type Modules,
+} from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import { buildApp, type RouteModule } from '../../src/http/app.ts';
@@ -14,6 +20,8 @@ import { createTestDatabase, type TestDatabase } from './db.ts';
 export interface TestApp {
   app: FastifyInstance;
   ctx: AppContext;
+  /** The modules the app serves, built by the composition root with the test's overrides. */
+  modules: Modules;
   db: TestDatabase;
   /** A key with every scope. */
   key: string;
@@ -24,10 +32,10 @@ export interface TestApp {
 export interface TestAppOptions {
   clock?: Clock;
   poolSize?: number;
-  /** The route modules to serve; every module of the composition root by default. */
-  modules?: RouteModule[];
-  /** Runs on the new context before routes are registered (to configure a module's ports for the test). */
-  beforeRoutes?: (ctx: AppContext) => void;
+  /** The route modules to serve, chosen from the composed modules; every module's routes by default. */
+  routes?: (modules: Modules) => RouteModule[];
+  /** What the composition root builds differently for the test (a PSP, a risk port, short delays). */
+  overrides?: ComposeOverrides;
 }
 
 /** The real HTTP app on its own fresh database, for `inject()` tests. */
@@ -40,13 +48,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     options.clock ?? systemClock,
   );
-  options.beforeRoutes?.(ctx);
-  const app = await buildApp(ctx, options.modules ?? routeModules);
+  const modules = composeModules(ctx, options.overrides ?? {});
+  const app = await buildApp(ctx, (options.routes ?? routeModules)(modules));
   await app.ready();
   const all = await createKey(db.pool, 'test', [...SCOPES]);
   return {
     app,
     ctx,
+    modules,
     db,
     key: all.secret,
     keyWith: async (scopes) => (await createKey(db.pool, 'test-scoped', scopes)).secret,

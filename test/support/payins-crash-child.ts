@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
-import { EXECUTE_QUEUE, configurePayins } from '../../src/payins/runtime.ts';
+import { composeModules } from '../../src/compose.ts';
+import { EXECUTE_QUEUE } from '../../src/payins/runtime.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
 
 const env = (name: string): string => {
@@ -46,7 +47,7 @@ const ctx = {
   clock: systemClock,
   metrics: new Registry(),
 };
-const runtime = configurePayins(ctx, { psp });
+const runtime = composeModules(ctx, { psp }).payins.runtime;
 await runtime.ready();
 const [job] = await runtime.jobs.boss.fetch<{ paymentOrderId: string }>(EXECUTE_QUEUE);
 if (job?.data.paymentOrderId !== env('ORDER_ID'))

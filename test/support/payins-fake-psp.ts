@@ -1,3 +1,4 @@
+import { interpretStripeEvent } from '../../src/psp/stripe/events.ts';
 import { randomBytes } from 'node:crypto';
 import {
   PspError,
@@ -24,6 +25,8 @@ export type FakeStep =
  */
 export class FakePsp implements PaymentServiceProvider {
   readonly name = 'fake';
+  /** The fake sends Stripe-shaped events, so Stripe's mapping reads them. */
+  readonly interpretEvent = interpretStripeEvent;
   readonly steps: FakeStep[] = [];
   /** Payments created, by idempotency key. */
   readonly payments = new Map<string, PspCharge>();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createKey } from '../../src/apikeys/service.ts';
 import { SCOPES } from '../../src/apikeys/scopes.ts';
-import { createContext, routeModules } from '../../src/compose.ts';
+import { composeModules, createContext, routeModules, type Modules } from '../../src/compose.ts';
 import type { BackgroundService } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
@@ -11,13 +11,13 @@ import { getEntry, findEntryByReference, verifyLedger } from '../../src/ledger/s
 import type { JournalEntry } from '../../src/ledger/types.ts';
 import { createLogger } from '../../src/log.ts';
 import type { PayinsConfig } from '../../src/payins/config.ts';
-import { configurePayins, payinsRuntime, type PayinsRuntime } from '../../src/payins/runtime.ts';
-import { createPayinsWorker } from '../../src/payins/worker.ts';
+import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
 import type { SandboxConfig, WebhookTarget } from '../../sandbox/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { bearer, waitFor } from './payins.ts';
 import { startTestSandbox, type TestSandbox } from './sandbox.ts';
+import { SwitchPsp } from './switch-psp.ts';
 
 /**
  * A whole pay-in stack for end-to-end tests, every hop over real HTTP on 127.0.0.1: Bursar's app (every route
@@ -29,6 +29,8 @@ export interface PayinsStack {
   /** An API key with every scope. */
   key: string;
   ctx: AppContext;
+  /** The modules the app and the worker run, built by the composition root. */
+  modules: Modules;
   db: TestDatabase;
   sandbox: TestSandbox;
   /** The `whsec_` secret the sandbox signs with and Bursar verifies with. */
@@ -104,7 +106,13 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
     db.pool,
     createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   );
-  const app = await buildApp(ctx, routeModules);
+  // The Stripe adapter's address is known once the sandbox runs, and the sandbox needs the app's address first.
+  const switchable = new SwitchPsp();
+  const modules = composeModules(ctx, {
+    psp: switchable,
+    payins: { ...FAST_PAYINS, ...(options.config ?? {}) },
+  });
+  const app = await buildApp(ctx, routeModules(modules));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
@@ -121,11 +129,11 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
     protocol: 'http',
     timeoutMs: 5_000,
   });
-  configurePayins(ctx, { psp, config: { ...FAST_PAYINS, ...(options.config ?? {}) } });
+  switchable.use(psp);
   const key = (await createKey(db.pool, 'stack', [...SCOPES])).secret;
   let worker: BackgroundService | undefined;
   if (options.worker !== false) {
-    worker = createPayinsWorker(ctx);
+    worker = modules.payins.worker;
     await worker.start();
   }
 
@@ -166,9 +174,11 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
     db,
     sandbox,
     webhookSecret,
-    runtime: () => payinsRuntime(ctx),
+    modules,
+    runtime: () => modules.payins.runtime,
     configure: (config) => {
-      configurePayins(ctx, { config });
+      // The module reads its settings object at every step; the test changes it in place.
+      Object.assign(modules.payins.runtime.config, config);
     },
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path) => request('GET', path),

@@ -7,8 +7,7 @@ import { withTransaction } from '../../src/db/tx.ts';
 import { holdReleased, payoutStarted, postEntry, pspFeeCharged } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { assertCurrency, formatAmount } from '../../src/money/index.ts';
-import { payinsRuntime } from '../../src/payins/runtime.ts';
-import { transitionDeps } from '../../src/payins/service.ts';
+import { composeModules } from '../../src/compose.ts';
 import { applyOrderEvent } from '../../src/payins/transitions.ts';
 import { insertPayouts } from '../../src/payouts/store.ts';
 import { markInTransit, settlePayout } from '../../src/payouts/settle.ts';
@@ -47,7 +46,7 @@ export async function makeCheckout(
   },
   status: OrderTarget,
 ): Promise<void> {
-  const deps = transitionDeps(payinsRuntime(ctx));
+  const deps = composeModules(ctx).payins.transitionDeps();
   const total = checkout.orders.reduce((sum, o) => sum + o.amountMinor, 0n);
   await withTransaction(ctx.pool, async (client) => {
     await client.query(

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backoffCeilingMs, canRetry, retryDelayMs, type RetryPolicy } from '../../src/jobs/backoff.ts';
-import { platformFeeMinor } from '../../src/payins/fees.ts';
+import { platformFeeMinor } from '../../src/money/platform-fee.ts';
 import { requireIdempotencyKey } from '../../src/http/money-post.ts';
 import { canonicalJson, requestFingerprint } from '../../src/payins/idempotency.ts';
-import { interpretEvent } from '../../src/payins/psp-events.ts';
 import { feeOfCharge, outcomeFromCharge, outcomeFromSession } from '../../src/payins/settle.ts';
 
 const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 8000, jitterRatio: 0.5 };
@@ -77,40 +76,6 @@ describe('idempotency helpers', () => {
       expect.objectContaining({ code: 'idempotency_key_invalid' }),
     );
     expect(requireIdempotencyKey('order-1:try')).toBe('order-1:try');
-  });
-});
-
-describe('PSP event interpretation', () => {
-  it('maps Stripe checkout and payment intent events to outcomes', () => {
-    expect(
-      interpretEvent('checkout.session.completed', {
-        id: 'cs_1',
-        payment_status: 'paid',
-        payment_intent: 'pi_1',
-      }),
-    ).toEqual({
-      subject: 'session',
-      sessionId: 'cs_1',
-      outcome: { kind: 'succeeded', paymentId: 'pi_1' },
-    });
-    expect(
-      interpretEvent('checkout.session.completed', { id: 'cs_1', payment_status: 'unpaid' }),
-    ).toMatchObject({ outcome: { kind: 'pending' } });
-    expect(interpretEvent('checkout.session.expired', { id: 'cs_1' })).toMatchObject({
-      outcome: { kind: 'expired' },
-    });
-    expect(
-      interpretEvent('payment_intent.payment_failed', {
-        id: 'pi_2',
-        metadata: { payment_order_id: 'po_1' },
-        last_payment_error: { decline_code: 'insufficient_funds' },
-      }),
-    ).toEqual({
-      subject: 'order',
-      paymentOrderId: 'po_1',
-      outcome: { kind: 'failed', code: 'insufficient_funds', paymentId: 'pi_2' },
-    });
-    expect(interpretEvent('charge.refunded', {}).subject).toBe('none');
   });
 });
 

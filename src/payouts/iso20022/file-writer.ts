@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from '../../db/pool.ts';
 import { withTransaction } from '../../db/tx.ts';
 import type { BankDetails } from '../bank.ts';
+import { sellerNames } from '../../sellers/index.ts';
 import { newPayoutFileId } from '../ids.ts';
 import { creditTransfer, documentClose, documentOpen, type Debtor, type PainVersion } from './pain001.ts';
 
@@ -61,7 +62,7 @@ interface Row {
   amount_minor: bigint;
   currency: string;
   destination: BankDetails;
-  seller_name: string;
+  seller_account: string;
 }
 
 async function writeOne(
@@ -101,14 +102,19 @@ async function writeOne(
   let sum = 0n;
   for (;;) {
     const page = await client.query<Row>(
-      `SELECT p.id, p.amount_minor, p.currency, p.destination, s.name AS seller_name
-       FROM payouts.payouts p JOIN sellers.sellers s USING (seller_account)
+      `SELECT p.id, p.amount_minor, p.currency, p.destination, p.seller_account
+       FROM payouts.payouts p
        WHERE p.status = 'pending' AND p.provider = 'iso20022' AND p.currency = $1 AND p.id > $2
        ORDER BY p.id LIMIT $3`,
       [group.currency, after, PAGE_ROWS],
     );
+    // The seller's name (the creditor when the bank details name no holder) is the sellers module's to give.
+    const names = await sellerNames(
+      client,
+      page.rows.map((row) => row.seller_account),
+    );
     for (const row of page.rows) {
-      const creditorName = row.destination.holderName ?? row.seller_name;
+      const creditorName = row.destination.holderName ?? names.get(row.seller_account) ?? row.seller_account;
       await sink.write(
         creditTransfer(options.version, {
           payoutId: row.id,

@@ -13,6 +13,7 @@ import {
 } from '../port.ts';
 import type { StripePspConfig } from './config.ts';
 import { mapStripeError } from './errors.ts';
+import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
 
 /** The Stripe API version the adapter is written against (the one stripe-node 23.1.0 pins). */
@@ -181,6 +182,8 @@ export function createStripePsp(
               : 'pending',
       };
     },
+
+    interpretEvent: interpretStripeEvent,
 
     verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent {
       if (signatureHeader === undefined || signatureHeader === '')

@@ -7,3 +7,4 @@ export {
 } from './adapter.ts';
 export { loadStripeConfig, DEFAULT_SANDBOX_SECRET_KEY, type StripePspConfig } from './config.ts';
 export { mapStripeError } from './errors.ts';
+export { interpretStripeEvent } from './events.ts';

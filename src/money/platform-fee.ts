@@ -1,4 +1,4 @@
-import { basisPointsOf } from '../money/index.ts';
+import { basisPointsOf } from './fees.ts';
 
 /** The platform's commission on a pay-in: basis points of the order plus a fixed amount, per order. */
 export interface FeePolicy {
@@ -13,7 +13,7 @@ export const NO_FEE: FeePolicy = { basisPoints: 0n, fixedMinor: 0n };
 /**
  * The platform fee on one payment order, in the order's minor units: never negative and never more than the
  * order itself, so the seller's share is never negative. Rounded half-even (no bias over many orders).
- * The one place the fee is computed; per-seller overrides (payouts issue) will choose the policy passed in.
+ * The one place the fee is computed; the sellers module chooses the policy passed in (a seller's own or the default).
  */
 export function platformFeeMinor(amountMinor: bigint, policy: FeePolicy): bigint {
   if (amountMinor <= 0n) throw new RangeError('platformFeeMinor needs a positive amount');

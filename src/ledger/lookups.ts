@@ -1,0 +1,35 @@
+import type { Queryable } from '../db/pool.ts';
+
+/**
+ * Look-ups by entry reference for other modules' checks (reconciliation compares its files and the other modules'
+ * records with what the ledger booked), so that nobody outside the ledger reads its tables.
+ */
+
+/** Debit totals of ledger entries by reference: what a fee, refund or chargeback entry booked. */
+export async function debitTotalsByReference(
+  db: Queryable,
+  references: string[],
+): Promise<Map<string, bigint>> {
+  const booked = new Map<string, bigint>();
+  if (references.length === 0) return booked;
+  const found = await db.query<{ reference: string; amount: bigint }>(
+    `SELECT e.reference, sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
+       FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
+      WHERE e.reference = ANY($1::text[]) GROUP BY e.reference`,
+    [references],
+  );
+  for (const row of found.rows) booked.set(row.reference, row.amount);
+  return booked;
+}
+
+/** The entries booked under `references`, by reference (the entry's row id). */
+export async function entriesByReference(db: Queryable, references: string[]): Promise<Map<string, bigint>> {
+  const found = new Map<string, bigint>();
+  if (references.length === 0) return found;
+  const rows = await db.query<{ reference: string; id: bigint }>(
+    'SELECT reference, id FROM ledger.entries WHERE reference = ANY($1::text[])',
+    [references],
+  );
+  for (const row of rows.rows) found.set(row.reference, row.id);
+  return found;
+}

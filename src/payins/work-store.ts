@@ -1,0 +1,321 @@
+import type { Queryable } from '../db/pool.ts';
+import { ORDER_COLUMNS, toOrder } from './store.ts';
+import type { PaymentOrder } from './types.ts';
+
+/**
+ * The pay-in module's SQL for its background work — the executor's claims and retries, the sweeper, the poller,
+ * PSP events and hosted sessions — beside store.ts (checkouts, orders, history, outbox). Every statement on the
+ * `payins` schema lives in these two files.
+ */
+
+type OrderRow = Parameters<typeof toOrder>[0];
+
+// ---- Executor ---------------------------------------------------------------------------------------------
+
+/** One more attempt, and the sweeper pushed back while it may be in flight; returns the attempt number. */
+export async function claimAttempt(
+  db: Queryable,
+  paymentOrderId: string,
+  sweepAfterMs: number,
+): Promise<number | undefined> {
+  const claimed = await db.query<{ attempts: number }>(
+    `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
+       next_sweep_at = now() + $2 * interval '1 millisecond'
+     WHERE payment_order_id = $1 RETURNING attempts`,
+    [paymentOrderId, sweepAfterMs],
+  );
+  return claimed.rows[0]?.attempts;
+}
+
+/** Attempts exhausted: the order leaves the sweeper's sight and waits for a person (and the dead-letter queue). */
+export async function flagExhausted(db: Queryable, paymentOrderId: string, lastError: string): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_order SET needs_attention = true, last_error = $2, next_sweep_at = NULL, updated_at = now()
+     WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
+    [paymentOrderId, lastError],
+  );
+}
+
+/** A retry is scheduled: the error kept, the sweeper told to wait until after it. */
+export async function noteRetry(
+  db: Queryable,
+  paymentOrderId: string,
+  lastError: string,
+  sweepInMs: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_order SET last_error = $2, next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
+     WHERE payment_order_id = $1`,
+    [paymentOrderId, lastError, sweepInMs],
+  );
+}
+
+/** The dead-letter replay hook: the order gets a fresh set of attempts and leaves the attention list. */
+export async function resetForReplay(db: Queryable, paymentOrderId: string): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_order SET attempts = 0, needs_attention = false, sweep_count = 0, next_sweep_at = NULL, updated_at = now()
+     WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
+    [paymentOrderId],
+  );
+}
+
+// ---- Sweeper ----------------------------------------------------------------------------------------------
+
+/** Saved-method orders left unfinished past their sweep deadline, oldest first. */
+export async function ordersDueForSweep(
+  db: Queryable,
+  sweepAfterMs: number,
+  limit: number,
+): Promise<PaymentOrder[]> {
+  const due = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order
+     WHERE payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING') AND NOT needs_attention AND psp_session_id IS NULL
+       AND COALESCE(next_sweep_at, updated_at + $1 * interval '1 millisecond') <= now()
+     ORDER BY COALESCE(next_sweep_at, updated_at) LIMIT $2`,
+    [sweepAfterMs, limit],
+  );
+  return due.rows.map(toOrder);
+}
+
+/** Hands an order back to the executor (one more sweep counted) if it is still at `version`. */
+export async function requeueSwept(
+  db: Queryable,
+  paymentOrderId: string,
+  version: bigint,
+  sweepAfterMs: number,
+): Promise<boolean> {
+  const touched = await db.query(
+    `UPDATE payins.payment_order SET sweep_count = sweep_count + 1,
+       next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
+     WHERE payment_order_id = $1 AND version = $2`,
+    [paymentOrderId, version, sweepAfterMs],
+  );
+  return touched.rowCount === 1;
+}
+
+/** Sweeps exhausted: flags the unfinished order at `version` for a person; false when it moved meanwhile. */
+export async function flagSweepsExhausted(
+  db: Queryable,
+  paymentOrderId: string,
+  version: bigint,
+  count: number,
+  reason: string,
+): Promise<boolean> {
+  const touched = await db.query(
+    `UPDATE payins.payment_order SET needs_attention = true, sweep_count = $3, last_error = $4, next_sweep_at = NULL
+     WHERE payment_order_id = $1 AND version = $2 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
+    [paymentOrderId, version, count, reason],
+  );
+  return touched.rowCount === 1;
+}
+
+/** The next sweep of the order at `version`, `delayMs` from now. */
+export async function deferSweep(
+  db: Queryable,
+  paymentOrderId: string,
+  version: bigint,
+  count: number,
+  reason: string,
+  delayMs: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_order SET sweep_count = $3, last_error = $4, next_sweep_at = now() + $5 * interval '1 millisecond'
+     WHERE payment_order_id = $1 AND version = $2`,
+    [paymentOrderId, version, count, reason, delayMs],
+  );
+}
+
+// ---- Hosted sessions and the poller -------------------------------------------------------------------------
+
+/** Stores the PSP session of a hosted checkout on the checkout and its orders, and schedules its first poll. */
+export async function storeSession(
+  db: Queryable,
+  checkoutId: string,
+  session: { sessionId: string; url: string; expiresAt?: Date | undefined; paymentId?: string | undefined },
+  pollAfterMs: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4,
+       next_poll_at = now() + $5 * interval '1 millisecond', updated_at = now()
+     WHERE checkout_id = $1`,
+    [checkoutId, session.sessionId, session.url, session.expiresAt ?? null, pollAfterMs],
+  );
+  await db.query(
+    `UPDATE payins.payment_order SET psp_session_id = $2, psp_payment_id = COALESCE($3, psp_payment_id), updated_at = now(),
+       version = version + 1
+     WHERE checkout_id = $1`,
+    [checkoutId, session.sessionId, session.paymentId ?? null],
+  );
+}
+
+/** The latest risk decision of a checkout. */
+export async function latestRiskDecision(
+  db: Queryable,
+  checkoutId: string,
+): Promise<{ decision: string; reasons: string[] } | undefined> {
+  const decisions = await db.query<{ decision: string; reasons: string[] }>(
+    'SELECT decision, reasons FROM payins.risk_decisions WHERE checkout_id = $1 ORDER BY id DESC LIMIT 1',
+    [checkoutId],
+  );
+  return decisions.rows[0];
+}
+
+export interface DueCheckout {
+  checkout_id: string;
+  psp_session_id: string | null;
+  poll_count: number;
+  currency: string;
+  total_minor: bigint;
+  credit_card_info: { return_url?: string };
+}
+
+/** Hosted checkouts without a final answer past their poll time, oldest first. */
+export async function checkoutsDueForPoll(
+  db: Queryable,
+  pollAfterMs: number,
+  limit: number,
+): Promise<DueCheckout[]> {
+  const due = await db.query<DueCheckout>(
+    `SELECT e.checkout_id, e.psp_session_id, e.poll_count, e.currency, e.total_minor, e.credit_card_info
+     FROM payins.payment_event e
+     WHERE e.flow = 'hosted_page' AND NOT e.is_payment_done
+       AND COALESCE(e.next_poll_at, e.created_at + $1 * interval '1 millisecond') <= now()
+       AND EXISTS (SELECT 1 FROM payins.payment_order o WHERE o.checkout_id = e.checkout_id
+                   AND o.payment_order_status IN ('EXECUTING', 'PENDING') AND NOT o.needs_attention)
+     ORDER BY COALESCE(e.next_poll_at, e.created_at) LIMIT $2`,
+    [pollAfterMs, limit],
+  );
+  return due.rows;
+}
+
+/** Stores a session the poller registered, where none was stored (the POST died mid-call). */
+export async function storeMissingSession(
+  db: Queryable,
+  checkoutId: string,
+  session: { sessionId: string; url: string; expiresAt?: Date | undefined },
+): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_event SET psp_session_id = $2, psp_session_url = $3, psp_session_expires_at = $4, updated_at = now()
+     WHERE checkout_id = $1 AND psp_session_id IS NULL`,
+    [checkoutId, session.sessionId, session.url, session.expiresAt ?? null],
+  );
+  await db.query(
+    'UPDATE payins.payment_order SET psp_session_id = $2 WHERE checkout_id = $1 AND psp_session_id IS NULL',
+    [checkoutId, session.sessionId],
+  );
+}
+
+/** Polls ran out: the checkout is no longer polled and its unfinished orders wait for a person. */
+export async function flagPollsExhausted(
+  db: Queryable,
+  checkoutId: string,
+  count: number,
+  reason: string,
+): Promise<void> {
+  await db.query(
+    'UPDATE payins.payment_event SET poll_count = $2, next_poll_at = NULL WHERE checkout_id = $1',
+    [checkoutId, count],
+  );
+  await db.query(
+    `UPDATE payins.payment_order SET needs_attention = true, last_error = $2
+     WHERE checkout_id = $1 AND payment_order_status IN ('EXECUTING', 'PENDING')`,
+    [checkoutId, reason],
+  );
+}
+
+/** The next poll of a checkout, `delayMs` from now. */
+export async function deferPoll(
+  db: Queryable,
+  checkoutId: string,
+  count: number,
+  delayMs: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_event SET poll_count = $2, next_poll_at = now() + $3 * interval '1 millisecond' WHERE checkout_id = $1`,
+    [checkoutId, count, delayMs],
+  );
+}
+
+/** Locks the checkout row: concurrent settlers of one checkout queue here, then lock its orders in order. */
+export async function lockCheckout(db: Queryable, checkoutId: string): Promise<void> {
+  await db.query('SELECT 1 FROM payins.payment_event WHERE checkout_id = $1 FOR UPDATE', [checkoutId]);
+}
+
+// ---- PSP events ---------------------------------------------------------------------------------------------
+
+/** Stores a verified PSP event once (unique on the PSP's event id); undefined for a duplicate. */
+export async function insertPspEvent(
+  db: Queryable,
+  psp: string,
+  event: { id: string; type: string; createdAt: Date; object: Record<string, unknown> },
+): Promise<bigint | undefined> {
+  const inserted = await db.query<{ id: bigint }>(
+    `INSERT INTO payins.psp_events (psp, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (psp, event_id) DO NOTHING RETURNING id`,
+    [
+      psp,
+      event.id,
+      event.type,
+      JSON.stringify({
+        id: event.id,
+        type: event.type,
+        created_at: event.createdAt.toISOString(),
+        object: event.object,
+      }),
+    ],
+  );
+  return inserted.rows[0]?.id;
+}
+
+export interface StoredPspEvent {
+  event_type: string;
+  payload: { object?: Record<string, unknown> };
+  processed_at: Date | null;
+}
+
+export async function getPspEvent(
+  db: Queryable,
+  id: bigint,
+  options: { forUpdate?: boolean } = {},
+): Promise<StoredPspEvent | undefined> {
+  const found = await db.query<StoredPspEvent>(
+    `SELECT event_type, payload, processed_at FROM payins.psp_events WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return found.rows[0];
+}
+
+export async function markPspEventProcessed(db: Queryable, id: bigint, outcome: string): Promise<void> {
+  await db.query('UPDATE payins.psp_events SET processed_at = now(), outcome = $2 WHERE id = $1', [
+    id,
+    outcome,
+  ]);
+}
+
+/** Events stored but not processed for `olderThanMs` (a lost job, a crash), oldest first. */
+export async function unprocessedPspEvents(
+  db: Queryable,
+  olderThanMs: number,
+  limit: number,
+): Promise<bigint[]> {
+  const due = await db.query<{ id: bigint }>(
+    `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL
+       AND received_at < now() - $1 * interval '1 millisecond' AND coalesce(next_attempt_at <= now(), true)
+     ORDER BY id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return due.rows.map((row) => row.id);
+}
+
+/**
+ * Clears the sweep deadline of an order that is still to be executed (NOT_STARTED or EXECUTING), so it is taken
+ * again at once; true when it was such an order (a stopping worker hands it back).
+ */
+export async function markForImmediateExecution(db: Queryable, paymentOrderId: string): Promise<boolean> {
+  const updated = await db.query(
+    `UPDATE payins.payment_order SET next_sweep_at = now()
+      WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
+    [paymentOrderId],
+  );
+  return (updated.rowCount ?? 0) > 0;
+}

@@ -1,0 +1,18 @@
+/**
+ * The payouts module's public surface: the factory, the use cases the CLI and reconciliation call, and the
+ * types they need. Nothing outside the module touches the `payouts` schema.
+ */
+export { createPayouts, type PayoutsDeps, type PayoutsModule } from './module.ts';
+export type { PayoutsRuntime } from './runtime.ts';
+export { providerFor } from './runtime.ts';
+export { loadPayoutsConfig, DEFAULT_DEBTOR, type PayoutsConfig } from './config.ts';
+export type { PayoutProvider, SubmitReport } from './port.ts';
+export { runPayouts, type RunDeps, type RunReport } from './run.ts';
+export { releaseDueHolds } from './holds.ts';
+export { settlePayout, markInTransit, type SettlementOutcome, type SettlementResult } from './settle.ts';
+export { settleFromCamt, type CamtSettleReport } from './camt-settle.ts';
+export { findPayoutsByIds, insertPayouts, payoutStatusesPage, type NewPayout } from './store.ts';
+export { listPayoutFiles, readPayoutFile, payoutFileStream, type PayoutFile } from './files.ts';
+export { createIso20022Provider } from './iso20022/adapter.ts';
+export { isoDateOf, parseIsoDate, type IsoDate } from './settings.ts';
+export { ibanWithCheckDigits } from './bank.ts';

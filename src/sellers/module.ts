@@ -1,0 +1,43 @@
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/pool.ts';
+import type { RouteModule } from '../http/app.ts';
+import { resolveFeePolicy, type FeePolicy } from '../money/platform-fee.ts';
+import { loadPlatformFee } from './config.ts';
+import { registerSellerRoutes } from './http.ts';
+import { findPayoutSettings } from './payout-settings-store.ts';
+import { findSellers } from './store.ts';
+
+export interface SellersDeps {
+  ctx: AppContext;
+  /** The platform's default commission; from the environment when not given. */
+  platformFee?: FeePolicy;
+}
+
+/** A seller's terms as a successful pay-in needs them: the fee policy that applies and the hold period. */
+export interface PayinTerms {
+  fee: FeePolicy;
+  holdDays: number;
+}
+
+export interface SellersModule {
+  routes: RouteModule;
+  platformFee: FeePolicy;
+  /** The sellers among `ids` that are registered. */
+  knownSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
+  /** The seller's own commission when agreed, else the platform's; and the seller's hold period. */
+  termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
+}
+
+/** Builds the sellers module: sellers, their wallets, and their terms (fee, hold, reserve, schedule, bank details). */
+export function createSellers(deps: SellersDeps): SellersModule {
+  const platformFee = deps.platformFee ?? loadPlatformFee();
+  return {
+    routes: (app) => registerSellerRoutes(app, deps.ctx),
+    platformFee,
+    knownSellers: async (db, ids) => new Set((await findSellers(db, ids)).keys()),
+    termsFor: async (db, sellerAccount) => {
+      const settings = await findPayoutSettings(db, sellerAccount);
+      return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };
+    },
+  };
+}
