@@ -53,7 +53,8 @@ describe('npm start with the sandbox wired in by the launcher', { timeout: 180_0
       BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET: OLD_DEFAULT,
     });
     running.push(proc);
-    expect(await proc.exited()).toBe(1);
+    // Refused by the configuration check, before anything starts (exit 78, README "Exit codes").
+    expect(await proc.exited()).toBe(78);
     expect(proc.output()).toContain('published development secret');
     expect(proc.output()).not.toContain('Press Ctrl-C to stop.');
   });
