@@ -114,7 +114,8 @@ function eventOf(outcome: PspOutcome): { event: OrderEvent; facts: EventFacts } 
  * under `psp_fee:<balance transaction>`, the reference reconciliation looks for, so it is booked once per charge
  * (not per order: a hosted checkout's one charge pays for all its orders) whoever comes first. A fee that
  * reconciliation booked meanwhile with another amount is left as booked (the ledger refuses a second version of a
- * reference); reconciliation's own comparison with the report is what judges the fee.
+ * reference); reconciliation's own comparison with the report is what judges the fee. A success whose fee the PSP
+ * failed to say (`feePending`) is marked pending instead, for the worker's `psp_fees` step (psp-fee-followup.ts).
  */
 async function bookPspFee(
   client: PoolClient,
