@@ -398,6 +398,30 @@ async function checkReconciliation(
   }
 }
 
+/**
+ * No PSP fee is left pending by the worker's fee follow-up (payins.psp_fee_pending): a fee the PSP could not say
+ * when its payment settled is booked by Bursar before reconciliation, not given up on.
+ */
+async function checkFeesFollowedUp(cluster: Cluster): Promise<CheckResult> {
+  const rows = await cluster.pool.query<{
+    subject: string;
+    fee_attempts: number;
+    gave_up: boolean;
+    last_error: string | null;
+  }>(
+    `SELECT subject, fee_attempts, gave_up_at IS NOT NULL AS gave_up, last_error
+       FROM payins.psp_fee_pending ORDER BY subject`,
+  );
+  return {
+    name: 'every PSP fee the PSP could not say at settling is booked by the fee follow-up',
+    violations: rows.rows.map(
+      (row) =>
+        `${row.subject}: fee ${row.gave_up ? 'given up' : 'still pending'} after ${row.fee_attempts} attempts` +
+        (row.last_error === null ? '' : ` (${row.last_error})`),
+    ),
+  };
+}
+
 export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
   const orders = await loadOrders(input.cluster);
   const intents = await loadIntents(input.cluster);
@@ -407,6 +431,7 @@ export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
     checkOneToOne(orders, intents),
     checkAnswers(input.records),
     await checkLedgerVerify(input.cluster),
+    await checkFeesFollowedUp(input.cluster),
     await checkSettlementReport(input, report, orders, intents),
     await checkReconciliation(input, report),
   ];

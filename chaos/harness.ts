@@ -166,6 +166,9 @@ function processEnv(options: ChaosOptions): NodeJS.ProcessEnv {
     BURSAR_PAYINS_RETRY_BASE_MS: '200',
     BURSAR_PAYINS_RETRY_MAX_MS: '3000',
     BURSAR_PAYINS_WORKER_CONCURRENCY: '16',
+    BURSAR_PAYINS_FEE_RETRY_BASE_MS: '300',
+    BURSAR_PAYINS_FEE_RETRY_MAX_MS: '3000',
+    BURSAR_PAYINS_FEE_MAX_ATTEMPTS: '100',
     BURSAR_IDEMPOTENCY_LEASE_MS: '5000',
     STRIPE_TIMEOUT_MS: '2000',
     SANDBOX_FAULTS: JSON.stringify(options.faults),
@@ -219,7 +222,12 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
   let lastReport = 0;
   let reviewDeadlineMs: number | undefined;
   for (;;) {
-    const result = await cluster.pool.query<{ open: string; review: string; undelivered: string }>(
+    const result = await cluster.pool.query<{
+      open: string;
+      review: string;
+      undelivered: string;
+      fees: string;
+    }>(
       `SELECT (SELECT count(*) FROM payins.payment_order o
                 WHERE o.payment_order_status NOT IN ('SUCCESS', 'FAILED')
                   AND NOT EXISTS (SELECT 1 FROM sandbox.objects pi
@@ -227,16 +235,21 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
                                      AND (pi.data->'metadata'->>'payment_order_id' = o.payment_order_id
                                           OR pi.data->'metadata'->>'checkout_id' = o.checkout_id))) AS open,
               (SELECT count(*) FROM payins.payment_order WHERE payment_order_status NOT IN ('SUCCESS', 'FAILED')) AS review,
-              (SELECT count(*) FROM payins.psp_events WHERE processed_at IS NULL) AS undelivered`,
+              (SELECT count(*) FROM payins.psp_events WHERE processed_at IS NULL) AS undelivered,
+              (SELECT count(*) FROM payins.psp_fee_pending WHERE gave_up_at IS NULL) AS fees`,
     );
     const row = result.rows[0];
     const open = Number(row?.open ?? 0);
     const notFinal = Number(row?.review ?? 0);
     const unprocessed = Number(row?.undelivered ?? 0);
+    // A success settled without its PSP fee is booked by the worker's psp_fees step: waited for, so that the
+    // ledger's PSP clearing is whole before the checks compare it with the report.
+    const feesPending = Number(row?.fees ?? 0);
     // Orders final is what "settled" means; PSP events still queued (duplicates, late ones for final orders)
     // change nothing more, so they are reported, not waited for.
     if (open === 0 && notFinal > 0) reviewDeadlineMs ??= Math.min(deadlineMs, Date.now() + REVIEW_GRACE_MS);
-    if (open === 0 && (notFinal === 0 || Date.now() > (reviewDeadlineMs ?? 0))) {
+    const ordersSettled = open === 0 && (notFinal === 0 || Date.now() > (reviewDeadlineMs ?? 0));
+    if (ordersSettled && feesPending === 0) {
       if (notFinal > 0 || unprocessed > 0)
         log(
           `settled: ${notFinal} orders pending in review at the PSP, ${unprocessed} PSP events still queued`,
@@ -245,13 +258,13 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
     }
     if (Date.now() > deadlineMs) {
       log(
-        `settle: time is up with ${notFinal} orders not final (${open} not in review), ${unprocessed} PSP events unprocessed`,
+        `settle: time is up with ${notFinal} orders not final (${open} not in review), ${unprocessed} PSP events unprocessed, ${feesPending} PSP fees pending`,
       );
       return;
     }
     if (Date.now() - lastReport > 5000) {
       log(
-        `settle: ${notFinal} orders not final (${open} not in review), ${unprocessed} PSP events unprocessed…`,
+        `settle: ${notFinal} orders not final (${open} not in review), ${unprocessed} PSP events unprocessed, ${feesPending} PSP fees pending…`,
       );
       lastReport = Date.now();
     }

@@ -177,7 +177,15 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_POLL_MAX_MS',
     'BURSAR_PAYINS_MAX_POLLS',
     'BURSAR_PAYINS_TICK_MS',
+    'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
+    'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  {
+    name: 'BURSAR_PAYINS_FEE_MAX_ATTEMPTS',
+    area: 'worker',
+    accepted: 'a whole number, 1–1000',
+    check: wholeNumber(1000, 1),
+  },
   {
     name: 'BURSAR_PAYINS_WORKER_CONCURRENCY',
     area: 'worker',

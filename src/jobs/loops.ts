@@ -33,7 +33,7 @@ export function loopGuard(ctx: { log: Logger; metrics: Registry }): LoopGuard {
 }
 
 export interface LoopStep {
-  /** Label of the metric and the log line: `sweep`, `poll`, `psp_events`, `outbox`, `idempotency_purge`… */
+  /** Label of the metric and the log line: `sweep`, `poll`, `psp_events`, `psp_fees`, `outbox`, `idempotency_purge`… */
   name: string;
   run: () => Promise<unknown>;
 }

@@ -23,6 +23,14 @@ export interface PayinsConfig {
   pollBaseDelayMs: number;
   pollMaxDelayMs: number;
   maxPolls: number;
+  /**
+   * The PSP fee follow-up (psp-fee-followup.ts): a fee the PSP could not say when its payment settled is asked
+   * again after `feeRetryBaseMs`, doubling up to `feeRetryMaxMs`, at most `feeMaxAttempts` times in all; then it
+   * is left to reconciliation.
+   */
+  feeMaxAttempts: number;
+  feeRetryBaseMs: number;
+  feeRetryMaxMs: number;
   /** How often the background loop looks for work (sweeps, polls, outbox, purges). */
   tickIntervalMs: number;
   /** Concurrent executor jobs per worker process. */
@@ -43,6 +51,9 @@ export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
   pollBaseDelayMs: 60_000,
   pollMaxDelayMs: 60 * 60 * 1000,
   maxPolls: 30,
+  feeMaxAttempts: 12,
+  feeRetryBaseMs: 2_000,
+  feeRetryMaxMs: 30 * 60 * 1000,
   tickIntervalMs: 5_000,
   workerConcurrency: 4,
   jobPollingIntervalSeconds: 1,
@@ -75,6 +86,9 @@ export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsCo
     pollBaseDelayMs: int(env, 'BURSAR_PAYINS_POLL_BASE_MS', d.pollBaseDelayMs),
     pollMaxDelayMs: int(env, 'BURSAR_PAYINS_POLL_MAX_MS', d.pollMaxDelayMs),
     maxPolls: int(env, 'BURSAR_PAYINS_MAX_POLLS', d.maxPolls),
+    feeMaxAttempts: int(env, 'BURSAR_PAYINS_FEE_MAX_ATTEMPTS', d.feeMaxAttempts),
+    feeRetryBaseMs: int(env, 'BURSAR_PAYINS_FEE_RETRY_BASE_MS', d.feeRetryBaseMs),
+    feeRetryMaxMs: int(env, 'BURSAR_PAYINS_FEE_RETRY_MAX_MS', d.feeRetryMaxMs),
     tickIntervalMs: int(env, 'BURSAR_PAYINS_TICK_MS', d.tickIntervalMs),
     workerConcurrency: int(env, 'BURSAR_PAYINS_WORKER_CONCURRENCY', d.workerConcurrency),
     jobPollingIntervalSeconds: d.jobPollingIntervalSeconds,

@@ -5,8 +5,8 @@ import type { PspEvent } from '../psp/index.ts';
 import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { recordPspEventFailure } from './event-failures.ts';
 import { transitionDeps } from './service.ts';
-import { fetchFeeForSuccess } from './psp-fee.ts';
-import { settleCheckout, settleOrder, type PspFeeFacts, type PspOutcome } from './settle.ts';
+import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.ts';
+import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
 import { getPspEvent, insertPspEvent, markPspEventProcessed, unprocessedPspEvents } from './work-store.ts';
 
@@ -81,26 +81,32 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
 }
 
 /**
- * The PSP's fee for a success event not processed yet, fetched outside any transaction (psp-fee.ts); undefined for
- * any other event, an event processed already, or when the PSP cannot say.
+ * The PSP's fee for a success event not processed yet, fetched outside any transaction (psp-fee.ts): `none` for
+ * any other event or an event processed already; `unavailable` when the PSP failed transiently, so that the
+ * settling transaction marks the fee pending for the worker's follow-up.
  */
-async function feeOfEvent(runtime: PayinsRuntime, eventRowId: bigint): Promise<PspFeeFacts | undefined> {
+async function feeOfEvent(
+  runtime: PayinsRuntime,
+  eventRowId: bigint,
+): Promise<FeeLookup & { subject?: FeeSubject }> {
   const row = await getPspEvent(runtime.ctx.pool, eventRowId);
-  if (!row || row.processed_at !== null) return undefined;
+  if (!row || row.processed_at !== null) return { kind: 'none' };
   const meaning = meaningFor(runtime, row.event_type, row.payload.object ?? {});
-  if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return undefined;
-  if (meaning.outcome.fee !== undefined) return meaning.outcome.fee;
-  return await fetchFeeForSuccess(
-    runtime,
+  if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return { kind: 'none' };
+  if (meaning.outcome.fee !== undefined) return { kind: 'fee', fee: meaning.outcome.fee };
+  const subject: FeeSubject =
     meaning.subject === 'session'
       ? { subject: 'session', sessionId: meaning.sessionId, paymentId: meaning.outcome.paymentId }
-      : { subject: 'order', paymentOrderId: meaning.paymentOrderId, paymentId: meaning.outcome.paymentId },
-  );
+      : { subject: 'order', paymentOrderId: meaning.paymentOrderId, paymentId: meaning.outcome.paymentId };
+  return { ...(await lookUpFeeForSuccess(runtime, subject)), subject };
 }
 
-function withFee(meaning: EventMeaning, fee: PspFeeFacts | undefined): EventMeaning {
-  if (fee === undefined || meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return meaning;
-  return { ...meaning, outcome: { ...meaning.outcome, fee } };
+function withFee(meaning: EventMeaning, found: FeeLookup & { subject?: FeeSubject }): EventMeaning {
+  if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return meaning;
+  if (found.kind === 'fee') return { ...meaning, outcome: { ...meaning.outcome, fee: found.fee } };
+  if (found.kind === 'unavailable' && found.subject !== undefined)
+    return { ...meaning, outcome: { ...meaning.outcome, feePending: found.subject } };
+  return meaning;
 }
 
 /** Events stored but not processed (a lost job, a crash): picked up by the background loop. */

@@ -26,7 +26,11 @@ async function stillToSettle(db: Queryable, subject: FeeSubject): Promise<boolea
   return (await getOrders(db, checkout.checkoutId)).some((order) => !isFinal(order.status));
 }
 
-async function lookUp(runtime: PayinsRuntime, subject: FeeSubject): Promise<PspCharge | undefined> {
+/** The PSP's charge behind a success: by payment id when known, else through the hosted session. */
+export async function lookUpCharge(
+  runtime: PayinsRuntime,
+  subject: FeeSubject,
+): Promise<PspCharge | undefined> {
   if (subject.paymentId !== undefined) {
     const paymentId = subject.paymentId;
     return await timedPspCall(runtime.metrics, 'retrieve_charge', () =>
@@ -44,35 +48,57 @@ async function lookUp(runtime: PayinsRuntime, subject: FeeSubject): Promise<PspC
 }
 
 /**
+ * What the fee look-up of a success learned: the fee, or nothing to book (no order left to settle, a charge
+ * without a balance transaction, a hard refusal), or `unavailable`: the PSP failed transiently on every try, so
+ * the settling transaction marks the fee pending and the worker's `psp_fees` step asks again later
+ * (psp-fee-followup.ts).
+ */
+export type FeeLookup =
+  { kind: 'fee'; fee: PspFeeFacts } | { kind: 'none' } | { kind: 'unavailable'; error: unknown };
+
+/**
  * The PSP's fee on the charge a success webhook announces. A webhook carries the payment, not its balance
  * transaction, so the fee is asked of the PSP — before the settling transaction opens, never inside it (no
  * transaction is held across a network call). Asked only while an order is still to settle (a late or duplicate
- * event costs nothing), retried briefly on transient failures; when the PSP cannot say, the order settles without
- * it and reconciliation books the fee from the settlement report (an auto-fixed `psp_fee_unbooked`).
+ * event costs nothing), retried briefly on transient failures; when the PSP stays unavailable, the order settles
+ * without it and the fee is marked pending for the worker's follow-up (docs/payins.md).
  */
-export async function fetchFeeForSuccess(
-  runtime: PayinsRuntime,
-  subject: FeeSubject,
-): Promise<PspFeeFacts | undefined> {
-  if (!(await stillToSettle(runtime.ctx.pool, subject))) return undefined;
-  for (let attempt = 1; attempt <= FEE_FETCH_ATTEMPTS; attempt++) {
+export async function lookUpFeeForSuccess(runtime: PayinsRuntime, subject: FeeSubject): Promise<FeeLookup> {
+  if (!(await stillToSettle(runtime.ctx.pool, subject))) return { kind: 'none' };
+  for (let attempt = 1; ; attempt++) {
     try {
-      const charge = await lookUp(runtime, subject);
-      if (charge === undefined) return undefined;
-      if (subject.paymentId !== undefined && charge.paymentId !== subject.paymentId) return undefined;
-      return feeOfCharge(charge);
+      const charge = await lookUpCharge(runtime, subject);
+      if (charge === undefined) return { kind: 'none' };
+      if (subject.paymentId !== undefined && charge.paymentId !== subject.paymentId) return { kind: 'none' };
+      const fee = feeOfCharge(charge);
+      return fee === undefined ? { kind: 'none' } : { kind: 'fee', fee };
     } catch (error) {
       const transient = error instanceof PspError && error.failureClass !== 'hard_decline';
-      if (!transient || attempt === FEE_FETCH_ATTEMPTS) {
+      if (!transient) {
         runtime.ctx.log.info(
           { err: error, ...subject },
           'the PSP fee of a successful payment could not be fetched; reconciliation will book it',
         );
-        return undefined;
+        return { kind: 'none' };
+      }
+      if (attempt >= FEE_FETCH_ATTEMPTS) {
+        runtime.ctx.log.info(
+          { err: error, ...subject },
+          'the PSP fee of a successful payment is unavailable for now; the worker will ask again',
+        );
+        return { kind: 'unavailable', error };
       }
       const waitMs = FEE_RETRY_BASE_MS * 2 ** (attempt - 1);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
-  return undefined;
+}
+
+/** `lookUpFeeForSuccess`, reduced to the fee (undefined when there is none to book now). */
+export async function fetchFeeForSuccess(
+  runtime: PayinsRuntime,
+  subject: FeeSubject,
+): Promise<PspFeeFacts | undefined> {
+  const found = await lookUpFeeForSuccess(runtime, subject);
+  return found.kind === 'fee' ? found.fee : undefined;
 }

@@ -1,6 +1,9 @@
 import type { PoolClient } from '../db/pool.ts';
 import { isAppError } from '../errors.ts';
 import type { HostedSession, PspCharge } from '../psp/index.ts';
+import { markFeePending, type FeePendingMark } from './fee-store.ts';
+import type { PspFeePosting } from './ledger.ts';
+import type { FeeSubject } from './psp-fee.ts';
 import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
 import { lockCheckout } from './work-store.ts';
@@ -21,6 +24,11 @@ export type PspOutcome =
       chargeId?: string | undefined;
       /** The PSP's fee, when its answer carried it: booked with the success (docs/payins.md). */
       fee?: PspFeeFacts | undefined;
+      /**
+       * Without `fee`: the PSP failed transiently when asked for it, so the settling transaction marks it
+       * pending for the worker's `psp_fees` step (psp-fee-followup.ts).
+       */
+      feePending?: FeeSubject | undefined;
     }
   | { kind: 'pending'; reason: string; paymentId?: string | undefined }
   | { kind: 'failed'; code: string; message?: string | undefined; paymentId?: string | undefined }
@@ -106,7 +114,8 @@ function eventOf(outcome: PspOutcome): { event: OrderEvent; facts: EventFacts } 
  * under `psp_fee:<balance transaction>`, the reference reconciliation looks for, so it is booked once per charge
  * (not per order: a hosted checkout's one charge pays for all its orders) whoever comes first. A fee that
  * reconciliation booked meanwhile with another amount is left as booked (the ledger refuses a second version of a
- * reference); reconciliation's own comparison with the report is what judges the fee.
+ * reference); reconciliation's own comparison with the report is what judges the fee. A success whose fee the PSP
+ * failed to say (`feePending`) is marked pending instead, for the worker's `psp_fees` step (psp-fee-followup.ts).
  */
 async function bookPspFee(
   client: PoolClient,
@@ -115,27 +124,73 @@ async function bookPspFee(
   results: ApplyResult[],
   paymentOrderId: string | null,
 ): Promise<void> {
-  if (outcome.kind !== 'succeeded' || outcome.fee === undefined || outcome.fee.feeMinor <= 0n) return;
+  if (outcome.kind !== 'succeeded') return;
   const succeeded = results.find((result) => result.order?.status === 'SUCCESS')?.order;
   if (succeeded === undefined) return;
+  if (outcome.fee === undefined) {
+    const mark = outcome.feePending === undefined ? undefined : pendingMark(outcome.feePending, succeeded);
+    if (mark !== undefined) await markFeePending(client, mark);
+    return;
+  }
+  if (outcome.fee.feeMinor <= 0n) return;
   const { fee } = outcome;
-  try {
-    await deps.ledger.postPspFee(client, {
-      balanceTransactionId: fee.balanceTransactionId,
-      currency: fee.currency,
-      feeMinor: fee.feeMinor,
-      pspPaymentId: outcome.paymentId ?? succeeded.pspPaymentId,
-      pspChargeId: outcome.chargeId ?? succeeded.pspChargeId,
+  await postPspFeeOnce(client, deps, {
+    balanceTransactionId: fee.balanceTransactionId,
+    currency: fee.currency,
+    feeMinor: fee.feeMinor,
+    pspPaymentId: outcome.paymentId ?? succeeded.pspPaymentId,
+    pspChargeId: outcome.chargeId ?? succeeded.pspChargeId,
+    checkoutId: succeeded.checkoutId,
+    paymentOrderId,
+  });
+}
+
+/** The pending-fee mark of a success whose fee the PSP could not say; undefined when it cannot be asked later. */
+function pendingMark(
+  subject: FeeSubject,
+  succeeded: { checkoutId: string; pspPaymentId: string | null },
+): FeePendingMark | undefined {
+  if (subject.subject === 'session') {
+    return {
+      subject: `session:${subject.sessionId}`,
       checkoutId: succeeded.checkoutId,
-      paymentOrderId,
-    });
+      paymentOrderId: null,
+      pspSessionId: subject.sessionId,
+      pspPaymentId: subject.paymentId ?? succeeded.pspPaymentId,
+    };
+  }
+  const pspPaymentId = subject.paymentId ?? succeeded.pspPaymentId;
+  if (pspPaymentId === null) return undefined;
+  return {
+    subject: `order:${subject.paymentOrderId}`,
+    checkoutId: succeeded.checkoutId,
+    paymentOrderId: subject.paymentOrderId,
+    pspSessionId: null,
+    pspPaymentId,
+  };
+}
+
+/**
+ * Posts the PSP's fee under `psp_fee:<balance transaction>`, in the caller's transaction: a second posting of the
+ * same fee returns the first entry (`created: false`, nothing written). A fee that reconciliation booked meanwhile
+ * with another amount is left as booked, with a warning.
+ */
+export async function postPspFeeOnce(
+  client: PoolClient,
+  deps: Pick<TransitionDeps, 'ledger' | 'log'>,
+  posting: PspFeePosting,
+): Promise<{ created: boolean }> {
+  try {
+    const posted = await deps.ledger.postPspFee(client, posting);
+    return { created: posted.created };
   } catch (error) {
     // The conflict is found after the ledger's statement succeeded, so the transaction is still good to commit.
     if (!(isAppError(error) && error.code === 'ledger_reference_conflict')) throw error;
     deps.log.warn(
-      { balanceTransactionId: fee.balanceTransactionId, feeMinor: fee.feeMinor.toString() },
+      { balanceTransactionId: posting.balanceTransactionId, feeMinor: posting.feeMinor.toString() },
       'the PSP fee of this charge is booked already with another amount; left to reconciliation',
     );
+    return { created: false };
   }
 }
 

@@ -8,6 +8,7 @@ import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type Outbox
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
+import { followUpPspFees } from './psp-fee-followup.ts';
 import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 import { markForImmediateExecution } from './work-store.ts';
@@ -48,6 +49,7 @@ export function createPayinsWorker(
       { name: 'sweep', run: () => sweepOnce(runtime) },
       { name: 'poll', run: () => pollOnce(runtime) },
       { name: 'psp_events', run: () => processPendingEvents(runtime, 60_000) },
+      { name: 'psp_fees', run: () => followUpPspFees(runtime) },
       {
         name: 'outbox',
         run: () => publishOutbox(ctx.pool, output().sink, outboxOptions(runtime, guard, retry)),

@@ -3,7 +3,7 @@ import { DEFAULT_CHAOS_OPTIONS, formatReport, runChaos } from '../../chaos/harne
 
 // The short chaos run: real processes (2 API, 2 workers, the sandbox) on one PostgreSQL, a few hundred checkouts of
 // both flows under PSP faults, webhook faults, client retries and two SIGKILLs; then the invariants.
-it('under faults, kills and retries: every checkout final, charges and orders one to one, retries answered alike, ledger verifies, report reconciles', async () => {
+it('under faults, kills and retries: every checkout final, charges and orders one to one, retries answered alike, ledger verifies, every PSP fee booked by Bursar, report reconciles', async () => {
   const lines: string[] = [];
   const report = await runChaos({
     ...DEFAULT_CHAOS_OPTIONS,
@@ -19,6 +19,6 @@ it('under faults, kills and retries: every checkout final, charges and orders on
   expect(report.checkouts, text).toBe(200);
   expect(report.faults.psp_error ?? 0, text).toBeGreaterThan(0);
   expect(report.faults.webhook_dropped ?? 0, text).toBeGreaterThan(0);
-  expect(report.checks.map((check) => check.name)).toHaveLength(6);
+  expect(report.checks.map((check) => check.name)).toHaveLength(7);
   expect(report.violations, `${text}\n${lines.join('\n')}`).toEqual([]);
 }, 180_000);

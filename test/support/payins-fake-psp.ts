@@ -30,8 +30,24 @@ export class FakePsp implements PaymentServiceProvider {
   readonly steps: FakeStep[] = [];
   /** Payments created, by idempotency key. */
   readonly payments = new Map<string, PspCharge>();
-  readonly sessions = new Map<string, HostedSession & { key: string }>();
+  readonly sessions = new Map<
+    string,
+    HostedSession & { key: string; amountMinor: bigint; currency: string }
+  >();
   chargeCalls = 0;
+  /** When set, a hosted payment's charge carries this PSP fee and a balance transaction (Stripe's expanded answer). */
+  feeMinor: bigint | undefined;
+  /** The next this-many look-ups (`retrieveCharge`, `retrieveHostedSession`) fail as a transient PSP error (503). */
+  lookupFailures = 0;
+  lookupCalls = 0;
+
+  private lookUp(): void {
+    this.lookupCalls++;
+    if (this.lookupFailures > 0) {
+      this.lookupFailures--;
+      throw new PspError('transient', 'fake: 503 from the PSP on a look-up');
+    }
+  }
 
   script(...steps: FakeStep[]): this {
     this.steps.push(...steps);
@@ -75,6 +91,7 @@ export class FakePsp implements PaymentServiceProvider {
   }
 
   async retrieveCharge(paymentId: string): Promise<PspCharge> {
+    this.lookUp();
     for (const payment of this.payments.values()) if (payment.paymentId === paymentId) return payment;
     throw new PspError('hard_decline', `fake: no payment ${paymentId}`);
   }
@@ -84,6 +101,8 @@ export class FakePsp implements PaymentServiceProvider {
     const sessionId = `cs_${randomBytes(8).toString('hex')}`;
     const session = {
       key: request.idempotencyKey,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
       sessionId,
       url: `https://psp.example/pay/${sessionId}`,
       state: 'pending' as const,
@@ -93,6 +112,7 @@ export class FakePsp implements PaymentServiceProvider {
   }
 
   async retrieveHostedSession(sessionId: string): Promise<HostedSession> {
+    this.lookUp();
     const session = this.sessions.get(sessionId);
     if (!session) throw new PspError('hard_decline', `fake: no session ${sessionId}`);
     return session;
@@ -101,7 +121,29 @@ export class FakePsp implements PaymentServiceProvider {
   /** Test hook: the buyer finished (or abandoned) the hosted page. */
   setSessionState(sessionId: string, state: HostedSession['state']): void {
     const session = this.sessions.get(sessionId);
-    if (session) this.sessions.set(sessionId, { ...session, state, paymentId: `pi_${sessionId.slice(3)}` });
+    if (!session) return;
+    const paymentId = `pi_${sessionId.slice(3)}`;
+    let charge: PspCharge | undefined;
+    if (state === 'succeeded' && this.feeMinor !== undefined) {
+      charge = {
+        paymentId,
+        chargeId: `ch_${sessionId.slice(3)}`,
+        state: 'succeeded',
+        amountMinor: session.amountMinor,
+        currency: session.currency,
+        feeMinor: this.feeMinor,
+        balanceTransactionId: `txn_${sessionId.slice(3)}`,
+        feeCurrency: session.currency.toUpperCase(),
+        metadata: {},
+      };
+      this.payments.set(`session:${sessionId}`, charge);
+    }
+    this.sessions.set(sessionId, {
+      ...session,
+      state,
+      paymentId,
+      ...(charge === undefined ? {} : { charge }),
+    });
   }
 
   async refund(): Promise<never> {
