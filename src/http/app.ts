@@ -10,8 +10,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
-import { AppError } from '../errors.ts';
-import { containsCardNumber } from './card-guard.ts';
+import {
+  assertNoCardData,
+  assertNoCardNumbersInJson,
+  containsCardNumber,
+  longDigitFieldsOf,
+} from './card-guard.ts';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { assertStorableStrings, decodeUtf8Body, parseJsonText } from './json-body.ts';
@@ -44,10 +48,11 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    // Our request ids: the caller's X-Request-Id when it is sane, so traces join up; ours otherwise.
+    // Our request ids: the caller's X-Request-Id when it is sane, so traces join up; ours otherwise. A request id
+    // is logged with every line, so one that looks like a card number is never adopted.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+      if (typeof given === 'string' && REQUEST_ID.test(given) && !containsCardNumber(given)) return given;
       return `req_${randomBytes(12).toString('hex')}`;
     },
     return503OnClosing: true,
@@ -61,22 +66,26 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  // JSON bodies are read as bytes, decoded as strict UTF-8 (a declared charset other than UTF-8 is 415), and
-  // refused when they carry card data, before anything parses, stores or logs them. Then parsed with a bounded
-  // depth, and every string checked to be storable (no NUL, no lone surrogate). Any other body type is 415.
+  // The headers Bursar stores (Idempotency-Key) are refused when they carry card data, before anything else runs.
+  app.addHook('onRequest', async (request) => {
+    const key = request.headers['idempotency-key'];
+    if (key !== undefined) assertNoCardData(key, 'Idempotency-Key');
+  });
+
+  // JSON bodies are read as bytes, decoded as strict UTF-8 (a declared charset other than UTF-8 is 415), parsed
+  // with a bounded depth, every string checked to be storable (no NUL, no lone surrogate), and refused when any
+  // parsed value carries card data (src/http/card-guard.ts), before a route stores or logs it. Any other body type
+  // is 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       const text = decodeUtf8Body(bytes, request.headers['content-type']);
-      if (containsCardNumber(text)) {
-        throw new AppError(
-          'card_data_not_accepted',
-          'the request contains what looks like a card number; send a PSP token instead',
-        );
-      }
+      const parsed = text.length === 0 ? undefined : parseJsonText(text);
+      assertNoCardNumbersInJson(text);
+      assertNoCardData(parsed, 'body', longDigitFieldsOf(request.method, request.routeOptions.url));
       request.rawBody = text;
-      done(null, text.length === 0 ? undefined : parseJsonText(text));
+      done(null, parsed);
     } catch (error) {
       done(error instanceof Error ? error : new Error(String(error)), undefined);
     }
@@ -86,6 +95,8 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.addHook('preValidation', async (request) => {
     assertStorableStrings(request.query, 'query');
     assertStorableStrings(request.params, 'path');
+    assertNoCardData(request.query, 'query');
+    assertNoCardData(request.params, 'path');
   });
 
   app.addHook('onSend', async (request, reply) => {
