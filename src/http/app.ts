@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import {
@@ -16,10 +16,13 @@ import {
   containsCardNumber,
   longDigitFieldsOf,
 } from './card-guard.ts';
+import { installAccessLog } from './access-log.ts';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { assertStorableStrings, decodeUtf8Body, parseJsonText } from './json-body.ts';
+import { applyRouteLimits, RateLimiter } from './limits.ts';
 import { registerMetricsRoute } from './metrics.ts';
+import { HSTS_VALUE, serverOptions } from './server-options.ts';
 import { enforceRouteAuth } from './route-auth.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -42,12 +45,12 @@ export type RouteModule = (app: App, ctx: AppContext) => void | Promise<void>;
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{8,128}$/;
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-
 export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Promise<App> {
+  const limits = ctx.config.httpLimits;
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
+    // Timeouts, body limit, trusted proxies and TLS (src/http/server-options.ts, src/http/limits.ts).
+    ...serverOptions(ctx.config),
     // Our request ids: the caller's X-Request-Id when it is sane, so traces join up; ours otherwise. A request id
     // is logged with every line, so one that looks like a card number is never adopted.
     genReqId: (request) => {
@@ -56,12 +59,18 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
       return `req_${randomBytes(12).toString('hex')}`;
     },
     return503OnClosing: true,
+    // Bursar writes its own access log (src/http/access-log.ts): Fastify's logs empty `req`/`res` objects here.
+    disableRequestLogging: true,
     // A bad URL encoding or an over-long path parameter gets Bursar's error shape too, not Fastify's.
     frameworkErrors: frameworkErrorHandler,
-  }).withTypeProvider<ZodTypeProvider>();
+  } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   // Authentication is the default: a route without a `config.auth` marker makes buildApp throw, naming it.
   app.addHook('onRoute', enforceRouteAuth(ctx.pool));
+  // Then the limits of the route's class: rate limits by client address (before authentication) and by API key
+  // (before the body is read), and the class's body limit.
+  const limiter = new RateLimiter();
+  app.addHook('onRoute', (route) => applyRouteLimits(route, limits, limiter));
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -101,6 +110,8 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('Request-Id', request.id);
+    // HTTPS responses (ours, or a trusted TLS proxy's: X-Forwarded-Proto) tell browsers to stay on HTTPS.
+    if (request.protocol === 'https') reply.header('Strict-Transport-Security', HSTS_VALUE);
   });
 
   // The OpenAPI description is generated from the same zod schemas that validate each route.
@@ -127,6 +138,7 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   );
 
   installErrorHandler(app);
+  installAccessLog(app);
   registerHealthRoutes(app, ctx);
   registerMetricsRoute(app, ctx);
   for (const register of modules) await register(app, ctx);
