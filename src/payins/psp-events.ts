@@ -154,6 +154,12 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
     } else {
       outcome = `ignored: ${meaning.why}`;
     }
+    if (outcome.startsWith('ignored') || outcome.startsWith('no checkout')) {
+      deps.log.warn(
+        { eventRowId: eventRowId.toString(), eventType: row.event_type, outcome },
+        'PSP event ignored',
+      );
+    }
     await client.query('UPDATE payins.psp_events SET processed_at = now(), outcome = $2 WHERE id = $1', [
       eventRowId,
       outcome.slice(0, 500),

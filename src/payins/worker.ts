@@ -25,7 +25,19 @@ export function createPayinsWorker(ctx: AppContext, options: { sink?: OutboxSink
   const inHand = new Map<string, string>();
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged.
   const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
-  const sink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
+  const baseSink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
+  // A failed delivery is a business failure the operator should see (at warn, with its ids); it is retried.
+  const sink: OutboxSink = async (message) => {
+    try {
+      await baseSink(message);
+    } catch (error) {
+      ctx.log.warn(
+        { err: error, outboxId: message.id.toString(), topic: message.topic, attempt: message.attempt },
+        'webhook delivery failed; it will be retried',
+      );
+      throw error;
+    }
+  };
 
   const guard = loopGuard(ctx);
   const retry = outboxRetryPolicy(process.env);
