@@ -36,7 +36,8 @@ export function installAccessLog(app: App): void {
       client: request.ip,
     };
     // The response could not be written in full: the client closed the connection first.
-    if (reply.raw.destroyed && !reply.raw.writableFinished) request.log.info(fields, 'request aborted by the client');
+    if (reply.raw.destroyed && !reply.raw.writableFinished)
+      request.log.info(fields, 'request aborted by the client');
     else request.log.info(fields, 'request completed');
   });
 }
