@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import {
@@ -60,7 +65,7 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     },
     return503OnClosing: true,
     // Bursar writes its own access log (src/http/access-log.ts): Fastify's logs empty `req`/`res` objects here.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // A bad URL encoding or an over-long path parameter gets Bursar's error shape too, not Fastify's.
     frameworkErrors: frameworkErrorHandler,
   } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>() as unknown as App;
