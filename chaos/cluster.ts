@@ -143,6 +143,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     BURSAR_API_KEY: apiKey,
     STRIPE_WEBHOOK_SECRET: webhookSecret,
     SANDBOX_PORT: String(sandboxPort),
+    // The harness is one client address driving the whole load on purpose: the API's rate limits would measure
+    // themselves, not the money paths (they are tested in test/http/limits.test.ts).
+    BURSAR_RATE_LIMIT_MONEY: '0',
+    BURSAR_RATE_LIMIT_READS: '0',
+    BURSAR_RATE_LIMIT_WEBHOOKS: '0',
     ...options.env,
   };
 

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from './config.ts';
+import { LIMIT_VARIABLES, parseTrustedProxies } from './http/limits.ts';
 import { parseAmount } from './money/index.ts';
 import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.ts';
 import { loadPayoutsConfig } from './payouts/index.ts';
@@ -161,6 +163,62 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'at least 16 characters, no spaces',
     check: (raw) => (raw.length >= 16 && !/\s/.test(raw) ? undefined : 'is too short or has spaces'),
   },
+  // The API's limits and TLS (docs/security.md, src/http/limits.ts).
+  ...(['BURSAR_RATE_LIMIT_MONEY', 'BURSAR_RATE_LIMIT_READS', 'BURSAR_RATE_LIMIT_WEBHOOKS'] as const).map(
+    (name): Setting => ({
+      name,
+      area: 'api',
+      accepted: 'requests per minute per API key and per client address (per process), 0 for no limit',
+      check: wholeNumber(LIMIT_VARIABLES[name].max),
+    }),
+  ),
+  ...(['BURSAR_MONEY_BODY_LIMIT_BYTES', 'BURSAR_BODY_LIMIT_BYTES'] as const).map((name): Setting => ({
+    name,
+    area: 'api',
+    accepted: `bytes, 1–${LIMIT_VARIABLES[name].max}`,
+    check: wholeNumber(LIMIT_VARIABLES[name].max, 1),
+  })),
+  ...(
+    [
+      'BURSAR_HEADERS_TIMEOUT_MS',
+      'BURSAR_REQUEST_TIMEOUT_MS',
+      'BURSAR_KEEP_ALIVE_TIMEOUT_MS',
+      'BURSAR_IDLE_TIMEOUT_MS',
+    ] as const
+  ).map((name): Setting => ({
+    name,
+    area: 'api',
+    accepted: `milliseconds, 0–${LIMIT_VARIABLES[name].max} (0 for none)`,
+    check: wholeNumber(LIMIT_VARIABLES[name].max),
+  })),
+  {
+    name: 'BURSAR_TRUSTED_PROXIES',
+    area: 'api',
+    accepted: 'IP addresses or CIDR ranges of TLS proxies, separated by commas',
+    check: (raw) => {
+      try {
+        parseTrustedProxies(raw);
+        return undefined;
+      } catch {
+        return 'has an entry that is not an IP address or CIDR range';
+      }
+    },
+  },
+  ...(['BURSAR_TLS_CERT_FILE', 'BURSAR_TLS_KEY_FILE'] as const).map((name): Setting => ({
+    name,
+    area: 'api',
+    accepted: 'a readable PEM file (set both BURSAR_TLS_CERT_FILE and BURSAR_TLS_KEY_FILE)',
+    check: (raw, env) => {
+      const other = name === 'BURSAR_TLS_CERT_FILE' ? 'BURSAR_TLS_KEY_FILE' : 'BURSAR_TLS_CERT_FILE';
+      if (!env[other]) return `is set without ${other}`;
+      try {
+        fs.accessSync(path.resolve(raw), fs.constants.R_OK);
+        return undefined;
+      } catch {
+        return 'is not a readable file';
+      }
+    },
+  })),
   // Pay-ins (docs/payins.md).
   ...[
     'BURSAR_IDEMPOTENCY_TTL_HOURS',

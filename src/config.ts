@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { loadHttpLimits, type HttpLimits } from './http/limits.ts';
 
 /** Everything the process reads from its environment, parsed once and passed down explicitly. */
 export interface Config {
@@ -15,6 +16,20 @@ export interface Config {
   shutdownGraceMs: number;
   /** How long the database may stay unreachable after start before the process gives up and exits (69). */
   dbOutageLimitMs: number;
+  /** Rate limits, body limits, timeouts and trusted proxies of the API (src/http/limits.ts). */
+  httpLimits: HttpLimits;
+  /** Serve the API over TLS with these files (PEM); undefined for plain HTTP (e.g. behind a TLS proxy). */
+  tls: { certFile: string; keyFile: string } | undefined;
+}
+
+function tlsFromEnv(env: NodeJS.ProcessEnv): Config['tls'] {
+  const certFile = env.BURSAR_TLS_CERT_FILE || undefined;
+  const keyFile = env.BURSAR_TLS_KEY_FILE || undefined;
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new Error('BURSAR_TLS_CERT_FILE and BURSAR_TLS_KEY_FILE go together: set both, or neither');
+  }
+  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -45,5 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     shutdownGraceMs: msFromEnv(env, 'BURSAR_SHUTDOWN_GRACE_MS', 15_000, 600_000),
     dbOutageLimitMs: msFromEnv(env, 'BURSAR_DB_OUTAGE_LIMIT_MS', 300_000, 86_400_000),
+    httpLimits: loadHttpLimits(env),
+    tls: tlsFromEnv(env),
   };
 }

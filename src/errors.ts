@@ -20,7 +20,8 @@ export const ERROR_CODES = {
   },
   card_data_not_accepted: {
     status: 400,
-    description: 'The body holds something shaped like a card number; Bursar never accepts card data.',
+    description:
+      'The body, a query or path value, or the Idempotency-Key holds something shaped like a card number; Bursar never accepts card data.',
   },
   webhook_signature_invalid: {
     status: 400,
@@ -28,6 +29,15 @@ export const ERROR_CODES = {
       'A webhook whose signature is missing, wrong or older than the tolerance; it is not processed.',
   },
   payload_too_large: { status: 413, description: 'The request body is larger than the route accepts.' },
+  request_timeout: {
+    status: 408,
+    description: "The request (headers and body) did not arrive within the server's request timeout.",
+  },
+  rate_limited: {
+    status: 429,
+    description:
+      'Too many requests from this API key or client address for this kind of route; retry after Retry-After seconds.',
+  },
   unsupported_media_type: { status: 415, description: 'The request body is not application/json.' },
 
   // Money parsing: one code per way an amount or currency can be wrong.

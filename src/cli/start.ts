@@ -107,7 +107,7 @@ export async function startServer(
       devKey = key.secret;
       app = await buildApp(ctx, routeModules(modules));
       await app.listen({ host: config.host, port: config.port });
-      apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+      apiUrl = `${config.tls === undefined ? 'http' : 'https'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
       // A server that closes or fails while the process is not stopping would leave it alive and deaf.
       const server = app.server;
       server.on('request', (_request, response) => {

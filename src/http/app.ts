@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
 import {
@@ -10,12 +15,19 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
-import { AppError } from '../errors.ts';
-import { containsCardNumber } from './card-guard.ts';
+import {
+  assertNoCardData,
+  assertNoCardNumbersInJson,
+  containsCardNumber,
+  longDigitFieldsOf,
+} from './card-guard.ts';
+import { installAccessLog } from './access-log.ts';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { assertStorableStrings, decodeUtf8Body, parseJsonText } from './json-body.ts';
+import { applyRouteLimits, RateLimiter } from './limits.ts';
 import { registerMetricsRoute } from './metrics.ts';
+import { HSTS_VALUE, serverOptions } from './server-options.ts';
 import { enforceRouteAuth } from './route-auth.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -38,45 +50,56 @@ export type RouteModule = (app: App, ctx: AppContext) => void | Promise<void>;
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{8,128}$/;
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-
 export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Promise<App> {
+  const limits = ctx.config.httpLimits;
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
-    // Our request ids: the caller's X-Request-Id when it is sane, so traces join up; ours otherwise.
+    // Timeouts, body limit, trusted proxies and TLS (src/http/server-options.ts, src/http/limits.ts).
+    ...serverOptions(ctx.config),
+    // Our request ids: the caller's X-Request-Id when it is sane, so traces join up; ours otherwise. A request id
+    // is logged with every line, so one that looks like a card number is never adopted.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+      if (typeof given === 'string' && REQUEST_ID.test(given) && !containsCardNumber(given)) return given;
       return `req_${randomBytes(12).toString('hex')}`;
     },
     return503OnClosing: true,
+    // Bursar writes its own access log (src/http/access-log.ts): Fastify's logs empty `req`/`res` objects here.
+    logController: new LogController({ disableRequestLogging: true }),
     // A bad URL encoding or an over-long path parameter gets Bursar's error shape too, not Fastify's.
     frameworkErrors: frameworkErrorHandler,
-  }).withTypeProvider<ZodTypeProvider>();
+  } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   // Authentication is the default: a route without a `config.auth` marker makes buildApp throw, naming it.
   app.addHook('onRoute', enforceRouteAuth(ctx.pool));
+  // Then the limits of the route's class: rate limits by client address (before authentication) and by API key
+  // (before the body is read), and the class's body limit.
+  const limiter = new RateLimiter();
+  app.addHook('onRoute', (route) => applyRouteLimits(route, limits, limiter));
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  // JSON bodies are read as bytes, decoded as strict UTF-8 (a declared charset other than UTF-8 is 415), and
-  // refused when they carry card data, before anything parses, stores or logs them. Then parsed with a bounded
-  // depth, and every string checked to be storable (no NUL, no lone surrogate). Any other body type is 415.
+  // The headers Bursar stores (Idempotency-Key) are refused when they carry card data, before anything else runs.
+  app.addHook('onRequest', async (request) => {
+    const key = request.headers['idempotency-key'];
+    if (key !== undefined) assertNoCardData(key, 'Idempotency-Key');
+  });
+
+  // JSON bodies are read as bytes, decoded as strict UTF-8 (a declared charset other than UTF-8 is 415), parsed
+  // with a bounded depth, every string checked to be storable (no NUL, no lone surrogate), and refused when any
+  // parsed value carries card data (src/http/card-guard.ts), before a route stores or logs it. Any other body type
+  // is 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       const text = decodeUtf8Body(bytes, request.headers['content-type']);
-      if (containsCardNumber(text)) {
-        throw new AppError(
-          'card_data_not_accepted',
-          'the request contains what looks like a card number; send a PSP token instead',
-        );
-      }
+      const parsed = text.length === 0 ? undefined : parseJsonText(text);
+      assertNoCardNumbersInJson(text);
+      assertNoCardData(parsed, 'body', longDigitFieldsOf(request.method, request.routeOptions.url));
       request.rawBody = text;
-      done(null, text.length === 0 ? undefined : parseJsonText(text));
+      done(null, parsed);
     } catch (error) {
       done(error instanceof Error ? error : new Error(String(error)), undefined);
     }
@@ -86,10 +109,14 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.addHook('preValidation', async (request) => {
     assertStorableStrings(request.query, 'query');
     assertStorableStrings(request.params, 'path');
+    assertNoCardData(request.query, 'query');
+    assertNoCardData(request.params, 'path');
   });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('Request-Id', request.id);
+    // HTTPS responses (ours, or a trusted TLS proxy's: X-Forwarded-Proto) tell browsers to stay on HTTPS.
+    if (request.protocol === 'https') reply.header('Strict-Transport-Security', HSTS_VALUE);
   });
 
   // The OpenAPI description is generated from the same zod schemas that validate each route.
@@ -116,6 +143,7 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   );
 
   installErrorHandler(app);
+  installAccessLog(app);
   registerHealthRoutes(app, ctx);
   registerMetricsRoute(app, ctx);
   for (const register of modules) await register(app, ctx);

@@ -77,6 +77,7 @@ export async function executeOrder(
     if (!(error instanceof PspError)) throw error;
     if (error.failureClass === 'hard_decline') {
       const code = error.declineCode ?? error.pspCode ?? 'declined';
+      ctx.log.warn({ paymentOrderId, attempt, declineCode: code }, 'payment order declined by the PSP');
       await withTransaction(ctx.pool, (client) =>
         settleOrder(client, deps, paymentOrderId, { kind: 'failed', code, message: error.message }),
       );
@@ -141,6 +142,10 @@ async function scheduleRetry(
     await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId }, { startAfterMs: delayMs });
   });
   runtime.metrics.retries.inc({ queue: EXECUTE_QUEUE });
+  ctx.log.warn(
+    { paymentOrderId, attempt, delayMs, failureClass: error.failureClass },
+    'PSP call failed; payment order retry scheduled',
+  );
   return { outcome: 'retry_scheduled', attempt, delayMs };
 }
 

@@ -75,6 +75,12 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
     } else {
       outcome = `ignored: ${meaning.why}`;
     }
+    if (outcome.startsWith('ignored') || outcome.startsWith('no checkout')) {
+      deps.log.warn(
+        { eventRowId: eventRowId.toString(), eventType: row.event_type, outcome },
+        'PSP event ignored',
+      );
+    }
     await markPspEventProcessed(client, eventRowId, outcome.slice(0, 500));
     return outcome;
   });

@@ -35,7 +35,8 @@ export function createPayinsWorker(
   const output = () => {
     if (outgoing === undefined) {
       const webhooks = loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir);
-      outgoing = { webhooks, sink: options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx)) };
+      const baseSink = options.sink ?? (webhooks ? createWebhookSink(webhooks) : logSink(ctx));
+      outgoing = { webhooks, sink: warnOnFailure(ctx, baseSink) };
     }
     return outgoing;
   };
@@ -164,5 +165,20 @@ async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Prom
 function logSink(ctx: AppContext): OutboxSink {
   return async (message) => {
     ctx.log.info({ topic: message.topic, payload: message.payload }, 'outbox message');
+  };
+}
+
+/** A failed delivery is a business failure the operator should see (at warn, with its ids); it is retried. */
+function warnOnFailure(ctx: AppContext, sink: OutboxSink): OutboxSink {
+  return async (message) => {
+    try {
+      await sink(message);
+    } catch (error) {
+      ctx.log.warn(
+        { err: error, outboxId: message.id.toString(), topic: message.topic, attempt: message.attempt },
+        'webhook delivery failed; it will be retried',
+      );
+      throw error;
+    }
   };
 }

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsCardNumber, luhnValid } from '../../src/http/card-guard.ts';
+import {
+  containsCardNumber,
+  decodeXmlReferences,
+  integerDigitsOf,
+  luhnValid,
+  normaliseForCardCheck,
+} from '../../src/http/card-guard.ts';
 
 describe('card number guard', () => {
   it('recognises Luhn-valid numbers of 13 to 19 digits, however they are typed', () => {
@@ -37,5 +43,29 @@ describe('card number guard', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('the card guard reads values as a route would (issue 11, item 2)', () => {
+  it('reads exponent-form numbers by their exact value, without rounding through a double', () => {
+    expect(integerDigitsOf('4.111111111111111e15')).toBe('4111111111111111');
+    expect(integerDigitsOf('4.111111111111111111e18')).toBe('4111111111111111111');
+    expect(integerDigitsOf('411111111111111100e-2')).toBe('4111111111111111');
+    expect(integerDigitsOf('12.34')).toBeUndefined();
+    expect(integerDigitsOf('-0')).toBe('0');
+  });
+
+  it('decodes XML character references and folds Unicode digits and separators', () => {
+    expect(decodeXmlReferences('&#52;&#x31;&amp;')).toBe('41&');
+    expect(normaliseForCardCheck('４١1.1/1\t1 1-1\u20131\u200b1')).toBe('4111111111');
+    expect(
+      containsCardNumber('&#52;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;'),
+    ).toBe(true);
+    expect(containsCardNumber('ref4111111111111111x')).toBe(true);
+  });
+
+  it('keeps ordinary values: dates, amounts, ids and CSV lines are not joined across lines', () => {
+    expect(containsCardNumber('2026-12-01T05:56:11.123Z 12.34 EUR po_123')).toBe(false);
+    expect(containsCardNumber('a,b,1234567\n411111111,c')).toBe(false);
   });
 });
