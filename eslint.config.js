@@ -88,19 +88,27 @@ export default tseslint.config(
     },
   },
   {
-    // Functions a reader can hold in their head (issue 10): none on a money path longer than about 70 lines.
-    // Scoped for now to the folders already split (reconciliation internals, ledger, money); widen it as the rest
-    // is split. `npx tsx scripts/function-lengths.ts src` lists the longest functions anywhere.
-    files: [
-      'src/reconciliation/camt/**/*.ts',
-      'src/reconciliation/psp-report/**/*.ts',
-      'src/reconciliation/domain/**/*.ts',
-      'src/reconciliation/{staging,exceptions-store,report,filing}.ts',
-      'src/ledger/**/*.ts',
-      'src/money/**/*.ts',
-    ],
+    // Functions a reader can hold in their head (issue 10): none longer than about 70 lines, everywhere in src/.
+    // `npx tsx scripts/function-lengths.ts --over 70 src` lists the longest functions (in raw lines).
+    files: ['src/**/*.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Not yet split: CLI and start-up functions off the money path (each runs once per command or process, and
+    // other branches are editing them at the same time). Remove a file from this list once it is split.
+    files: [
+      'src/cli/start.ts',
+      'src/cli/doctor.ts',
+      'src/cli/reconcile.ts',
+      'src/cli/main.ts',
+      'src/cli/ledger.ts',
+      'src/config-check.ts',
+      'src/db/embedded.ts',
+    ],
+    rules: {
+      'max-lines-per-function': 'off',
     },
   },
 );
