@@ -104,7 +104,6 @@ export default tseslint.config(
       'src/cli/reconcile.ts',
       'src/cli/main.ts',
       'src/cli/ledger.ts',
-      'src/config-check.ts',
       'src/db/embedded.ts',
     ],
     rules: {
