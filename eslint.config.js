@@ -104,7 +104,6 @@ export default tseslint.config(
       'src/cli/reconcile.ts',
       'src/cli/main.ts',
       'src/cli/ledger.ts',
-      'src/db/embedded.ts',
     ],
     rules: {
       'max-lines-per-function': 'off',
