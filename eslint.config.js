@@ -96,16 +96,13 @@ export default tseslint.config(
     },
   },
   {
-    // Not yet split: CLI and start-up functions off the money path (each runs once per command or process, and
-    // other branches are editing them at the same time). Remove a file from this list once it is split.
-    files: [
-      'src/cli/doctor.ts',
-      'src/cli/reconcile.ts',
-      'src/cli/main.ts',
-      'src/cli/ledger.ts',
-    ],
+    // Exceptions, not yet split: CLI functions off the money path, each run once per command, which other branches
+    // are editing at the same time (split them after those merge, then delete this block): doctor.ts
+    // databaseChecks (103 lines as ESLint counts), reconcile.ts exceptionsCommand (84) and reconcileCommand (81),
+    // main.ts main (74), ledger.ts ledgerCommand (73). The ceiling keeps them from growing meanwhile.
+    files: ['src/cli/doctor.ts', 'src/cli/reconcile.ts', 'src/cli/main.ts', 'src/cli/ledger.ts'],
     rules: {
-      'max-lines-per-function': 'off',
+      'max-lines-per-function': ['error', { max: 105, skipBlankLines: true, skipComments: true }],
     },
   },
 );
