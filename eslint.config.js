@@ -99,8 +99,8 @@ export default tseslint.config(
     // Exceptions, not yet split: CLI functions off the money path, each run once per command, which other branches
     // are editing at the same time (split them after those merge, then delete this block): doctor.ts
     // databaseChecks (103 lines as ESLint counts), reconcile.ts exceptionsCommand (84) and reconcileCommand (81),
-    // main.ts main (74), ledger.ts ledgerCommand (73). The ceiling keeps them from growing meanwhile.
-    files: ['src/cli/doctor.ts', 'src/cli/reconcile.ts', 'src/cli/main.ts', 'src/cli/ledger.ts'],
+    // main.ts main (74). The ceiling keeps them from growing meanwhile.
+    files: ['src/cli/doctor.ts', 'src/cli/reconcile.ts', 'src/cli/main.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 105, skipBlankLines: true, skipComments: true }],
     },
