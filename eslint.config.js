@@ -88,19 +88,21 @@ export default tseslint.config(
     },
   },
   {
-    // Functions a reader can hold in their head (issue 10): none on a money path longer than about 70 lines.
-    // Scoped for now to the folders already split (reconciliation internals, ledger, money); widen it as the rest
-    // is split. `npx tsx scripts/function-lengths.ts src` lists the longest functions anywhere.
-    files: [
-      'src/reconciliation/camt/**/*.ts',
-      'src/reconciliation/psp-report/**/*.ts',
-      'src/reconciliation/domain/**/*.ts',
-      'src/reconciliation/{staging,exceptions-store,report,filing}.ts',
-      'src/ledger/**/*.ts',
-      'src/money/**/*.ts',
-    ],
+    // Functions a reader can hold in their head (issue 10): none longer than about 70 lines, everywhere in src/.
+    // `npx tsx scripts/function-lengths.ts --over 70 src` lists the longest functions (in raw lines).
+    files: ['src/**/*.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Exceptions, not yet split: CLI functions off the money path, each run once per command, which other branches
+    // are editing at the same time (split them after those merge, then delete this block): doctor.ts
+    // databaseChecks (103 lines as ESLint counts), reconcile.ts exceptionsCommand (84) and reconcileCommand (81),
+    // main.ts main (74). The ceiling keeps them from growing meanwhile.
+    files: ['src/cli/doctor.ts', 'src/cli/reconcile.ts', 'src/cli/main.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 105, skipBlankLines: true, skipComments: true }],
     },
   },
 );

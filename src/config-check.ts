@@ -487,29 +487,31 @@ function describeValue(setting: Setting, raw: string): string {
   return JSON.stringify(shown);
 }
 
-/**
- * Checks the configuration of a process of `role` without starting, opening or writing anything. Returns the
- * process configuration when there is no problem, and every problem found.
- */
-export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCheck {
-  const areas = AREAS[role];
-  const problems: ConfigProblem[] = [];
-  const reported = new Set<string>();
+interface Found {
+  problems: ConfigProblem[];
+  reported: Set<string>;
+}
+
+/** Each set variable of the role's areas, by its own rule. */
+function checkSettings(env: NodeJS.ProcessEnv, areas: readonly Area[], found: Found): void {
   for (const setting of SETTINGS) {
     if (!areas.includes(setting.area)) continue;
     const raw = env[setting.name];
     if (raw === undefined || raw === '') continue;
     const problem = setting.check(raw, env);
     if (problem === undefined) continue;
-    problems.push({
+    found.problems.push({
       variable: setting.name,
       problem: `${describeValue(setting, raw)} ${problem}`,
       accepted: setting.accepted,
     });
-    reported.add(setting.name);
+    found.reported.add(setting.name);
   }
+}
 
-  // Rules across variables.
+/** Rules across variables: the API and the sandbox cannot share a port. */
+function checkAcross(env: NodeJS.ProcessEnv, role: CheckedRole, areas: readonly Area[], found: Found): void {
+  const { problems, reported } = found;
   if ((role === 'all' || role === 'api') && areas.includes('sandbox')) {
     const apiPort = env.PORT || '8080';
     const sandboxPort = env.SANDBOX_PORT || '8081';
@@ -527,18 +529,23 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
       reported.add('SANDBOX_PORT');
     }
   }
+}
 
-  // Each module's own loader on the whole environment, as a safety net. Secrets that would be generated and
-  // kept in the data dir get a placeholder, so that checking writes nothing.
+/**
+ * Each module's own loader. `reads`: the prefixes of the variables a loader reads; when one of them is reported
+ * already, the loader's own (first) complaint adds nothing. The core loader hands its configuration to `onConfig`.
+ */
+function moduleLoaders(
+  env: NodeJS.ProcessEnv,
+  onConfig: (config: Config) => void,
+): { area: Area; reads: string[]; run: () => unknown }[] {
+  // Secrets that would be generated and kept in the data dir get a placeholder, so that checking writes nothing.
   const quiet: NodeJS.ProcessEnv = {
     ...env,
     STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || 'whsec_config_check',
     BURSAR_WEBHOOK_SECRET: env.BURSAR_WEBHOOK_SECRET || 'whsec_config_check',
   };
-  let config: Config | undefined;
-  // `reads`: the prefixes of the variables a loader reads; when one of them is reported already, the loader's
-  // own (first) complaint adds nothing.
-  const loaders: { area: Area; reads: string[]; run: () => unknown }[] = [
+  return [
     {
       area: 'core',
       reads: [
@@ -552,7 +559,7 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
         'BURSAR_SHUTDOWN_GRACE_MS',
         'BURSAR_DB_OUTAGE_LIMIT_MS',
       ],
-      run: () => (config = loadConfig(env)),
+      run: () => onConfig(loadConfig(env)),
     },
     {
       area: 'api',
@@ -578,6 +585,16 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
       run: () => loadMarketplaceWebhookConfig(quiet, path.resolve(env.BURSAR_DATA_DIR || '.bursar')),
     },
   ];
+}
+
+/** Each module's own loader on the whole environment, as a safety net; a loader's complaint becomes a problem. */
+function runLoaders(
+  env: NodeJS.ProcessEnv,
+  areas: readonly Area[],
+  loaders: ReturnType<typeof moduleLoaders>,
+  found: Found,
+): void {
+  const { problems, reported } = found;
   for (const loader of loaders) {
     if (!areas.includes(loader.area)) continue;
     if ([...reported].some((name) => loader.reads.some((prefix) => name.startsWith(prefix)))) continue;
@@ -597,7 +614,25 @@ export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCh
       reported.add(variable);
     }
   }
-  return { config: problems.length === 0 ? config : undefined, problems };
+}
+
+/**
+ * Checks the configuration of a process of `role` without starting, opening or writing anything. Returns the
+ * process configuration when there is no problem, and every problem found.
+ */
+export function checkConfig(env: NodeJS.ProcessEnv, role: CheckedRole): ConfigCheck {
+  const areas = AREAS[role];
+  const found: Found = { problems: [], reported: new Set<string>() };
+  checkSettings(env, areas, found);
+  checkAcross(env, role, areas, found);
+  let config: Config | undefined;
+  runLoaders(
+    env,
+    areas,
+    moduleLoaders(env, (loaded) => (config = loaded)),
+    found,
+  );
+  return { config: found.problems.length === 0 ? config : undefined, problems: found.problems };
 }
 
 /** The report printed on stderr by a process refused for its configuration. */

@@ -6,38 +6,41 @@ export const LEDGER_USAGE = `bursar ledger verify [--max-listed <n>]
 bursar ledger balance <account code> [<account code>…]
 bursar ledger entry <je_ id>`;
 
+/** `bursar ledger verify`: the ledger's invariants, with the failures found. */
+async function verifyCommand(rest: string[], db: Database, out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parse(rest, { 'max-listed': { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`verify takes no arguments\n${LEDGER_USAGE}`);
+  const maxListed = values['max-listed'] === undefined ? 50 : Number.parseInt(values['max-listed'], 10);
+  if (!Number.isInteger(maxListed) || maxListed < 0)
+    throw new UsageError('--max-listed takes a whole number');
+  const report = await verifyLedger(db.pool, { maxListed });
+  out(`entries:  ${report.entries}`);
+  out(`postings: ${report.postings}`);
+  out(`accounts: ${report.accounts}`);
+  for (const currency of report.currencies) {
+    out(
+      `${currency.currency}: debits ${currency.debitsMinor}, credits ${currency.creditsMinor} (minor units)`,
+    );
+  }
+  for (const [check, count] of Object.entries(report.failureCounts)) {
+    out(`${check.padEnd(15)} ${count === 0 ? 'ok' : `${count} failure(s)`}`);
+  }
+  for (const failure of report.failures) out(`FAIL ${failure.check} ${failure.subject}: ${failure.detail}`);
+  out(
+    report.ok
+      ? `ledger verified in ${report.durationMs} ms`
+      : `ledger verification FAILED (${report.durationMs} ms)`,
+  );
+  return report.ok ? 0 : 1;
+}
+
 export async function ledgerCommand(
   argv: string[],
   db: Database,
   out: (line: string) => void,
 ): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'verify') {
-    const { values, positionals } = parse(rest, { 'max-listed': { type: 'string' } });
-    if (positionals.length > 0) throw new UsageError(`verify takes no arguments\n${LEDGER_USAGE}`);
-    const maxListed = values['max-listed'] === undefined ? 50 : Number.parseInt(values['max-listed'], 10);
-    if (!Number.isInteger(maxListed) || maxListed < 0)
-      throw new UsageError('--max-listed takes a whole number');
-    const report = await verifyLedger(db.pool, { maxListed });
-    out(`entries:  ${report.entries}`);
-    out(`postings: ${report.postings}`);
-    out(`accounts: ${report.accounts}`);
-    for (const currency of report.currencies) {
-      out(
-        `${currency.currency}: debits ${currency.debitsMinor}, credits ${currency.creditsMinor} (minor units)`,
-      );
-    }
-    for (const [check, count] of Object.entries(report.failureCounts)) {
-      out(`${check.padEnd(15)} ${count === 0 ? 'ok' : `${count} failure(s)`}`);
-    }
-    for (const failure of report.failures) out(`FAIL ${failure.check} ${failure.subject}: ${failure.detail}`);
-    out(
-      report.ok
-        ? `ledger verified in ${report.durationMs} ms`
-        : `ledger verification FAILED (${report.durationMs} ms)`,
-    );
-    return report.ok ? 0 : 1;
-  }
+  if (sub === 'verify') return verifyCommand(rest, db, out);
   if (sub === 'balance') {
     if (rest.length === 0) throw new UsageError(`balance takes one or more account codes\n${LEDGER_USAGE}`);
     const balances = await getBalances(db.pool, rest);

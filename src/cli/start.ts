@@ -68,72 +68,22 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/**
- * Starts the roles of this process: `all` (the default) runs the API, the workers and the sandbox PSP in one
- * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL. The
- * sandbox PSP comes from the caller, as an extra service (the launcher passes it; the product does not know it).
- */
-export async function startServer(
-  config: Config,
-  log: Logger,
-  role: Role,
-  extraServices: readonly ExtraService[] = [],
-): Promise<Running> {
-  const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
-  const ctx = createContext(config, db.pool, log);
-  const modules = composeModules(ctx);
-  const services: BackgroundService[] = [];
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
-  let apiUrl: string | undefined;
-  let devKey: string | undefined;
-  let stopping = false;
-  let inFlight = 0;
-  let reportFailure: (source: string, error: Error) => void = () => undefined;
-  const failed = new Promise<{ source: string; error: Error }>((resolve) => {
-    reportFailure = (source, error) => {
-      if (!stopping) resolve({ source, error });
-    };
-  });
-  // Worker-only processes have no /readyz, but keep the same bookkeeping for their logs.
-  const localReadiness = createReadiness();
-  const readiness = () => app?.readiness ?? localReadiness;
-  try {
-    if (role === 'all' || role === 'api') {
-      const key = await ensureDevKey(
-        db.pool,
-        config.apiKey,
-        config.databaseUrl === undefined ? config.dataDir : undefined,
-      );
-      devKey = key.secret;
-      app = await buildApp(ctx, routeModules(modules));
-      await app.listen({ host: config.host, port: config.port });
-      apiUrl = `${config.tls === undefined ? 'http' : 'https'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-      // A server that closes or fails while the process is not stopping would leave it alive and deaf.
-      const server = app.server;
-      server.on('request', (_request, response) => {
-        inFlight++;
-        response.on('close', () => inFlight--);
-      });
-      server.on('close', () => reportFailure('http server', new Error('the HTTP server closed')));
-      server.on('error', (error) => reportFailure('http server', error));
-    }
-    const extras: BackgroundService[] = [];
-    for (const extra of extraServices) if (extra.roles.includes(role)) extras.push(await extra.create(ctx));
-    for (const service of [...extras, ...backgroundServices(modules, role)]) {
-      service.onFailure?.((error) => reportFailure(service.name, error));
-      await service.start();
-      services.push(service);
-    }
-  } catch (error) {
-    stopping = true;
-    await app?.close().catch(() => undefined);
-    for (const service of services.reverse()) await service.stop().catch(() => undefined);
-    await db.close().catch(() => undefined);
-    throw error;
-  }
+interface WatchDeps {
+  config: Config;
+  log: Logger;
+  db: { pool: { query(sql: string): Promise<unknown> } };
+  services: BackgroundService[];
+  readiness: () => ReturnType<typeof createReadiness>;
+  reportFailure: (source: string, error: Error) => void;
+  isStopping: () => boolean;
+}
 
-  // The watch: the database and each service's health, retried with backoff while failing, logged on every
-  // change, shown by /readyz; a database unreachable for longer than BURSAR_DB_OUTAGE_LIMIT_MS is permanent.
+/**
+ * The watch: the database and each service's health, retried with backoff while failing, logged on every
+ * change, shown by /readyz; a database unreachable for longer than BURSAR_DB_OUTAGE_LIMIT_MS is permanent.
+ */
+function startWatch(deps: WatchDeps): { stop(): Promise<void> } {
+  const { config, log, db, services, readiness, reportFailure } = deps;
   let watchTimer: NodeJS.Timeout | undefined;
   let watching: Promise<void> | undefined;
   let outageSince: number | undefined;
@@ -170,7 +120,7 @@ export async function startServer(
     }
   };
   const scheduleWatch = () => {
-    if (stopping) return;
+    if (deps.isStopping()) return;
     // While the database is out, the backoff never carries the next look past the outage limit.
     const untilLimitMs =
       outageSince === undefined
@@ -185,6 +135,177 @@ export async function startServer(
     watchTimer.unref();
   };
   scheduleWatch();
+  return {
+    stop: async () => {
+      clearTimeout(watchTimer);
+      await watching;
+    },
+  };
+}
+
+/**
+ * Keeps accepting for a while, /readyz saying draining, so that load balancers stop sending: until no request is
+ * in flight, or half the grace period. Then stops accepting (a request arriving on a kept-alive connection gets a
+ * whole 503 with `Connection: close`), lets the requests in flight finish, and cuts what is left when the grace
+ * period is over.
+ */
+async function drainHttp(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  graceMs: number,
+  log: Logger,
+  inFlight: () => number,
+): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  const stopAccepting = Date.now() + graceMs / 2;
+  while (inFlight() > 0 && Date.now() < stopAccepting)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  const server = app.server;
+  const cut = setTimeout(
+    () => {
+      log.warn({ graceMs, inFlight: inFlight() }, 'shutdown grace period over: closing the connections left');
+      server.closeAllConnections();
+    },
+    Math.max(0, deadline - Date.now()),
+  );
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}
+
+/** `failed` settles with the first failure reported while the process is not stopping. */
+function failureSignal(isStopping: () => boolean): {
+  failed: Running['failed'];
+  reportFailure: (source: string, error: Error) => void;
+} {
+  let reportFailure: (source: string, error: Error) => void = () => undefined;
+  const failed = new Promise<{ source: string; error: Error }>((resolve) => {
+    reportFailure = (source, error) => {
+      if (!isStopping()) resolve({ source, error });
+    };
+  });
+  return { failed, reportFailure };
+}
+
+/** Counts the requests in flight; a server that closes or fails while the process is not stopping is a failure. */
+function watchServer(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  traffic: { inFlight: number },
+  reportFailure: (source: string, error: Error) => void,
+): void {
+  // A server that closes or fails while the process is not stopping would leave it alive and deaf.
+  const server = app.server;
+  server.on('request', (_request, response) => {
+    traffic.inFlight++;
+    response.on('close', () => traffic.inFlight--);
+  });
+  server.on('close', () => reportFailure('http server', new Error('the HTTP server closed')));
+  server.on('error', (error) => reportFailure('http server', error));
+}
+
+/**
+ * Starts the extra services of the role, then the product's own; each started one is pushed on `started`, so that
+ * a failure part way can stop those already running.
+ */
+async function startServices(
+  ctx: AppContext,
+  role: Role,
+  extraServices: readonly ExtraService[],
+  productServices: () => BackgroundService[],
+  started: BackgroundService[],
+  reportFailure: (source: string, error: Error) => void,
+): Promise<void> {
+  const extras: BackgroundService[] = [];
+  for (const extra of extraServices) if (extra.roles.includes(role)) extras.push(await extra.create(ctx));
+  for (const service of [...extras, ...productServices()]) {
+    service.onFailure?.((error) => reportFailure(service.name, error));
+    await service.start();
+    started.push(service);
+  }
+}
+
+/** The workers finish (or hand back) the work in hand, in reverse start order: the sandbox PSP last. */
+async function stopServices(services: BackgroundService[], graceMs: number, log: Logger): Promise<void> {
+  for (const service of [...services].reverse()) {
+    await within(service.stop(), graceMs + 10_000, `stopping ${service.name}`).catch((error: unknown) =>
+      log.error({ err: error, service: service.name }, 'a service did not stop cleanly'),
+    );
+  }
+}
+
+/** A start that failed part way: closes what was opened, quietly, the database last. */
+async function abandonStart(
+  app: Awaited<ReturnType<typeof buildApp>> | undefined,
+  services: BackgroundService[],
+  db: Awaited<ReturnType<typeof openDatabase>>,
+): Promise<void> {
+  await app?.close().catch(() => undefined);
+  for (const service of services.reverse()) await service.stop().catch(() => undefined);
+  await db.close().catch(() => undefined);
+}
+
+/**
+ * Starts the roles of this process: `all` (the default) runs the API, the workers and the sandbox PSP in one
+ * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL. The
+ * sandbox PSP comes from the caller, as an extra service (the launcher passes it; the product does not know it).
+ */
+export async function startServer(
+  config: Config,
+  log: Logger,
+  role: Role,
+  extraServices: readonly ExtraService[] = [],
+): Promise<Running> {
+  const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
+  const ctx = createContext(config, db.pool, log);
+  const modules = composeModules(ctx);
+  const services: BackgroundService[] = [];
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let apiUrl: string | undefined;
+  let devKey: string | undefined;
+  let stopping = false;
+  const traffic = { inFlight: 0 };
+  const { failed, reportFailure } = failureSignal(() => stopping);
+  // Worker-only processes have no /readyz, but keep the same bookkeeping for their logs.
+  const localReadiness = createReadiness();
+  const readiness = () => app?.readiness ?? localReadiness;
+  try {
+    if (role === 'all' || role === 'api') {
+      const key = await ensureDevKey(
+        db.pool,
+        config.apiKey,
+        config.databaseUrl === undefined ? config.dataDir : undefined,
+      );
+      devKey = key.secret;
+      app = await buildApp(ctx, routeModules(modules));
+      await app.listen({ host: config.host, port: config.port });
+      const scheme = config.tls === undefined ? 'http' : 'https';
+      apiUrl = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+      watchServer(app, traffic, reportFailure);
+    }
+    await startServices(
+      ctx,
+      role,
+      extraServices,
+      () => backgroundServices(modules, role),
+      services,
+      reportFailure,
+    );
+  } catch (error) {
+    stopping = true;
+    await abandonStart(app, services, db);
+    throw error;
+  }
+
+  const watcher = startWatch({
+    config,
+    log,
+    db,
+    services,
+    readiness,
+    reportFailure,
+    isStopping: () => stopping,
+  });
 
   return {
     apiUrl,
@@ -194,38 +315,10 @@ export async function startServer(
     stop: async () => {
       stopping = true;
       readiness().drain();
-      clearTimeout(watchTimer);
-      await watching;
+      await watcher.stop();
       const graceMs = config.shutdownGraceMs;
-      if (app) {
-        // Keep accepting for a while, /readyz saying draining, so that load balancers stop sending: until no
-        // request is in flight, or half the grace period. Then stop accepting (a request arriving on a kept-alive
-        // connection gets a whole 503 with `Connection: close`), let the requests in flight finish, and cut what
-        // is left when the grace period is over.
-        const deadline = Date.now() + graceMs;
-        const stopAccepting = Date.now() + graceMs / 2;
-        while (inFlight > 0 && Date.now() < stopAccepting)
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        const server = app.server;
-        const cut = setTimeout(
-          () => {
-            log.warn({ graceMs, inFlight }, 'shutdown grace period over: closing the connections left');
-            server.closeAllConnections();
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-        try {
-          await app.close();
-        } finally {
-          clearTimeout(cut);
-        }
-      }
-      // The workers finish (or hand back) the work in hand, in reverse start order: the sandbox PSP last.
-      for (const service of [...services].reverse()) {
-        await within(service.stop(), graceMs + 10_000, `stopping ${service.name}`).catch((error: unknown) =>
-          log.error({ err: error, service: service.name }, 'a service did not stop cleanly'),
-        );
-      }
+      if (app) await drainHttp(app, graceMs, log, () => traffic.inFlight);
+      await stopServices(services, graceMs, log);
       // The database last: the embedded PostgreSQL stops after everything that uses it.
       await db.close();
     },

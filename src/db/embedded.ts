@@ -297,6 +297,25 @@ export async function startEmbeddedPostgres(
 
   if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) initdb(bins, pgDir, password, runAs, log);
 
+  const { port, pid } = await spawnOnFreePort(options, bins, runAs, pgDir, password);
+  await ensureDatabase(password, port);
+  fs.writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));
+  log.info({ port, pgDir }, 'embedded PostgreSQL started');
+  return handle(port, true, pid);
+}
+
+/**
+ * Starts PostgreSQL on a free port, waiting until it accepts connections; picks another port (up to three tries)
+ * when the server exits at start, most often because another process took the port first.
+ */
+async function spawnOnFreePort(
+  options: EmbeddedOptions,
+  bins: Awaited<ReturnType<typeof binaries>>,
+  runAs: ReturnType<typeof resolveRunAs>,
+  pgDir: string,
+  password: string,
+): Promise<{ port: number; pid: number }> {
+  const { dataDir, log } = options;
   const logFile = path.join(dataDir, 'postgres.log');
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -342,9 +361,6 @@ export async function startEmbeddedPostgres(
       if (attempt < 3) continue;
       throw new Error(`the embedded PostgreSQL exited at start; its log says:\n${tail(logFile, 15)}`);
     }
-    await ensureDatabase(password, port);
-    fs.writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));
-    log.info({ port, pgDir }, 'embedded PostgreSQL started');
-    return handle(port, true, child.pid);
+    return { port, pid: child.pid };
   }
 }

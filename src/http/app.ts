@@ -80,6 +80,29 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  installInputGuards(app);
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('Request-Id', request.id);
+    // HTTPS responses (ours, or a trusted TLS proxy's: X-Forwarded-Proto) tell browsers to stay on HTTPS.
+    if (request.protocol === 'https') reply.header('Strict-Transport-Security', HSTS_VALUE);
+  });
+
+  await registerOpenApi(app);
+
+  installErrorHandler(app);
+  installAccessLog(app);
+  registerHealthRoutes(app, ctx);
+  registerMetricsRoute(app, ctx);
+  for (const register of modules) await register(app, ctx);
+  return app;
+}
+
+/**
+ * What a request brings is checked before any route sees it: stored headers, JSON bodies, query strings and path
+ * parameters (encoding, depth, storable strings, card data).
+ */
+function installInputGuards(app: App): void {
   // The headers Bursar stores (Idempotency-Key) are refused when they carry card data, before anything else runs.
   app.addHook('onRequest', async (request) => {
     const key = request.headers['idempotency-key'];
@@ -112,13 +135,10 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     assertNoCardData(request.query, 'query');
     assertNoCardData(request.params, 'path');
   });
+}
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('Request-Id', request.id);
-    // HTTPS responses (ours, or a trusted TLS proxy's: X-Forwarded-Proto) tell browsers to stay on HTTPS.
-    if (request.protocol === 'https') reply.header('Strict-Transport-Security', HSTS_VALUE);
-  });
-
+/** `/openapi.json`, generated from the same zod schemas that validate each route. */
+async function registerOpenApi(app: App): Promise<void> {
   // The OpenAPI description is generated from the same zod schemas that validate each route.
   await app.register(swagger, {
     openapi: {
@@ -141,11 +161,4 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     },
     async () => app.swagger() as unknown as Record<string, unknown>,
   );
-
-  installErrorHandler(app);
-  installAccessLog(app);
-  registerHealthRoutes(app, ctx);
-  registerMetricsRoute(app, ctx);
-  for (const register of modules) await register(app, ctx);
-  return app;
 }

@@ -18,20 +18,15 @@ export type ExecuteResult =
   | { outcome: 'skipped'; why: string };
 
 /**
- * Executes one payment order paid with a saved method: claim it (EXECUTING, one more attempt, commit), charge at
- * the PSP with a key derived from the order (identical on every retry), then record the answer in a second
- * transaction. No transaction is open during the PSP call. A crash anywhere leaves an EXECUTING order that the
- * next retry or the sweeper settles without charging twice.
+ * Claims the order for one attempt, in its own transaction: moves it to EXECUTING when NOT_STARTED and counts the
+ * attempt; or says why it is skipped.
  */
-export async function executeOrder(
+async function claimOrder(
   runtime: PayinsRuntime,
+  deps: ReturnType<typeof transitionDeps>,
   paymentOrderId: string,
-  options: { random?: () => number } = {},
-): Promise<ExecuteResult> {
-  const { ctx, config } = runtime;
-  const deps = transitionDeps(runtime);
-
-  const claim = await withTransaction(ctx.pool, async (client) => {
+) {
+  return withTransaction(runtime.ctx.pool, async (client) => {
     const order = await getOrder(client, paymentOrderId, { forUpdate: true });
     if (!order) return { skip: 'not_found' } as const;
     if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
@@ -47,10 +42,27 @@ export async function executeOrder(
       );
     }
     // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
-    const attempts = await claimAttempt(client, paymentOrderId, config.sweepAfterMs);
+    const attempts = await claimAttempt(client, paymentOrderId, runtime.config.sweepAfterMs);
     const checkout = await getCheckout(client, order.checkoutId);
     return { order, attempt: attempts ?? order.attempts + 1, checkout };
   });
+}
+
+/**
+ * Executes one payment order paid with a saved method: claim it (EXECUTING, one more attempt, commit), charge at
+ * the PSP with a key derived from the order (identical on every retry), then record the answer in a second
+ * transaction. No transaction is open during the PSP call. A crash anywhere leaves an EXECUTING order that the
+ * next retry or the sweeper settles without charging twice.
+ */
+export async function executeOrder(
+  runtime: PayinsRuntime,
+  paymentOrderId: string,
+  options: { random?: () => number } = {},
+): Promise<ExecuteResult> {
+  const { ctx } = runtime;
+  const deps = transitionDeps(runtime);
+
+  const claim = await claimOrder(runtime, deps, paymentOrderId);
   if ('skip' in claim) return { outcome: 'skipped', why: claim.skip ?? 'unknown' };
   const { order, attempt, checkout } = claim;
   const paymentMethod =

@@ -25,7 +25,14 @@ export function payinRoutes(payins: PayinsRuntime): RouteModule {
 }
 
 async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<void> {
-  const { ctx } = payins;
+  const ensureJobs = jobsOnFirstUse(app, payins);
+  createPaymentRoute(app, payins, ensureJobs);
+  payinReadRoutes(app, payins);
+  registerWebhookRoute(app, payins, ensureJobs);
+}
+
+/** Starts pg-boss for the pay-ins on first use (and releases it when the app closes); returns the starter. */
+function jobsOnFirstUse(app: App, payins: PayinsRuntime): () => Promise<void> {
   const runtime = () => payins;
   // pg-boss's schema and queues must exist before the first checkout enqueues its jobs. Started on first use, so
   // an app that never takes a payment (a test of another module) does not pay for it.
@@ -42,7 +49,12 @@ async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<voi
     await jobsReady.catch(() => undefined);
     await runtime().release();
   });
+  return ensureJobs;
+}
 
+/** `POST /v1/payments`: a checkout. */
+function createPaymentRoute(app: App, payins: PayinsRuntime, ensureJobs: () => Promise<void>): void {
+  const runtime = () => payins;
   app.post(
     '/v1/payments',
     {
@@ -67,7 +79,11 @@ async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<voi
       return reply.code(result.status as 201).send(result.body as CheckoutWire);
     },
   );
+}
 
+/** `GET /v1/payments/{id}` (an order and its history) and `GET /v1/checkouts/{id}`. */
+function payinReadRoutes(app: App, payins: PayinsRuntime): void {
+  const { ctx } = payins;
   app.get(
     '/v1/payments/:payment_order_id',
     {
@@ -97,6 +113,4 @@ async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<voi
       return checkoutToWire(checkout, orders, latest);
     },
   );
-
-  registerWebhookRoute(app, payins, ensureJobs);
 }

@@ -45,6 +45,41 @@ function orderPayload(order: PaymentOrder): Record<string, unknown> {
   };
 }
 
+type StoredOrder = NonNullable<Awaited<ReturnType<typeof getOrder>>>;
+
+/**
+ * The SUCCESS side effects, in the caller's transaction: the platform fee on the seller's terms, the ledger entry,
+ * and the payouts module's hold of the seller's share.
+ */
+async function bookSuccess(
+  client: PoolClient,
+  deps: TransitionDeps,
+  order: StoredOrder,
+  facts: EventFacts,
+): Promise<{ feeMinor: bigint | null; entryId: string | undefined }> {
+  // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
+  const terms = await deps.sellerTerms.termsFor(client, order.sellerAccount);
+  const feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
+  const posted = await deps.ledger.postPayinSuccess(client, {
+    paymentOrderId: order.paymentOrderId,
+    checkoutId: order.checkoutId,
+    sellerAccount: order.sellerAccount,
+    currency: order.currency,
+    grossMinor: order.amountMinor,
+    feeMinor,
+    pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
+  });
+  // The payouts module's hold of the seller's share, in this transaction (a credited pending balance always has it).
+  await deps.effects.onPayinSucceeded(client, {
+    paymentOrderId: order.paymentOrderId,
+    sellerAccount: order.sellerAccount,
+    currency: order.currency,
+    netMinor: order.amountMinor - feeMinor,
+    holdDays: terms.holdDays,
+  });
+  return { feeMinor, entryId: posted.entryId };
+}
+
 /**
  * Applies one event to one payment order inside the caller's transaction: the state machine decides; a move
  * updates the order, appends the history, writes the outbox, and on SUCCESS posts the ledger entry and sets
@@ -75,31 +110,10 @@ export async function applyOrderEvent(
   if (decided.kind === 'noop') return { applied: false, order, transition: decided, why: 'noop' };
 
   const to = decided.to;
-  let feeMinor: bigint | null = order.feeMinor;
-  let entryId: string | undefined;
-  if (to === 'SUCCESS') {
-    // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
-    const terms = await deps.sellerTerms.termsFor(client, order.sellerAccount);
-    feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
-    const posted = await deps.ledger.postPayinSuccess(client, {
-      paymentOrderId: order.paymentOrderId,
-      checkoutId: order.checkoutId,
-      sellerAccount: order.sellerAccount,
-      currency: order.currency,
-      grossMinor: order.amountMinor,
-      feeMinor,
-      pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
-    });
-    entryId = posted.entryId;
-    // The payouts module's hold of the seller's share, in this transaction (a credited pending balance always has it).
-    await deps.effects.onPayinSucceeded(client, {
-      paymentOrderId: order.paymentOrderId,
-      sellerAccount: order.sellerAccount,
-      currency: order.currency,
-      netMinor: order.amountMinor - feeMinor,
-      holdDays: terms.holdDays,
-    });
-  }
+  const { feeMinor, entryId } =
+    to === 'SUCCESS'
+      ? await bookSuccess(client, deps, order, facts)
+      : { feeMinor: order.feeMinor, entryId: undefined };
   const after = await updateOrderStatus(client, paymentOrderId, {
     to,
     reason: decided.reason,

@@ -53,8 +53,7 @@ export const CreatePaymentBody = z.strictObject({
 
 export type CreatePaymentBody = z.infer<typeof CreatePaymentBody>;
 
-/** Turns a shape-checked body into a checkout request, applying the rules a schema cannot say. */
-export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
+function checkBuyerInfoSize(body: CreatePaymentBody): void {
   const buyerBytes = Buffer.byteLength(JSON.stringify(body.buyer_info), 'utf8');
   if (buyerBytes > MAX_BUYER_INFO_BYTES) {
     throw new AppError(
@@ -65,6 +64,30 @@ export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
       },
     );
   }
+}
+
+function orderCurrency(currency: string, at: string): string {
+  try {
+    return assertCurrency(currency);
+  } catch (error) {
+    throw error instanceof AppError ? error.atField(`${at}.currency`) : error;
+  }
+}
+
+function orderAmount(amount: unknown, code: string, at: string): bigint {
+  try {
+    return parseAmount(amount, code);
+  } catch (error) {
+    throw error instanceof AppError ? error.atField(`${at}.amount`) : error;
+  }
+}
+
+/** The checkout's orders, each id once, all in one currency; with that currency and their total. */
+function toOrders(body: CreatePaymentBody): {
+  orders: CheckoutRequest['orders'];
+  currency: string | undefined;
+  totalMinor: bigint;
+} {
   const seen = new Set<string>();
   let currency: string | undefined;
   let totalMinor = 0n;
@@ -80,12 +103,7 @@ export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
       );
     }
     seen.add(order.payment_order_id);
-    let code: string;
-    try {
-      code = assertCurrency(order.currency);
-    } catch (error) {
-      throw error instanceof AppError ? error.atField(`${at}.currency`) : error;
-    }
+    const code = orderCurrency(order.currency, at);
     if (currency === undefined) currency = code;
     else if (code !== currency) {
       throw new AppError(
@@ -96,12 +114,7 @@ export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
         },
       );
     }
-    let amountMinor: bigint;
-    try {
-      amountMinor = parseAmount(order.amount, code);
-    } catch (error) {
-      throw error instanceof AppError ? error.atField(`${at}.amount`) : error;
-    }
+    const amountMinor = orderAmount(order.amount, code, at);
     totalMinor += amountMinor;
     return {
       paymentOrderId: order.payment_order_id,
@@ -110,6 +123,13 @@ export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
       currency: code,
     };
   });
+  return { orders, currency, totalMinor };
+}
+
+/** Turns a shape-checked body into a checkout request, applying the rules a schema cannot say. */
+export function toCheckoutRequest(body: CreatePaymentBody): CheckoutRequest {
+  checkBuyerInfoSize(body);
+  const { orders, currency, totalMinor } = toOrders(body);
   if (currency === undefined)
     throw new AppError('validation_failed', 'payment_orders: must hold at least one payment order', {
       field: 'payment_orders',

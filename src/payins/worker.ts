@@ -72,27 +72,7 @@ export function createPayinsWorker(
     async start() {
       output();
       await runtime.ready();
-      const polling = runtime.config.jobPollingIntervalSeconds;
-      const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
-        EXECUTE_QUEUE,
-        { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
-        async (data, jobId) => {
-          inHand.set(jobId, data.paymentOrderId);
-          try {
-            await executeOrder(runtime, data.paymentOrderId);
-          } finally {
-            inHand.delete(jobId);
-          }
-        },
-      );
-      const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
-        PSP_EVENT_QUEUE,
-        { concurrency: 2, pollingIntervalSeconds: polling },
-        async (data) => {
-          await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
-        },
-      );
-      workerIds = [...executors, ...eventWorkers];
+      workerIds = await startJobWorkers(runtime, inHand);
       stopped = false;
       schedule();
     },
@@ -101,23 +81,52 @@ export function createPayinsWorker(
       if (timer) clearTimeout(timer);
       await running;
       await runtime.jobs.offWork(workerIds);
-      // Finish the orders in hand; those still in hand after half the grace period are handed back.
-      const deadline = Date.now() + ctx.config.shutdownGraceMs / 2;
-      while (inHand.size > 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      await handBack(runtime, [...new Set(inHand.values())]);
+      await finishInHand(runtime, inHand);
       await runtime.release();
     },
-    describe: () => {
-      const { webhooks } = output();
-      return [
-        '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
-        webhooks
-          ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
-          : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
-      ];
-    },
+    describe: () => describeWorker(output().webhooks),
   };
+}
+
+/** The pg-boss workers for order execution and PSP events; `inHand` tracks the orders being executed by job id. */
+async function startJobWorkers(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<string[]> {
+  const polling = runtime.config.jobPollingIntervalSeconds;
+  const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
+    EXECUTE_QUEUE,
+    { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
+    async (data, jobId) => {
+      inHand.set(jobId, data.paymentOrderId);
+      try {
+        await executeOrder(runtime, data.paymentOrderId);
+      } finally {
+        inHand.delete(jobId);
+      }
+    },
+  );
+  const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
+    PSP_EVENT_QUEUE,
+    { concurrency: 2, pollingIntervalSeconds: polling },
+    async (data) => {
+      await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
+    },
+  );
+  return [...executors, ...eventWorkers];
+}
+
+/** Finishes the orders in hand; those still in hand after half the grace period are handed back. */
+async function finishInHand(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<void> {
+  const deadline = Date.now() + runtime.ctx.config.shutdownGraceMs / 2;
+  while (inHand.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await handBack(runtime, [...new Set(inHand.values())]);
+}
+
+function describeWorker(webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>): string[] {
+  return [
+    '  Pay-in worker: executor, PSP events, sweeper, poller, outbox',
+    webhooks
+      ? `  Webhooks:     ${webhooks.url} (signed: Bursar-Signature; docs/payins.md)`
+      : '  Webhooks:     off (set BURSAR_WEBHOOK_URL to receive signed payment events)',
+  ];
 }
 
 /** How the outbox step delivers: bounded retries, dead letters counted and logged, each failure on its own. */

@@ -65,8 +65,16 @@ export function payoutRoutes(runtime: PayoutsRuntime): RouteModule {
 }
 
 function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
-  const { ctx } = runtime;
   const sandboxIsProvider = runtime.config.provider === 'sandbox';
+  payoutReadRoutes(app, runtime);
+  manualPayoutRoute(app, runtime);
+  payoutFileRoutes(app, runtime);
+  if (sandboxIsProvider) sandboxWebhookRoute(app, runtime);
+}
+
+/** `GET /v1/sellers/{id}/payouts` and `GET /v1/payouts/{id}`. */
+function payoutReadRoutes(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
   app.get(
     '/v1/sellers/:seller_account/payouts',
     {
@@ -105,7 +113,11 @@ function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
       return payoutToWire(payout, await getHistory(ctx.pool, payout.id));
     },
   );
+}
 
+/** `POST /v1/payouts`: a manual payout. */
+function manualPayoutRoute(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
   app.post(
     '/v1/payouts',
     {
@@ -126,7 +138,11 @@ function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
       return reply.code(result.status as 201).send(result.body as PayoutWire);
     },
   );
+}
 
+/** `GET /v1/payout-files` and `GET /v1/payout-files/{id}` (the pain.001 download). */
+function payoutFileRoutes(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
   app.get(
     '/v1/payout-files',
     {
@@ -167,25 +183,27 @@ function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
         .send(xmlStream(payoutFileStream(ctx.pool, file.id)));
     },
   );
+}
 
-  if (sandboxIsProvider) {
-    app.post('/v1/webhooks/payouts/sandbox', SANDBOX_WEBHOOK_ROUTE, async (request, reply) => {
-      const raw = request.rawBody;
-      if (raw === undefined || raw.length === 0) {
-        throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
-      }
-      const { sandboxWebhookSecret } = runtime.config;
-      if (sandboxWebhookSecret === undefined)
-        throw new AppError('webhook_signature_invalid', 'the sandbox is not the payout provider');
-      const header = request.headers['sandbox-signature'];
-      const event = verifySandboxPayoutEvent(
-        raw,
-        typeof header === 'string' ? header : undefined,
-        sandboxWebhookSecret,
-        Date.now(),
-      );
-      const result = await processSandboxPayoutEvent(ctx.pool, event, ctx.log);
-      return reply.code(200).send({ received: true, duplicate: result === undefined });
-    });
-  }
+/** `POST /v1/webhooks/payouts/sandbox`: registered only while the sandbox is the payout provider. */
+function sandboxWebhookRoute(app: App, runtime: PayoutsRuntime): void {
+  const { ctx } = runtime;
+  app.post('/v1/webhooks/payouts/sandbox', SANDBOX_WEBHOOK_ROUTE, async (request, reply) => {
+    const raw = request.rawBody;
+    if (raw === undefined || raw.length === 0) {
+      throw new AppError('webhook_signature_invalid', 'the webhook has no body to verify');
+    }
+    const { sandboxWebhookSecret } = runtime.config;
+    if (sandboxWebhookSecret === undefined)
+      throw new AppError('webhook_signature_invalid', 'the sandbox is not the payout provider');
+    const header = request.headers['sandbox-signature'];
+    const event = verifySandboxPayoutEvent(
+      raw,
+      typeof header === 'string' ? header : undefined,
+      sandboxWebhookSecret,
+      Date.now(),
+    );
+    const result = await processSandboxPayoutEvent(ctx.pool, event, ctx.log);
+    return reply.code(200).send({ received: true, duplicate: result === undefined });
+  });
 }

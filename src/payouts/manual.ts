@@ -57,6 +57,144 @@ async function replayOf(
   return { status: answer.status, body: answer.body, replayed: true };
 }
 
+type Seller = NonNullable<Awaited<ReturnType<typeof findSeller>>>;
+type Bank = NonNullable<Awaited<ReturnType<typeof findPayoutSettings>>['bank']>;
+type ManualPayoutBody = ManualPayoutRequest['body'];
+
+/** The seller to pay, locked for this transaction; `seller_unknown` when there is none. */
+async function lockedSeller(client: Queryable, body: ManualPayoutBody): Promise<Seller> {
+  const locked = await lockSellers(client, [body.seller_account]);
+  const seller = locked.size === 1 ? await findSeller(client, body.seller_account) : undefined;
+  if (!seller) {
+    throw new AppError('seller_unknown', `no seller ${body.seller_account}`, {
+      field: 'seller_account',
+    });
+  }
+  return seller;
+}
+
+/** The request's currency and amount, refused when the currency is not the seller's. */
+function checkedAmount(body: ManualPayoutBody, seller: Seller): { currency: string; amountMinor: bigint } {
+  const currency = (() => {
+    try {
+      return assertCurrency(body.currency);
+    } catch (error) {
+      throw error instanceof AppError ? error.atField('currency') : error;
+    }
+  })();
+  if (currency !== seller.currency) {
+    throw new AppError(
+      'payout_currency_mismatch',
+      `currency: seller ${seller.sellerAccount} is paid in ${seller.currency}, not ${currency}`,
+      { field: 'currency' },
+    );
+  }
+  let amountMinor: bigint;
+  try {
+    amountMinor = parseAmount(body.amount, currency);
+  } catch (error) {
+    throw error instanceof AppError ? error.atField('amount') : error;
+  }
+  return { currency, amountMinor };
+}
+
+/** The seller's bank details; `bank_details_missing` when there are none or they must be given again. */
+async function payableBank(client: Queryable, seller: Seller): Promise<Bank> {
+  const settings = await findPayoutSettings(client, seller.sellerAccount);
+  if (settings.bank === null || settings.needsBankDetails) {
+    throw new AppError(
+      'bank_details_missing',
+      settings.needsBankDetails
+        ? `seller ${seller.sellerAccount} must give new bank details: ${settings.needsBankDetailsReason ?? 'a payout was returned'}`
+        : `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`,
+      { field: 'seller_account' },
+    );
+  }
+  return settings.bank;
+}
+
+/** Refuses an amount above the seller's available balance in that currency. */
+async function checkAvailable(
+  client: Queryable,
+  seller: Seller,
+  currency: string,
+  amountMinor: bigint,
+): Promise<void> {
+  const availableCode = sellerAvailable(seller.sellerAccount, currency).code;
+  const available = (await getBalances(client, [availableCode])).get(availableCode)?.balanceMinor ?? 0n;
+  if (amountMinor > available) {
+    throw new AppError('payout_exceeds_available', `amount: above the seller's available balance`, {
+      field: 'amount',
+    });
+  }
+}
+
+/** Posts the payout's ledger entry, stores the payout row, and returns its reply (201 and the payout). */
+async function bookManualPayout(
+  client: Queryable,
+  request: ManualPayoutRequest,
+  seller: Seller,
+  amount: { currency: string; amountMinor: bigint },
+  bank: Bank,
+): Promise<{ status: number; body: unknown }> {
+  const { currency, amountMinor } = amount;
+  const id = newPayoutId();
+  const posted = await postEntry(
+    client,
+    payoutStarted({
+      currency,
+      payoutId: id,
+      sellerId: seller.sellerAccount,
+      amountMinor,
+      metadata: { manual: true },
+    }),
+  );
+  await insertPayouts(client, [
+    {
+      id,
+      sellerAccount: seller.sellerAccount,
+      currency,
+      amountMinor,
+      source: 'manual',
+      runDate: null,
+      provider: request.provider,
+      destination: bank,
+      ledgerEntryId: posted.entryId,
+      apiKeyId: request.apiKeyId,
+      idempotencyKey: request.idempotencyKey,
+      reason: request.body.description ?? 'manual payout',
+      historySource: 'api',
+    },
+  ]);
+  const payout = await getPayout(client, id);
+  if (!payout) throw new Error(`payout ${id} vanished in its own transaction`);
+  return { status: 201, body: payoutToWire(payout, await getHistory(client, id)) };
+}
+
+/** One attempt, in one transaction: replay, or claim the key, check the request, book the payout, store the reply. */
+async function manualPayoutAttempt(
+  client: Queryable,
+  request: ManualPayoutRequest,
+  ref: IdempotencyKeyRef,
+  fingerprint: Buffer,
+): Promise<ManualPayoutResponse> {
+  const prior = await replayOf(client, ref, fingerprint);
+  if (prior) return prior;
+  if (!(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))) {
+    // A concurrent request with the same key committed while this one waited on the key: answer as it did.
+    const winner = await replayOf(client, ref, fingerprint);
+    if (winner) return winner;
+    throw requestInProgress(1);
+  }
+  const seller = await lockedSeller(client, request.body);
+  const amount = checkedAmount(request.body, seller);
+  const bank = await payableBank(client, seller);
+  await checkAvailable(client, seller, amount.currency, amount.amountMinor);
+  const response = await bookManualPayout(client, request, seller, amount, bank);
+  await completeIdempotentRequest(client, ref, response);
+  return { ...response, replayed: false };
+}
+
 /**
  * A manual payout (`POST /v1/payouts`): refused above the seller's available balance, in another currency than
  * the seller's, or without bank details; otherwise the payout row, its ledger entry (available → in transit) and
@@ -75,96 +213,7 @@ export async function createManualPayout(
   };
   for (let attempt = 0; ; attempt++) {
     try {
-      return await withTransaction(pool, async (client) => {
-        const prior = await replayOf(client, ref, fingerprint);
-        if (prior) return prior;
-        if (
-          !(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))
-        ) {
-          // A concurrent request with the same key committed while this one waited on the key: answer as it did.
-          const winner = await replayOf(client, ref, fingerprint);
-          if (winner) return winner;
-          throw requestInProgress(1);
-        }
-        const body = request.body;
-        const locked = await lockSellers(client, [body.seller_account]);
-        const seller = locked.size === 1 ? await findSeller(client, body.seller_account) : undefined;
-        if (!seller) {
-          throw new AppError('seller_unknown', `no seller ${body.seller_account}`, {
-            field: 'seller_account',
-          });
-        }
-        const currency = (() => {
-          try {
-            return assertCurrency(body.currency);
-          } catch (error) {
-            throw error instanceof AppError ? error.atField('currency') : error;
-          }
-        })();
-        if (currency !== seller.currency) {
-          throw new AppError(
-            'payout_currency_mismatch',
-            `currency: seller ${seller.sellerAccount} is paid in ${seller.currency}, not ${currency}`,
-            { field: 'currency' },
-          );
-        }
-        let amountMinor: bigint;
-        try {
-          amountMinor = parseAmount(body.amount, currency);
-        } catch (error) {
-          throw error instanceof AppError ? error.atField('amount') : error;
-        }
-        const settings = await findPayoutSettings(client, seller.sellerAccount);
-        if (settings.bank === null || settings.needsBankDetails) {
-          throw new AppError(
-            'bank_details_missing',
-            settings.needsBankDetails
-              ? `seller ${seller.sellerAccount} must give new bank details: ${settings.needsBankDetailsReason ?? 'a payout was returned'}`
-              : `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`,
-            { field: 'seller_account' },
-          );
-        }
-        const availableCode = sellerAvailable(seller.sellerAccount, currency).code;
-        const available = (await getBalances(client, [availableCode])).get(availableCode)?.balanceMinor ?? 0n;
-        if (amountMinor > available) {
-          throw new AppError('payout_exceeds_available', `amount: above the seller's available balance`, {
-            field: 'amount',
-          });
-        }
-        const id = newPayoutId();
-        const posted = await postEntry(
-          client,
-          payoutStarted({
-            currency,
-            payoutId: id,
-            sellerId: seller.sellerAccount,
-            amountMinor,
-            metadata: { manual: true },
-          }),
-        );
-        await insertPayouts(client, [
-          {
-            id,
-            sellerAccount: seller.sellerAccount,
-            currency,
-            amountMinor,
-            source: 'manual',
-            runDate: null,
-            provider: request.provider,
-            destination: settings.bank,
-            ledgerEntryId: posted.entryId,
-            apiKeyId: request.apiKeyId,
-            idempotencyKey: request.idempotencyKey,
-            reason: body.description ?? 'manual payout',
-            historySource: 'api',
-          },
-        ]);
-        const payout = await getPayout(client, id);
-        if (!payout) throw new Error(`payout ${id} vanished in its own transaction`);
-        const response = { status: 201, body: payoutToWire(payout, await getHistory(client, id)) };
-        await completeIdempotentRequest(client, ref, response);
-        return { ...response, replayed: false };
-      });
+      return await withTransaction(pool, (client) => manualPayoutAttempt(client, request, ref, fingerprint));
     } catch (error) {
       // A concurrent request with the same key committed first: answer from its stored reply.
       if (sqlState(error) === '23505' && attempt === 0) continue;

@@ -69,75 +69,71 @@ interface ChunkResult {
   outcomes: Array<RunDecision['outcome'] | 'already_run'>;
 }
 
-async function processChunk(
-  client: PoolClient,
-  deps: RunDeps,
-  date: IsoDate,
-  sellers: DueSeller[],
-): Promise<ChunkResult> {
+interface PlannedSeller {
+  seller: DueSeller;
+  decision: RunDecision;
+  payoutId: string | null;
+  entryIndex: number;
+}
+
+/** Inserts the run's marker for each seller; returns those this transaction owns (the others already ran). */
+async function claimSellers(client: PoolClient, date: IsoDate, sellers: DueSeller[]): Promise<Set<string>> {
   const claimed = await client.query<{ seller_account: string }>(
     `INSERT INTO payouts.seller_runs (seller_account, run_date, outcome)
      SELECT x, $2::date, 'processing' FROM unnest($1::text[]) AS x ORDER BY x
      ON CONFLICT (seller_account, run_date) DO NOTHING RETURNING seller_account`,
     [sellers.map((s) => s.sellerAccount), date],
   );
-  const owned = new Set(claimed.rows.map((row) => row.seller_account));
-  const outcomes: ChunkResult['outcomes'] = sellers
-    .filter((s) => !owned.has(s.sellerAccount))
-    .map(() => 'already_run');
-  const mine = sellers.filter((s) => owned.has(s.sellerAccount));
-  if (mine.length === 0) return { created: [], outcomes };
-  // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance.
-  await lockSellers(
-    client,
-    mine.map((s) => s.sellerAccount),
-  );
-  const codes = mine.flatMap((s) => [
-    sellerAvailable(s.sellerAccount, s.currency).code,
-    sellerReserved(s.sellerAccount, s.currency).code,
-  ]);
-  const balances = await getBalances(client, codes);
-  const entries: EntryInput[] = [];
-  const planned: Array<{
-    seller: DueSeller;
-    decision: RunDecision;
-    payoutId: string | null;
-    entryIndex: number;
-  }> = [];
-  for (const seller of mine) {
-    const { settings } = seller;
-    const available =
-      balances.get(sellerAvailable(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
-    const reserved =
-      balances.get(sellerReserved(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
-    const decision = decideRun(settings, available, reserved);
-    const common = { currency: seller.currency, sellerId: seller.sellerAccount, effectiveAt: deps.now };
-    const reserveId = `${seller.sellerAccount}:${date}`;
-    if (decision.reserveChangeMinor > 0n) {
-      entries.push(reserveHeld({ ...common, reserveId, amountMinor: decision.reserveChangeMinor }));
-    } else if (decision.reserveChangeMinor < 0n) {
-      entries.push(reserveReleased({ ...common, reserveId, amountMinor: -decision.reserveChangeMinor }));
-    }
-    let payoutId: string | null = null;
-    let entryIndex = -1;
-    if (decision.outcome === 'paid') {
-      payoutId = newPayoutId();
-      entryIndex = entries.length;
-      entries.push(
-        payoutStarted({
-          ...common,
-          payoutId,
-          amountMinor: decision.payoutMinor,
-          metadata: { runDate: date },
-        }),
-      );
-    }
-    planned.push({ seller, decision, payoutId, entryIndex });
+  return new Set(claimed.rows.map((row) => row.seller_account));
+}
+
+/** Decides for one seller and appends its ledger entries (reserve change, payout) to `entries`. */
+function planSeller(
+  deps: RunDeps,
+  date: IsoDate,
+  seller: DueSeller,
+  balances: Awaited<ReturnType<typeof getBalances>>,
+  entries: EntryInput[],
+): PlannedSeller {
+  const { settings } = seller;
+  const available =
+    balances.get(sellerAvailable(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
+  const reserved =
+    balances.get(sellerReserved(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
+  const decision = decideRun(settings, available, reserved);
+  const common = { currency: seller.currency, sellerId: seller.sellerAccount, effectiveAt: deps.now };
+  const reserveId = `${seller.sellerAccount}:${date}`;
+  if (decision.reserveChangeMinor > 0n) {
+    entries.push(reserveHeld({ ...common, reserveId, amountMinor: decision.reserveChangeMinor }));
+  } else if (decision.reserveChangeMinor < 0n) {
+    entries.push(reserveReleased({ ...common, reserveId, amountMinor: -decision.reserveChangeMinor }));
   }
-  const posted = await postEntries(client, entries);
+  let payoutId: string | null = null;
+  let entryIndex = -1;
+  if (decision.outcome === 'paid') {
+    payoutId = newPayoutId();
+    entryIndex = entries.length;
+    entries.push(
+      payoutStarted({
+        ...common,
+        payoutId,
+        amountMinor: decision.payoutMinor,
+        metadata: { runDate: date },
+      }),
+    );
+  }
+  return { seller, decision, payoutId, entryIndex };
+}
+
+/** The payout rows of the planned sellers that are paid, each with its posted ledger entry. */
+function newPayouts(
+  deps: RunDeps,
+  date: IsoDate,
+  planned: PlannedSeller[],
+  posted: Awaited<ReturnType<typeof postEntries>>,
+): NewPayout[] {
   const created: NewPayout[] = [];
   for (const plan of planned) {
-    outcomes.push(plan.decision.outcome);
     const bank = plan.seller.settings.bank;
     const entryId = posted[plan.entryIndex]?.entryId;
     if (plan.payoutId === null || bank === null || entryId === undefined) continue;
@@ -155,7 +151,11 @@ async function processChunk(
       historySource: 'payout_run',
     });
   }
-  await insertPayouts(client, created);
+  return created;
+}
+
+/** Writes each planned seller's outcome (and payout) on its run marker. */
+async function recordSellerRuns(client: PoolClient, date: IsoDate, planned: PlannedSeller[]): Promise<void> {
   await client.query(
     `UPDATE payouts.seller_runs r SET outcome = x.outcome, payout_id = x.payout_id
      FROM unnest($1::text[], $2::text[], $3::text[]) AS x(seller_account, outcome, payout_id)
@@ -167,18 +167,44 @@ async function processChunk(
       date,
     ],
   );
+}
+
+async function processChunk(
+  client: PoolClient,
+  deps: RunDeps,
+  date: IsoDate,
+  sellers: DueSeller[],
+): Promise<ChunkResult> {
+  const owned = await claimSellers(client, date, sellers);
+  const outcomes: ChunkResult['outcomes'] = sellers
+    .filter((s) => !owned.has(s.sellerAccount))
+    .map(() => 'already_run');
+  const mine = sellers.filter((s) => owned.has(s.sellerAccount));
+  if (mine.length === 0) return { created: [], outcomes };
+  // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance.
+  await lockSellers(
+    client,
+    mine.map((s) => s.sellerAccount),
+  );
+  const codes = mine.flatMap((s) => [
+    sellerAvailable(s.sellerAccount, s.currency).code,
+    sellerReserved(s.sellerAccount, s.currency).code,
+  ]);
+  const balances = await getBalances(client, codes);
+  const entries: EntryInput[] = [];
+  const planned = mine.map((seller) => planSeller(deps, date, seller, balances, entries));
+  const posted = await postEntries(client, entries);
+  for (const plan of planned) outcomes.push(plan.decision.outcome);
+  const created = newPayouts(deps, date, planned, posted);
+  await insertPayouts(client, created);
+  await recordSellerRuns(client, date, planned);
   return { created, outcomes };
 }
 
-export async function runPayouts(
-  deps: RunDeps,
-  date: IsoDate,
-  options: { chunkSize?: number } = {},
-): Promise<RunReport> {
-  const chunkSize = options.chunkSize ?? CHUNK;
-  const report: RunReport = {
+function emptyReport(date: IsoDate, holdsReleased: number): RunReport {
+  return {
     date,
-    holdsReleased: await releaseDueHolds(deps.pool, date),
+    holdsReleased,
     sellersDue: 0,
     payoutsCreated: 0,
     totalsMinor: {},
@@ -192,13 +218,58 @@ export async function runPayouts(
     },
     submit: { submitted: 0, files: [], failed: 0 },
   };
-  const tally = (result: ChunkResult) => {
-    for (const outcome of result.outcomes) report.outcomes[outcome]++;
-    for (const payout of result.created) {
-      report.payoutsCreated++;
-      report.totalsMinor[payout.currency] = (report.totalsMinor[payout.currency] ?? 0n) + payout.amountMinor;
+}
+
+function tally(report: RunReport, result: ChunkResult): void {
+  for (const outcome of result.outcomes) report.outcomes[outcome]++;
+  for (const payout of result.created) {
+    report.payoutsCreated++;
+    report.totalsMinor[payout.currency] = (report.totalsMinor[payout.currency] ?? 0n) + payout.amountMinor;
+  }
+}
+
+/** Decides for a chunk of due sellers in one transaction; when that fails, for each seller in its own. */
+async function runChunk(
+  deps: RunDeps,
+  date: IsoDate,
+  sellers: DueSeller[],
+  report: RunReport,
+): Promise<void> {
+  try {
+    tally(report, await withTransaction(deps.pool, (client) => processChunk(client, deps, date, sellers)));
+  } catch (error) {
+    // One seller's balance moved under us (a refund, a manual payout): decide for each seller on its own, so
+    // one failure costs one seller this period, not the whole chunk.
+    deps.log.warn({ err: error, date }, 'payout run: chunk failed, retrying seller by seller');
+    for (const seller of sellers) {
+      try {
+        tally(
+          report,
+          await withTransaction(deps.pool, (client) => processChunk(client, deps, date, [seller])),
+        );
+      } catch (sellerError) {
+        report.outcomes.failed++;
+        deps.log.error(
+          {
+            err: sellerError,
+            seller: seller.sellerAccount,
+            date,
+            code: isAppError(sellerError) ? sellerError.code : undefined,
+          },
+          'payout run: seller failed; it will be considered again by the next run of this date',
+        );
+      }
     }
-  };
+  }
+}
+
+export async function runPayouts(
+  deps: RunDeps,
+  date: IsoDate,
+  options: { chunkSize?: number } = {},
+): Promise<RunReport> {
+  const chunkSize = options.chunkSize ?? CHUNK;
+  const report = emptyReport(date, await releaseDueHolds(deps.pool, date));
   let after = '';
   for (;;) {
     const page = await sellersDueOn(deps.pool, date, after, chunkSize);
@@ -214,29 +285,7 @@ export async function runPayouts(
       if (page.length < chunkSize) break;
       continue;
     }
-    try {
-      tally(await withTransaction(deps.pool, (client) => processChunk(client, deps, date, sellers)));
-    } catch (error) {
-      // One seller's balance moved under us (a refund, a manual payout): decide for each seller on its own, so
-      // one failure costs one seller this period, not the whole chunk.
-      deps.log.warn({ err: error, date }, 'payout run: chunk failed, retrying seller by seller');
-      for (const seller of sellers) {
-        try {
-          tally(await withTransaction(deps.pool, (client) => processChunk(client, deps, date, [seller])));
-        } catch (sellerError) {
-          report.outcomes.failed++;
-          deps.log.error(
-            {
-              err: sellerError,
-              seller: seller.sellerAccount,
-              date,
-              code: isAppError(sellerError) ? sellerError.code : undefined,
-            },
-            'payout run: seller failed; it will be considered again by the next run of this date',
-          );
-        }
-      }
-    }
+    await runChunk(deps, date, sellers, report);
     if (page.length < chunkSize) break;
   }
   report.submit = await deps.provider.submitPending({ pool: deps.pool, log: deps.log }, date, deps.now);

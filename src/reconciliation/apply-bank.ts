@@ -94,6 +94,162 @@ async function findPspPayout(
     : { id: row.id, amountMinor: row.amount_minor, currency: row.currency, matchedBy: 'amount' };
 }
 
+type StagedBankLine = ReturnType<typeof toLine>;
+type ToCure = Array<{ finding: Finding; effectiveAt: Date | undefined }>;
+type PayoutsByEndToEnd = Awaited<ReturnType<ReconRuntime['fix']['payouts']['findByEndToEndIds']>>;
+
+/** What one chunk's transaction knows before it sorts its lines, and what it gathers while doing so. */
+interface BankChunkState {
+  importId: string;
+  runId: string;
+  owner: Map<string, { seen_key: string; import_id: string; seq: number }>;
+  payouts: PayoutsByEndToEnd;
+  toFile: Finding[];
+  toCure: ToCure;
+}
+
+/** The next chunk of staged lines after `after`, in sequence order. */
+async function readBankChunk(rt: ReconRuntime, importId: string, after: number): Promise<StagedBankLine[]> {
+  const chunk = await rt.pool.query<Row>(
+    `SELECT seq, line, message_type, statement_id, amount_minor, currency, credit_debit, reversal, status,
+            booking_date, entry_ref, acct_svcr_ref, end_to_end_id, bank_code, return_code, return_info, remittance,
+            seen_key
+       FROM recon.bank_lines WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [importId, after, rt.chunkSize],
+  );
+  return chunk.rows.map((row) => toLine(importId, row));
+}
+
+/** Marks the booked lines seen; returns who first saw each seen key. */
+async function markBankSeen(
+  client: PoolClient,
+  importId: string,
+  lines: StagedBankLine[],
+): Promise<BankChunkState['owner']> {
+  const booked = lines.filter((l) => l.status === 'BOOK');
+  await client.query(
+    `INSERT INTO recon.bank_seen (seen_key, import_id, seq)
+     SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
+    [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
+  );
+  const owners = await client.query<{ seen_key: string; import_id: string; seq: number }>(
+    'SELECT seen_key, import_id, seq FROM recon.bank_seen WHERE seen_key = ANY($1::text[])',
+    [booked.map((l) => l.seenKey)],
+  );
+  return new Map(owners.rows.map((row) => [row.seen_key, row]));
+}
+
+function addBankTotals(counters: RunCounters, line: StagedBankLine): void {
+  const totals = counters.bankTotals.get(line.currency) ?? {
+    creditMinor: 0n,
+    debitMinor: 0n,
+    lines: 0,
+  };
+  if (line.creditDebit === 'CRDT') totals.creditMinor += line.amountMinor;
+  else totals.debitMinor += line.amountMinor;
+  totals.lines += 1;
+  counters.bankTotals.set(line.currency, totals);
+}
+
+/** Everything the classifier needs to know about one line beyond the line itself. */
+async function bankLineContext(
+  client: PoolClient,
+  line: StagedBankLine,
+  state: BankChunkState,
+): Promise<BankLineContext> {
+  const first = state.owner.get(line.seenKey);
+  const seenBefore =
+    line.status === 'BOOK' &&
+    first !== undefined &&
+    (first.import_id !== state.importId || first.seq !== line.seq)
+      ? { importId: first.import_id, seq: first.seq }
+      : undefined;
+  const payout = line.endToEndId === undefined ? undefined : state.payouts.get(line.endToEndId);
+  const wantsPsp =
+    line.status === 'BOOK' && seenBefore === undefined && line.creditDebit === 'CRDT' && !isReturnLine(line);
+  return {
+    seenBefore,
+    payout,
+    pspPayout: wantsPsp ? await findPspPayout(client, line) : undefined,
+  };
+}
+
+/** Claims the PSP payout a credit received and books its arrival in the ledger. */
+async function receivePspPayout(
+  client: PoolClient,
+  line: StagedBankLine,
+  received: NonNullable<ReturnType<typeof classifyBankLine>['receivePspPayout']>,
+  state: BankChunkState,
+  counters: RunCounters,
+): Promise<void> {
+  const { importId, runId } = state;
+  await client.query(
+    'UPDATE recon.psp_payouts SET bank_import_id = $2, bank_seq = $3 WHERE id = $1 AND bank_import_id IS NULL',
+    [received.id, importId, line.seq],
+  );
+  // The PSP's money reaching our bank is known only from the statement: booking it is routine, not a cure.
+  const posted = await postEntry(
+    client,
+    pspPayout({
+      currency: received.currency,
+      pspPayoutId: received.id,
+      amountMinor: received.amountMinor,
+      ...(line.bookingDate === undefined ? {} : { effectiveAt: new Date(`${line.bookingDate}T00:00:00Z`) }),
+      metadata: { importId, seq: line.seq, runId },
+    }),
+  );
+  if (posted.created) counters.pspPayoutsReceived += 1;
+}
+
+/** Classifies one line and records what follows from it. */
+async function sortBankLine(
+  rt: ReconRuntime,
+  client: PoolClient,
+  line: StagedBankLine,
+  state: BankChunkState,
+  counters: RunCounters,
+): Promise<void> {
+  counters.linesRead += 1;
+  addBankTotals(counters, line);
+  const ctx = await bankLineContext(client, line, state);
+  const result = classifyBankLine(line, ctx);
+  if (result.matched) counters.matched += 1;
+  if (result.pending) counters.pending += 1;
+  if (result.receivePspPayout !== undefined) {
+    await receivePspPayout(client, line, result.receivePspPayout, state, counters);
+  }
+  for (const finding of result.findings) {
+    if (finding.fix === undefined) state.toFile.push(finding);
+    else {
+      state.toCure.push({
+        finding,
+        effectiveAt: line.bookingDate === undefined ? undefined : new Date(`${line.bookingDate}T00:00:00Z`),
+      });
+    }
+  }
+  const outcome = result.pending ? 'pending' : result.matched ? 'matched' : 'unmatched';
+  afterCommit(client, () => rt.metrics.lines.inc({ source: 'bank', outcome }));
+}
+
+/** One chunk's transaction: marks the lines seen, matches and sorts them, files the findings. */
+async function applyBankChunk(
+  rt: ReconRuntime,
+  client: PoolClient,
+  runId: string,
+  importId: string,
+  lines: StagedBankLine[],
+  counters: RunCounters,
+  toCure: ToCure,
+): Promise<void> {
+  const owner = await markBankSeen(client, importId, lines);
+  const payouts = await rt.fix.payouts.findByEndToEndIds(client, [
+    ...new Set(lines.flatMap((l) => (l.endToEndId === undefined ? [] : [l.endToEndId]))),
+  ]);
+  const state: BankChunkState = { importId, runId, owner, payouts, toFile: [], toCure };
+  for (const line of lines) await sortBankLine(rt, client, line, state, counters);
+  await fileAll(rt, client, runId, state.toFile, counters);
+}
+
 /** Applies one staged bank statement: matches and sorts every line, chunk by chunk, then cures the known causes. */
 export async function applyBankImport(
   rt: ReconRuntime,
@@ -103,101 +259,13 @@ export async function applyBankImport(
 ): Promise<void> {
   let after = 0;
   for (;;) {
-    const chunk = await rt.pool.query<Row>(
-      `SELECT seq, line, message_type, statement_id, amount_minor, currency, credit_debit, reversal, status,
-              booking_date, entry_ref, acct_svcr_ref, end_to_end_id, bank_code, return_code, return_info, remittance,
-              seen_key
-         FROM recon.bank_lines WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [importId, after, rt.chunkSize],
-    );
-    if (chunk.rows.length === 0) break;
-    const lines = chunk.rows.map((row) => toLine(importId, row));
+    const lines = await readBankChunk(rt, importId, after);
+    if (lines.length === 0) break;
     after = lines[lines.length - 1]?.seq ?? after;
-    const toCure: Array<{ finding: Finding; effectiveAt: Date | undefined }> = [];
-    await withTransaction(rt.pool, async (client) => {
-      const booked = lines.filter((l) => l.status === 'BOOK');
-      await client.query(
-        `INSERT INTO recon.bank_seen (seen_key, import_id, seq)
-         SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
-        [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
-      );
-      const owners = await client.query<{ seen_key: string; import_id: string; seq: number }>(
-        'SELECT seen_key, import_id, seq FROM recon.bank_seen WHERE seen_key = ANY($1::text[])',
-        [booked.map((l) => l.seenKey)],
-      );
-      const owner = new Map(owners.rows.map((row) => [row.seen_key, row]));
-      const payouts = await rt.fix.payouts.findByEndToEndIds(client, [
-        ...new Set(lines.flatMap((l) => (l.endToEndId === undefined ? [] : [l.endToEndId]))),
-      ]);
-      const toFile: Finding[] = [];
-      for (const line of lines) {
-        counters.linesRead += 1;
-        const totals = counters.bankTotals.get(line.currency) ?? {
-          creditMinor: 0n,
-          debitMinor: 0n,
-          lines: 0,
-        };
-        if (line.creditDebit === 'CRDT') totals.creditMinor += line.amountMinor;
-        else totals.debitMinor += line.amountMinor;
-        totals.lines += 1;
-        counters.bankTotals.set(line.currency, totals);
-        const first = owner.get(line.seenKey);
-        const seenBefore =
-          line.status === 'BOOK' &&
-          first !== undefined &&
-          (first.import_id !== importId || first.seq !== line.seq)
-            ? { importId: first.import_id, seq: first.seq }
-            : undefined;
-        const payout = line.endToEndId === undefined ? undefined : payouts.get(line.endToEndId);
-        const wantsPsp =
-          line.status === 'BOOK' &&
-          seenBefore === undefined &&
-          line.creditDebit === 'CRDT' &&
-          !isReturnLine(line);
-        const ctx: BankLineContext = {
-          seenBefore,
-          payout,
-          pspPayout: wantsPsp ? await findPspPayout(client, line) : undefined,
-        };
-        const result = classifyBankLine(line, ctx);
-        if (result.matched) counters.matched += 1;
-        if (result.pending) counters.pending += 1;
-        if (result.receivePspPayout !== undefined) {
-          const received = result.receivePspPayout;
-          await client.query(
-            'UPDATE recon.psp_payouts SET bank_import_id = $2, bank_seq = $3 WHERE id = $1 AND bank_import_id IS NULL',
-            [received.id, importId, line.seq],
-          );
-          // The PSP's money reaching our bank is known only from the statement: booking it is routine, not a cure.
-          const posted = await postEntry(
-            client,
-            pspPayout({
-              currency: received.currency,
-              pspPayoutId: received.id,
-              amountMinor: received.amountMinor,
-              ...(line.bookingDate === undefined
-                ? {}
-                : { effectiveAt: new Date(`${line.bookingDate}T00:00:00Z`) }),
-              metadata: { importId, seq: line.seq, runId },
-            }),
-          );
-          if (posted.created) counters.pspPayoutsReceived += 1;
-        }
-        for (const finding of result.findings) {
-          if (finding.fix === undefined) toFile.push(finding);
-          else {
-            toCure.push({
-              finding,
-              effectiveAt:
-                line.bookingDate === undefined ? undefined : new Date(`${line.bookingDate}T00:00:00Z`),
-            });
-          }
-        }
-        const outcome = result.pending ? 'pending' : result.matched ? 'matched' : 'unmatched';
-        afterCommit(client, () => rt.metrics.lines.inc({ source: 'bank', outcome }));
-      }
-      await fileAll(rt, client, runId, toFile, counters);
-    });
+    const toCure: ToCure = [];
+    await withTransaction(rt.pool, (client) =>
+      applyBankChunk(rt, client, runId, importId, lines, counters, toCure),
+    );
     for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
   }
 }

@@ -142,6 +142,227 @@ async function markSeen(
   return seenBefore;
 }
 
+type LoadedOrders = Awaited<ReturnType<typeof loadOrders>>;
+type ToCure = Array<{ finding: Finding; effectiveAt: Date | undefined }>;
+interface PspPayoutRow {
+  id: string;
+  amountMinor: bigint;
+  currency: string;
+  effectiveAt: Date | undefined;
+  line: number;
+}
+
+/** What one chunk's transaction gathers, line by line, before writing it. */
+interface ChunkState {
+  seenBefore: Map<number, { importId: string; line: number }>;
+  orders: LoadedOrders;
+  booked: Map<string, bigint>;
+  priorMatches: Map<string, string>;
+  newMatches: Array<{ orderId: string; txn: string; line: number }>;
+  payouts: PspPayoutRow[];
+  toFile: Finding[];
+  toCure: ToCure;
+}
+
+/** The next chunk of staged lines after `after`, in line order. */
+async function readPspChunk(rt: ReconRuntime, importId: string, after: number): Promise<StagedLine[]> {
+  const chunk = await rt.pool.query<LineRow>(
+    `SELECT line, balance_transaction_id, category, currency, gross_minor, fee_minor, net_minor, created_at,
+            available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at, description,
+            dispute_reason, metadata
+       FROM recon.psp_lines WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
+    [importId, after, rt.chunkSize],
+  );
+  return chunk.rows.map((row) => toLine(importId, row));
+}
+
+/** The ledger references a chunk's lines may have been booked under: the PSP fee, the refund, the chargeback. */
+function bookedReferences(lines: StagedLine[]): string[] {
+  return lines.flatMap((l) => [
+    `psp_fee:${l.balanceTransactionId}`,
+    ...(l.sourceId === undefined
+      ? []
+      : l.category === 'refund'
+        ? [`refund:${l.sourceId}`]
+        : l.category === 'dispute'
+          ? [`chargeback:${l.sourceId}`]
+          : []),
+  ]);
+}
+
+/** The balance transaction each of these orders was already matched to, by order id. */
+async function loadPriorMatches(client: PoolClient, orderIds: string[]): Promise<Map<string, string>> {
+  const priorMatches = new Map<string, string>();
+  if (orderIds.length > 0) {
+    const found = await client.query<{ payment_order_id: string; balance_transaction_id: string }>(
+      'SELECT payment_order_id, balance_transaction_id FROM recon.order_matches WHERE payment_order_id = ANY($1::text[])',
+      [orderIds],
+    );
+    for (const row of found.rows) priorMatches.set(row.payment_order_id, row.balance_transaction_id);
+  }
+  return priorMatches;
+}
+
+function addPspTotals(counters: RunCounters, line: StagedLine): void {
+  const totals = counters.pspTotals.get(line.currency) ?? {
+    grossMinor: 0n,
+    feeMinor: 0n,
+    netMinor: 0n,
+    lines: 0,
+  };
+  totals.grossMinor += line.grossMinor;
+  totals.feeMinor += line.feeMinor;
+  totals.netMinor += line.netMinor;
+  totals.lines += 1;
+  counters.pspTotals.set(line.currency, totals);
+}
+
+/** The orders a line refers to: by payment order id, else by checkout id, else by the PSP's payment id. */
+function matchOrders(
+  line: StagedLine,
+  orders: LoadedOrders,
+): { matchedOrders: OrderFacts[]; matchedBy: PspLineContext['matchedBy'] } {
+  const keys = {
+    po: line.metadata.payment_order_id,
+    checkout: line.metadata.checkout_id,
+    pi: line.paymentIntentId,
+  };
+  let matchedOrders: OrderFacts[] = [];
+  let matchedBy: PspLineContext['matchedBy'];
+  const single = keys.po === undefined ? undefined : orders.byId.get(keys.po);
+  if (single !== undefined) {
+    matchedOrders = [single];
+    matchedBy = 'payment_order_id';
+  } else if (keys.checkout !== undefined && (orders.byCheckout.get(keys.checkout)?.length ?? 0) > 0) {
+    matchedOrders = orders.byCheckout.get(keys.checkout) ?? [];
+    matchedBy = 'checkout_id';
+  } else if (keys.pi !== undefined && (orders.byPayment.get(keys.pi)?.length ?? 0) > 0) {
+    matchedOrders = orders.byPayment.get(keys.pi) ?? [];
+    matchedBy = 'payment_intent_id';
+  }
+  return { matchedOrders, matchedBy };
+}
+
+/** Everything the classifier needs to know about one line beyond the line itself. */
+function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
+  const { matchedOrders, matchedBy } = matchOrders(line, state.orders);
+  const isCharge = CHARGE_CATEGORIES.has(line.category);
+  const other = isCharge
+    ? matchedOrders
+        .map((o) => state.priorMatches.get(o.paymentOrderId))
+        .find((t) => t !== undefined && t !== line.balanceTransactionId)
+    : undefined;
+  return {
+    seenBefore: state.seenBefore.get(line.line),
+    orders: matchedOrders,
+    matchedBy,
+    ordersMatchedByOther: other,
+    feeBookedMinor: state.booked.get(`psp_fee:${line.balanceTransactionId}`),
+    bookedEntryMinor:
+      line.sourceId === undefined
+        ? undefined
+        : state.booked.get(
+            line.category === 'refund' ? `refund:${line.sourceId}` : `chargeback:${line.sourceId}`,
+          ),
+  };
+}
+
+/** Classifies one line and records what follows from it in the chunk's state. */
+function sortPspLine(
+  rt: ReconRuntime,
+  client: PoolClient,
+  line: StagedLine,
+  state: ChunkState,
+  counters: RunCounters,
+): void {
+  counters.linesRead += 1;
+  addPspTotals(counters, line);
+  const ctx = pspLineContext(line, state);
+  const isCharge = CHARGE_CATEGORIES.has(line.category);
+  const result = classifyPspLine(line, ctx);
+  if (result.matched) counters.matched += 1;
+  // A charge line that found its orders accounts for them even when it disagrees with them: the
+  // disagreement is its own exception, and the orders are not also "missing" a line.
+  if (isCharge && ctx.seenBefore === undefined && ctx.ordersMatchedByOther === undefined) {
+    for (const orderId of result.matchedOrderIds) {
+      state.priorMatches.set(orderId, line.balanceTransactionId);
+      state.newMatches.push({ orderId, txn: line.balanceTransactionId, line: line.line });
+    }
+  }
+  if (result.pspPayout !== undefined) state.payouts.push({ ...result.pspPayout, line: line.line });
+  for (const finding of result.findings) {
+    if (finding.fix === undefined) state.toFile.push(finding);
+    else state.toCure.push({ finding, effectiveAt: line.createdAt });
+  }
+  const outcome = result.matched ? 'matched' : 'unmatched';
+  afterCommit(client, () => rt.metrics.lines.inc({ source: 'psp', outcome }));
+}
+
+/** Writes the chunk's new order matches and the PSP payouts its lines announced. */
+async function writeMatchesAndPayouts(
+  client: PoolClient,
+  importId: string,
+  state: ChunkState,
+): Promise<void> {
+  const { newMatches, payouts } = state;
+  if (newMatches.length > 0) {
+    await client.query(
+      `INSERT INTO recon.order_matches (payment_order_id, balance_transaction_id, import_id, line)
+       SELECT o, t, $1, l FROM unnest($2::text[], $3::text[], $4::int[]) AS u(o, t, l) ON CONFLICT DO NOTHING`,
+      [
+        importId,
+        newMatches.map((m) => m.orderId),
+        newMatches.map((m) => m.txn),
+        newMatches.map((m) => m.line),
+      ],
+    );
+  }
+  if (payouts.length > 0) {
+    await client.query(
+      `INSERT INTO recon.psp_payouts (id, currency, amount_minor, effective_at, import_id, line)
+       SELECT i, c, a, e, $1, l FROM unnest($2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::int[])
+         AS u(i, c, a, e, l) ON CONFLICT DO NOTHING`,
+      [
+        importId,
+        payouts.map((p) => p.id),
+        payouts.map((p) => p.currency),
+        payouts.map((p) => p.amountMinor.toString()),
+        payouts.map((p) => p.effectiveAt ?? null),
+        payouts.map((p) => p.line),
+      ],
+    );
+  }
+}
+
+/** One chunk's transaction: marks the lines seen, matches and sorts them, writes the matches, files the findings. */
+async function applyPspChunk(
+  rt: ReconRuntime,
+  client: PoolClient,
+  runId: string,
+  importId: string,
+  lines: StagedLine[],
+  counters: RunCounters,
+  toCure: ToCure,
+): Promise<void> {
+  const seenBefore = await markSeen(client, importId, lines);
+  const orders = await loadOrders(client, rt.fix.payins, lines);
+  const booked = await debitTotalsByReference(client, bookedReferences(lines));
+  const priorMatches = await loadPriorMatches(client, [...orders.byId.keys()]);
+  const state: ChunkState = {
+    seenBefore,
+    orders,
+    booked,
+    priorMatches,
+    newMatches: [],
+    payouts: [],
+    toFile: [],
+    toCure,
+  };
+  for (const line of lines) sortPspLine(rt, client, line, state, counters);
+  await writeMatchesAndPayouts(client, importId, state);
+  await fileAll(rt, client, runId, state.toFile, counters);
+}
+
 /** Applies one staged PSP report: matches and sorts every line, chunk by chunk, then cures the known causes. */
 export async function applyPspImport(
   rt: ReconRuntime,
@@ -151,147 +372,13 @@ export async function applyPspImport(
 ): Promise<void> {
   let after = 0;
   for (;;) {
-    const chunk = await rt.pool.query<LineRow>(
-      `SELECT line, balance_transaction_id, category, currency, gross_minor, fee_minor, net_minor, created_at,
-              available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at, description,
-              dispute_reason, metadata
-         FROM recon.psp_lines WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
-      [importId, after, rt.chunkSize],
-    );
-    if (chunk.rows.length === 0) break;
-    const lines = chunk.rows.map((row) => toLine(importId, row));
+    const lines = await readPspChunk(rt, importId, after);
+    if (lines.length === 0) break;
     after = lines[lines.length - 1]?.line ?? after;
-    const toCure: Array<{ finding: Finding; effectiveAt: Date | undefined }> = [];
-    await withTransaction(rt.pool, async (client) => {
-      const seenBefore = await markSeen(client, importId, lines);
-      const orders = await loadOrders(client, rt.fix.payins, lines);
-      const references = lines.flatMap((l) => [
-        `psp_fee:${l.balanceTransactionId}`,
-        ...(l.sourceId === undefined
-          ? []
-          : l.category === 'refund'
-            ? [`refund:${l.sourceId}`]
-            : l.category === 'dispute'
-              ? [`chargeback:${l.sourceId}`]
-              : []),
-      ]);
-      const booked = await debitTotalsByReference(client, references);
-      const allOrderIds = [...orders.byId.keys()];
-      const priorMatches = new Map<string, string>();
-      if (allOrderIds.length > 0) {
-        const found = await client.query<{ payment_order_id: string; balance_transaction_id: string }>(
-          'SELECT payment_order_id, balance_transaction_id FROM recon.order_matches WHERE payment_order_id = ANY($1::text[])',
-          [allOrderIds],
-        );
-        for (const row of found.rows) priorMatches.set(row.payment_order_id, row.balance_transaction_id);
-      }
-      const newMatches: Array<{ orderId: string; txn: string; line: number }> = [];
-      const payouts: Array<{
-        id: string;
-        amountMinor: bigint;
-        currency: string;
-        effectiveAt: Date | undefined;
-        line: number;
-      }> = [];
-      const toFile: Finding[] = [];
-      for (const line of lines) {
-        counters.linesRead += 1;
-        const totals = counters.pspTotals.get(line.currency) ?? {
-          grossMinor: 0n,
-          feeMinor: 0n,
-          netMinor: 0n,
-          lines: 0,
-        };
-        totals.grossMinor += line.grossMinor;
-        totals.feeMinor += line.feeMinor;
-        totals.netMinor += line.netMinor;
-        totals.lines += 1;
-        counters.pspTotals.set(line.currency, totals);
-
-        const keys = {
-          po: line.metadata.payment_order_id,
-          checkout: line.metadata.checkout_id,
-          pi: line.paymentIntentId,
-        };
-        let matchedOrders: OrderFacts[] = [];
-        let matchedBy: PspLineContext['matchedBy'];
-        const single = keys.po === undefined ? undefined : orders.byId.get(keys.po);
-        if (single !== undefined) {
-          matchedOrders = [single];
-          matchedBy = 'payment_order_id';
-        } else if (keys.checkout !== undefined && (orders.byCheckout.get(keys.checkout)?.length ?? 0) > 0) {
-          matchedOrders = orders.byCheckout.get(keys.checkout) ?? [];
-          matchedBy = 'checkout_id';
-        } else if (keys.pi !== undefined && (orders.byPayment.get(keys.pi)?.length ?? 0) > 0) {
-          matchedOrders = orders.byPayment.get(keys.pi) ?? [];
-          matchedBy = 'payment_intent_id';
-        }
-        const isCharge = CHARGE_CATEGORIES.has(line.category);
-        const other = isCharge
-          ? matchedOrders
-              .map((o) => priorMatches.get(o.paymentOrderId))
-              .find((t) => t !== undefined && t !== line.balanceTransactionId)
-          : undefined;
-        const ctx: PspLineContext = {
-          seenBefore: seenBefore.get(line.line),
-          orders: matchedOrders,
-          matchedBy,
-          ordersMatchedByOther: other,
-          feeBookedMinor: booked.get(`psp_fee:${line.balanceTransactionId}`),
-          bookedEntryMinor:
-            line.sourceId === undefined
-              ? undefined
-              : booked.get(
-                  line.category === 'refund' ? `refund:${line.sourceId}` : `chargeback:${line.sourceId}`,
-                ),
-        };
-        const result = classifyPspLine(line, ctx);
-        if (result.matched) counters.matched += 1;
-        // A charge line that found its orders accounts for them even when it disagrees with them: the
-        // disagreement is its own exception, and the orders are not also "missing" a line.
-        if (isCharge && ctx.seenBefore === undefined && ctx.ordersMatchedByOther === undefined) {
-          for (const orderId of result.matchedOrderIds) {
-            priorMatches.set(orderId, line.balanceTransactionId);
-            newMatches.push({ orderId, txn: line.balanceTransactionId, line: line.line });
-          }
-        }
-        if (result.pspPayout !== undefined) payouts.push({ ...result.pspPayout, line: line.line });
-        for (const finding of result.findings) {
-          if (finding.fix === undefined) toFile.push(finding);
-          else toCure.push({ finding, effectiveAt: line.createdAt });
-        }
-        const outcome = result.matched ? 'matched' : 'unmatched';
-        afterCommit(client, () => rt.metrics.lines.inc({ source: 'psp', outcome }));
-      }
-      if (newMatches.length > 0) {
-        await client.query(
-          `INSERT INTO recon.order_matches (payment_order_id, balance_transaction_id, import_id, line)
-           SELECT o, t, $1, l FROM unnest($2::text[], $3::text[], $4::int[]) AS u(o, t, l) ON CONFLICT DO NOTHING`,
-          [
-            importId,
-            newMatches.map((m) => m.orderId),
-            newMatches.map((m) => m.txn),
-            newMatches.map((m) => m.line),
-          ],
-        );
-      }
-      if (payouts.length > 0) {
-        await client.query(
-          `INSERT INTO recon.psp_payouts (id, currency, amount_minor, effective_at, import_id, line)
-           SELECT i, c, a, e, $1, l FROM unnest($2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::int[])
-             AS u(i, c, a, e, l) ON CONFLICT DO NOTHING`,
-          [
-            importId,
-            payouts.map((p) => p.id),
-            payouts.map((p) => p.currency),
-            payouts.map((p) => p.amountMinor.toString()),
-            payouts.map((p) => p.effectiveAt ?? null),
-            payouts.map((p) => p.line),
-          ],
-        );
-      }
-      await fileAll(rt, client, runId, toFile, counters);
-    });
+    const toCure: ToCure = [];
+    await withTransaction(rt.pool, (client) =>
+      applyPspChunk(rt, client, runId, importId, lines, counters, toCure),
+    );
     for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
   }
 }

@@ -113,11 +113,19 @@ export function reconciliationRoutes(rt: ReconRuntime): RouteModule {
   return (app) => registerReconciliationRoutes(app, rt);
 }
 
-function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
-  const ctx = rt;
-  // Every reconciliation route needs an `ops` key (the marker installs the check; see src/http/route-auth.ts).
-  const ops = { auth: { scope: 'ops' } } as const;
+// Every reconciliation route needs an `ops` key (the marker installs the check; see src/http/route-auth.ts).
+const ops = { auth: { scope: 'ops' } } as const;
 
+function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
+  listExceptionsRoute(app, rt);
+  getExceptionRoute(app, rt);
+  resolveExceptionRoute(app, rt);
+  reopenExceptionRoute(app, rt);
+  getRunRoute(app, rt);
+  startRunRoute(app, rt);
+}
+
+function listExceptionsRoute(app: App, ctx: ReconRuntime): void {
   app.get(
     '/v1/reconciliation/exceptions',
     {
@@ -146,7 +154,9 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
       };
     },
   );
+}
 
+function getExceptionRoute(app: App, ctx: ReconRuntime): void {
   app.get(
     '/v1/reconciliation/exceptions/:id',
     {
@@ -173,7 +183,9 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
       };
     },
   );
+}
 
+function resolveExceptionRoute(app: App, ctx: ReconRuntime): void {
   app.post(
     '/v1/reconciliation/exceptions/:id/resolve',
     {
@@ -191,7 +203,9 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
       return exceptionToWire(resolved);
     },
   );
+}
 
+function reopenExceptionRoute(app: App, ctx: ReconRuntime): void {
   app.post(
     '/v1/reconciliation/exceptions/:id/reopen',
     {
@@ -209,7 +223,9 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
       return exceptionToWire(reopened);
     },
   );
+}
 
+function getRunRoute(app: App, ctx: ReconRuntime): void {
   app.get(
     '/v1/reconciliation/runs/:id',
     {
@@ -218,39 +234,49 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
     },
     async (request) => runToWire(await getRun(ctx.pool, request.params.id)),
   );
+}
 
+/** Runs a reconciliation as `POST /v1/reconciliation/runs` asks: internal checks, an uploaded file, or a PSP fetch. */
+async function runRequested(
+  rt: ReconRuntime,
+  body: z.infer<typeof RunBody>,
+  trigger: string,
+): Promise<Record<string, unknown>> {
+  const ctx = rt;
+  const interval = {
+    ...(body.interval_start === undefined ? {} : { intervalStart: new Date(body.interval_start) }),
+    ...(body.interval_end === undefined ? {} : { intervalEnd: new Date(body.interval_end) }),
+  };
+  if (body.source === 'internal') {
+    return reconcileFiles(rt, {}, { trigger, origin: 'api', internal: true });
+  } else if (body.content !== undefined) {
+    const input = contentInput(body.name ?? `${body.source}-upload`, body.content);
+    return reconcileFiles(rt, body.source === 'psp' ? { psp: [input] } : { bank: [input] }, {
+      trigger,
+      origin: 'api',
+      internal: body.internal_checks ?? false,
+      ...interval,
+    });
+  } else if (body.source === 'psp') {
+    const now = ctx.clock.now();
+    const end = interval.intervalEnd ?? now;
+    const start = interval.intervalStart ?? new Date(end.getTime() - 86_400_000);
+    return fetchAndReconcile(rt, { start, end }, trigger, body.internal_checks ?? false);
+  } else {
+    throw new AppError('validation_failed', 'content: a bank run needs the statement content', {
+      field: 'content',
+    });
+  }
+}
+
+function startRunRoute(app: App, rt: ReconRuntime): void {
   app.post(
     '/v1/reconciliation/runs',
     { config: ops, schema: { body: RunBody, response: { 201: RunWire, ...errorResponses() } } },
     async (request, reply) => {
-      const body = request.body;
       const trigger = `api:${request.apiKey?.id ?? 'unknown'}`;
-      const interval = {
-        ...(body.interval_start === undefined ? {} : { intervalStart: new Date(body.interval_start) }),
-        ...(body.interval_end === undefined ? {} : { intervalEnd: new Date(body.interval_end) }),
-      };
-      let report: Record<string, unknown>;
-      if (body.source === 'internal') {
-        report = await reconcileFiles(rt, {}, { trigger, origin: 'api', internal: true });
-      } else if (body.content !== undefined) {
-        const input = contentInput(body.name ?? `${body.source}-upload`, body.content);
-        report = await reconcileFiles(rt, body.source === 'psp' ? { psp: [input] } : { bank: [input] }, {
-          trigger,
-          origin: 'api',
-          internal: body.internal_checks ?? false,
-          ...interval,
-        });
-      } else if (body.source === 'psp') {
-        const now = ctx.clock.now();
-        const end = interval.intervalEnd ?? now;
-        const start = interval.intervalStart ?? new Date(end.getTime() - 86_400_000);
-        report = await fetchAndReconcile(rt, { start, end }, trigger, body.internal_checks ?? false);
-      } else {
-        throw new AppError('validation_failed', 'content: a bank run needs the statement content', {
-          field: 'content',
-        });
-      }
-      const run = await getRun(ctx.pool, String(report.run_id));
+      const report = await runRequested(rt, request.body, trigger);
+      const run = await getRun(rt.pool, String(report.run_id));
       return reply.code(201).send(runToWire(run));
     },
   );

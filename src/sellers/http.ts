@@ -29,6 +29,13 @@ const UpdateSellerBody = z
 const SellerParams = z.object({ seller_account: SellerAccount });
 
 export function registerSellerRoutes(app: App, ctx: AppContext): void {
+  createSellerRoute(app, ctx);
+  sellerRoutes(app, ctx);
+  balanceRoute(app, ctx);
+}
+
+/** `POST /v1/sellers`. */
+function createSellerRoute(app: App, ctx: AppContext): void {
   app.post(
     '/v1/sellers',
     {
@@ -55,7 +62,10 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
       });
     },
   );
+}
 
+/** `GET` and `PATCH /v1/sellers/{id}`. */
+function sellerRoutes(app: App, ctx: AppContext): void {
   app.get(
     '/v1/sellers/:seller_account',
     {
@@ -91,7 +101,10 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
       return { ...sellerToWire(seller), ...settingsToWire(settings, assertCurrency(seller.currency)) };
     },
   );
+}
 
+/** `GET /v1/sellers/{id}/balance`. */
+function balanceRoute(app: App, ctx: AppContext): void {
   app.get(
     '/v1/sellers/:seller_account/balance',
     {

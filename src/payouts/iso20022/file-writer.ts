@@ -65,12 +65,16 @@ interface Row {
   seller_account: string;
 }
 
-async function writeOne(
+type FileOptions = { runDate: string; debtor: Debtor; version: PainVersion; createdAt: Date };
+type FileGroup = { currency: string; count: number; sum: bigint };
+
+/** Stores the file's header row and writes the document's opening (group header and payment information). */
+async function openFile(
   client: PoolClient,
-  options: { runDate: string; debtor: Debtor; version: PainVersion; createdAt: Date },
-  group: { currency: string; count: number; sum: bigint },
-): Promise<WrittenFile> {
-  const id = newPayoutFileId();
+  id: string,
+  options: FileOptions,
+  group: FileGroup,
+): Promise<ChunkSink> {
   await client.query(
     `INSERT INTO payouts.payout_files (id, run_date, format, message_id, debtor_iban, debtor_bic, debtor_name, currency)
      VALUES ($1, $2, $3, $1, $4, $5, $6, $7)`,
@@ -97,6 +101,16 @@ async function writeOne(
       debtor: options.debtor,
     }),
   );
+  return sink;
+}
+
+/** Streams every pending payout of the currency into the file, a page at a time; returns the count and sum written. */
+async function writeTransfers(
+  client: PoolClient,
+  sink: ChunkSink,
+  options: FileOptions,
+  currency: string,
+): Promise<{ written: number; sum: bigint }> {
   let after = '';
   let written = 0;
   let sum = 0n;
@@ -106,7 +120,7 @@ async function writeOne(
        FROM payouts.payouts p
        WHERE p.status = 'pending' AND p.provider = 'iso20022' AND p.currency = $1 AND p.id > $2
        ORDER BY p.id LIMIT $3`,
-      [group.currency, after, PAGE_ROWS],
+      [currency, after, PAGE_ROWS],
     );
     // The seller's name (the creditor when the bank details name no holder) is the sellers module's to give.
     const names = await sellerNames(
@@ -130,17 +144,20 @@ async function writeOne(
     }
     if (page.rows.length < PAGE_ROWS) break;
   }
-  // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
-  if (written !== group.count || sum !== group.sum) {
-    throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
-  }
-  await sink.write(documentClose());
-  await sink.flush();
-  const sha256 = sink.digest();
+  return { written, sum };
+}
+
+/** Moves the file's payouts to in_transit (with their history) and completes the file's row. */
+async function completeFile(
+  client: PoolClient,
+  id: string,
+  currency: string,
+  totals: { written: number; sum: bigint; size: number; sha256: string },
+): Promise<void> {
   await client.query(
     `UPDATE payouts.payouts SET payout_file_id = $1, status = 'in_transit', updated_at = now()
      WHERE status = 'pending' AND provider = 'iso20022' AND currency = $2`,
-    [id, group.currency],
+    [id, currency],
   );
   await client.query(
     `INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source, reference)
@@ -151,8 +168,22 @@ async function writeOne(
   await client.query(
     `UPDATE payouts.payout_files SET status = 'complete', completed_at = now(), tx_count = $2, ctrl_sum_minor = $3,
        size_bytes = $4, sha256 = $5 WHERE id = $1`,
-    [id, written, sum, sink.size, sha256],
+    [id, totals.written, totals.sum, totals.size, totals.sha256],
   );
+}
+
+async function writeOne(client: PoolClient, options: FileOptions, group: FileGroup): Promise<WrittenFile> {
+  const id = newPayoutFileId();
+  const sink = await openFile(client, id, options, group);
+  const { written, sum } = await writeTransfers(client, sink, options, group.currency);
+  // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
+  if (written !== group.count || sum !== group.sum) {
+    throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
+  }
+  await sink.write(documentClose());
+  await sink.flush();
+  const sha256 = sink.digest();
+  await completeFile(client, id, group.currency, { written, sum, size: sink.size, sha256 });
   return { id, currency: group.currency, txCount: written, ctrlSumMinor: sum, sizeBytes: sink.size, sha256 };
 }
 

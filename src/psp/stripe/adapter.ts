@@ -50,6 +50,157 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+// The charge's balance transaction carries the PSP's fee and the id the settlement report lists it under: pay-ins
+// book the fee at success with it (docs/payins.md), so reconciliation finds it booked.
+const EXPAND_CHARGE = ['latest_charge.balance_transaction'];
+
+async function charge(stripe: Stripe, request: ChargeRequest): Promise<PspCharge> {
+  const intent = await call(() =>
+    stripe.paymentIntents.create(
+      {
+        amount: toStripeAmount(request.amountMinor),
+        currency: request.currency.toLowerCase(),
+        payment_method: request.paymentMethod,
+        // Cards only, and never a redirect: a server-side charge has no buyer to send anywhere.
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+        confirm: true,
+        off_session: true,
+        metadata: request.metadata,
+        ...(request.description === undefined ? {} : { description: request.description }),
+        expand: EXPAND_CHARGE,
+      },
+      { idempotencyKey: request.idempotencyKey },
+    ),
+  );
+  return toPspCharge(intent);
+}
+
+async function findCharge(
+  stripe: Stripe,
+  idempotencyKey: string,
+  metadata: Record<string, string>,
+): Promise<PspCharge | undefined> {
+  // Stripe cannot look a request up by idempotency key; we find the PaymentIntent by the metadata we gave it.
+  // Real Stripe's search index lags writes by up to about a minute: "not found" right after a lost answer may
+  // still be "created"; the caller's retry with the same idempotency key is then replayed, not doubled.
+  const entries = Object.entries(metadata);
+  const chosen =
+    metadata[PAYMENT_ORDER_METADATA_KEY] !== undefined
+      ? [[PAYMENT_ORDER_METADATA_KEY, metadata[PAYMENT_ORDER_METADATA_KEY]] as const]
+      : entries;
+  if (chosen.length === 0)
+    throw new PspError('unknown', `findCharge(${idempotencyKey}) needs metadata to search by`);
+  const query = chosen
+    .map(([key, value]) => `metadata['${searchValue(key)}']:'${searchValue(value ?? '')}'`)
+    .join(' AND ');
+  const found = await call(() => stripe.paymentIntents.search({ query, limit: 10 }));
+  const match = found.data.find((intent) =>
+    entries.every(([key, value]) => intent.metadata?.[key] === value),
+  );
+  if (match === undefined) return undefined;
+  return retrieveCharge(stripe, match.id);
+}
+
+async function retrieveCharge(stripe: Stripe, paymentId: string): Promise<PspCharge> {
+  const intent = await call(() => stripe.paymentIntents.retrieve(paymentId, { expand: EXPAND_CHARGE }));
+  return toPspCharge(intent);
+}
+
+async function createHostedSession(stripe: Stripe, request: HostedSessionRequest): Promise<HostedSession> {
+  const session = await call(() =>
+    stripe.checkout.sessions.create(
+      {
+        mode: 'payment',
+        line_items: [
+          {
+            price_data: {
+              currency: request.currency.toLowerCase(),
+              unit_amount: toStripeAmount(request.amountMinor),
+              product_data: { name: request.description },
+            },
+            quantity: 1,
+          },
+        ],
+        success_url: request.successUrl,
+        cancel_url: request.cancelUrl,
+        client_reference_id: request.clientReferenceId,
+        metadata: request.metadata,
+        // The PaymentIntent carries the same metadata, so its webhooks and findCharge can be matched too.
+        payment_intent_data: { metadata: request.metadata, description: request.description },
+      },
+      { idempotencyKey: request.idempotencyKey },
+    ),
+  );
+  return toHostedSession(session);
+}
+
+async function retrieveHostedSession(stripe: Stripe, sessionId: string): Promise<HostedSession> {
+  const session = await call(() =>
+    stripe.checkout.sessions.retrieve(sessionId, {
+      expand: ['payment_intent.latest_charge.balance_transaction'],
+    }),
+  );
+  return toHostedSession(session);
+}
+
+async function refund(stripe: Stripe, request: PspRefundRequest): Promise<PspRefund> {
+  const created = await call(() =>
+    stripe.refunds.create(
+      {
+        payment_intent: request.paymentId,
+        amount: toStripeAmount(request.amountMinor),
+        metadata: request.metadata,
+      },
+      { idempotencyKey: request.idempotencyKey },
+    ),
+  );
+  const status = created.status;
+  return {
+    refundId: created.id,
+    paymentId:
+      typeof created.payment_intent === 'string'
+        ? created.payment_intent
+        : (created.payment_intent?.id ?? request.paymentId),
+    amountMinor: BigInt(created.amount),
+    currency: created.currency.toUpperCase(),
+    state:
+      status === 'succeeded'
+        ? 'succeeded'
+        : status === 'failed' || status === 'canceled'
+          ? 'failed'
+          : 'pending',
+  };
+}
+
+function verifyWebhook(
+  stripe: Stripe,
+  config: StripePspConfig,
+  rawBody: string,
+  signatureHeader: string | undefined,
+): PspEvent {
+  if (signatureHeader === undefined || signatureHeader === '')
+    throw new WebhookVerificationError('missing Stripe-Signature header');
+  let event: Stripe.Event;
+  try {
+    event = stripe.webhooks.constructEvent(
+      rawBody,
+      signatureHeader,
+      config.webhookSecret,
+      WEBHOOK_TOLERANCE_SECONDS,
+    );
+  } catch (error) {
+    throw new WebhookVerificationError(error instanceof Error ? error.message : 'invalid webhook signature', {
+      cause: error,
+    });
+  }
+  return {
+    id: event.id,
+    type: event.type,
+    createdAt: new Date(event.created * 1000),
+    object: event.data.object as unknown as Record<string, unknown>,
+  };
+}
+
 /**
  * The PSP port over Stripe's API through the official SDK; the same code talks to real Stripe and to the sandbox.
  * Every call that creates something carries the caller's idempotency key, so a retry never charges twice.
@@ -58,156 +209,16 @@ export function createStripePsp(
   config: StripePspConfig,
 ): PaymentServiceProvider & { readonly stripe: Stripe } {
   const stripe = createStripeClient(config);
-  // The charge's balance transaction carries the PSP's fee and the id the settlement report lists it under: pay-ins
-  // book the fee at success with it (docs/payins.md), so reconciliation finds it booked.
-  const expandCharge = ['latest_charge.balance_transaction'];
-
   return {
     name: 'stripe',
     stripe,
-
-    async charge(request: ChargeRequest): Promise<PspCharge> {
-      const intent = await call(() =>
-        stripe.paymentIntents.create(
-          {
-            amount: toStripeAmount(request.amountMinor),
-            currency: request.currency.toLowerCase(),
-            payment_method: request.paymentMethod,
-            // Cards only, and never a redirect: a server-side charge has no buyer to send anywhere.
-            automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-            confirm: true,
-            off_session: true,
-            metadata: request.metadata,
-            ...(request.description === undefined ? {} : { description: request.description }),
-            expand: expandCharge,
-          },
-          { idempotencyKey: request.idempotencyKey },
-        ),
-      );
-      return toPspCharge(intent);
-    },
-
-    async findCharge(
-      idempotencyKey: string,
-      metadata: Record<string, string>,
-    ): Promise<PspCharge | undefined> {
-      // Stripe cannot look a request up by idempotency key; we find the PaymentIntent by the metadata we gave it.
-      // Real Stripe's search index lags writes by up to about a minute: "not found" right after a lost answer may
-      // still be "created"; the caller's retry with the same idempotency key is then replayed, not doubled.
-      const entries = Object.entries(metadata);
-      const chosen =
-        metadata[PAYMENT_ORDER_METADATA_KEY] !== undefined
-          ? [[PAYMENT_ORDER_METADATA_KEY, metadata[PAYMENT_ORDER_METADATA_KEY]] as const]
-          : entries;
-      if (chosen.length === 0)
-        throw new PspError('unknown', `findCharge(${idempotencyKey}) needs metadata to search by`);
-      const query = chosen
-        .map(([key, value]) => `metadata['${searchValue(key)}']:'${searchValue(value ?? '')}'`)
-        .join(' AND ');
-      const found = await call(() => stripe.paymentIntents.search({ query, limit: 10 }));
-      const match = found.data.find((intent) =>
-        entries.every(([key, value]) => intent.metadata?.[key] === value),
-      );
-      if (match === undefined) return undefined;
-      return this.retrieveCharge(match.id);
-    },
-
-    async retrieveCharge(paymentId: string): Promise<PspCharge> {
-      const intent = await call(() => stripe.paymentIntents.retrieve(paymentId, { expand: expandCharge }));
-      return toPspCharge(intent);
-    },
-
-    async createHostedSession(request: HostedSessionRequest): Promise<HostedSession> {
-      const session = await call(() =>
-        stripe.checkout.sessions.create(
-          {
-            mode: 'payment',
-            line_items: [
-              {
-                price_data: {
-                  currency: request.currency.toLowerCase(),
-                  unit_amount: toStripeAmount(request.amountMinor),
-                  product_data: { name: request.description },
-                },
-                quantity: 1,
-              },
-            ],
-            success_url: request.successUrl,
-            cancel_url: request.cancelUrl,
-            client_reference_id: request.clientReferenceId,
-            metadata: request.metadata,
-            // The PaymentIntent carries the same metadata, so its webhooks and findCharge can be matched too.
-            payment_intent_data: { metadata: request.metadata, description: request.description },
-          },
-          { idempotencyKey: request.idempotencyKey },
-        ),
-      );
-      return toHostedSession(session);
-    },
-
-    async retrieveHostedSession(sessionId: string): Promise<HostedSession> {
-      const session = await call(() =>
-        stripe.checkout.sessions.retrieve(sessionId, {
-          expand: ['payment_intent.latest_charge.balance_transaction'],
-        }),
-      );
-      return toHostedSession(session);
-    },
-
-    async refund(request: PspRefundRequest): Promise<PspRefund> {
-      const refund = await call(() =>
-        stripe.refunds.create(
-          {
-            payment_intent: request.paymentId,
-            amount: toStripeAmount(request.amountMinor),
-            metadata: request.metadata,
-          },
-          { idempotencyKey: request.idempotencyKey },
-        ),
-      );
-      const status = refund.status;
-      return {
-        refundId: refund.id,
-        paymentId:
-          typeof refund.payment_intent === 'string'
-            ? refund.payment_intent
-            : (refund.payment_intent?.id ?? request.paymentId),
-        amountMinor: BigInt(refund.amount),
-        currency: refund.currency.toUpperCase(),
-        state:
-          status === 'succeeded'
-            ? 'succeeded'
-            : status === 'failed' || status === 'canceled'
-              ? 'failed'
-              : 'pending',
-      };
-    },
-
+    charge: (request) => charge(stripe, request),
+    findCharge: (idempotencyKey, metadata) => findCharge(stripe, idempotencyKey, metadata),
+    retrieveCharge: (paymentId) => retrieveCharge(stripe, paymentId),
+    createHostedSession: (request) => createHostedSession(stripe, request),
+    retrieveHostedSession: (sessionId) => retrieveHostedSession(stripe, sessionId),
+    refund: (request) => refund(stripe, request),
     interpretEvent: interpretStripeEvent,
-
-    verifyWebhook(rawBody: string, signatureHeader: string | undefined): PspEvent {
-      if (signatureHeader === undefined || signatureHeader === '')
-        throw new WebhookVerificationError('missing Stripe-Signature header');
-      let event: Stripe.Event;
-      try {
-        event = stripe.webhooks.constructEvent(
-          rawBody,
-          signatureHeader,
-          config.webhookSecret,
-          WEBHOOK_TOLERANCE_SECONDS,
-        );
-      } catch (error) {
-        throw new WebhookVerificationError(
-          error instanceof Error ? error.message : 'invalid webhook signature',
-          { cause: error },
-        );
-      }
-      return {
-        id: event.id,
-        type: event.type,
-        createdAt: new Date(event.created * 1000),
-        object: event.data.object as unknown as Record<string, unknown>,
-      };
-    },
+    verifyWebhook: (rawBody, signatureHeader) => verifyWebhook(stripe, config, rawBody, signatureHeader),
   };
 }
