@@ -194,8 +194,6 @@ export function tightenDataDir(dir: string, skip: ReadonlySet<string>): void {
 
 function prepareDirs(dataDir: string, pgDir: string, runAs: RunAs): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dataDir, 0o700);
-  tightenDataDir(dataDir, new Set([pgDir]));
   if (runAs.uid !== undefined) {
     // The unprivileged account must be able to pass through the data dir to reach pg/, but not to list it
     // or read the password files beside it: the directory's group is that account's, with search only (0710);
@@ -310,7 +308,8 @@ async function provision(password: string, port: number, roles: RolePasswords): 
       [SERVICE_ROLE, roles.service],
     ] as const) {
       const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-      const literal = (await client.query<{ q: string }>('SELECT quote_literal($1) AS q', [secret])).rows[0]?.q;
+      const literal = (await client.query<{ q: string }>('SELECT quote_literal($1) AS q', [secret])).rows[0]
+        ?.q;
       if (literal === undefined) throw new Error('could not quote a password');
       await client.query(
         `${found.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD ${literal}`,
@@ -328,7 +327,9 @@ async function provision(password: string, port: number, roles: RolePasswords): 
     await client.query(`REVOKE ALL ON DATABASE ${DATABASE} FROM PUBLIC`);
     await client.query(`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${DATABASE} TO ${SERVICE_ROLE}`);
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [PROVISION_LOCK_KEY.toString()]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [PROVISION_LOCK_KEY.toString()])
+      .catch(() => undefined);
     await client.end();
   }
   const inDb = new pg.Client({ connectionString: connectionString(password, port, DATABASE) });
@@ -421,6 +422,10 @@ export async function startEmbeddedPostgres(
   }
 
   if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) initdb(bins, pgDir, password, runAs, log);
+  // Starting the server ourselves: a data dir an older version left readable by others is tightened now (a
+  // command sharing a running server, `bursar doctor` say, changes nothing).
+  if (runAs.uid === undefined) fs.chmodSync(dataDir, 0o700);
+  tightenDataDir(dataDir, new Set([pgDir]));
 
   const logFile = path.join(dataDir, 'postgres.log');
   for (let attempt = 1; ; attempt++) {

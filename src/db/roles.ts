@@ -86,9 +86,7 @@ export function grantStatements(
 }
 
 /** The SQL an operator runs once on an external PostgreSQL, as a superuser, before `bursar migrate`. */
-export function roleSetupSql(
-  options: { owner?: string; service?: string; database?: string } = {},
-): string {
+export function roleSetupSql(options: { owner?: string; service?: string; database?: string } = {}): string {
   const owner = checkedRoleName(options.owner ?? DEFAULT_OWNER_ROLE);
   const service = checkedRoleName(options.service ?? DEFAULT_SERVICE_ROLE);
   const database = checkedRoleName(options.database ?? 'bursar');
