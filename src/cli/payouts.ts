@@ -8,18 +8,32 @@ import { listPayoutFiles, readPayoutFile } from '../payouts/files.ts';
 import { runPayouts } from '../payouts/run.ts';
 import { providerFor } from '../payouts/runtime.ts';
 import { isoDateOf, parseIsoDate } from '../payouts/settings.ts';
+import { assertCurrency, formatAmount } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
 
-export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD]
+export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]]
 bursar payouts files
 bursar payouts file <pf_ id> [--out <path>]
 bursar payouts settle-camt <camt.053 or camt.054 file>`;
 
-/** "Today" as `--date D` says: D, at the current time of day (UTC). */
-function nowFor(date: string | undefined): { date: string; now: Date } {
-  const real = new Date();
+/**
+ * "Today" as `--date D` says: D, at the current time of day (UTC). A date after today is refused: the run would
+ * release holds early and write files and ledger entries dated in the future. `--as-of-test-clock` allows it, for
+ * tests and rehearsals that treat D as today.
+ */
+export function nowFor(
+  date: string | undefined,
+  options: { asOfTestClock?: boolean; real?: Date } = {},
+): { date: string; now: Date } {
+  const real = options.real ?? new Date();
   if (date === undefined) return { date: isoDateOf(real), now: real };
   const day = parseIsoDate(date);
+  if (day > isoDateOf(real) && options.asOfTestClock !== true) {
+    throw new Error(
+      `${day} is in the future (today is ${isoDateOf(real)} UTC); a run is for today or a past date. ` +
+        '--as-of-test-clock treats the date as today (tests and rehearsals only)',
+    );
+  }
   return { date: day, now: new Date(`${day}T${real.toISOString().slice(11)}`) };
 }
 
@@ -33,11 +47,14 @@ export async function payoutsCommand(
   const [sub, ...rest] = argv;
   const payoutsConfig = loadPayoutsConfig(process.env, config.sandboxPort, config.port, config.dataDir);
   if (sub === 'run') {
-    const { values, positionals } = parse(rest, { date: { type: 'string' } });
+    const { values, positionals } = parse(rest, {
+      date: { type: 'string' },
+      'as-of-test-clock': { type: 'boolean' },
+    });
     if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);
     let when;
     try {
-      when = nowFor(values.date);
+      when = nowFor(values.date, { asOfTestClock: values['as-of-test-clock'] === true });
     } catch (error) {
       throw new UsageError(`--date: ${(error as Error).message}`);
     }
@@ -50,7 +67,7 @@ export async function payoutsCommand(
     out(`sellers due:     ${report.sellersDue}`);
     out(`payouts created: ${report.payoutsCreated}`);
     for (const [currency, total] of Object.entries(report.totalsMinor))
-      out(`total ${currency}: ${total} (minor units)`);
+      out(`total: ${formatAmount(total, assertCurrency(currency))} ${currency}`);
     for (const [outcome, count] of Object.entries(report.outcomes))
       if (count > 0) out(`${outcome}: ${count}`);
     out(`submitted to ${payoutsConfig.provider}: ${report.submit.submitted}`);
