@@ -26,6 +26,8 @@ export interface EmbeddedOptions {
   durability?: 'full' | 'relaxed';
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /** Listen on this port rather than a free one (the chaos run restarts a killed server where clients expect it). */
+  port?: number;
 }
 
 export interface EmbeddedPostgres {
@@ -429,7 +431,7 @@ export async function startEmbeddedPostgres(
 
   const logFile = path.join(dataDir, 'postgres.log');
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: '',
@@ -470,8 +472,12 @@ export async function startEmbeddedPostgres(
       throw error;
     }
     if (exited || child.pid === undefined) {
-      // Most often another process took the port between our pick and PostgreSQL's bind: pick again.
-      if (attempt < 3) continue;
+      // Most often another process took the port between our pick and PostgreSQL's bind: pick again (or, with a
+      // given port, try it again shortly).
+      if (attempt < 3) {
+        if (options.port !== undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
       throw new Error(`the embedded PostgreSQL exited at start; its log says:\n${tail(logFile, 15)}`);
     }
     await provision(password, port, roles);

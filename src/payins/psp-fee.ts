@@ -11,9 +11,13 @@ export type FeeSubject =
   | { subject: 'session'; sessionId: string; paymentId: string | undefined }
   | { subject: 'order'; paymentOrderId: string; paymentId: string | undefined };
 
-/** Tries of one fee look-up; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as long, and so on. */
-export const FEE_FETCH_ATTEMPTS = 4;
-export const FEE_RETRY_BASE_MS = 100;
+/**
+ * Tries of one fee look-up; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as long, and so on (about
+ * 6 s in all: long enough to ride through a PSP or database restart of a few seconds, which the chaos run's
+ * `--kill-db` does, rather than leave the fee to reconciliation).
+ */
+export const FEE_FETCH_ATTEMPTS = 6;
+export const FEE_RETRY_BASE_MS = 200;
 
 /** Whether a success event would still move an order: only then is its fee worth a call to the PSP. */
 async function stillToSettle(db: Queryable, subject: FeeSubject): Promise<boolean> {
