@@ -3,6 +3,7 @@ import { createContext, routeModules, backgroundServices } from '../compose.ts';
 import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
+import { rideThroughConnectionLoss } from '../db/pool.ts';
 import { buildApp } from '../http/app.ts';
 import { createReadiness } from '../http/health.ts';
 import type { Logger } from '../log.ts';
@@ -242,6 +243,9 @@ export async function startCommand(
   const role = values.role;
   if (!(ROLES as readonly string[]).includes(role))
     throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  rideThroughConnectionLoss((error) =>
+    log.warn({ err: error }, 'a background database call lost its connection; the job is retried'),
+  );
   let running: Running;
   try {
     running = await startServer(config, log, role as Role, extraServices);

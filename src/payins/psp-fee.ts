@@ -12,12 +12,13 @@ export type FeeSubject =
   | { subject: 'order'; paymentOrderId: string; paymentId: string | undefined };
 
 /**
- * Tries of one fee look-up; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as long, and so on (about
- * 6 s in all: long enough to ride through a PSP or database restart of a few seconds, which the chaos run's
- * `--kill-db` does, rather than leave the fee to reconciliation).
+ * Tries of one fee look-up; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as long, up to
+ * `FEE_RETRY_MAX_MS` (about 12 s in all: long enough to ride through a PSP or database restart of several seconds,
+ * which the chaos run's `--kill-db` does, rather than leave the fee to reconciliation).
  */
-export const FEE_FETCH_ATTEMPTS = 6;
+export const FEE_FETCH_ATTEMPTS = 8;
 export const FEE_RETRY_BASE_MS = 200;
+export const FEE_RETRY_MAX_MS = 3200;
 
 /** Whether a success event would still move an order: only then is its fee worth a call to the PSP. */
 async function stillToSettle(db: Queryable, subject: FeeSubject): Promise<boolean> {
@@ -74,7 +75,7 @@ export async function fetchFeeForSuccess(
         );
         return undefined;
       }
-      const waitMs = FEE_RETRY_BASE_MS * 2 ** (attempt - 1);
+      const waitMs = Math.min(FEE_RETRY_MAX_MS, FEE_RETRY_BASE_MS * 2 ** (attempt - 1));
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
