@@ -167,9 +167,9 @@ async function payOnHostedPage(
         redirect: 'manual',
         signal: AbortSignal.timeout(15_000),
       }).catch(() => undefined);
-      if (response !== undefined && response.status < 500) break;
+      if (response !== undefined && (response.status < 500 || attempt === 59)) break;
       if (response !== undefined) await response.arrayBuffer();
-      if (attempt < 59) response = undefined;
+      response = undefined;
       await sleep(250);
     }
     if (response === undefined)
