@@ -158,7 +158,8 @@ async function payOnHostedPage(
       name: 'Chaos Buyer',
     });
     let response: Response | undefined;
-    for (let attempt = 0; attempt < 20 && response === undefined; attempt++) {
+    // No answer, or a 5xx (the PSP's database restarting under --kill-db): the buyer submits again, as one would.
+    for (let attempt = 0; attempt < 60; attempt++) {
       response = await fetch(session.url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -166,7 +167,10 @@ async function payOnHostedPage(
         redirect: 'manual',
         signal: AbortSignal.timeout(15_000),
       }).catch(() => undefined);
-      if (response === undefined) await sleep(200);
+      if (response !== undefined && (response.status < 500 || attempt === 59)) break;
+      if (response !== undefined) await response.arrayBuffer();
+      response = undefined;
+      await sleep(250);
     }
     if (response === undefined)
       return { sessionId: session.sessionId, outcome: 'page_error', detail: 'no answer' };

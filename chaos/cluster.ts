@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrate } from '../src/db/migrate.ts';
+import { migrateAndGrant } from '../src/db/database.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
 import { createLogger } from '../src/log.ts';
 import { migrateSandbox } from '../sandbox/migrate.ts';
@@ -31,6 +31,8 @@ export interface BursarProcess {
   alive(): boolean;
   /** The last 64 KiB of its output. */
   output(): string;
+  /** How many times it exited without being told to (kill, restart, stop): a process that did not ride through. */
+  unplannedExits(): number;
   /** SIGKILL now; resolves once it is gone. */
   kill(): Promise<void>;
   /** Starts it again (same name, role, port and environment); resolves once it is ready. */
@@ -47,6 +49,11 @@ export interface Cluster {
   webhookSecret: string;
   sandboxPort: number;
   dataDir: string;
+  /**
+   * SIGKILLs PostgreSQL (the postmaster and every backend: its whole process group), waits `downMs`, and starts it
+   * again on the same port and data (crash recovery from the WAL). Resolves once it accepts connections.
+   */
+  killDatabase(downMs: number): Promise<void>;
   /** Starts one process and waits until it prints that it is ready. */
   start(
     name: string,
@@ -113,19 +120,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   installExitHook();
   const log = options.log ?? (() => undefined);
   const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-cluster-'));
-  const server: EmbeddedPostgres = await startEmbeddedPostgres({
+  const durability = options.durability ?? 'full';
+  let server: EmbeddedPostgres = await startEmbeddedPostgres({
     dataDir,
     log: createLogger('warn'),
-    durability: options.durability ?? 'full',
+    durability,
   });
   liveServers.add(path.join(dataDir, 'pg'));
+  // The harness reads and writes as the service role, as Bursar's processes do.
   const pool = createPool(server.url, { max: 10, applicationName: 'bursar-harness' });
   const apiKey = `bsk_cluster_${randomBytes(16).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
   const sandboxPort = await freePort();
   const processes: BursarProcess[] = [];
   try {
-    await migrate(pool);
+    // The migrations as the owner role, then the service role's grants (what `bursar migrate` does).
+    await migrateAndGrant(server.ownerUrl, server.serviceRole, { alwaysGrant: true });
     // The sandbox processes apply their own chain when they start; applied here, the harness's checks can read
     // the sandbox's tables before the first one is up.
     await migrateSandbox(pool);
@@ -163,6 +173,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const portEnv = role === 'sandbox' ? String(options.webhookApiPort ?? port) : String(port);
     let child: ChildProcess | undefined;
     let text = '';
+    let unplanned = 0;
+    let told = false;
     const launch = async (): Promise<void> => {
       text = '';
       const spawned = spawn(process.execPath, [BIN, 'start', '--role', role], {
@@ -171,8 +183,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = spawned;
+      told = false;
       liveChildren.add(spawned);
-      spawned.on('exit', () => liveChildren.delete(spawned));
+      spawned.on('exit', (code, signal) => {
+        liveChildren.delete(spawned);
+        if (!told) {
+          unplanned++;
+          log(`${name} (${role}) exited by itself (${String(code ?? signal)}): ${text.slice(-1500)}`);
+        }
+      });
       const onData = (chunk: Buffer) => {
         const piece = chunk.toString('utf8');
         onOutput?.(piece);
@@ -223,8 +242,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       pid: () => child?.pid,
       alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
       output: () => text,
+      unplannedExits: () => unplanned,
       kill: async () => {
         const target = child;
+        told = true;
         target?.kill('SIGKILL');
         await waitExit(target);
       },
@@ -234,6 +255,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       stop: async () => {
         const target = child;
+        told = true;
         target?.kill('SIGTERM');
         const timer = setTimeout(() => target?.kill('SIGKILL'), 15_000);
         await waitExit(target);
@@ -244,8 +266,36 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return proc;
   };
 
+  const killDatabase = async (downMs: number): Promise<void> => {
+    const pgDir = path.join(dataDir, 'pg');
+    const pid = Number.parseInt(
+      fs.readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
+      10,
+    );
+    if (!Number.isInteger(pid)) throw new Error('no postmaster.pid to kill');
+    // Started detached, PostgreSQL leads its own process group: kill it all at once, as a crash would.
+    process.kill(-pid, 'SIGKILL');
+    const groupAlive = () => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (groupAlive()) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    server = await startEmbeddedPostgres({
+      dataDir,
+      log: createLogger('warn'),
+      durability,
+      port: server.port,
+    });
+  };
+
   return {
     databaseUrl: server.url,
+    killDatabase,
     pool,
     apiKey,
     webhookSecret,

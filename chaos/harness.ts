@@ -28,6 +28,11 @@ export interface ChaosOptions {
   workers: number;
   /** After the last checkout, how long the sweepers and pollers get to settle everything. */
   settleTimeoutMs: number;
+  /**
+   * How many times PostgreSQL is SIGKILLed (its whole process group) and restarted during the run (0: never).
+   * When above 0 it runs with fsync on (full durability) and Bursar's processes must ride through on their own.
+   */
+  dbKills: number;
   /** The sandbox's fault configuration (docs/sandbox.md). */
   faults: Record<string, unknown>;
   log: (line: string) => void;
@@ -61,6 +66,7 @@ export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
   seed: 1,
   checkouts: 2000,
   kills: 12,
+  dbKills: 3,
   sellers: 50,
   concurrency: 24,
   apis: 2,
@@ -75,12 +81,20 @@ export interface KillRecord {
   restartedAfterMs: number;
 }
 
+export interface DbKillRecord {
+  atCheckout: number;
+  downMs: number;
+  /** From the kill until the restarted server accepted connections (crash recovery included). */
+  recoveredAfterMs: number;
+}
+
 export interface ChaosReport {
   seed: number;
   checkouts: number;
   orders: number;
   flows: Record<string, number>;
   kills: KillRecord[];
+  dbKills: DbKillRecord[];
   faults: Record<string, number>;
   requests: Record<string, number>;
   outcomes: Record<string, number>;
@@ -176,6 +190,9 @@ function processEnv(options: ChaosOptions): NodeJS.ProcessEnv {
     SANDBOX_REVIEW_DELAY_MS: '3000',
     SANDBOX_TICK_MS: '300',
     SANDBOX_AUTOMATIC_PAYOUTS: 'false',
+    // A process exits when the database stays unreachable longer than this; the database's outages here are
+    // seconds, and the processes must ride through them, never give up.
+    BURSAR_DB_OUTAGE_LIMIT_MS: '600000',
   };
 }
 
@@ -272,6 +289,24 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
   }
 }
 
+/**
+ * Bursar's processes ride through the database's deaths: none exited by itself (the harness restarts only the
+ * processes it killed; a process that gave up would be gone, or counted here when its own kill came later).
+ */
+function rideThrough(processes: BursarProcess[], dbKills: number): CheckResult {
+  const violations = processes
+    .filter((proc) => proc.unplannedExits() > 0 || !proc.alive())
+    .map(
+      (proc) =>
+        `${proc.name} exited by itself ${proc.unplannedExits()} time(s)${proc.alive() ? '' : ' and is down'}`,
+    );
+  return {
+    name: 'processes ride through',
+    violations,
+    detail: `${processes.length} processes, ${dbKills} database kill(s), no exit but the harness's kills`,
+  };
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const log = options.log;
@@ -280,7 +315,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const chaosRandom = new Prng(options.seed ^ 0x5eed);
   const apiPorts = await Promise.all(Array.from({ length: options.apis }, () => freePort()));
   const cluster = await startCluster({
-    durability: 'relaxed',
+    // Killing PostgreSQL needs fsync on: without it a crash may lose what it already reported committed.
+    durability: options.dbKills > 0 ? 'full' : 'relaxed',
     env: processEnv(options),
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
     log,
@@ -288,6 +324,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const faults = faultCounter();
   const records: CheckoutRecord[] = [];
   const kills: KillRecord[] = [];
+  const dbKills: DbKillRecord[] = [];
   try {
     // The sandbox sends its webhooks to the first API process.
     await cluster.start(
@@ -329,6 +366,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       });
     };
 
+    // The database's kills draw from a generator of their own, so the process kills stay what the seed made them.
+    const dbRandom = new Prng(options.seed ^ 0xdb);
+    const dbKillAt = Array.from({ length: options.dbKills }, () =>
+      dbRandom.int(1, Math.max(1, options.checkouts - 1)),
+    ).sort((a, b) => a - b);
+    const scheduleDbKill = (atCheckout: number) => {
+      const downMs = dbRandom.int(200, 2000);
+      killing = killing.then(async () => {
+        const killedAt = Date.now();
+        log(`kill -9 postgres at checkout ${atCheckout}; restart in ${downMs} ms`);
+        await cluster.killDatabase(downMs);
+        const recoveredAfterMs = Date.now() - killedAt;
+        log(`postgres back after ${recoveredAfterMs} ms`);
+        dbKills.push({ atCheckout, downMs, recoveredAfterMs });
+      });
+    };
+
     const driveStarted = Date.now();
     let next = 0;
     const clientRandom = new Prng(options.seed ^ 0xc11e);
@@ -338,6 +392,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (plan === undefined) return;
         next++;
         while (killAt.length > 0 && (killAt[0] ?? Infinity) <= plan.index) scheduleKill(killAt.shift() ?? 0);
+        while (dbKillAt.length > 0 && (dbKillAt[0] ?? Infinity) <= plan.index)
+          scheduleDbKill(dbKillAt.shift() ?? 0);
         records.push(await driveCheckout(env, plan, clientRandom.fork()));
         if (records.length % 250 === 0) log(`${records.length}/${plans.length} checkouts driven`);
       }
@@ -346,7 +402,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await killing;
     const driveMs = Date.now() - driveStarted;
     log(
-      `drove ${records.length} checkouts in ${Math.round(driveMs / 1000)} s with ${kills.length} kills; settling…`,
+      `drove ${records.length} checkouts in ${Math.round(driveMs / 1000)} s with ${kills.length} kills and ${dbKills.length} database kills; settling…`,
     );
 
     const settleStarted = Date.now();
@@ -361,6 +417,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // A minute of margin either side: the sandbox stamps balance transactions in whole seconds.
       interval: { start: new Date(started - 60_000), end: new Date(Date.now() + 60_000) },
     });
+    checks.push(rideThrough(cluster.processes(), dbKills.length));
     const webhookFaults = await cluster.pool.query<{
       dropped: string;
       duplicated: string;
@@ -393,6 +450,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       orders: plans.reduce((sum, plan) => sum + (plan.body.payment_orders as unknown[]).length, 0),
       flows,
       kills,
+      dbKills,
       faults: {
         ...faults.counts,
         webhook_dropped: Number(wh?.dropped ?? 0),
@@ -421,6 +479,7 @@ export function formatReport(report: ChaosReport): string {
   const lines = [
     `chaos run, seed ${report.seed}: ${report.checkouts} checkouts (${kv(report.flows)}), ${report.orders} payment orders`,
     `  kills (SIGKILL + restart): ${report.kills.length} — ${report.kills.map((k) => `${k.process}@${k.atCheckout}`).join(', ')}`,
+    `  database kills (SIGKILL + crash recovery, fsync on): ${report.dbKills.length}${report.dbKills.length === 0 ? '' : ' — '}${report.dbKills.map((k) => `postgres@${k.atCheckout} (down ${k.downMs} ms, back after ${k.recoveredAfterMs} ms)`).join(', ')}`,
     `  faults injected: ${kv(report.faults)}`,
     `  client requests by answer: ${kv(report.requests)}`,
     `  hosted page: ${kv(report.hosted)}`,

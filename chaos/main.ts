@@ -1,8 +1,9 @@
 /**
  * `npm run chaos`: the chaos run (chaos/harness.ts) with its report; exits non-zero on any violation.
  *
- *   npm run chaos                                  # seed 1, 2,000 checkouts, 12 kills
- *   npm run chaos -- --seed 7 --checkouts 300 --kills 2
+ *   npm run chaos                                  # seed 1, 2,000 checkouts, 12 kills, 3 database kills
+ *   npm run chaos -- --seed 7 --checkouts 300 --kills 2 --kill-db   # --kill-db: the database dies too (2 kills
+ *                                                                    # unless --db-kills N); --no-kill-db: never
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHAOS_OPTIONS, formatReport, runChaos } from './harness.ts';
@@ -13,6 +14,9 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       checkouts: { type: 'string' },
       kills: { type: 'string' },
+      'kill-db': { type: 'boolean' },
+      'no-kill-db': { type: 'boolean' },
+      'db-kills': { type: 'string' },
       sellers: { type: 'string' },
       concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -24,11 +28,26 @@ async function main(): Promise<number> {
     return Number.parseInt(value, 10);
   };
   const d = DEFAULT_CHAOS_OPTIONS;
+  if (values['kill-db'] === true && values['no-kill-db'] === true)
+    throw new Error('--kill-db and --no-kill-db contradict each other');
+  // The full run kills the database by default; a run sized by hand does when told to (--kill-db).
+  const sized = values.checkouts !== undefined || values.kills !== undefined;
+  const defaultDbKills =
+    values['no-kill-db'] === true
+      ? 0
+      : values['kill-db'] === true
+        ? sized
+          ? 2
+          : d.dbKills
+        : sized
+          ? 0
+          : d.dbKills;
   const report = await runChaos({
     ...d,
     seed: int(values.seed, d.seed, 'seed'),
     checkouts: int(values.checkouts, d.checkouts, 'checkouts'),
     kills: int(values.kills, d.kills, 'kills'),
+    dbKills: values['no-kill-db'] === true ? 0 : int(values['db-kills'], defaultDbKills, 'db-kills'),
     sellers: int(values.sellers, d.sellers, 'sellers'),
     concurrency: int(values.concurrency, d.concurrency, 'concurrency'),
     log: (line) => process.stderr.write(`${line}\n`),

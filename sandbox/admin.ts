@@ -3,7 +3,7 @@ import { withTransaction } from '../src/db/tx.ts';
 import type { SandboxCtx } from './context.ts';
 import { StripeApiError, errorResponse, invalidRequest, missingResource } from './errors.ts';
 import { parseFaults, type Faults } from './faults.ts';
-import { authenticate, present, type SandboxRuntime } from './http.ts';
+import { authenticate, authenticateAdmin, present, type SandboxRuntime } from './http.ts';
 import { createDispute, settleReview } from './payments.ts';
 import { runPayouts } from './payouts.ts';
 import { balanceChangeReport, REPORT_TYPE } from './report.ts';
@@ -12,7 +12,9 @@ import { getObject } from './store.ts';
 
 /**
  * Admin endpoints under `/v1/sandbox/…` (not part of Stripe's API; documented in docs/sandbox.md). They take and
- * return JSON (form bodies work too), need the same secret key as the API, and are never subject to faults.
+ * return JSON (form bodies work too), need the sandbox's own admin key (SandboxConfig.adminKey), not a secret
+ * key, and are never subject to faults. The balance report alone also takes the secret key, as Stripe's reports
+ * do: Bursar's reconciliation downloads it with the key it calls the API with.
  */
 export interface AdminControls {
   setFaults(faults: Faults): void;
@@ -38,14 +40,19 @@ export function registerAdminRoutes(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     work: (request: FastifyRequest, ctx: SandboxCtx) => Promise<unknown>,
-    options: { raw?: boolean } = {},
+    options: { raw?: boolean; secretKeyToo?: boolean } = {},
   ) => {
     app.route({
       method,
       url,
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         try {
-          authenticate(request, runtime.config);
+          if (
+            options.secretKeyToo === true &&
+            !request.headers.authorization?.startsWith('Bearer sbx_admin_')
+          )
+            authenticate(request, runtime.config);
+          else authenticateAdmin(request, runtime.config);
           const now = runtime.now();
           const result = await withTransaction(runtime.pool, (client) =>
             work(request, {
@@ -165,6 +172,6 @@ export function registerAdminRoutes(
         ...(columns === undefined ? {} : { columns }),
       });
     },
-    { raw: true },
+    { raw: true, secretKeyToo: true },
   );
 }

@@ -1,4 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { givenOrKeptSecret, KEPT_SECRET_FILES } from '../src/webhooks/kept-secret.ts';
+
+/** Where the generated admin key is kept, in the data dir (mode 0600). */
+export const SANDBOX_ADMIN_KEY_FILE = 'sandbox-admin-key';
+const ADMIN_KEY_PATTERN = /^sbx_admin_[A-Za-z0-9_-]{16,200}$/;
+
+/**
+ * SANDBOX_ADMIN_KEY, or the key kept in `<dataDir>/sandbox-admin-key`, generated at first use (`sbx_admin_…`).
+ * When two processes race to create it, the first file written wins and both return it.
+ */
+export function resolveSandboxAdminKey(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const given = env.SANDBOX_ADMIN_KEY;
+  if (given !== undefined && given !== '') {
+    if (!ADMIN_KEY_PATTERN.test(given))
+      throw new Error(
+        'SANDBOX_ADMIN_KEY must look like sbx_admin_ followed by 16 or more letters and digits',
+      );
+    return given;
+  }
+  const file = path.join(dataDir, SANDBOX_ADMIN_KEY_FILE);
+  try {
+    const kept = fs.readFileSync(file, 'utf8').trim();
+    if (ADMIN_KEY_PATTERN.test(kept)) return kept;
+  } catch {
+    // Not there yet: create it below.
+  }
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const key = `sbx_admin_${randomBytes(24).toString('base64url')}`;
+  try {
+    fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch {
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+}
 import { NO_FAULTS, parseFaults, type Faults } from './faults.ts';
 
 export interface WebhookTarget {
@@ -14,6 +51,12 @@ export interface SandboxConfig {
   publicUrl?: string;
   /** When set, the only secret key accepted; otherwise any key starting with `sk_test_`. */
   secretKey?: string;
+  /**
+   * The key the admin endpoints (`/v1/sandbox/…`: faults, clock, settle, dispute, payouts, deliveries) require,
+   * as `Authorization: Bearer <key>`; a secret key is not enough. Generated per installation and kept in
+   * `<dataDir>/sandbox-admin-key`, or SANDBOX_ADMIN_KEY. Without one the admin endpoints refuse every request.
+   */
+  adminKey?: string;
   /** Destinations that receive every event, besides endpoints created through the API. */
   webhookTargets: WebhookTarget[];
   faults: Faults;
@@ -87,7 +130,7 @@ export function resolvePayoutWebhookSecret(env: NodeJS.ProcessEnv, dataDir: stri
 
 /**
  * Reads SANDBOX_PORT (8081), SANDBOX_HOST (127.0.0.1), SANDBOX_PUBLIC_URL, SANDBOX_SECRET_KEY, SANDBOX_FAULTS (JSON),
- * SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS,
+ * SANDBOX_ADMIN_KEY, SANDBOX_SEED, SANDBOX_REVIEW_DELAY_MS, SANDBOX_AVAILABLE_DELAY_MS, SANDBOX_TICK_MS, SANDBOX_AUTOMATIC_PAYOUTS,
  * STRIPE_WEBHOOK_SECRET and BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET. Webhook targets are left empty: the launcher (sandbox/launch.ts) adds Bursar's own endpoint.
  */
 export function loadSandboxConfig(
@@ -119,6 +162,7 @@ export function loadSandboxConfig(
     automaticPayouts: env.SANDBOX_AUTOMATIC_PAYOUTS !== 'false',
     webhookSecret: resolveWebhookSecret(env, dataDir),
     payoutWebhookSecret: resolvePayoutWebhookSecret(env, dataDir),
+    adminKey: resolveSandboxAdminKey(env, dataDir),
   };
   if (secretKey) config.secretKey = secretKey;
   if (env.SANDBOX_PUBLIC_URL) config.publicUrl = env.SANDBOX_PUBLIC_URL.replace(/\/+$/, '');

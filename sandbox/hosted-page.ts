@@ -119,8 +119,18 @@ function field(body: FormObject, name: string): string {
 
 type PageResult = { redirect: string } | { status: number; html: string };
 
+/**
+ * The hosted page may not be framed by anyone (clickjacking a card form), loads nothing from elsewhere, and runs
+ * no script; its one inline style block is allowed. Forms are not restricted: a payment redirects the buyer to
+ * the marketplace's return URL on another origin.
+ */
+export const HOSTED_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
 function send(reply: FastifyReply, result: PageResult): FastifyReply {
   void reply.header('cache-control', 'no-store');
+  void reply.header('content-security-policy', HOSTED_PAGE_CSP);
+  void reply.header('x-frame-options', 'DENY');
   if ('redirect' in result) return reply.redirect(result.redirect, 303);
   return reply.code(result.status).type('text/html; charset=utf-8').send(result.html);
 }

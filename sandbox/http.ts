@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../src/db/pool.ts';
 import { withTransaction } from '../src/db/tx.ts';
@@ -73,6 +73,31 @@ export function authenticate(request: FastifyRequest, config: SandboxConfig): st
     });
   }
   return key;
+}
+
+/**
+ * Checks `Authorization: Bearer <admin key>` for the admin endpoints. The comparison is of digests, in constant
+ * time. A `sk_test_…` key is refused: the admin endpoints change the PSP's clock, faults and money.
+ */
+export function authenticateAdmin(request: FastifyRequest, config: SandboxConfig): void {
+  const header = request.headers.authorization ?? '';
+  const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  const expected = config.adminKey;
+  const ok =
+    expected !== undefined &&
+    key !== '' &&
+    timingSafeEqual(
+      createHash('sha256').update(key).digest(),
+      createHash('sha256').update(expected).digest(),
+    );
+  if (!ok) {
+    throw new StripeApiError(401, {
+      type: 'invalid_request_error',
+      message:
+        "The sandbox's admin endpoints need its admin key (Authorization: Bearer sbx_admin_…; SANDBOX_ADMIN_KEY, or " +
+        'the file sandbox-admin-key in the data dir). A secret key is not enough.',
+    });
+  }
 }
 
 /** Canonical JSON (sorted keys), so the same parameters give the same fingerprint whatever their order. */

@@ -3,7 +3,8 @@ import type { Config } from '../src/config.ts';
 import type { Pool } from '../src/db/pool.ts';
 import type { Logger } from '../src/log.ts';
 import type { BackgroundService } from '../src/services.ts';
-import { loadSandboxConfig } from './config.ts';
+import path from 'node:path';
+import { loadSandboxConfig, SANDBOX_ADMIN_KEY_FILE } from './config.ts';
 import { createSandboxServer } from './server.ts';
 
 /** What the sandbox needs from the process that hosts it: Bursar's configuration, its pool, log and clock. */
@@ -42,6 +43,13 @@ export function sandboxService(host: SandboxHost): BackgroundService {
       await server.start();
     },
     stop: () => server.stop(),
-    describe: () => [`  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`],
+    describe: () => [
+      `  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`,
+      `  Sandbox admin key: ${
+        process.env.SANDBOX_ADMIN_KEY
+          ? 'SANDBOX_ADMIN_KEY'
+          : path.join(host.config.dataDir, SANDBOX_ADMIN_KEY_FILE)
+      }   (for /v1/sandbox/…)`,
+    ],
   };
 }

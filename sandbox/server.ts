@@ -128,6 +128,12 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
       ),
   );
 
+  // Every answer: no MIME sniffing, and no Referer carrying a session's URL to the pages it links to.
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+  });
+
   registerPaymentRoutes(app, runtime);
   registerCheckoutRoutes(app, runtime);
   registerBalanceRoutes(app, runtime);

@@ -157,6 +157,12 @@ export const SETTINGS: readonly Setting[] = [
     check: wholeNumber(86_400_000),
   },
   {
+    name: 'BURSAR_DB_SERVICE_ROLE',
+    area: 'core',
+    accepted: 'a lower-case SQL identifier: the role `bursar migrate` grants to (docs/security.md)',
+    check: (raw) => (/^[a-z_][a-z0-9_]*$/.test(raw) ? undefined : 'is not a lower-case SQL identifier'),
+  },
+  {
     name: 'BURSAR_API_KEY',
     area: 'api',
     secret: true,
@@ -423,6 +429,14 @@ export const SETTINGS: readonly Setting[] = [
     secret: true,
     accepted: 'a test secret key, sk_test_…',
     check: (raw) => (raw.startsWith('sk_test_') ? undefined : 'does not start with sk_test_'),
+  },
+  {
+    name: 'SANDBOX_ADMIN_KEY',
+    area: 'sandbox',
+    secret: true,
+    accepted: 'the admin endpoints key, sbx_admin_ and 16 or more letters and digits (docs/security.md)',
+    check: (raw) =>
+      /^sbx_admin_[A-Za-z0-9_-]{16,200}$/.test(raw) ? undefined : 'does not look like sbx_admin_…',
   },
   {
     name: 'SANDBOX_FAULTS',

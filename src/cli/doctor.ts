@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { createPool, type Pool } from '../db/pool.ts';
+import { APPEND_ONLY_TABLES } from '../db/roles.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_DEBTOR, loadPayoutsConfig } from '../payouts/index.ts';
 import { loadStripeConfig } from '../psp/index.ts';
@@ -72,17 +73,72 @@ function dataDirChecks(config: Config): Line[] {
     problems.push(`pg/ is mode ${pgMode.toString(8)}; PostgreSQL needs 0700 or 0750`);
   }
   for (const name of fs.readdirSync(dir)) {
-    if (!SECRET_FILES.includes(name) && !name.endsWith('-secret')) continue;
+    if (name === 'pg') continue;
     const mode = modeOf(path.join(dir, name));
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      problems.push(`${name} is mode ${mode.toString(8)}; a secret's file must be 0600`);
-    }
+    if (mode === undefined || (mode & 0o077) === 0) continue;
+    problems.push(
+      SECRET_FILES.includes(name) || name.endsWith('-secret') || name.endsWith('-password')
+        ? `${name} is mode ${mode.toString(8)}; a secret's file must be 0600`
+        : `${name} is mode ${mode.toString(8)}; every file in the data dir must be 0600 (directories 0700)`,
+    );
   }
   return [
     problems.length === 0
       ? { verdict: 'ok', check: 'data dir', detail: `${dir}: permissions fine` }
       : { verdict: 'FAIL', check: 'data dir', detail: problems.join('; ') },
   ];
+}
+
+/**
+ * The service role's privileges (src/db/roles.ts): it reads and writes every table of Bursar's schemas (pg-boss's
+ * included), and it is no superuser, owns none of the ledger, and may not UPDATE, DELETE or TRUNCATE the ledger's
+ * entries and postings.
+ */
+export async function privilegeCheck(pool: Pool, who: string): Promise<Line> {
+  const missing = await pool.query<{ missing: string }>(
+    `SELECT n.nspname || '.' || c.relname AS missing
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg_toast%'
+        AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT, INSERT'))
+        AND NOT (c.oid = ANY($1::regclass[]) AND has_table_privilege(c.oid, 'SELECT, INSERT'))
+      ORDER BY 1`,
+    [[...APPEND_ONLY_TABLES]],
+  );
+  if (missing.rows.length > 0) {
+    return {
+      verdict: 'FAIL',
+      check: 'privileges',
+      detail: `${who} cannot read and write ${missing.rows
+        .slice(0, 5)
+        .map((r) => r.missing)
+        .join(', ')}${missing.rows.length > 5 ? ` and ${missing.rows.length - 5} more` : ''}`,
+    };
+  }
+  const excess = await pool.query<{ problem: string }>(
+    `SELECT 'is a superuser' AS problem FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls)
+     UNION ALL
+     SELECT 'owns ' || t AS problem FROM unnest($1::text[]) AS t
+      WHERE pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = t::regclass), 'USAGE')
+     UNION ALL
+     SELECT 'may ' || p || ' ' || t AS problem FROM unnest($1::text[]) AS t, unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p
+      WHERE has_table_privilege(t, p)`,
+    [[...APPEND_ONLY_TABLES]],
+  );
+  if (excess.rows.length > 0) {
+    return {
+      verdict: 'FAIL',
+      check: 'privileges',
+      detail:
+        `${who} has more than the service role needs: ${excess.rows.map((r) => r.problem).join(', ')} ` +
+        '(run Bursar as the service role; `npx bursar migrate --print-grants`, docs/security.md)',
+    };
+  }
+  return {
+    verdict: 'ok',
+    check: 'privileges',
+    detail: `${who} can read and write every table, and cannot change or remove ledger entries and postings`,
+  };
 }
 
 async function databaseChecks(config: Config, log: Logger): Promise<Line[]> {
@@ -145,31 +201,7 @@ async function databaseChecks(config: Config, log: Logger): Promise<Line[]> {
       });
     }
 
-    // The service role must read and write every table of Bursar's schemas (pg-boss's included).
-    const privileges = await pool.query<{ missing: string }>(
-      `SELECT n.nspname || '.' || c.relname AS missing
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg_toast%'
-          AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT, INSERT'))
-        ORDER BY 1`,
-    );
-    lines.push(
-      privileges.rows.length === 0
-        ? {
-            verdict: 'ok',
-            check: 'privileges',
-            detail: `${row?.who ?? 'the role'} can read and write every table`,
-          }
-        : {
-            verdict: 'FAIL',
-            check: 'privileges',
-            detail: `${row?.who ?? 'the role'} cannot read and write ${privileges.rows
-              .slice(0, 5)
-              .map((r) => r.missing)
-              .join(', ')}${privileges.rows.length > 5 ? ` and ${privileges.rows.length - 5} more` : ''}`,
-          },
-    );
+    lines.push(await privilegeCheck(pool, row?.who ?? 'the role'));
 
     // The database's clock against ours, allowing for the round trip.
     const skewMs = row ? Math.abs(row.now.getTime() - (started + roundTripMs / 2)) : 0;

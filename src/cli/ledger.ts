@@ -1,6 +1,13 @@
 import type { Database } from '../db/database.ts';
 import { getBalances, getEntry, verifyLedger } from '../ledger/index.ts';
+import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
+
+/** An amount as the API writes it: major units of its currency ("12.34" USD), negative with a "-". */
+function amountText(minor: bigint, currency: string): string {
+  if (!isCurrencyCode(currency)) return `${minor} (minor units)`;
+  return minor < 0n ? `-${formatAmount(-minor, currency)}` : formatAmount(minor, currency);
+}
 
 export const LEDGER_USAGE = `bursar ledger verify [--max-listed <n>]
 bursar ledger balance <account code> [<account code>…]
@@ -52,9 +59,10 @@ export async function ledgerCommand(
         missing += 1;
         continue;
       }
+      const major = (minor: bigint) => amountText(minor, balance.currency);
       out(
-        `${code}: ${balance.balanceMinor} ${balance.currency} (minor units; ${balance.type}, debits ` +
-          `${balance.debitsMinor}, credits ${balance.creditsMinor}, ${balance.version} postings)`,
+        `${code}: ${major(balance.balanceMinor)} ${balance.currency} (${balance.type}, debits ` +
+          `${major(balance.debitsMinor)}, credits ${major(balance.creditsMinor)}, ${balance.version} postings)`,
       );
     }
     return missing === 0 ? 0 : 1;
@@ -74,8 +82,8 @@ export async function ledgerCommand(
     if (entry.reversesEntryId !== null) out(`  reverses ${entry.reversesEntryId}`);
     for (const p of entry.postings) {
       out(
-        `  ${p.direction === 'debit' ? 'Dr' : 'Cr'} ${p.accountCode}  ${p.amountMinor} ${p.currency}  ` +
-          `(#${p.seq}, balance after ${p.balanceAfterMinor})`,
+        `  ${p.direction === 'debit' ? 'Dr' : 'Cr'} ${p.accountCode}  ${amountText(p.amountMinor, p.currency)} ` +
+          `${p.currency}  (#${p.seq}, balance after ${amountText(p.balanceAfterMinor, p.currency)})`,
       );
     }
     return 0;

@@ -1,5 +1,6 @@
 import { checkConfig, EXIT_CONFIG, formatConfigProblems, type CheckedRole } from '../config-check.ts';
-import { openDatabase } from '../db/database.ts';
+import { migrateAndGrant, openDatabase } from '../db/database.ts';
+import { roleSetupSql, serviceRoleName } from '../db/roles.ts';
 import pino from 'pino';
 import { createLogger } from '../log.ts';
 import { UsageError } from './args.ts';
@@ -14,7 +15,8 @@ import { startCommand, type ExtraService } from './start.ts';
 const USAGE = `usage: bursar <command>
 
   start [--role all|api|worker|sandbox]   run Bursar (npm start runs "start")
-  migrate                                  apply pending database migrations and exit
+  migrate [--print-grants]                 apply pending database migrations (then the service role's grants) and
+                                           exit; --print-grants prints the roles and grants for DATABASE_URL
   ${DOCTOR_USAGE.replace(/^bursar /, '')}
 ${KEYS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
@@ -80,6 +82,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case 'start':
         return await startCommand(rest, config, log, out, options.extraServices ?? []);
       case 'migrate': {
+        if (rest.includes('--print-grants')) {
+          out(roleSetupSql({ service: serviceRoleName() }));
+          return 0;
+        }
+        if (config.databaseUrl !== undefined) {
+          // As the owner role: migrations, then the grants to the service role (every run, new tables included).
+          const applied = await migrateAndGrant(config.databaseUrl, serviceRoleName(), { alwaysGrant: true });
+          out(applied.length > 0 ? `applied ${applied.join(', ')}` : 'migrations are current');
+          return 0;
+        }
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 2 });
         await db.close();
         out('migrations are current');

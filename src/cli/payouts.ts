@@ -12,18 +12,32 @@ import {
   runPayouts,
   settleFromCamt,
 } from '../payouts/index.ts';
+import { assertCurrency, formatAmount } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
 
-export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD]
+export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]]
 bursar payouts files
 bursar payouts file <pf_ id> [--out <path>]
 bursar payouts settle-camt <camt.053 or camt.054 file>`;
 
-/** "Today" as `--date D` says: D, at the current time of day (UTC). */
-function nowFor(date: string | undefined): { date: string; now: Date } {
-  const real = new Date();
+/**
+ * "Today" as `--date D` says: D, at the current time of day (UTC). A date after today is refused: the run would
+ * release holds early and write files and ledger entries dated in the future. `--as-of-test-clock` allows it, for
+ * tests and rehearsals that treat D as today.
+ */
+export function nowFor(
+  date: string | undefined,
+  options: { asOfTestClock?: boolean; real?: Date } = {},
+): { date: string; now: Date } {
+  const real = options.real ?? new Date();
   if (date === undefined) return { date: isoDateOf(real), now: real };
   const day = parseIsoDate(date);
+  if (day > isoDateOf(real) && options.asOfTestClock !== true) {
+    throw new Error(
+      `${day} is in the future (today is ${isoDateOf(real)} UTC); a run is for today or a past date. ` +
+        '--as-of-test-clock treats the date as today (tests and rehearsals only)',
+    );
+  }
   return { date: day, now: new Date(`${day}T${real.toISOString().slice(11)}`) };
 }
 
@@ -36,33 +50,7 @@ export async function payoutsCommand(
 ): Promise<number> {
   const [sub, ...rest] = argv;
   const payoutsConfig = loadPayoutsConfig(process.env, config.sandboxPort, config.port, config.dataDir);
-  if (sub === 'run') {
-    const { values, positionals } = parse(rest, { date: { type: 'string' } });
-    if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);
-    let when;
-    try {
-      when = nowFor(values.date);
-    } catch (error) {
-      throw new UsageError(`--date: ${(error as Error).message}`);
-    }
-    const report = await runPayouts(
-      { pool: db.pool, log, provider: providerFor(payoutsConfig), now: when.now },
-      when.date,
-    );
-    out(`payout run ${report.date}`);
-    out(`holds released:  ${report.holdsReleased}`);
-    out(`sellers due:     ${report.sellersDue}`);
-    out(`payouts created: ${report.payoutsCreated}`);
-    for (const [currency, total] of Object.entries(report.totalsMinor))
-      out(`total ${currency}: ${total} (minor units)`);
-    for (const [outcome, count] of Object.entries(report.outcomes))
-      if (count > 0) out(`${outcome}: ${count}`);
-    out(`submitted to ${payoutsConfig.provider}: ${report.submit.submitted}`);
-    for (const file of report.submit.files) {
-      out(`file ${file.id} ${file.currency} ${file.txCount} transaction(s) ${file.sizeBytes} bytes`);
-    }
-    return report.outcomes.failed > 0 || report.submit.failed > 0 ? 1 : 0;
-  }
+  if (sub === 'run') return await runCommand(rest, db, payoutsConfig, log, out);
   if (sub === 'files') {
     for (const file of await listPayoutFiles(db.pool, { limit: 100 })) {
       out(
@@ -94,4 +82,41 @@ export async function payoutsCommand(
     return 0;
   }
   throw new UsageError(PAYOUTS_USAGE);
+}
+
+/** `bursar payouts run [--date D [--as-of-test-clock]]`: the payout run of one day, with its totals and files. */
+async function runCommand(
+  rest: string[],
+  db: Database,
+  payoutsConfig: ReturnType<typeof loadPayoutsConfig>,
+  log: Logger,
+  out: (line: string) => void,
+): Promise<number> {
+  const { values, positionals } = parse(rest, {
+    date: { type: 'string' },
+    'as-of-test-clock': { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);
+  let when;
+  try {
+    when = nowFor(values.date, { asOfTestClock: values['as-of-test-clock'] === true });
+  } catch (error) {
+    throw new UsageError(`--date: ${(error as Error).message}`);
+  }
+  const report = await runPayouts(
+    { pool: db.pool, log, provider: providerFor(payoutsConfig), now: when.now },
+    when.date,
+  );
+  out(`payout run ${report.date}`);
+  out(`holds released:  ${report.holdsReleased}`);
+  out(`sellers due:     ${report.sellersDue}`);
+  out(`payouts created: ${report.payoutsCreated}`);
+  for (const [currency, total] of Object.entries(report.totalsMinor))
+    out(`total: ${formatAmount(total, assertCurrency(currency))} ${currency}`);
+  for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) out(`${outcome}: ${count}`);
+  out(`submitted to ${payoutsConfig.provider}: ${report.submit.submitted}`);
+  for (const file of report.submit.files) {
+    out(`file ${file.id} ${file.currency} ${file.txCount} transaction(s) ${file.sizeBytes} bytes`);
+  }
+  return report.outcomes.failed > 0 || report.submit.failed > 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@ import {
   reportLines,
   resolveException,
   runStaged,
+  exceptionToWire,
   type ExceptionClass,
   type ExceptionStatus,
 } from '../reconciliation/index.ts';
@@ -182,13 +183,8 @@ export async function exceptionsCommand(
       out(`no exception ${id}`);
       return 1;
     }
-    out(
-      JSON.stringify(
-        { ...exception, amountMinor: exception.amountMinor?.toString() ?? null, seq: undefined },
-        null,
-        2,
-      ),
-    );
+    // As the API shows it (GET /v1/reconciliation/exceptions/{id}): its field names, the amount in major units.
+    out(JSON.stringify(exceptionToWire(exception), null, 2));
     for (const step of await exceptionHistory(db.pool, id)) {
       out(
         `${step.at.toISOString()} ${step.action} by ${step.actor}${step.note === null ? '' : `: ${step.note}`}`,

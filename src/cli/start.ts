@@ -3,6 +3,7 @@ import { backgroundServices, composeModules, createContext, routeModules } from 
 import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
+import { rideThroughConnectionLoss } from '../db/pool.ts';
 import { buildApp } from '../http/app.ts';
 import { createReadiness } from '../http/health.ts';
 import type { Logger } from '../log.ts';
@@ -344,6 +345,9 @@ export async function startCommand(
   const role = values.role;
   if (!(ROLES as readonly string[]).includes(role))
     throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  rideThroughConnectionLoss((error) =>
+    log.warn({ err: error }, 'a background database call lost its connection; the job is retried'),
+  );
   let running: Running;
   try {
     running = await startServer(config, log, role as Role, extraServices);
@@ -353,18 +357,7 @@ export async function startCommand(
     exitSoon(EXIT_CODES.startFailed);
     return EXIT_CODES.startFailed;
   }
-  out('');
-  out(`Bursar is running (role: ${role}).`);
-  if (running.apiUrl) out(`  API:          ${running.apiUrl}`);
-  for (const line of running.extraLines) out(line);
-  out(
-    `  Database:     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${config.dataDir}`}`,
-  );
-  if (running.devKey) out(`  API key:      ${running.devKey}   (all scopes; development only)`);
-  else if (running.apiUrl)
-    out('  API key:      created at first start; create another with `npx bursar keys create --scope …`');
-  out('Press Ctrl-C to stop.');
-  out('');
+  printBanner(out, config, role, running);
 
   const code = await new Promise<number>((resolve) => {
     let stopping = false;
@@ -403,4 +396,20 @@ export async function startCommand(
   log.info({ exitCode: code }, 'stopped');
   exitSoon(code);
   return code;
+}
+
+/** The lines `bursar start` prints once it runs: where each part is, and the development key. */
+function printBanner(out: (line: string) => void, config: Config, role: string, running: Running): void {
+  out('');
+  out(`Bursar is running (role: ${role}).`);
+  if (running.apiUrl) out(`  API:          ${running.apiUrl}`);
+  for (const line of running.extraLines) out(line);
+  out(
+    `  Database:     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${config.dataDir}`}`,
+  );
+  if (running.devKey) out(`  API key:      ${running.devKey}   (all scopes; development only)`);
+  else if (running.apiUrl)
+    out('  API key:      created at first start; create another with `npx bursar keys create --scope …`');
+  out('Press Ctrl-C to stop.');
+  out('');
 }

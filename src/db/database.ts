@@ -1,7 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
-import { migrate } from './migrate.ts';
+import { migrate, withMigrationLock } from './migrate.ts';
+import { applyGrants, serviceRoleName } from './roles.ts';
 import { createPool, type Pool } from './pool.ts';
 
 /** A migrated database and how to let go of it: the pool, and the embedded server when we own it. */
@@ -13,8 +14,34 @@ export interface Database {
 }
 
 /**
+ * Applies pending migrations as the role `url` names, then (under the migration lock, so processes starting at
+ * once do not race) the service role's grants: always for the embedded server, whose owner role runs this; with
+ * `DATABASE_URL` when migrations were applied now (the role is then the owner; a service role has no pending
+ * migrations to apply and no grants to give).
+ */
+export async function migrateAndGrant(
+  url: string,
+  serviceRole: string,
+  options: { alwaysGrant: boolean },
+): Promise<string[]> {
+  const pool = createPool(url, { max: 1, applicationName: 'bursar-migrate' });
+  try {
+    const applied = await migrate(pool);
+    if (options.alwaysGrant || applied.length > 0) {
+      await withMigrationLock(pool, async (client) => {
+        await applyGrants(client, serviceRole);
+      });
+    }
+    return applied;
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+/**
  * Opens the database the configuration names: `DATABASE_URL`, or else the embedded server under the data dir
- * (started, or shared when one is running already). Applies pending migrations.
+ * (started, or shared when one is running already). Applies pending migrations: the embedded server's as its
+ * owner role, before the pool connects as the service role (src/db/roles.ts).
  */
 export async function openDatabase(
   config: Config,
@@ -31,15 +58,18 @@ export async function openDatabase(
     });
     url = embedded.url;
   }
-  const pool = createPool(url, { max: options.poolSize ?? 10, applicationName: `bursar-${options.role}` });
   try {
-    const applied = await migrate(pool);
+    const applied = await migrateAndGrant(
+      embedded?.ownerUrl ?? url,
+      embedded?.serviceRole ?? serviceRoleName(),
+      { alwaysGrant: embedded !== undefined },
+    );
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
   } catch (error) {
-    await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+  const pool = createPool(url, { max: options.poolSize ?? 10, applicationName: `bursar-${options.role}` });
   return {
     pool,
     url,

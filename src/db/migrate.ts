@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Pool } from './pool.ts';
+import type { Pool, PoolClient } from './pool.ts';
 
 /**
  * Plain SQL migrations, forward-only: `migrations/NNNN_name.sql`, applied in order, each in its own transaction,
@@ -132,6 +132,22 @@ export async function migrationStatus(
   };
 }
 
+/** Runs `fn` on one connection holding the product chain's migration lock (grants after migrations, say). */
+export async function withMigrationLock<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  chain: MigrationChain = PRODUCT_CHAIN,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [chain.lockKey.toString()]);
+    return await fn(client);
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [chain.lockKey.toString()]).catch(() => undefined);
+    client.release();
+  }
+}
+
 export async function migrate(
   pool: Pool,
   migrations: Migration[] = loadMigrations(),
@@ -149,7 +165,12 @@ export async function migrate(
   const appliedNow: string[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [chain.lockKey.toString()]);
-    await client.query(bookkeeping(table, schema));
+    // Only when missing: a role without CREATE (the service role, all migrations applied) still passes through.
+    const present = await client.query<{ present: boolean }>(
+      'SELECT to_regclass($1) IS NOT NULL AS present',
+      [table],
+    );
+    if (present.rows[0]?.present !== true) await client.query(bookkeeping(table, schema));
     const done = await client.query<{ version: string; checksum: string }>(
       `SELECT version, checksum FROM ${table}`,
     );

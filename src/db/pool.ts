@@ -38,5 +38,39 @@ export function createPool(
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor a checked-out one (a transaction between statements, a held advisory lock) when the server dies under it:
+  // without a listener its 'error' event would crash the process. Its next query fails instead, and the pool
+  // discards it on release (it is no longer queryable).
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
+}
+
+/** Whether an error is the database connection going away (the server restarting, a network cut). */
+export function isConnectionLoss(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof code === 'string' ? code : '';
+  if (text.startsWith('08') || ['57P01', '57P02', '57P03'].includes(text)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(text)) return true;
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i.test(
+    typeof message === 'string' ? message : '',
+  );
+}
+
+/**
+ * pg-boss 10 acknowledges a finished job (`complete`/`fail`) without awaiting it, so a database restart at that
+ * moment surfaces as an unhandled rejection, which would end the process. Such a rejection (a lost connection) is
+ * logged and ridden through: the job is not lost, it expires and is retried, and our jobs are idempotent. Any other
+ * unhandled rejection still ends the process, as by default.
+ */
+export function rideThroughConnectionLoss(warn: (error: unknown) => void): void {
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionLoss(reason)) {
+      warn(reason);
+      return;
+    }
+    throw reason;
+  });
 }

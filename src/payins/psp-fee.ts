@@ -11,9 +11,15 @@ export type FeeSubject =
   | { subject: 'session'; sessionId: string; paymentId: string | undefined }
   | { subject: 'order'; paymentOrderId: string; paymentId: string | undefined };
 
-/** Tries of one fee look-up; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as long, and so on. */
+/**
+ * Tries of one fee look-up while the success settles; a transient failure waits `FEE_RETRY_BASE_MS`, then twice as
+ * long. Kept short on purpose: the event worker's slot is held meanwhile, and a fee the PSP cannot give now is
+ * marked pending in the settling transaction and booked by the fee follow-up step (psp-fee-followup.ts), which
+ * rides through a longer PSP or database outage with its own backoff.
+ */
 export const FEE_FETCH_ATTEMPTS = 4;
 export const FEE_RETRY_BASE_MS = 100;
+export const FEE_RETRY_MAX_MS = 800;
 
 /** Whether a success event would still move an order: only then is its fee worth a call to the PSP. */
 async function stillToSettle(db: Queryable, subject: FeeSubject): Promise<boolean> {
@@ -88,7 +94,7 @@ export async function lookUpFeeForSuccess(runtime: PayinsRuntime, subject: FeeSu
         );
         return { kind: 'unavailable', error };
       }
-      const waitMs = FEE_RETRY_BASE_MS * 2 ** (attempt - 1);
+      const waitMs = Math.min(FEE_RETRY_MAX_MS, FEE_RETRY_BASE_MS * 2 ** (attempt - 1));
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }

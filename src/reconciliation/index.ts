@@ -38,3 +38,4 @@ export {
 export { contentInput, fileInput, type FileInput } from './input.ts';
 export { reportLines } from './report.ts';
 export { camtEntries, type CamtEntry, type CamtTransaction } from './camt/index.ts';
+export { exceptionToWire } from './http.ts';

@@ -2,23 +2,28 @@ import { expect, it } from 'vitest';
 import { DEFAULT_CHAOS_OPTIONS, formatReport, runChaos } from '../../chaos/harness.ts';
 
 // The short chaos run: real processes (2 API, 2 workers, the sandbox) on one PostgreSQL, a few hundred checkouts of
-// both flows under PSP faults, webhook faults, client retries and two SIGKILLs; then the invariants.
-it('under faults, kills and retries: every checkout final, charges and orders one to one, retries answered alike, ledger verifies, every PSP fee booked by Bursar, report reconciles', async () => {
+// both flows under PSP faults, webhook faults, client retries, two SIGKILLs of Bursar's processes and one of
+// PostgreSQL itself (fsync on, restarted, the processes riding through); then the invariants.
+it('under faults, kills (of the database too) and retries: every checkout final, charges and orders one to one, retries answered alike, ledger verifies, every PSP fee booked by Bursar, report reconciles', async () => {
   const lines: string[] = [];
   const report = await runChaos({
     ...DEFAULT_CHAOS_OPTIONS,
     seed: 20240601,
-    checkouts: 200,
+    checkouts: 150,
     kills: 2,
+    dbKills: 1,
     concurrency: 16,
     settleTimeoutMs: 60_000,
     log: (line) => lines.push(line),
   });
   const text = formatReport(report);
   expect(report.kills.length, text).toBe(2);
-  expect(report.checkouts, text).toBe(200);
+  expect(report.dbKills.length, text).toBe(1);
+  expect(text).toMatch(/database kills \(SIGKILL \+ crash recovery, fsync on\): 1 — postgres@/);
+  expect(report.checkouts, text).toBe(150);
   expect(report.faults.psp_error ?? 0, text).toBeGreaterThan(0);
   expect(report.faults.webhook_dropped ?? 0, text).toBeGreaterThan(0);
-  expect(report.checks.map((check) => check.name)).toHaveLength(7);
+  expect(report.checks.map((check) => check.name)).toHaveLength(8);
+  expect(report.checks.map((check) => check.name)).toContain('processes ride through');
   expect(report.violations, `${text}\n${lines.join('\n')}`).toEqual([]);
-}, 180_000);
+}, 240_000);

@@ -71,6 +71,9 @@ describe('npx bursar doctor', { timeout: 180_000 }, () => {
     ]) {
       expect(healthy.output).toMatch(new RegExp(`^ok {4}${check}: `, 'm'));
     }
+    expect(healthy.output).toMatch(
+      /^ok {4}privileges: .*cannot change or remove ledger entries and postings/m,
+    );
     expect(healthy.output).toMatch(/^doctor: no problem found$/m);
     expect(listing(dataDir)).toEqual(before);
 

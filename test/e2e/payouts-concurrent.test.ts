@@ -48,13 +48,23 @@ afterAll(async () => {
 describe('payout run concurrency', () => {
   it('two `bursar payouts run --date` processes at once, then a third, pay every seller exactly once', async () => {
     const env = { DATABASE_URL: db.url, BURSAR_PAYOUT_PROVIDER: 'iso20022' };
+    // A date in the future is refused (it would release holds early and date files and entries ahead): nothing
+    // is written. The test treats DATE as today with --as-of-test-clock.
+    const future = await runBursar(['payouts', 'run', '--date', DATE], env);
+    expect(future.code, future.output).toBe(2);
+    expect(future.output).toMatch(/2030-06-15 is in the future/);
+    const untouched = await db.pool.query<{ n: bigint }>(
+      `SELECT ((SELECT count(*) FROM payouts.payouts) + (SELECT count(*) FROM ledger.entries WHERE kind LIKE 'payout%'))::int8 AS n`,
+    );
+    expect(untouched.rows[0]?.n).toBe(0n);
     const [a, b] = await Promise.all([
-      runBursar(['payouts', 'run', '--date', DATE], env),
-      runBursar(['payouts', 'run', '--date', DATE], env),
+      runBursar(['payouts', 'run', '--date', DATE, '--as-of-test-clock'], env),
+      runBursar(['payouts', 'run', '--date', DATE, '--as-of-test-clock'], env),
     ]);
     expect(a.code, a.output).toBe(0);
     expect(b.code, b.output).toBe(0);
-    const c = await runBursar(['payouts', 'run', '--date', DATE], env);
+    const c = await runBursar(['payouts', 'run', '--date', DATE, '--as-of-test-clock'], env);
+    expect(a.output + b.output).toMatch(/^total: \d+\.\d{2} [A-Z]{3}$/m);
     expect(c.code, c.output).toBe(0);
     expect(c.output).toContain('payouts created: 0');
     expect(a.output + b.output).toContain('payouts created');

@@ -88,6 +88,11 @@ describe('bursar reconcile / exceptions', () => {
     expect(resolved.output).toMatch(new RegExp(`${id} is resolved`));
     const shown = await runBursar(['exceptions', 'show', id], env);
     expect(shown.output).toMatch(/resolved by cli:alice: test data/);
+    // As the API spells it: snake_case field names, amounts in major units, no internal fields.
+    expect(shown.output).toContain('"object": "reconciliation_exception"');
+    expect(shown.output).toMatch(/"run_id": /);
+    expect(shown.output).toMatch(/^ {2}"created_at": /m);
+    expect(shown.output).not.toMatch(/^ {2}"(amountMinor|seq|createdAt|runId)": /m);
     const reopened = await runBursar(['exceptions', 'reopen', id], env);
     expect(reopened.output).toMatch(new RegExp(`${id} is open`));
   });

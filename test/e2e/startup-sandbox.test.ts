@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EXIT_CONFIG } from '../../src/config-check.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
@@ -39,6 +40,16 @@ describe('npm start with the sandbox wired in by the launcher', { timeout: 180_0
       headers: { authorization: 'Bearer sk_test_startup' },
     });
     expect(balance.status).toBe(200);
+    // The admin endpoints take the installation's own admin key, printed where it is kept, not a secret key.
+    const keyFile = path.join(dataDir, 'sandbox-admin-key');
+    expect(proc.output()).toContain(`  Sandbox admin key: ${keyFile}`);
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    const clock = (key: string) =>
+      fetch(`http://127.0.0.1:${sandboxPort}/v1/sandbox/clock`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+    expect((await clock('sk_test_startup')).status).toBe(401);
+    expect((await clock(fs.readFileSync(keyFile, 'utf8').trim())).status).toBe(200);
     proc.child.kill('SIGINT');
     expect(await proc.exited()).toBe(0);
     // Generated per installation, kept beside the data: the sandbox's signing secrets.
@@ -53,8 +64,8 @@ describe('npm start with the sandbox wired in by the launcher', { timeout: 180_0
       BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET: OLD_DEFAULT,
     });
     running.push(proc);
-    // Refused by the configuration check, before anything starts (exit 78, README "Exit codes").
-    expect(await proc.exited()).toBe(78);
+    // Found by the start-up configuration check (src/config-check.ts), which exits EXIT_CONFIG.
+    expect(await proc.exited()).toBe(EXIT_CONFIG);
     expect(proc.output()).toContain('published development secret');
     expect(proc.output()).not.toContain('Press Ctrl-C to stop.');
   });

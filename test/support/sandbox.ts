@@ -33,6 +33,8 @@ export interface TestSandbox {
   url: string;
   port: number;
   secretKey: string;
+  /** The admin endpoints' key (`sbx_admin_…`); `admin()` sends it. */
+  adminKey: string;
   /** The `whsec_` secret of the configured targets (and of the adapter's verifyWebhook). */
   webhookSecret: string;
   /** The official SDK, pointed at the sandbox, with its own retries off. */
@@ -53,12 +55,14 @@ export async function startTestSandbox(options: TestSandboxOptions = {}): Promis
   let db: TestDatabase | undefined;
   const pool = options.pool ?? (db = await createTestDatabase()).pool;
   const secretKey = `sk_test_${randomBytes(8).toString('hex')}`;
+  const adminKey = `sbx_admin_${randomBytes(16).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
   const config: SandboxConfig = {
     ...DEFAULT_SANDBOX_CONFIG,
     port: 0,
     host: '127.0.0.1',
     secretKey,
+    adminKey,
     tickMs: 100,
     webhookRetry: { baseDelayMs: 50, maxDelayMs: 1000, maxAttempts: 8, timeoutMs: 5000 },
     ...options.config,
@@ -90,6 +94,7 @@ export async function startTestSandbox(options: TestSandboxOptions = {}): Promis
     url,
     port,
     secretKey,
+    adminKey,
     webhookSecret,
     stripe: psp.stripe,
     psp,
@@ -101,7 +106,7 @@ export async function startTestSandbox(options: TestSandboxOptions = {}): Promis
       const response = await fetch(`${url}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${secretKey}`,
+          authorization: `Bearer ${adminKey}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
