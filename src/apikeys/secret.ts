@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { randomHexId } from '../random-id.ts';
 
 /** Secrets look like `bsk_<32 base62-ish chars>`: recognisable in a leak scan, 192 random bits. */
 export function generateSecret(): string {
@@ -6,7 +7,7 @@ export function generateSecret(): string {
 }
 
 export function generateKeyId(): string {
-  return `key_${randomBytes(12).toString('hex')}`;
+  return randomHexId('key', 12);
 }
 
 export function hashSecret(secret: string): Buffer {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, {
   LogController,
@@ -30,6 +29,7 @@ import { registerMetricsRoute } from './metrics.ts';
 import { HSTS_VALUE, serverOptions } from './server-options.ts';
 import { enforceRouteAuth } from './route-auth.ts';
 import { errorResponses } from './schemas.ts';
+import { randomHexId } from '../random-id.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,7 +61,7 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       if (typeof given === 'string' && REQUEST_ID.test(given) && !containsCardNumber(given)) return given;
-      return `req_${randomBytes(12).toString('hex')}`;
+      return randomHexId('req', 12);
     },
     return503OnClosing: true,
     // Bursar writes its own access log (src/http/access-log.ts): Fastify's logs empty `req`/`res` objects here.

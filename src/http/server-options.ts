@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Config } from '../config.ts';
 import { errorBody } from './error-body.ts';
 import { AppError } from '../errors.ts';
+import { randomHexId } from '../random-id.ts';
 
 /** One year, with subdomains: what HSTS preload lists ask for. Sent on HTTPS responses only. */
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains';
@@ -45,7 +45,7 @@ export function serverOptions(config: Config): Record<string, unknown> {
  */
 function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const requestId = `req_${randomBytes(12).toString('hex')}`;
+  const requestId = randomHexId('req', 12);
   const [status, appError] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, new AppError('request_timeout', 'the request took too long to arrive; send it again, faster')]

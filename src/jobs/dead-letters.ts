@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import type { JobSender } from './queue.ts';
+import { randomHexId } from '../random-id.ts';
 
 export interface DeadLetter {
   id: string;
@@ -54,7 +54,7 @@ export async function insertDeadLetter(
     attempts: number;
   },
 ): Promise<DeadLetter> {
-  const id = `dl_${randomBytes(10).toString('hex')}`;
+  const id = randomHexId('dl', 10);
   const inserted = await db.query<Row>(
     `INSERT INTO jobs.dead_letters (id, queue, subject, payload, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (queue, subject) WHERE replayed_at IS NULL DO NOTHING RETURNING ${COLUMNS}`,

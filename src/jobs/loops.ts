@@ -79,3 +79,16 @@ export async function forEachIsolated<T>(
   }
   return failures;
 }
+
+/** The longest a background loop waits between ticks while its steps keep failing. */
+export const MAX_TICK_BACKOFF_MS = 60_000;
+
+/**
+ * The wait before a loop's next tick: its interval while all is well; doubled for every tick in a row that had a
+ * failing step (a database that is down is not hammered), up to `MAX_TICK_BACKOFF_MS` (never below the interval).
+ */
+export function nextTickDelayMs(intervalMs: number, failedTicksInARow: number): number {
+  if (failedTicksInARow <= 0) return intervalMs;
+  const backedOff = intervalMs * 2 ** Math.min(failedTicksInARow, 16);
+  return Math.max(intervalMs, Math.min(backedOff, MAX_TICK_BACKOFF_MS));
+}

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.ts';
 import { withTransaction } from '../db/tx.ts';
-import { loopGuard, runSteps } from '../jobs/loops.ts';
+import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { executeOrder } from './executor.ts';
@@ -44,9 +44,14 @@ export function createPayinsWorker(
   const guard = loopGuard(ctx);
   const retry = outboxRetryPolicy(process.env);
 
+  // The steps that failed in the last tick, and how many ticks in a row had a failure: shown by `health()` (so by
+  // `/readyz` and the process's watch log) and used to back the loop off while something keeps failing.
+  let failing: string[] = [];
+  let failedTicks = 0;
+
   // Each step runs and fails on its own, and so does each item inside a step (src/jobs/loops.ts).
   const tick = async () => {
-    await runSteps(guard, [
+    const { failed } = await runSteps(guard, [
       { name: 'sweep', run: () => sweepOnce(runtime) },
       { name: 'poll', run: () => pollOnce(runtime) },
       { name: 'psp_events', run: () => processPendingEvents(runtime, 60_000) },
@@ -57,13 +62,18 @@ export function createPayinsWorker(
       },
       { name: 'idempotency_purge', run: () => purgeExpiredIdempotencyKeys(ctx.pool) },
     ]);
+    failing = failed;
+    failedTicks = failed.length > 0 ? failedTicks + 1 : 0;
   };
 
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, runtime.config.tickIntervalMs);
+    timer = setTimeout(
+      () => {
+        running = tick().finally(schedule);
+      },
+      nextTickDelayMs(runtime.config.tickIntervalMs, failedTicks),
+    );
     timer.unref();
   };
 
@@ -85,6 +95,7 @@ export function createPayinsWorker(
       await runtime.release();
     },
     describe: () => describeWorker(output().webhooks),
+    health: () => (failing.length > 0 ? `pay-in loop steps failing: ${failing.join(', ')}` : undefined),
   };
 }
 

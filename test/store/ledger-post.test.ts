@@ -259,7 +259,10 @@ describe('posting entries', () => {
     // clock pass that millisecond before the next posting.
     const postedAt = async (input: EntryInput): Promise<number> => {
       const entry = await getEntry(pool, (await post(input)).entryId);
-      const at = entry?.postings[1]?.postedAt.getTime() ?? Number.NaN;
+      // Each account's posting is stamped when it is written (clock_timestamp), so an entry's postings may be a
+      // millisecond or more apart under load: the entry stood complete after the last of them.
+      const stamps = (entry?.postings ?? []).map((posting) => posting.postedAt.getTime());
+      const at = stamps.length === 0 ? Number.NaN : Math.max(...stamps);
       while (Date.now() <= at + 1) await new Promise((resolve) => setImmediate(resolve));
       return at + 1;
     };

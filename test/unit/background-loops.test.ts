@@ -1,6 +1,14 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { forEachIsolated, LOOP_FAILURES_METRIC, loopGuard, runSteps } from '../../src/jobs/loops.ts';
+import fc from 'fast-check';
+import {
+  forEachIsolated,
+  LOOP_FAILURES_METRIC,
+  loopGuard,
+  MAX_TICK_BACKOFF_MS,
+  nextTickDelayMs,
+  runSteps,
+} from '../../src/jobs/loops.ts';
 import { createLogger } from '../../src/log.ts';
 
 async function failures(registry: Registry): Promise<Record<string, number>> {
@@ -48,5 +56,25 @@ describe('background loop isolation', () => {
     expect(await failures(registry)).toEqual({ sweep: 1 });
     // The same registry gives the same counter to every loop (one metric per process).
     expect(loopGuard({ log: createLogger('silent'), metrics: registry }).failures).toBe(guard.failures);
+  });
+});
+
+describe('background loop backoff', () => {
+  it('waits its interval while all is well, and backs off (doubling, capped) while steps keep failing', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        (interval, failed) => {
+          const delay = nextTickDelayMs(interval, failed);
+          if (failed === 0) return delay === interval;
+          const next = nextTickDelayMs(interval, failed + 1);
+          return delay >= interval && delay <= Math.max(interval, MAX_TICK_BACKOFF_MS) && next >= delay;
+        },
+      ),
+    );
+    expect(nextTickDelayMs(300, 1)).toBe(600);
+    expect(nextTickDelayMs(300, 3)).toBe(2_400);
+    expect(nextTickDelayMs(300, 50)).toBe(MAX_TICK_BACKOFF_MS);
   });
 });
