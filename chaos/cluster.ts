@@ -42,7 +42,10 @@ export interface BursarProcess {
 }
 
 export interface Cluster {
+  /** The service role's connection string (what Bursar's processes use). */
   databaseUrl: string;
+  /** The superuser's connection string to the `postgres` database: for tools that create databases (pgbench). */
+  adminUrl(): string;
   /** A pool for the harness's own queries and checks. */
   pool: Pool;
   apiKey: string;
@@ -295,6 +298,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   return {
     databaseUrl: server.url,
+    adminUrl: () => server.urlFor('postgres'),
     killDatabase,
     pool,
     apiKey,

@@ -18,7 +18,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { createLogger } from '../../src/log.ts';
@@ -31,6 +30,7 @@ import {
 } from '../../src/ledger/index.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
+import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
 
 export type { BenchRow } from '../lib/types.ts';
 
@@ -161,7 +161,7 @@ async function phase(
 
 /**
  * Loads `postings` postings (two per entry) between the many-accounts set, set-based, in chunks. Triggers are
- * switched off for the load (session_replication_role = replica; the embedded cluster's user is a superuser);
+ * switched off for the load (session_replication_role = replica; loaded as the embedded cluster's superuser);
  * the SQL computes chain numbers, balances-after and account totals itself, and verifyLedger checks the result.
  */
 async function bulkLoad(pool: Pool, postings: number, log: (line: string) => void): Promise<number> {
@@ -236,7 +236,7 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
   const pool = createPool(server.url, { max: 40, applicationName: 'bursar-bench' });
   const rows: BenchRow[] = [];
   try {
-    await migrate(pool);
+    await migrateAsOwner(server.ownerUrl);
     // Create the accounts up front so every phase measures posting, not account creation.
     await withTransaction(pool, async (client) => {
       for (let i = 0; i < MANY_ACCOUNTS; i += 1000) {
@@ -258,7 +258,7 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
     const referenceSeconds = options.referenceSeconds ?? 10;
     const tpcb: TpcbResult =
       referenceSeconds > 0
-        ? await measureTpcb(server.url, { clients: 10, seconds: referenceSeconds, log })
+        ? await measureTpcb(server.urlFor('postgres'), { clients: 10, seconds: referenceSeconds, log })
         : { ok: false, reason: 'reference skipped' };
     const withReference = (row: BenchRow): BenchRow =>
       tpcb.ok
@@ -277,7 +277,8 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
 
     if (loadPostings > 0) {
       log(`bulk-loading ${loadPostings} postings…`);
-      const loadMs = await bulkLoad(pool, loadPostings, log);
+      const loader = superuserPool(server);
+      const loadMs = await bulkLoad(loader, loadPostings, log).finally(() => loader.end());
       const report = await verifyLedger(pool);
       const size = await ledgerBytes(pool);
       const verifyRow: BenchRow = {

@@ -223,7 +223,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     // The reference first, on a quiet machine and the same server.
-    const tpcb = await measureTpcb(cluster.databaseUrl, { clients: 10, seconds: s.pgbenchSeconds, log });
+    const tpcb = await measureTpcb(cluster.adminUrl(), { clients: 10, seconds: s.pgbenchSeconds, log });
     if (tpcb.ok) {
       rows.push({
         name: 'pgbench TPC-B (reference)',

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { payinSucceeded, holdReleased, postEntries } from '../../src/ledger/index.ts';
@@ -23,6 +22,7 @@ import {
 } from '../../src/payouts/index.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
+import { migrateAsOwner } from '../lib/migrate.ts';
 
 function argValue(name: string): number | undefined {
   const index = process.argv.indexOf(name);
@@ -45,7 +45,7 @@ export async function run(options: BenchOptions & { sellers?: number } = {}): Pr
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
   const pool = createPool(server.url, { max: 8, applicationName: 'bursar-bench' });
   try {
-    await migrate(pool);
+    await migrateAsOwner(server.ownerUrl);
     const seedStarted = performance.now();
     const iban = ibanWithCheckDigits('DE', '370400440532013000');
     await pool.query(

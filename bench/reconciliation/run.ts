@@ -19,7 +19,6 @@ import { Registry } from 'prom-client';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
 import { postEntry, pspFeeCharged } from '../../src/ledger/index.ts';
@@ -27,6 +26,7 @@ import { createLogger } from '../../src/log.ts';
 import { composeModules } from '../../src/compose.ts';
 import { fileInput, importPspReport, runReconciliation } from '../../src/reconciliation/index.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
+import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
 
 const FEE_MINOR = 59n;
 const GROSS_MINOR = 1000n;
@@ -142,9 +142,10 @@ export async function runReconciliationBench(
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
   const pool = createPool(server.url, { max: 4 });
   try {
-    await migrate(pool);
+    await migrateAsOwner(server.ownerUrl);
     log(`loading ${lines} matching orders and fee entries…`);
-    await loadMatchingDatabase(pool, lines, log);
+    const loader = superuserPool(server);
+    await loadMatchingDatabase(loader, lines, log).finally(() => loader.end());
     const file = path.join(dataDir, 'report.csv');
     const bytes = await writeReportFile(file, lines);
     log(`report written: ${lines} lines, ${(bytes / 1e6).toFixed(1)} MB`);
