@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from './config.ts';
@@ -553,11 +554,13 @@ function moduleLoaders(
   env: NodeJS.ProcessEnv,
   onConfig: (config: Config) => void,
 ): { area: Area; reads: string[]; run: () => unknown }[] {
-  // Secrets that would be generated and kept in the data dir get a placeholder, so that checking writes nothing.
+  // Secrets that would be generated and kept in the data dir get a throwaway placeholder, so that checking writes
+  // nothing; it is random, used for nothing but the loaders' shape checks, and forgotten with the check.
+  const placeholder = `whsec_${randomBytes(24).toString('base64url')}`;
   const quiet: NodeJS.ProcessEnv = {
     ...env,
-    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || 'whsec_config_check',
-    BURSAR_WEBHOOK_SECRET: env.BURSAR_WEBHOOK_SECRET || 'whsec_config_check',
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || placeholder,
+    BURSAR_WEBHOOK_SECRET: env.BURSAR_WEBHOOK_SECRET || placeholder,
   };
   return [
     {
