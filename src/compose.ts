@@ -16,6 +16,7 @@ import {
   type PayinLedger,
   type PayinsConfig,
   type PayinsModule,
+  type PspEventHandlers,
 } from './payins/index.ts';
 import {
   createPayouts,
@@ -123,8 +124,11 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.payouts === undefined ? {} : { config: overrides.payouts }),
     ...(overrides.payoutProvider === undefined ? {} : { provider: overrides.payoutProvider }),
   });
+  // Filled in by the modules that act on refund, dispute and payout events, once they are built.
+  const pspEventHandlers: PspEventHandlers = {};
   const payins = createPayins({
     ctx,
+    pspEventHandlers,
     psp,
     risk,
     ledger: overrides.payinLedger ?? defaultPayinLedger,

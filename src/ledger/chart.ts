@@ -75,6 +75,21 @@ export function sellerInTransit(sellerId: string, currency: string): AccountSpec
   return sellerAccount(sellerId, 'in_transit', currency);
 }
 
+/**
+ * What a seller owes the platform (a refund or dispute larger than their balances, say): an asset, debited when a
+ * claw-back exceeds the seller's pending, available and reserved money, and credited as the debt is recovered from
+ * later sales or written off. Floor zero: the platform is never owed less than nothing.
+ */
+export function sellerReceivable(sellerId: string, currency: string): AccountSpec {
+  return {
+    code: `seller:${checkSellerId(sellerId)}:receivable:${currency}`,
+    type: 'asset',
+    currency,
+    ownerId: sellerId,
+    floorMinor: 0n,
+  };
+}
+
 export function sellerAccount(sellerId: string, purpose: SellerAccount, currency: string): AccountSpec {
   return {
     code: `seller:${checkSellerId(sellerId)}:${purpose}:${currency}`,

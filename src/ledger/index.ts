@@ -6,6 +6,7 @@ export * from './service.ts';
 export * from './chart.ts';
 export * from './recipes.ts';
 export * from './types.ts';
+export * from './clawback.ts';
 export { debitTotalsByReference, entriesByReference } from './lookups.ts';
 
 export interface LedgerDeps {

@@ -8,7 +8,7 @@ import { loadPayinsConfig, type PayinsConfig } from './config.ts';
 import { payinRoutes } from './http.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { OutboxSink } from './outbox.ts';
-import type { PayinEffects, SellerTerms } from './ports.ts';
+import type { PayinEffects, PspEventHandlers, SellerTerms } from './ports.ts';
 import { buildPayinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
@@ -24,6 +24,8 @@ export interface PayinsDeps {
   ledger: PayinLedger;
   sellerTerms: SellerTerms;
   effects: PayinEffects;
+  /** Handlers of refund, dispute and payout events, registered by their modules (the object may be filled later). */
+  pspEventHandlers?: PspEventHandlers;
   /** Settings over those of the environment (BURSAR_PAYINS_*; tests shorten the delays). */
   config?: Partial<PayinsConfig>;
   /** Where the worker's outbox goes (the marketplace's webhook, or the log, by default). */
@@ -68,6 +70,7 @@ export function createPayins(deps: PayinsDeps): PayinsModule {
     ledger: deps.ledger,
     sellerTerms: deps.sellerTerms,
     effects: deps.effects,
+    pspEventHandlers: deps.pspEventHandlers ?? {},
   });
   const worker = createPayinsWorker(runtime, deps.sink === undefined ? {} : { sink: deps.sink });
   return {

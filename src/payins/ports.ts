@@ -1,5 +1,6 @@
 import type { PoolClient, Queryable } from '../db/pool.ts';
 import type { FeePolicy } from '../money/platform-fee.ts';
+import type { PspEventMeaning } from '../psp/index.ts';
 
 /**
  * What pay-ins need to know about sellers, defined here and implemented by the sellers module (wired in
@@ -25,4 +26,36 @@ export interface PayinSucceeded {
 /** Effects of pay-ins owned by other modules (the payouts module's hold record), run in the caller's transaction. */
 export interface PayinEffects {
   onPayinSucceeded(client: PoolClient, payin: PayinSucceeded): Promise<void>;
+}
+
+/** A stored PSP event as a handler sees it. */
+export interface StoredPspEvent {
+  /** The PSP's event id (evt_…). */
+  id: string;
+  type: string;
+  object: Record<string, unknown>;
+}
+
+/**
+ * Who acts on PSP events that are not about pay-ins (refunds, disputes, payouts): other modules register a handler
+ * here (src/compose.ts). The pay-in worker stores and dispatches every event; a handler runs inside the event's
+ * processing transaction (no network calls there) and returns the outcome text stored on the event. An event with
+ * no handler is recorded as ignored.
+ */
+export interface PspEventHandlers {
+  refund?(
+    client: PoolClient,
+    meaning: Extract<PspEventMeaning, { subject: 'refund' }>,
+    event: StoredPspEvent,
+  ): Promise<string>;
+  dispute?(
+    client: PoolClient,
+    meaning: Extract<PspEventMeaning, { subject: 'dispute' }>,
+    event: StoredPspEvent,
+  ): Promise<string>;
+  payout?(
+    client: PoolClient,
+    meaning: Extract<PspEventMeaning, { subject: 'payout' }>,
+    event: StoredPspEvent,
+  ): Promise<string>;
 }

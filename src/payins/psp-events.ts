@@ -6,6 +6,7 @@ import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { recordPspEventFailure } from './event-failures.ts';
 import { transitionDeps } from './service.ts';
 import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.ts';
+import type { StoredPspEvent } from './ports.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
 import { getPspEvent, insertPspEvent, markPspEventProcessed, unprocessedPspEvents } from './work-store.ts';
@@ -31,7 +32,7 @@ export type EventMeaning =
 
 /**
  * What a stored event means for pay-ins, as the PSP's adapter says (the port speaks Bursar; pay-ins never read a
- * PSP's event types or metadata). Refunds, disputes and payouts are not pay-ins' to act on.
+ * PSP's event types or metadata). Refunds, disputes and payouts go to their modules' handlers.
  */
 function meaningFor(runtime: PayinsRuntime, type: string, object: Record<string, unknown>): EventMeaning {
   const meaning = runtime.psp.interpretEvent({ type, object });
@@ -41,8 +42,23 @@ function meaningFor(runtime: PayinsRuntime, type: string, object: Record<string,
     case 'none':
       return meaning;
     default:
-      return { subject: 'none', why: `unhandled ${type}` };
+      return { subject: 'none', why: `not a pay-in event: ${type}` };
   }
+}
+
+/** Refund, dispute and payout events, handed to the handler their module registered (in this transaction). */
+async function dispatchOther(
+  runtime: PayinsRuntime,
+  client: PoolClient,
+  event: StoredPspEvent,
+): Promise<string | undefined> {
+  const meaning = runtime.psp.interpretEvent({ type: event.type, object: event.object });
+  const handlers = runtime.pspEventHandlers;
+  if (meaning.subject === 'refund' && handlers.refund) return await handlers.refund(client, meaning, event);
+  if (meaning.subject === 'dispute' && handlers.dispute)
+    return await handlers.dispute(client, meaning, event);
+  if (meaning.subject === 'payout' && handlers.payout) return await handlers.payout(client, meaning, event);
+  return undefined;
 }
 
 /**
@@ -73,7 +89,13 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
       });
       outcome = `${meaning.outcome.kind}: ${result.applied ? 'moved' : result.why}`;
     } else {
-      outcome = `ignored: ${meaning.why}`;
+      const object = row.payload.object ?? {};
+      const handled = await dispatchOther(runtime, client, {
+        id: row.event_id,
+        type: row.event_type,
+        object,
+      });
+      outcome = handled ?? `ignored: ${meaning.why}`;
     }
     if (outcome.startsWith('ignored') || outcome.startsWith('no checkout')) {
       deps.log.warn(

@@ -5,7 +5,7 @@ import type { RiskPort } from '../risk/index.ts';
 import type { PayinsConfig } from './config.ts';
 import type { PayinLedger } from './ledger.ts';
 import { payinMetrics, type PayinMetrics } from './metrics.ts';
-import type { PayinEffects, SellerTerms } from './ports.ts';
+import type { PayinEffects, PspEventHandlers, SellerTerms } from './ports.ts';
 
 /** pg-boss queues of the pay-in module. */
 export const EXECUTE_QUEUE = 'payins-execute';
@@ -26,6 +26,8 @@ export interface PayinsRuntime {
   sellerTerms: SellerTerms;
   /** What else happens in the transaction of a successful pay-in (the payouts module's hold). */
   effects: PayinEffects;
+  /** Handlers of PSP events about refunds, disputes and payouts (filled in by the composition root). */
+  pspEventHandlers: PspEventHandlers;
   jobs: JobQueue;
   metrics: PayinMetrics;
   /** Resolves once pg-boss's schema and our queues exist; pair with `release`. */
@@ -41,6 +43,7 @@ export interface PayinsRuntimeDeps {
   ledger: PayinLedger;
   sellerTerms: SellerTerms;
   effects: PayinEffects;
+  pspEventHandlers: PspEventHandlers;
 }
 
 export function buildPayinsRuntime(deps: PayinsRuntimeDeps): PayinsRuntime {

@@ -267,7 +267,8 @@ export async function insertPspEvent(
   return inserted.rows[0]?.id;
 }
 
-export interface StoredPspEvent {
+export interface PspEventRow {
+  event_id: string;
   event_type: string;
   payload: { object?: Record<string, unknown> };
   processed_at: Date | null;
@@ -277,9 +278,9 @@ export async function getPspEvent(
   db: Queryable,
   id: bigint,
   options: { forUpdate?: boolean } = {},
-): Promise<StoredPspEvent | undefined> {
-  const found = await db.query<StoredPspEvent>(
-    `SELECT event_type, payload, processed_at FROM payins.psp_events WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+): Promise<PspEventRow | undefined> {
+  const found = await db.query<PspEventRow>(
+    `SELECT event_id, event_type, payload, processed_at FROM payins.psp_events WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
     [id],
   );
   return found.rows[0];
