@@ -134,6 +134,12 @@ export const SETTINGS: readonly Setting[] = [
   },
   { name: 'BURSAR_DATA_DIR', area: 'core', accepted: 'a directory path', check: nonEmpty },
   {
+    name: 'BURSAR_DEBT_WRITE_OFF_DAYS',
+    area: 'core',
+    accepted: 'a whole number of days, 0–36500',
+    check: wholeNumber(36500),
+  },
+  {
     name: 'BURSAR_PG_OS_USER',
     area: 'core',
     accepted: 'an account name (letters, digits, _ and -)',

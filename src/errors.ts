@@ -136,6 +136,20 @@ export const ERROR_CODES = {
     description: "The payout's currency is not the seller's balance currency.",
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
+  seller_has_debt: {
+    status: 422,
+    description:
+      'The seller owes the platform in this currency (a refund or dispute exceeded their balances); no payout until the debt is recovered or written off.',
+  },
+  seller_has_no_debt: {
+    status: 409,
+    description: 'A debt write-off for a seller who owes the platform nothing in that currency.',
+  },
+  debt_too_recent: {
+    status: 409,
+    description:
+      "A debt write-off where no part of the seller's debt is older than the required age (BURSAR_DEBT_WRITE_OFF_DAYS or older_than_days).",
+  },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
   payout_event_refused: {
     status: 409,

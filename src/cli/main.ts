@@ -10,6 +10,7 @@ import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
 import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
+import { sellersCommand, SELLERS_USAGE } from './sellers.ts';
 import { startCommand, type ExtraService } from './start.ts';
 
 const USAGE = `usage: bursar <command>
@@ -28,6 +29,9 @@ ${LEDGER_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${PAYOUTS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${SELLERS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${RECONCILE_USAGE.split('\n')
@@ -101,6 +105,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
         try {
           return await payoutsCommand(rest, db, config, log, out);
+        } finally {
+          await db.close();
+        }
+      }
+      case 'sellers': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 2 });
+        try {
+          return await sellersCommand(rest, db, out);
         } finally {
           await db.close();
         }

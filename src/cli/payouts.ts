@@ -109,6 +109,7 @@ async function runCommand(
   );
   out(`payout run ${report.date}`);
   out(`holds released:  ${report.holdsReleased}`);
+  out(`debts recovered: ${report.debtsRecovered}`);
   out(`sellers due:     ${report.sellersDue}`);
   out(`payouts created: ${report.payoutsCreated}`);
   for (const [currency, total] of Object.entries(report.totalsMinor))

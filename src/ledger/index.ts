@@ -7,6 +7,8 @@ export * from './chart.ts';
 export * from './recipes.ts';
 export * from './types.ts';
 export * from './clawback.ts';
+export * from './recipes-debt.ts';
+export * from './debt.ts';
 export { debitTotalsByReference, entriesByReference } from './lookups.ts';
 
 export interface LedgerDeps {

@@ -1,6 +1,18 @@
 import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
-import { getBalances, holdReleased, postEntries, sellerPending, type EntryInput } from '../ledger/index.ts';
+import {
+  holdReleased,
+  lockBalances,
+  planRecovery,
+  postEntries,
+  recoveryAccountCodes,
+  sellerAvailable,
+  sellerPending,
+  sellerReceivable,
+  type EntryInput,
+  type LockedBalance,
+  type SellerCurrency,
+} from '../ledger/index.ts';
 import type { IsoDate } from './settings.ts';
 
 /**
@@ -38,26 +50,26 @@ interface DueHold {
   amount_minor: bigint;
 }
 
-async function releaseBatch(client: PoolClient, today: IsoDate, batchSize: number): Promise<number> {
-  const due = await client.query<DueHold>(
-    `SELECT payment_order_id, seller_account, currency, amount_minor FROM payouts.holds
-     WHERE released_at IS NULL AND available_on <= $1::date
-     ORDER BY available_on, payment_order_id LIMIT $2 FOR UPDATE`,
-    [today, batchSize],
-  );
-  if (due.rows.length === 0) return 0;
-  // A refund or chargeback may have taken money from pending while the sale was on hold: release at most what
-  // is still there, so the entry never breaks the account's floor.
-  const codes = [...new Set(due.rows.map((row) => sellerPending(row.seller_account, row.currency).code))];
-  const balances = await getBalances(client, codes);
-  const left = new Map(codes.map((code) => [code, balances.get(code)?.balanceMinor ?? 0n]));
+/**
+ * The release entries of a batch of due holds, each at most what the seller's pending balance (locked) still
+ * holds; and what each seller's available balance gains, by `seller currency`.
+ */
+function planReleases(
+  due: DueHold[],
+  today: IsoDate,
+  locked: Map<string, LockedBalance>,
+): { entries: EntryInput[]; credited: Map<string, bigint> } {
+  const left = new Map<string, bigint>();
+  const credited = new Map<string, bigint>();
   const entries: EntryInput[] = [];
-  for (const row of due.rows) {
+  for (const row of due) {
     const code = sellerPending(row.seller_account, row.currency).code;
-    const available = left.get(code) ?? 0n;
+    const available = left.get(code) ?? locked.get(code)?.balanceMinor ?? 0n;
     const amount = row.amount_minor < available ? row.amount_minor : available;
     if (amount <= 0n) continue;
     left.set(code, available - amount);
+    const key = `${row.seller_account} ${row.currency}`;
+    credited.set(key, (credited.get(key) ?? 0n) + amount);
     entries.push(
       holdReleased({
         currency: row.currency,
@@ -68,7 +80,56 @@ async function releaseBatch(client: PoolClient, today: IsoDate, batchSize: numbe
       }),
     );
   }
-  const posted = entries.length > 0 ? await postEntries(client, entries) : [];
+  return { entries, credited };
+}
+
+/**
+ * The seller's debt is recovered first from the money a release makes available (docs/ledger.md "Seller debt"):
+ * for each seller and currency the batch credits, min(available after the release, receivable), in the release's
+ * own transaction and ledger call.
+ */
+function planDebtRecoveries(
+  pairs: SellerCurrency[],
+  credited: Map<string, bigint>,
+  locked: Map<string, LockedBalance>,
+): EntryInput[] {
+  const entries: EntryInput[] = [];
+  for (const pair of pairs) {
+    const gained = credited.get(`${pair.sellerId} ${pair.currency}`) ?? 0n;
+    if (gained <= 0n) continue;
+    const before = locked.get(sellerAvailable(pair.sellerId, pair.currency).code)?.balanceMinor ?? 0n;
+    const receivable = locked.get(sellerReceivable(pair.sellerId, pair.currency).code);
+    const entry = planRecovery(pair, before + gained, receivable, { trigger: 'hold_release' });
+    if (entry !== undefined) entries.push(entry);
+  }
+  return entries;
+}
+
+async function releaseBatch(client: PoolClient, today: IsoDate, batchSize: number): Promise<number> {
+  const due = await client.query<DueHold>(
+    `SELECT payment_order_id, seller_account, currency, amount_minor FROM payouts.holds
+     WHERE released_at IS NULL AND available_on <= $1::date
+     ORDER BY available_on, payment_order_id LIMIT $2 FOR UPDATE`,
+    [today, batchSize],
+  );
+  if (due.rows.length === 0) return 0;
+  // A refund or chargeback may have taken money from pending while the sale was on hold: release at most what
+  // is still there, so the entry never breaks the account's floor. The seller's accounts are locked first, so a
+  // concurrent claw-back cannot move them between this decision and its posting.
+  const pairKeys = new Map(
+    due.rows.map((row) => [
+      `${row.seller_account} ${row.currency}`,
+      { sellerId: row.seller_account, currency: row.currency },
+    ]),
+  );
+  const pairs = [...pairKeys.values()];
+  const locked = await lockBalances(client, [
+    ...pairs.map((p) => sellerPending(p.sellerId, p.currency).code),
+    ...recoveryAccountCodes(pairs),
+  ]);
+  const { entries, credited } = planReleases(due.rows, today, locked);
+  const recoveries = planDebtRecoveries(pairs, credited, locked);
+  const posted = entries.length > 0 ? await postEntries(client, [...entries, ...recoveries]) : [];
   const entryIds = new Map<string, string>();
   entries.forEach((input, index) => {
     const id = posted[index]?.entryId;

@@ -11,8 +11,15 @@ import {
   requestInProgress,
   type IdempotencyKeyRef,
 } from '../idempotency/index.ts';
-import { getBalances, payoutStarted, postEntry, sellerAvailable } from '../ledger/index.ts';
-import { assertCurrency, parseAmount } from '../money/index.ts';
+import {
+  getBalances,
+  lockBalances,
+  payoutStarted,
+  postEntry,
+  sellerAvailable,
+  sellerReceivable,
+} from '../ledger/index.ts';
+import { assertCurrency, formatAmount, parseAmount } from '../money/index.ts';
 import { findPayoutSettings, findSeller, lockSellers } from '../sellers/index.ts';
 import { newPayoutId } from './ids.ts';
 import { getHistory, getPayout, insertPayouts } from './store.ts';
@@ -129,6 +136,23 @@ async function checkAvailable(
   }
 }
 
+/**
+ * Refuses a payout to a seller who owes the platform in that currency (`seller_has_debt`): their money pays the
+ * debt first (docs/payouts.md "Seller debt"). The receivable is read under its ledger lock, so a claw-back that
+ * creates a debt waits for this payout to commit (and then takes what is left) instead of racing the check.
+ */
+async function checkNoDebt(client: Queryable, seller: Seller, currency: string): Promise<void> {
+  const code = sellerReceivable(seller.sellerAccount, currency).code;
+  const owed = (await lockBalances(client, [code])).get(code)?.balanceMinor ?? 0n;
+  if (owed > 0n) {
+    throw new AppError(
+      'seller_has_debt',
+      `seller ${seller.sellerAccount} owes the platform ${formatAmount(owed, assertCurrency(currency))} ${currency}; it is recovered from their next available money before any payout`,
+      { field: 'seller_account' },
+    );
+  }
+}
+
 /** Posts the payout's ledger entry, stores the payout row, and returns its reply (201 and the payout). */
 async function bookManualPayout(
   client: Queryable,
@@ -189,6 +213,7 @@ async function manualPayoutAttempt(
   const seller = await lockedSeller(client, request.body);
   const amount = checkedAmount(request.body, seller);
   const bank = await payableBank(client, seller);
+  await checkNoDebt(client, seller, amount.currency);
   await checkAvailable(client, seller, amount.currency, amount.amountMinor);
   const response = await bookManualPayout(client, request, seller, amount, bank);
   await completeIdempotentRequest(client, ref, response);

@@ -2,14 +2,18 @@ import type { Pool, PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { isAppError } from '../errors.ts';
 import {
-  getBalances,
+  lockBalances,
   payoutStarted,
+  planRecovery,
   postEntries,
+  recoverAllDebts,
   reserveHeld,
   reserveReleased,
   sellerAvailable,
+  sellerReceivable,
   sellerReserved,
   type EntryInput,
+  type LockedBalance,
 } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import { lockSellers, sellersDueOn, type SellerDue } from '../sellers/index.ts';
@@ -41,10 +45,13 @@ export interface RunDeps {
 export interface RunReport {
   date: IsoDate;
   holdsReleased: number;
+  /** Recovery entries the run posted before deciding (money that became available against a seller's debt). */
+  debtsRecovered: number;
   sellersDue: number;
   payoutsCreated: number;
   /** Total paid out by this run, per currency, in minor units. */
   totalsMinor: Record<string, bigint>;
+  /** Per outcome, the number of sellers; `in_debt`: skipped because they owe the platform in that currency. */
   outcomes: Record<RunDecision['outcome'] | 'already_run' | 'failed', number>;
   submit: SubmitReport;
 }
@@ -87,19 +94,37 @@ async function claimSellers(client: PoolClient, date: IsoDate, sellers: DueSelle
   return new Set(claimed.rows.map((row) => row.seller_account));
 }
 
-/** Decides for one seller and appends its ledger entries (reserve change, payout) to `entries`. */
+/**
+ * Decides for one seller and appends its ledger entries (debt recovery, reserve change, payout) to `entries`.
+ * A seller who owes the platform in the currency (receivable > 0) is paid nothing until the debt is covered:
+ * available money first pays the debt; what remains owed makes the outcome `in_debt`, with no reserve change.
+ */
 function planSeller(
   deps: RunDeps,
   date: IsoDate,
   seller: DueSeller,
-  balances: Awaited<ReturnType<typeof getBalances>>,
+  balances: Map<string, LockedBalance>,
   entries: EntryInput[],
 ): PlannedSeller {
   const { settings } = seller;
-  const available =
+  const pair = { sellerId: seller.sellerAccount, currency: seller.currency };
+  let available =
     balances.get(sellerAvailable(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
   const reserved =
     balances.get(sellerReserved(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
+  const receivable = balances.get(sellerReceivable(seller.sellerAccount, seller.currency).code);
+  const recovery = planRecovery(pair, available, receivable, { trigger: 'payout_run', runDate: date });
+  let owed = receivable?.balanceMinor ?? 0n;
+  if (recovery !== undefined) {
+    const recovered = recovery.postings[0]?.amountMinor ?? 0n;
+    entries.push(recovery);
+    available -= recovered;
+    owed -= recovered;
+  }
+  if (owed > 0n) {
+    const decision: RunDecision = { reserveChangeMinor: 0n, payoutMinor: 0n, outcome: 'in_debt' };
+    return { seller, decision, payoutId: null, entryIndex: -1 };
+  }
   const decision = decideRun(settings, available, reserved);
   const common = { currency: seller.currency, sellerId: seller.sellerAccount, effectiveAt: deps.now };
   const reserveId = `${seller.sellerAccount}:${date}`;
@@ -114,12 +139,7 @@ function planSeller(
     payoutId = newPayoutId();
     entryIndex = entries.length;
     entries.push(
-      payoutStarted({
-        ...common,
-        payoutId,
-        amountMinor: decision.payoutMinor,
-        metadata: { runDate: date },
-      }),
+      payoutStarted({ ...common, payoutId, amountMinor: decision.payoutMinor, metadata: { runDate: date } }),
     );
   }
   return { seller, decision, payoutId, entryIndex };
@@ -188,9 +208,11 @@ async function processChunk(
   );
   const codes = mine.flatMap((s) => [
     sellerAvailable(s.sellerAccount, s.currency).code,
+    sellerReceivable(s.sellerAccount, s.currency).code,
     sellerReserved(s.sellerAccount, s.currency).code,
   ]);
-  const balances = await getBalances(client, codes);
+  // Under the accounts' locks: a concurrent claw-back waits for this decision instead of racing it.
+  const balances = await lockBalances(client, codes);
   const entries: EntryInput[] = [];
   const planned = mine.map((seller) => planSeller(deps, date, seller, balances, entries));
   const posted = await postEntries(client, entries);
@@ -201,10 +223,11 @@ async function processChunk(
   return { created, outcomes };
 }
 
-function emptyReport(date: IsoDate, holdsReleased: number): RunReport {
+function emptyReport(date: IsoDate, holdsReleased: number, debtsRecovered: number): RunReport {
   return {
     date,
     holdsReleased,
+    debtsRecovered,
     sellersDue: 0,
     payoutsCreated: 0,
     totalsMinor: {},
@@ -213,6 +236,7 @@ function emptyReport(date: IsoDate, holdsReleased: number): RunReport {
       below_minimum: 0,
       nothing_available: 0,
       no_bank_details: 0,
+      in_debt: 0,
       already_run: 0,
       failed: 0,
     },
@@ -269,7 +293,9 @@ export async function runPayouts(
   options: { chunkSize?: number } = {},
 ): Promise<RunReport> {
   const chunkSize = options.chunkSize ?? CHUNK;
-  const report = emptyReport(date, await releaseDueHolds(deps.pool, date));
+  const holdsReleased = await releaseDueHolds(deps.pool, date);
+  // Money that became available another way (a returned payout, a reserve given back) pays debts first too.
+  const report = emptyReport(date, holdsReleased, await recoverAllDebts(deps.pool));
   let after = '';
   for (;;) {
     const page = await sellersDueOn(deps.pool, date, after, chunkSize);

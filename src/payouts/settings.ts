@@ -75,7 +75,8 @@ export interface RunDecision {
   /** Positive: available → reserved; negative: reserved → available. */
   reserveChangeMinor: bigint;
   payoutMinor: bigint;
-  outcome: 'paid' | 'below_minimum' | 'nothing_available' | 'no_bank_details';
+  /** `in_debt`: the seller owes the platform in the currency; the payout run pays nothing until it is covered. */
+  outcome: 'paid' | 'below_minimum' | 'nothing_available' | 'no_bank_details' | 'in_debt';
 }
 
 export function decideRun(

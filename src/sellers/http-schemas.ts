@@ -65,6 +65,29 @@ export const BalanceWire = z.object({
   reserved: Amount,
   in_transit: Amount,
   paid_out: Amount,
+  balance_due: Amount.describe(
+    'what the seller owes the platform (a refund or dispute larger than their balances), as a negative amount; "0.00" when nothing is owed. Recovered from their next available money before any payout',
+  ),
+  balance_due_since: Timestamp.nullable().describe('when the debt began (null when nothing is owed)'),
+  balance_due_age_days: z.number().int().nullable().describe('whole days since balance_due_since'),
   as_of: Timestamp,
 });
+
+/** A seller's debt write-off (`POST /v1/sellers/{seller_account}/debt/write_off`, event `seller.debt_written_off`). */
+export const DebtWriteOffWire = z.object({
+  object: z.literal('debt_write_off'),
+  seller_account: z.string(),
+  currency: z.string(),
+  amount: Amount.describe('written off (or, in a dry run, what would be)'),
+  balance_due_before: Amount,
+  balance_due_after: Amount,
+  debt_since: Timestamp.nullable(),
+  older_than_days: z.number().int(),
+  reason: z.string().nullable(),
+  actor: z.string().describe('the API key id, or cli:<operating-system user>'),
+  dry_run: z.boolean(),
+  ledger_entry_id: z.string().nullable(),
+  created_at: Timestamp,
+});
+export type DebtWriteOffWire = z.infer<typeof DebtWriteOffWire>;
 export type BalanceWire = z.infer<typeof BalanceWire>;

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { BalanceWire, SellerWire } from './http-schemas.ts';
 import { getWallet, walletToWire } from './wallet.ts';
+import { debtWriteOffRoute } from './debt-http.ts';
 import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
@@ -32,6 +33,7 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
   createSellerRoute(app, ctx);
   sellerRoutes(app, ctx);
   balanceRoute(app, ctx);
+  debtWriteOffRoute(app, ctx);
 }
 
 /** `POST /v1/sellers`. */

@@ -31,3 +31,11 @@ export {
 export { findSeller, insertSeller, lockSellers, sellerNames, type Seller } from './store.ts';
 export { getSellerOrThrow } from './service.ts';
 export { MaskedBankAccount } from './http-schemas.ts';
+export {
+  writeOffDebt,
+  debtWriteOffToWire,
+  debtWriteOffAudit,
+  type DebtWriteOff,
+  type WriteOffInput,
+} from './debt.ts';
+export { loadDebtWriteOffDays, DEFAULT_DEBT_WRITE_OFF_DAYS } from './debt-config.ts';
