@@ -17,6 +17,7 @@ import {
   payoutStarted,
   postEntry,
   sellerAvailable,
+  sellerInTransit,
   sellerReceivable,
 } from '../ledger/index.ts';
 import { assertCurrency, formatAmount, parseAmount } from '../money/index.ts';
@@ -143,7 +144,14 @@ async function checkAvailable(
  */
 async function checkNoDebt(client: Queryable, seller: Seller, currency: string): Promise<void> {
   const code = sellerReceivable(seller.sellerAccount, currency).code;
-  const owed = (await lockBalances(client, [code])).get(code)?.balanceMinor ?? 0n;
+  // Every account the payout posts to is locked with the receivable, in the ledger's (code) order, so a claw-back
+  // locking the same accounts queues behind this payout rather than deadlocking with it.
+  const locked = await lockBalances(client, [
+    sellerAvailable(seller.sellerAccount, currency).code,
+    sellerInTransit(seller.sellerAccount, currency).code,
+    code,
+  ]);
+  const owed = locked.get(code)?.balanceMinor ?? 0n;
   if (owed > 0n) {
     throw new AppError(
       'seller_has_debt',

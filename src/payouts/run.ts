@@ -10,6 +10,7 @@ import {
   reserveHeld,
   reserveReleased,
   sellerAvailable,
+  sellerInTransit,
   sellerReceivable,
   sellerReserved,
   type EntryInput,
@@ -208,10 +209,12 @@ async function processChunk(
   );
   const codes = mine.flatMap((s) => [
     sellerAvailable(s.sellerAccount, s.currency).code,
+    sellerInTransit(s.sellerAccount, s.currency).code,
     sellerReceivable(s.sellerAccount, s.currency).code,
     sellerReserved(s.sellerAccount, s.currency).code,
   ]);
-  // Under the accounts' locks: a concurrent claw-back waits for this decision instead of racing it.
+  // Under the locks of every account the run posts to, taken in the ledger's (code) order: a concurrent claw-back
+  // waits for this decision instead of racing it, and never holds one of them while waiting for another.
   const balances = await lockBalances(client, codes);
   const entries: EntryInput[] = [];
   const planned = mine.map((seller) => planSeller(deps, date, seller, balances, entries));

@@ -2,6 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { recordEvent } from '../events/index.ts';
 import {
+  chargebackLosses,
   debtOlderThan,
   debtStateId,
   debtWrittenOff,
@@ -68,7 +69,9 @@ async function planWriteOff(
   // The seller's row is the lock payouts take before deciding on a balance; the receivable's, the claw-backs'.
   await lockSellers(client, [seller.sellerAccount]);
   const code = sellerReceivable(seller.sellerAccount, currency).code;
-  const receivable = (await lockBalances(client, [code])).get(code);
+  // Both accounts the entry posts to, in the ledger's (code) order, so no claw-back deadlocks with a write-off.
+  const locked = await lockBalances(client, [chargebackLosses(currency).code, code]);
+  const receivable = locked.get(code);
   const owed = receivable?.balanceMinor ?? 0n;
   if (receivable === undefined || owed <= 0n) {
     throw new AppError('seller_has_no_debt', `seller ${seller.sellerAccount} owes nothing in ${currency}`, {
