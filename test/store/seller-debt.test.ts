@@ -240,3 +240,41 @@ describe('bursar sellers write-off', () => {
     await expect(pool.query('DELETE FROM sellers.debt_write_offs')).rejects.toThrow(/append-only/);
   });
 });
+
+describe('seller debt under concurrency', () => {
+  it('claw-backs racing hold releases and a payout run neither deadlock nor break the balances', async () => {
+    const seller = 'debt_race';
+    await registerDailySeller(pool, seller, 'EUR', 9);
+    let sales = 0n;
+    for (let i = 0; i < 6; i++) {
+      await bookPayin(pool, {
+        paymentOrderId: `${seller}_po${i}`,
+        sellerId: seller,
+        currency: 'EUR',
+        grossMinor: 5_000n,
+      });
+      sales += 5_000n;
+    }
+    const date = addDays(today, 20);
+    const clawbacks = Array.from({ length: 12 }, (_, i) =>
+      bookClawback(pool, {
+        id: `${seller}_rf${i}`,
+        kind: i % 2 === 0 ? 'refund' : 'chargeback',
+        sellerId: seller,
+        currency: 'EUR',
+        amountMinor: 2_000n,
+      }),
+    );
+    const results = await Promise.allSettled([
+      ...clawbacks,
+      releaseDueHolds(pool, date),
+      run(date),
+      releaseDueHolds(pool, date),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    // Whatever interleaving happened: owed to the seller less owed by them = net sales (30,000 − 24,000).
+    const b = await sellerBalances(pool, seller, 'EUR');
+    expect(b.pending + b.available + b.reserved + b.inTransit - b.receivable).toBe(sales - 24_000n);
+    expect((await verifyLedger(pool)).ok).toBe(true);
+  });
+});

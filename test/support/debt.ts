@@ -91,7 +91,13 @@ export async function bookClawback(
     const codes = (['pending', 'available', 'reserved'] as const).map(
       (bucket) => sellerAccount(sellerId, bucket, currency).code,
     );
-    const locked = await lockBalances(client, [...codes, sellerReceivable(sellerId, currency).code]);
+    // Every account the entry posts to, in one call (the ledger's code order): as a claw-back must, so it never
+    // holds one while waiting for another.
+    const locked = await lockBalances(client, [
+      pspClearing(currency).code,
+      ...codes,
+      sellerReceivable(sellerId, currency).code,
+    ]);
     const [pending, available, reserved] = codes.map((code) => locked.get(code)?.balanceMinor ?? 0n);
     const split = splitClawback(
       { pending: pending ?? 0n, available: available ?? 0n, reserved: reserved ?? 0n },
