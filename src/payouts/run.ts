@@ -96,6 +96,48 @@ async function claimSellers(client: PoolClient, date: IsoDate, sellers: DueSelle
 }
 
 /**
+ * A seller's debt is paid before anything else: from available money, then from the reserve (held back for
+ * exactly this: refunds and chargebacks), in one recovery entry. Appends the entries; returns the balances left.
+ */
+function payDebtFirst(
+  deps: RunDeps,
+  date: IsoDate,
+  seller: DueSeller,
+  balances: Map<string, LockedBalance>,
+  entries: EntryInput[],
+): { available: bigint; reserved: bigint; owed: bigint } {
+  const { sellerAccount, currency } = seller;
+  let available = balances.get(sellerAvailable(sellerAccount, currency).code)?.balanceMinor ?? 0n;
+  let reserved = balances.get(sellerReserved(sellerAccount, currency).code)?.balanceMinor ?? 0n;
+  const receivable = balances.get(sellerReceivable(sellerAccount, currency).code);
+  let owed = receivable?.balanceMinor ?? 0n;
+  if (owed <= 0n) return { available, reserved, owed: 0n };
+  const short = owed - available;
+  const fromReserve = short <= 0n || reserved <= 0n ? 0n : short < reserved ? short : reserved;
+  if (fromReserve > 0n) {
+    entries.push(
+      reserveReleased({
+        currency,
+        sellerId: sellerAccount,
+        effectiveAt: deps.now,
+        reserveId: `${sellerAccount}:${date}:debt`,
+        amountMinor: fromReserve,
+        metadata: { reason: 'debt' },
+      }),
+    );
+    available += fromReserve;
+    reserved -= fromReserve;
+  }
+  const pair = { sellerId: sellerAccount, currency };
+  const recovery = planRecovery(pair, available, receivable, { trigger: 'payout_run', runDate: date });
+  const recovered = recovery?.postings[0]?.amountMinor ?? 0n;
+  if (recovery !== undefined) entries.push(recovery);
+  available -= recovered;
+  owed -= recovered;
+  return { available, reserved, owed };
+}
+
+/**
  * Decides for one seller and appends its ledger entries (debt recovery, reserve change, payout) to `entries`.
  * A seller who owes the platform in the currency (receivable > 0) is paid nothing until the debt is covered:
  * available money first pays the debt; what remains owed makes the outcome `in_debt`, with no reserve change.
@@ -108,20 +150,7 @@ function planSeller(
   entries: EntryInput[],
 ): PlannedSeller {
   const { settings } = seller;
-  const pair = { sellerId: seller.sellerAccount, currency: seller.currency };
-  let available =
-    balances.get(sellerAvailable(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
-  const reserved =
-    balances.get(sellerReserved(seller.sellerAccount, seller.currency).code)?.balanceMinor ?? 0n;
-  const receivable = balances.get(sellerReceivable(seller.sellerAccount, seller.currency).code);
-  const recovery = planRecovery(pair, available, receivable, { trigger: 'payout_run', runDate: date });
-  let owed = receivable?.balanceMinor ?? 0n;
-  if (recovery !== undefined) {
-    const recovered = recovery.postings[0]?.amountMinor ?? 0n;
-    entries.push(recovery);
-    available -= recovered;
-    owed -= recovered;
-  }
+  const { available, reserved, owed } = payDebtFirst(deps, date, seller, balances, entries);
   if (owed > 0n) {
     const decision: RunDecision = { reserveChangeMinor: 0n, payoutMinor: 0n, outcome: 'in_debt' };
     return { seller, decision, payoutId: null, entryIndex: -1 };

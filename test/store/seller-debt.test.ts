@@ -4,8 +4,11 @@ import type { Pool } from '../../src/db/pool.ts';
 import {
   chargebackLosses,
   getBalances,
+  holdReleased,
+  payinSucceeded,
   payoutReturned,
   postEntry,
+  reserveHeld,
   sellerDebt,
   verifyLedger,
 } from '../../src/ledger/index.ts';
@@ -158,6 +161,52 @@ describe('seller debt on the real ledger', () => {
       available: 0n,
       inTransit: 10_000n + 1_500n,
     });
+  });
+});
+
+describe('seller debt and the reserve', () => {
+  it('pays a debt from the reserve when available money does not cover it, before paying anything', async () => {
+    await sellerInDebt('debt_r', 5, 3_000n, addDays(today, 8));
+    // 50.00 reaches the reserve without passing a recovery (booked straight on the ledger).
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await postEntry(
+        client,
+        payinSucceeded({
+          currency: 'EUR',
+          paymentOrderId: 'debt_r_po2',
+          sellerId: 'debt_r',
+          grossMinor: 5_000n,
+          platformFeeMinor: 0n,
+        }),
+      );
+      await postEntry(
+        client,
+        holdReleased({ currency: 'EUR', releaseId: 'debt_r_po2', sellerId: 'debt_r', amountMinor: 5_000n }),
+      );
+      await postEntry(
+        client,
+        reserveHeld({ currency: 'EUR', reserveId: 'debt_r_manual', sellerId: 'debt_r', amountMinor: 5_000n }),
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(await sellerBalances(pool, 'debt_r', 'EUR')).toMatchObject({
+      available: 0n,
+      reserved: 5_000n,
+      receivable: 3_000n,
+    });
+    await run(addDays(today, 9));
+    // 30.00 of the reserve paid the debt; the seller has no reserve setting, so the other 20.00 was paid out.
+    expect(await sellerBalances(pool, 'debt_r', 'EUR')).toMatchObject({
+      available: 0n,
+      reserved: 0n,
+      receivable: 0n,
+      inTransit: 10_000n + 2_000n,
+    });
+    expect((await verifyLedger(pool)).ok).toBe(true);
   });
 });
 
