@@ -37,6 +37,7 @@ import {
   type ReconciliationModule,
   type ReportFetcher,
 } from './reconciliation/index.ts';
+import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
@@ -56,6 +57,7 @@ export interface Modules {
   payins: PayinsModule;
   payouts: PayoutsModule;
   reconciliation: ReconciliationModule;
+  operators: OperatorsModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -75,6 +77,8 @@ export interface ComposeOverrides {
   reconPayouts?: PayoutSide;
   /** How the daily run downloads the PSP's report; `null`: no download. */
   fetchReport?: ReportFetcher | null;
+  /** Dashboard sign-in settings (BURSAR_DASHBOARD_SESSION_HOURS, BURSAR_SIGNIN_* otherwise). */
+  operators?: Partial<OperatorsConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -148,7 +152,8 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
         : (overrides.fetchReport ?? undefined),
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation };
+  const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators };
 }
 
 /** Every HTTP route module of the product, in registration order. */
@@ -158,6 +163,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.operators.routes,
   ];
 }
 
