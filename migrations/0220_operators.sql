@@ -44,7 +44,8 @@ CREATE TABLE operators.audit_log (
   at           timestamptz NOT NULL DEFAULT now(),
   -- op_… for an operator, key_… for an API key, cli:<os user> for the command line.
   actor        text NOT NULL CHECK (length(actor) BETWEEN 1 AND 128),
-  action       text NOT NULL CHECK (action ~ '^[a-z][a-z0-9_.]{0,63}$'),
+  -- A named action (operator.created) or the API route written to (POST /v1/refunds).
+  action       text NOT NULL CHECK (length(action) BETWEEN 1 AND 160),
   target_type  text NOT NULL CHECK (target_type ~ '^[a-z][a-z0-9_]{0,63}$'),
   target_id    text NOT NULL CHECK (length(target_id) BETWEEN 1 AND 128),
   before       jsonb,

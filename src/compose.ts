@@ -159,11 +159,12 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
 /** Every HTTP route module of the product, in registration order. */
 export function routeModules(modules: Modules): RouteModule[] {
   return [
+    // First: the dashboard's session routes and the audit hook every operator write passes.
+    modules.operators.routes,
     modules.sellers.routes,
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
-    modules.operators.routes,
   ];
 }
 

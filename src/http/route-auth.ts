@@ -1,6 +1,11 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { isScope, type Scope } from '../apikeys/index.ts';
-import { isOperatorRole, requireOperator, type OperatorRole } from '../operators/index.ts';
+import {
+  assertOperatorRole,
+  isOperatorRole,
+  requireOperator,
+  type OperatorRole,
+} from '../operators/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { requireScope } from './auth.ts';
 import { requireIdempotencyKey } from './money-post.ts';
@@ -10,7 +15,9 @@ import { requireIdempotencyKey } from './money-post.ts';
  * with a route that does not (authentication is the default, not something a route has to remember):
  *
  * - `{ scope }`: an API key carrying `scope` (`Authorization: Bearer <key>`); 401 without an active key, 403
- *   without the scope. `moneyMoving: true` adds the `Idempotency-Key` check right after the scope.
+ *   without the scope. `moneyMoving: true` adds the `Idempotency-Key` check right after the scope. A dashboard
+ *   session cookie may stand in for the key (src/operators/api-access.ts: scopes by role, CSRF on writes);
+ *   `operatorRole` raises the role such a session needs (`'admin'` for routes that manage the installation).
  * - `'signature'`: no API key; the handler verifies a signature over the raw body (a PSP's or a payout
  *   provider's webhook).
  * - `'public'`: no authentication at all (liveness, readiness, the OpenAPI description). Keep this list short.
@@ -21,7 +28,10 @@ import { requireIdempotencyKey } from './money-post.ts';
  * not check, and it runs before the body is read or validated: an unauthenticated bad body is 401, not 400.
  */
 export type RouteAuth =
-  'public' | 'signature' | { scope: Scope; moneyMoving?: boolean } | { operator: OperatorRole };
+  | 'public'
+  | 'signature'
+  | { scope: Scope; moneyMoving?: boolean; operatorRole?: OperatorRole }
+  | { operator: OperatorRole };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,6 +71,8 @@ export function authHooks(pool: Pool, auth: RouteAuth): onRequestAsyncHookHandle
   if (auth === 'public' || auth === 'signature') return [];
   if ('operator' in auth) return [requireOperator(pool, auth.operator)];
   const hooks: onRequestAsyncHookHandler[] = [requireScope(pool, auth.scope)];
+  const role = auth.operatorRole;
+  if (role !== undefined) hooks.push(async (request: FastifyRequest) => assertOperatorRole(request, role));
   if (auth.moneyMoving === true) {
     hooks.push(async (request: FastifyRequest) => {
       requireIdempotencyKey(request.headers['idempotency-key']);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { App, RouteModule } from '../http/app.ts';
 import { errorResponses, listOf, Timestamp } from '../http/schemas.ts';
 import { listAudit } from './audit.ts';
+import { installOperatorAudit } from './audit-hook.ts';
 import type { OperatorsConfig } from './config.ts';
 import { SESSION_COOKIE, sessionCookies, clearedCookies, cookieValue } from './cookies.ts';
 import { signIn, signOut } from './service.ts';
@@ -129,7 +130,7 @@ function auditRoutes(app: App, pool: Parameters<typeof signIn>[0]): void {
         tags: ['dashboard'],
         querystring: z.object({
           actor: z.string().min(1).max(128).optional(),
-          action: Name.optional(),
+          action: z.string().min(1).max(160).optional(),
           target_type: Name.optional(),
           target_id: z.string().min(1).max(128).optional(),
           limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -192,6 +193,7 @@ function auditRoutes(app: App, pool: Parameters<typeof signIn>[0]): void {
 /** The dashboard's session and audit routes. */
 export function operatorRoutes(config: OperatorsConfig): RouteModule {
   return (app, ctx) => {
+    installOperatorAudit(app, ctx.pool, ctx.log);
     sessionRoutes(app, ctx.pool, config);
     auditRoutes(app, ctx.pool);
   };

@@ -10,6 +10,7 @@ import { OPERATOR_ROLES, type OperatorRole } from './store.ts';
 export { recordAudit, listAudit, type AuditInput, type AuditRecord } from './audit.ts';
 export { loadOperatorsConfig, type OperatorsConfig } from './config.ts';
 export { requireOperator } from './guard.ts';
+export { assertOperatorRole, operatorAsApiKey, scopesOfRole } from './api-access.ts';
 export { createOperator, roleAllows, signIn } from './service.ts';
 export { listOperators, setOperatorDisabled, purgeOperatorState, OPERATOR_ROLES } from './store.ts';
 export type { Operator, OperatorRole } from './store.ts';
