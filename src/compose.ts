@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
+import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import { createLedger, type LedgerModule } from './ledger/index.ts';
@@ -17,6 +18,13 @@ import {
   type PayinsConfig,
   type PayinsModule,
   type PspEventHandlers,
+  EXECUTE_QUEUE,
+  OUTBOX_DEAD_LETTER_QUEUE,
+  PSP_EVENT_QUEUE,
+  payinDays,
+  requeueDeadPspEvent,
+  requeueOutboxMessage,
+  resetForReplay,
 } from './payins/index.ts';
 import {
   createPayouts,
@@ -36,7 +44,9 @@ import {
   type ReconConfig,
   type ReconciliationModule,
   type ReportFetcher,
+  openExceptionCounts,
 } from './reconciliation/index.ts';
+import { createDashboard, type DashboardModule } from './dashboard/index.ts';
 import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
@@ -58,6 +68,7 @@ export interface Modules {
   payouts: PayoutsModule;
   reconciliation: ReconciliationModule;
   operators: OperatorsModule;
+  dashboard: DashboardModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -153,7 +164,41 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
   const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators };
+  const dashboard = createDashboard({
+    replayHooks: deadLetterReplayHooks(),
+    queue: {
+      jobs: payins.runtime.jobs,
+      ready: () => payins.runtime.ready(),
+      release: () => payins.runtime.release(),
+    },
+    overview: {
+      activity: [
+        async (db, from) =>
+          (await payinDays(db, from)).map((d) => ({
+            day: d.day,
+            currency: d.currency,
+            volumeMinor: d.succeededMinor,
+            succeeded: d.succeeded,
+            failed: d.failed,
+          })),
+      ],
+      openExceptions: openExceptionCounts,
+      openDeadLetters: openDeadLetterCounts,
+    },
+  });
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators, dashboard };
+}
+
+/** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */
+export function deadLetterReplayHooks(): Record<string, ReplayHook> {
+  return {
+    [EXECUTE_QUEUE]: async (client, letter) => {
+      const id = letter.payload.paymentOrderId;
+      if (typeof id === 'string') await resetForReplay(client, id);
+    },
+    [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
+    [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
+  };
 }
 
 /** Every HTTP route module of the product, in registration order. */
@@ -165,6 +210,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.dashboard.routes,
   ];
 }
 

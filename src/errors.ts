@@ -55,6 +55,10 @@ export const ERROR_CODES = {
     status: 403,
     description: 'A dashboard write came without the session’s CSRF token in the X-CSRF-Token header.',
   },
+  dead_letter_replayed: {
+    status: 409,
+    description: 'The dead letter was replayed already; it is replayed at most once.',
+  },
   operator_exists: { status: 409, description: 'An operator with this email exists already.' },
 
   // Money parsing: one code per way an amount or currency can be wrong.

@@ -176,7 +176,10 @@ describe('the security suite walks every route in /openapi.json', () => {
     const dashboard = operations.filter(sessioned);
     expect(dashboard.length).toBeGreaterThanOrEqual(3);
     for (const op of dashboard) {
-      for (const headers of [{}, bearer(t.key), { cookie: `bursar_session=${'C'.repeat(43)}` }]) {
+      for (const headers of [{}, bearer(t.key), { cookie: `bursar_session=${'C'.repeat(43)}` }] as Record<
+        string,
+        string
+      >[]) {
         const res = await call(op, { headers, ...(op.hasBody ? { body: '[1, {"broken": ' } : {}) });
         expect(expectError(res, 401, label(op)), label(op)).toBe('unauthenticated');
       }
