@@ -6,7 +6,7 @@ import type { Pool } from './db/pool.ts';
 import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
-import { createLedger, type LedgerModule } from './ledger/index.ts';
+import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
 import {
@@ -22,6 +22,7 @@ import {
   OUTBOX_DEAD_LETTER_QUEUE,
   PSP_EVENT_QUEUE,
   payinDays,
+  pspEventsAbout,
   requeueDeadPspEvent,
   requeueOutboxMessage,
   resetForReplay,
@@ -164,7 +165,13 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
   const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
-  const dashboard = createDashboard({
+  const dashboard = dashboardOf(payins);
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators, dashboard };
+}
+
+/** The dashboard, reading each module's part of the overview and of a payment's timeline. */
+function dashboardOf(payins: PayinsModule): DashboardModule {
+  return createDashboard({
     replayHooks: deadLetterReplayHooks(),
     queue: {
       jobs: payins.runtime.jobs,
@@ -185,8 +192,18 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
       openExceptions: openExceptionCounts,
       openDeadLetters: openDeadLetterCounts,
     },
+    timeline: {
+      pspIdsOf: async (db, id) => {
+        const [order] = await payins.findOrders(db, { paymentOrderIds: [id] });
+        if (!order) return undefined;
+        return [order.pspPaymentId, order.pspChargeId, order.pspSessionId].filter(
+          (value): value is string => value !== null,
+        );
+      },
+      pspEvents: pspEventsAbout,
+      ledgerEntries: entriesForPaymentOrder,
+    },
   });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators, dashboard };
 }
 
 /** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */

@@ -8,12 +8,15 @@ import type { RouteModule } from '../http/app.ts';
 import { deadLetterRoutes, type DeadLetterDeps } from './dead-letters-http.ts';
 import { overviewRoute, type OverviewSources } from './overview.ts';
 import { staticRoutes } from './static.ts';
+import { timelineRoute, type TimelineSources } from './timeline.ts';
 
 export type { ActivityDay, OverviewSources } from './overview.ts';
+export type { TimelineSources } from './timeline.ts';
 export { mergeDays, successRate } from './overview.ts';
 
 export interface DashboardDeps extends DeadLetterDeps {
   overview: OverviewSources;
+  timeline: TimelineSources;
   /** Where the built app is (default: dist/dashboard of the project). */
   assetsDir?: string;
 }
@@ -29,6 +32,7 @@ export function createDashboard(deps: DashboardDeps): DashboardModule {
     routes: (app, ctx) => {
       deadLetterRoutes(app, ctx, deps);
       overviewRoute(app, ctx, deps.overview);
+      timelineRoute(app, ctx, deps.timeline);
       staticRoutes(app, deps.assetsDir ?? DEFAULT_ASSETS);
     },
   };

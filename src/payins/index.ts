@@ -19,3 +19,4 @@ export { requestFingerprint } from './idempotency.ts';
 export { buyerActivity } from './store.ts';
 export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 export { payinDays, type PayinDay } from './stats.ts';
+export { pspEventsAbout, type PspEventSummary } from './timeline.ts';
