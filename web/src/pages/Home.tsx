@@ -26,16 +26,29 @@ interface Overview {
 
 const COLORS = ['indigo.6', 'teal.6', 'orange.6', 'grape.6', 'cyan.6', 'red.6'];
 
-/** Chart rows: one per day, one numeric field per currency (charts plot numbers; the tables show exact amounts). */
-function byDay(days: Day[], field: (d: Day) => string | null): Record<string, string | number>[] {
-  const rows = new Map<string, Record<string, string | number>>();
-  for (const d of days) {
-    const row = rows.get(d.day) ?? { day: d.day.slice(5) };
-    const value = field(d);
-    if (value !== null) row[d.currency] = Number(value);
-    rows.set(d.day, row);
-  }
-  return [...rows.values()];
+/** The 30 days ending `today` (UTC dates, oldest first). */
+function lastThirtyDays(today: string): string[] {
+  const end = Date.parse(`${today}T00:00:00Z`);
+  return Array.from({ length: 30 }, (_, i) =>
+    new Date(end - (29 - i) * 86_400_000).toISOString().slice(0, 10),
+  );
+}
+
+/**
+ * Chart rows: one per day of the last 30 (days without activity plot as zero), one numeric field per currency.
+ * Charts plot numbers; the tables show the exact decimal amounts.
+ */
+function byDay(overview: Overview, field: (d: Day) => string | null): Record<string, string | number>[] {
+  const currencies = [...new Set(overview.days.map((d) => d.currency))];
+  return lastThirtyDays(overview.today).map((day) => {
+    const row: Record<string, string | number> = { day: day.slice(5) };
+    for (const currency of currencies) {
+      const found = overview.days.find((d) => d.day === day && d.currency === currency);
+      const value = found === undefined ? null : field(found);
+      row[currency] = value === null ? 0 : Number(value);
+    }
+    return row;
+  });
 }
 
 function sum(values: number[]): number {
@@ -140,30 +153,25 @@ export function HomePage() {
                 <Text fw={600} mb="sm">
                   Volume per day (last 30 days)
                 </Text>
-                <BarChart h={240} data={byDay(data.days, (d) => d.volume)} dataKey="day" series={series} />
+                <BarChart h={240} data={byDay(data, (d) => d.volume)} dataKey="day" series={series} />
               </Card>
               <Card withBorder>
                 <Text fw={600} mb="sm">
                   Success rate per day (%)
                 </Text>
-                <LineChart
-                  h={240}
-                  data={byDay(data.days, (d) => d.success_rate)}
-                  dataKey="day"
-                  series={series}
-                />
+                <LineChart h={240} data={byDay(data, (d) => d.success_rate)} dataKey="day" series={series} />
               </Card>
               <Card withBorder>
                 <Text fw={600} mb="sm">
                   Refunded per day
                 </Text>
-                <BarChart h={200} data={byDay(data.days, (d) => d.refunded)} dataKey="day" series={series} />
+                <BarChart h={200} data={byDay(data, (d) => d.refunded)} dataKey="day" series={series} />
               </Card>
               <Card withBorder>
                 <Text fw={600} mb="sm">
                   Disputed per day
                 </Text>
-                <BarChart h={200} data={byDay(data.days, (d) => d.disputed)} dataKey="day" series={series} />
+                <BarChart h={200} data={byDay(data, (d) => d.disputed)} dataKey="day" series={series} />
               </Card>
             </SimpleGrid>
           </Stack>
