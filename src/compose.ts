@@ -3,9 +3,10 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
+import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
-import { createLedger, type LedgerModule } from './ledger/index.ts';
+import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
 import {
@@ -17,6 +18,14 @@ import {
   type PayinsConfig,
   type PayinsModule,
   type PspEventHandlers,
+  EXECUTE_QUEUE,
+  OUTBOX_DEAD_LETTER_QUEUE,
+  PSP_EVENT_QUEUE,
+  payinDays,
+  pspEventsAbout,
+  requeueDeadPspEvent,
+  requeueOutboxMessage,
+  resetForReplay,
 } from './payins/index.ts';
 import {
   createPayouts,
@@ -36,7 +45,10 @@ import {
   type ReconConfig,
   type ReconciliationModule,
   type ReportFetcher,
+  openExceptionCounts,
 } from './reconciliation/index.ts';
+import { createDashboard, type DashboardModule } from './dashboard/index.ts';
+import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
@@ -56,6 +68,8 @@ export interface Modules {
   payins: PayinsModule;
   payouts: PayoutsModule;
   reconciliation: ReconciliationModule;
+  operators: OperatorsModule;
+  dashboard: DashboardModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -75,6 +89,8 @@ export interface ComposeOverrides {
   reconPayouts?: PayoutSide;
   /** How the daily run downloads the PSP's report; `null`: no download. */
   fetchReport?: ReportFetcher | null;
+  /** Dashboard sign-in settings (BURSAR_DASHBOARD_SESSION_HOURS, BURSAR_SIGNIN_* otherwise). */
+  operators?: Partial<OperatorsConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -148,16 +164,70 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
         : (overrides.fetchReport ?? undefined),
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation };
+  const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
+  const dashboard = dashboardOf(payins);
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators, dashboard };
+}
+
+/** The dashboard, reading each module's part of the overview and of a payment's timeline. */
+function dashboardOf(payins: PayinsModule): DashboardModule {
+  return createDashboard({
+    replayHooks: deadLetterReplayHooks(),
+    queue: {
+      jobs: payins.runtime.jobs,
+      ready: () => payins.runtime.ready(),
+      release: () => payins.runtime.release(),
+    },
+    overview: {
+      activity: [
+        async (db, from) =>
+          (await payinDays(db, from)).map((d) => ({
+            day: d.day,
+            currency: d.currency,
+            volumeMinor: d.succeededMinor,
+            succeeded: d.succeeded,
+            failed: d.failed,
+          })),
+      ],
+      openExceptions: openExceptionCounts,
+      openDeadLetters: openDeadLetterCounts,
+    },
+    timeline: {
+      pspIdsOf: async (db, id) => {
+        const [order] = await payins.findOrders(db, { paymentOrderIds: [id] });
+        if (!order) return undefined;
+        return [order.pspPaymentId, order.pspChargeId, order.pspSessionId].filter(
+          (value): value is string => value !== null,
+        );
+      },
+      pspEvents: pspEventsAbout,
+      ledgerEntries: entriesForPaymentOrder,
+    },
+  });
+}
+
+/** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */
+export function deadLetterReplayHooks(): Record<string, ReplayHook> {
+  return {
+    [EXECUTE_QUEUE]: async (client, letter) => {
+      const id = letter.payload.paymentOrderId;
+      if (typeof id === 'string') await resetForReplay(client, id);
+    },
+    [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
+    [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
+  };
 }
 
 /** Every HTTP route module of the product, in registration order. */
 export function routeModules(modules: Modules): RouteModule[] {
   return [
+    // First: the dashboard's session routes and the audit hook every operator write passes.
+    modules.operators.routes,
     modules.sellers.routes,
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.dashboard.routes,
   ];
 }
 

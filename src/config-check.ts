@@ -319,6 +319,25 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number of delivery attempts, 1–10000',
     check: wholeNumber(10_000, 1),
   },
+  // The dashboard's sign-in (src/operators/config.ts).
+  {
+    name: 'BURSAR_DASHBOARD_SESSION_HOURS',
+    area: 'api',
+    accepted: 'a whole number of hours, 1–720',
+    check: wholeNumber(720, 1),
+  },
+  {
+    name: 'BURSAR_SIGNIN_MAX_FAILURES',
+    area: 'api',
+    accepted: 'a whole number of failed sign-ins, 1–1000',
+    check: wholeNumber(1000, 1),
+  },
+  {
+    name: 'BURSAR_SIGNIN_WINDOW_MINUTES',
+    area: 'api',
+    accepted: 'a whole number of minutes, 1–1440',
+    check: wholeNumber(1440, 1),
+  },
   // The PSP (Stripe or the sandbox).
   {
     name: 'STRIPE_SECRET_KEY',

@@ -40,6 +40,27 @@ export const ERROR_CODES = {
   },
   unsupported_media_type: { status: 415, description: 'The request body is not application/json.' },
 
+  // The dashboard's operators (docs/dashboard.md).
+  sign_in_failed: {
+    status: 401,
+    description: 'The email or password is wrong (or the operator is disabled).',
+  },
+  sign_in_throttled: {
+    status: 429,
+    description:
+      'Too many failed sign-ins for this email or client address; retry after Retry-After seconds.',
+  },
+  insufficient_role: { status: 403, description: 'The signed-in operator’s role does not allow this.' },
+  csrf_token_invalid: {
+    status: 403,
+    description: 'A dashboard write came without the session’s CSRF token in the X-CSRF-Token header.',
+  },
+  dead_letter_replayed: {
+    status: 409,
+    description: 'The dead letter was replayed already; it is replayed at most once.',
+  },
+  operator_exists: { status: 409, description: 'An operator with this email exists already.' },
+
   // Money parsing: one code per way an amount or currency can be wrong.
   amount_empty: { status: 400, description: 'The amount is an empty string.' },
   amount_not_string: {

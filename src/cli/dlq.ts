@@ -2,29 +2,15 @@ import type { Database } from '../db/database.ts';
 import type { AppContext } from '../context.ts';
 import { listDeadLetters, replayDeadLetter, type ReplayHook } from '../jobs/dead-letters.ts';
 import { JobQueue } from '../jobs/queue.ts';
-import {
-  EXECUTE_QUEUE,
-  OUTBOX_DEAD_LETTER_QUEUE,
-  PAYIN_QUEUES,
-  PSP_EVENT_QUEUE,
-  requeueDeadPspEvent,
-  requeueOutboxMessage,
-  resetForReplay,
-} from '../payins/index.ts';
+import { deadLetterReplayHooks } from '../compose.ts';
+import { PAYIN_QUEUES } from '../payins/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const DLQ_USAGE = `bursar dlq list [--all]
 bursar dlq replay <dead letter id> | --all`;
 
-/** What each queue's owner does before a dead letter's job is sent again. */
-export const REPLAY_HOOKS: Record<string, ReplayHook> = {
-  [EXECUTE_QUEUE]: async (client, letter) => {
-    const id = letter.payload.paymentOrderId;
-    if (typeof id === 'string') await resetForReplay(client, id);
-  },
-  [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
-  [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
-};
+/** What each queue's owner does before a dead letter's job is sent again (the same hooks as the dashboard's). */
+export const REPLAY_HOOKS: Record<string, ReplayHook> = deadLetterReplayHooks();
 
 /** `bursar dlq list|replay`: replaying is safe to run twice — a dead letter is replayed at most once. */
 export async function dlqCommand(

@@ -7,6 +7,7 @@ import { UsageError } from './args.ts';
 import { dlqCommand, DLQ_USAGE } from './dlq.ts';
 import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
+import { operatorsCommand, OPERATORS_USAGE } from './operators.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
 import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
@@ -20,6 +21,9 @@ const USAGE = `usage: bursar <command>
                                            exit; --print-grants prints the roles and grants for DATABASE_URL
   ${DOCTOR_USAGE.replace(/^bursar /, '')}
 ${KEYS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${OPERATORS_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${DLQ_USAGE.split('\n')
@@ -128,11 +132,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         }
       }
       case 'keys':
+      case 'operators':
       case 'dlq':
       case 'ledger': {
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
         try {
           if (command === 'keys') return await keysCommand(rest, db, out);
+          if (command === 'operators') return await operatorsCommand(rest, db, out);
           if (command === 'dlq') return await dlqCommand(rest, db, out);
           return await ledgerCommand(rest, db, out);
         } finally {

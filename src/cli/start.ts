@@ -403,6 +403,11 @@ function printBanner(out: (line: string) => void, config: Config, role: string, 
   out('');
   out(`Bursar is running (role: ${role}).`);
   if (running.apiUrl) out(`  API:          ${running.apiUrl}`);
+  if (running.apiUrl) {
+    out(
+      `  Dashboard:    ${running.apiUrl}/dashboard   (first operator: npx bursar operators create --email … --role admin)`,
+    );
+  }
   for (const line of running.extraLines) out(line);
   out(
     `  Database:     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${config.dataDir}`}`,

@@ -148,7 +148,12 @@ async function registerOpenApi(app: App): Promise<void> {
         version: '1',
         description: 'Payments for marketplaces. Errors: docs/errors.md. Amounts are strings in major units.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          dashboardSession: { type: 'apiKey', in: 'cookie', name: 'bursar_session' },
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,

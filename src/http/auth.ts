@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { authenticate, type ApiKeyRecord, type Scope } from '../apikeys/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
+import { operatorAsApiKey } from '../operators/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,6 +17,12 @@ export async function resolveApiKey(pool: Pool, request: FastifyRequest): Promis
   if (request.apiKey) return request.apiKey;
   const header = request.headers.authorization;
   if (header === undefined) {
+    // The dashboard calls the same routes with its session cookie (src/operators/api-access.ts).
+    const operator = await operatorAsApiKey(pool, request);
+    if (operator) {
+      request.apiKey = operator;
+      return operator;
+    }
     throw new AppError('unauthenticated', 'send your API key as "Authorization: Bearer <key>"');
   }
   const match = BEARER.exec(header);

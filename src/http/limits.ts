@@ -116,7 +116,7 @@ export function routeClassOf(auth: RouteAuth | undefined, method: string): Route
 
 /** The body limit of a route: money-moving POSTs get the smaller one. */
 export function bodyLimitOf(auth: RouteAuth | undefined, limits: HttpLimits): number {
-  return typeof auth === 'object' && auth.moneyMoving === true
+  return typeof auth === 'object' && 'scope' in auth && auth.moneyMoving === true
     ? limits.moneyBodyLimitBytes
     : limits.bodyLimitBytes;
 }

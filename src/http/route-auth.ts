@@ -1,5 +1,11 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { isScope, type Scope } from '../apikeys/index.ts';
+import {
+  assertOperatorRole,
+  isOperatorRole,
+  requireOperator,
+  type OperatorRole,
+} from '../operators/index.ts';
 import type { Pool } from '../db/pool.ts';
 import { requireScope } from './auth.ts';
 import { requireIdempotencyKey } from './money-post.ts';
@@ -9,15 +15,23 @@ import { requireIdempotencyKey } from './money-post.ts';
  * with a route that does not (authentication is the default, not something a route has to remember):
  *
  * - `{ scope }`: an API key carrying `scope` (`Authorization: Bearer <key>`); 401 without an active key, 403
- *   without the scope. `moneyMoving: true` adds the `Idempotency-Key` check right after the scope.
+ *   without the scope. `moneyMoving: true` adds the `Idempotency-Key` check right after the scope. A dashboard
+ *   session cookie may stand in for the key (src/operators/api-access.ts: scopes by role, CSRF on writes);
+ *   `operatorRole` raises the role such a session needs (`'admin'` for routes that manage the installation).
  * - `'signature'`: no API key; the handler verifies a signature over the raw body (a PSP's or a payout
  *   provider's webhook).
  * - `'public'`: no authentication at all (liveness, readiness, the OpenAPI description). Keep this list short.
+ * - `{ operator: role }`: a dashboard session (cookie) of an operator with at least `role`; writes (any method
+ *   but GET/HEAD) also need the session's CSRF token in `X-CSRF-Token` (src/operators/guard.ts).
  *
  * The check is added by the marker itself (an `onRequest` hook), so the marker cannot claim a scope the route does
  * not check, and it runs before the body is read or validated: an unauthenticated bad body is 401, not 400.
  */
-export type RouteAuth = 'public' | 'signature' | { scope: Scope; moneyMoving?: boolean };
+export type RouteAuth =
+  | 'public'
+  | 'signature'
+  | { scope: Scope; moneyMoving?: boolean; operatorRole?: OperatorRole }
+  | { operator: OperatorRole };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -46,6 +60,8 @@ function describe(method: RouteOptions['method']): string {
 function isRouteAuth(value: unknown): value is RouteAuth {
   if (value === 'public' || value === 'signature') return true;
   if (typeof value !== 'object' || value === null) return false;
+  const operator = (value as { operator?: unknown }).operator;
+  if (operator !== undefined) return typeof operator === 'string' && isOperatorRole(operator);
   const scope = (value as { scope?: unknown }).scope;
   return typeof scope === 'string' && isScope(scope);
 }
@@ -53,7 +69,10 @@ function isRouteAuth(value: unknown): value is RouteAuth {
 /** The `onRequest` hooks that enforce `auth`: the key and its scope, then (money-moving POSTs) the Idempotency-Key. */
 export function authHooks(pool: Pool, auth: RouteAuth): onRequestAsyncHookHandler[] {
   if (auth === 'public' || auth === 'signature') return [];
+  if ('operator' in auth) return [requireOperator(pool, auth.operator)];
   const hooks: onRequestAsyncHookHandler[] = [requireScope(pool, auth.scope)];
+  const role = auth.operatorRole;
+  if (role !== undefined) hooks.push(async (request: FastifyRequest) => assertOperatorRole(request, role));
   if (auth.moneyMoving === true) {
     hooks.push(async (request: FastifyRequest) => {
       requireIdempotencyKey(request.headers['idempotency-key']);
@@ -78,6 +97,9 @@ export function enforceRouteAuth(pool: Pool): (route: RouteOptions) => void {
     if (auth === 'public' || auth === 'signature') {
       schema.security = [];
       schema[AUTH_EXTENSION] = auth;
+    } else if ('operator' in auth) {
+      schema.security = [{ dashboardSession: [] }];
+      schema[AUTH_EXTENSION] = { operator: auth.operator };
     } else {
       schema.security = [{ bearer: [auth.scope] }];
       schema[AUTH_EXTENSION] =

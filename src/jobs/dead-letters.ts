@@ -125,3 +125,11 @@ export async function replayDeadLetter(
     return { outcome: 'replayed', letter };
   });
 }
+
+/** Dead letters not replayed yet, by queue. */
+export async function openDeadLetterCounts(db: Queryable): Promise<Record<string, number>> {
+  const result = await db.query<{ queue: string; n: number }>(
+    'SELECT queue, count(*)::int AS n FROM jobs.dead_letters WHERE replayed_at IS NULL GROUP BY queue',
+  );
+  return Object.fromEntries(result.rows.map((row) => [row.queue, row.n]));
+}

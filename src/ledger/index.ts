@@ -28,3 +28,4 @@ export interface LedgerModule {
 export function createLedger(deps: LedgerDeps): LedgerModule {
   return { verify: () => verifyLedger(deps.pool) };
 }
+export { entriesForPaymentOrder } from './subject.ts';

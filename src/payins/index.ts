@@ -18,3 +18,5 @@ export { resetForReplay } from './executor.ts';
 export { requestFingerprint } from './idempotency.ts';
 export { buyerActivity } from './store.ts';
 export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';
+export { payinDays, type PayinDay } from './stats.ts';
+export { pspEventsAbout, type PspEventSummary } from './timeline.ts';

@@ -13,7 +13,7 @@ import { bearer, createTestApp, type TestApp } from '../support/app.ts';
  * `config.auth` marker (published as `x-bursar-auth`), not from a list in this file.
  */
 
-type Marker = 'public' | 'signature' | { scope: Scope; money_moving?: boolean };
+type Marker = 'public' | 'signature' | { scope: Scope; money_moving?: boolean } | { operator: string };
 
 interface Parameter {
   in: string;
@@ -71,7 +71,12 @@ function expectError(res: LightMyRequestResponse, status: number, where: string)
 function keyed(
   operation: Operation,
 ): operation is Operation & { auth: { scope: Scope; money_moving?: boolean } } {
-  return typeof operation.auth === 'object';
+  return typeof operation.auth === 'object' && 'scope' in operation.auth;
+}
+
+/** Dashboard routes: an operator's session cookie, not an API key. */
+function sessioned(operation: Operation): boolean {
+  return typeof operation.auth === 'object' && 'operator' in operation.auth;
 }
 
 beforeAll(async () => {
@@ -136,8 +141,12 @@ describe('the security suite walks every route in /openapi.json', () => {
       'GET /readyz public',
       'POST /v1/webhooks/payouts/sandbox signature',
       'POST /v1/webhooks/psp/stripe signature',
+      // Signing in to the dashboard is how a session starts (throttled; docs/dashboard.md).
+      'POST /dashboard/api/session public',
     ]);
-    const open = operations.filter((op) => !keyed(op)).map((op) => `${label(op)} ${String(op.auth)}`);
+    const open = operations
+      .filter((op) => !keyed(op) && !sessioned(op))
+      .map((op) => `${label(op)} ${String(op.auth)}`);
     for (const route of open) expect(allowed, `${route} is unkeyed`).toContain(route);
     expect(open).toContain('POST /v1/webhooks/psp/stripe signature');
   });
@@ -160,6 +169,20 @@ describe('the security suite walks every route in /openapi.json', () => {
     for (const op of operations.filter(keyed)) {
       const res = await call(op, op.hasBody ? { body: '[1, {"broken": ' } : {});
       expect(expectError(res, 401, label(op)), label(op)).toBe('unauthenticated');
+    }
+  });
+
+  it('refuses every dashboard route without a live session with 401 — even with a malformed body or an API key', async () => {
+    const dashboard = operations.filter(sessioned);
+    expect(dashboard.length).toBeGreaterThanOrEqual(3);
+    for (const op of dashboard) {
+      for (const headers of [{}, bearer(t.key), { cookie: `bursar_session=${'C'.repeat(43)}` }] as Record<
+        string,
+        string
+      >[]) {
+        const res = await call(op, { headers, ...(op.hasBody ? { body: '[1, {"broken": ' } : {}) });
+        expect(expectError(res, 401, label(op)), label(op)).toBe('unauthenticated');
+      }
     }
   });
 
