@@ -18,7 +18,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 function attributes(maxAgeSeconds: number, secure: boolean, httpOnly: boolean): string {
   return [
-    'Path=/dashboard',
+    'Path=/',
     `Max-Age=${maxAgeSeconds}`,
     'SameSite=Strict',
     ...(httpOnly ? ['HttpOnly'] : []),

@@ -1,6 +1,6 @@
 import { Alert, Button, Group, Loader, Table, Text } from '@mantine/core';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { List, Query } from '../api';
 import { useResource } from '../hooks';
 
@@ -25,7 +25,8 @@ interface Props<T extends { id?: string }> {
 export function DataTable<T extends { id?: string }>(props: Props<T>) {
   const [cursor, setCursor] = useState<{ starting_after?: string; ending_before?: string }>({});
   const list = useResource<List<T>>(props.path, { limit: props.pageSize ?? 20, ...props.query, ...cursor });
-  const rows = list.data?.data ?? [];
+  // A stable array: a new one on every render makes the table reset its state, render again, and never settle.
+  const rows = useMemo(() => list.data?.data ?? [], [list.data]);
   const idOf = props.rowId ?? ((row: T) => row.id ?? '');
   const table = useReactTable({
     data: rows,

@@ -1,0 +1,218 @@
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertDeadLetter } from '../../src/jobs/dead-letters.ts';
+import { createOperator } from '../../src/operators/index.ts';
+import { EXECUTE_QUEUE } from '../../src/payins/index.ts';
+import { chromiumUnavailableReason, launchChromium, type LaunchedBrowser } from '../support/chromium.ts';
+import { savedMethodBody, uid } from '../support/payins.ts';
+import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
+import { writeReport } from '../support/recon.ts';
+
+/**
+ * The operations dashboard as operators use it, in Debian's chromium over a running Bursar with the sandbox PSP:
+ * sign in, follow a payment, work the reconciliation queue, replay a dead letter — and the refusals: a viewer's
+ * writes (in the UI and at the route), a write without the CSRF token, and repeated wrong passwords.
+ */
+const skipReason = chromiumUnavailableReason();
+if (skipReason !== undefined) console.warn(`skipping dashboard browser tests: ${skipReason}`);
+
+const PASSWORD = 'a long dashboard password';
+const SELLERS = ['db_alpha', 'db_beta'];
+
+let stack: PayinsStack;
+let chrome: LaunchedBrowser;
+let paidOrder = '';
+
+async function signedIn(email: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.baseUrl}/dashboard`);
+  await page.getByLabel('Email').fill(email);
+  await page.locator('input[type=password]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('whoami').waitFor();
+  return { context, page };
+}
+
+/** Waits for `locator` to show; on a timeout, fails with what the page said instead. */
+async function shows(page: Page, locator: Locator, what: string): Promise<void> {
+  try {
+    await locator.first().waitFor({ timeout: 15_000 });
+  } catch (error) {
+    const text = (await page.locator('body').innerText()).slice(0, 1500);
+    throw new Error(`${what} never showed at ${page.url()}; the page said:\n${text}`, { cause: error });
+  }
+}
+
+/** A write from the page's own JavaScript, as a script injected into the dashboard could make it. */
+async function fetchFromPage(
+  page: Page,
+  path: string,
+  withCsrf: boolean,
+): Promise<{ status: number; code: string }> {
+  const csrf = (await page.context().cookies()).find((cookie) => cookie.name === 'bursar_csrf')?.value;
+  return await page.evaluate(
+    async ({ path, withCsrf, csrf }) => {
+      const response = await fetch(path, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': crypto.randomUUID(),
+          ...(withCsrf && csrf ? { 'x-csrf-token': csrf } : {}),
+        },
+        body: '{}',
+      });
+      const body = (await response.json()) as { error?: { code?: string } };
+      return { status: response.status, code: body.error?.code ?? '' };
+    },
+    { path, withCsrf, csrf },
+  );
+}
+
+describe.skipIf(skipReason !== undefined)(
+  'the operations dashboard in chromium',
+  { timeout: 120_000 },
+  () => {
+    beforeAll(async () => {
+      [stack, chrome] = await Promise.all([startPayinsStack(), launchChromium()]);
+      await stack.registerSellers(SELLERS);
+      for (const role of ['viewer', 'operator', 'admin'] as const) {
+        await createOperator(stack.ctx.pool, {
+          email: `${role}@example.com`,
+          role,
+          password: PASSWORD,
+          actor: 'test',
+        });
+      }
+      const body = savedMethodBody(SELLERS, { amount: '40.00' });
+      const answer = await stack.pay(body, uid('idem'));
+      expect(answer.status).toBe(201);
+      paidOrder = String(body.payment_orders[0]?.payment_order_id);
+      await stack.waitForStatus(paidOrder, 'SUCCESS');
+    });
+
+    afterAll(async () => {
+      await chrome?.close();
+      await stack?.close();
+    });
+
+    it('signs an operator in and follows a payment to its status history and ledger entry', async () => {
+      const started = Date.now();
+      const { context, page } = await signedIn('operator@example.com');
+      console.log('sign-in took', Date.now() - started);
+      try {
+        await page.getByRole('link', { name: 'Payments' }).click();
+        await page.getByLabel('Payment order').fill(paidOrder);
+        await page.getByRole('button', { name: 'Search' }).click();
+        await shows(page, page.getByRole('heading', { name: `Payment ${paidOrder}` }), 'the payment page');
+        await shows(page, page.getByText('→ SUCCESS'), 'the status history');
+        const entry = page.getByTestId('ledger-entry').filter({ hasText: 'payin.succeeded' });
+        await shows(page, entry, 'the pay-in ledger entry');
+        expect(await entry.innerText()).toContain(`seller:${SELLERS[0]}:pending:USD`);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('resolves a reconciliation exception with a note, and the audit log shows who did it', async () => {
+      const report = writeReport([
+        {
+          txn: uid('txn_dash'),
+          category: 'charge',
+          currency: 'USD',
+          grossMinor: 777n,
+          feeMinor: 30n,
+          sourceId: uid('ch_dash'),
+          created: new Date(),
+          metadata: { payment_order_id: uid('unknown') },
+        },
+      ]);
+      const run = await stack.post('/v1/reconciliation/runs', { source: 'psp', content: report });
+      expect(run.status).toBe(201);
+      const { context, page } = await signedIn('operator@example.com');
+      try {
+        await page.goto(`${stack.baseUrl}/dashboard/reconciliation?status=open`);
+        const row = page.getByRole('table', { name: 'Exceptions' }).locator('tbody tr').first();
+        await row.waitFor();
+        const exceptionId = await row.getAttribute('data-row-id');
+        await row.locator('td').nth(1).click();
+        await page.getByRole('heading', { name: `Exception ${exceptionId}` }).waitFor();
+        await page.getByLabel('Note').fill('checked with the PSP: a test charge');
+        await page.getByRole('button', { name: 'Resolve' }).click();
+        await page.getByText('resolved by', { exact: false }).waitFor();
+        await page.goto(`${stack.baseUrl}/dashboard/audit`);
+        const audit = page.getByRole('table', { name: 'Audit log' });
+        await audit.getByText('POST /v1/reconciliation/exceptions/:id/resolve').first().waitFor();
+        expect(await audit.innerText()).toContain(String(exceptionId));
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('replays a dead letter once', async () => {
+      const letter = await insertDeadLetter(stack.ctx.pool, {
+        queue: EXECUTE_QUEUE,
+        subject: paidOrder,
+        payload: { paymentOrderId: paidOrder },
+        reason: 'test: attempts ran out',
+        attempts: 5,
+      });
+      const { context, page } = await signedIn('operator@example.com');
+      try {
+        await page.getByRole('link', { name: 'Dead letters' }).click();
+        const row = page.locator(`tr[data-row-id="${letter.id}"]`);
+        await row.getByRole('button', { name: 'Replay' }).click();
+        await page.getByText(`Replayed ${letter.id}.`).waitFor();
+        const after = await stack.get(`/v1/dead_letters/${letter.id}`);
+        expect(after.json.replayed_at).not.toBeNull();
+        // The order was final already: the replayed job finds nothing to do and the order stays SUCCESS.
+        expect((await stack.order(paidOrder)).status).toBe('SUCCESS');
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('refuses a viewer every write, in the UI and at the route', async () => {
+      const { context, page } = await signedIn('viewer@example.com');
+      try {
+        await page.goto(`${stack.baseUrl}/dashboard/payments/${paidOrder}`);
+        await expect(page.getByRole('button', { name: 'Refund…' }).isDisabled()).resolves.toBe(true);
+        const refused = await fetchFromPage(page, '/v1/sellers', true);
+        expect(refused).toEqual({ status: 403, code: 'insufficient_scope' });
+        const replay = await fetchFromPage(page, '/v1/dead_letters/dl_none/replay', true);
+        expect(replay).toEqual({ status: 403, code: 'insufficient_scope' });
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('refuses a write without the CSRF token, even from a signed-in operator', async () => {
+      const { context, page } = await signedIn('admin@example.com');
+      try {
+        const refused = await fetchFromPage(page, '/v1/dead_letters/dl_none/replay', false);
+        expect(refused).toEqual({ status: 403, code: 'csrf_token_invalid' });
+        const allowed = await fetchFromPage(page, '/v1/dead_letters/dl_none/replay', true);
+        expect(allowed).toEqual({ status: 404, code: 'not_found' });
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('throttles repeated wrong passwords', async () => {
+      const context = await chrome.browser.newContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(`${stack.baseUrl}/dashboard`);
+        await page.getByLabel('Email').fill('admin@example.com');
+        for (let attempt = 0; attempt < 6; attempt++) {
+          await page.locator('input[type=password]').fill(`wrong password ${attempt}`);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('alert').waitFor();
+        }
+        await page.getByText('Too many failed attempts').waitFor();
+      } finally {
+        await context.close();
+      }
+    });
+  },
+);
