@@ -5,6 +5,7 @@ import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
+import { createDisputes, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
 import { createLedger, type LedgerModule } from './ledger/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
@@ -56,6 +57,7 @@ export interface Modules {
   payins: PayinsModule;
   payouts: PayoutsModule;
   reconciliation: ReconciliationModule;
+  disputes: DisputesModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -75,6 +77,7 @@ export interface ComposeOverrides {
   reconPayouts?: PayoutSide;
   /** How the daily run downloads the PSP's report; `null`: no download. */
   fetchReport?: ReportFetcher | null;
+  disputes?: Partial<DisputesConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -98,6 +101,9 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     createHostedSession: (request) => psp().createHostedSession(request),
     retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
     refund: (request) => psp().refund(request),
+    retrieveDispute: (disputeId) => psp().retrieveDispute(disputeId),
+    submitDisputeEvidence: (request) => psp().submitDisputeEvidence(request),
+    closeDispute: (disputeId, key) => psp().closeDispute(disputeId, key),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),
   };
@@ -137,6 +143,16 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.payins === undefined ? {} : { config: overrides.payins }),
     ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
   });
+  const disputes = createDisputes({
+    ctx,
+    psp,
+    ports: {
+      ordersOfPayment: async (db, pspPaymentId) => payins.findOrders(db, { pspPaymentIds: [pspPaymentId] }),
+      sellerFeeBearer: async (db, sellerAccount) => (await sellers.disputePolicyFor(db, sellerAccount))?.fee,
+    },
+    ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),
+  });
+  pspEventHandlers.dispute = (client, meaning, event) => disputes.onPspEvent(client, meaning, event);
   const reconciliation = createReconciliation({
     ctx,
     payins,
@@ -148,7 +164,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
         : (overrides.fetchReport ?? undefined),
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation };
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, disputes };
 }
 
 /** Every HTTP route module of the product, in registration order. */
@@ -158,6 +174,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.disputes.routes,
   ];
 }
 
@@ -172,6 +189,7 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
       ...modules.payins.services,
       ...modules.payouts.services,
       ...modules.reconciliation.services,
+      ...modules.disputes.services,
     );
   return services;
 }

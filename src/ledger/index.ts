@@ -7,6 +7,7 @@ export * from './chart.ts';
 export * from './recipes.ts';
 export * from './types.ts';
 export * from './clawback.ts';
+export * from './recipes-dispute.ts';
 export { debitTotalsByReference, entriesByReference } from './lookups.ts';
 
 export interface LedgerDeps {

@@ -146,6 +146,18 @@ export class FakePsp implements PaymentServiceProvider {
     });
   }
 
+  async retrieveDispute(): Promise<never> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
+  }
+
+  async submitDisputeEvidence(): Promise<never> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
+  }
+
+  async closeDispute(): Promise<never> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
+  }
+
   async refund(): Promise<never> {
     throw new PspError('hard_decline', 'fake: refunds are not faked');
   }
