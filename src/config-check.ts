@@ -402,9 +402,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'seller or platform',
     check: oneOf('seller', 'platform'),
   },
-  ...['BURSAR_DISPUTES_POLL_MS', 'BURSAR_DISPUTES_TICK_MS'].map(
-    (name): Setting => ({ name, area: 'worker', accepted: 'a positive whole number', check: wholeNumber(1e12, 1) }),
-  ),
+  ...['BURSAR_DISPUTES_POLL_MS', 'BURSAR_DISPUTES_TICK_MS'].map((name): Setting => ({
+    name,
+    area: 'worker',
+    accepted: 'a positive whole number',
+    check: wholeNumber(1e12, 1),
+  })),
   // Reconciliation (docs/reconciliation.md).
   { name: 'BURSAR_RECON_DAILY', area: 'worker', accepted: 'true or false', check: bool },
   {

@@ -60,7 +60,8 @@ function movement(txns: Txn[], sign: 1n | -1n): PspDisputeMovement | undefined {
   const first = chosen[0];
   if (first === undefined) return undefined;
   const amount = chosen.reduce((sum, txn) => sum + txn.amount, 0n) * sign;
-  const fee = chosen.reduce((sum, txn) => sum + txn.fee, 0n) * sign;
+  // A withdrawal's fee is charged (positive); a reinstatement's is given back (negative).
+  const fee = chosen.reduce((sum, txn) => sum + txn.fee, 0n) * -sign;
   return {
     balanceTransactionId: chosen.map((txn) => txn.id).join(','),
     amountMinor: amount,
