@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import {
   PspError,
   type ChargeRequest,
+  type DisputeEvidenceRequest,
+  type PspDispute,
   type HostedSession,
   type HostedSessionRequest,
   type PaymentServiceProvider,
@@ -146,15 +148,15 @@ export class FakePsp implements PaymentServiceProvider {
     });
   }
 
-  async retrieveDispute(): Promise<never> {
+  async retrieveDispute(_disputeId: string): Promise<PspDispute> {
     throw new PspError('hard_decline', 'fake: disputes are not faked');
   }
 
-  async submitDisputeEvidence(): Promise<never> {
+  async submitDisputeEvidence(_request: DisputeEvidenceRequest): Promise<PspDispute> {
     throw new PspError('hard_decline', 'fake: disputes are not faked');
   }
 
-  async closeDispute(): Promise<never> {
+  async closeDispute(_disputeId: string, _idempotencyKey: string): Promise<PspDispute> {
     throw new PspError('hard_decline', 'fake: disputes are not faked');
   }
 
