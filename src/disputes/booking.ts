@@ -112,6 +112,7 @@ function withdrawalEntries(
       disputeFeeCharged({
         ...common,
         feeMinor: moved.feeMinor,
+        balanceTransactionId: moved.balanceTransactionId,
         sellerParts: plans.map((plan) => ({ sellerId: plan.sellerAccount, split: plan.feeSplit })),
       }),
     );

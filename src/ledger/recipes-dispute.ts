@@ -5,10 +5,12 @@ import type { EntryInput, PostingInput } from './types.ts';
 
 /**
  * The dispute (chargeback) recipes (docs/disputes.md, docs/ledger.md). Pure. A dispute books at most three
- * entries, each with a reference derived from the dispute's id, so a repeated or late PSP event books nothing new:
- *   withdrawn   `dispute:<id>:withdrawn`  / `chargeback`          Dr seller buckets (split) · Cr psp_clearing
- *   fee         `dispute:<id>:fee`        / `dispute.fee`         Dr seller buckets or psp_fees · Cr psp_clearing
- *   reinstated  `dispute:<id>:reinstated` / `dispute.reinstated`  Dr psp_clearing · Cr seller (receivable first) / psp_fees
+ * entries, each with a reference derived from the PSP's own ids, so a repeated or late PSP event books nothing new
+ * and reconciliation finds each under the id its settlement report lists (the dispute `dp_…` as a line's source,
+ * the withdrawal's balance transaction `txn_…` for its fee):
+ *   withdrawn   `chargeback:<dp>`          / `chargeback`          Dr seller buckets (split) · Cr psp_clearing
+ *   fee         `psp_fee:<withdrawal txn>` / `dispute.fee`         Dr seller buckets or psp_fees · Cr psp_clearing
+ *   reinstated  `dispute_reinstated:<dp>`  / `dispute.reinstated`  Dr psp_clearing · Cr seller (receivable first) / psp_fees
  */
 export const DISPUTE_ENTRY_KINDS = {
   chargeback: 'chargeback',
@@ -53,13 +55,13 @@ function checkNonNegative(values: bigint[], field: string): void {
 
 function build(
   common: DisputeCommon,
-  suffix: string,
+  reference: string,
   kind: string,
   description: string,
   postings: PostingInput[],
 ): EntryInput {
   return {
-    reference: `dispute:${common.disputeId}:${suffix}`,
+    reference,
     kind,
     description,
     ...(common.effectiveAt === undefined ? {} : { effectiveAt: common.effectiveAt }),
@@ -96,7 +98,7 @@ export function disputeWithdrawn(
     );
   return build(
     input,
-    'withdrawn',
+    `chargeback:${input.pspDisputeId}`,
     DISPUTE_ENTRY_KINDS.chargeback,
     `dispute ${input.pspDisputeId}: ${input.amountMinor} withdrawn by the PSP, taken from the sellers' shares`,
     [
@@ -112,7 +114,12 @@ export function disputeWithdrawn(
  *   Dr seller balances (sellers' parts) · Dr psp_fees (platform's part) · Cr psp_clearing fee
  */
 export function disputeFeeCharged(
-  input: DisputeCommon & { feeMinor: bigint; sellerParts: SellerClawback[] },
+  input: DisputeCommon & {
+    feeMinor: bigint;
+    sellerParts: SellerClawback[];
+    /** The PSP's balance transaction that charged the fee (the withdrawal's). */
+    balanceTransactionId: string;
+  },
 ): EntryInput {
   if (typeof input.feeMinor !== 'bigint' || input.feeMinor <= 0n)
     throw invalid('feeMinor must be a positive amount in minor units', 'feeMinor');
@@ -121,7 +128,7 @@ export function disputeFeeCharged(
     throw invalid(`the sellers' parts (${sellers}) exceed the fee (${input.feeMinor})`, 'sellerParts');
   return build(
     input,
-    'fee',
+    `psp_fee:${input.balanceTransactionId}`,
     DISPUTE_ENTRY_KINDS.disputeFee,
     `dispute ${input.pspDisputeId}: PSP dispute fee ${input.feeMinor} (sellers bear ${sellers})`,
     [
@@ -166,7 +173,7 @@ export function disputeReinstated(
     throw invalid(`what goes back (${given}) must add up to the amount (${input.amountMinor})`, 'gives');
   return build(
     input,
-    'reinstated',
+    `dispute_reinstated:${input.pspDisputeId}`,
     DISPUTE_ENTRY_KINDS.disputeReinstated,
     `dispute ${input.pspDisputeId} won: ${input.amountMinor} reinstated by the PSP`,
     [

@@ -168,8 +168,8 @@ async function waitDispute(
 
 async function entriesOf(disputeId: string): Promise<string[]> {
   const rows = await t.db.pool.query<{ kind: string }>(
-    `SELECT kind FROM ledger.entries WHERE reference LIKE $1 ORDER BY id`,
-    [`dispute:${disputeId}:%`],
+    `SELECT kind FROM ledger.entries WHERE metadata ->> 'disputeId' = $1 ORDER BY id`,
+    [disputeId],
   );
   return rows.rows.map((row) => row.kind);
 }
@@ -368,5 +368,29 @@ describe('disputes end to end over HTTP with the sandbox PSP', () => {
     expect(accepted.json.closed_at).not.toBeNull();
     expect(await books('d_poll')).toEqual(afterOpen);
     expect((await verifyLedger(t.db.pool)).ok).toBe(true);
+  });
+
+  it("reconciliation matches the settlement report's dispute and dispute_reversal lines (and their fees) against the booked disputes", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const csv = (await sandbox.admin(
+      'GET',
+      `/v1/sandbox/reports/balance_change_from_activity.itemized.3.csv?interval_start=${now - 3600}&interval_end=${now + 60}`,
+    )) as string;
+    expect(csv).toContain(',dispute,');
+    expect(csv).toContain(',dispute_reversal,');
+    const run = await api('POST', '/v1/reconciliation/runs', {
+      source: 'psp',
+      content: csv,
+      name: 'disputes.csv',
+    });
+    expect(run.status).toBe(201);
+    const exceptions = await api(
+      'GET',
+      `/v1/reconciliation/exceptions?run_id=${String(run.json.id)}&limit=100`,
+    );
+    const aboutDisputes = (exceptions.json.data as Array<Record<string, unknown>>).filter((e) =>
+      /dispute/.test(JSON.stringify(e)),
+    );
+    expect(aboutDisputes).toEqual([]);
   });
 });

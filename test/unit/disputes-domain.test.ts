@@ -98,6 +98,7 @@ describe('dispute allocation (pure)', () => {
                 pspDisputeId: 'dp_1',
                 currency: 'USD',
                 feeMinor: fee,
+                balanceTransactionId: 'txn_1',
                 sellerParts: plans.map((p) => ({ sellerId: p.sellerAccount, split: p.feeSplit })),
               }),
             );
