@@ -74,8 +74,9 @@ async function moveMoney(
   const done: string[] = [];
   let dispute = await getDispute(db, id);
   if (!dispute) return done;
-  if (snapshot.withdrawn !== undefined && dispute.withdrawnMinor === null && !dispute.unattributed) {
+  if (snapshot.withdrawn !== undefined && dispute.withdrawnMinor === null) {
     const booked = await bookWithdrawal(db, deps, dispute, snapshot.withdrawn);
+    // Unattributed stays open to booking: a later poll books it once our payment is known.
     done.push(booked ? 'funds withdrawn' : 'no paid order of ours: not booked');
     if (booked) {
       await insertHistory(db, id, historyOf(source, dispute.status, dispute.status, { funds: 'withdrawn' }));

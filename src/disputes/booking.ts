@@ -127,9 +127,14 @@ async function disputedOrders(
   dispute: Dispute,
 ): Promise<DisputedOrder[]> {
   if (dispute.pspPaymentId === null) return [];
-  const orders = (await ports.ordersOfPayment(db, dispute.pspPaymentId)).filter(
-    (order) => order.status === 'SUCCESS' && order.currency === dispute.currency,
-  );
+  const all = await ports.ordersOfPayment(db, dispute.pspPaymentId);
+  // The dispute's event may be processed before the payment's own success event (the dispute test card sends both
+  // at once): fail this attempt, so that the event is processed again once the payment has settled.
+  if (all.some((order) => order.status !== 'SUCCESS' && order.status !== 'FAILED'))
+    throw new Error(
+      `dispute ${dispute.pspDisputeId}: its payment ${dispute.pspPaymentId} has not settled here yet`,
+    );
+  const orders = all.filter((order) => order.status === 'SUCCESS' && order.currency === dispute.currency);
   const out: DisputedOrder[] = [];
   for (const order of orders)
     out.push({

@@ -181,7 +181,7 @@ export async function recordWithdrawal(
 ): Promise<void> {
   await db.query(
     `UPDATE disputes.disputes SET withdrawn_minor = $2, fee_minor = $3, withdrawal_txn = $4, fee_bearer = $5,
-       updated_at = now() WHERE id = $1`,
+       unattributed = false, updated_at = now() WHERE id = $1`,
     [id, withdrawal.amountMinor, withdrawal.feeMinor, withdrawal.txn, withdrawal.feeBearer],
   );
 }

@@ -66,7 +66,7 @@ beforeAll(async () => {
       timeoutMs: 5_000,
     }),
   );
-  await registerSellers(t.db.pool, ['d_lost', 'd_won', 'd_paid', 'd_dup', 'd_poll']);
+  await registerSellers(t.db.pool, ['d_lost', 'd_won', 'd_paid', 'd_dup', 'd_poll', 'd_card']);
   services = [t.modules.payins.worker, ...t.modules.disputes.services];
   for (const service of services) await service.start();
 });
@@ -286,6 +286,26 @@ describe('disputes end to end over HTTP with the sandbox PSP', () => {
     });
     await waitDispute(String(opened.psp_dispute_id), 'd_paid', (d) => d.amount_reinstated !== null);
     expect(await books('d_paid')).toMatchObject({ pending: 0n, available: 0n, receivable: 0n });
+    expect((await verifyLedger(t.db.pool)).ok).toBe(true);
+  });
+
+  it('the dispute test card: the payment succeeds and is disputed at once; the dispute is booked after the payment', async () => {
+    const body = savedMethodBody(['d_card'], { amount: '25.00' });
+    body.credit_card_info = { payment_method: 'pm_card_createDispute' };
+    const created = await api('POST', '/v1/payments', body, { 'idempotency-key': uid('idem') });
+    expect(created.status).toBe(201);
+    const row = await waitFor(async () => {
+      const found = await t.db.pool.query<{ psp_dispute_id: string }>(
+        `SELECT d.psp_dispute_id FROM disputes.disputes d JOIN disputes.allocations a ON a.dispute_id = d.id
+          WHERE a.seller_account = 'd_card'`,
+      );
+      return found.rows[0];
+    }, 30_000);
+    const dispute = await waitDispute(row.psp_dispute_id, 'd_card', (d) => d.amount_withdrawn === '25.00');
+    expect(dispute).toMatchObject({ status: 'needs_response', reason: 'fraudulent', fee: '15.00' });
+    const after = await books('d_card');
+    expect(after.pending).toBe(0n);
+    expect(after.receivable).toBe(DISPUTE_FEE);
     expect((await verifyLedger(t.db.pool)).ok).toBe(true);
   });
 
