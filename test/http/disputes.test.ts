@@ -238,3 +238,27 @@ describe('GET /v1/disputes', () => {
     expect(anonymous.statusCode).toBe(401);
   });
 });
+
+describe('the seller dispute policy (PATCH /v1/sellers/{id})', () => {
+  it('sets, shows and removes a seller’s own fee bearer; refuses another value', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/sellers',
+      headers: bearer(t.key),
+      payload: { seller_account: 'dp_seller', name: 'Seller', currency: 'USD' },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().dispute_policy).toBeNull();
+    const patch = (body: Record<string, unknown>) =>
+      t.app.inject({ method: 'PATCH', url: '/v1/sellers/dp_seller', headers: bearer(t.key), payload: body });
+    const set = await patch({ dispute_policy: { fee: 'platform' } });
+    expect(set.statusCode).toBe(200);
+    expect(set.json().dispute_policy).toEqual({ fee: 'platform' });
+    const shown = await t.app.inject({ method: 'GET', url: '/v1/sellers/dp_seller', headers: bearer(t.key) });
+    expect(shown.json().dispute_policy).toEqual({ fee: 'platform' });
+    const wrong = await patch({ dispute_policy: { fee: 'buyer' } });
+    expect(wrong.statusCode).toBe(400);
+    const removed = await patch({ dispute_policy: null });
+    expect(removed.json().dispute_policy).toBeNull();
+  });
+});
