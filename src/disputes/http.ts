@@ -7,7 +7,7 @@ import { errorResponses, listOf } from '../http/schemas.ts';
 import { DISPUTE_STATUSES } from './domain.ts';
 import { respondToDispute, type DisputeAction } from './respond.ts';
 import type { DisputesRuntime } from './runtime.ts';
-import { getAllocations, getDispute, getHistory, listDisputes } from './store.ts';
+import { getAllocations, getAllocationsOf, getDispute, getHistory, listDisputes } from './store.ts';
 import { DisputeWire, disputeToWire } from './wire.ts';
 
 const DisputeId = z.string().regex(/^dsp_[a-f0-9]{8,64}$/, 'must be a dispute id (dsp_…)');
@@ -101,8 +101,9 @@ function readRoutes(app: App, runtime: DisputesRuntime): void {
         },
         page,
       );
-      const allocations = new Map(
-        await Promise.all(rows.map(async (row) => [row.id, await getAllocations(pool, row.id)] as const)),
+      const allocations = await getAllocationsOf(
+        pool,
+        rows.map((row) => row.id),
       );
       return pageOf(rows, page, backwards, (row) => disputeToWire(row, allocations.get(row.id) ?? []));
     },

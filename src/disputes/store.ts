@@ -227,22 +227,20 @@ export async function insertAllocations(
   }
 }
 
-export async function getAllocations(db: Queryable, disputeId: string): Promise<StoredAllocation[]> {
-  const result = await db.query<{
-    payment_order_id: string;
-    seller_account: string;
-    amount_minor: bigint;
-    seller_fee_minor: bigint;
-    from_pending: bigint;
-    from_available: bigint;
-    from_reserved: bigint;
-    from_receivable: bigint;
-  }>(
-    `SELECT payment_order_id, seller_account, amount_minor, seller_fee_minor, from_pending, from_available,
-       from_reserved, from_receivable FROM disputes.allocations WHERE dispute_id = $1 ORDER BY payment_order_id`,
-    [disputeId],
-  );
-  return result.rows.map((row) => ({
+interface AllocationRow {
+  dispute_id: string;
+  payment_order_id: string;
+  seller_account: string;
+  amount_minor: bigint;
+  seller_fee_minor: bigint;
+  from_pending: bigint;
+  from_available: bigint;
+  from_reserved: bigint;
+  from_receivable: bigint;
+}
+
+function toAllocation(row: AllocationRow): StoredAllocation {
+  return {
     paymentOrderId: row.payment_order_id,
     sellerAccount: row.seller_account,
     amountMinor: row.amount_minor,
@@ -251,7 +249,28 @@ export async function getAllocations(db: Queryable, disputeId: string): Promise<
     fromAvailable: row.from_available,
     fromReserved: row.from_reserved,
     fromReceivable: row.from_receivable,
-  }));
+  };
+}
+
+/** The allocations of several disputes at once (a list page), by dispute id. */
+export async function getAllocationsOf(
+  db: Queryable,
+  disputeIds: string[],
+): Promise<Map<string, StoredAllocation[]>> {
+  const out = new Map<string, StoredAllocation[]>(disputeIds.map((id) => [id, []]));
+  if (disputeIds.length === 0) return out;
+  const result = await db.query<AllocationRow>(
+    `SELECT dispute_id, payment_order_id, seller_account, amount_minor, seller_fee_minor, from_pending,
+       from_available, from_reserved, from_receivable
+       FROM disputes.allocations WHERE dispute_id = ANY($1::text[]) ORDER BY dispute_id, payment_order_id`,
+    [disputeIds],
+  );
+  for (const row of result.rows) out.get(row.dispute_id)?.push(toAllocation(row));
+  return out;
+}
+
+export async function getAllocations(db: Queryable, disputeId: string): Promise<StoredAllocation[]> {
+  return (await getAllocationsOf(db, [disputeId])).get(disputeId) ?? [];
 }
 
 export async function insertHistory(
