@@ -13,6 +13,7 @@ export const DOMAIN_MODULES = [
   'risk',
   'psp',
   'apikeys',
+  'disputes',
 ];
 
 export default tseslint.config(

@@ -4,6 +4,7 @@ import type { SandboxCtx } from './context.ts';
 import { StripeApiError, errorResponse, invalidRequest, missingResource } from './errors.ts';
 import { parseFaults, type Faults } from './faults.ts';
 import { authenticate, authenticateAdmin, present, type SandboxRuntime } from './http.ts';
+import { lockedDispute, resolveDispute } from './disputes.ts';
 import { createDispute, settleReview } from './payments.ts';
 import { runPayouts } from './payouts.ts';
 import { balanceChangeReport, REPORT_TYPE } from './report.ts';
@@ -112,6 +113,14 @@ export function registerAdminRoutes(
     const charge = await getObject(ctx.db, id, { kind: 'charge', forUpdate: true });
     if (charge === undefined) throw missingResource('charge', id);
     return (await createDispute(ctx, charge)).data;
+  });
+
+  admin('POST', '/v1/sandbox/disputes/:id/close', async (request, ctx) => {
+    const outcome = bodyOf(request).outcome;
+    if (outcome !== 'won' && outcome !== 'lost')
+      throw invalidRequest('outcome must be "won" or "lost"', 'outcome');
+    const dispute = await lockedDispute(ctx, (request.params as { id: string }).id);
+    return (await resolveDispute(ctx, dispute, outcome)).data;
   });
 
   admin('POST', '/v1/sandbox/payouts/run', async (_request, ctx) => ({

@@ -249,7 +249,7 @@ export function balanceTransactionObject(input: {
   description: string | null;
   source: string;
   type: 'charge' | 'refund' | 'adjustment' | 'payout';
-  reportingCategory: 'charge' | 'refund' | 'dispute' | 'payout';
+  reportingCategory: 'charge' | 'refund' | 'dispute' | 'dispute_reversal' | 'payout';
   feeDescription?: string;
 }): Json {
   return {

@@ -1,5 +1,6 @@
 import type { SandboxCtx } from './context.ts';
 import { expireSession } from './api-checkout.ts';
+import { resolveDueDisputes } from './disputes.ts';
 import { settleReview } from './payments.ts';
 import { runDailyPayoutIfDue } from './payouts.ts';
 import { getObject, pruneIdempotencyKeys } from './store.ts';
@@ -10,7 +11,7 @@ import { getObject, pruneIdempotencyKeys } from './store.ts';
  */
 export async function runScheduledWork(
   ctx: SandboxCtx,
-): Promise<{ settled: number; expired: number; payouts: number }> {
+): Promise<{ settled: number; expired: number; payouts: number; disputes: number }> {
   const nowMs = ctx.now.getTime();
   const reviews = await ctx.db.query<{ id: string }>(
     `SELECT id FROM sandbox.objects
@@ -34,7 +35,8 @@ export async function runScheduledWork(
       expired++;
     }
   }
+  const disputes = await resolveDueDisputes(ctx);
   const payouts = ctx.config.automaticPayouts ? await runDailyPayoutIfDue(ctx) : [];
   await pruneIdempotencyKeys(ctx.db, new Date(Date.now() - 24 * 3600 * 1000));
-  return { settled: reviews.rows.length, expired, payouts: payouts.length };
+  return { settled: reviews.rows.length, expired, payouts: payouts.length, disputes };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../src/log.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerBalanceRoutes } from './api-balance.ts';
 import { registerCheckoutRoutes } from './api-checkout.ts';
+import { registerDisputeRoutes } from './api-disputes.ts';
 import { registerPaymentRoutes } from './api-payments.ts';
 import type { SandboxConfig } from './config.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
@@ -137,6 +138,7 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
   registerPaymentRoutes(app, runtime);
   registerCheckoutRoutes(app, runtime);
   registerBalanceRoutes(app, runtime);
+  registerDisputeRoutes(app, runtime);
   registerPayoutProviderRoutes(app, runtime);
   registerHostedPage(app, runtime);
   registerAdminRoutes(app, runtime, {

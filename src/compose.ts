@@ -7,6 +7,7 @@ import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
+import { createDisputes, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
 import {
@@ -70,6 +71,7 @@ export interface Modules {
   reconciliation: ReconciliationModule;
   operators: OperatorsModule;
   dashboard: DashboardModule;
+  disputes: DisputesModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -91,6 +93,7 @@ export interface ComposeOverrides {
   fetchReport?: ReportFetcher | null;
   /** Dashboard sign-in settings (BURSAR_DASHBOARD_SESSION_HOURS, BURSAR_SIGNIN_* otherwise). */
   operators?: Partial<OperatorsConfig>;
+  disputes?: Partial<DisputesConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -114,6 +117,9 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     createHostedSession: (request) => psp().createHostedSession(request),
     retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
     refund: (request) => psp().refund(request),
+    retrieveDispute: (disputeId) => psp().retrieveDispute(disputeId),
+    submitDisputeEvidence: (request) => psp().submitDisputeEvidence(request),
+    closeDispute: (disputeId, key) => psp().closeDispute(disputeId, key),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),
   };
@@ -153,6 +159,16 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.payins === undefined ? {} : { config: overrides.payins }),
     ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
   });
+  const disputes = createDisputes({
+    ctx,
+    psp,
+    ports: {
+      ordersOfPayment: async (db, pspPaymentId) => payins.findOrders(db, { pspPaymentIds: [pspPaymentId] }),
+      sellerFeeBearer: async (db, sellerAccount) => (await sellers.disputePolicyFor(db, sellerAccount))?.fee,
+    },
+    ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),
+  });
+  pspEventHandlers.dispute = (client, meaning, event) => disputes.onPspEvent(client, meaning, event);
   const reconciliation = createReconciliation({
     ctx,
     payins,
@@ -166,7 +182,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   });
   const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
   const dashboard = dashboardOf(payins);
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, operators, dashboard };
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, disputes, operators, dashboard };
 }
 
 /** The dashboard, reading each module's part of the overview and of a payment's timeline. */
@@ -227,6 +243,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.disputes.routes,
     modules.dashboard.routes,
   ];
 }
@@ -242,6 +259,7 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
       ...modules.payins.services,
       ...modules.payouts.services,
       ...modules.reconciliation.services,
+      ...modules.disputes.services,
     );
   return services;
 }

@@ -420,6 +420,19 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a non-blank secret',
     check: nonEmpty,
   },
+  // Disputes (docs/disputes.md).
+  {
+    name: 'BURSAR_DISPUTE_FEE_BEARER',
+    area: 'api',
+    accepted: 'seller or platform',
+    check: oneOf('seller', 'platform'),
+  },
+  ...['BURSAR_DISPUTES_POLL_MS', 'BURSAR_DISPUTES_TICK_MS'].map((name): Setting => ({
+    name,
+    area: 'worker',
+    accepted: 'a positive whole number',
+    check: wholeNumber(1e12, 1),
+  })),
   // Reconciliation (docs/reconciliation.md).
   { name: 'BURSAR_RECON_DAILY', area: 'worker', accepted: 'true or false', check: bool },
   {

@@ -178,6 +178,23 @@ export const ERROR_CODES = {
       "A payout provider's event contradicts the payout (paid before it was sent, returned twice, or for a payout another provider carries); it is kept and logged, not applied.",
   },
 
+  // Disputes (docs/disputes.md).
+  dispute_not_found: { status: 404, description: 'No dispute with this id.' },
+  dispute_not_open: {
+    status: 409,
+    description:
+      'The dispute no longer waits for a response (evidence was submitted, or it is closed): evidence cannot be sent and it cannot be accepted.',
+  },
+  dispute_psp_refused: {
+    status: 422,
+    description: 'The PSP refused the evidence or the acceptance of the dispute; the message gives its code.',
+  },
+  dispute_psp_unavailable: {
+    status: 503,
+    description:
+      'The PSP could not be reached about the dispute; retry after Retry-After seconds with the same Idempotency-Key.',
+  },
+
   // Ledger.
   ledger_entry_unbalanced: {
     status: 422,

@@ -9,6 +9,7 @@ export * from './types.ts';
 export * from './clawback.ts';
 export * from './recipes-debt.ts';
 export * from './debt.ts';
+export * from './recipes-dispute.ts';
 export { debitTotalsByReference, entriesByReference } from './lookups.ts';
 
 export interface LedgerDeps {

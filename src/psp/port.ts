@@ -150,6 +150,8 @@ export type PspEventMeaning =
       paymentId: string | undefined;
       state: 'opened' | 'closed';
       status?: string | undefined;
+      /** The dispute as the event carries it (amount, status, fee, withdrawals and reinstatements). */
+      dispute?: PspDispute | undefined;
     }
   | { subject: 'payout'; payoutId: string; state: 'paid' | 'failed' }
   | { subject: 'none'; why: string };
@@ -169,6 +171,42 @@ export interface PspRefund {
   state: 'succeeded' | 'pending' | 'failed';
 }
 
+/** Money a dispute moved in our PSP balance: withdrawn when it opened, reinstated when it was won. */
+export interface PspDisputeMovement {
+  /** The balance transaction(s) (txn_…), joined by "," when several; the id the settlement report lists. */
+  balanceTransactionId: string;
+  amountMinor: bigint;
+  /** The dispute fee charged (withdrawal) or returned (reinstatement); zero when none. */
+  feeMinor: bigint;
+  currency: string;
+}
+
+/** A dispute (chargeback) at the PSP, normalised. Statuses are Stripe's (warning_needs_response … won, lost). */
+export interface PspDispute {
+  disputeId: string;
+  chargeId: string | undefined;
+  paymentId: string | undefined;
+  amountMinor: bigint;
+  currency: string;
+  status: string;
+  reason: string | undefined;
+  evidenceDueBy: Date | undefined;
+  createdAt: Date | undefined;
+  /** The amount and fee taken from our balance, once the PSP took them (an inquiry takes nothing). */
+  withdrawn: PspDisputeMovement | undefined;
+  /** The amount (and fee, where returned) given back after a won dispute. */
+  reinstated: PspDisputeMovement | undefined;
+}
+
+export interface DisputeEvidenceRequest {
+  idempotencyKey: string;
+  disputeId: string;
+  /** Evidence fields by the PSP's names (`uncategorized_text`, `product_description`…); text only. */
+  evidence: Record<string, string>;
+  /** Submit now (true), or only save the evidence for a later submission. */
+  submit: boolean;
+}
+
 export interface PaymentServiceProvider {
   readonly name: string;
   /** Charges a saved payment method server-side (PaymentIntent created and confirmed). */
@@ -179,6 +217,12 @@ export interface PaymentServiceProvider {
   createHostedSession(request: HostedSessionRequest): Promise<HostedSession>;
   retrieveHostedSession(sessionId: string): Promise<HostedSession>;
   refund(request: PspRefundRequest): Promise<PspRefund>;
+  /** The dispute as the PSP has it now (the dispute poller's look-up). */
+  retrieveDispute(disputeId: string): Promise<PspDispute>;
+  /** Sends evidence for a dispute (and submits it when asked); answers the dispute after the update. */
+  submitDisputeEvidence(request: DisputeEvidenceRequest): Promise<PspDispute>;
+  /** Accepts a dispute as lost (Stripe's close). */
+  closeDispute(disputeId: string, idempotencyKey: string): Promise<PspDispute>;
   /**
    * Verifies a webhook's signature over the raw body (bounded timestamp tolerance) and returns the event;
    * throws when the signature is missing, wrong or stale.

@@ -186,7 +186,9 @@ function bookedReferences(lines: StagedLine[]): string[] {
         ? [`refund:${l.sourceId}`]
         : l.category === 'dispute'
           ? [`chargeback:${l.sourceId}`]
-          : []),
+          : l.category === 'dispute_reversal'
+            ? [`dispute_reinstated:${l.sourceId}`]
+            : []),
   ]);
 }
 
@@ -243,6 +245,13 @@ function matchOrders(
   return { matchedOrders, matchedBy };
 }
 
+/** The entry a refund, dispute or dispute-reversal line is booked under (docs/reconciliation.md). */
+function bookedEntryReference(category: string, sourceId: string): string {
+  if (category === 'refund') return `refund:${sourceId}`;
+  if (category === 'dispute_reversal') return `dispute_reinstated:${sourceId}`;
+  return `chargeback:${sourceId}`;
+}
+
 /** Everything the classifier needs to know about one line beyond the line itself. */
 function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
   const { matchedOrders, matchedBy } = matchOrders(line, state.orders);
@@ -261,9 +270,7 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
     bookedEntryMinor:
       line.sourceId === undefined
         ? undefined
-        : state.booked.get(
-            line.category === 'refund' ? `refund:${line.sourceId}` : `chargeback:${line.sourceId}`,
-          ),
+        : state.booked.get(bookedEntryReference(line.category, line.sourceId)),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Amount, Timestamp } from '../http/schemas.ts';
+import { DisputePolicyWire } from './dispute-policy.ts';
 import { WEEKDAYS } from './terms.ts';
 
 /** A bank account as the API shows it: never the whole number. */
@@ -54,7 +55,9 @@ export const SellerSettingsWire = z.object({
 export type SellerSettingsWire = z.infer<typeof SellerSettingsWire>;
 
 /** A seller as `POST/GET/PATCH /v1/sellers…` return it: the seller and its payout settings. */
-export const SellerWire = SellerCore.extend(SellerSettingsWire.shape);
+export const SellerWire = SellerCore.extend(SellerSettingsWire.shape).extend({
+  dispute_policy: DisputePolicyWire,
+});
 
 export const BalanceWire = z.object({
   object: z.literal('balance'),

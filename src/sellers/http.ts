@@ -9,6 +9,7 @@ import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
 import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
+import { DisputePolicyBody, disputePolicyToWire, saveDisputePolicy } from './dispute-policy.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 
@@ -24,7 +25,11 @@ const CreateSellerBody = z
   .strict();
 
 const UpdateSellerBody = z
-  .object({ payout: PayoutBody.optional(), platform_fee: PlatformFeeBody.optional() })
+  .object({
+    payout: PayoutBody.optional(),
+    platform_fee: PlatformFeeBody.optional(),
+    dispute_policy: DisputePolicyBody.optional(),
+  })
   .strict();
 
 const SellerParams = z.object({ seller_account: SellerAccount });
@@ -61,6 +66,7 @@ function createSellerRoute(app: App, ctx: AppContext): void {
       return reply.code(result.created ? 201 : 200).send({
         ...sellerToWire(result.seller),
         ...settingsToWire(result.settings, assertCurrency(result.seller.currency)),
+        ...(await disputePolicyToWire(ctx.pool, result.seller.sellerAccount)),
       });
     },
   );
@@ -77,7 +83,11 @@ function sellerRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
       const settings = await getSellerSettings(ctx.pool, seller.sellerAccount);
-      return { ...sellerToWire(seller), ...settingsToWire(settings, assertCurrency(seller.currency)) };
+      return {
+        ...sellerToWire(seller),
+        ...settingsToWire(settings, assertCurrency(seller.currency)),
+        ...(await disputePolicyToWire(ctx.pool, seller.sellerAccount)),
+      };
     },
   );
 
@@ -100,7 +110,12 @@ function sellerRoutes(app: App, ctx: AppContext): void {
         request.body.platform_fee,
         request.apiKey?.id ?? null,
       );
-      return { ...sellerToWire(seller), ...settingsToWire(settings, assertCurrency(seller.currency)) };
+      await saveDisputePolicy(ctx.pool, seller.sellerAccount, request.body.dispute_policy);
+      return {
+        ...sellerToWire(seller),
+        ...settingsToWire(settings, assertCurrency(seller.currency)),
+        ...(await disputePolicyToWire(ctx.pool, seller.sellerAccount)),
+      };
     },
   );
 }

@@ -6,6 +6,7 @@ import { loadPlatformFee } from './config.ts';
 import { registerSellerRoutes } from './http.ts';
 import { findPayoutSettings } from './payout-settings-store.ts';
 import { findSellers } from './store.ts';
+import { findDisputePolicy, type DisputePolicy } from './dispute-policy.ts';
 
 export interface SellersDeps {
   ctx: AppContext;
@@ -26,6 +27,8 @@ export interface SellersModule {
   knownSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
   /** The seller's own commission when agreed, else the platform's; and the seller's hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
+  /** The seller's own dispute policy (who bears the PSP's dispute fee); undefined: the platform's default. */
+  disputePolicyFor(db: Queryable, sellerAccount: string): Promise<DisputePolicy | undefined>;
 }
 
 /** Builds the sellers module: sellers, their wallets, and their terms (fee, hold, reserve, schedule, bank details). */
@@ -39,5 +42,6 @@ export function createSellers(deps: SellersDeps): SellersModule {
       const settings = await findPayoutSettings(db, sellerAccount);
       return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };
     },
+    disputePolicyFor: (db, sellerAccount) => findDisputePolicy(db, sellerAccount),
   };
 }

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import {
   PspError,
   type ChargeRequest,
+  type DisputeEvidenceRequest,
+  type PspDispute,
   type HostedSession,
   type HostedSessionRequest,
   type PaymentServiceProvider,
@@ -144,6 +146,18 @@ export class FakePsp implements PaymentServiceProvider {
       paymentId,
       ...(charge === undefined ? {} : { charge }),
     });
+  }
+
+  async retrieveDispute(_disputeId: string): Promise<PspDispute> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
+  }
+
+  async submitDisputeEvidence(_request: DisputeEvidenceRequest): Promise<PspDispute> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
+  }
+
+  async closeDispute(_disputeId: string, _idempotencyKey: string): Promise<PspDispute> {
+    throw new PspError('hard_decline', 'fake: disputes are not faked');
   }
 
   async refund(): Promise<never> {

@@ -33,6 +33,10 @@ export class SwitchPsp implements PaymentServiceProvider {
   retrieveHostedSession: PaymentServiceProvider['retrieveHostedSession'] = (id) =>
     this.psp.retrieveHostedSession(id);
   refund: PaymentServiceProvider['refund'] = (request) => this.psp.refund(request);
+  retrieveDispute: PaymentServiceProvider['retrieveDispute'] = (id) => this.psp.retrieveDispute(id);
+  submitDisputeEvidence: PaymentServiceProvider['submitDisputeEvidence'] = (request) =>
+    this.psp.submitDisputeEvidence(request);
+  closeDispute: PaymentServiceProvider['closeDispute'] = (id, key) => this.psp.closeDispute(id, key);
   verifyWebhook: PaymentServiceProvider['verifyWebhook'] = (raw, signature) =>
     this.psp.verifyWebhook(raw, signature);
   interpretEvent: PaymentServiceProvider['interpretEvent'] = (event) => this.psp.interpretEvent(event);

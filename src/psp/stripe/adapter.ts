@@ -13,6 +13,7 @@ import {
 } from '../port.ts';
 import type { StripePspConfig } from './config.ts';
 import { mapStripeError } from './errors.ts';
+import { closeDispute, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
 import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
 
@@ -218,6 +219,9 @@ export function createStripePsp(
     createHostedSession: (request) => createHostedSession(stripe, request),
     retrieveHostedSession: (sessionId) => retrieveHostedSession(stripe, sessionId),
     refund: (request) => refund(stripe, request),
+    retrieveDispute: (disputeId) => retrieveDispute(stripe, disputeId),
+    submitDisputeEvidence: (request) => submitDisputeEvidence(stripe, request),
+    closeDispute: (disputeId, idempotencyKey) => closeDispute(stripe, disputeId, idempotencyKey),
     interpretEvent: interpretStripeEvent,
     verifyWebhook: (rawBody, signatureHeader) => verifyWebhook(stripe, config, rawBody, signatureHeader),
   };

@@ -1,4 +1,5 @@
 import type { PspEvent, PspEventMeaning, PspPaymentOutcome } from '../port.ts';
+import { FINAL_DISPUTE_STATUSES, toPspDispute } from './disputes.ts';
 
 /**
  * Stripe's events in Bursar's words (the PSP port's `interpretEvent`): Checkout Session events are about a hosted
@@ -96,9 +97,11 @@ function otherMeaning(
       if (object.status === 'failed') return { subject: 'refund', refundId: id, paymentId, state: 'failed' };
       return { subject: 'none', why: `refund ${id} not final` };
     case 'charge.dispute.created':
-      return { subject: 'dispute', disputeId: id, paymentId, state: 'opened', status: text(object.status) };
+    case 'charge.dispute.updated':
     case 'charge.dispute.closed':
-      return { subject: 'dispute', disputeId: id, paymentId, state: 'closed', status: text(object.status) };
+    case 'charge.dispute.funds_withdrawn':
+    case 'charge.dispute.funds_reinstated':
+      return disputeMeaning(type, id, object, paymentId);
     case 'payout.paid':
       return { subject: 'payout', payoutId: id, state: 'paid' };
     case 'payout.failed':
@@ -106,6 +109,29 @@ function otherMeaning(
     default:
       return { subject: 'none', why: `unhandled ${type}` };
   }
+}
+
+/**
+ * A `charge.dispute.*` event: the dispute it carries, whichever the event type (a late or repeated event carries
+ * the dispute as it was then; the disputes module never moves a dispute backwards).
+ */
+function disputeMeaning(
+  type: string,
+  id: string,
+  object: Record<string, unknown>,
+  paymentId: string | undefined,
+): PspEventMeaning {
+  const dispute = toPspDispute(object);
+  const status = text(object.status);
+  const final = status !== undefined && (FINAL_DISPUTE_STATUSES as readonly string[]).includes(status);
+  return {
+    subject: 'dispute',
+    disputeId: id,
+    paymentId: paymentId ?? dispute?.paymentId,
+    state: type === 'charge.dispute.closed' || final ? 'closed' : 'opened',
+    status,
+    dispute,
+  };
 }
 
 /** Maps a Stripe event to what it means for Bursar. */

@@ -291,6 +291,38 @@ function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspL
   };
 }
 
+/**
+ * A won dispute's reversal: the PSP gave the amount (and the dispute fee, as a negative fee) back. It matches the
+ * `dispute_reinstated:<dispute>` entry, which books the line's net; none booked is `dispute_unbooked`.
+ */
+function classifyDisputeReversal(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
+  const returned = line.netMinor;
+  const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
+  if (ctx.bookedEntryMinor === returned) return { findings: [], matched: true, matchedOrderIds: [] };
+  if (ctx.bookedEntryMinor !== undefined) {
+    const finding: Finding = {
+      kind: 'amount_mismatch',
+      cause: `the PSP reinstated ${returned} for dispute ${line.sourceId ?? line.balanceTransactionId}; ${ctx.bookedEntryMinor} is booked (${line.currency} minor units)`,
+      dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
+      evidence: { ...evidence, booked_minor: ctx.bookedEntryMinor.toString() },
+      currency: line.currency,
+      amountMinor: returned - ctx.bookedEntryMinor,
+    };
+    return { findings: [finding], matched: false, matchedOrderIds: [] };
+  }
+  if (ctx.orders.length === 0)
+    return unmatched(line, 'no booked dispute reversal and no order of ours it refers to');
+  const unbooked: Finding = {
+    kind: 'dispute_unbooked',
+    cause: `the PSP reinstated ${returned} ${line.currency} minor units of a won dispute on order(s) ${ctx.orders.map((o) => o.paymentOrderId).join(', ')}, not booked here`,
+    dedupeKey: `dispute_unbooked:${line.balanceTransactionId}`,
+    evidence,
+    currency: line.currency,
+    amountMinor: -returned,
+  };
+  return { findings: [unbooked], matched: true, matchedOrderIds: [] };
+}
+
 export function classifyPspLine(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
   if (ctx.seenBefore !== undefined) {
     return {
@@ -313,6 +345,7 @@ export function classifyPspLine(line: PspLine & { importId: string }, ctx: PspLi
   }
   if (CHARGE_CATEGORIES.has(line.category)) return classifyCharge(line, ctx);
   if (line.category === 'refund' || line.category === 'dispute') return classifyRefundOrDispute(line, ctx);
+  if (line.category === 'dispute_reversal') return classifyDisputeReversal(line, ctx);
   if (line.category === 'payout') {
     const id = line.sourceId;
     if (id === undefined || line.grossMinor >= 0n)

@@ -1,0 +1,83 @@
+import { withTransaction } from '../db/tx.ts';
+import { forEachIsolated, loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
+import { PspError } from '../psp/index.ts';
+import type { BackgroundService } from '../services.ts';
+import { applyDisputeSnapshot } from './apply.ts';
+import type { DisputesRuntime } from './runtime.ts';
+import { disputesDueForPoll, schedulePoll } from './store.ts';
+
+/**
+ * The dispute poller: every open dispute is looked up at the PSP once per `pollEveryMs` (outside any transaction),
+ * and what the PSP says is applied as a webhook would be, so a dispute whose closing webhook never came still
+ * closes, and is booked once. A PSP failure leaves the dispute for the next look.
+ */
+export async function pollDisputesOnce(
+  runtime: DisputesRuntime,
+  limit = 50,
+): Promise<{ examined: number; failed: number }> {
+  const { ctx } = runtime;
+  const due = await disputesDueForPoll(ctx.pool, limit);
+  const failed = await forEachIsolated(
+    loopGuard(ctx),
+    'dispute_poll',
+    due,
+    (dispute) => ({ disputeId: dispute.id }),
+    async (dispute) => {
+      const next = new Date(ctx.clock.now().getTime() + runtime.config.pollEveryMs);
+      try {
+        const snapshot = await runtime.psp.retrieveDispute(dispute.pspDisputeId);
+        await withTransaction(ctx.pool, async (client) => {
+          await applyDisputeSnapshot(client, runtime.applyDeps, snapshot, { kind: 'poll' });
+          await schedulePoll(client, dispute.id, next);
+        });
+      } catch (error) {
+        await schedulePoll(ctx.pool, dispute.id, next);
+        if (!(error instanceof PspError)) throw error;
+        ctx.log.warn(
+          { disputeId: dispute.id, failureClass: error.failureClass },
+          'dispute poll: the PSP did not answer; looked at again later',
+        );
+      }
+    },
+  );
+  return { examined: due.length, failed };
+}
+
+/** The poller as a background service of the worker role. */
+export function createDisputePoller(runtime: DisputesRuntime): BackgroundService {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = true;
+  let failedTicks = 0;
+  const tick = async () => {
+    const { failed } = await runSteps(loopGuard(runtime.ctx), [
+      { name: 'dispute_poll', run: () => pollDisputesOnce(runtime) },
+    ]);
+    failedTicks = failed.length > 0 ? failedTicks + 1 : 0;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => {
+        running = tick().finally(() => {
+          running = undefined;
+          schedule();
+        });
+      },
+      nextTickDelayMs(runtime.config.tickMs, failedTicks),
+    );
+  };
+  return {
+    name: 'disputes-poller',
+    async start() {
+      stopped = false;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+    },
+    health: () => (failedTicks > 0 ? `dispute poller failing (${failedTicks} ticks in a row)` : undefined),
+  };
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { assertCurrency, formatAmount } from '../money/index.ts';
+import { DISPUTE_STATUSES, type StoredAllocation } from './domain.ts';
+import type { Dispute, HistoryRow } from './store.ts';
+
+/** The dispute as the API and the outgoing events show it; amounts are decimal strings in major units. */
+
+const Amount = z.string().describe('decimal string in major units');
+
+export const DisputeAllocationWire = z.object({
+  payment_order_id: z.string(),
+  seller_account: z.string(),
+  amount: Amount.describe("the order's share of the disputed amount"),
+  seller_fee: Amount.describe('what of the dispute fee the seller bears'),
+  taken_from: z.object({ pending: Amount, available: Amount, reserved: Amount, receivable: Amount }),
+});
+
+export const DisputeHistoryWire = z.object({
+  from: z.string().nullable(),
+  to: z.string(),
+  source: z.enum(['webhook', 'poll', 'api']),
+  psp_event_id: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  at: z.string(),
+});
+
+export const DisputeWire = z.object({
+  object: z.literal('dispute'),
+  id: z.string(),
+  psp: z.string(),
+  psp_dispute_id: z.string(),
+  psp_charge_id: z.string().nullable(),
+  psp_payment_id: z.string().nullable(),
+  amount: Amount,
+  currency: z.string(),
+  status: z.enum(DISPUTE_STATUSES),
+  reason: z.string().nullable(),
+  evidence_due_by: z.string().nullable(),
+  fee_bearer: z.enum(['seller', 'platform', 'mixed']).nullable(),
+  amount_withdrawn: Amount.nullable(),
+  fee: Amount.nullable(),
+  amount_reinstated: Amount.nullable(),
+  fee_returned: Amount.nullable(),
+  unattributed: z.boolean(),
+  payment_orders: z.array(DisputeAllocationWire),
+  created_at: z.string(),
+  updated_at: z.string(),
+  closed_at: z.string().nullable(),
+  history: z.array(DisputeHistoryWire).optional(),
+});
+export type DisputeWire = z.infer<typeof DisputeWire>;
+
+export function disputeToWire(
+  dispute: Dispute,
+  allocations: StoredAllocation[],
+  history?: HistoryRow[],
+): DisputeWire {
+  const currency = assertCurrency(dispute.currency);
+  const fmt = (minor: bigint) => formatAmount(minor, currency);
+  const maybe = (minor: bigint | null) => (minor === null ? null : fmt(minor));
+  return {
+    object: 'dispute',
+    id: dispute.id,
+    psp: dispute.psp,
+    psp_dispute_id: dispute.pspDisputeId,
+    psp_charge_id: dispute.pspChargeId,
+    psp_payment_id: dispute.pspPaymentId,
+    amount: fmt(dispute.amountMinor),
+    currency,
+    status: dispute.status,
+    reason: dispute.reason,
+    evidence_due_by: dispute.evidenceDueBy?.toISOString() ?? null,
+    fee_bearer: dispute.feeBearer,
+    amount_withdrawn: maybe(dispute.withdrawnMinor),
+    fee: maybe(dispute.feeMinor),
+    amount_reinstated: maybe(dispute.reinstatedMinor),
+    fee_returned: maybe(dispute.feeReturnedMinor),
+    unattributed: dispute.unattributed,
+    payment_orders: allocations.map((a) => ({
+      payment_order_id: a.paymentOrderId,
+      seller_account: a.sellerAccount,
+      amount: fmt(a.amountMinor),
+      seller_fee: fmt(a.sellerFeeMinor),
+      taken_from: {
+        pending: fmt(a.fromPending),
+        available: fmt(a.fromAvailable),
+        reserved: fmt(a.fromReserved),
+        receivable: fmt(a.fromReceivable),
+      },
+    })),
+    created_at: dispute.createdAt.toISOString(),
+    updated_at: dispute.updatedAt.toISOString(),
+    closed_at: dispute.closedAt?.toISOString() ?? null,
+    ...(history === undefined
+      ? {}
+      : {
+          history: history.map((change) => ({
+            from: change.from,
+            to: change.to,
+            source: change.source,
+            psp_event_id: change.pspEventId,
+            details: change.details,
+            at: change.at.toISOString(),
+          })),
+        }),
+  };
+}
