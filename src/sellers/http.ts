@@ -8,6 +8,20 @@ import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
 import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
+import {
+  METADATA_KEY_MAX,
+  METADATA_MAX_KEYS,
+  METADATA_VALUE_MAX,
+  updateSellerProfile,
+} from './maintenance.ts';
+import { registerSellerMaintenanceRoutes } from './maintenance-http.ts';
+
+/** A metadata change: merged into the seller's; a key given "" is removed. Bounded in keys and sizes. */
+const MetadataChange = z
+  .record(z.string().min(1).max(METADATA_KEY_MAX), z.string().max(METADATA_VALUE_MAX))
+  .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
+    message: `at most ${METADATA_MAX_KEYS} keys`,
+  });
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 
@@ -23,7 +37,12 @@ const CreateSellerBody = z
   .strict();
 
 const UpdateSellerBody = z
-  .object({ payout: PayoutBody.optional(), platform_fee: PlatformFeeBody.optional() })
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    metadata: MetadataChange.optional(),
+    payout: PayoutBody.optional(),
+    platform_fee: PlatformFeeBody.optional(),
+  })
   .strict();
 
 const SellerParams = z.object({ seller_account: SellerAccount });
@@ -32,6 +51,7 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
   createSellerRoute(app, ctx);
   sellerRoutes(app, ctx);
   balanceRoute(app, ctx);
+  registerSellerMaintenanceRoutes(app, ctx);
 }
 
 /** `POST /v1/sellers`. */
@@ -90,7 +110,12 @@ function sellerRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      let seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      const { name, metadata } = request.body;
+      if (name !== undefined || metadata !== undefined) {
+        const apiKeyId = request.apiKey?.id ?? null;
+        seller = await updateSellerProfile(ctx.pool, seller.sellerAccount, { name, metadata }, apiKeyId);
+      }
       const settings = await updateSellerSettings(
         ctx.pool,
         seller,
