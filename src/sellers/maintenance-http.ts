@@ -32,7 +32,7 @@ const ListedSellerWire = SellerCore.extend({
 const StatusBody = z
   .object({ reason: z.string().trim().min(1).max(500).optional() })
   .strict()
-  .optional();
+  .nullish();
 
 /** The full seller (with its payout settings), as the seller routes answer. */
 export async function fullSellerWire(ctx: AppContext, seller: Seller): Promise<SellerWire> {
