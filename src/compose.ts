@@ -40,6 +40,7 @@ import {
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
+import { reportRoutes } from './reports/index.ts';
 
 export type { BackgroundService } from './services.ts';
 
@@ -158,6 +159,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    reportRoutes(modules.ctx),
   ];
 }
 

@@ -26,3 +26,11 @@ export interface LedgerModule {
 export function createLedger(deps: LedgerDeps): LedgerModule {
   return { verify: () => verifyLedger(deps.pool) };
 }
+export {
+  balancesAt,
+  entriesSincePrevious,
+  entriesTouching,
+  platformAccountCodes,
+  type HistoryEntry,
+  type HistoryPosting,
+} from './history.ts';
