@@ -7,6 +7,7 @@ import { UsageError } from './args.ts';
 import { dlqCommand, DLQ_USAGE } from './dlq.ts';
 import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
+import { reportCommand, REPORT_USAGE } from './report.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
 import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
@@ -34,6 +35,9 @@ ${RECONCILE_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${EXCEPTIONS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${REPORT_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 
@@ -111,6 +115,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         try {
           if (command === 'reconcile') return await reconcileCommand(rest, db, config, log, out);
           return await exceptionsCommand(rest, db, out);
+        } finally {
+          await db.close();
+        }
+      }
+      case 'report': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
+        try {
+          return await reportCommand(rest, db, out);
         } finally {
           await db.close();
         }

@@ -1,4 +1,8 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { reportCommand } from '../../src/cli/report.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/tx.ts';
 import {
@@ -188,5 +192,44 @@ describe('GET /v1/reports/platform', () => {
     });
     const reader = await t.keyWith(['payments:read']);
     expect((await get('/v1/reports/platform', {}, reader)).statusCode).toBe(403);
+  });
+});
+
+describe('bursar report (the CLI writes the same reports to files)', () => {
+  it('writes the statement, a payout run and the platform report as CSV with currencies, and JSON on request', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bursar-report-'));
+    const lines: string[] = [];
+    const db = { pool: t.db.pool };
+    const file = (name: string) => path.join(dir, name);
+    await reportCommand(['statement', 'shop', '--from', from, '--out', file('s.csv')], db, (l) =>
+      lines.push(l),
+    );
+    const statement = parse(await readFile(file('s.csv'), 'utf8'), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(statement.at(-1)).toMatchObject({ row: 'closing', currency: 'EUR', net: '100.00' });
+    await t.db.pool.query(
+      "UPDATE payouts.payouts SET source = 'scheduled', run_date = '2026-03-02' WHERE id = 'po_one'",
+    );
+    await reportCommand(['payout', '--run-date', '2026-03-02', '--out', file('p.csv')], db, (l) =>
+      lines.push(l),
+    );
+    const payout = parse(await readFile(file('p.csv'), 'utf8'), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(payout.filter((row) => row.row === 'payout')).toEqual([
+      expect.objectContaining({ payout_id: 'po_one', currency: 'EUR', net: '-80.00' }),
+    ]);
+    await reportCommand(['platform', '--from', from, '--format', 'json', '--out', file('r.json')], db, (l) =>
+      lines.push(l),
+    );
+    const report = JSON.parse(await readFile(file('r.json'), 'utf8')) as {
+      days: Array<{ gross_volume: string }>;
+    };
+    expect(report.days[0]?.gross_volume).toBe('120.00');
+    expect(lines).toHaveLength(3);
+    await expect(
+      reportCommand(['statement', 'shop', '--from', 'soon', '--out', file('x')], db, () => {}),
+    ).rejects.toThrow(/not a timestamp/);
   });
 });
