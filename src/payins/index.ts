@@ -18,3 +18,4 @@ export { resetForReplay } from './executor.ts';
 export { requestFingerprint } from './idempotency.ts';
 export { buyerActivity } from './store.ts';
 export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';
+export { listCheckouts, listOrders, type CheckoutFilter, type OrderFilter } from './list-store.ts';
