@@ -147,7 +147,9 @@ async function entriesOf(db: Queryable, idsSql: string, params: unknown[]): Prom
     }
     current.postings.push(postingOf(row));
   }
-  return entries.sort((a, b) => a.postedAt.getTime() - b.postedAt.getTime() || compareIds(a.entryId, b.entryId));
+  return entries.sort(
+    (a, b) => a.postedAt.getTime() - b.postedAt.getTime() || compareIds(a.entryId, b.entryId),
+  );
 }
 
 function entryOf(row: Row, entryId: string): HistoryEntry {
