@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTransaction } from '../../src/db/tx.ts';
+import { holdReleased, payinSucceeded, postEntry } from '../../src/ledger/index.ts';
 import { sellerAudit } from '../../src/sellers/maintenance.ts';
 import { bearer, createTestApp, type TestApp } from '../support/app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
@@ -178,5 +180,37 @@ describe('POST /v1/sellers/{seller_account}/deactivate and /reactivate', () => {
   it('answers 404 for an unknown seller and refuses unknown body fields', async () => {
     expect((await action('deactivate', undefined, t.key, 'nobody')).statusCode).toBe(404);
     expect((await action('deactivate', { why: 'x' })).statusCode).toBe(400);
+  });
+});
+
+describe('a deactivated seller is still paid what is owed', () => {
+  it('takes a manual payout of its available balance after deactivation', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/sellers',
+      headers: bearer(t.key),
+      payload: {
+        seller_account: 'leaving',
+        name: 'Leaving',
+        currency: 'EUR',
+        payout: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const base = { currency: 'EUR', sellerId: 'leaving' };
+    for (const entry of [
+      payinSucceeded({ ...base, paymentOrderId: 'lv_1', grossMinor: 5_000n, platformFeeMinor: 0n }),
+      holdReleased({ ...base, releaseId: 'lv_1', amountMinor: 5_000n }),
+    ]) {
+      await withTransaction(t.db.pool, (client) => postEntry(client, entry));
+    }
+    expect((await action('deactivate', undefined, t.key, 'leaving')).statusCode).toBe(200);
+    const payout = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payouts',
+      headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+      payload: { seller_account: 'leaving', amount: '50.00', currency: 'EUR' },
+    });
+    expect(payout.statusCode, payout.body).toBe(201);
   });
 });
