@@ -53,6 +53,7 @@ import { createOperators, type OperatorsConfig, type OperatorsModule } from './o
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
+import { reportRoutes } from './reports/index.ts';
 
 export type { BackgroundService } from './services.ts';
 
@@ -245,6 +246,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.reconciliation.routes,
     modules.disputes.routes,
     modules.dashboard.routes,
+    reportRoutes(modules.ctx),
   ];
 }
 

@@ -120,6 +120,20 @@ export const ERROR_CODES = {
     description: 'A payment order with this payment_order_id already exists; the message names it.',
   },
   seller_unknown: { status: 422, description: 'A seller named in the request is not registered.' },
+  seller_inactive: {
+    status: 422,
+    description:
+      'A seller named in the request is deactivated and takes no new checkouts (refunds, disputes and payouts of what is owed go on).',
+  },
+  timestamp_invalid: {
+    status: 400,
+    description:
+      'A timestamp filter (such as created[gte]) or report bound is not an ISO 8601 time with a zone or Unix seconds; the message names it.',
+  },
+  cursor_not_found: {
+    status: 400,
+    description: 'starting_after or ending_before names no object of the list.',
+  },
   idempotency_key_reused: {
     status: 422,
     description: 'The Idempotency-Key was used before with a different request.',

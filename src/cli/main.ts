@@ -8,6 +8,7 @@ import { dlqCommand, DLQ_USAGE } from './dlq.ts';
 import { keysCommand, KEYS_USAGE } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './operators.ts';
+import { reportCommand, REPORT_USAGE } from './report.ts';
 import { payoutsCommand, PAYOUTS_USAGE } from './payouts.ts';
 import { exceptionsCommand, EXCEPTIONS_USAGE, reconcileCommand, RECONCILE_USAGE } from './reconcile.ts';
 import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
@@ -42,6 +43,9 @@ ${RECONCILE_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 ${EXCEPTIONS_USAGE.split('\n')
+  .map((line) => `  ${line.replace(/^bursar /, '')}`)
+  .join('\n')}
+${REPORT_USAGE.split('\n')
   .map((line) => `  ${line.replace(/^bursar /, '')}`)
   .join('\n')}
 
@@ -127,6 +131,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         try {
           if (command === 'reconcile') return await reconcileCommand(rest, db, config, log, out);
           return await exceptionsCommand(rest, db, out);
+        } finally {
+          await db.close();
+        }
+      }
+      case 'report': {
+        const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
+        try {
+          return await reportCommand(rest, db, out);
         } finally {
           await db.close();
         }

@@ -30,3 +30,11 @@ export function createLedger(deps: LedgerDeps): LedgerModule {
   return { verify: () => verifyLedger(deps.pool) };
 }
 export { entriesForPaymentOrder } from './subject.ts';
+export {
+  balancesAt,
+  entriesSincePrevious,
+  entriesTouching,
+  platformAccountCodes,
+  type HistoryEntry,
+  type HistoryPosting,
+} from './history.ts';

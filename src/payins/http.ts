@@ -11,6 +11,7 @@ import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from '
 import { CLIENT_ID, CreatePaymentBody, toCheckoutRequest } from './validate.ts';
 import { checkoutToWire, historyToWire, orderToWire } from './wire.ts';
 import { registerWebhookRoute } from './webhook-http.ts';
+import { payinListRoutes } from './list-http.ts';
 
 const OrderParams = z.object({
   payment_order_id: z.string().regex(CLIENT_ID, 'must be 1–64 of A-Z a-z 0-9 _ -'),
@@ -28,6 +29,7 @@ async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<voi
   const ensureJobs = jobsOnFirstUse(app, payins);
   createPaymentRoute(app, payins, ensureJobs);
   payinReadRoutes(app, payins);
+  payinListRoutes(app, payins);
   registerWebhookRoute(app, payins, ensureJobs);
 }
 

@@ -20,3 +20,4 @@ export { buyerActivity } from './store.ts';
 export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 export { payinDays, type PayinDay } from './stats.ts';
 export { pspEventsAbout, type PspEventSummary } from './timeline.ts';
+export { listCheckouts, listOrders, type CheckoutFilter, type OrderFilter } from './list-store.ts';

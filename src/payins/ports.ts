@@ -9,6 +9,8 @@ import type { PspEventMeaning } from '../psp/index.ts';
 export interface SellerTerms {
   /** The sellers among `sellerAccounts` that are registered. */
   knownSellers(db: Queryable, sellerAccounts: string[]): Promise<Set<string>>;
+  /** The deactivated sellers among `sellerAccounts`, share-locked (a checkout refuses them: `seller_inactive`). */
+  inactiveSellers(db: Queryable, sellerAccounts: string[]): Promise<Set<string>>;
   /** The platform fee policy of the seller (their own when agreed, else the platform's) and their hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<{ fee: FeePolicy; holdDays: number }>;
 }

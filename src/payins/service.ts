@@ -132,6 +132,23 @@ async function assess(runtime: PayinsRuntime, request: CheckoutRequest): Promise
   });
 }
 
+/** A deactivated seller takes no new checkouts (docs/api.md "Seller maintenance"). */
+async function refuseInactiveSellers(
+  runtime: PayinsRuntime,
+  client: PoolClient,
+  request: CreateCheckoutCommand['request'],
+): Promise<void> {
+  const inactive = await runtime.sellerTerms.inactiveSellers(
+    client,
+    request.orders.map((order) => order.sellerAccount),
+  );
+  const index = request.orders.findIndex((order) => inactive.has(order.sellerAccount));
+  const order = request.orders[index];
+  if (order === undefined) return;
+  const field = `payment_orders.${index}.seller_account`;
+  throw new AppError('seller_inactive', `${field}: seller ${order.sellerAccount} is deactivated`, { field });
+}
+
 async function recordCheckout(
   runtime: PayinsRuntime,
   client: PoolClient,
@@ -154,6 +171,7 @@ async function recordCheckout(
       },
     );
   }
+  await refuseInactiveSellers(runtime, client, request);
   await insertCheckout(client, request, {
     apiKeyId: command.apiKeyId,
     buyerAccount: buyerAccountOf(request.buyerInfo),

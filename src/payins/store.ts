@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { isOrderStatus, type OrderStatus } from './state-machine.ts';
 import type { Checkout, CheckoutRequest, CreditCardInfo, Flow, PaymentOrder, StatusChange } from './types.ts';
 
-interface CheckoutRow {
+export interface CheckoutRow {
   checkout_id: string;
   api_key_id: string;
   buyer_info: Record<string, unknown>;
@@ -23,7 +23,7 @@ interface CheckoutRow {
   updated_at: Date;
 }
 
-interface OrderRow {
+export interface OrderRow {
   payment_order_id: string;
   checkout_id: string;
   position: number;
@@ -55,7 +55,7 @@ export const ORDER_COLUMNS = `payment_order_id, checkout_id, position, buyer_acc
   psp_session_id, attempts, last_error, decline_code, needs_attention, next_sweep_at, sweep_count, version, created_at,
   updated_at`;
 
-const CHECKOUT_COLUMNS = `checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency, total_minor,
+export const CHECKOUT_COLUMNS = `checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency, total_minor,
   psp_session_id, psp_session_url, psp_session_expires_at, next_poll_at, poll_count, is_payment_done, created_at, updated_at`;
 
 function toStatus(value: string): OrderStatus {
@@ -63,7 +63,7 @@ function toStatus(value: string): OrderStatus {
   return value;
 }
 
-function toCheckout(row: CheckoutRow): Checkout {
+export function toCheckout(row: CheckoutRow): Checkout {
   return {
     checkoutId: row.checkout_id,
     apiKeyId: row.api_key_id,

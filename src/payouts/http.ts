@@ -18,6 +18,7 @@ import type { PayoutsRuntime } from './runtime.ts';
 import { processSandboxPayoutEvent, verifySandboxPayoutEvent } from './sandbox-provider/webhook.ts';
 import { getHistory, getPayout, listSellerPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
+import { payoutListRoute } from './list-http.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 const PayoutId = z.string().regex(/^po_[a-z0-9]{1,32}$/, 'must be a payout id (po_…)');
@@ -67,6 +68,7 @@ export function payoutRoutes(runtime: PayoutsRuntime): RouteModule {
 function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
   const sandboxIsProvider = runtime.config.provider === 'sandbox';
   payoutReadRoutes(app, runtime);
+  payoutListRoute(app, runtime);
   manualPayoutRoute(app, runtime);
   payoutFileRoutes(app, runtime);
   if (sandboxIsProvider) sandboxWebhookRoute(app, runtime);

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import type { App, RouteModule } from '../http/app.ts';
-import { errorResponses } from '../http/schemas.ts';
+import { errorResponses, listOf } from '../http/schemas.ts';
+import { listQuery } from '../http/list-query.ts';
+import { pageOf, pageRequestOf } from '../http/pagination.ts';
+import { listRuns } from './runs-list.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
 import {
@@ -122,6 +125,7 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
   resolveExceptionRoute(app, rt);
   reopenExceptionRoute(app, rt);
   getRunRoute(app, rt);
+  listRunsRoute(app, rt);
   startRunRoute(app, rt);
 }
 
@@ -221,6 +225,28 @@ function reopenExceptionRoute(app: App, ctx: ReconRuntime): void {
         reopenException(client, request.params.id, request.body?.note, actorOf(request)),
       );
       return exceptionToWire(reopened);
+    },
+  );
+}
+
+/** `GET /v1/reconciliation/runs`: the runs, newest first (cursor pagination). */
+function listRunsRoute(app: App, ctx: ReconRuntime): void {
+  app.get(
+    '/v1/reconciliation/runs',
+    {
+      config: ops,
+      schema: {
+        summary: 'List reconciliation runs',
+        description: 'Reconciliation runs newest first (by start), with their reports.',
+        tags: ['reconciliation'],
+        querystring: listQuery({}),
+        response: { 200: listOf(RunWire), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const page = pageRequestOf(request.query);
+      const { rows, backwards } = await listRuns(ctx.pool, page);
+      return pageOf(rows, page, backwards, runToWire);
     },
   );
 }

@@ -21,6 +21,9 @@ export const SellerCore = z.object({
   name: z.string(),
   currency: z.string(),
   metadata: z.record(z.string(), z.unknown()),
+  status: z
+    .enum(['active', 'inactive'])
+    .describe('inactive: deactivated, takes no new checkouts; refunds, disputes and payouts go on'),
   created_at: Timestamp,
 });
 export type SellerCoreWire = z.infer<typeof SellerCore>;

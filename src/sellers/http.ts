@@ -10,6 +10,20 @@ import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
 import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
 import { DisputePolicyBody, disputePolicyToWire, saveDisputePolicy } from './dispute-policy.ts';
+import {
+  METADATA_KEY_MAX,
+  METADATA_MAX_KEYS,
+  METADATA_VALUE_MAX,
+  updateSellerProfile,
+} from './maintenance.ts';
+import { registerSellerMaintenanceRoutes } from './maintenance-http.ts';
+
+/** A metadata change: merged into the seller's; a key given "" is removed. Bounded in keys and sizes. */
+const MetadataChange = z
+  .record(z.string().min(1).max(METADATA_KEY_MAX), z.string().max(METADATA_VALUE_MAX))
+  .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
+    message: `at most ${METADATA_MAX_KEYS} keys`,
+  });
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 
@@ -29,6 +43,8 @@ const UpdateSellerBody = z
     payout: PayoutBody.optional(),
     platform_fee: PlatformFeeBody.optional(),
     dispute_policy: DisputePolicyBody.optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    metadata: MetadataChange.optional(),
   })
   .strict();
 
@@ -39,6 +55,7 @@ export function registerSellerRoutes(app: App, ctx: AppContext): void {
   sellerRoutes(app, ctx);
   balanceRoute(app, ctx);
   debtWriteOffRoute(app, ctx);
+  registerSellerMaintenanceRoutes(app, ctx);
 }
 
 /** `POST /v1/sellers`. */
@@ -102,7 +119,12 @@ function sellerRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      let seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
+      const { name, metadata } = request.body;
+      if (name !== undefined || metadata !== undefined) {
+        const apiKeyId = request.apiKey?.id ?? null;
+        seller = await updateSellerProfile(ctx.pool, seller.sellerAccount, { name, metadata }, apiKeyId);
+      }
       const settings = await updateSellerSettings(
         ctx.pool,
         seller,

@@ -5,8 +5,8 @@ import { resolveFeePolicy, type FeePolicy } from '../money/platform-fee.ts';
 import { loadPlatformFee } from './config.ts';
 import { registerSellerRoutes } from './http.ts';
 import { findPayoutSettings } from './payout-settings-store.ts';
-import { findSellers } from './store.ts';
 import { findDisputePolicy, type DisputePolicy } from './dispute-policy.ts';
+import { findSellers, inactiveSellers } from './store.ts';
 
 export interface SellersDeps {
   ctx: AppContext;
@@ -25,6 +25,8 @@ export interface SellersModule {
   platformFee: FeePolicy;
   /** The sellers among `ids` that are registered. */
   knownSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
+  /** The deactivated sellers among `ids` (share-locked until the caller's transaction ends). */
+  inactiveSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
   /** The seller's own commission when agreed, else the platform's; and the seller's hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
   /** The seller's own dispute policy (who bears the PSP's dispute fee); undefined: the platform's default. */
@@ -38,6 +40,7 @@ export function createSellers(deps: SellersDeps): SellersModule {
     routes: (app) => registerSellerRoutes(app, deps.ctx),
     platformFee,
     knownSellers: async (db, ids) => new Set((await findSellers(db, ids)).keys()),
+    inactiveSellers,
     termsFor: async (db, sellerAccount) => {
       const settings = await findPayoutSettings(db, sellerAccount);
       return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };

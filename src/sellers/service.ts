@@ -60,6 +60,7 @@ export function sellerToWire(seller: Seller): SellerCoreWire {
     name: seller.name,
     currency: seller.currency,
     metadata: seller.metadata,
+    status: seller.status,
     created_at: seller.createdAt.toISOString(),
   };
 }

@@ -5,23 +5,32 @@ export interface Seller {
   name: string;
   currency: string;
   metadata: Record<string, unknown>;
+  /** `inactive`: deactivated, takes no new checkouts (docs/api.md "Seller maintenance"). */
+  status: SellerStatus;
   createdAt: Date;
 }
 
-interface Row {
+export type SellerStatus = 'active' | 'inactive';
+
+/** The columns every seller read selects. */
+export const SELLER_COLUMNS = 'seller_account, name, currency, metadata, status, created_at';
+
+export interface SellerRow {
   seller_account: string;
   name: string;
   currency: string;
   metadata: Record<string, unknown>;
+  status: SellerStatus;
   created_at: Date;
 }
 
-function toSeller(row: Row): Seller {
+export function toSeller(row: SellerRow): Seller {
   return {
     sellerAccount: row.seller_account,
     name: row.name,
     currency: row.currency,
     metadata: row.metadata,
+    status: row.status,
     createdAt: row.created_at,
   };
 }
@@ -31,10 +40,10 @@ export async function insertSeller(
   db: Queryable,
   seller: { sellerAccount: string; name: string; currency: string; metadata: Record<string, unknown> },
 ): Promise<{ seller: Seller; created: boolean }> {
-  const inserted = await db.query<Row>(
+  const inserted = await db.query<SellerRow>(
     `INSERT INTO sellers.sellers (seller_account, name, currency, metadata) VALUES ($1, $2, $3, $4)
      ON CONFLICT (seller_account) DO NOTHING
-     RETURNING seller_account, name, currency, metadata, created_at`,
+     RETURNING ${SELLER_COLUMNS}`,
     [seller.sellerAccount, seller.name, seller.currency, JSON.stringify(seller.metadata)],
   );
   const row = inserted.rows[0];
@@ -45,8 +54,8 @@ export async function insertSeller(
 }
 
 export async function findSeller(db: Queryable, sellerAccount: string): Promise<Seller | undefined> {
-  const result = await db.query<Row>(
-    'SELECT seller_account, name, currency, metadata, created_at FROM sellers.sellers WHERE seller_account = $1',
+  const result = await db.query<SellerRow>(
+    `SELECT ${SELLER_COLUMNS} FROM sellers.sellers WHERE seller_account = $1`,
     [sellerAccount],
   );
   const row = result.rows[0];
@@ -55,8 +64,8 @@ export async function findSeller(db: Queryable, sellerAccount: string): Promise<
 
 /** The sellers among `ids` that exist, keyed by id. */
 export async function findSellers(db: Queryable, ids: string[]): Promise<Map<string, Seller>> {
-  const result = await db.query<Row>(
-    'SELECT seller_account, name, currency, metadata, created_at FROM sellers.sellers WHERE seller_account = ANY($1::text[])',
+  const result = await db.query<SellerRow>(
+    `SELECT ${SELLER_COLUMNS} FROM sellers.sellers WHERE seller_account = ANY($1::text[])`,
     [ids],
   );
   return new Map(result.rows.map((row) => [row.seller_account, toSeller(row)]));
@@ -82,4 +91,17 @@ export async function sellerNames(db: Queryable, ids: string[]): Promise<Map<str
     [[...new Set(ids)]],
   );
   return new Map(result.rows.map((row) => [row.seller_account, row.name]));
+}
+
+/**
+ * The inactive sellers among `ids`. The rows are share-locked, so a deactivation waits for the checkout that read
+ * the seller as active to commit (and a checkout waits for a deactivation in progress).
+ */
+export async function inactiveSellers(db: Queryable, ids: string[]): Promise<Set<string>> {
+  const result = await db.query<{ seller_account: string; status: SellerStatus }>(
+    `SELECT seller_account, status FROM sellers.sellers WHERE seller_account = ANY($1::text[])
+      ORDER BY seller_account FOR SHARE`,
+    [[...new Set(ids)]],
+  );
+  return new Set(result.rows.filter((row) => row.status === 'inactive').map((row) => row.seller_account));
 }
