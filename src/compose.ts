@@ -98,6 +98,8 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     createHostedSession: (request) => psp().createHostedSession(request),
     retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
     refund: (request) => psp().refund(request),
+    retrieveRefund: (refundId) => psp().retrieveRefund(refundId),
+    findRefund: (paymentId, metadata) => psp().findRefund(paymentId, metadata),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),
   };

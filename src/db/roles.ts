@@ -30,6 +30,7 @@ export const PRODUCT_SCHEMAS = [
   'payouts',
   'recon',
   'idempotency',
+  'refunds',
 ] as const;
 
 /** The append-only tables: the service role may read and insert, never change or remove. */

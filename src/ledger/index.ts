@@ -26,3 +26,4 @@ export interface LedgerModule {
 export function createLedger(deps: LedgerDeps): LedgerModule {
   return { verify: () => verifyLedger(deps.pool) };
 }
+export * from './recipes-refund.ts';

@@ -33,6 +33,9 @@ export class SwitchPsp implements PaymentServiceProvider {
   retrieveHostedSession: PaymentServiceProvider['retrieveHostedSession'] = (id) =>
     this.psp.retrieveHostedSession(id);
   refund: PaymentServiceProvider['refund'] = (request) => this.psp.refund(request);
+  retrieveRefund: PaymentServiceProvider['retrieveRefund'] = (id) => this.psp.retrieveRefund(id);
+  findRefund: PaymentServiceProvider['findRefund'] = (paymentId, metadata) =>
+    this.psp.findRefund(paymentId, metadata);
   verifyWebhook: PaymentServiceProvider['verifyWebhook'] = (raw, signature) =>
     this.psp.verifyWebhook(raw, signature);
   interpretEvent: PaymentServiceProvider['interpretEvent'] = (event) => this.psp.interpretEvent(event);

@@ -1,4 +1,5 @@
-import type { PspEvent, PspEventMeaning, PspPaymentOutcome } from '../port.ts';
+import type { PspEvent, PspEventMeaning, PspPaymentOutcome, PspRefundFacts } from '../port.ts';
+import { chargeRefundsOf, refundFactsOf } from './refunds.ts';
 
 /**
  * Stripe's events in Bursar's words (the PSP port's `interpretEvent`): Checkout Session events are about a hosted
@@ -91,10 +92,11 @@ function otherMeaning(
   switch (type) {
     case 'refund.updated':
     case 'refund.created':
-      if (object.status === 'succeeded')
-        return { subject: 'refund', refundId: id, paymentId, state: 'settled' };
-      if (object.status === 'failed') return { subject: 'refund', refundId: id, paymentId, state: 'failed' };
-      return { subject: 'none', why: `refund ${id} not final` };
+    case 'refund.failed':
+    case 'charge.refund.updated':
+      return refundMeaning(type, [refundFactsOf(object)].flatMap((facts) => (facts ? [facts] : [])));
+    case 'charge.refunded':
+      return refundMeaning(type, chargeRefundsOf(object));
     case 'charge.dispute.created':
       return { subject: 'dispute', disputeId: id, paymentId, state: 'opened', status: text(object.status) };
     case 'charge.dispute.closed':
@@ -106,6 +108,23 @@ function otherMeaning(
     default:
       return { subject: 'none', why: `unhandled ${type}` };
   }
+}
+
+/**
+ * Refund events: a final refund (succeeded, failed, canceled) is a refund meaning carrying the refunds' facts; one
+ * still pending is not acted on (its final event, or polling, settles it).
+ */
+function refundMeaning(type: string, refunds: PspRefundFacts[]): PspEventMeaning {
+  const final = refunds.filter((refund) => refund.state !== 'pending');
+  const first = final[0];
+  if (first === undefined) return { subject: 'none', why: `${type}: no final refund` };
+  return {
+    subject: 'refund',
+    refundId: first.refundId,
+    paymentId: first.paymentId,
+    state: first.state === 'succeeded' ? 'settled' : 'failed',
+    refunds: final,
+  };
 }
 
 /** Maps a Stripe event to what it means for Bursar. */
