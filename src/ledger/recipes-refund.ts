@@ -16,7 +16,13 @@ export const REFUND_ENTRY_KINDS = {
 } as const;
 
 interface RefundFacts {
+  /** Ours (rf_…), kept in the metadata. */
   refundId: string;
+  /**
+   * The PSP's (re_…): the references are made of it, so reconciliation finds a settlement report's refund line
+   * booked under `refund:<re_…>` whether the refund was made through Bursar or in the PSP's dashboard.
+   */
+  pspRefundId: string;
   paymentOrderId: string;
   sellerId: string;
   currency: string;
@@ -50,6 +56,7 @@ function build(
     postings: postings.filter((posting) => posting.amountMinor > 0n),
     metadata: {
       refundId: facts.refundId,
+      pspRefundId: facts.pspRefundId,
       paymentOrderId: facts.paymentOrderId,
       sellerId: facts.sellerId,
       ...facts.metadata,
@@ -58,7 +65,7 @@ function build(
 }
 
 /**
- * A refund to the buyer, paid by the PSP out of what it holds for us (`refund:<id>`, kind `refund`):
+ * A refund to the buyer, paid by the PSP out of what it holds for us (`refund:<PSP refund id>`, kind `refund`):
  *   Dr seller pending/available/reserved/receivable (the split of amount − platformFeeBack)
  *   Dr fee_revenue platformFeeBack / Cr psp_clearing amount
  * The split comes from `splitClawback` over the seller's balances read under lock in the posting transaction.
@@ -74,7 +81,7 @@ export function refundBooked(
     throw invalid("the split must add up to the seller's share (amount − platform fee back)", 'split');
   return build(
     input,
-    `refund:${input.refundId}`,
+    `refund:${input.pspRefundId}`,
     REFUND_ENTRY_KINDS.refund,
     `refund ${input.refundId} of payment order ${input.paymentOrderId} (seller ${input.sellerId})`,
     [
@@ -87,7 +94,7 @@ export function refundBooked(
 
 /**
  * A refund the PSP reported failed after it had succeeded: the money is back at the PSP
- * (`refund:<id>:reversed`, kind `refund.reversed`):
+ * (`refund:<PSP refund id>:reversed`, kind `refund.reversed`):
  *   Dr psp_clearing amount / Cr seller receivable (at most what the seller still owes of it)
  *   Cr seller available (the rest of the seller's share) / Cr fee_revenue platformFeeBack
  * The seller's share goes to available rather than back to pending: the hold it was taken from may be released.
@@ -106,7 +113,7 @@ export function refundReversed(
     throw invalid('toReceivableMinor must lie in 0..share', 'toReceivableMinor');
   return build(
     input,
-    `refund:${input.refundId}:reversed`,
+    `refund:${input.pspRefundId}:reversed`,
     REFUND_ENTRY_KINDS.reversed,
     `refund ${input.refundId} of payment order ${input.paymentOrderId} failed after succeeding: reversed`,
     [
@@ -128,7 +135,7 @@ export function refundReversed(
 
 /**
  * The PSP's processing fee on the refunded part of a charge, passed to the seller (policy `psp_fee: seller`;
- * `refund_psp_fee:<id>`, kind `refund.psp_fee`): Dr seller (claw-back split) / Cr psp_fees. The PSP keeps its fee
+ * `refund_psp_fee:<PSP refund id>`, kind `refund.psp_fee`): Dr seller (claw-back split) / Cr psp_fees. The PSP keeps its fee
  * on a refund, so the platform's cost shrinks by what the seller now bears.
  */
 export function refundPspFee(input: RefundFacts & { feeMinor: bigint; split: ClawbackSplit }): EntryInput {
@@ -136,7 +143,7 @@ export function refundPspFee(input: RefundFacts & { feeMinor: bigint; split: Cla
   if (splitTotal(input.split) !== input.feeMinor) throw invalid('the split must add up to the fee', 'split');
   return build(
     input,
-    `refund_psp_fee:${input.refundId}`,
+    `refund_psp_fee:${input.pspRefundId}`,
     REFUND_ENTRY_KINDS.pspFee,
     `PSP fee on refund ${input.refundId} passed to seller ${input.sellerId}`,
     [

@@ -7,6 +7,7 @@ import { getWallet, walletToWire } from './wallet.ts';
 import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
+import { loadRefundPolicy, registerRefundPolicyRoutes, type RefundPolicy } from './refund-policy.ts';
 import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
@@ -28,10 +29,11 @@ const UpdateSellerBody = z
 
 const SellerParams = z.object({ seller_account: SellerAccount });
 
-export function registerSellerRoutes(app: App, ctx: AppContext): void {
+export function registerSellerRoutes(app: App, ctx: AppContext, refundPolicy?: RefundPolicy): void {
   createSellerRoute(app, ctx);
   sellerRoutes(app, ctx);
   balanceRoute(app, ctx);
+  registerRefundPolicyRoutes(app, ctx, refundPolicy ?? loadRefundPolicy());
 }
 
 /** `POST /v1/sellers`. */

@@ -31,3 +31,9 @@ export {
 export { findSeller, insertSeller, lockSellers, sellerNames, type Seller } from './store.ts';
 export { getSellerOrThrow } from './service.ts';
 export { MaskedBankAccount } from './http-schemas.ts';
+export {
+  DEFAULT_REFUND_POLICY,
+  loadRefundPolicy,
+  refundPolicyFor,
+  type RefundPolicy,
+} from './refund-policy.ts';
