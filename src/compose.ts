@@ -37,6 +37,13 @@ import {
   type ReconciliationModule,
   type ReportFetcher,
 } from './reconciliation/index.ts';
+import {
+  createRefunds,
+  refundTotals,
+  type RefundableOrder,
+  type RefundsConfig,
+  type RefundsModule,
+} from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
@@ -56,6 +63,7 @@ export interface Modules {
   payins: PayinsModule;
   payouts: PayoutsModule;
   reconciliation: ReconciliationModule;
+  refunds: RefundsModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -75,6 +83,7 @@ export interface ComposeOverrides {
   reconPayouts?: PayoutSide;
   /** How the daily run downloads the PSP's report; `null`: no download. */
   fetchReport?: ReportFetcher | null;
+  refunds?: Partial<RefundsConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -102,6 +111,31 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     findRefund: (paymentId, metadata) => psp().findRefund(paymentId, metadata),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),
+  };
+}
+
+/** A payment order as the refunds module reads it (its port over pay-ins' `findOrders`). */
+function refundableOrder(order: {
+  paymentOrderId: string;
+  checkoutId: string;
+  position: number;
+  sellerAccount: string;
+  amountMinor: bigint;
+  currency: string;
+  feeMinor: bigint | null;
+  status: string;
+  pspPaymentId: string | null;
+}): RefundableOrder {
+  return {
+    paymentOrderId: order.paymentOrderId,
+    checkoutId: order.checkoutId,
+    position: order.position,
+    sellerAccount: order.sellerAccount,
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+    feeMinor: order.feeMinor,
+    status: order.status,
+    pspPaymentId: order.pspPaymentId,
   };
 }
 
@@ -138,7 +172,21 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     effects: payouts,
     ...(overrides.payins === undefined ? {} : { config: overrides.payins }),
     ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
+    refundTotals: (db, ids) => refundTotals(db, ids),
   });
+  const refunds = createRefunds({
+    ctx,
+    psp,
+    orders: {
+      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
+      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
+      byPspPayment: async (db, id) =>
+        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
+    },
+    terms: sellers,
+    ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),
+  });
+  pspEventHandlers.refund = (client, meaning) => refunds.handlePspEvent(client, meaning);
   const reconciliation = createReconciliation({
     ctx,
     payins,
@@ -150,7 +198,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
         : (overrides.fetchReport ?? undefined),
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation };
+  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, refunds };
 }
 
 /** Every HTTP route module of the product, in registration order. */
@@ -160,6 +208,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.payins.routes,
     modules.payouts.routes,
     modules.reconciliation.routes,
+    modules.refunds.routes,
   ];
 }
 
@@ -174,6 +223,7 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
       ...modules.payins.services,
       ...modules.payouts.services,
       ...modules.reconciliation.services,
+      ...modules.refunds.services,
     );
   return services;
 }

@@ -245,6 +245,27 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  // Refunds (docs/refunds.md).
+  ...[
+    'BURSAR_REFUNDS_MAX_ATTEMPTS',
+    'BURSAR_REFUNDS_RETRY_BASE_MS',
+    'BURSAR_REFUNDS_RETRY_MAX_MS',
+    'BURSAR_REFUNDS_LEASE_MS',
+    'BURSAR_REFUNDS_POLL_AFTER_MS',
+    'BURSAR_REFUNDS_TICK_MS',
+  ].map((name): Setting => ({ name, area: 'worker', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  {
+    name: 'BURSAR_REFUND_PLATFORM_FEE',
+    area: 'api',
+    accepted: 'keep or proportional',
+    check: (raw) => (raw === 'keep' || raw === 'proportional' ? undefined : 'is not keep or proportional'),
+  },
+  {
+    name: 'BURSAR_REFUND_PSP_FEE',
+    area: 'api',
+    accepted: 'platform or seller',
+    check: (raw) => (raw === 'platform' || raw === 'seller' ? undefined : 'is not platform or seller'),
+  },
   {
     name: 'BURSAR_PAYINS_FEE_MAX_ATTEMPTS',
     area: 'worker',

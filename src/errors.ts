@@ -136,6 +136,16 @@ export const ERROR_CODES = {
     description: "The payout's currency is not the seller's balance currency.",
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
+  refund_exceeds_remaining: {
+    status: 422,
+    description:
+      "The refund's amount is above what is left to refund of the payment order (its captured amount less its pending and succeeded refunds).",
+  },
+  payment_not_refundable: {
+    status: 422,
+    description: 'The payment order is not in SUCCESS (or the checkout has nothing left to refund).',
+  },
+  refund_not_found: { status: 404, description: 'No refund with this id.' },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
   payout_event_refused: {
     status: 409,

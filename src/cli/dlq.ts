@@ -11,6 +11,7 @@ import {
   requeueOutboxMessage,
   resetForReplay,
 } from '../payins/index.ts';
+import { REFUND_DEAD_LETTER_QUEUE, resetRefundForReplay } from '../refunds/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const DLQ_USAGE = `bursar dlq list [--all]
@@ -24,6 +25,12 @@ export const REPLAY_HOOKS: Record<string, ReplayHook> = {
   },
   [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
   [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
+  // Refunds have no job queue: the replay makes the refund due again, and the refund worker takes it.
+  [REFUND_DEAD_LETTER_QUEUE]: async (client, letter) => {
+    const id = letter.payload.refundId;
+    if (typeof id === 'string') await resetRefundForReplay(client, id);
+    return 'handled';
+  },
 };
 
 /** `bursar dlq list|replay`: replaying is safe to run twice — a dead letter is replayed at most once. */

@@ -79,7 +79,8 @@ export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund:
  * and the platform fee given back returns to revenue. A PSP fee passed to the seller is reversed too.
  */
 export async function reverseRefund(client: PoolClient, refund: Refund): Promise<string | undefined> {
-  if (refund.ledgerEntryId === null || refund.booking === null || refund.pspRefundId === null) return undefined;
+  if (refund.ledgerEntryId === null || refund.booking === null || refund.pspRefundId === null)
+    return undefined;
   if (refund.reversalEntryId !== null) return refund.reversalEntryId;
   const receivableCode = sellerReceivable(refund.sellerAccount, refund.currency).code;
   const owed = (await getBalances(client, [receivableCode])).get(receivableCode)?.balanceMinor ?? 0n;

@@ -1,7 +1,14 @@
 import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
-import { getBalances, postEntry, pspFeeShare, refundPspFee, sellerAccount, splitClawback } from '../ledger/index.ts';
+import {
+  getBalances,
+  postEntry,
+  pspFeeShare,
+  refundPspFee,
+  sellerAccount,
+  splitClawback,
+} from '../ledger/index.ts';
 import { PspError } from '../psp/index.ts';
 import type { RefundsRuntime } from './runtime.ts';
 import { withBookingRetry } from './settle.ts';

@@ -174,7 +174,14 @@ export async function insertRefund(db: Queryable, refund: NewRefund): Promise<vo
       refund.executeNow,
     ],
   );
-  await insertHistory(db, refund.id, null, refund.status, refund.source === 'api' ? 'created' : 'made_at_psp', {});
+  await insertHistory(
+    db,
+    refund.id,
+    null,
+    refund.status,
+    refund.source === 'api' ? 'created' : 'made_at_psp',
+    {},
+  );
 }
 
 export async function insertHistory(
@@ -214,11 +221,7 @@ export async function getHistory(db: Queryable, refundId: string): Promise<Refun
 }
 
 /** Sets columns of one refund (names are this module's own constants, never input). */
-export async function updateRefund(
-  db: Queryable,
-  id: string,
-  set: Record<string, unknown>,
-): Promise<void> {
+export async function updateRefund(db: Queryable, id: string, set: Record<string, unknown>): Promise<void> {
   const names = Object.keys(set);
   if (names.length === 0) return;
   const assignments = names.map((name, index) => `${name} = $${index + 2}`).join(', ');

@@ -163,7 +163,9 @@ async function findRefund(
   // Stripe has no refund search: list the payment's refunds (newest first) and match our metadata.
   const entries = Object.entries(metadata);
   const listed = await call(() => stripe.refunds.list({ payment_intent: paymentId, limit: 100 }));
-  const match = listed.data.find((refund) => entries.every(([key, value]) => refund.metadata?.[key] === value));
+  const match = listed.data.find((refund) =>
+    entries.every(([key, value]) => refund.metadata?.[key] === value),
+  );
   return match === undefined ? undefined : toPspRefund(match, paymentId);
 }
 

@@ -94,7 +94,10 @@ function otherMeaning(
     case 'refund.created':
     case 'refund.failed':
     case 'charge.refund.updated':
-      return refundMeaning(type, [refundFactsOf(object)].flatMap((facts) => (facts ? [facts] : [])));
+      return refundMeaning(
+        type,
+        [refundFactsOf(object)].flatMap((facts) => (facts ? [facts] : [])),
+      );
     case 'charge.refunded':
       return refundMeaning(type, chargeRefundsOf(object));
     case 'charge.dispute.created':

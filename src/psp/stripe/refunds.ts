@@ -37,7 +37,9 @@ export function toPspRefund(refund: Stripe.Refund, fallbackPaymentId = ''): PspR
     currency: refund.currency.toUpperCase(),
     state: refundState(refund.status),
     metadata: Object.fromEntries(
-      Object.entries(refund.metadata ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      Object.entries(refund.metadata ?? {}).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
     ),
   };
   const chargeId = idOf(refund.charge);
@@ -83,8 +85,7 @@ export function refundFactsOf(object: Record<string, unknown>): PspRefundFacts |
 /** The refunds a `charge.refunded` / `charge.refund.updated` charge object lists. */
 export function chargeRefundsOf(object: Record<string, unknown>): PspRefundFacts[] {
   const list = object.refunds;
-  const data =
-    typeof list === 'object' && list !== null ? (list as { data?: unknown }).data : undefined;
+  const data = typeof list === 'object' && list !== null ? (list as { data?: unknown }).data : undefined;
   if (!Array.isArray(data)) return [];
   return data.flatMap((item) => {
     if (typeof item !== 'object' || item === null) return [];
