@@ -2,6 +2,7 @@ import type { SandboxCtx } from './context.ts';
 import { expireSession } from './api-checkout.ts';
 import { settleReview } from './payments.ts';
 import { runDailyPayoutIfDue } from './payouts.ts';
+import { settleDueRefunds } from './refunds.ts';
 import { getObject, pruneIdempotencyKeys } from './store.ts';
 
 /**
@@ -34,6 +35,7 @@ export async function runScheduledWork(
       expired++;
     }
   }
+  await settleDueRefunds(ctx, nowMs);
   const payouts = ctx.config.automaticPayouts ? await runDailyPayoutIfDue(ctx) : [];
   await pruneIdempotencyKeys(ctx.db, new Date(Date.now() - 24 * 3600 * 1000));
   return { settled: reviews.rows.length, expired, payouts: payouts.length };

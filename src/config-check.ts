@@ -481,7 +481,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number, 0–4294967295',
     check: wholeNumber(0xffffffff),
   },
-  ...['SANDBOX_REVIEW_DELAY_MS', 'SANDBOX_AVAILABLE_DELAY_MS', 'SANDBOX_TICK_MS'].map((name): Setting => ({
+  ...[
+    'SANDBOX_REVIEW_DELAY_MS',
+    'SANDBOX_REFUND_DELAY_MS',
+    'SANDBOX_AVAILABLE_DELAY_MS',
+    'SANDBOX_TICK_MS',
+  ].map((name): Setting => ({
     name,
     area: 'sandbox',
     accepted: 'milliseconds, a whole number',
