@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createKey } from '../../src/apikeys/service.ts';
 import { SCOPES } from '../../src/apikeys/scopes.ts';
-import { composeModules, createContext, routeModules, type Modules } from '../../src/compose.ts';
+import {
+  composeModules,
+  createContext,
+  routeModules,
+  type ComposeOverrides,
+  type Modules,
+} from '../../src/compose.ts';
 import type { BackgroundService } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
@@ -87,6 +93,8 @@ export interface PayinsStackOptions {
   extraWebhookUrls?: string[];
   /** Start the pay-in worker in this process (default true). */
   worker?: boolean;
+  /** Overrides of the composition (refund settings, platform fee…), besides the PSP and pay-in settings. */
+  compose?: Omit<ComposeOverrides, 'psp' | 'payins'>;
 }
 
 /** Settings that make a test stack react in tenths of a second instead of minutes. */
@@ -109,6 +117,7 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
   // The Stripe adapter's address is known once the sandbox runs, and the sandbox needs the app's address first.
   const switchable = new SwitchPsp();
   const modules = composeModules(ctx, {
+    ...(options.compose ?? {}),
     psp: switchable,
     payins: { ...FAST_PAYINS, ...(options.config ?? {}) },
   });

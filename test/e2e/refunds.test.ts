@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBalances, sellerAccount, sellerReceivable } from '../../src/ledger/index.ts';
+import { savedMethodBody, uid, waitFor } from '../support/payins.ts';
+import { startPayinsStack, type HttpAnswer, type PayinsStack } from '../support/payins-stack.ts';
+
+/**
+ * Refunds end to end over HTTP: Bursar's app and workers, the sandbox PSP (asynchronous refunds, signed
+ * webhooks) through the Stripe adapter. Balances are read from the ledger at every step.
+ */
+
+const SELLERS = ['rf_one', 'rf_two'] as const;
+let stack: PayinsStack;
+
+beforeAll(async () => {
+  stack = await startPayinsStack({
+    sandbox: { refundDelayMs: 300 },
+    compose: {
+      // 10 % platform fee, so the fee policy shows in the numbers.
+      platformFee: { basisPoints: 1000n, fixedMinor: 0n },
+      refunds: { tickIntervalMs: 100, leaseMs: 3_000, pollAfterMs: 2_000 },
+    },
+  });
+  await stack.registerSellers([...SELLERS]);
+  await stack.modules.refunds.worker.start();
+});
+
+afterAll(async () => {
+  await stack?.modules.refunds.worker.stop();
+  await stack?.close();
+});
+
+interface Buckets {
+  pending: bigint;
+  available: bigint;
+  reserved: bigint;
+  receivable: bigint;
+}
+
+async function buckets(seller: string): Promise<Buckets> {
+  const codes = {
+    pending: sellerAccount(seller, 'pending', 'USD').code,
+    available: sellerAccount(seller, 'available', 'USD').code,
+    reserved: sellerAccount(seller, 'reserved', 'USD').code,
+    receivable: sellerReceivable(seller, 'USD').code,
+  };
+  const found = await getBalances(stack.db.pool, Object.values(codes));
+  const of = (code: string) => found.get(code)?.balanceMinor ?? 0n;
+  return {
+    pending: of(codes.pending),
+    available: of(codes.available),
+    reserved: of(codes.reserved),
+    receivable: of(codes.receivable),
+  };
+}
+
+async function paySaved(seller: string, amount: string, paymentMethod = 'pm_card_visa'): Promise<string> {
+  const body = savedMethodBody([seller], { amount });
+  body.credit_card_info = { payment_method: paymentMethod };
+  const answer = await stack.pay(body, uid('idem'));
+  expect(answer.status).toBe(201);
+  const orderId = `${body.checkout_id}_po0`;
+  await stack.waitForStatus(orderId, 'SUCCESS');
+  return orderId;
+}
+
+function refund(body: Record<string, unknown>, key = uid('rk')): Promise<HttpAnswer> {
+  return stack.post('/v1/refunds', body, { 'idempotency-key': key });
+}
+
+async function waitRefund(id: string, status: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  return await waitFor(
+    async () => {
+      const answer = await stack.get(`/v1/refunds/${id}`);
+      return answer.json.status === status ? answer.json : undefined;
+    },
+    timeoutMs,
+    `refund ${id} ${status}`,
+  );
+}
+
+async function refundsAtPsp(orderId: string): Promise<number> {
+  const row = await stack.db.pool.query<{ psp_payment_id: string }>(
+    'SELECT psp_payment_id FROM payins.payment_order WHERE payment_order_id = $1',
+    [orderId],
+  );
+  const paymentId = row.rows[0]?.psp_payment_id ?? '';
+  return (await stack.sandbox.stripe.refunds.list({ payment_intent: paymentId, limit: 100 })).data.length;
+}
+
+describe('refunds end to end over HTTP with the sandbox PSP', () => {
+  it('partial refund, second partial, an attempt beyond the remainder refused, then the rest: balances at each step, ledger verified', async () => {
+    const seller = SELLERS[0];
+    const orderId = await paySaved(seller, '100.00');
+    // 100.00 paid, 10.00 platform fee: the seller is owed 90.00, pending.
+    expect(await buckets(seller)).toMatchObject({ pending: 9000n, available: 0n, receivable: 0n });
+
+    const first = await refund({
+      payment_order_id: orderId,
+      amount: '30.00',
+      reason: 'requested_by_customer',
+    });
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({ status: 'pending', amount: '30.00', source: 'api' });
+    const firstDone = await waitRefund(String(first.json.id), 'succeeded');
+    expect((firstDone.status_history as Array<{ to: string }>).map((c) => c.to)).toEqual([
+      'pending',
+      'succeeded',
+    ]);
+    // Policy keep: the seller bears the whole 30.00.
+    expect(await buckets(seller)).toMatchObject({ pending: 6000n, receivable: 0n });
+    expect(await stack.order(orderId)).toMatchObject({
+      status: 'SUCCESS',
+      amount_refunded: '30.00',
+      refund_status: 'partially_refunded',
+    });
+
+    const second = await refund({ payment_order_id: orderId, amount: '50.00' });
+    expect(second.status).toBe(201);
+    await waitRefund(String(second.json.id), 'succeeded');
+    expect(await buckets(seller)).toMatchObject({ pending: 1000n, receivable: 0n });
+
+    const beyond = await refund({ payment_order_id: orderId, amount: '25.00' });
+    expect(beyond.status).toBe(422);
+    expect((beyond.json.error as { code: string }).code).toBe('refund_exceeds_remaining');
+    expect(await buckets(seller)).toMatchObject({ pending: 1000n, receivable: 0n });
+
+    // Without an amount: what is left (20.00); the seller's 10.00 pending covers half, the rest is owed.
+    const rest = await refund({ payment_order_id: orderId });
+    expect(rest.json).toMatchObject({ amount: '20.00' });
+    await waitRefund(String(rest.json.id), 'succeeded');
+    expect(await buckets(seller)).toMatchObject({ pending: 0n, available: 0n, receivable: 1000n });
+    expect(await stack.order(orderId)).toMatchObject({
+      status: 'SUCCESS',
+      amount_refunded: '100.00',
+      refund_status: 'refunded',
+    });
+    const listed = await stack.get(`/v1/payments/${orderId}/refunds`);
+    expect((listed.json.data as unknown[]).length).toBe(3);
+    expect(await refundsAtPsp(orderId)).toBe(3);
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('50 concurrent identical refund POSTs with one key: one refund, one PSP refund', async () => {
+    const orderId = await paySaved(SELLERS[1], '40.00');
+    const key = uid('rk50');
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => refund({ payment_order_id: orderId, amount: '15.00' }, key)),
+    );
+    const created = answers.filter((a) => a.status === 201);
+    expect(created.length).toBeGreaterThan(0);
+    for (const answer of answers) expect([201, 429]).toContain(answer.status);
+    const ids = new Set(created.map((a) => a.json.id));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    await waitRefund(String(id), 'succeeded');
+    const rows = await stack.db.pool.query('SELECT 1 FROM refunds.refunds WHERE payment_order_id = $1', [
+      orderId,
+    ]);
+    expect(rows.rowCount).toBe(1);
+    expect(await refundsAtPsp(orderId)).toBe(1);
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('a refund the PSP reports failed after it succeeded is reversed in the ledger (refund.reversed)', async () => {
+    const seller = SELLERS[1];
+    const before = await buckets(seller);
+    const orderId = await paySaved(seller, '20.00', 'pm_card_refundFailsLater');
+    const made = await refund({ payment_order_id: orderId, amount: '5.00' });
+    expect(made.status).toBe(201);
+    const failed = await waitRefund(String(made.json.id), 'failed');
+    expect((failed.status_history as Array<{ to: string }>).map((c) => c.to)).toEqual([
+      'pending',
+      'succeeded',
+      'failed',
+    ]);
+    expect(failed.failure_reason).toBe('expired_or_canceled_card');
+    const entries = await stack.db.pool.query<{ kind: string }>(
+      `SELECT kind FROM ledger.entries WHERE metadata ->> 'refundId' = $1 ORDER BY id`,
+      [made.json.id],
+    );
+    expect(entries.rows.map((r) => r.kind)).toEqual(['refund', 'refund.reversed']);
+    // The seller has the sale's 18.00 again (the reversal credits available).
+    const after = await buckets(seller);
+    expect(after.pending + after.available - (before.pending + before.available)).toBe(1800n);
+    expect(await stack.order(orderId)).toMatchObject({ amount_refunded: '0.00', refund_status: 'none' });
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('a refund made at the PSP (its dashboard) is recognised, booked by the same recipe and shown as source psp', async () => {
+    const seller = SELLERS[0];
+    const orderId = await paySaved(seller, '12.00');
+    const before = await buckets(seller);
+    const row = await stack.db.pool.query<{ psp_payment_id: string }>(
+      'SELECT psp_payment_id FROM payins.payment_order WHERE payment_order_id = $1',
+      [orderId],
+    );
+    await stack.sandbox.stripe.refunds.create({
+      payment_intent: row.rows[0]?.psp_payment_id ?? '',
+      amount: 400,
+    });
+    const listed = await waitFor(
+      async () => {
+        const answer = await stack.get(`/v1/payments/${orderId}/refunds`);
+        const data = answer.json.data as Array<Record<string, unknown>>;
+        return data.length === 1 && data[0]?.status === 'succeeded' ? data : undefined;
+      },
+      20_000,
+      'the PSP-made refund',
+    );
+    expect(listed[0]).toMatchObject({ source: 'psp', amount: '4.00', status: 'succeeded' });
+    const after = await buckets(seller);
+    expect(before.pending - after.pending + (after.receivable - before.receivable)).toBe(400n);
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+});
