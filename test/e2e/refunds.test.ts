@@ -212,4 +212,68 @@ describe('refunds end to end over HTTP with the sandbox PSP', () => {
     expect(before.pending - after.pending + (after.receivable - before.receivable)).toBe(400n);
     expect(await stack.ledgerOk()).toBe(true);
   });
+
+  it('a full checkout refund across two sellers in the hosted flow: one refund per order against the one charge, each with its own PSP key', async () => {
+    const checkoutId = uid('rfh');
+    const orderIds = [`${checkoutId}_a`, `${checkoutId}_b`];
+    const paid = await stack.pay(
+      {
+        checkout_id: checkoutId,
+        buyer_info: { id: 'buyer_rf', country: 'US' },
+        credit_card_info: { flow: 'hosted_page', return_url: 'http://127.0.0.1:9/back' },
+        payment_orders: orderIds.map((id, index) => ({
+          payment_order_id: id,
+          seller_account: SELLERS[index],
+          amount: index === 0 ? '30.00' : '10.00',
+          currency: 'USD',
+        })),
+      },
+      uid('idem'),
+    );
+    expect(paid.status).toBe(201);
+    const page = await fetch((paid.json.next_action as { redirect_url: string }).redirect_url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        card_number: '4242424242424242',
+        expiry: '12/40',
+        cvc: '123',
+        name: 'Buyer',
+      }).toString(),
+      redirect: 'manual',
+    });
+    expect(page.status).toBe(303);
+    for (const id of orderIds) await stack.waitForStatus(id, 'SUCCESS');
+    const before = await Promise.all(SELLERS.map((seller) => buckets(seller)));
+
+    const key = uid('rkco');
+    const answer = await stack.post(`/v1/checkouts/${checkoutId}/refunds`, {}, { 'idempotency-key': key });
+    expect(answer.status).toBe(201);
+    const made = answer.json.data as Array<{ id: string; payment_order_id: string; amount: string }>;
+    expect(made.map((r) => [r.payment_order_id, r.amount])).toEqual([
+      [orderIds[0], '30.00'],
+      [orderIds[1], '10.00'],
+    ]);
+    const again = await stack.post(`/v1/checkouts/${checkoutId}/refunds`, {}, { 'idempotency-key': key });
+    expect(again.json).toEqual(answer.json);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    for (const r of made) await waitRefund(r.id, 'succeeded');
+    // Both against the one charge of the session: two refunds at the PSP, one per order (its own key).
+    expect(await refundsAtPsp(orderIds[0] ?? '')).toBe(2);
+    const after = await Promise.all(SELLERS.map((seller) => buckets(seller)));
+    const taken = (i: number) =>
+      (before[i]?.pending ?? 0n) -
+      (after[i]?.pending ?? 0n) +
+      ((after[i]?.receivable ?? 0n) - (before[i]?.receivable ?? 0n)) +
+      ((before[i]?.available ?? 0n) - (after[i]?.available ?? 0n));
+    expect([taken(0), taken(1)]).toEqual([3000n, 1000n]);
+    for (const id of orderIds) expect(await stack.order(id)).toMatchObject({ refund_status: 'refunded' });
+    const nothingLeft = await stack.post(
+      `/v1/checkouts/${checkoutId}/refunds`,
+      {},
+      { 'idempotency-key': uid('rk') },
+    );
+    expect((nothingLeft.json.error as { code: string }).code).toBe('payment_not_refundable');
+    expect(await stack.ledgerOk()).toBe(true);
+  });
 });
