@@ -184,9 +184,11 @@ function bookedReferences(lines: StagedLine[]): string[] {
       ? []
       : l.category === 'refund'
         ? [`refund:${l.sourceId}`]
-        : l.category === 'dispute'
-          ? [`chargeback:${l.sourceId}`]
-          : []),
+        : l.category === 'refund_failure'
+          ? [`refund:${l.sourceId}:reversed`]
+          : l.category === 'dispute'
+            ? [`chargeback:${l.sourceId}`]
+            : []),
   ]);
 }
 
@@ -261,9 +263,7 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
     bookedEntryMinor:
       line.sourceId === undefined
         ? undefined
-        : state.booked.get(
-            line.category === 'refund' ? `refund:${line.sourceId}` : `chargeback:${line.sourceId}`,
-          ),
+        : state.booked.get(bookedReferenceOf(line.category, line.sourceId)),
   };
 }
 
@@ -452,4 +452,11 @@ async function unmatchedSuccesses(
     if (page.length < 1000) break;
   }
   return found;
+}
+
+/** The entry a refund, refund-failure or dispute line is booked under (docs/refunds.md, docs/reconciliation.md). */
+function bookedReferenceOf(category: string, sourceId: string): string {
+  if (category === 'refund') return `refund:${sourceId}`;
+  if (category === 'refund_failure') return `refund:${sourceId}:reversed`;
+  return `chargeback:${sourceId}`;
 }
