@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBalances, sellerAccount, sellerReceivable } from '../../src/ledger/index.ts';
+import { findPayoutsByIds, payoutStatusesPage, settlePayout } from '../../src/payouts/index.ts';
+import { fetchAndReconcile } from '../../src/reconciliation/daily.ts';
+import { createReconciliation, payoutSideOf, sandboxReportFetcher } from '../../src/reconciliation/index.ts';
 import { savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { startPayinsStack, type HttpAnswer, type PayinsStack } from '../support/payins-stack.ts';
 
@@ -9,6 +12,7 @@ import { startPayinsStack, type HttpAnswer, type PayinsStack } from '../support/
  */
 
 const SELLERS = ['rf_one', 'rf_two'] as const;
+const startedAt = new Date(Date.now() - 60_000);
 let stack: PayinsStack;
 
 beforeAll(async () => {
@@ -20,7 +24,7 @@ beforeAll(async () => {
       refunds: { tickIntervalMs: 100, leaseMs: 3_000, pollAfterMs: 2_000 },
     },
   });
-  await stack.registerSellers([...SELLERS]);
+  await stack.registerSellers([...SELLERS, 'rf_policy']);
   await stack.modules.refunds.worker.start();
 });
 
@@ -275,5 +279,73 @@ describe('refunds end to end over HTTP with the sandbox PSP', () => {
     );
     expect((nothingLeft.json.error as { code: string }).code).toBe('payment_not_refundable');
     expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('the worked example: proportional platform fee and the PSP fee passed to the seller (seller override)', async () => {
+    const seller = 'rf_policy';
+    const put = await stack.put(`/v1/sellers/${seller}/refund-policy`, {
+      platform_fee: 'proportional',
+      psp_fee: 'seller',
+    });
+    expect(put.status).toBe(200);
+    const orderId = await paySaved(seller, '100.00');
+    expect(await buckets(seller)).toMatchObject({ pending: 9000n });
+    const made = await refund({ payment_order_id: orderId, amount: '40.00' });
+    const done = await waitRefund(String(made.json.id), 'succeeded');
+    const pspId = String(done.psp_refund_id);
+    const entries = async () =>
+      (
+        await stack.db.pool.query<{ reference: string; account: string; is_credit: boolean; amount: bigint }>(
+          `SELECT e.reference, a.code AS account, p.is_credit, p.amount_minor AS amount
+             FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id JOIN ledger.accounts a ON a.id = p.account_id
+            WHERE e.reference IN ($1, $2) ORDER BY e.id, p.line`,
+          [`refund:${pspId}`, `refund_psp_fee:${pspId}`],
+        )
+      ).rows;
+    const rows = await waitFor(async () => {
+      const found = await entries();
+      return found.some((row) => row.reference.startsWith('refund_psp_fee:')) ? found : undefined;
+    });
+    // 10.00 × 40/100 = 4.00 of the fee back; the seller bears 36.00 and 3.20 × 40/100 = 1.28 of the PSP fee.
+    expect(rows).toContainEqual({
+      reference: `refund:${pspId}`,
+      account: 'platform:fee_revenue:USD',
+      is_credit: false,
+      amount: 400n,
+    });
+    expect(rows).toContainEqual({
+      reference: `refund_psp_fee:${pspId}`,
+      account: 'platform:psp_fees:USD',
+      is_credit: true,
+      amount: 128n,
+    });
+    expect(await buckets(seller)).toMatchObject({ pending: 5272n, receivable: 0n });
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it("reconciling the sandbox's settlement report matches every refund and refund failure: no exception", async () => {
+    const recon = createReconciliation({
+      ctx: stack.ctx,
+      payins: stack.modules.payins,
+      payouts: payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+      fetchReport: sandboxReportFetcher({
+        secretKey: stack.sandbox.secretKey,
+        webhookSecret: stack.webhookSecret,
+        host: '127.0.0.1',
+        port: stack.sandbox.port,
+        protocol: 'http',
+      }),
+    }).runtime;
+    const report = await fetchAndReconcile(
+      recon,
+      { start: startedAt, end: new Date(Date.now() + 60_000) },
+      'test',
+      true,
+    );
+    const exceptions = await stack.db.pool.query<{ kind: string; cause: string }>(
+      'SELECT kind, cause FROM recon.exceptions ORDER BY seq',
+    );
+    expect(exceptions.rows).toEqual([]);
+    expect(report).toMatchObject({ queued: { finance: 0, investigation: 0 } });
   });
 });

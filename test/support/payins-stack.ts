@@ -46,6 +46,7 @@ export interface PayinsStack {
   configure(config: Partial<PayinsConfig>): void;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   get(path: string): Promise<HttpAnswer>;
+  put(path: string, body: unknown): Promise<HttpAnswer>;
   /** `POST /v1/payments` with an Idempotency-Key. */
   pay(body: unknown, idempotencyKey: string): Promise<HttpAnswer>;
   order(paymentOrderId: string): Promise<WireOrder>;
@@ -191,6 +192,7 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
     },
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path) => request('GET', path),
+    put: (path, body) => request('PUT', path, body),
     pay: (body, idempotencyKey) =>
       request('POST', '/v1/payments', body, { 'idempotency-key': idempotencyKey }),
     order,
