@@ -102,6 +102,8 @@ CREATE TABLE refunds.status_history (
   details     jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 CREATE INDEX status_history_refund ON refunds.status_history (refund_id, id);
+-- Reconciliation's look-up of refunds that succeeded in a span (refund_missing_at_psp).
+CREATE INDEX status_history_to_at ON refunds.status_history (to_status, at);
 CREATE TRIGGER status_history_append_only BEFORE UPDATE OR DELETE ON refunds.status_history
   FOR EACH ROW EXECUTE FUNCTION core.refuse_change();
 

@@ -40,6 +40,7 @@ import {
 import {
   createRefunds,
   refundTotals,
+  succeededRefundsBetween,
   type RefundableOrder,
   type RefundsConfig,
   type RefundsModule,
@@ -191,6 +192,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ctx,
     payins,
     payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+    refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:
       overrides.fetchReport === undefined

@@ -39,3 +39,4 @@ export { contentInput, fileInput, type FileInput } from './input.ts';
 export { reportLines } from './report.ts';
 export { camtEntries, type CamtEntry, type CamtTransaction } from './camt/index.ts';
 export { exceptionToWire } from './http.ts';
+export type { RefundSide, SucceededRefund } from './refunds-check.ts';

@@ -10,7 +10,7 @@ export {
   type RefundTerms,
   type RefundsRuntime,
 } from './runtime.ts';
-export { refundTotals } from './store.ts';
+export { refundTotals, succeededRefundsBetween } from './store.ts';
 export { resetRefundForReplay, claimDueRefunds, executeRefund } from './executor.ts';
 export { refundTick } from './worker.ts';
 export type { Refund, RefundableOrder, RefundStatus } from './types.ts';

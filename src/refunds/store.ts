@@ -293,3 +293,43 @@ export async function refundTotals(db: Queryable, orderIds: string[]): Promise<M
   for (const row of found.rows) totals.set(row.payment_order_id, row.total);
   return totals;
 }
+
+/** Refunds still succeeded that succeeded in [from, before), oldest first (reconciliation's `RefundSide`). */
+export async function succeededRefundsBetween(
+  db: Queryable,
+  from: Date,
+  before: Date,
+  limit: number,
+): Promise<
+  Array<{
+    refundId: string;
+    pspRefundId: string;
+    paymentOrderId: string;
+    amountMinor: bigint;
+    currency: string;
+    succeededAt: Date;
+  }>
+> {
+  const found = await db.query<{
+    id: string;
+    psp_refund_id: string;
+    payment_order_id: string;
+    amount_minor: bigint;
+    currency: string;
+    at: Date;
+  }>(
+    `SELECT r.id, r.psp_refund_id, r.payment_order_id, r.amount_minor, r.currency, h.at
+       FROM refunds.status_history h JOIN refunds.refunds r ON r.id = h.refund_id
+      WHERE h.to_status = 'succeeded' AND h.at >= $1 AND h.at < $2 AND r.status = 'succeeded'
+      ORDER BY h.at, h.id LIMIT $3`,
+    [from, before, limit],
+  );
+  return found.rows.map((row) => ({
+    refundId: row.id,
+    pspRefundId: row.psp_refund_id,
+    paymentOrderId: row.payment_order_id,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    succeededAt: row.at,
+  }));
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { succeededRefundsBetween } from '../../src/refunds/index.ts';
 import { getBalances, sellerAccount, sellerReceivable } from '../../src/ledger/index.ts';
 import { findPayoutsByIds, payoutStatusesPage, settlePayout } from '../../src/payouts/index.ts';
 import { fetchAndReconcile } from '../../src/reconciliation/daily.ts';
@@ -326,6 +327,9 @@ describe('refunds end to end over HTTP with the sandbox PSP', () => {
   it("reconciling the sandbox's settlement report matches every refund and refund failure: no exception", async () => {
     const recon = createReconciliation({
       ctx: stack.ctx,
+      // No settlement window: every succeeded refund of ours must have its line in the report by now.
+      config: { settlementWindowHours: 0 },
+      refunds: { succeededBetween: succeededRefundsBetween },
       payins: stack.modules.payins,
       payouts: payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
       fetchReport: sandboxReportFetcher({
@@ -347,5 +351,8 @@ describe('refunds end to end over HTTP with the sandbox PSP', () => {
     );
     expect(exceptions.rows).toEqual([]);
     expect(report).toMatchObject({ queued: { finance: 0, investigation: 0 } });
+    // The check for refunds missing at the PSP had every succeeded refund of this file to look at.
+    const ours = await succeededRefundsBetween(stack.db.pool, startedAt, new Date(), 100);
+    expect(ours.length).toBeGreaterThanOrEqual(8);
   });
 });
