@@ -8,7 +8,9 @@ import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.t
 import { loadPayoutsConfig } from './payouts/index.ts';
 import { loadStripeConfig } from './psp/index.ts';
 import { loadReconConfig } from './reconciliation/index.ts';
+import { loadRefundsConfig } from './refunds/index.ts';
 import { loadRiskRules } from './risk/index.ts';
+import { loadRefundPolicy } from './sellers/index.ts';
 
 /**
  * Every setting of every process role, checked before anything starts (no port opened, no job taken, no file
@@ -616,6 +618,12 @@ function moduleLoaders(
       run: () => loadPayoutsConfig(env, 8081, 8080, path.resolve(env.BURSAR_DATA_DIR || '.bursar')),
     },
     { area: 'api', reads: ['BURSAR_RECON_'], run: () => loadReconConfig(env) },
+    { area: 'worker', reads: ['BURSAR_REFUNDS_'], run: () => loadRefundsConfig(env) },
+    {
+      area: 'api',
+      reads: ['BURSAR_REFUND_PLATFORM_FEE', 'BURSAR_REFUND_PSP_FEE'],
+      run: () => loadRefundPolicy(env),
+    },
     {
       area: 'api',
       reads: ['STRIPE_', 'SANDBOX_PORT'],
