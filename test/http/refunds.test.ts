@@ -118,6 +118,12 @@ describe('reading refunds', () => {
       source: 'api',
       status_history: [{ to: 'pending' }, { from: 'pending', to: 'succeeded' }],
     });
+    // Outgoing events, recorded in the transactions of the changes (recordEvent).
+    const events = await t.db.pool.query<{ topic: string }>(
+      `SELECT topic FROM payins.outbox WHERE payload ->> 'id' = $1 ORDER BY id`,
+      [made.id],
+    );
+    expect(events.rows.map((row) => row.topic)).toEqual(['refund.created', 'refund.succeeded']);
     const missing = await t.app.inject({ method: 'GET', url: '/v1/refunds/rf_0000', headers: bearer(t.key) });
     expect([missing.statusCode, code(missing)]).toEqual([404, 'refund_not_found']);
     const writeOnly = await t.keyWith(['payments:write']);
