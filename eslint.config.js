@@ -14,6 +14,7 @@ export const DOMAIN_MODULES = [
   'psp',
   'apikeys',
   'disputes',
+  'refunds',
 ];
 
 export default tseslint.config(

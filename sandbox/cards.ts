@@ -60,6 +60,10 @@ export const TEST_CARDS: Record<string, CardBehaviour> = {
   '4000000000003220': { kind: 'three_ds' },
   '4000000000009235': { kind: 'review' },
   '4000000000000259': { kind: 'dispute' },
+  // Refund test cards (sandbox/refunds.ts): the charge succeeds; its refunds fail later.
+  '4000000000005126': { kind: 'succeed', bypassPending: false },
+  '4000000000005118': { kind: 'succeed', bypassPending: false },
+  '4000000000007726': { kind: 'succeed', bypassPending: false },
 };
 
 /** Stripe's well-known test PaymentMethod ids, usable without creating anything. */
@@ -91,6 +95,9 @@ export const TEST_PAYMENT_METHODS: Record<string, string> = {
   pm_card_authenticationRequiredOnSetup: '4000002500003155',
   pm_card_createDispute: '4000000000000259',
   pm_card_sandbox_review: '4000000000009235',
+  pm_card_refundFailsLater: '4000000000005126',
+  pm_card_sandbox_refundFails: '4000000000005118',
+  pm_card_refundPending: '4000000000007726',
 };
 
 export function luhnValid(number: string): boolean {

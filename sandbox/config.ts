@@ -63,6 +63,8 @@ export interface SandboxConfig {
   seed: number;
   /** A payment in review settles by itself after this long; 0 means only the admin endpoint settles it. */
   reviewDelayMs: number;
+  /** A refund settles (succeeds, or fails by its test card) this long after it was made. */
+  refundDelayMs: number;
   /** How long a charge's funds stay pending before they are available (Stripe: about two days). */
   availableDelayMs: number;
   /** Checkout Sessions expire this long after creation unless `expires_at` says otherwise (Stripe: 24 h). */
@@ -85,6 +87,7 @@ export const DEFAULT_SANDBOX_CONFIG: Omit<SandboxConfig, 'port' | 'host'> = {
   faults: NO_FAULTS,
   seed: 1,
   reviewDelayMs: 60_000,
+  refundDelayMs: 5_000,
   availableDelayMs: 2 * 24 * 3600 * 1000,
   sessionTtlMs: 24 * 3600 * 1000,
   tickMs: 1000,
@@ -157,6 +160,7 @@ export function loadSandboxConfig(
     faults,
     seed: intFromEnv(env, 'SANDBOX_SEED', 1, 0xffffffff),
     reviewDelayMs: intFromEnv(env, 'SANDBOX_REVIEW_DELAY_MS', DEFAULT_SANDBOX_CONFIG.reviewDelayMs),
+    refundDelayMs: intFromEnv(env, 'SANDBOX_REFUND_DELAY_MS', DEFAULT_SANDBOX_CONFIG.refundDelayMs),
     availableDelayMs: intFromEnv(env, 'SANDBOX_AVAILABLE_DELAY_MS', DEFAULT_SANDBOX_CONFIG.availableDelayMs),
     tickMs: intFromEnv(env, 'SANDBOX_TICK_MS', DEFAULT_SANDBOX_CONFIG.tickMs),
     automaticPayouts: env.SANDBOX_AUTOMATIC_PAYOUTS !== 'false',

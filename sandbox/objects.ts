@@ -248,8 +248,8 @@ export function balanceTransactionObject(input: {
   currency: string;
   description: string | null;
   source: string;
-  type: 'charge' | 'refund' | 'adjustment' | 'payout';
-  reportingCategory: 'charge' | 'refund' | 'dispute' | 'dispute_reversal' | 'payout';
+  type: 'charge' | 'refund' | 'refund_failure' | 'adjustment' | 'payout';
+  reportingCategory: 'charge' | 'refund' | 'refund_failure' | 'dispute' | 'dispute_reversal' | 'payout';
   feeDescription?: string;
 }): Json {
   return {
@@ -292,6 +292,7 @@ export function refundObject(input: {
   balanceTransaction: string;
   metadata: Record<string, string>;
   reason: string | null;
+  status?: 'pending' | 'succeeded';
 }): Json {
   return {
     id: input.id,
@@ -306,7 +307,7 @@ export function refundObject(input: {
     reason: input.reason,
     receipt_number: null,
     source_transfer_reversal: null,
-    status: 'succeeded',
+    status: input.status ?? 'succeeded',
     transfer_reversal: null,
   };
 }

@@ -16,6 +16,7 @@ import {
 } from './objects.ts';
 import { getObject, insertObject, insertObjectIfAbsent, saveObject, type StoredObject } from './store.ts';
 import { amountFromWire, amountToWire } from './wire-amount.ts';
+import { refundBehaviourOf, refundStart } from './refunds.ts';
 
 /**
  * The payment engine: what confirming a PaymentIntent with a card does, how a payment in review settles, and how
@@ -466,7 +467,10 @@ export async function createRefund(
     reportingCategory: 'refund',
   });
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
+  const behaviour = await refundBehaviourOf(ctx, charge);
+  const start = refundStart(behaviour, ctx.now.getTime(), ctx.config.refundDelayMs);
   const data = refundObject({
+    status: start.status,
     id,
     created,
     amountMinor,
@@ -477,7 +481,13 @@ export async function createRefund(
     metadata: request.metadata,
     reason: request.reason,
   });
-  const refund: StoredObject = { id, object: 'refund', created, data, internal: {} };
+  const refund: StoredObject = {
+    id,
+    object: 'refund',
+    created,
+    data,
+    internal: { behaviour, settleAt: start.settleAt },
+  };
   await insertObject(ctx.db, refund);
   const refunded = amountFromWire(charge.data.amount_refunded, 'amount_refunded') + amountMinor;
   const refunds = (charge.data.refunds ?? { object: 'list', data: [], has_more: false }) as Json;

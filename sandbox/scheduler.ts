@@ -3,6 +3,7 @@ import { expireSession } from './api-checkout.ts';
 import { resolveDueDisputes } from './disputes.ts';
 import { settleReview } from './payments.ts';
 import { runDailyPayoutIfDue } from './payouts.ts';
+import { settleDueRefunds } from './refunds.ts';
 import { getObject, pruneIdempotencyKeys } from './store.ts';
 
 /**
@@ -36,6 +37,7 @@ export async function runScheduledWork(
     }
   }
   const disputes = await resolveDueDisputes(ctx);
+  await settleDueRefunds(ctx, nowMs);
   const payouts = ctx.config.automaticPayouts ? await runDailyPayoutIfDue(ctx) : [];
   await pruneIdempotencyKeys(ctx.db, new Date(Date.now() - 24 * 3600 * 1000));
   return { settled: reviews.rows.length, expired, payouts: payouts.length, disputes };

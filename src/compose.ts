@@ -50,6 +50,16 @@ import {
 } from './reconciliation/index.ts';
 import { createDashboard, type DashboardModule } from './dashboard/index.ts';
 import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
+import {
+  createRefunds,
+  refundTotals,
+  succeededRefundsBetween,
+  type RefundableOrder,
+  type RefundsConfig,
+  type RefundsModule,
+  REFUND_DEAD_LETTER_QUEUE,
+  resetRefundForReplay,
+} from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
@@ -73,6 +83,7 @@ export interface Modules {
   operators: OperatorsModule;
   dashboard: DashboardModule;
   disputes: DisputesModule;
+  refunds: RefundsModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -95,6 +106,7 @@ export interface ComposeOverrides {
   /** Dashboard sign-in settings (BURSAR_DASHBOARD_SESSION_HOURS, BURSAR_SIGNIN_* otherwise). */
   operators?: Partial<OperatorsConfig>;
   disputes?: Partial<DisputesConfig>;
+  refunds?: Partial<RefundsConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -121,8 +133,35 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     retrieveDispute: (disputeId) => psp().retrieveDispute(disputeId),
     submitDisputeEvidence: (request) => psp().submitDisputeEvidence(request),
     closeDispute: (disputeId, key) => psp().closeDispute(disputeId, key),
+    retrieveRefund: (refundId) => psp().retrieveRefund(refundId),
+    findRefund: (paymentId, metadata) => psp().findRefund(paymentId, metadata),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),
+  };
+}
+
+/** A payment order as the refunds module reads it (its port over pay-ins' `findOrders`). */
+function refundableOrder(order: {
+  paymentOrderId: string;
+  checkoutId: string;
+  position: number;
+  sellerAccount: string;
+  amountMinor: bigint;
+  currency: string;
+  feeMinor: bigint | null;
+  status: string;
+  pspPaymentId: string | null;
+}): RefundableOrder {
+  return {
+    paymentOrderId: order.paymentOrderId,
+    checkoutId: order.checkoutId,
+    position: order.position,
+    sellerAccount: order.sellerAccount,
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+    feeMinor: order.feeMinor,
+    status: order.status,
+    pspPaymentId: order.pspPaymentId,
   };
 }
 
@@ -159,6 +198,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     effects: payouts,
     ...(overrides.payins === undefined ? {} : { config: overrides.payins }),
     ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
+    refundTotals: (db, ids) => refundTotals(db, ids),
   });
   const disputes = createDisputes({
     ctx,
@@ -170,10 +210,24 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),
   });
   pspEventHandlers.dispute = (client, meaning, event) => disputes.onPspEvent(client, meaning, event);
+  const refunds = createRefunds({
+    ctx,
+    psp,
+    orders: {
+      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
+      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
+      byPspPayment: async (db, id) =>
+        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
+    },
+    terms: sellers,
+    ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),
+  });
+  pspEventHandlers.refund = (client, meaning) => refunds.handlePspEvent(client, meaning);
   const reconciliation = createReconciliation({
     ctx,
     payins,
     payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+    refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:
       overrides.fetchReport === undefined
@@ -183,7 +237,20 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   });
   const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
   const dashboard = dashboardOf(payins);
-  return { ctx, ledger, sellers, risk, psp, payins, payouts, reconciliation, disputes, operators, dashboard };
+  return {
+    ctx,
+    ledger,
+    sellers,
+    risk,
+    psp,
+    payins,
+    payouts,
+    reconciliation,
+    refunds,
+    disputes,
+    operators,
+    dashboard,
+  };
 }
 
 /** The dashboard, reading each module's part of the overview and of a payment's timeline. */
@@ -232,6 +299,12 @@ export function deadLetterReplayHooks(): Record<string, ReplayHook> {
     },
     [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
     [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
+    // Refunds have no job queue: the replay makes the refund due again, and the refund worker takes it.
+    [REFUND_DEAD_LETTER_QUEUE]: async (client, letter) => {
+      const id = letter.payload.refundId;
+      if (typeof id === 'string') await resetRefundForReplay(client, id);
+      return 'handled';
+    },
   };
 }
 
@@ -247,6 +320,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.disputes.routes,
     modules.dashboard.routes,
     reportRoutes(modules.ctx),
+    modules.refunds.routes,
   ];
 }
 
@@ -262,6 +336,7 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
       ...modules.payouts.services,
       ...modules.reconciliation.services,
       ...modules.disputes.services,
+      ...modules.refunds.services,
     );
   return services;
 }

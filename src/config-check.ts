@@ -8,7 +8,9 @@ import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.t
 import { loadPayoutsConfig } from './payouts/index.ts';
 import { loadStripeConfig } from './psp/index.ts';
 import { loadReconConfig } from './reconciliation/index.ts';
+import { loadRefundsConfig } from './refunds/index.ts';
 import { loadRiskRules } from './risk/index.ts';
+import { loadRefundPolicy } from './sellers/index.ts';
 
 /**
  * Every setting of every process role, checked before anything starts (no port opened, no job taken, no file
@@ -251,6 +253,27 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  // Refunds (docs/refunds.md).
+  ...[
+    'BURSAR_REFUNDS_MAX_ATTEMPTS',
+    'BURSAR_REFUNDS_RETRY_BASE_MS',
+    'BURSAR_REFUNDS_RETRY_MAX_MS',
+    'BURSAR_REFUNDS_LEASE_MS',
+    'BURSAR_REFUNDS_POLL_AFTER_MS',
+    'BURSAR_REFUNDS_TICK_MS',
+  ].map((name): Setting => ({ name, area: 'worker', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  {
+    name: 'BURSAR_REFUND_PLATFORM_FEE',
+    area: 'api',
+    accepted: 'keep or proportional',
+    check: (raw) => (raw === 'keep' || raw === 'proportional' ? undefined : 'is not keep or proportional'),
+  },
+  {
+    name: 'BURSAR_REFUND_PSP_FEE',
+    area: 'api',
+    accepted: 'platform or seller',
+    check: (raw) => (raw === 'platform' || raw === 'seller' ? undefined : 'is not platform or seller'),
+  },
   {
     name: 'BURSAR_PAYINS_FEE_MAX_ATTEMPTS',
     area: 'worker',
@@ -498,7 +521,12 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number, 0–4294967295',
     check: wholeNumber(0xffffffff),
   },
-  ...['SANDBOX_REVIEW_DELAY_MS', 'SANDBOX_AVAILABLE_DELAY_MS', 'SANDBOX_TICK_MS'].map((name): Setting => ({
+  ...[
+    'SANDBOX_REVIEW_DELAY_MS',
+    'SANDBOX_REFUND_DELAY_MS',
+    'SANDBOX_AVAILABLE_DELAY_MS',
+    'SANDBOX_TICK_MS',
+  ].map((name): Setting => ({
     name,
     area: 'sandbox',
     accepted: 'milliseconds, a whole number',
@@ -628,6 +656,12 @@ function moduleLoaders(
       run: () => loadPayoutsConfig(env, 8081, 8080, path.resolve(env.BURSAR_DATA_DIR || '.bursar')),
     },
     { area: 'api', reads: ['BURSAR_RECON_'], run: () => loadReconConfig(env) },
+    { area: 'worker', reads: ['BURSAR_REFUNDS_'], run: () => loadRefundsConfig(env) },
+    {
+      area: 'api',
+      reads: ['BURSAR_REFUND_PLATFORM_FEE', 'BURSAR_REFUND_PSP_FEE'],
+      run: () => loadRefundPolicy(env),
+    },
     {
       area: 'api',
       reads: ['STRIPE_', 'SANDBOX_PORT'],

@@ -185,6 +185,16 @@ export const ERROR_CODES = {
     description:
       "A debt write-off where no part of the seller's debt is older than the required age (BURSAR_DEBT_WRITE_OFF_DAYS or older_than_days).",
   },
+  refund_exceeds_remaining: {
+    status: 422,
+    description:
+      "The refund's amount is above what is left to refund of the payment order (its captured amount less its pending and succeeded refunds).",
+  },
+  payment_not_refundable: {
+    status: 422,
+    description: 'The payment order is not in SUCCESS (or the checkout has nothing left to refund).',
+  },
+  refund_not_found: { status: 404, description: 'No refund with this id.' },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
   payout_event_refused: {
     status: 409,

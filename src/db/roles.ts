@@ -31,6 +31,7 @@ export const PRODUCT_SCHEMAS = [
   'recon',
   'idempotency',
   'disputes',
+  'refunds',
 ] as const;
 
 /** The append-only tables: the service role may read and insert, never change or remove. */

@@ -38,3 +38,4 @@ export {
   type HistoryEntry,
   type HistoryPosting,
 } from './history.ts';
+export * from './recipes-refund.ts';

@@ -35,7 +35,14 @@ export const PaymentOrderWire = z.object({
 });
 export type PaymentOrderWire = z.infer<typeof PaymentOrderWire>;
 
-export const PaymentOrderWithHistory = PaymentOrderWire.extend({ status_history: z.array(StatusChangeWire) });
+export const PaymentOrderWithHistory = PaymentOrderWire.extend({
+  status_history: z.array(StatusChangeWire),
+  amount_refunded: Amount.optional().describe('the sum of its succeeded refunds (docs/refunds.md)'),
+  refund_status: z
+    .enum(['none', 'partially_refunded', 'refunded'])
+    .optional()
+    .describe('whether the order was refunded; its own status never goes backwards'),
+});
 
 export const CheckoutStatus = z.enum([
   'processing',

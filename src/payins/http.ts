@@ -9,7 +9,8 @@ import type { PayinsRuntime } from './runtime.ts';
 import { createCheckout } from './service.ts';
 import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from './store.ts';
 import { CLIENT_ID, CreatePaymentBody, toCheckoutRequest } from './validate.ts';
-import { checkoutToWire, historyToWire, orderToWire } from './wire.ts';
+import type { PaymentOrder } from './types.ts';
+import { checkoutToWire, historyToWire, orderToWire, wireAmount } from './wire.ts';
 import { registerWebhookRoute } from './webhook-http.ts';
 import { payinListRoutes } from './list-http.ts';
 
@@ -83,6 +84,21 @@ function createPaymentRoute(app: App, payins: PayinsRuntime, ensureJobs: () => P
   );
 }
 
+/** The order's refunded amount and marker, when the refunds module is wired (docs/refunds.md). */
+async function refundedOf(
+  payins: PayinsRuntime,
+  order: PaymentOrder,
+): Promise<{ amount_refunded?: string; refund_status?: 'none' | 'partially_refunded' | 'refunded' }> {
+  if (payins.refundTotals === undefined) return {};
+  const refunded =
+    (await payins.refundTotals(payins.ctx.pool, [order.paymentOrderId])).get(order.paymentOrderId) ?? 0n;
+  return {
+    amount_refunded: wireAmount(refunded, order.currency),
+    refund_status:
+      refunded === 0n ? 'none' : refunded >= order.amountMinor ? 'refunded' : 'partially_refunded',
+  };
+}
+
 /** `GET /v1/payments/{id}` (an order and its history) and `GET /v1/checkouts/{id}`. */
 function payinReadRoutes(app: App, payins: PayinsRuntime): void {
   const { ctx } = payins;
@@ -96,7 +112,8 @@ function payinReadRoutes(app: App, payins: PayinsRuntime): void {
       const order = await getOrder(ctx.pool, request.params.payment_order_id);
       if (!order) throw new AppError('not_found', `no payment order ${request.params.payment_order_id}`);
       const history = await getHistory(ctx.pool, order.paymentOrderId);
-      return { ...orderToWire(order), status_history: historyToWire(history) };
+      const refunded = await refundedOf(payins, order);
+      return { ...orderToWire(order), status_history: historyToWire(history), ...refunded };
     },
   );
 

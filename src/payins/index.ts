@@ -7,7 +7,14 @@ export { createPayins, type PayinsDeps, type PayinsModule } from './module.ts';
 export type { PayinsRuntime } from './runtime.ts';
 export { EXECUTE_QUEUE, PAYIN_QUEUES, PSP_EVENT_QUEUE } from './runtime.ts';
 export { loadPayinsConfig, DEFAULT_PAYINS_CONFIG, type PayinsConfig } from './config.ts';
-export type { PayinEffects, PayinSucceeded, PspEventHandlers, SellerTerms, StoredPspEvent } from './ports.ts';
+export type {
+  PayinEffects,
+  PayinSucceeded,
+  PspEventHandlers,
+  RefundTotals,
+  SellerTerms,
+  StoredPspEvent,
+} from './ports.ts';
 export type { PayinLedger, PayinSuccessPosting, PspFeePosting } from './ledger.ts';
 export { defaultPayinLedger } from './ledger-default.ts';
 export type { PspOutcome } from './settle.ts';

@@ -8,7 +8,7 @@ import { loadPayinsConfig, type PayinsConfig } from './config.ts';
 import { payinRoutes } from './http.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { OutboxSink } from './outbox.ts';
-import type { PayinEffects, PspEventHandlers, SellerTerms } from './ports.ts';
+import type { PayinEffects, PspEventHandlers, RefundTotals, SellerTerms } from './ports.ts';
 import { buildPayinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
@@ -26,6 +26,8 @@ export interface PayinsDeps {
   effects: PayinEffects;
   /** Handlers of refund, dispute and payout events, registered by their modules (the object may be filled later). */
   pspEventHandlers?: PspEventHandlers;
+  /** Refunded totals per order (the refunds module), shown on the order as `amount_refunded`. */
+  refundTotals?: RefundTotals;
   /** Settings over those of the environment (BURSAR_PAYINS_*; tests shorten the delays). */
   config?: Partial<PayinsConfig>;
   /** Where the worker's outbox goes (the marketplace's webhook, or the log, by default). */
@@ -71,6 +73,7 @@ export function createPayins(deps: PayinsDeps): PayinsModule {
     sellerTerms: deps.sellerTerms,
     effects: deps.effects,
     pspEventHandlers: deps.pspEventHandlers ?? {},
+    refundTotals: deps.refundTotals,
   });
   const worker = createPayinsWorker(runtime, deps.sink === undefined ? {} : { sink: deps.sink });
   return {

@@ -30,6 +30,9 @@ export interface PayinEffects {
   onPayinSucceeded(client: PoolClient, payin: PayinSucceeded): Promise<void>;
 }
 
+/** Refunded amounts (succeeded refunds) per payment order: implemented by the refunds module (src/compose.ts). */
+export type RefundTotals = (db: Queryable, paymentOrderIds: string[]) => Promise<Map<string, bigint>>;
+
 /** A stored PSP event as a handler sees it. */
 export interface StoredPspEvent {
   /** The PSP's event id (evt_…). */

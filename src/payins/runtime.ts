@@ -5,7 +5,7 @@ import type { RiskPort } from '../risk/index.ts';
 import type { PayinsConfig } from './config.ts';
 import type { PayinLedger } from './ledger.ts';
 import { payinMetrics, type PayinMetrics } from './metrics.ts';
-import type { PayinEffects, PspEventHandlers, SellerTerms } from './ports.ts';
+import type { PayinEffects, PspEventHandlers, RefundTotals, SellerTerms } from './ports.ts';
 
 /** pg-boss queues of the pay-in module. */
 export const EXECUTE_QUEUE = 'payins-execute';
@@ -28,6 +28,8 @@ export interface PayinsRuntime {
   effects: PayinEffects;
   /** Handlers of PSP events about refunds, disputes and payouts (filled in by the composition root). */
   pspEventHandlers: PspEventHandlers;
+  /** The refunds module's totals, for the order's `amount_refunded` (absent: not shown). */
+  refundTotals?: RefundTotals | undefined;
   jobs: JobQueue;
   metrics: PayinMetrics;
   /** Resolves once pg-boss's schema and our queues exist; pair with `release`. */
@@ -44,6 +46,7 @@ export interface PayinsRuntimeDeps {
   sellerTerms: SellerTerms;
   effects: PayinEffects;
   pspEventHandlers: PspEventHandlers;
+  refundTotals?: RefundTotals | undefined;
 }
 
 export function buildPayinsRuntime(deps: PayinsRuntimeDeps): PayinsRuntime {

@@ -143,7 +143,14 @@ export type PspPaymentOutcome =
 export type PspEventMeaning =
   | { subject: 'session'; sessionId: string; outcome: PspPaymentOutcome }
   | { subject: 'order'; paymentOrderId: string; outcome: PspPaymentOutcome }
-  | { subject: 'refund'; refundId: string; paymentId: string | undefined; state: 'settled' | 'failed' }
+  | {
+      subject: 'refund';
+      refundId: string;
+      paymentId: string | undefined;
+      state: 'settled' | 'failed';
+      /** What the PSP says of each refund the event carries (a charge event may carry several). */
+      refunds: PspRefundFacts[];
+    }
   | {
       subject: 'dispute';
       disputeId: string;
@@ -161,14 +168,34 @@ export interface PspRefundRequest {
   paymentId: string;
   amountMinor: bigint;
   metadata: Record<string, string>;
+  /** Stripe's reasons: duplicate, fraudulent, requested_by_customer; others are kept in our metadata only. */
+  reason?: string | undefined;
 }
+
+/** A refund's state at the PSP, normalised (Stripe: pending, requires_action → pending). */
+export type PspRefundState = 'succeeded' | 'pending' | 'failed' | 'canceled';
 
 export interface PspRefund {
   refundId: string;
   paymentId: string;
   amountMinor: bigint;
   currency: string;
-  state: 'succeeded' | 'pending' | 'failed';
+  state: PspRefundState;
+  chargeId?: string | undefined;
+  failureReason?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/** A refund as a PSP event describes it; `bursarRefundId` is our refund id from its metadata, when we made it. */
+export interface PspRefundFacts {
+  refundId: string;
+  paymentId: string | undefined;
+  chargeId: string | undefined;
+  amountMinor: bigint;
+  currency: string;
+  state: PspRefundState;
+  bursarRefundId: string | undefined;
+  failureReason: string | undefined;
 }
 
 /** Money a dispute moved in our PSP balance: withdrawn when it opened, reinstated when it was won. */
@@ -223,6 +250,13 @@ export interface PaymentServiceProvider {
   submitDisputeEvidence(request: DisputeEvidenceRequest): Promise<PspDispute>;
   /** Accepts a dispute as lost (Stripe's close). */
   closeDispute(disputeId: string, idempotencyKey: string): Promise<PspDispute>;
+  /** One refund by the PSP's id. */
+  retrieveRefund(refundId: string): Promise<PspRefund>;
+  /**
+   * The refund of `paymentId` we created with this metadata (our refund id), when the PSP has one: how an
+   * answer that was lost is found again before a retry.
+   */
+  findRefund(paymentId: string, metadata: Record<string, string>): Promise<PspRefund | undefined>;
   /**
    * Verifies a webhook's signature over the raw body (bounded timestamp tolerance) and returns the event;
    * throws when the signature is missing, wrong or stale.

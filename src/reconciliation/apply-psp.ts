@@ -184,11 +184,9 @@ function bookedReferences(lines: StagedLine[]): string[] {
       ? []
       : l.category === 'refund'
         ? [`refund:${l.sourceId}`]
-        : l.category === 'dispute'
-          ? [`chargeback:${l.sourceId}`]
-          : l.category === 'dispute_reversal'
-            ? [`dispute_reinstated:${l.sourceId}`]
-            : []),
+        : l.category === 'refund_failure' || l.category === 'dispute' || l.category === 'dispute_reversal'
+          ? [bookedEntryReference(l.category, l.sourceId)]
+          : []),
   ]);
 }
 
@@ -245,9 +243,13 @@ function matchOrders(
   return { matchedOrders, matchedBy };
 }
 
-/** The entry a refund, dispute or dispute-reversal line is booked under (docs/reconciliation.md). */
+/**
+ * The entry a refund, refund-failure, dispute or dispute-reversal line is booked under (docs/refunds.md,
+ * docs/disputes.md, docs/reconciliation.md).
+ */
 function bookedEntryReference(category: string, sourceId: string): string {
   if (category === 'refund') return `refund:${sourceId}`;
+  if (category === 'refund_failure') return `refund:${sourceId}:reversed`;
   if (category === 'dispute_reversal') return `dispute_reinstated:${sourceId}`;
   return `chargeback:${sourceId}`;
 }

@@ -40,3 +40,4 @@ export { reportLines } from './report.ts';
 export { camtEntries, type CamtEntry, type CamtTransaction } from './camt/index.ts';
 export { exceptionToWire } from './http.ts';
 export { openExceptionCounts } from './stats.ts';
+export type { RefundSide, SucceededRefund } from './refunds-check.ts';

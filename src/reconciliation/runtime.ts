@@ -10,6 +10,7 @@ import type { PayoutSide } from './payouts-port.ts';
 import type { RunCounters } from './report.ts';
 import { loadReconConfig, type ReconConfig } from './config.ts';
 import type { FileInput } from './input.ts';
+import type { RefundSide } from './refunds-check.ts';
 
 /** Downloads the PSP's report of [start, end) to somewhere `open()` can read it; `cleanup` removes it. */
 export type ReportFetcher = (interval: {
@@ -29,6 +30,8 @@ export interface ReconRuntime {
   chunkSize: number;
   /** Downloads the PSP's settlement report for [start, end) (the daily run); see psp-fetch.ts. */
   fetchReport: ReportFetcher | undefined;
+  /** Our refunds (the refunds module), for refunds the PSP never reported; absent: not checked. */
+  refunds: RefundSide | undefined;
   cure(runId: string, finding: Finding, effectiveAt: Date | undefined, counters: RunCounters): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export interface ReconRuntimeDeps {
   payouts: PayoutSide;
   /** How the daily run downloads the PSP's report; none: only files given by hand are reconciled. */
   fetchReport?: ReportFetcher | undefined;
+  refunds?: RefundSide | undefined;
   /** Settings over those of the environment (BURSAR_RECON_*). */
   config?: Partial<ReconConfig>;
 }
@@ -57,6 +61,7 @@ export function buildReconRuntime(deps: ReconRuntimeDeps): ReconRuntime {
     settlementWindowHours: config.settlementWindowHours,
     chunkSize: config.chunkSize,
     fetchReport: deps.fetchReport,
+    refunds: deps.refunds,
     cure: (runId, finding, effectiveAt, counters) => cureFinding(rt, runId, finding, effectiveAt, counters),
   };
   return rt;

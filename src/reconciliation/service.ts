@@ -2,6 +2,7 @@ import type { Queryable } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { applyBankImport } from './apply-bank.ts';
 import { applyPspImport, checkMissingPspLines } from './apply-psp.ts';
+import { checkMissingPspRefunds } from './refunds-check.ts';
 import { newRunId } from './ids.ts';
 import type { FileInput } from './input.ts';
 import { internalChecks } from './internal.ts';
@@ -88,6 +89,7 @@ export async function runReconciliation(
     }
     if (imports.rows.some((row) => row.source === 'psp') || request.kind === 'daily') {
       await checkMissingPspLines(rt, runId, counters);
+      await checkMissingPspRefunds(rt, runId, counters);
     }
     if (request.internal) await internalChecks(rt, runId, counters);
     const report = reportJson(counters, {

@@ -8,6 +8,7 @@ import { debtWriteOffRoute } from './debt-http.ts';
 import { sellerToWire, getSellerOrThrow } from './service.ts';
 import { assertCurrency } from '../money/index.ts';
 import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
+import { loadRefundPolicy, registerRefundPolicyRoutes, type RefundPolicy } from './refund-policy.ts';
 import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
 import { DisputePolicyBody, disputePolicyToWire, saveDisputePolicy } from './dispute-policy.ts';
 import {
@@ -50,12 +51,13 @@ const UpdateSellerBody = z
 
 const SellerParams = z.object({ seller_account: SellerAccount });
 
-export function registerSellerRoutes(app: App, ctx: AppContext): void {
+export function registerSellerRoutes(app: App, ctx: AppContext, refundPolicy?: RefundPolicy): void {
   createSellerRoute(app, ctx);
   sellerRoutes(app, ctx);
   balanceRoute(app, ctx);
   debtWriteOffRoute(app, ctx);
   registerSellerMaintenanceRoutes(app, ctx);
+  registerRefundPolicyRoutes(app, ctx, refundPolicy ?? loadRefundPolicy());
 }
 
 /** `POST /v1/sellers`. */

@@ -39,3 +39,9 @@ export {
   type WriteOffInput,
 } from './debt.ts';
 export { loadDebtWriteOffDays, DEFAULT_DEBT_WRITE_OFF_DAYS } from './debt-config.ts';
+export {
+  DEFAULT_REFUND_POLICY,
+  loadRefundPolicy,
+  refundPolicyFor,
+  type RefundPolicy,
+} from './refund-policy.ts';

@@ -7,11 +7,14 @@ import { registerSellerRoutes } from './http.ts';
 import { findPayoutSettings } from './payout-settings-store.ts';
 import { findDisputePolicy, type DisputePolicy } from './dispute-policy.ts';
 import { findSellers, inactiveSellers } from './store.ts';
+import { loadRefundPolicy, refundPolicyFor, type RefundPolicy } from './refund-policy.ts';
 
 export interface SellersDeps {
   ctx: AppContext;
   /** The platform's default commission; from the environment when not given. */
   platformFee?: FeePolicy;
+  /** The platform's refund policy; from the environment when not given. */
+  refundPolicy?: RefundPolicy;
 }
 
 /** A seller's terms as a successful pay-in needs them: the fee policy that applies and the hold period. */
@@ -31,13 +34,17 @@ export interface SellersModule {
   termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
   /** The seller's own dispute policy (who bears the PSP's dispute fee); undefined: the platform's default. */
   disputePolicyFor(db: Queryable, sellerAccount: string): Promise<DisputePolicy | undefined>;
+  /** The refund policy that applies to the seller (their overrides over the platform's). */
+  refundPolicyFor(db: Queryable, sellerAccount: string): Promise<RefundPolicy>;
 }
 
 /** Builds the sellers module: sellers, their wallets, and their terms (fee, hold, reserve, schedule, bank details). */
 export function createSellers(deps: SellersDeps): SellersModule {
   const platformFee = deps.platformFee ?? loadPlatformFee();
+  const refundPolicy = deps.refundPolicy ?? loadRefundPolicy();
   return {
-    routes: (app) => registerSellerRoutes(app, deps.ctx),
+    routes: (app) => registerSellerRoutes(app, deps.ctx, refundPolicy),
+    refundPolicyFor: (db, sellerAccount) => refundPolicyFor(db, refundPolicy, sellerAccount),
     platformFee,
     knownSellers: async (db, ids) => new Set((await findSellers(db, ids)).keys()),
     inactiveSellers,

@@ -10,6 +10,8 @@ import {
   type PaymentServiceProvider,
   type PspCharge,
   type PspEvent,
+  type PspRefund,
+  type PspRefundRequest,
 } from '../../src/psp/port.ts';
 
 /** What the next charge call does; consumed in order, then every call succeeds. */
@@ -160,8 +162,49 @@ export class FakePsp implements PaymentServiceProvider {
     throw new PspError('hard_decline', 'fake: disputes are not faked');
   }
 
-  async refund(): Promise<never> {
-    throw new PspError('hard_decline', 'fake: refunds are not faked');
+  /** Refunds made, by idempotency key (one per key, as at Stripe). */
+  readonly refunds = new Map<string, PspRefund>();
+  /** What the next refund calls do; consumed in order, then every call succeeds. */
+  readonly refundSteps: FakeStep[] = [];
+  refundCalls = 0;
+  /** The state a new refund starts in. */
+  refundState: PspRefund['state'] = 'succeeded';
+
+  async refund(request: PspRefundRequest): Promise<PspRefund> {
+    this.refundCalls++;
+    const step = this.refundSteps.shift() ?? 'ok';
+    if (step === 'transient') throw new PspError('transient', 'fake: 503 from the PSP');
+    if (typeof step === 'object' && 'decline' in step)
+      throw new PspError('hard_decline', 'fake: refund refused', { pspCode: step.decline });
+    let refund = this.refunds.get(request.idempotencyKey);
+    if (!refund) {
+      refund = {
+        refundId: `re_${randomBytes(8).toString('hex')}`,
+        paymentId: request.paymentId,
+        amountMinor: request.amountMinor,
+        currency: 'USD',
+        state: this.refundState,
+        metadata: request.metadata,
+      };
+      this.refunds.set(request.idempotencyKey, refund);
+    }
+    if (step === 'lose_response')
+      throw new PspError('unknown', 'fake: connection reset after the request was sent');
+    return refund;
+  }
+
+  async retrieveRefund(refundId: string): Promise<PspRefund> {
+    this.lookUp();
+    for (const refund of this.refunds.values()) if (refund.refundId === refundId) return refund;
+    throw new PspError('hard_decline', `fake: no refund ${refundId}`);
+  }
+
+  async findRefund(paymentId: string, metadata: Record<string, string>): Promise<PspRefund | undefined> {
+    for (const refund of this.refunds.values()) {
+      const same = Object.entries(metadata).every(([key, value]) => refund.metadata?.[key] === value);
+      if (refund.paymentId === paymentId && same) return refund;
+    }
+    return undefined;
   }
 
   /** Signature "valid" is accepted; anything else is refused. The body is a JSON PspEvent. */

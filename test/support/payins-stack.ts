@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createKey } from '../../src/apikeys/service.ts';
 import { SCOPES } from '../../src/apikeys/scopes.ts';
-import { composeModules, createContext, routeModules, type Modules } from '../../src/compose.ts';
+import {
+  composeModules,
+  createContext,
+  routeModules,
+  type ComposeOverrides,
+  type Modules,
+} from '../../src/compose.ts';
 import type { BackgroundService } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
@@ -40,6 +46,7 @@ export interface PayinsStack {
   configure(config: Partial<PayinsConfig>): void;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   get(path: string): Promise<HttpAnswer>;
+  put(path: string, body: unknown): Promise<HttpAnswer>;
   /** `POST /v1/payments` with an Idempotency-Key. */
   pay(body: unknown, idempotencyKey: string): Promise<HttpAnswer>;
   order(paymentOrderId: string): Promise<WireOrder>;
@@ -87,6 +94,8 @@ export interface PayinsStackOptions {
   extraWebhookUrls?: string[];
   /** Start the pay-in worker in this process (default true). */
   worker?: boolean;
+  /** Overrides of the composition (refund settings, platform fee…), besides the PSP and pay-in settings. */
+  compose?: Omit<ComposeOverrides, 'psp' | 'payins'>;
 }
 
 /** Settings that make a test stack react in tenths of a second instead of minutes. */
@@ -109,6 +118,7 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
   // The Stripe adapter's address is known once the sandbox runs, and the sandbox needs the app's address first.
   const switchable = new SwitchPsp();
   const modules = composeModules(ctx, {
+    ...(options.compose ?? {}),
     psp: switchable,
     payins: { ...FAST_PAYINS, ...(options.config ?? {}) },
   });
@@ -182,6 +192,7 @@ export async function startPayinsStack(options: PayinsStackOptions = {}): Promis
     },
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path) => request('GET', path),
+    put: (path, body) => request('PUT', path, body),
     pay: (body, idempotencyKey) =>
       request('POST', '/v1/payments', body, { 'idempotency-key': idempotencyKey }),
     order,

@@ -37,6 +37,9 @@ export class SwitchPsp implements PaymentServiceProvider {
   submitDisputeEvidence: PaymentServiceProvider['submitDisputeEvidence'] = (request) =>
     this.psp.submitDisputeEvidence(request);
   closeDispute: PaymentServiceProvider['closeDispute'] = (id, key) => this.psp.closeDispute(id, key);
+  retrieveRefund: PaymentServiceProvider['retrieveRefund'] = (id) => this.psp.retrieveRefund(id);
+  findRefund: PaymentServiceProvider['findRefund'] = (paymentId, metadata) =>
+    this.psp.findRefund(paymentId, metadata);
   verifyWebhook: PaymentServiceProvider['verifyWebhook'] = (raw, signature) =>
     this.psp.verifyWebhook(raw, signature);
   interpretEvent: PaymentServiceProvider['interpretEvent'] = (event) => this.psp.interpretEvent(event);

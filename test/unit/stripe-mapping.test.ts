@@ -64,12 +64,19 @@ describe('PSP event interpretation', () => {
 
   it('maps refund, dispute and payout events to their outcomes, and leaves unknown ones alone', () => {
     expect(
-      interpretEvent('refund.updated', { id: 're_1', status: 'succeeded', payment_intent: 'pi_1' }),
-    ).toEqual({
+      interpretEvent('refund.updated', {
+        id: 're_1',
+        status: 'succeeded',
+        payment_intent: 'pi_1',
+        amount: 100,
+        currency: 'usd',
+      }),
+    ).toMatchObject({
       subject: 'refund',
       refundId: 're_1',
       paymentId: 'pi_1',
       state: 'settled',
+      refunds: [{ refundId: 're_1', amountMinor: 100n, currency: 'USD', state: 'succeeded' }],
     });
     expect(interpretEvent('refund.updated', { id: 're_1', status: 'pending' }).subject).toBe('none');
     expect(

@@ -16,6 +16,7 @@ import { mapStripeError } from './errors.ts';
 import { closeDispute, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
 import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
+import { refundCreateParams, toPspRefund } from './refunds.ts';
 
 /** The Stripe API version the adapter is written against (the one stripe-node 23.1.0 pins). */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
@@ -146,31 +147,27 @@ async function retrieveHostedSession(stripe: Stripe, sessionId: string): Promise
 
 async function refund(stripe: Stripe, request: PspRefundRequest): Promise<PspRefund> {
   const created = await call(() =>
-    stripe.refunds.create(
-      {
-        payment_intent: request.paymentId,
-        amount: toStripeAmount(request.amountMinor),
-        metadata: request.metadata,
-      },
-      { idempotencyKey: request.idempotencyKey },
-    ),
+    stripe.refunds.create(refundCreateParams(request), { idempotencyKey: request.idempotencyKey }),
   );
-  const status = created.status;
-  return {
-    refundId: created.id,
-    paymentId:
-      typeof created.payment_intent === 'string'
-        ? created.payment_intent
-        : (created.payment_intent?.id ?? request.paymentId),
-    amountMinor: BigInt(created.amount),
-    currency: created.currency.toUpperCase(),
-    state:
-      status === 'succeeded'
-        ? 'succeeded'
-        : status === 'failed' || status === 'canceled'
-          ? 'failed'
-          : 'pending',
-  };
+  return toPspRefund(created, request.paymentId);
+}
+
+async function retrieveRefund(stripe: Stripe, refundId: string): Promise<PspRefund> {
+  return toPspRefund(await call(() => stripe.refunds.retrieve(refundId)));
+}
+
+async function findRefund(
+  stripe: Stripe,
+  paymentId: string,
+  metadata: Record<string, string>,
+): Promise<PspRefund | undefined> {
+  // Stripe has no refund search: list the payment's refunds (newest first) and match our metadata.
+  const entries = Object.entries(metadata);
+  const listed = await call(() => stripe.refunds.list({ payment_intent: paymentId, limit: 100 }));
+  const match = listed.data.find((refund) =>
+    entries.every(([key, value]) => refund.metadata?.[key] === value),
+  );
+  return match === undefined ? undefined : toPspRefund(match, paymentId);
 }
 
 function verifyWebhook(
@@ -222,6 +219,8 @@ export function createStripePsp(
     retrieveDispute: (disputeId) => retrieveDispute(stripe, disputeId),
     submitDisputeEvidence: (request) => submitDisputeEvidence(stripe, request),
     closeDispute: (disputeId, idempotencyKey) => closeDispute(stripe, disputeId, idempotencyKey),
+    retrieveRefund: (refundId) => retrieveRefund(stripe, refundId),
+    findRefund: (paymentId, metadata) => findRefund(stripe, paymentId, metadata),
     interpretEvent: interpretStripeEvent,
     verifyWebhook: (rawBody, signatureHeader) => verifyWebhook(stripe, config, rawBody, signatureHeader),
   };

@@ -1,5 +1,6 @@
-import type { PspEvent, PspEventMeaning, PspPaymentOutcome } from '../port.ts';
+import type { PspEvent, PspEventMeaning, PspPaymentOutcome, PspRefundFacts } from '../port.ts';
 import { FINAL_DISPUTE_STATUSES, toPspDispute } from './disputes.ts';
+import { chargeRefundsOf, refundFactsOf } from './refunds.ts';
 
 /**
  * Stripe's events in Bursar's words (the PSP port's `interpretEvent`): Checkout Session events are about a hosted
@@ -92,10 +93,14 @@ function otherMeaning(
   switch (type) {
     case 'refund.updated':
     case 'refund.created':
-      if (object.status === 'succeeded')
-        return { subject: 'refund', refundId: id, paymentId, state: 'settled' };
-      if (object.status === 'failed') return { subject: 'refund', refundId: id, paymentId, state: 'failed' };
-      return { subject: 'none', why: `refund ${id} not final` };
+    case 'refund.failed':
+    case 'charge.refund.updated':
+      return refundMeaning(
+        type,
+        [refundFactsOf(object)].flatMap((facts) => (facts ? [facts] : [])),
+      );
+    case 'charge.refunded':
+      return refundMeaning(type, chargeRefundsOf(object));
     case 'charge.dispute.created':
     case 'charge.dispute.updated':
     case 'charge.dispute.closed':
@@ -131,6 +136,23 @@ function disputeMeaning(
     state: type === 'charge.dispute.closed' || final ? 'closed' : 'opened',
     status,
     dispute,
+  };
+}
+
+/**
+ * Refund events: a final refund (succeeded, failed, canceled) is a refund meaning carrying the refunds' facts; one
+ * still pending is not acted on (its final event, or polling, settles it).
+ */
+function refundMeaning(type: string, refunds: PspRefundFacts[]): PspEventMeaning {
+  const final = refunds.filter((refund) => refund.state !== 'pending');
+  const first = final[0];
+  if (first === undefined) return { subject: 'none', why: `${type}: no final refund` };
+  return {
+    subject: 'refund',
+    refundId: first.refundId,
+    paymentId: first.paymentId,
+    state: first.state === 'succeeded' ? 'settled' : 'failed',
+    refunds: final,
   };
 }
 

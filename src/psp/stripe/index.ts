@@ -8,3 +8,4 @@ export {
 export { loadStripeConfig, DEFAULT_SANDBOX_SECRET_KEY, type StripePspConfig } from './config.ts';
 export { mapStripeError } from './errors.ts';
 export { interpretStripeEvent } from './events.ts';
+export { REFUND_METADATA_KEY } from './refunds.ts';

@@ -250,9 +250,11 @@ function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
 }
 
 function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
-  const isRefund = line.category === 'refund';
-  const what = isRefund ? 'refund' : 'dispute';
-  const amount = -line.grossMinor;
+  // A refund failure (the PSP gave a refund's money back) matches the refund's reversal entry.
+  const isFailure = line.category === 'refund_failure';
+  const isRefund = line.category === 'refund' || isFailure;
+  const what = isFailure ? 'refund failure' : isRefund ? 'refund' : 'dispute';
+  const amount = isFailure ? line.grossMinor : -line.grossMinor;
   const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
   if (ctx.bookedEntryMinor !== undefined) {
     if (ctx.bookedEntryMinor !== amount) {
@@ -279,7 +281,7 @@ function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspL
       {
         kind: isRefund ? 'refund_unbooked' : 'dispute_unbooked',
         cause: `the PSP ${isRefund ? 'refunded' : 'lost a dispute on'} ${amount} ${line.currency} minor units of order(s) ${ctx.orders.map((o) => o.paymentOrderId).join(', ')}, not booked here: decide who bears it`,
-        dedupeKey: `${what}_unbooked:${line.balanceTransactionId}`,
+        dedupeKey: `${isFailure ? 'refund_failure' : isRefund ? 'refund' : 'dispute'}_unbooked:${line.balanceTransactionId}`,
         evidence,
         currency: line.currency,
         amountMinor: amount,
@@ -344,7 +346,8 @@ export function classifyPspLine(line: PspLine & { importId: string }, ctx: PspLi
     };
   }
   if (CHARGE_CATEGORIES.has(line.category)) return classifyCharge(line, ctx);
-  if (line.category === 'refund' || line.category === 'dispute') return classifyRefundOrDispute(line, ctx);
+  if (line.category === 'refund' || line.category === 'refund_failure' || line.category === 'dispute')
+    return classifyRefundOrDispute(line, ctx);
   if (line.category === 'dispute_reversal') return classifyDisputeReversal(line, ctx);
   if (line.category === 'payout') {
     const id = line.sourceId;

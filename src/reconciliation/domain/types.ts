@@ -26,6 +26,7 @@ export const KIND_CLASS = {
   unmatched_psp_line: 'investigation',
   unmatched_bank_line: 'investigation',
   missing_psp_line: 'investigation',
+  refund_missing_at_psp: 'investigation',
   duplicate_line: 'investigation',
   internal_check_failed: 'investigation',
   auto_fix_failed: 'investigation',

@@ -1,0 +1,121 @@
+import type { PoolClient } from '../db/pool.ts';
+import {
+  getBalances,
+  platformFeeBack,
+  postEntry,
+  refundBooked,
+  refundReversed,
+  reverseEntry,
+  sellerAccount,
+  sellerReceivable,
+  splitClawback,
+} from '../ledger/index.ts';
+import type { RefundsRuntime } from './runtime.ts';
+import { adjustRefundable, bookingToJson, lockRefundable, updateRefund } from './store.ts';
+import type { Refund, RefundBooking } from './types.ts';
+
+/** The seller's claw-back buckets, read in the posting transaction. */
+async function sellerBuckets(client: PoolClient, sellerId: string, currency: string) {
+  const codes = {
+    pending: sellerAccount(sellerId, 'pending', currency).code,
+    available: sellerAccount(sellerId, 'available', currency).code,
+    reserved: sellerAccount(sellerId, 'reserved', currency).code,
+  };
+  const balances = await getBalances(client, Object.values(codes));
+  const of = (code: string) => balances.get(code)?.balanceMinor ?? 0n;
+  return { pending: of(codes.pending), available: of(codes.available), reserved: of(codes.reserved) };
+}
+
+/**
+ * Books a succeeded refund, once (docs/refunds.md): the platform fee given back by the policy, the seller's share
+ * taken pending → available → reserved → receivable, PSP clearing credited. In the caller's transaction, with the
+ * refund locked. A concurrent posting that empties a bucket between the read and the post makes the ledger refuse
+ * with `account_limit_exceeded`; the caller's transaction is then retried (`withBookingRetry`).
+ */
+export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund: Refund): Promise<string> {
+  if (refund.ledgerEntryId !== null) return refund.ledgerEntryId;
+  if (refund.pspRefundId === null) throw new Error(`refund ${refund.id} succeeded without a PSP refund id`);
+  const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
+  if (!order) throw new Error(`refund ${refund.id}: payment order ${refund.paymentOrderId} not found`);
+  const refundable = await lockRefundable(client, order);
+  const feeBack = platformFeeBack({
+    policy: refund.platformFeePolicy,
+    orderFeeMinor: order.feeMinor ?? 0n,
+    grossMinor: order.amountMinor,
+    bookedBeforeMinor: refundable.bookedMinor,
+    feeBackBeforeMinor: refundable.feeBackMinor,
+    amountMinor: refund.amountMinor,
+  });
+  const buckets = await sellerBuckets(client, refund.sellerAccount, refund.currency);
+  const split = splitClawback(buckets, refund.amountMinor - feeBack);
+  const posted = await postEntry(
+    client,
+    refundBooked({
+      refundId: refund.id,
+      pspRefundId: refund.pspRefundId,
+      paymentOrderId: refund.paymentOrderId,
+      sellerId: refund.sellerAccount,
+      currency: refund.currency,
+      amountMinor: refund.amountMinor,
+      platformFeeBackMinor: feeBack,
+      split,
+      metadata: { source: refund.source, checkoutId: refund.checkoutId },
+    }),
+  );
+  await adjustRefundable(client, refund.paymentOrderId, { booked: refund.amountMinor, feeBack });
+  const booking: RefundBooking = { platformFeeBackMinor: feeBack, split };
+  await updateRefund(client, refund.id, {
+    ledger_entry_id: posted.entryId,
+    booking: bookingToJson(booking),
+    psp_fee_due: refund.pspFeePolicy === 'seller',
+    next_psp_fee_at: refund.pspFeePolicy === 'seller' ? new Date() : null,
+  });
+  return posted.entryId;
+}
+
+/**
+ * Reverses a succeeded refund the PSP reports failed (`refund.reversed`): the money is back at the PSP, so the
+ * seller's share returns — first clearing what the seller still owes of it (receivable), the rest to available —
+ * and the platform fee given back returns to revenue. A PSP fee passed to the seller is reversed too.
+ */
+export async function reverseRefund(client: PoolClient, refund: Refund): Promise<string | undefined> {
+  if (refund.ledgerEntryId === null || refund.booking === null || refund.pspRefundId === null)
+    return undefined;
+  if (refund.reversalEntryId !== null) return refund.reversalEntryId;
+  const receivableCode = sellerReceivable(refund.sellerAccount, refund.currency).code;
+  const owed = (await getBalances(client, [receivableCode])).get(receivableCode)?.balanceMinor ?? 0n;
+  const fromReceivable = refund.booking.split.receivable;
+  const toReceivable = owed < fromReceivable ? (owed > 0n ? owed : 0n) : fromReceivable;
+  const posted = await postEntry(
+    client,
+    refundReversed({
+      refundId: refund.id,
+      pspRefundId: refund.pspRefundId,
+      paymentOrderId: refund.paymentOrderId,
+      sellerId: refund.sellerAccount,
+      currency: refund.currency,
+      amountMinor: refund.amountMinor,
+      platformFeeBackMinor: refund.booking.platformFeeBackMinor,
+      toReceivableMinor: toReceivable,
+    }),
+  );
+  if (refund.pspFeeEntryId !== null) {
+    await reverseEntry(
+      client,
+      refund.pspFeeEntryId,
+      `refund_psp_fee:${refund.pspRefundId}:reversed`,
+      `refund ${refund.id} failed after succeeding`,
+    );
+  }
+  await adjustRefundable(client, refund.paymentOrderId, {
+    refunded: -refund.amountMinor,
+    booked: -refund.amountMinor,
+    feeBack: -refund.booking.platformFeeBackMinor,
+  });
+  await updateRefund(client, refund.id, {
+    reversal_entry_id: posted.entryId,
+    psp_fee_due: false,
+    next_psp_fee_at: null,
+  });
+  return posted.entryId;
+}
