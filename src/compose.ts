@@ -200,29 +200,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     ...(overrides.outboxSink === undefined ? {} : { sink: overrides.outboxSink }),
     refundTotals: (db, ids) => refundTotals(db, ids),
   });
-  const disputes = createDisputes({
-    ctx,
-    psp,
-    ports: {
-      ordersOfPayment: async (db, pspPaymentId) => payins.findOrders(db, { pspPaymentIds: [pspPaymentId] }),
-      sellerFeeBearer: async (db, sellerAccount) => (await sellers.disputePolicyFor(db, sellerAccount))?.fee,
-    },
-    ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),
-  });
-  pspEventHandlers.dispute = (client, meaning, event) => disputes.onPspEvent(client, meaning, event);
-  const refunds = createRefunds({
-    ctx,
-    psp,
-    orders: {
-      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
-      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
-      byPspPayment: async (db, id) =>
-        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
-    },
-    terms: sellers,
-    ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),
-  });
-  pspEventHandlers.refund = (client, meaning) => refunds.handlePspEvent(client, meaning);
+  const { disputes, refunds } = moneyBack(ctx, overrides, { psp, payins, sellers, pspEventHandlers });
   const reconciliation = createReconciliation({
     ctx,
     payins,
@@ -251,6 +229,44 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     operators,
     dashboard,
   };
+}
+
+/** Refunds and disputes, each registered as the handler of its PSP events. */
+function moneyBack(
+  ctx: AppContext,
+  overrides: ComposeOverrides,
+  deps: {
+    psp: PaymentServiceProvider;
+    payins: PayinsModule;
+    sellers: SellersModule;
+    pspEventHandlers: PspEventHandlers;
+  },
+): { disputes: DisputesModule; refunds: RefundsModule } {
+  const { psp, payins, sellers, pspEventHandlers } = deps;
+  const disputes = createDisputes({
+    ctx,
+    psp,
+    ports: {
+      ordersOfPayment: async (db, pspPaymentId) => payins.findOrders(db, { pspPaymentIds: [pspPaymentId] }),
+      sellerFeeBearer: async (db, sellerAccount) => (await sellers.disputePolicyFor(db, sellerAccount))?.fee,
+    },
+    ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),
+  });
+  pspEventHandlers.dispute = (client, meaning, event) => disputes.onPspEvent(client, meaning, event);
+  const refunds = createRefunds({
+    ctx,
+    psp,
+    orders: {
+      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
+      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
+      byPspPayment: async (db, id) =>
+        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
+    },
+    terms: sellers,
+    ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),
+  });
+  pspEventHandlers.refund = (client, meaning) => refunds.handlePspEvent(client, meaning);
+  return { disputes, refunds };
 }
 
 /** The dashboard, reading each module's part of the overview and of a payment's timeline. */
