@@ -100,7 +100,9 @@ async function shoot(page: Page, base: string, route: string, name: string, read
     await page.getByText(ready, { exact: false }).first().waitFor({ timeout: 15_000 });
   } catch (error) {
     const text = await page.locator('body').innerText();
-    throw new Error(`${route}: "${ready}" never showed; the page said:\n${text.slice(0, 2000)}`, { cause: error });
+    throw new Error(`${route}: "${ready}" never showed; the page said:\n${text.slice(0, 2000)}`, {
+      cause: error,
+    });
   }
   await page.waitForLoadState('networkidle');
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
