@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-doctor-'));
@@ -29,7 +29,7 @@ describe('npx bursar doctor', { timeout: 180_000 }, () => {
     try {
       const result = await runBursar(['doctor'], {
         BURSAR_DATA_DIR: empty,
-        SANDBOX_PORT: String(await freePort()),
+        SANDBOX_PORT: String(await testPort()),
       });
       expect(result.code, result.output).toBe(1);
       expect(result.output).toMatch(/^ok {4}configuration: \d+ settings checked/m);
@@ -43,8 +43,8 @@ describe('npx bursar doctor', { timeout: 180_000 }, () => {
   });
 
   it('against a running Bursar: every check passes, exit 0, and the data dir is unchanged', async () => {
-    const port = await freePort();
-    const sandboxPort = String(await freePort());
+    const port = await testPort();
+    const sandboxPort = String(await testPort());
     const env = {
       BURSAR_DATA_DIR: dataDir,
       PORT: String(port),

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { savedMethodBody, uid, waitFor, type PaymentBody } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -22,8 +22,8 @@ const ENV = {
 };
 
 async function start(): Promise<{ proc: Spawned; api: string; psp: string }> {
-  const port = await freePort();
-  const sandboxPort = await freePort();
+  const port = await testPort();
+  const sandboxPort = await testPort();
   const proc = spawnBursar(['start'], { ...ENV, PORT: String(port), SANDBOX_PORT: String(sandboxPort) });
   running.push(proc);
   await proc.waitForOutput('Press Ctrl-C to stop.', 90_000);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -14,8 +14,8 @@ const KEY = 'lifecycle_handback_key_0123456789';
 const running: Spawned[] = [];
 
 async function start(env: NodeJS.ProcessEnv): Promise<{ proc: Spawned; api: string; psp: string }> {
-  const port = await freePort();
-  const sandboxPort = await freePort();
+  const port = await testPort();
+  const sandboxPort = await testPort();
   const proc = spawnBursar(['start'], {
     BURSAR_DATA_DIR: dataDir,
     BURSAR_API_KEY: KEY,

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { waitFor } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -15,12 +15,12 @@ const KEY = 'lifecycle_signals_key_0123456789';
 const running: Spawned[] = [];
 
 async function start(env: NodeJS.ProcessEnv = {}): Promise<{ proc: Spawned; port: number; api: string }> {
-  const port = await freePort();
+  const port = await testPort();
   const proc = spawnBursar(['start'], {
     BURSAR_DATA_DIR: dataDir,
     BURSAR_API_KEY: KEY,
     PORT: String(port),
-    SANDBOX_PORT: String(await freePort()),
+    SANDBOX_PORT: String(await testPort()),
     ...env,
   });
   running.push(proc);
@@ -45,7 +45,11 @@ function slowRequest(port: number): {
   response: Promise<{ status: number; body: string }>;
   finish(): void;
 } {
-  const body = JSON.stringify({ seller_account: `slow_${Date.now()}`, name: 'Slow', currency: 'USD' });
+  const body = JSON.stringify({
+    seller_account: `slow_${Date.now().toString(36)}`,
+    name: 'Slow',
+    currency: 'USD',
+  });
   const request = http.request({
     host: '127.0.0.1',
     port,
@@ -175,7 +179,7 @@ describe('bursar start under a supervisor', { timeout: 180_000 }, () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as net.AddressInfo).port;
-    const port = await freePort();
+    const port = await testPort();
     try {
       const proc = spawnBursar(['start'], {
         BURSAR_DATA_DIR: dataDir,

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { TestApp } from '../support/app.ts';
 import { createPayinsTestApp } from '../support/payins-app.ts';
 import { bearer, registerSellers, savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { startPspProxy, type PspProxy } from '../support/payins-psp-proxy.ts';
+import { testPort } from '../support/ports.ts';
 import { REPO_ROOT, spawnBursar, type Spawned } from '../support/process.ts';
 import { startTestSandbox, type TestSandbox } from '../support/sandbox.ts';
 
@@ -62,14 +62,6 @@ function bursarEnv(pspPort: number): NodeJS.ProcessEnv {
     STRIPE_WEBHOOK_SECRET: sandbox.webhookSecret,
     LOG_LEVEL: 'warn',
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 it('a worker killed (kill -9) between the PSP charge and our commit: a restarted worker’s sweeper settles it from the PSP; one charge, one entry, ledger verifies', async () => {
@@ -167,7 +159,7 @@ it('the API killed (kill -9) after the PSP made the hosted session and before we
     sandbox.port,
     (method, pathname) => method === 'POST' && pathname === '/v1/checkout/sessions',
   );
-  const port = await freePort();
+  const port = await testPort();
   const devKey = `bsk_crash_${randomBytes(12).toString('hex')}`;
   api = spawnBursar(['start', '--role', 'api'], {
     ...bursarEnv(proxy.port),

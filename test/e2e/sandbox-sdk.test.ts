@@ -165,7 +165,7 @@ describe('the official stripe SDK against the sandbox', () => {
   });
 
   it('lists and searches PaymentIntents with pagination and metadata queries', async () => {
-    const tag = `order-${Date.now()}`;
+    const tag = `order-${Date.now().toString(36)}`;
     const created = await stripe.paymentIntents.create({
       amount: 700,
       currency: 'usd',

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -13,7 +13,7 @@ let api = '';
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const port = await freePort();
+  const port = await testPort();
   api = `http://127.0.0.1:${port}`;
   proc = spawnBursar(['start', '--role', 'api'], {
     DATABASE_URL: db.url,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CONFIG } from '../../src/config-check.ts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
 // The published development secret of the sandbox payout provider, spelled in pieces (no secret sits whole in code).
@@ -24,10 +24,10 @@ afterAll(async () => {
 
 describe('npm start with the sandbox wired in by the launcher', { timeout: 180_000 }, () => {
   it('role sandbox runs the sandbox PSP (its own migrations applied) and prints its line; SIGINT stops it', async () => {
-    const sandboxPort = await freePort();
+    const sandboxPort = await testPort();
     const proc = spawnBursar(['start', '--role', 'sandbox'], {
       BURSAR_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
+      PORT: String(await testPort()),
       SANDBOX_PORT: String(sandboxPort),
     });
     running.push(proc);
@@ -59,8 +59,8 @@ describe('npm start with the sandbox wired in by the launcher', { timeout: 180_0
   it('refuses to start with the published development payout secret unless the sandbox is the provider', async () => {
     const proc = spawnBursar(['start', '--role', 'api'], {
       BURSAR_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      SANDBOX_PORT: String(await freePort()),
+      PORT: String(await testPort()),
+      SANDBOX_PORT: String(await testPort()),
       BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET: OLD_DEFAULT,
     });
     running.push(proc);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start-'));
@@ -30,8 +30,8 @@ function alive(pid: number): boolean {
 }
 
 async function start(env: NodeJS.ProcessEnv): Promise<{ proc: Spawned; api: string }> {
-  const port = await freePort();
-  const sandboxPort = await freePort();
+  const port = await testPort();
+  const sandboxPort = await testPort();
   const proc = spawnBursar(['start'], {
     BURSAR_DATA_DIR: dataDir,
     PORT: String(port),
@@ -127,11 +127,11 @@ describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
     const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start2-'));
     try {
       const a = await start({});
-      const port = await freePort();
+      const port = await testPort();
       const b = spawnBursar(['start'], {
         BURSAR_DATA_DIR: otherDir,
         PORT: String(port),
-        SANDBOX_PORT: String(await freePort()),
+        SANDBOX_PORT: String(await testPort()),
       });
       running.push(b);
       await b.waitForOutput('Press Ctrl-C to stop.', 90_000);

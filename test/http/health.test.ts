@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
-import { freePort } from '../../src/db/embedded.ts';
+import { testPort } from '../support/ports.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/log.ts';
@@ -30,7 +30,7 @@ describe('health', () => {
   });
 
   it('/readyz answers 503 with a reason and Retry-After when the database is unreachable', async () => {
-    const port = await freePort(); // nothing listens there
+    const port = await testPort(); // nothing listens there
     const pool = createPool(`postgres://nobody:x@127.0.0.1:${port}/none`, { max: 1 });
     const ctx = createContext(loadConfig({}), pool, createLogger('silent'));
     const app = await buildApp(ctx, []);

@@ -146,7 +146,7 @@ describe('reconciliation imports (real PostgreSQL)', () => {
   it('files no exception at all for a clean day', async () => {
     const lines: ReportLine[] = [];
     for (const [n, flow] of (['saved_method', 'hosted_page'] as const).entries()) {
-      const checkoutId = `clean_${process.pid}_${n}_${Date.now()}`;
+      const checkoutId = `clean_${process.pid}_${n}_${Date.now().toString(36)}`;
       const orders =
         flow === 'saved_method'
           ? [{ id: `${checkoutId}_0`, seller: 'ri_a', amountMinor: 1500n }]
@@ -191,7 +191,7 @@ describe('reconciliation imports (real PostgreSQL)', () => {
   it('settles a missed webhook exactly as the webhook would have: same status, entry, outbox and history', async () => {
     const deps = composeModules(ctx).payins.transitionDeps();
     const make = async (tag: string) => {
-      const checkoutId = `twin_${tag}_${process.pid}_${Date.now()}`;
+      const checkoutId = `twin_${tag}_${process.pid}_${Date.now().toString(36)}`;
       const orders = [
         { id: `${checkoutId}_0`, seller: 'ri_a', amountMinor: 2000n },
         { id: `${checkoutId}_1`, seller: 'ri_b', amountMinor: 999n },
