@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { runChecks, type CheckResult } from './checks.ts';
 import {
@@ -344,7 +346,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       apiUrls,
       apiKey: cluster.apiKey,
       sandboxUrl: `http://127.0.0.1:${cluster.sandboxPort}`,
-      sandboxSecretKey: 'sk_test_chaos',
+      // The key every process of the cluster calls the sandbox with: generated for its data dir at first start.
+      sandboxSecretKey: fs
+        .readFileSync(path.join(cluster.dataDir, 'app', 'sandbox-secret-key'), 'utf8')
+        .trim(),
       giveUpMs: 120_000,
     };
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { givenOrKeptSecret, KEPT_SECRET_FILES } from '../src/webhooks/kept-secret.ts';
+import { givenOrKeptSecret, KEPT_SECRET_FILES, sandboxSecretKey } from '../src/webhooks/kept-secret.ts';
 
 /** Where the generated admin key is kept, in the data dir (mode 0600). */
 export const SANDBOX_ADMIN_KEY_FILE = 'sandbox-admin-key';
@@ -49,7 +49,10 @@ export interface SandboxConfig {
   host: string;
   /** The base URL the hosted page is served at (in session `url`s); defaults to the address it listens on. */
   publicUrl?: string;
-  /** When set, the only secret key accepted; otherwise any key starting with `sk_test_`. */
+  /**
+   * When set, the only secret key accepted; otherwise any key starting with `sk_test_`. Loaded from the environment
+   * it is always set: SANDBOX_SECRET_KEY, a test STRIPE_SECRET_KEY, or the key kept in `<dataDir>/sandbox-secret-key`.
+   */
   secretKey?: string;
   /**
    * The key the admin endpoints (`/v1/sandbox/…`: faults, clock, settle, dispute, payouts, deliveries) require,
@@ -168,7 +171,10 @@ export function loadSandboxConfig(
     payoutWebhookSecret: resolvePayoutWebhookSecret(env, dataDir),
     adminKey: resolveSandboxAdminKey(env, dataDir),
   };
-  if (secretKey) config.secretKey = secretKey;
+  // The key Bursar on this data dir calls with: STRIPE_SECRET_KEY when it is a test key, else the kept one.
+  const stripeKey =
+    env.STRIPE_SECRET_KEY?.startsWith('sk_test_') === true ? env.STRIPE_SECRET_KEY : undefined;
+  config.secretKey = secretKey || sandboxSecretKey({ STRIPE_SECRET_KEY: stripeKey }, dataDir);
   if (env.SANDBOX_PUBLIC_URL) config.publicUrl = env.SANDBOX_PUBLIC_URL.replace(/\/+$/, '');
   return config;
 }

@@ -627,6 +627,10 @@ function moduleLoaders(
     ...env,
     STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || placeholder,
     BURSAR_WEBHOOK_SECRET: env.BURSAR_WEBHOOK_SECRET || placeholder,
+    // The sandbox key likewise; against a real PSP a missing key stays missing, for the loader to refuse.
+    STRIPE_SECRET_KEY:
+      env.STRIPE_SECRET_KEY ||
+      (env.STRIPE_API_HOST ? undefined : `sk_test_${randomBytes(24).toString('hex')}`),
   };
   return [
     {

@@ -24,7 +24,13 @@ interface Line {
 /** How far the database's clock may be from the process's before it is a problem (holds, crons, expiries). */
 const MAX_CLOCK_SKEW_MS = 2_000;
 /** The files that hold secrets in the data dir: nobody but the owner may read them. */
-const SECRET_FILES = ['stripe-webhook-secret', 'marketplace-webhook-secret', 'pg-password', 'dev-api-key'];
+const SECRET_FILES = [
+  'stripe-webhook-secret',
+  'marketplace-webhook-secret',
+  'pg-password',
+  'dev-api-key',
+  'sandbox-secret-key',
+];
 
 async function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -244,9 +250,14 @@ async function pspChecks(env: NodeJS.ProcessEnv, config: Config): Promise<Line[]
           detail: 'STRIPE_WEBHOOK_SECRET is not set and none is kept in the data dir yet',
         },
   );
-  // A placeholder secret keeps the loader from generating and writing one.
+  // Placeholders keep the loader from generating and writing a secret or a key; doctor changes nothing.
   const stripe = loadStripeConfig(
-    { ...env, STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || 'whsec_doctor' },
+    {
+      ...env,
+      STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || 'whsec_doctor',
+      STRIPE_SECRET_KEY:
+        env.STRIPE_SECRET_KEY || readKeptSandboxKey(config.dataDir) || 'sk_test_none_kept_yet',
+    },
     config.dataDir,
     `http://127.0.0.1:${config.sandboxPort}`,
   );
@@ -344,4 +355,13 @@ export async function doctorCommand(
     failures === 0 ? 'doctor: no problem found' : `doctor: ${failures} problem${failures === 1 ? '' : 's'}`,
   );
   return failures === 0 ? 0 : 1;
+}
+
+/** The sandbox key kept in the data dir, if Bursar ever started there; read only, never created. */
+function readKeptSandboxKey(dataDir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dataDir, 'sandbox-secret-key'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

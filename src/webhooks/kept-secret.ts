@@ -8,15 +8,25 @@ import path from 'node:path';
  * file written wins and both return it.
  */
 export function keptWebhookSecret(dataDir: string, fileName: string): string {
+  return keptSecret(dataDir, fileName, 'whsec_', 'base64url');
+}
+
+/** A random secret starting with `prefix`, generated at first use and kept as `keptWebhookSecret` keeps its own. */
+export function keptSecret(
+  dataDir: string,
+  fileName: string,
+  prefix: string,
+  encoding: 'hex' | 'base64url' = 'hex',
+): string {
   const file = path.join(dataDir, fileName);
   try {
     const kept = fs.readFileSync(file, 'utf8').trim();
-    if (kept.startsWith('whsec_')) return kept;
+    if (kept.startsWith(prefix)) return kept;
   } catch {
     // Not there yet: create it below.
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+  const secret = `${prefix}${randomBytes(24).toString(encoding)}`;
   try {
     fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     return secret;
@@ -34,7 +44,19 @@ export const KEPT_SECRET_FILES = {
   stripeWebhook: 'stripe-webhook-secret',
   /** Signs the sandbox payout provider's events to `/v1/webhooks/payouts/sandbox`. */
   payoutSandboxWebhook: 'payout-sandbox-webhook-secret',
+  /** The `sk_test_…` API key Bursar calls the sandbox PSP with, and the only one that sandbox accepts. */
+  sandboxSecretKey: 'sandbox-secret-key',
 } as const;
+
+/**
+ * The sandbox PSP's API key: STRIPE_SECRET_KEY when given, otherwise the `sk_test_…` key generated per
+ * installation and kept in `<dataDir>/sandbox-secret-key`, which the sandbox on the same data dir accepts.
+ */
+export function sandboxSecretKey(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const given = env.STRIPE_SECRET_KEY;
+  if (given !== undefined && given !== '') return given;
+  return keptSecret(dataDir, KEPT_SECRET_FILES.sandboxSecretKey, 'sk_test_');
+}
 
 /** The secret the operator gave (an environment variable), or else the one kept in `<dataDir>/<fileName>`. */
 export function givenOrKeptSecret(given: string | undefined, dataDir: string, fileName: string): string {

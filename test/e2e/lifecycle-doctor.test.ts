@@ -23,7 +23,7 @@ function listing(dir: string): string[] {
     .sort();
 }
 
-describe('npx bursar doctor', { timeout: 180_000 }, () => {
+describe('npx bursar doctor', { timeout: 360_000 }, () => {
   it('on an empty data dir: one line per check, the database named as the problem, exit 1, nothing created', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-doctor-empty-'));
     try {

@@ -180,7 +180,11 @@ describe('SIGTERM drains', { timeout: 240_000 }, () => {
       const url = new URL(`${second.psp}/v1/payment_intents`);
       url.searchParams.set('limit', '100');
       if (startingAfter) url.searchParams.set('starting_after', startingAfter);
-      const res = await fetch(url, { headers: { authorization: 'Bearer sk_test_bursar_sandbox' } });
+      const res = await fetch(url, {
+        headers: {
+          authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'sandbox-secret-key'), 'utf8').trim()}`,
+        },
+      });
       const page = (await res.json()) as {
         data: { id: string; status: string; metadata: Record<string, string> }[];
         has_more: boolean;

@@ -97,7 +97,11 @@ it(
     const search = new URL(`${second.psp}/v1/payment_intents/search`);
     search.searchParams.set('query', `metadata['payment_order_id']:'${orderId}'`);
     const found = (await (
-      await fetch(search, { headers: { authorization: 'Bearer sk_test_bursar_sandbox' } })
+      await fetch(search, {
+        headers: {
+          authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'sandbox-secret-key'), 'utf8').trim()}`,
+        },
+      })
     ).json()) as { data: { status: string }[] };
     expect(found.data.filter((intent) => intent.status === 'succeeded')).toHaveLength(1);
     second.proc.child.kill('SIGTERM');

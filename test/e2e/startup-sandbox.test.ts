@@ -39,7 +39,13 @@ describe('npm start with the sandbox wired in by the launcher', { timeout: 180_0
     const balance = await fetch(`http://127.0.0.1:${sandboxPort}/v1/balance`, {
       headers: { authorization: 'Bearer sk_test_startup' },
     });
-    expect(balance.status).toBe(200);
+    // Only the key generated for this installation opens the sandbox's API.
+    expect(balance.status).toBe(401);
+    const sandboxKey = fs.readFileSync(path.join(dataDir, 'sandbox-secret-key'), 'utf8').trim();
+    const own = await fetch(`http://127.0.0.1:${sandboxPort}/v1/balance`, {
+      headers: { authorization: `Bearer ${sandboxKey}` },
+    });
+    expect(own.status).toBe(200);
     // The admin endpoints take the installation's own admin key, printed where it is kept, not a secret key.
     const keyFile = path.join(dataDir, 'sandbox-admin-key');
     expect(proc.output()).toContain(`  Sandbox admin key: ${keyFile}`);

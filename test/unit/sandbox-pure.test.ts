@@ -125,7 +125,6 @@ describe('configuration', () => {
     try {
       const local = loadStripeConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_a' }, dir, 'http://127.0.0.1:8081');
       expect(local).toMatchObject({
-        secretKey: 'sk_test_bursar_sandbox',
         webhookSecret: 'whsec_a',
         host: '127.0.0.1',
         port: 8081,
@@ -163,6 +162,10 @@ describe('configuration', () => {
         faults: { rules: [{ match: '*', latencyMs: 5 }] },
       });
       expect(config.webhookSecret).toMatch(/^whsec_/);
+      // The sandbox accepts only the key generated for this installation, the one Bursar on this data dir uses.
+      expect(config.secretKey).toMatch(/^sk_test_[0-9a-f]{48}$/);
+      const { loadStripeConfig } = await import('../../src/psp/stripe/index.ts');
+      expect(loadStripeConfig({}, dir, 'http://127.0.0.1:9999').secretKey).toBe(config.secretKey);
       expect(() => loadSandboxConfig({ SANDBOX_FAULTS: '{"rules":[{"errorRate":3}]}' }, dir)).toThrow(
         /SANDBOX_FAULTS/,
       );

@@ -2,6 +2,7 @@ import {
   givenOrKeptSecret,
   isKnownDevelopmentSecret,
   KEPT_SECRET_FILES,
+  sandboxSecretKey,
 } from '../../webhooks/kept-secret.ts';
 
 export interface StripePspConfig {
@@ -17,8 +18,6 @@ export interface StripePspConfig {
   maxNetworkRetries?: number;
 }
 
-export const DEFAULT_SANDBOX_SECRET_KEY = 'sk_test_bursar_sandbox';
-
 /**
  * The webhook signing secret Bursar verifies PSP events with: STRIPE_WEBHOOK_SECRET when set, otherwise one
  * generated at first start and kept (mode 0600) in `<dataDir>/stripe-webhook-secret`, so restarts keep it. The
@@ -29,7 +28,7 @@ export function resolveWebhookSecret(env: NodeJS.ProcessEnv, dataDir: string): s
 }
 
 /**
- * STRIPE_SECRET_KEY (default `sk_test_bursar_sandbox`), STRIPE_WEBHOOK_SECRET (else the one kept in the data dir,
+ * STRIPE_SECRET_KEY (for the sandbox, by default the `sk_test_…` key kept in `<dataDir>/sandbox-secret-key`), STRIPE_WEBHOOK_SECRET (else the one kept in the data dir,
  * shared with the sandbox), STRIPE_API_HOST / STRIPE_API_PORT / STRIPE_API_PROTOCOL. Without a host, the adapter
  * talks to the sandbox at `sandboxUrl`; with STRIPE_API_HOST=api.stripe.com (and a real key) to Stripe itself.
  * STRIPE_TIMEOUT_MS and STRIPE_MAX_NETWORK_RETRIES tune the SDK.
@@ -49,8 +48,11 @@ export function loadStripeConfig(
     env.STRIPE_API_PORT || (usingSandbox ? sandbox.port || (protocolRaw === 'https' ? '443' : '80') : '443');
   if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535)
     throw new Error(`STRIPE_API_PORT must be a port number, got "${portRaw}"`);
+  if (!usingSandbox && !env.STRIPE_SECRET_KEY) {
+    throw new Error('STRIPE_API_HOST points away from the sandbox but STRIPE_SECRET_KEY is not set');
+  }
   const config: StripePspConfig = {
-    secretKey: env.STRIPE_SECRET_KEY || DEFAULT_SANDBOX_SECRET_KEY,
+    secretKey: sandboxSecretKey(env, dataDir),
     webhookSecret: resolveWebhookSecret(env, dataDir),
     host,
     port: Number(portRaw),
@@ -59,9 +61,6 @@ export function loadStripeConfig(
   if (env.STRIPE_TIMEOUT_MS) config.timeoutMs = Number.parseInt(env.STRIPE_TIMEOUT_MS, 10);
   if (env.STRIPE_MAX_NETWORK_RETRIES)
     config.maxNetworkRetries = Number.parseInt(env.STRIPE_MAX_NETWORK_RETRIES, 10);
-  if (!usingSandbox && config.secretKey === DEFAULT_SANDBOX_SECRET_KEY) {
-    throw new Error('STRIPE_API_HOST points away from the sandbox but STRIPE_SECRET_KEY is not set');
-  }
   if (!usingSandbox && isKnownDevelopmentSecret(config.webhookSecret)) {
     throw new Error(
       'STRIPE_WEBHOOK_SECRET is a published development secret; give the one your PSP shows for the endpoint',

@@ -5,7 +5,7 @@ export {
   WEBHOOK_TOLERANCE_SECONDS,
   PAYMENT_ORDER_METADATA_KEY,
 } from './adapter.ts';
-export { loadStripeConfig, DEFAULT_SANDBOX_SECRET_KEY, type StripePspConfig } from './config.ts';
+export { loadStripeConfig, type StripePspConfig } from './config.ts';
 export { mapStripeError } from './errors.ts';
 export { interpretStripeEvent } from './events.ts';
 export { REFUND_METADATA_KEY } from './refunds.ts';
