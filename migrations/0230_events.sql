@@ -12,7 +12,9 @@ CREATE TABLE events.events (
   type        text NOT NULL CHECK (type ~ '^[a-z_]+(\.[a-z_]+)+$'),
   api_version text NOT NULL CHECK (api_version <> ''),
   data        jsonb NOT NULL CHECK (jsonb_typeof(data) = 'object'),
-  created_at  timestamptz NOT NULL DEFAULT now()
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  -- The order events were written in (several events of one transaction share created_at).
+  seq         bigint GENERATED ALWAYS AS IDENTITY UNIQUE
 );
 CREATE INDEX events_list ON events.events (created_at, id);
 CREATE INDEX events_list_type ON events.events (type, created_at, id);
@@ -37,6 +39,14 @@ CREATE TABLE events.webhook_endpoints (
 );
 CREATE INDEX webhook_endpoints_list ON events.webhook_endpoints (created_at, id) WHERE deleted_at IS NULL;
 CREATE UNIQUE INDEX webhook_endpoints_env ON events.webhook_endpoints (source) WHERE source = 'env' AND deleted_at IS NULL;
+
+-- Whether an endpoint's filter takes an event type: '*' takes all, 'refund.*' a family, else the exact type.
+CREATE FUNCTION events.takes(filter text[], event_type text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM unnest(filter) f
+                  WHERE f = '*' OR f = event_type
+                     OR (f LIKE '%.*' AND starts_with(event_type, left(f, -1))))
+$$;
 
 CREATE TABLE events.deliveries (
   id              text PRIMARY KEY,
@@ -79,8 +89,9 @@ SELECT 'evt_' || o.id,
        CASE o.topic WHEN 'payment_order.success' THEN 'payment_order.succeeded'
                     WHEN 'payment_order.failed' THEN 'payment_order.failed'
                     ELSE o.topic END,
-       '2026-12-01', o.payload, o.created_at
+       '2026-12-01', jsonb_build_object('object', o.payload), o.created_at
   FROM payins.outbox o
- WHERE o.topic ~ '^[a-z_]+(\.[a-z_]+)+$' AND jsonb_typeof(o.payload) = 'object';
+ WHERE o.topic ~ '^[a-z_]+(\.[a-z_]+)+$' AND jsonb_typeof(o.payload) = 'object'
+ ORDER BY o.id;
 
 COMMENT ON TABLE payins.outbox IS 'Retired by migration 0230 (events.events); drained, no longer written.';

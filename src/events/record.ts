@@ -33,7 +33,7 @@ export async function recordEvent(
        SELECT 'whd_' || translate(substr(md5(ev.id || e.id || random()::text), 1, 24), '0123456789', 'ghijklmnop'), ev.id, e.id
          FROM ev JOIN events.webhook_endpoints e
            ON e.deleted_at IS NULL AND e.status = 'enabled'
-          AND (ev.type = ANY (e.enabled_events) OR '*' = ANY (e.enabled_events))
+          AND events.takes(e.enabled_events, ev.type)
        RETURNING 1
      )
      SELECT pg_notify($5, ev.id) FROM ev`,

@@ -95,7 +95,7 @@ export async function insertEndpoint(
   },
 ): Promise<EndpointRow> {
   const result = await db.query<EndpointRow>(
-    `INSERT INTO events.webhook_endpoints w (id, url, description, enabled_events, secret_enc, source)
+    `INSERT INTO events.webhook_endpoints AS w (id, url, description, enabled_events, secret_enc, source)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ENDPOINT_COLUMNS}`,
     [row.id, row.url, row.description, row.enabledEvents, row.secretEnc, row.source],
   );
@@ -206,7 +206,7 @@ export async function redeliver(
        FROM events.webhook_endpoints e
       WHERE e.deleted_at IS NULL
         AND (CASE WHEN $3::text IS NULL
-                  THEN e.status = 'enabled' AND ($2 = ANY (e.enabled_events) OR '*' = ANY (e.enabled_events))
+                  THEN e.status = 'enabled' AND events.takes(e.enabled_events, $2)
                   ELSE e.id = $3 END)
      RETURNING id, endpoint_id`,
     [event.id, event.type, endpointId ?? null],
