@@ -315,7 +315,11 @@ describe('webhook endpoints', () => {
 });
 
 describe('webhook endpoint security', () => {
-  const routes: Array<{ method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: unknown }> = [
+  const routes: Array<{
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    url: string;
+    payload?: Record<string, unknown>;
+  }> = [
     {
       method: 'POST',
       url: '/v1/webhook_endpoints',
