@@ -26,6 +26,8 @@ export interface EventsModule {
   sendDue(): Promise<PassResult>;
   /** Brings the BURSAR_WEBHOOK_URL endpoint in step with the environment (the sender does it at start). */
   syncEnvEndpoint(): Promise<void>;
+  /** Seals a signing secret with the installation's key, as stored in `events.webhook_endpoints` (tools, benches). */
+  sealSecret(secret: string): string;
 }
 
 /**
@@ -52,5 +54,6 @@ export function createEvents(deps: EventsModuleDeps): EventsModule {
     services: [createSenderService(senderDeps, sync)],
     sendDue: () => sendDue(senderDeps),
     syncEnvEndpoint: sync,
+    sealSecret: (secret) => lazyBox.seal(secret),
   };
 }
