@@ -275,7 +275,6 @@ export async function insertHistory(
   );
 }
 
-
 /** Sets `is_payment_done` on the checkout once every one of its orders is final; returns whether it is done. */
 export async function refreshPaymentDone(db: Queryable, checkoutId: string): Promise<boolean> {
   const result = await db.query<{ is_payment_done: boolean }>(
