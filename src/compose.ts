@@ -22,6 +22,7 @@ import {
   EXECUTE_QUEUE,
   OUTBOX_DEAD_LETTER_QUEUE,
   PSP_EVENT_QUEUE,
+  loadMarketplaceWebhookConfig,
   payinDays,
   pspEventsAbout,
   requeueDeadPspEvent,
@@ -64,6 +65,7 @@ import { createRisk, type RiskPort } from './risk/index.ts';
 import { createSellers, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
+import { createEvents, type EventsConfig, type EventsModule } from './events/index.ts';
 
 export type { BackgroundService } from './services.ts';
 
@@ -84,6 +86,7 @@ export interface Modules {
   dashboard: DashboardModule;
   disputes: DisputesModule;
   refunds: RefundsModule;
+  events: EventsModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -107,6 +110,8 @@ export interface ComposeOverrides {
   operators?: Partial<OperatorsConfig>;
   disputes?: Partial<DisputesConfig>;
   refunds?: Partial<RefundsConfig>;
+  /** Webhook endpoints' sending (BURSAR_WEBHOOK_* otherwise). */
+  events?: Partial<EventsConfig>;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -228,7 +233,17 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     disputes,
     operators,
     dashboard,
+    events: eventsOf(ctx, overrides),
   };
+}
+
+/** The event log and webhook endpoints; BURSAR_WEBHOOK_URL (read as pay-ins reads it) is their first endpoint. */
+function eventsOf(ctx: AppContext, overrides: ComposeOverrides): EventsModule {
+  return createEvents({
+    ctx,
+    envWebhook: () => loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir),
+    ...(overrides.events === undefined ? {} : { config: overrides.events }),
+  });
 }
 
 /** Refunds and disputes, each registered as the handler of its PSP events. */
@@ -337,6 +352,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.dashboard.routes,
     reportRoutes(modules.ctx),
     modules.refunds.routes,
+    modules.events.routes,
   ];
 }
 
@@ -353,6 +369,7 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
       ...modules.reconciliation.services,
       ...modules.disputes.services,
       ...modules.refunds.services,
+      ...modules.events.services,
     );
   return services;
 }

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from './config.ts';
 import { LIMIT_VARIABLES, parseTrustedProxies } from './http/limits.ts';
 import { parseAmount } from './money/index.ts';
 import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.ts';
+import { loadEventsConfig } from './events/index.ts';
 import { loadPayoutsConfig } from './payouts/index.ts';
 import { loadStripeConfig } from './psp/index.ts';
 import { loadReconConfig } from './reconciliation/index.ts';
@@ -677,6 +678,7 @@ function moduleLoaders(
       reads: ['BURSAR_WEBHOOK_'],
       run: () => loadMarketplaceWebhookConfig(quiet, path.resolve(env.BURSAR_DATA_DIR || '.bursar')),
     },
+    { area: 'worker', reads: ['BURSAR_WEBHOOK_'], run: () => loadEventsConfig(env) },
   ];
 }
 

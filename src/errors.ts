@@ -195,6 +195,13 @@ export const ERROR_CODES = {
     description: 'The payment order is not in SUCCESS (or the checkout has nothing left to refund).',
   },
   refund_not_found: { status: 404, description: 'No refund with this id.' },
+  event_not_found: { status: 404, description: 'No event with this id in the last 30 days.' },
+  webhook_endpoint_not_found: { status: 404, description: 'No webhook endpoint with this id.' },
+  webhook_url_refused: {
+    status: 400,
+    description:
+      'The webhook endpoint URL is not http(s), carries credentials, does not resolve, or resolves to a loopback, private or otherwise non-public address (allowed only with BURSAR_WEBHOOK_ALLOW_PRIVATE_URLS=true).',
+  },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
   payout_event_refused: {
     status: 409,

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import {
   jsonSchemaTransform,
@@ -70,6 +71,13 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
     frameworkErrors: frameworkErrorHandler,
   } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
+  // The rendered API reference (/docs, Swagger UI served from the package, no CDN) is declared public here,
+  // before the check below: its plugin registers its routes without our marker.
+  app.addHook('onRoute', (route) => {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
+      route.config = { ...(route.config ?? {}), auth: 'public' };
+    }
+  });
   // Authentication is the default: a route without a `config.auth` marker makes buildApp throw, naming it.
   app.addHook('onRoute', enforceRouteAuth(ctx.pool));
   // Then the limits of the route's class: rate limits by client address (before authentication) and by API key
@@ -137,6 +145,35 @@ function installInputGuards(app: App): void {
   });
 }
 
+/** Where the rendered API reference is served. */
+const DOCS_PREFIX = '/docs';
+
+type Transformed = ReturnType<typeof jsonSchemaTransform>;
+
+/** A money-moving POST's `Idempotency-Key` header, in its OpenAPI description (the auth marker enforces it). */
+function withIdempotencyHeader(transformed: Transformed): Transformed {
+  const schema = transformed.schema as Record<string, unknown> | undefined;
+  const auth = schema?.['x-bursar-auth'] as { money_moving?: boolean } | undefined;
+  if (schema === undefined || auth?.money_moving !== true) return transformed;
+  const headers = (schema.headers as { properties?: Record<string, unknown>; required?: string[] }) ?? {};
+  schema.headers = {
+    type: 'object',
+    ...headers,
+    properties: {
+      ...(headers.properties ?? {}),
+      'Idempotency-Key': {
+        type: 'string',
+        minLength: 1,
+        maxLength: 255,
+        description:
+          'Required: a replay with the same key and body answers the first result; see docs/api.md.',
+      },
+    },
+    required: [...(headers.required ?? []), 'Idempotency-Key'],
+  };
+  return transformed;
+}
+
 /** `/openapi.json`, generated from the same zod schemas that validate each route. */
 async function registerOpenApi(app: App): Promise<void> {
   // The OpenAPI description is generated from the same zod schemas that validate each route.
@@ -156,8 +193,9 @@ async function registerOpenApi(app: App): Promise<void> {
       },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => withIdempotencyHeader(jsonSchemaTransform(input)),
   });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
   app.get(
     '/openapi.json',
     {

@@ -8,11 +8,19 @@ import { errorResponses } from './schemas.ts';
 // Public (config.auth): probes carry no key. They say only whether the process and its database answer.
 const HEALTHZ = {
   config: { auth: 'public' },
-  schema: { response: { 200: z.object({ status: z.literal('ok') }), ...errorResponses() } },
+  schema: {
+    summary: 'Liveness',
+    description: 'Answers 200 while the process serves HTTP; public.',
+    tags: ['operations'],
+    response: { 200: z.object({ status: z.literal('ok') }), ...errorResponses() },
+  },
 } as const;
 const READYZ = {
   config: { auth: 'public' },
   schema: {
+    summary: 'Readiness',
+    description: 'Answers 200 when the database and the background services are well, 503 otherwise; public.',
+    tags: ['operations'],
     response: {
       200: z.object({ status: z.literal('ready'), migrations: z.number().int() }),
       ...errorResponses(),

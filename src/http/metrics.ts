@@ -10,6 +10,9 @@ export function registerMetricsRoute(app: App, ctx: AppContext): void {
     {
       config: { auth: { scope: 'ops' } },
       schema: {
+        summary: 'Prometheus metrics',
+        description: 'The process metrics in the Prometheus text format.',
+        tags: ['operations'],
         response: {
           200: {
             description: 'Prometheus text exposition format',

@@ -63,6 +63,10 @@ function createPaymentRoute(app: App, payins: PayinsRuntime, ensureJobs: () => P
     {
       config: { auth: { scope: 'payments:write', moneyMoving: true } },
       schema: {
+        summary: 'Take a checkout',
+        description:
+          'Creates a checkout of one or more payment orders (one per seller) and charges it; Idempotency-Key required. Amounts are decimal strings in major units.',
+        tags: ['payments'],
         body: CreatePaymentBody,
         response: { 200: CheckoutWire, 201: CheckoutWire, ...errorResponses() },
       },
@@ -106,7 +110,13 @@ function payinReadRoutes(app: App, payins: PayinsRuntime): void {
     '/v1/payments/:payment_order_id',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { params: OrderParams, response: { 200: PaymentOrderWithHistory, ...errorResponses() } },
+      schema: {
+        summary: 'A payment order',
+        description: 'One payment order with its status history.',
+        tags: ['payments'],
+        params: OrderParams,
+        response: { 200: PaymentOrderWithHistory, ...errorResponses() },
+      },
     },
     async (request) => {
       const order = await getOrder(ctx.pool, request.params.payment_order_id);
@@ -121,7 +131,13 @@ function payinReadRoutes(app: App, payins: PayinsRuntime): void {
     '/v1/checkouts/:checkout_id',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { params: CheckoutParams, response: { 200: CheckoutWire, ...errorResponses() } },
+      schema: {
+        summary: 'A checkout',
+        description: 'The checkout with its orders and derived status.',
+        tags: ['payments'],
+        params: CheckoutParams,
+        response: { 200: CheckoutWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const checkout = await getCheckout(ctx.pool, request.params.checkout_id);

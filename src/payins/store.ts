@@ -275,17 +275,6 @@ export async function insertHistory(
   );
 }
 
-export async function insertOutbox(
-  db: Queryable,
-  topic: string,
-  payload: Record<string, unknown>,
-): Promise<void> {
-  await db.query('INSERT INTO payins.outbox (topic, payload) VALUES ($1, $2)', [
-    topic,
-    JSON.stringify(payload),
-  ]);
-}
-
 /** Sets `is_payment_done` on the checkout once every one of its orders is final; returns whether it is done. */
 export async function refreshPaymentDone(db: Queryable, checkoutId: string): Promise<boolean> {
   const result = await db.query<{ is_payment_done: boolean }>(

@@ -6,9 +6,17 @@ import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
 import type { PayinEffects, SellerTerms } from './ports.ts';
 import { isFinal, transition, type OrderEvent, type Transition } from './state-machine.ts';
-import { getOrder, insertHistory, insertOutbox, refreshPaymentDone, updateOrderStatus } from './store.ts';
+import { recordEvent } from '../events/index.ts';
+import {
+  getCheckout,
+  getOrder,
+  getOrders,
+  insertHistory,
+  refreshPaymentDone,
+  updateOrderStatus,
+} from './store.ts';
 import type { PaymentOrder } from './types.ts';
-import { wireAmount } from './wire.ts';
+import { checkoutToWire, orderToWire } from './wire.ts';
 
 export interface TransitionDeps {
   ledger: PayinLedger;
@@ -33,16 +41,28 @@ export type ApplyResult =
   | { applied: true; order: PaymentOrder; transition: Transition }
   | { applied: false; order: PaymentOrder | undefined; transition: Transition | undefined; why: string };
 
+/** The order as its event carries it: the wire shape, its version and update time (receivers drop stale events). */
 function orderPayload(order: PaymentOrder): Record<string, unknown> {
   return {
-    payment_order_id: order.paymentOrderId,
-    checkout_id: order.checkoutId,
-    seller_account: order.sellerAccount,
-    amount: wireAmount(order.amountMinor, order.currency),
-    currency: order.currency,
-    status: order.status,
+    ...orderToWire(order),
     reason: order.statusReason,
+    version: order.version.toString(),
+    updated_at: order.updatedAt.toISOString(),
   };
+}
+
+/** `payment_order.succeeded` / `payment_order.failed` (issue 14's names); other moves by their status. */
+function orderEventType(to: string): string {
+  if (to === 'SUCCESS') return 'payment_order.succeeded';
+  if (to === 'FAILED') return 'payment_order.failed';
+  return `payment_order.${to.toLowerCase()}`;
+}
+
+/** `checkout.completed`: the checkout's final status with its orders. */
+async function checkoutCompleted(client: PoolClient, checkoutId: string): Promise<Record<string, unknown>> {
+  const checkout = await getCheckout(client, checkoutId);
+  const orders = await getOrders(client, checkoutId);
+  return checkout ? { ...checkoutToWire(checkout, orders) } : { checkout_id: checkoutId };
 }
 
 type StoredOrder = NonNullable<Awaited<ReturnType<typeof getOrder>>>;
@@ -82,7 +102,7 @@ async function bookSuccess(
 
 /**
  * Applies one event to one payment order inside the caller's transaction: the state machine decides; a move
- * updates the order, appends the history, writes the outbox, and on SUCCESS posts the ledger entry and sets
+ * updates the order, appends the history, records the event, and on SUCCESS posts the ledger entry and sets
  * `ledger_updated`/`wallet_updated` — all in this transaction, so none is seen without the others. An illegal
  * event is refused and logged, never applied.
  */
@@ -132,10 +152,11 @@ export async function applyOrderEvent(
     reason: decided.reason,
     details: { ...(facts.details ?? {}), ...(entryId === undefined ? {} : { ledger_entry_id: entryId }) },
   });
-  await insertOutbox(client, `payment_order.${to.toLowerCase()}`, orderPayload(after));
+  await recordEvent(client, orderEventType(to), orderPayload(after));
   if (isFinal(to)) {
     const done = await refreshPaymentDone(client, order.checkoutId);
-    if (done) await insertOutbox(client, 'checkout.completed', { checkout_id: order.checkoutId });
+    if (done)
+      await recordEvent(client, 'checkout.completed', await checkoutCompleted(client, order.checkoutId));
   }
   // Counted once the transaction commits: a rolled-back or retried transaction moved nothing.
   afterCommit(client, () => deps.metrics.transitions.inc({ to }));

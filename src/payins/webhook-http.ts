@@ -6,7 +6,13 @@ import { WebhookReceived } from './http-schemas.ts';
 /** Signature-authenticated (no API key), answering `{ received, duplicate }` or an error. */
 const WEBHOOK_ROUTE = {
   config: { auth: 'signature' },
-  schema: { response: { 200: WebhookReceived, ...errorResponses() } },
+  schema: {
+    summary: 'PSP webhook',
+    description:
+      "The PSP's (Stripe's or the sandbox's) signed events; verified against Stripe-Signature, stored once, then processed.",
+    tags: ['webhooks'],
+    response: { 200: WebhookReceived, ...errorResponses() },
+  },
 } as const;
 import { recordPspEvent } from './psp-events.ts';
 import type { PayinsRuntime } from './runtime.ts';

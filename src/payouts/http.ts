@@ -82,6 +82,9 @@ function payoutReadRoutes(app: App, runtime: PayoutsRuntime): void {
     {
       config: { auth: { scope: 'payments:read' } },
       schema: {
+        summary: "A seller's payouts",
+        description: "The seller's payouts, newest first.",
+        tags: ['payouts'],
         params: z.object({ seller_account: SellerAccount }),
         querystring: Page,
         response: { 200: listOf(PayoutWire), ...errorResponses() },
@@ -107,7 +110,13 @@ function payoutReadRoutes(app: App, runtime: PayoutsRuntime): void {
     '/v1/payouts/:id',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { params: z.object({ id: PayoutId }), response: { 200: PayoutWire, ...errorResponses() } },
+      schema: {
+        summary: 'A payout',
+        description: 'One payout with its status history.',
+        tags: ['payouts'],
+        params: z.object({ id: PayoutId }),
+        response: { 200: PayoutWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const payout = await getPayout(ctx.pool, request.params.id);
@@ -124,7 +133,14 @@ function manualPayoutRoute(app: App, runtime: PayoutsRuntime): void {
     '/v1/payouts',
     {
       config: { auth: { scope: 'payments:write', moneyMoving: true } },
-      schema: { body: CreatePayoutBody, response: { 201: PayoutWire, ...errorResponses() } },
+      schema: {
+        summary: 'Pay a seller out now',
+        description:
+          "A manual payout of the seller's available balance (or of an amount); Idempotency-Key required.",
+        tags: ['payouts'],
+        body: CreatePayoutBody,
+        response: { 201: PayoutWire, ...errorResponses() },
+      },
     },
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
@@ -149,7 +165,13 @@ function payoutFileRoutes(app: App, runtime: PayoutsRuntime): void {
     '/v1/payout-files',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { querystring: Page, response: { 200: listOf(PayoutFileWire), ...errorResponses() } },
+      schema: {
+        summary: 'List payout files',
+        description: 'The payment files (pain.001) of payout runs, newest first.',
+        tags: ['payouts'],
+        querystring: Page,
+        response: { 200: listOf(PayoutFileWire), ...errorResponses() },
+      },
     },
     async (request) => {
       const files = await listPayoutFiles(ctx.pool, {
@@ -171,6 +193,9 @@ function payoutFileRoutes(app: App, runtime: PayoutsRuntime): void {
     {
       config: { auth: { scope: 'payments:read' } },
       schema: {
+        summary: 'A payout file',
+        description: 'One payout file with its payouts; the XML with Accept: application/xml.',
+        tags: ['payouts'],
         params: z.object({ id: FileId }),
         response: { 200: PayoutFileDownload, ...errorResponses() },
       },

@@ -1,3 +1,5 @@
+import { recordEvent } from '../events/index.ts';
+import { payoutToWire } from './wire.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { BankDetails } from './bank.ts';
 import { isoDateOf } from './settings.ts';
@@ -92,6 +94,13 @@ export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promis
      SELECT x.id, NULL, 'pending', x.reason, x.source FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, reason, source)`,
     [payouts.map((p) => p.id), payouts.map((p) => p.reason), payouts.map((p) => p.historySource)],
   );
+  for (const payout of payouts) await recordPayoutEvent(db, payout.id, 'payout.created');
+}
+
+/** The event of a payout's change, carrying the payout as it is now (its `updated_at` orders stale events). */
+async function recordPayoutEvent(db: Queryable, id: string, type: string): Promise<void> {
+  const payout = await getPayout(db, id);
+  if (payout) await recordEvent(db, type, { ...payoutToWire(payout) });
 }
 
 export async function getPayout(
@@ -131,6 +140,7 @@ export async function setPayoutStatus(
      VALUES ($1, $2, $3, $4, $5, $6)`,
     [id, from, to, step.reason, step.source, step.reference],
   );
+  if (to === 'paid' || to === 'returned') await recordPayoutEvent(db, id, `payout.${to}`);
 }
 
 export async function getHistory(db: Queryable, id: string): Promise<PayoutStatusStep[]> {

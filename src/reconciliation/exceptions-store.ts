@@ -1,5 +1,6 @@
 import type { PoolClient, Queryable } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
+import { recordEvent } from '../events/index.ts';
 import { classOf, jsonSafe, type ExceptionClass, type ExceptionKind, type Finding } from './domain/types.ts';
 import { newExceptionId } from './ids.ts';
 
@@ -105,7 +106,25 @@ export async function fileFindings(
       findings.map((f) => f.dedupeKey),
     ],
   );
+  for (const row of inserted.rows) await recordExceptionCreated(client, row.id);
   return inserted.rows;
+}
+
+/** `reconciliation.exception_created`, carrying the exception as filed (its evidence stays behind the API). */
+async function recordExceptionCreated(db: Queryable, id: string): Promise<void> {
+  const exception = await getException(db, id);
+  if (!exception) return;
+  await recordEvent(db, 'reconciliation.exception_created', {
+    object: 'reconciliation_exception',
+    id: exception.id,
+    run_id: exception.runId,
+    class: exception.class,
+    kind: exception.kind,
+    cause: exception.cause,
+    status: exception.status,
+    currency: exception.currency,
+    created_at: exception.createdAt.toISOString(),
+  });
 }
 
 /**
@@ -141,6 +160,7 @@ export async function fileOne(
     `INSERT INTO recon.exception_events (exception_id, action, actor) VALUES ($1, 'created', 'reconciliation')`,
     [id],
   );
+  await recordExceptionCreated(client, id);
   return id;
 }
 

@@ -134,7 +134,14 @@ function listExceptionsRoute(app: App, ctx: ReconRuntime): void {
     '/v1/reconciliation/exceptions',
     {
       config: ops,
-      schema: { querystring: ListQuery, response: { 200: ExceptionList, ...errorResponses() } },
+      schema: {
+        summary: 'List reconciliation exceptions',
+        description:
+          'Differences the reconciliation filed, newest first, filtered by status, class, kind and run.',
+        tags: ['reconciliation'],
+        querystring: ListQuery,
+        response: { 200: ExceptionList, ...errorResponses() },
+      },
     },
     async (request) => {
       const q = request.query;
@@ -166,6 +173,9 @@ function getExceptionRoute(app: App, ctx: ReconRuntime): void {
     {
       config: ops,
       schema: {
+        summary: 'A reconciliation exception',
+        description: 'One exception with its evidence, fix and audit trail.',
+        tags: ['reconciliation'],
         params: z.object({ id: ExceptionId }),
         response: { 200: ExceptionWithHistory, ...errorResponses() },
       },
@@ -195,6 +205,9 @@ function resolveExceptionRoute(app: App, ctx: ReconRuntime): void {
     {
       config: ops,
       schema: {
+        summary: 'Resolve an exception',
+        description: 'Marks an exception resolved with a note; audited.',
+        tags: ['reconciliation'],
         params: z.object({ id: ExceptionId }),
         body: ResolveBody,
         response: { 200: ExceptionWire, ...errorResponses() },
@@ -215,6 +228,9 @@ function reopenExceptionRoute(app: App, ctx: ReconRuntime): void {
     {
       config: ops,
       schema: {
+        summary: 'Reopen an exception',
+        description: 'Reopens a resolved exception; audited.',
+        tags: ['reconciliation'],
         params: z.object({ id: ExceptionId }),
         body: ReopenBody.optional(),
         response: { 200: ExceptionWire, ...errorResponses() },
@@ -256,7 +272,13 @@ function getRunRoute(app: App, ctx: ReconRuntime): void {
     '/v1/reconciliation/runs/:id',
     {
       config: ops,
-      schema: { params: z.object({ id: RunId }), response: { 200: RunWire, ...errorResponses() } },
+      schema: {
+        summary: 'A reconciliation run',
+        description: 'One run with its counts by outcome.',
+        tags: ['reconciliation'],
+        params: z.object({ id: RunId }),
+        response: { 200: RunWire, ...errorResponses() },
+      },
     },
     async (request) => runToWire(await getRun(ctx.pool, request.params.id)),
   );
@@ -298,7 +320,16 @@ async function runRequested(
 function startRunRoute(app: App, rt: ReconRuntime): void {
   app.post(
     '/v1/reconciliation/runs',
-    { config: ops, schema: { body: RunBody, response: { 201: RunWire, ...errorResponses() } } },
+    {
+      config: ops,
+      schema: {
+        summary: 'Run the reconciliation',
+        description: 'Runs the reconciliation of a day (or imports a settlement report) now.',
+        tags: ['reconciliation'],
+        body: RunBody,
+        response: { 201: RunWire, ...errorResponses() },
+      },
+    },
     async (request, reply) => {
       const trigger = `api:${request.apiKey?.id ?? 'unknown'}`;
       const report = await runRequested(rt, request.body, trigger);

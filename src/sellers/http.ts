@@ -66,7 +66,14 @@ function createSellerRoute(app: App, ctx: AppContext): void {
     '/v1/sellers',
     {
       config: { auth: { scope: 'payments:write' } },
-      schema: { body: CreateSellerBody, response: { 200: SellerWire, 201: SellerWire, ...errorResponses() } },
+      schema: {
+        summary: 'Register a seller',
+        description:
+          'Creates the seller account (wallet accounts in the ledger); answers 200 with the same seller when it exists with the same details.',
+        tags: ['sellers'],
+        body: CreateSellerBody,
+        response: { 200: SellerWire, 201: SellerWire, ...errorResponses() },
+      },
     },
     async (request, reply) => {
       const body = request.body;
@@ -97,7 +104,13 @@ function sellerRoutes(app: App, ctx: AppContext): void {
     '/v1/sellers/:seller_account',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { params: SellerParams, response: { 200: SellerWire, ...errorResponses() } },
+      schema: {
+        summary: 'A seller',
+        description: 'The seller with its status, terms and payout settings.',
+        tags: ['sellers'],
+        params: SellerParams,
+        response: { 200: SellerWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
@@ -115,6 +128,9 @@ function sellerRoutes(app: App, ctx: AppContext): void {
     {
       config: { auth: { scope: 'payments:write' } },
       schema: {
+        summary: 'Change a seller',
+        description: 'Changes the name, metadata, commission and other terms of a seller; audited.',
+        tags: ['sellers'],
         params: SellerParams,
         body: UpdateSellerBody,
         response: { 200: SellerWire, ...errorResponses() },
@@ -150,7 +166,14 @@ function balanceRoute(app: App, ctx: AppContext): void {
     '/v1/sellers/:seller_account/balance',
     {
       config: { auth: { scope: 'payments:read' } },
-      schema: { params: SellerParams, response: { 200: BalanceWire, ...errorResponses() } },
+      schema: {
+        summary: "A seller's balance",
+        description:
+          'The seller balance by bucket (pending, available, reserved, in transit, due) from the ledger, amounts as decimal strings.',
+        tags: ['sellers'],
+        params: SellerParams,
+        response: { 200: BalanceWire, ...errorResponses() },
+      },
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);

@@ -1,3 +1,4 @@
+import { recordEvent } from '../events/index.ts';
 import type { Queryable } from '../db/pool.ts';
 import { maskBankDetails, type BankDetails } from './bank.ts';
 import {
@@ -173,6 +174,13 @@ export async function flagNeedsBankDetails(
        updated_at = now()`,
     [sellerAccount, reason],
   );
+  await recordEvent(db, 'seller.flagged', {
+    object: 'seller',
+    seller_account: sellerAccount,
+    flagged: true,
+    needs_bank_details_reason: reason,
+    updated_at: new Date().toISOString(),
+  });
 }
 
 export interface BankAuditRow {

@@ -345,7 +345,7 @@ describe('disputes end to end over HTTP with the sandbox PSP', () => {
     expect(await books('d_dup')).toEqual(afterOpen);
     expect(await entriesOf(String(opened.id))).toEqual(['chargeback', 'dispute.fee']);
     const events = await t.db.pool.query<{ topic: string }>(
-      `SELECT topic FROM payins.outbox WHERE topic LIKE 'dispute.%' AND payload ->> 'id' = $1 ORDER BY id`,
+      `SELECT type AS topic FROM events.events WHERE type LIKE 'dispute.%' AND data -> 'object' ->> 'id' = $1 ORDER BY seq`,
       [opened.id],
     );
     expect(events.rows.map((row) => row.topic)).toEqual(['dispute.created', 'dispute.funds_withdrawn']);

@@ -26,3 +26,72 @@ describe('GET /openapi.json', () => {
       expect(body).toContain(field);
   });
 });
+
+interface Operation {
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  parameters?: Array<{ name: string; in: string; required?: boolean }>;
+  responses?: Record<string, unknown>;
+  'x-bursar-auth'?: unknown;
+}
+
+async function document(): Promise<{ paths: Record<string, Record<string, Operation>> }> {
+  const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+  return res.json();
+}
+
+function operations(doc: { paths: Record<string, Record<string, Operation>> }): Array<[string, Operation]> {
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]): [string, Operation] => [`${method.toUpperCase()} ${path}`, op]),
+  );
+}
+
+describe('the OpenAPI document of every route', () => {
+  it('gives every route a summary, a description, tags, a success and an error response schema', async () => {
+    const lacking: string[] = [];
+    for (const [name, op] of operations(await document())) {
+      const statuses = Object.keys(op.responses ?? {});
+      if (!op.summary) lacking.push(`${name}: summary`);
+      if (!op.description) lacking.push(`${name}: description`);
+      if (!op.tags?.length) lacking.push(`${name}: tags`);
+      if (!statuses.some((s) => s.startsWith('2'))) lacking.push(`${name}: success response`);
+      if (!statuses.includes('400') && !statuses.includes('500')) lacking.push(`${name}: error responses`);
+    }
+    expect(lacking).toEqual([]);
+  });
+
+  it('declares the Idempotency-Key header, required, on every money-moving POST', async () => {
+    const moneyMoving = operations(await document()).filter(
+      ([, op]) => (op['x-bursar-auth'] as { money_moving?: boolean } | undefined)?.money_moving === true,
+    );
+    expect(moneyMoving.map(([name]) => name)).toContain('POST /v1/payments');
+    for (const [name, op] of moneyMoving) {
+      const header = op.parameters?.find((p) => p.in === 'header' && p.name === 'Idempotency-Key');
+      expect(header?.required, name).toBe(true);
+    }
+  });
+
+  it('types every amount field as a decimal string', async () => {
+    const text = JSON.stringify(await document());
+    const amounts = [...text.matchAll(/"(amount|amount_[a-z_]+)":\{"type":"([a-z]+)"/g)];
+    expect(amounts.length).toBeGreaterThan(0);
+    expect(amounts.filter((m) => m[2] !== 'string').map((m) => m[0])).toEqual([]);
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves the rendered reference without authentication, from local files only (no CDN)', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/docs/' });
+    const html = page.statusCode === 302 ? '' : page.body;
+    const index =
+      page.statusCode === 200
+        ? html
+        : (await t.app.inject({ method: 'GET', url: '/docs/static/index.html' })).body;
+    expect(index).toContain('swagger-ui');
+    expect(index).not.toMatch(/src="https?:\/\//);
+    expect(index).not.toMatch(/href="https?:\/\//);
+    const bundle = await t.app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    expect(bundle.statusCode).toBe(200);
+  });
+});

@@ -120,7 +120,7 @@ describe('reading refunds', () => {
     });
     // Outgoing events, recorded in the transactions of the changes (recordEvent).
     const events = await t.db.pool.query<{ topic: string }>(
-      `SELECT topic FROM payins.outbox WHERE payload ->> 'id' = $1 ORDER BY id`,
+      `SELECT type AS topic FROM events.events WHERE data -> 'object' ->> 'id' = $1 ORDER BY seq`,
       [made.id],
     );
     expect(events.rows.map((row) => row.topic)).toEqual(['refund.created', 'refund.succeeded']);

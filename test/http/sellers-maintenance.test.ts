@@ -52,7 +52,7 @@ function code(res: { json(): unknown }): string {
 }
 async function outbox(type: string): Promise<Array<Record<string, unknown>>> {
   const rows = await t.db.pool.query<{ payload: Record<string, unknown> }>(
-    'SELECT payload FROM payins.outbox WHERE topic = $1 ORDER BY id',
+    `SELECT data->'object' AS payload FROM events.events WHERE type = $1 ORDER BY seq`,
     [type],
   );
   return rows.rows.map((row) => row.payload);

@@ -90,14 +90,14 @@ describe('payment executor (saved method)', () => {
     await executeOrder(runtime, b ?? '');
     expect(await done()).toBe(true);
     const outbox = await t.db.pool.query<{ topic: string }>(
-      `SELECT topic FROM payins.outbox WHERE payload->>'checkout_id' = $1 ORDER BY id`,
+      `SELECT type AS topic FROM events.events WHERE data->'object'->>'checkout_id' = $1 ORDER BY seq`,
       [order?.checkoutId],
     );
     expect(outbox.rows.map((r) => r.topic)).toEqual([
       'payment_order.executing',
-      'payment_order.success',
+      'payment_order.succeeded',
       'payment_order.executing',
-      'payment_order.success',
+      'payment_order.succeeded',
       'checkout.completed',
     ]);
     // Running the job again changes nothing and charges nothing.

@@ -255,7 +255,7 @@ describe('reconciliation imports (real PostgreSQL)', () => {
         [checkoutId],
       );
       const outbox = await db.pool.query<{ topic: string }>(
-        `SELECT topic FROM payins.outbox WHERE payload ->> 'checkout_id' = $1 ORDER BY id`,
+        `SELECT type AS topic FROM events.events WHERE data -> 'object' ->> 'checkout_id' = $1 ORDER BY seq`,
         [checkoutId],
       );
       const postings = [];

@@ -261,7 +261,7 @@ describe('bursar sellers write-off', () => {
     expect((await sellerDebt(pool, 'debt_w', 'EUR')).balanceMinor).toBe(1_000n);
     expect((await getBalances(pool, [losses])).get(losses)?.balanceMinor).toBe(lossesBefore + 2_500n);
     const events = await pool.query<{ payload: Record<string, unknown> }>(
-      `SELECT payload FROM payins.outbox WHERE topic = 'seller.debt_written_off'`,
+      `SELECT data -> 'object' AS payload FROM events.events WHERE type = 'seller.debt_written_off'`,
     );
     expect(events.rows.map((row) => row.payload)).toEqual([
       expect.objectContaining({ seller_account: 'debt_w', amount: '25.00', balance_due_after: '-10.00' }),

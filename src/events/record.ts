@@ -1,0 +1,43 @@
+import type { Queryable } from '../db/pool.ts';
+import { randomHexId } from '../random-id.ts';
+
+/** The API version every event is stamped with (the shape of `data.object`); bumped when a wire shape changes. */
+export const API_VERSION = '2026-12-01';
+
+/** The channel the sender LISTENs on: a NOTIFY is sent in the event's transaction, so it arrives at commit. */
+export const EVENTS_CHANNEL = 'bursar_events';
+
+/** How a new event id looks: `evt_` and 24 hex digits. */
+export function newEventId(): string {
+  return randomHexId('evt', 12);
+}
+
+/**
+ * Records one event in the caller's transaction: the event row (Stripe's envelope), one pending delivery per
+ * enabled webhook endpoint whose `enabled_events` takes the type (`*` takes all), and a NOTIFY that wakes the
+ * sender when the transaction commits. A rolled-back transaction leaves no event, no delivery and no wake-up.
+ * `object` is the resource as it is after the change, in its wire shape; it should carry its version or
+ * updated time, so a receiver can drop a stale event (delivery order is not guaranteed).
+ */
+export async function recordEvent(
+  db: Queryable,
+  type: string,
+  object: Record<string, unknown>,
+): Promise<string> {
+  const id = newEventId();
+  await db.query(
+    `WITH ev AS (
+       INSERT INTO events.events (id, type, api_version, data) VALUES ($1, $2, $3, $4) RETURNING id, type
+     ), fan AS (
+       INSERT INTO events.deliveries (id, event_id, endpoint_id)
+       SELECT 'whd_' || translate(substr(md5(ev.id || e.id || random()::text), 1, 24), '0123456789', 'ghijklmnop'), ev.id, e.id
+         FROM ev JOIN events.webhook_endpoints e
+           ON e.deleted_at IS NULL AND e.status = 'enabled'
+          AND events.takes(e.enabled_events, ev.type)
+       RETURNING 1
+     )
+     SELECT pg_notify($5, ev.id) FROM ev`,
+    [id, type, API_VERSION, JSON.stringify({ object }), EVENTS_CHANNEL],
+  );
+  return id;
+}
