@@ -196,6 +196,15 @@ export const ERROR_CODES = {
   },
   refund_not_found: { status: 404, description: 'No refund with this id.' },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
+  bank_correction_not_found: {
+    status: 404,
+    description: 'No notification of change (bank correction) with this id for this seller.',
+  },
+  bank_correction_resolved: {
+    status: 409,
+    description:
+      'The notification of change was confirmed or dismissed already; it is resolved once. Or its corrected details no longer fit the seller (no ACH bank details).',
+  },
   payout_event_refused: {
     status: 409,
     description:

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '../../db/pool.ts';
 import { withTransaction } from '../../db/tx.ts';
+import { luhnValid } from '../../http/card-guard.ts';
 import { sellerNames } from '../../sellers/index.ts';
 import type { BankDetails } from '../bank.ts';
 import { newPayoutFileId } from '../ids.ts';
@@ -112,6 +113,27 @@ function accountOf(destination: BankDetails): { routing: string; account: string
   };
 }
 
+/**
+ * `count` trace numbers: the ODFI identification and the next 7-digit sequence values, skipping those whose 15
+ * digits pass the Luhn check — the log scrubber would mask them as card numbers, and a trace number must stay
+ * traceable.
+ */
+async function traceNumbers(client: PoolClient, odfi: string, count: number): Promise<string[]> {
+  const traces: string[] = [];
+  while (traces.length < count) {
+    const want = count - traces.length;
+    const seq = await client.query<{ n: string }>(
+      "SELECT nextval('payouts.ach_trace_seq')::text AS n FROM generate_series(1, $1)",
+      [want + Math.ceil(want / 8)],
+    );
+    for (const row of seq.rows) {
+      const trace = `${odfi}${row.n.padStart(7, '0')}`;
+      if (!luhnValid(trace) && traces.length < count) traces.push(trace);
+    }
+  }
+  return traces;
+}
+
 /** Writes one batch's entries a page at a time, moving each page's payouts to in_transit with its trace numbers. */
 async function writeEntries(
   client: PoolClient,
@@ -133,14 +155,11 @@ async function writeEntries(
       client,
       page.rows.map((row) => row.seller_account),
     );
-    const seq = await client.query<{ n: string }>(
-      "SELECT nextval('payouts.ach_trace_seq')::text AS n FROM generate_series(1, $1)",
-      [page.rows.length],
-    );
+    const numbers = await traceNumbers(client, options.settings.odfi, page.rows.length);
     const traces: string[] = [];
     for (const [index, row] of page.rows.entries()) {
       const { routing, account, code } = accountOf(row.destination);
-      const trace = `${options.settings.odfi}${(seq.rows[index]?.n ?? '').padStart(7, '0')}`;
+      const trace = numbers[index] ?? '';
       const receiverName = row.destination.holderName ?? names.get(row.seller_account) ?? row.seller_account;
       await sink.write(
         `${entryDetail({
