@@ -106,10 +106,9 @@ export function loadPayoutsConfig(
     runCron: env.BURSAR_PAYOUT_RUN_CRON ?? '0 6 * * *',
     availabilityCron: env.BURSAR_PAYOUT_AVAILABILITY_CRON ?? '0 * * * *',
     sandboxUrl: env.BURSAR_PAYOUT_SANDBOX_URL ?? `http://127.0.0.1:${sandboxPort}`,
-    sandboxWebhookSecret:
-      providers.includes('sandbox')
-        ? givenOrKeptSecret(givenSecret, dataDir, KEPT_SECRET_FILES.payoutSandboxWebhook)
-        : undefined,
+    sandboxWebhookSecret: providers.includes('sandbox')
+      ? givenOrKeptSecret(givenSecret, dataDir, KEPT_SECRET_FILES.payoutSandboxWebhook)
+      : undefined,
     webhookUrl: env.BURSAR_PAYOUT_WEBHOOK_URL ?? `http://127.0.0.1:${apiPort}/v1/webhooks/payouts/sandbox`,
   };
 }

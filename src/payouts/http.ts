@@ -180,9 +180,10 @@ function payoutFileRoutes(app: App, runtime: PayoutsRuntime): void {
     async (request, reply) => {
       const file = await getPayoutFile(ctx.pool, request.params.id);
       if (!file) throw new AppError('payout_file_not_found', `no payout file ${request.params.id}`);
+      const ach = file.format === 'nacha';
       return reply
-        .type('application/xml')
-        .header('content-disposition', `attachment; filename="${file.id}.xml"`)
+        .type(ach ? 'text/plain; charset=us-ascii' : 'application/xml')
+        .header('content-disposition', `attachment; filename="${file.id}.${ach ? 'ach' : 'xml'}"`)
         .header('content-length', String(file.sizeBytes))
         .send(xmlStream(payoutFileStream(ctx.pool, file.id)));
     },

@@ -11,8 +11,7 @@ export function createRoutedProvider(providers: PayoutProvider[]): PayoutProvide
   if (first === undefined) throw new Error('no payout provider enabled');
   const byName = new Map(providers.map((provider) => [provider.name, provider]));
   const nameFor = (destination: BankDetails): PayoutProviderName => {
-    const wanted: PayoutProviderName[] =
-      destination.kind === 'ach' ? ['nacha'] : ['iso20022', 'sandbox'];
+    const wanted: PayoutProviderName[] = destination.kind === 'ach' ? ['nacha'] : ['iso20022', 'sandbox'];
     return wanted.find((name) => byName.has(name)) ?? first.name;
   };
   return {

@@ -171,7 +171,13 @@ export async function resolveBankCorrection(
     if (request.action === 'confirm') {
       const previous = await findPayoutSettings(client, request.sellerAccount, { forUpdate: true });
       const bank = correctedBank(previous.bank, row.corrected);
-      await savePayoutSettings(client, request.sellerAccount, { ...previous, bank }, previous, request.apiKeyId);
+      await savePayoutSettings(
+        client,
+        request.sellerAccount,
+        { ...previous, bank },
+        previous,
+        request.apiKeyId,
+      );
     }
     const updated = await client.query<Row>(
       `UPDATE sellers.bank_corrections SET status = $2, note = $3, resolved_by = $4, resolved_at = now()

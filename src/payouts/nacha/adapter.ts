@@ -11,7 +11,12 @@ export function createNachaProvider(settings: AchSettings): PayoutProvider {
     name: 'nacha',
     async submitPending(deps, runDate, now, options = {}): Promise<SubmitReport> {
       const sameDay = options.sameDay === true;
-      const { file, ineligible } = await writeAchFile(deps.pool, { runDate, sameDay, createdAt: now, settings });
+      const { file, ineligible } = await writeAchFile(deps.pool, {
+        runDate,
+        sameDay,
+        createdAt: now,
+        settings,
+      });
       if (ineligible > 0) {
         deps.log.warn(
           { ineligible, runDate },

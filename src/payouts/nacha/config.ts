@@ -54,7 +54,12 @@ export function loadAchSettings(env: NodeJS.ProcessEnv): AchSettings {
       23,
     ),
     immediateOrigin: bounded(env, 'BURSAR_ACH_IMMEDIATE_ORIGIN', DEFAULT_ACH.immediateOrigin, 10),
-    immediateOriginName: bounded(env, 'BURSAR_ACH_IMMEDIATE_ORIGIN_NAME', DEFAULT_ACH.immediateOriginName, 23),
+    immediateOriginName: bounded(
+      env,
+      'BURSAR_ACH_IMMEDIATE_ORIGIN_NAME',
+      DEFAULT_ACH.immediateOriginName,
+      23,
+    ),
     companyId: bounded(env, 'BURSAR_ACH_COMPANY_ID', DEFAULT_ACH.companyId, 10),
     companyName: bounded(env, 'BURSAR_ACH_COMPANY_NAME', DEFAULT_ACH.companyName, 16),
     entryDescription: bounded(env, 'BURSAR_ACH_ENTRY_DESCRIPTION', DEFAULT_ACH.entryDescription, 10),

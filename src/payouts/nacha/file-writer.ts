@@ -270,7 +270,11 @@ async function writeBatch(
   return tally;
 }
 
-async function writeFile(client: PoolClient, options: AchRunOptions, batches: Batch[]): Promise<WrittenAchFile> {
+async function writeFile(
+  client: PoolClient,
+  options: AchRunOptions,
+  batches: Batch[],
+): Promise<WrittenAchFile> {
   const id = newPayoutFileId();
   const sink = await openFile(client, id, options);
   const total = new Tally();
@@ -293,7 +297,13 @@ async function writeFile(client: PoolClient, options: AchRunOptions, batches: Ba
        size_bytes = $4, sha256 = $5 WHERE id = $1`,
     [id, total.entryCount, total.creditMinor, sink.size, sha256],
   );
-  return { id, txCount: total.entryCount, creditMinor: total.creditMinor, sizeBytes: sink.size, batches: batches.length };
+  return {
+    id,
+    txCount: total.entryCount,
+    creditMinor: total.creditMinor,
+    sizeBytes: sink.size,
+    batches: batches.length,
+  };
 }
 
 /** Writes the run's ACH file (none when nothing is pending); returns it and how many payouts ACH cannot carry. */
