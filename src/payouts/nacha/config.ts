@@ -25,7 +25,7 @@ export const DEFAULT_ACH: AchSettings = {
   immediateOrigin: '1234567890',
   immediateOriginName: 'Bursar Marketplace',
   companyId: '1234567890',
-  companyName: 'Bursar Marketplace',
+  companyName: 'Bursar Market',
   entryDescription: 'PAYOUT',
   odfi: '09100001',
 };
