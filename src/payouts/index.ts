@@ -20,3 +20,4 @@ export { ibanWithCheckDigits } from './bank.ts';
 export { settleFromAch, type AchSettleReport } from './nacha/settle.ts';
 export { findPayoutsForBatch, type PayoutBatch } from './batches.ts';
 export type { PayoutProviderName, SubmitOptions } from './port.ts';
+export { loadAchSettings, DEFAULT_ACH, type AchSettings } from './nacha/config.ts';
