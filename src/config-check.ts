@@ -6,7 +6,7 @@ import { LIMIT_VARIABLES, parseTrustedProxies } from './http/limits.ts';
 import { parseAmount } from './money/index.ts';
 import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.ts';
 import { loadEventsConfig } from './events/index.ts';
-import { loadPayoutsConfig } from './payouts/index.ts';
+import { loadAchSettings, loadPayoutsConfig } from './payouts/index.ts';
 import { loadStripeConfig } from './psp/index.ts';
 import { loadReconConfig } from './reconciliation/index.ts';
 import { loadRefundsConfig } from './refunds/index.ts';
@@ -114,6 +114,18 @@ const nonEmpty = (raw: string): string | undefined => (raw.trim() === '' ? 'is b
 const bool = oneOf('true', 'false');
 
 /** Every variable Bursar reads, with the forms it accepts. README.md's configuration table documents them. */
+/** The NACHA ACH settings (docs/payouts.md "NACHA ACH"), checked by the ACH loader. */
+const ACH_SETTINGS: ReadonlyArray<[string, string]> = [
+  ['BURSAR_ACH_IMMEDIATE_DESTINATION', 'a 9-digit ABA routing number with a valid check digit'],
+  ['BURSAR_ACH_IMMEDIATE_DESTINATION_NAME', '1–23 printable ASCII characters'],
+  ['BURSAR_ACH_IMMEDIATE_ORIGIN', '1–10 printable ASCII characters (as the bank assigned)'],
+  ['BURSAR_ACH_IMMEDIATE_ORIGIN_NAME', '1–23 printable ASCII characters'],
+  ['BURSAR_ACH_COMPANY_ID', '1–10 printable ASCII characters (as the bank assigned)'],
+  ['BURSAR_ACH_COMPANY_NAME', '1–16 printable ASCII characters'],
+  ['BURSAR_ACH_ENTRY_DESCRIPTION', '1–10 printable ASCII characters'],
+  ['BURSAR_ACH_ODFI', '8 digits (the ODFI routing number without its check digit)'],
+];
+
 export const SETTINGS: readonly Setting[] = [
   // The process and its database.
   { name: 'PORT', area: 'core', accepted: 'a port number, 0–65535', check: port },
@@ -401,9 +413,21 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'BURSAR_PAYOUT_PROVIDER',
     area: 'api',
-    accepted: 'iso20022 or sandbox',
-    check: oneOf('iso20022', 'sandbox'),
+    accepted: 'iso20022, sandbox or nacha',
+    check: oneOf('iso20022', 'sandbox', 'nacha'),
   },
+  {
+    name: 'BURSAR_PAYOUT_PROVIDERS',
+    area: 'api',
+    accepted: 'a comma-separated list of iso20022 (or pain001), sandbox, nacha; not iso20022 with sandbox',
+    check: (raw, env) => payoutsProblem({ BURSAR_PAYOUT_PROVIDERS: raw }, env),
+  },
+  ...ACH_SETTINGS.map(([name, accepted]): Setting => ({
+    name,
+    area: 'api',
+    accepted,
+    check: (raw, env) => achProblem({ [name]: raw }, env),
+  })),
   {
     name: 'BURSAR_PAYOUT_PAIN_VERSION',
     area: 'api',
@@ -544,6 +568,15 @@ export const SETTINGS: readonly Setting[] = [
 
 const SECRET_NAMES = new Set(SETTINGS.filter((setting) => setting.secret).map((setting) => setting.name));
 
+function achProblem(overrides: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    loadAchSettings(overrides);
+    return undefined;
+  } catch (error) {
+    return `is not valid: ${redact((error as Error).message, env).replace(/^[A-Z_]+:? /, '')}`;
+  }
+}
+
 function payoutsProblem(overrides: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv): string | undefined {
   try {
     loadPayoutsConfig({ ...overrides, BURSAR_PAYOUT_PROVIDER: undefined }, 8081, 8080, '.');
@@ -657,7 +690,7 @@ function moduleLoaders(
     { area: 'api', reads: ['BURSAR_RISK_'], run: () => loadRiskRules(env) },
     {
       area: 'api',
-      reads: ['BURSAR_PAYOUT_'],
+      reads: ['BURSAR_PAYOUT_', 'BURSAR_ACH_'],
       run: () => loadPayoutsConfig(env, 8081, 8080, path.resolve(env.BURSAR_DATA_DIR || '.bursar')),
     },
     { area: 'api', reads: ['BURSAR_RECON_'], run: () => loadReconConfig(env) },

@@ -203,6 +203,15 @@ export const ERROR_CODES = {
       'The webhook endpoint URL is not http(s), carries credentials, does not resolve, or resolves to a loopback, private or otherwise non-public address (allowed only with BURSAR_WEBHOOK_ALLOW_PRIVATE_URLS=true).',
   },
   payout_file_not_found: { status: 404, description: 'No payout file with this id.' },
+  bank_correction_not_found: {
+    status: 404,
+    description: 'No notification of change (bank correction) with this id for this seller.',
+  },
+  bank_correction_resolved: {
+    status: 409,
+    description:
+      'The notification of change was confirmed or dismissed already; it is resolved once. Or its corrected details no longer fit the seller (no ACH bank details).',
+  },
   payout_event_refused: {
     status: 409,
     description:

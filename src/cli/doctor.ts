@@ -7,7 +7,13 @@ import { migrationStatus } from '../db/migrate.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { APPEND_ONLY_TABLES } from '../db/roles.ts';
 import type { Logger } from '../log.ts';
-import { DEFAULT_DEBTOR, loadPayoutsConfig } from '../payouts/index.ts';
+import {
+  DEFAULT_ACH,
+  DEFAULT_DEBTOR,
+  loadPayoutsConfig,
+  type AchSettings,
+  type PayoutsConfig,
+} from '../payouts/index.ts';
 import { loadStripeConfig } from '../psp/index.ts';
 
 export const DOCTOR_USAGE =
@@ -288,9 +294,32 @@ async function pspChecks(env: NodeJS.ProcessEnv, config: Config): Promise<Line[]
   return lines;
 }
 
+/** With nacha enabled: who the ACH files come from, warning on the development values. */
+function achCheck(ach: AchSettings | undefined): Line[] {
+  if (ach === undefined) return [];
+  const development =
+    ach.companyId === DEFAULT_ACH.companyId || ach.immediateDestination === DEFAULT_ACH.immediateDestination;
+  return [
+    {
+      verdict: development ? 'warn' : 'ok',
+      check: 'payouts (ACH)',
+      detail: `provider nacha, company ${ach.companyName} (${ach.companyId}), to ${ach.immediateDestination}${
+        development
+          ? ': development values; set the BURSAR_ACH_* settings your bank gave for real payouts'
+          : ''
+      }`,
+    },
+  ];
+}
+
 function payoutChecks(env: NodeJS.ProcessEnv, config: Config): Line[] {
   const payouts = loadPayoutsConfig(env, config.sandboxPort, config.port, config.dataDir);
-  if (payouts.provider === 'sandbox') {
+  return [...pain001Check(payouts), ...achCheck(payouts.ach)];
+}
+
+function pain001Check(payouts: PayoutsConfig): Line[] {
+  if (payouts.providers.length === 1 && payouts.provider === 'nacha') return [];
+  if (payouts.providers.includes('sandbox')) {
     return [
       {
         verdict: 'ok',

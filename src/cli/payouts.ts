@@ -10,15 +10,17 @@ import {
   providerFor,
   readPayoutFile,
   runPayouts,
+  settleFromAch,
   settleFromCamt,
 } from '../payouts/index.ts';
 import { assertCurrency, formatAmount } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
 
-export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]]
+export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]] [--same-day]
 bursar payouts files
 bursar payouts file <pf_ id> [--out <path>]
-bursar payouts settle-camt <camt.053 or camt.054 file>`;
+bursar payouts settle-camt <camt.053 or camt.054 file>
+bursar payouts settle-ach <ACH return/NOC file>`;
 
 /**
  * "Today" as `--date D` says: D, at the current time of day (UTC). A date after today is refused: the run would
@@ -81,7 +83,24 @@ export async function payoutsCommand(
     );
     return 0;
   }
+  if (sub === 'settle-ach') return await settleAchCommand(rest, db, out);
   throw new UsageError(PAYOUTS_USAGE);
+}
+
+/** `bursar payouts settle-ach <file>`: ACH returns and notifications of change (docs/payouts.md "NACHA ACH"). */
+async function settleAchCommand(rest: string[], db: Database, out: (line: string) => void): Promise<number> {
+  const path = rest[0];
+  if (path === undefined || rest.length > 1) throw new UsageError(PAYOUTS_USAGE);
+  const result = await settleFromAch(db.pool, await readFile(path, 'latin1'), path);
+  out(
+    `entries: ${result.entries}, returned: ${result.returned}, corrections: ${result.corrections}, ` +
+      `unchanged: ${result.unchanged}, unmatched: ${result.unmatched.length}`,
+  );
+  for (const item of result.unmatched) out(`unmatched line ${item.line}: ${item.reason}`);
+  if (result.corrections > 0) {
+    out('corrections wait for an operator: GET /v1/sellers/{seller}/bank_corrections?status=open');
+  }
+  return 0;
 }
 
 /** `bursar payouts run [--date D [--as-of-test-clock]]`: the payout run of one day, with its totals and files. */
@@ -95,6 +114,7 @@ async function runCommand(
   const { values, positionals } = parse(rest, {
     date: { type: 'string' },
     'as-of-test-clock': { type: 'boolean' },
+    'same-day': { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`run takes no arguments\n${PAYOUTS_USAGE}`);
   let when;
@@ -106,6 +126,7 @@ async function runCommand(
   const report = await runPayouts(
     { pool: db.pool, log, provider: providerFor(payoutsConfig), now: when.now },
     when.date,
+    { sameDay: values['same-day'] === true },
   );
   out(`payout run ${report.date}`);
   out(`holds released:  ${report.holdsReleased}`);
@@ -115,7 +136,7 @@ async function runCommand(
   for (const [currency, total] of Object.entries(report.totalsMinor))
     out(`total: ${formatAmount(total, assertCurrency(currency))} ${currency}`);
   for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) out(`${outcome}: ${count}`);
-  out(`submitted to ${payoutsConfig.provider}: ${report.submit.submitted}`);
+  out(`submitted to ${payoutsConfig.providers.join(', ')}: ${report.submit.submitted}`);
   for (const file of report.submit.files) {
     out(`file ${file.id} ${file.currency} ${file.txCount} transaction(s) ${file.sizeBytes} bytes`);
   }

@@ -7,5 +7,6 @@ export {
   maskBankDetails,
   normaliseBic,
   normaliseIban,
+  normaliseRoutingNumber,
   type BankDetails,
 } from '../sellers/index.ts';

@@ -1,10 +1,20 @@
 import { givenOrKeptSecret, isKnownDevelopmentSecret, KEPT_SECRET_FILES } from '../webhooks/kept-secret.ts';
 import { normaliseBic, normaliseIban } from './bank.ts';
 import type { PainVersion } from './iso20022/pain001.ts';
+import { loadAchSettings, type AchSettings } from './nacha/config.ts';
+import type { PayoutProviderName } from './port.ts';
 
 /** Pay-out settings from the environment (every variable is documented in docs/payouts.md and README.md). */
 export interface PayoutsConfig {
-  provider: 'iso20022' | 'sandbox';
+  /** The provider of payouts whose bank details no other enabled provider carries (the first one enabled). */
+  provider: PayoutProviderName;
+  /**
+   * Every enabled provider (BURSAR_PAYOUT_PROVIDERS, or the one BURSAR_PAYOUT_PROVIDER names). With several, each
+   * payout goes by its bank details' kind: IBAN → iso20022 (pain.001), account + routing number → nacha.
+   */
+  providers: PayoutProviderName[];
+  /** The BURSAR_ACH_* settings (read only while nacha is enabled). */
+  ach: AchSettings | undefined;
   painVersion: PainVersion;
   debtor: { name: string; iban: string; bic: string };
   /** pg-boss cron (UTC) of the payout run; the run pays the sellers due that day. */
@@ -29,6 +39,35 @@ export const DEFAULT_DEBTOR = {
   bic: 'COBADEFFXXX',
 };
 
+const PROVIDER_NAMES: Readonly<Record<string, PayoutProviderName>> = {
+  iso20022: 'iso20022',
+  pain001: 'iso20022',
+  sandbox: 'sandbox',
+  nacha: 'nacha',
+};
+
+/**
+ * BURSAR_PAYOUT_PROVIDERS (a comma-separated list, e.g. `iso20022,nacha`; `pain001` names iso20022) or, when it
+ * is unset, BURSAR_PAYOUT_PROVIDER (one name; iso20022 by default).
+ */
+function enabledProviders(env: NodeJS.ProcessEnv): PayoutProviderName[] {
+  const list = env.BURSAR_PAYOUT_PROVIDERS;
+  const variable = list === undefined ? 'BURSAR_PAYOUT_PROVIDER' : 'BURSAR_PAYOUT_PROVIDERS';
+  const names = (list ?? env.BURSAR_PAYOUT_PROVIDER ?? 'iso20022').split(',').map((name) => name.trim());
+  const providers: PayoutProviderName[] = [];
+  for (const name of names) {
+    const provider = PROVIDER_NAMES[name];
+    if (provider === undefined || (list === undefined && names.length > 1)) {
+      throw new Error(`${variable} must name iso20022 (or pain001), sandbox or nacha, got "${name}"`);
+    }
+    if (!providers.includes(provider)) providers.push(provider);
+  }
+  if (providers.includes('iso20022') && providers.includes('sandbox')) {
+    throw new Error(`${variable}: iso20022 and sandbox both carry IBAN payouts; enable one of them`);
+  }
+  return providers;
+}
+
 /**
  * `dataDir` is where a generated webhook secret is kept (the sandbox provider only). A published development
  * secret in BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET is refused unless the sandbox is the provider.
@@ -39,12 +78,10 @@ export function loadPayoutsConfig(
   apiPort: number,
   dataDir: string,
 ): PayoutsConfig {
-  const provider = env.BURSAR_PAYOUT_PROVIDER ?? 'iso20022';
-  if (provider !== 'iso20022' && provider !== 'sandbox') {
-    throw new Error(`BURSAR_PAYOUT_PROVIDER must be iso20022 or sandbox, got "${provider}"`);
-  }
+  const providers = enabledProviders(env);
+  const provider = providers[0] ?? 'iso20022';
   const givenSecret = env.BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET;
-  if (provider !== 'sandbox' && givenSecret !== undefined && isKnownDevelopmentSecret(givenSecret)) {
+  if (!providers.includes('sandbox') && givenSecret !== undefined && isKnownDevelopmentSecret(givenSecret)) {
     throw new Error(
       'BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET is a published development secret; it is accepted only with ' +
         'BURSAR_PAYOUT_PROVIDER=sandbox',
@@ -58,6 +95,8 @@ export function loadPayoutsConfig(
   }
   return {
     provider,
+    providers,
+    ach: providers.includes('nacha') ? loadAchSettings(env) : undefined,
     painVersion: version,
     debtor: {
       name: env.BURSAR_PAYOUT_DEBTOR_NAME ?? DEFAULT_DEBTOR.name,
@@ -67,10 +106,9 @@ export function loadPayoutsConfig(
     runCron: env.BURSAR_PAYOUT_RUN_CRON ?? '0 6 * * *',
     availabilityCron: env.BURSAR_PAYOUT_AVAILABILITY_CRON ?? '0 * * * *',
     sandboxUrl: env.BURSAR_PAYOUT_SANDBOX_URL ?? `http://127.0.0.1:${sandboxPort}`,
-    sandboxWebhookSecret:
-      provider === 'sandbox'
-        ? givenOrKeptSecret(givenSecret, dataDir, KEPT_SECRET_FILES.payoutSandboxWebhook)
-        : undefined,
+    sandboxWebhookSecret: providers.includes('sandbox')
+      ? givenOrKeptSecret(givenSecret, dataDir, KEPT_SECRET_FILES.payoutSandboxWebhook)
+      : undefined,
     webhookUrl: env.BURSAR_PAYOUT_WEBHOOK_URL ?? `http://127.0.0.1:${apiPort}/v1/webhooks/payouts/sandbox`,
   };
 }

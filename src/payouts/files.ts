@@ -8,7 +8,7 @@ export interface PayoutFile {
   runDate: string;
   format: string;
   messageId: string;
-  debtorIban: string;
+  debtorIban: string | null;
   currency: string;
   txCount: number;
   ctrlSumMinor: bigint;
@@ -22,7 +22,7 @@ interface Row {
   run_date: string;
   format: string;
   message_id: string;
-  debtor_iban: string;
+  debtor_iban: string | null;
   currency: string;
   tx_count: number;
   ctrl_sum_minor: bigint;

@@ -51,7 +51,7 @@ export const PayoutFileWire = z.object({
   format: z.string(),
   message_id: z.string(),
   run_date: z.string(),
-  debtor_iban: z.string(),
+  debtor_iban: z.string().nullable().describe('pain.001: the debtor account; null for an ACH file'),
   currency: z.string(),
   transactions: z.number().int(),
   control_sum: Amount,
@@ -64,8 +64,9 @@ export type PayoutFileWire = z.infer<typeof PayoutFileWire>;
 
 /** `GET /v1/payout-files/{id}`: the pain.001 XML itself. */
 export const PayoutFileDownload = {
-  description: 'the ISO 20022 pain.001 credit-transfer file',
-  content: { 'application/xml': { schema: z.string() } },
+  description:
+    'the ISO 20022 pain.001 credit-transfer file, or the NACHA ACH file (format nacha, text/plain)',
+  content: { 'application/xml': { schema: z.string() }, 'text/plain': { schema: z.string() } },
 };
 
 /**

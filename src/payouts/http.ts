@@ -19,6 +19,7 @@ import { processSandboxPayoutEvent, verifySandboxPayoutEvent } from './sandbox-p
 import { getHistory, getPayout, listSellerPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
 import { payoutListRoute } from './list-http.ts';
+import { providerNameFor } from './port.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 const PayoutId = z.string().regex(/^po_[a-z0-9]{1,32}$/, 'must be a payout id (po_…)');
@@ -66,7 +67,8 @@ export function payoutRoutes(runtime: PayoutsRuntime): RouteModule {
 }
 
 function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
-  const sandboxIsProvider = runtime.config.provider === 'sandbox';
+  const sandboxIsProvider =
+    runtime.config.provider === 'sandbox' || runtime.config.providers.includes('sandbox');
   payoutReadRoutes(app, runtime);
   payoutListRoute(app, runtime);
   manualPayoutRoute(app, runtime);
@@ -148,7 +150,7 @@ function manualPayoutRoute(app: App, runtime: PayoutsRuntime): void {
         apiKeyId: apiKey.id,
         idempotencyKey,
         body: request.body,
-        provider: runtime.provider.name,
+        provider: (bank) => providerNameFor(runtime.provider, bank),
         path: '/v1/payouts',
       });
       if (result.replayed) void reply.header('idempotent-replayed', 'true');
@@ -203,9 +205,10 @@ function payoutFileRoutes(app: App, runtime: PayoutsRuntime): void {
     async (request, reply) => {
       const file = await getPayoutFile(ctx.pool, request.params.id);
       if (!file) throw new AppError('payout_file_not_found', `no payout file ${request.params.id}`);
+      const ach = file.format === 'nacha';
       return reply
-        .type('application/xml')
-        .header('content-disposition', `attachment; filename="${file.id}.xml"`)
+        .type(ach ? 'text/plain; charset=us-ascii' : 'application/xml')
+        .header('content-disposition', `attachment; filename="${file.id}.${ach ? 'ach' : 'xml'}"`)
         .header('content-length', String(file.sizeBytes))
         .send(xmlStream(payoutFileStream(ctx.pool, file.id)));
     },

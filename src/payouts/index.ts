@@ -17,3 +17,7 @@ export { listPayoutFiles, readPayoutFile, payoutFileStream, type PayoutFile } fr
 export { createIso20022Provider } from './iso20022/adapter.ts';
 export { isoDateOf, parseIsoDate, type IsoDate } from './settings.ts';
 export { ibanWithCheckDigits } from './bank.ts';
+export { settleFromAch, type AchSettleReport } from './nacha/settle.ts';
+export { findPayoutsForBatch, type PayoutBatch } from './batches.ts';
+export type { PayoutProviderName, SubmitOptions } from './port.ts';
+export { loadAchSettings, DEFAULT_ACH, type AchSettings } from './nacha/config.ts';

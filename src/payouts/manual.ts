@@ -30,7 +30,8 @@ export interface ManualPayoutRequest {
   apiKeyId: string;
   idempotencyKey: string;
   body: { seller_account: string; amount: unknown; currency: string; description?: string | undefined };
-  provider: string;
+  /** The provider that carries a payout to these bank details (`providerNameFor`). */
+  provider: (bank: Bank) => string;
   path: string;
 }
 
@@ -189,7 +190,7 @@ async function bookManualPayout(
       amountMinor,
       source: 'manual',
       runDate: null,
-      provider: request.provider,
+      provider: request.provider(bank),
       destination: bank,
       ledgerEntryId: posted.entryId,
       apiKeyId: request.apiKeyId,

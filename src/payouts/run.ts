@@ -20,7 +20,7 @@ import type { Logger } from '../log.ts';
 import { lockSellers, sellersDueOn, type SellerDue } from '../sellers/index.ts';
 import { releaseDueHolds } from './holds.ts';
 import { newPayoutId } from './ids.ts';
-import type { PayoutProvider, SubmitReport } from './port.ts';
+import { providerNameFor, type PayoutProvider, type SubmitReport } from './port.ts';
 import { decideRun, isDue, type IsoDate, type RunDecision } from './settings.ts';
 import { insertPayouts, type NewPayout } from './store.ts';
 
@@ -194,7 +194,7 @@ function newPayouts(
       amountMinor: plan.decision.payoutMinor,
       source: 'scheduled',
       runDate: date,
-      provider: deps.provider.name,
+      provider: providerNameFor(deps.provider, bank),
       destination: bank,
       ledgerEntryId: entryId,
       reason: `payout run of ${date}`,
@@ -322,7 +322,7 @@ async function runChunk(
 export async function runPayouts(
   deps: RunDeps,
   date: IsoDate,
-  options: { chunkSize?: number } = {},
+  options: { chunkSize?: number; sameDay?: boolean } = {},
 ): Promise<RunReport> {
   const chunkSize = options.chunkSize ?? CHUNK;
   const holdsReleased = await releaseDueHolds(deps.pool, date);
@@ -346,6 +346,8 @@ export async function runPayouts(
     await runChunk(deps, date, sellers, report);
     if (page.length < chunkSize) break;
   }
-  report.submit = await deps.provider.submitPending({ pool: deps.pool, log: deps.log }, date, deps.now);
+  report.submit = await deps.provider.submitPending({ pool: deps.pool, log: deps.log }, date, deps.now, {
+    sameDay: options.sameDay === true,
+  });
   return report;
 }

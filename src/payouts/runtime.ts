@@ -1,7 +1,10 @@
 import type { AppContext } from '../context.ts';
 import { loadPayoutsConfig, type PayoutsConfig } from './config.ts';
 import { createIso20022Provider } from './iso20022/adapter.ts';
-import type { PayoutProvider } from './port.ts';
+import { createNachaProvider } from './nacha/adapter.ts';
+import { DEFAULT_ACH } from './nacha/config.ts';
+import type { PayoutProvider, PayoutProviderName } from './port.ts';
+import { createRoutedProvider } from './routed.ts';
 import { createSandboxPayoutProvider } from './sandbox-provider/adapter.ts';
 
 /** The payout module's configuration and provider, built once by `createPayouts`. */
@@ -11,10 +14,18 @@ export interface PayoutsRuntime {
   readonly provider: PayoutProvider;
 }
 
-export function providerFor(config: PayoutsConfig): PayoutProvider {
-  if (config.provider === 'sandbox')
+function oneProvider(config: PayoutsConfig, name: PayoutProviderName): PayoutProvider {
+  if (name === 'sandbox')
     return createSandboxPayoutProvider({ baseUrl: config.sandboxUrl, notifyUrl: config.webhookUrl });
+  if (name === 'nacha') return createNachaProvider(config.ach ?? DEFAULT_ACH);
   return createIso20022Provider({ version: config.painVersion, debtorFor: () => config.debtor });
+}
+
+/** The configured provider; with several enabled, one routing each payout by its bank details (routed.ts). */
+export function providerFor(config: PayoutsConfig): PayoutProvider {
+  const names = config.providers.length > 0 ? config.providers : [config.provider];
+  if (names.length === 1) return oneProvider(config, names[0] ?? config.provider);
+  return createRoutedProvider(names.map((name) => oneProvider(config, name)));
 }
 
 /**

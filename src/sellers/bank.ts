@@ -180,7 +180,19 @@ export function normaliseAccountNumber(input: string, field = 'payout.account_nu
 /** Bank details, either SEPA (IBAN + BIC) or US-style (account + routing number). */
 export type BankDetails =
   | { kind: 'sepa'; iban: string; bic: string; holderName: string | null }
-  | { kind: 'ach'; accountNumber: string; routingNumber: string; holderName: string | null };
+  | {
+      kind: 'ach';
+      accountNumber: string;
+      routingNumber: string;
+      holderName: string | null;
+      /** Who holds the account: a company (ACH batches of SEC code CCD, the default) or an individual (PPD). */
+      holderType?: AchHolderType;
+      /** Checking (the default) or savings: the ACH transaction code (22 or 32). */
+      accountType?: AchAccountType;
+    };
+
+export type AchHolderType = 'company' | 'individual';
+export type AchAccountType = 'checking' | 'savings';
 
 /** What audit rows and API answers show: enough to recognise the account, not enough to use it. */
 export function maskBankDetails(details: BankDetails | null): MaskedBankAccount | null {
@@ -197,6 +209,8 @@ export function maskBankDetails(details: BankDetails | null): MaskedBankAccount 
     account_last4: details.accountNumber.slice(-4),
     routing_number: details.routingNumber,
     holder: details.holderName,
+    ...(details.holderType === undefined ? {} : { holder_type: details.holderType }),
+    ...(details.accountType === undefined ? {} : { account_type: details.accountType }),
   };
 }
 

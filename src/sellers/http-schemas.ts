@@ -6,7 +6,16 @@ import { WEEKDAYS } from './terms.ts';
 /** A bank account as the API shows it: never the whole number. */
 export const MaskedBankAccount = z.union([
   z.object({ iban_last4: z.string(), country: z.string(), bic: z.string(), holder: z.string().nullable() }),
-  z.object({ account_last4: z.string(), routing_number: z.string(), holder: z.string().nullable() }),
+  z.object({
+    account_last4: z.string(),
+    routing_number: z.string(),
+    holder: z.string().nullable(),
+    holder_type: z
+      .enum(['company', 'individual'])
+      .optional()
+      .describe('ACH: CCD (company) or PPD (individual)'),
+    account_type: z.enum(['checking', 'savings']).optional(),
+  }),
 ]);
 export type MaskedBankAccount = z.infer<typeof MaskedBankAccount>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { registerBankCorrectionRoutes } from './bank-corrections-http.ts';
 import type { App } from '../http/app.ts';
 import type { AppContext } from '../context.ts';
 import { errorResponses } from '../http/schemas.ts';
@@ -57,6 +58,7 @@ export function registerSellerRoutes(app: App, ctx: AppContext, refundPolicy?: R
   balanceRoute(app, ctx);
   debtWriteOffRoute(app, ctx);
   registerSellerMaintenanceRoutes(app, ctx);
+  registerBankCorrectionRoutes(app, ctx);
   registerRefundPolicyRoutes(app, ctx, refundPolicy ?? loadRefundPolicy());
 }
 

@@ -45,3 +45,9 @@ export {
   refundPolicyFor,
   type RefundPolicy,
 } from './refund-policy.ts';
+export {
+  recordBankCorrection,
+  listBankCorrections,
+  type BankCorrection,
+  type CorrectedFields,
+} from './bank-corrections.ts';

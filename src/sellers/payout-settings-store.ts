@@ -29,11 +29,14 @@ export interface SettingsRow {
   fee_fixed_minor: bigint | null;
   needs_bank_details: boolean;
   needs_bank_details_reason: string | null;
+  ach_holder_type: 'company' | 'individual' | null;
+  ach_account_type: 'checking' | 'savings' | null;
 }
 
 export const SETTINGS_COLUMNS = `seller_account, account_holder_name, iban, bic, account_number, routing_number,
   schedule_interval, schedule_day, minimum_amount_minor, reserve_type, reserve_basis_points, reserve_fixed_minor,
-  hold_days, fee_basis_points, fee_fixed_minor, needs_bank_details, needs_bank_details_reason`;
+  hold_days, fee_basis_points, fee_fixed_minor, needs_bank_details, needs_bank_details_reason, ach_holder_type,
+  ach_account_type`;
 
 export function settingsFromRow(row: SettingsRow | undefined): PayoutSettings {
   if (!row) return DEFAULT_PAYOUT_SETTINGS;
@@ -46,6 +49,8 @@ export function settingsFromRow(row: SettingsRow | undefined): PayoutSettings {
       accountNumber: row.account_number,
       routingNumber: row.routing_number,
       holderName: row.account_holder_name,
+      ...(row.ach_holder_type === null ? {} : { holderType: row.ach_holder_type }),
+      ...(row.ach_account_type === null ? {} : { accountType: row.ach_account_type }),
     };
   }
   let schedule: Schedule;
@@ -118,7 +123,7 @@ export async function savePayoutSettings(
   const bank = next.bank;
   await db.query(
     `INSERT INTO sellers.payout_settings (${SETTINGS_COLUMNS}, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
      ON CONFLICT (seller_account) DO UPDATE SET
        account_holder_name = EXCLUDED.account_holder_name, iban = EXCLUDED.iban, bic = EXCLUDED.bic,
        account_number = EXCLUDED.account_number, routing_number = EXCLUDED.routing_number,
@@ -127,7 +132,8 @@ export async function savePayoutSettings(
        reserve_basis_points = EXCLUDED.reserve_basis_points, reserve_fixed_minor = EXCLUDED.reserve_fixed_minor,
        hold_days = EXCLUDED.hold_days, fee_basis_points = EXCLUDED.fee_basis_points,
        fee_fixed_minor = EXCLUDED.fee_fixed_minor, needs_bank_details = EXCLUDED.needs_bank_details,
-       needs_bank_details_reason = EXCLUDED.needs_bank_details_reason, updated_at = now()`,
+       needs_bank_details_reason = EXCLUDED.needs_bank_details_reason, ach_holder_type = EXCLUDED.ach_holder_type,
+       ach_account_type = EXCLUDED.ach_account_type, updated_at = now()`,
     [
       sellerAccount,
       bank?.holderName ?? null,
@@ -146,6 +152,8 @@ export async function savePayoutSettings(
       next.fee?.fixedMinor ?? null,
       needs,
       needs ? next.needsBankDetailsReason : null,
+      bank?.kind === 'ach' ? (bank.holderType ?? null) : null,
+      bank?.kind === 'ach' ? (bank.accountType ?? null) : null,
     ],
   );
   if (bankChanged) {
@@ -235,6 +243,8 @@ export async function sellersDueOn(
      FROM sellers.payout_settings ps JOIN sellers.sellers s USING (seller_account)
      WHERE ps.seller_account > $2
        AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL) AND NOT ps.needs_bank_details
+       AND NOT EXISTS (SELECT 1 FROM sellers.bank_corrections c
+                       WHERE c.seller_account = ps.seller_account AND c.status = 'open')
        AND (ps.schedule_interval = 'daily'
          OR (ps.schedule_interval = 'weekly' AND ps.schedule_day = extract(isodow FROM $1::date))
          OR (ps.schedule_interval = 'monthly' AND (ps.schedule_day = extract(day FROM $1::date)

@@ -40,6 +40,8 @@ export const PayoutBody = z
     bic: z.string().max(32).optional(),
     account_number: z.string().max(32).optional(),
     routing_number: z.string().max(32).optional(),
+    account_holder_type: z.enum(['company', 'individual']).optional(),
+    account_type: z.enum(['checking', 'savings']).optional(),
     schedule: ScheduleBody.optional(),
     minimum_amount: z.unknown().optional(),
     reserve: ReserveBody.optional(),
@@ -64,6 +66,20 @@ function amountAt(value: unknown, currency: CurrencyCode, field: string): bigint
   } catch (error) {
     throw error instanceof AppError ? error.atField(field) : error;
   }
+}
+
+/** The ACH holder type (CCD or PPD) and account type: as given, or as they were. */
+function achKinds(
+  input: PayoutInput,
+  previous: BankDetails | null,
+): Pick<Extract<BankDetails, { kind: 'ach' }>, 'holderType' | 'accountType'> {
+  const before = previous?.kind === 'ach' ? previous : undefined;
+  const holderType = input.account_holder_type ?? before?.holderType;
+  const accountType = input.account_type ?? before?.accountType;
+  return {
+    ...(holderType === undefined ? {} : { holderType }),
+    ...(accountType === undefined ? {} : { accountType }),
+  };
 }
 
 function bankFrom(input: PayoutInput, previous: BankDetails | null): BankDetails | null {
@@ -97,7 +113,11 @@ function bankFrom(input: PayoutInput, previous: BankDetails | null): BankDetails
       accountNumber: normaliseAccountNumber(input.account_number),
       routingNumber: normaliseRoutingNumber(input.routing_number),
       holderName,
+      ...achKinds(input, previous),
     };
+  }
+  if (previous?.kind === 'ach' && (input.account_holder_type ?? input.account_type) !== undefined) {
+    return { ...previous, holderName, ...achKinds(input, previous) };
   }
   if (previous !== null && input.account_holder_name !== undefined) return { ...previous, holderName };
   return previous;

@@ -27,11 +27,11 @@ function expectRefused(result: { code: number | null; output: string }): void {
 }
 
 describe('bad configuration is refused before anything starts (exit 78)', { timeout: 60_000 }, () => {
-  it('all: the issue’s case, BURSAR_PAYOUT_PROVIDER=nacha, exits at once instead of lingering with no server', async () => {
-    const result = await startWith('all', { BURSAR_PAYOUT_PROVIDER: 'nacha' });
+  it('all: an unknown BURSAR_PAYOUT_PROVIDER exits at once instead of lingering with no server', async () => {
+    const result = await startWith('all', { BURSAR_PAYOUT_PROVIDER: 'swift' });
     expectRefused(result);
     expect(result.output).toMatch(
-      /BURSAR_PAYOUT_PROVIDER: "nacha" is not one of the accepted values \(accepted: iso20022 or sandbox\)/,
+      /BURSAR_PAYOUT_PROVIDER: "swift" is not one of the accepted values \(accepted: iso20022, sandbox or nacha\)/,
     );
   });
 
@@ -125,7 +125,7 @@ describe('bad configuration is refused before anything starts (exit 78)', { time
       SANDBOX_SEED: 'random',
       SANDBOX_AUTOMATIC_PAYOUTS: 'maybe',
       // Not read by a sandbox process: not its problem.
-      BURSAR_PAYOUT_PROVIDER: 'nacha',
+      BURSAR_PAYOUT_PROVIDER: 'swift',
     });
     expectRefused(result);
     expect(result.output).toContain('the configuration has 3 problems');

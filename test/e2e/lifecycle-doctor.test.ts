@@ -87,9 +87,9 @@ describe('npx bursar doctor', { timeout: 360_000 }, () => {
         /^FAIL {2}data dir: stripe-webhook-secret is mode 644; a secret's file must be 0600/m,
       );
       expect(sick.output).not.toContain('sk_test_doctor_wrong_key');
-      const badConfig = await runBursar(['doctor'], { ...env, BURSAR_PAYOUT_PROVIDER: 'nacha' });
+      const badConfig = await runBursar(['doctor'], { ...env, BURSAR_PAYOUT_PROVIDER: 'swift' });
       expect(badConfig.code).toBe(1);
-      expect(badConfig.output).toMatch(/^FAIL {2}configuration: BURSAR_PAYOUT_PROVIDER: "nacha"/m);
+      expect(badConfig.output).toMatch(/^FAIL {2}configuration: BURSAR_PAYOUT_PROVIDER: "swift"/m);
     } finally {
       fs.chmodSync(path.join(dataDir, 'stripe-webhook-secret'), 0o600);
     }

@@ -61,8 +61,10 @@ describe('checkConfig', () => {
   });
 
   it('a role is refused only for the settings it reads', () => {
-    expect(checkConfig({ BURSAR_PAYOUT_PROVIDER: 'nacha' }, 'sandbox').problems).toEqual([]);
+    expect(checkConfig({ BURSAR_PAYOUT_PROVIDER: 'swift' }, 'sandbox').problems).toEqual([]);
     expect(checkConfig({ SANDBOX_SEED: 'x' }, 'worker').problems).toEqual([]);
-    expect(checkConfig({ BURSAR_PAYOUT_PROVIDER: 'nacha' }, 'worker').problems).toHaveLength(1);
+    expect(checkConfig({ BURSAR_PAYOUT_PROVIDER: 'swift' }, 'worker').problems).toHaveLength(1);
+    expect(checkConfig({ BURSAR_PAYOUT_PROVIDERS: 'pain001,nacha' }, 'worker').problems).toEqual([]);
+    expect(checkConfig({ BURSAR_ACH_COMPANY_NAME: 'far too long a name' }, 'api').problems).toHaveLength(1);
   });
 });

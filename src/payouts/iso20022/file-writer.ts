@@ -12,7 +12,7 @@ const CHUNK_BYTES = 256 * 1024;
 const PAGE_ROWS = 2000;
 
 /** Collects text into fixed-size byte chunks and stores each as a row, hashing as it goes. */
-class ChunkSink {
+export class ChunkSink {
   private parts: Buffer[] = [];
   private buffered = 0;
   private seq = 0;

@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool } from '../../src/db/pool.ts';
+import { verifyLedger } from '../../src/ledger/index.ts';
+import { createLogger } from '../../src/log.ts';
+import {
+  findPayoutsForBatch,
+  getPayout,
+  listPayoutFiles,
+  loadPayoutsConfig,
+  providerFor,
+  readPayoutFile,
+  runPayouts,
+  settleFromAch,
+  type RunReport,
+} from '../../src/payouts/index.ts';
+import { isBankingDay, nextBankingDay } from '../../src/payouts/nacha/calendar.ts';
+import { addDays, isoDateOf } from '../../src/payouts/settings.ts';
+import { listBankCorrections, findPayoutSettings, sellersDueOn } from '../../src/sellers/index.ts';
+import { resolveBankCorrection } from '../../src/sellers/bank-corrections.ts';
+import { listBankDetailsAudit } from '../../src/sellers/payout-settings-store.ts';
+import { registerSellerWithSettings } from '../../src/sellers/settings-service.ts';
+import { bookPayin, registerDailySeller, sellerBalances } from '../support/debt.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { buildReturnFile, checkNachaFile, type CheckedEntry, type CheckedFile } from '../support/nacha.ts';
+
+let db: TestDatabase;
+let pool: Pool;
+const log = createLogger('silent');
+const config = loadPayoutsConfig({ BURSAR_PAYOUT_PROVIDERS: 'pain001,nacha' }, 1, 2, '/nonexistent');
+const provider = providerFor(config);
+const ODFI = '09100001';
+
+/** The first banking day at least `days` after today: runs whose effective dates are easy to state. */
+function bankingDayFrom(days: number): string {
+  let day = addDays(isoDateOf(new Date()), days);
+  while (!isBankingDay(day)) day = addDays(day, 1);
+  return day;
+}
+
+async function achSeller(
+  id: string,
+  details: { holder?: 'company' | 'individual'; type?: 'checking' | 'savings'; currency?: string },
+): Promise<void> {
+  await registerSellerWithSettings(
+    pool,
+    { sellerAccount: id, name: `${id} Inc`, currency: details.currency ?? 'USD', metadata: {} },
+    {
+      account_number: '12345678',
+      routing_number: '021000021',
+      ...(details.holder === undefined ? {} : { account_holder_type: details.holder }),
+      ...(details.type === undefined ? {} : { account_type: details.type }),
+      schedule: { interval: 'daily' },
+    },
+    undefined,
+    null,
+  );
+}
+
+async function payin(seller: string, cents: bigint, currency = 'USD'): Promise<void> {
+  await bookPayin(pool, {
+    paymentOrderId: `${seller}_${cents}`,
+    sellerId: seller,
+    currency,
+    grossMinor: cents,
+  });
+}
+
+function run(date: string, sameDay = false): Promise<RunReport> {
+  return runPayouts({ pool, log, provider, now: new Date(`${date}T12:00:00Z`) }, date, { sameDay });
+}
+
+async function achFileOf(report: RunReport): Promise<{ id: string; checked: CheckedFile; text: string }> {
+  const written = report.submit.files.filter((f) => f.currency === 'USD');
+  expect(written).toHaveLength(1);
+  const id = written[0]?.id ?? '';
+  const text = await readPayoutFile(pool, id);
+  return { id, text, checked: checkNachaFile(text) };
+}
+
+function entryFor(file: CheckedFile, seller: string): CheckedEntry {
+  const entry = file.batches.flatMap((b) => b.entries).find((e) => e.identification === seller.toUpperCase());
+  if (!entry) throw new Error(`no entry for ${seller}`);
+  return entry;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ poolSize: 6 });
+  pool = db.pool;
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('NACHA ACH payouts', () => {
+  const d1 = bankingDayFrom(2);
+  let first: { id: string; checked: CheckedFile; text: string };
+
+  it('routes each seller by bank details (IBAN → pain.001, account + routing → ACH) and writes an ACH file an independent checker accepts', async () => {
+    await achSeller('ach_co', { holder: 'company' });
+    await achSeller('ach_ind', { holder: 'individual', type: 'savings' });
+    await achSeller('ach_eur', { currency: 'EUR' });
+    await registerDailySeller(pool, 'sepa_eu', 'EUR', 7);
+    for (let n = 0; n < 12; n++) {
+      await achSeller(`ach_many_${String.fromCharCode(97 + n)}`, {});
+      await payin(`ach_many_${String.fromCharCode(97 + n)}`, 1_000n + BigInt(n));
+    }
+    await payin('ach_co', 12_345n);
+    await payin('ach_ind', 6_789n);
+    await payin('ach_eur', 5_000n, 'EUR');
+    await payin('sepa_eu', 4_000n, 'EUR');
+    const report = await run(d1);
+    expect(report.submit.files.map((f) => f.currency).sort()).toEqual(['EUR', 'USD']);
+    // An ACH seller paid in EUR cannot go by ACH: left pending and reported.
+    expect(report.submit.failed).toBe(1);
+    first = await achFileOf(report);
+    expect(first.checked.errors).toEqual([]);
+    expect(first.text.split('\n')[0]).toHaveLength(94);
+    expect(first.checked.entryCount).toBe(14);
+    expect(first.checked.totalCreditCents).toBe(12_345n + 6_789n + 12n * 1_000n + 66n);
+    expect(first.checked.batches.map((b) => [b.sec, b.effectiveDate, b.companyId])).toEqual([
+      ['CCD', nextBankingDay(d1), '1234567890'],
+      ['PPD', nextBankingDay(d1), '1234567890'],
+    ]);
+    expect(entryFor(first.checked, 'ach_ind').transactionCode).toBe('32');
+    expect(entryFor(first.checked, 'ach_co')).toMatchObject({ transactionCode: '22', amountCents: 12_345n });
+    expect(first.checked.fileIdModifier).toBe('A');
+  });
+
+  it('keeps each entry’s trace number on its payout, lists the file like pain.001 and never rewrites it', async () => {
+    const rows = await pool.query<{ id: string; provider: string; seller_account: string }>(
+      `SELECT id, provider, seller_account FROM payouts.payouts WHERE run_date = $1 ORDER BY seller_account`,
+      [d1],
+    );
+    const byProvider = Object.fromEntries(rows.rows.map((r) => [r.seller_account, r.provider]));
+    expect(byProvider).toMatchObject({ ach_co: 'nacha', ach_eur: 'nacha', sepa_eu: 'iso20022' });
+    for (const row of rows.rows.filter((r) => r.provider === 'nacha' && r.seller_account !== 'ach_eur')) {
+      const payout = await getPayout(pool, row.id);
+      expect(payout?.status).toBe('in_transit');
+      expect(payout?.providerReference).toBe(entryFor(first.checked, row.seller_account).trace);
+      expect(payout?.payoutFileId).toBe(first.id);
+    }
+    const listed = await listPayoutFiles(pool, { limit: 10 });
+    expect(listed.find((f) => f.id === first.id)).toMatchObject({
+      format: 'nacha',
+      debtorIban: null,
+      txCount: 14,
+    });
+    await expect(
+      pool.query("UPDATE payouts.payout_file_chunks SET data = 'x' WHERE file_id = $1", [first.id]),
+    ).rejects.toThrow(/never changed/);
+    await expect(
+      pool.query('UPDATE payouts.payout_files SET tx_count = 0 WHERE id = $1', [first.id]),
+    ).rejects.toThrow(/never rewritten/);
+  });
+
+  it('finds the payouts of a file or of one ACH batch by the reference a bank statement shows', async () => {
+    const whole = await findPayoutsForBatch(pool, first.id);
+    expect(whole?.payouts).toHaveLength(14);
+    const ppd = await findPayoutsForBatch(pool, `${first.id}/2`);
+    expect(ppd).toMatchObject({ batchNumber: 2, totalMinor: 6_789n, currency: 'USD' });
+    expect(ppd?.payouts).toHaveLength(1);
+    const discretionary = first.checked.batches[0]?.discretionary ?? '';
+    expect(discretionary).toHaveLength(20);
+    expect((await findPayoutsForBatch(pool, `${discretionary}/1`))?.payouts).toHaveLength(13);
+    expect(await findPayoutsForBatch(pool, 'pf_unknownunknownunknown')).toBeUndefined();
+  });
+
+  it('returns a payout from an addenda-99 return (money back to available, code and description kept), once', async () => {
+    const entry = entryFor(first.checked, 'ach_co');
+    const before = await sellerBalances(pool, 'ach_co', 'USD');
+    const file = buildReturnFile([{ kind: 'return', code: 'R03', entry }], { odfi: ODFI, rdfi: '02100002' });
+    const report = await settleFromAch(pool, file, 'returns-1.ach');
+    expect(report).toMatchObject({ entries: 1, returned: 1, unmatched: [] });
+    const payout = (
+      await pool.query<{ id: string }>(
+        "SELECT id FROM payouts.payouts WHERE provider_reference = $1 AND provider = 'nacha'",
+        [entry.trace],
+      )
+    ).rows[0];
+    const returned = await getPayout(pool, payout?.id ?? '');
+    expect(returned?.status).toBe('returned');
+    expect(returned?.returnReason).toBe('R03 No account/unable to locate account');
+    const after = await sellerBalances(pool, 'ach_co', 'USD');
+    expect(after.available - before.available).toBe(12_345n);
+    expect(after.inTransit - before.inTransit).toBe(-12_345n);
+    expect((await settleFromAch(pool, file, 'returns-1.ach')).unchanged).toBe(1);
+    expect((await verifyLedger(pool)).ok).toBe(true);
+  });
+
+  it('reports a return naming no payout of ours, or with another amount, as unmatched', async () => {
+    const entry = entryFor(first.checked, 'ach_many_a');
+    const stranger = { ...entry, trace: `${ODFI}9999990` };
+    const wrongAmount = { ...entryFor(first.checked, 'ach_many_b'), amountCents: 1n };
+    const file = buildReturnFile(
+      [
+        { kind: 'return', code: 'R02', entry: stranger },
+        { kind: 'return', code: 'R02', entry: wrongAmount },
+      ],
+      { odfi: ODFI, rdfi: '02100002' },
+    );
+    const report = await settleFromAch(pool, file, 'returns-2.ach');
+    expect(report.returned).toBe(0);
+    expect(report.unmatched).toHaveLength(2);
+  });
+
+  it('keeps an addenda-98 NOC as a correction to confirm: details unchanged, seller held from runs until confirmed', async () => {
+    const entry = entryFor(first.checked, 'ach_ind');
+    const corrected = `021000021${'98765432'.padEnd(17)}22`;
+    const file = buildReturnFile([{ kind: 'noc', code: 'C07', entry, correctedData: corrected }], {
+      odfi: ODFI,
+      rdfi: '02100002',
+    });
+    expect(await settleFromAch(pool, file, 'noc-1.ach')).toMatchObject({ corrections: 1, unmatched: [] });
+    expect((await settleFromAch(pool, file, 'noc-1.ach')).unchanged).toBe(1);
+    const [open] = await listBankCorrections(pool, 'ach_ind', 'open');
+    expect(open?.corrected).toEqual({
+      routingNumber: '021000021',
+      accountNumber: '98765432',
+      accountType: 'checking',
+    });
+    const settings = await findPayoutSettings(pool, 'ach_ind');
+    expect(settings.bank).toMatchObject({ accountNumber: '12345678', accountType: 'savings' });
+    const due = await sellersDueOn(pool, addDays(d1, 1), 'ach_', 100);
+    expect(due.map((s) => s.sellerAccount)).not.toContain('ach_ind');
+    expect(due.map((s) => s.sellerAccount)).toContain('ach_many_a');
+
+    const confirmed = await resolveBankCorrection(pool, {
+      sellerAccount: 'ach_ind',
+      id: open?.id ?? '',
+      action: 'confirm',
+      note: 'checked with the seller',
+      apiKeyId: null,
+    });
+    expect(confirmed.status).toBe('confirmed');
+    expect((await findPayoutSettings(pool, 'ach_ind')).bank).toMatchObject({
+      accountNumber: '98765432',
+      routingNumber: '021000021',
+      accountType: 'checking',
+      holderType: 'individual',
+    });
+    expect((await listBankDetailsAudit(pool, 'ach_ind')).length).toBe(2);
+    await expect(
+      resolveBankCorrection(pool, {
+        sellerAccount: 'ach_ind',
+        id: confirmed.id,
+        action: 'dismiss',
+        note: null,
+        apiKeyId: null,
+      }),
+    ).rejects.toMatchObject({ code: 'bank_correction_resolved' });
+  });
+
+  it('dismisses a NOC without touching the bank details', async () => {
+    const entry = entryFor(first.checked, 'ach_many_c');
+    const file = buildReturnFile([{ kind: 'noc', code: 'C05', entry, correctedData: '32' }], {
+      odfi: ODFI,
+      rdfi: '02100002',
+    });
+    await settleFromAch(pool, file, 'noc-2.ach');
+    const [open] = await listBankCorrections(pool, 'ach_many_c', 'open');
+    expect(open?.corrected).toEqual({ accountType: 'savings' });
+    const dismissed = await resolveBankCorrection(pool, {
+      sellerAccount: 'ach_many_c',
+      id: open?.id ?? '',
+      action: 'dismiss',
+      note: 'seller says checking is right',
+      apiKeyId: null,
+    });
+    expect(dismissed).toMatchObject({ status: 'dismissed', note: 'seller says checking is right' });
+    expect((await findPayoutSettings(pool, 'ach_many_c')).bank).not.toHaveProperty('accountType');
+  });
+
+  it('same-day run: effective date the run date for entries within $1,000,000, the next banking day above; a new file id modifier', async () => {
+    const d2 = bankingDayFrom(10);
+    await achSeller('ach_big', { holder: 'company' });
+    await payin('ach_big', 100_000_001n);
+    await payin('ach_many_d', 2_000n);
+    const report = await run(d2, true);
+    const second = await achFileOf(report);
+    expect(second.checked.errors).toEqual([]);
+    const dates = second.checked.batches.map((b) => [b.sec, b.effectiveDate, b.entries.length]);
+    expect(dates).toContainEqual(['CCD', d2, second.checked.entryCount - 1]);
+    expect(dates).toContainEqual(['CCD', nextBankingDay(d2), 1]);
+    expect(entryFor(second.checked, 'ach_big').amountCents).toBe(100_000_001n);
+    expect(second.checked.fileIdModifier).toBe('A');
+    const third = await run(d2, true);
+    expect(third.submit.files.filter((f) => f.currency === 'USD')).toHaveLength(0);
+  });
+});
