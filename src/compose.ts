@@ -7,7 +7,7 @@ import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
-import { createDisputes, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
+import { createDisputes, disputeDays, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
 import {
@@ -48,10 +48,11 @@ import {
   type ReportFetcher,
   openExceptionCounts,
 } from './reconciliation/index.ts';
-import { createDashboard, type DashboardModule } from './dashboard/index.ts';
+import { createDashboard, type DashboardModule, type OverviewSources } from './dashboard/index.ts';
 import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
 import {
   createRefunds,
+  refundDays,
   refundTotals,
   succeededRefundsBetween,
   type RefundableOrder,
@@ -279,16 +280,7 @@ function dashboardOf(payins: PayinsModule): DashboardModule {
       release: () => payins.runtime.release(),
     },
     overview: {
-      activity: [
-        async (db, from) =>
-          (await payinDays(db, from)).map((d) => ({
-            day: d.day,
-            currency: d.currency,
-            volumeMinor: d.succeededMinor,
-            succeeded: d.succeeded,
-            failed: d.failed,
-          })),
-      ],
+      activity: overviewActivity(),
       openExceptions: openExceptionCounts,
       openDeadLetters: openDeadLetterCounts,
     },
@@ -304,6 +296,22 @@ function dashboardOf(payins: PayinsModule): DashboardModule {
       ledgerEntries: entriesForPaymentOrder,
     },
   });
+}
+
+/** The home page's activity per day and currency: pay-ins, refunds and disputes, each read by its module. */
+function overviewActivity(): OverviewSources['activity'] {
+  return [
+    async (db, from) =>
+      (await payinDays(db, from)).map((d) => ({
+        day: d.day,
+        currency: d.currency,
+        volumeMinor: d.succeededMinor,
+        succeeded: d.succeeded,
+        failed: d.failed,
+      })),
+    refundDays,
+    disputeDays,
+  ];
 }
 
 /** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */
