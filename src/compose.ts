@@ -49,7 +49,13 @@ import {
   openExceptionCounts,
 } from './reconciliation/index.ts';
 import { createDashboard, type DashboardModule, type OverviewSources } from './dashboard/index.ts';
-import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
+import {
+  createOperators,
+  recordAudit,
+  type OperatorsConfig,
+  type OperatorsModule,
+} from './operators/index.ts';
+import { createKey, isScope, listKeys, revokeKey, SCOPES } from './apikeys/index.ts';
 import {
   createRefunds,
   refundDays,
@@ -62,7 +68,7 @@ import {
   resetRefundForReplay,
 } from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
-import { createSellers, type SellersModule } from './sellers/index.ts';
+import { createSellers, listBankDetailsAudit, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
 
@@ -295,6 +301,14 @@ function dashboardOf(payins: PayinsModule): DashboardModule {
       pspEvents: pspEventsAbout,
       ledgerEntries: entriesForPaymentOrder,
     },
+    bankHistory: listBankDetailsAudit,
+    apiKeys: {
+      list: listKeys,
+      create: (db, name, scopes) => createKey(db, name, scopes.filter(isScope)),
+      revoke: revokeKey,
+      scopes: SCOPES,
+    },
+    audit: recordAudit,
   });
 }
 
