@@ -106,7 +106,8 @@ async function fetchFromPage(
 
 describe.skipIf(skipReason !== undefined)(
   'the operations dashboard in chromium',
-  { timeout: 120_000 },
+  // The machine running the suite may be loaded: a test's whole walk through pages gets minutes, each wait its own.
+  { timeout: 300_000 },
   () => {
     beforeAll(async () => {
       [stack, chrome] = await Promise.all([
@@ -306,16 +307,15 @@ describe.skipIf(skipReason !== undefined)(
             await page.goto(`${stack.baseUrl}/dashboard${path}`);
             await page.getByTestId('whoami').waitFor();
             await page.locator('main h2').first().waitFor();
-            await page.waitForFunction(
-              "document.querySelector('main .mantine-Loader-root') === null",
-              undefined,
-              {
-                timeout: 15_000,
-              },
-            );
-            const overflow = await page.evaluate<number>(
-              'document.documentElement.scrollWidth - window.innerWidth',
-            );
+            const loaders = page.locator('main .mantine-Loader-root');
+            await expect.poll(() => loaders.count(), { timeout: 20_000 }).toBe(0);
+            const overflow = await page.evaluate(() => {
+              const g = globalThis as unknown as {
+                document: { documentElement: { scrollWidth: number } };
+                innerWidth: number;
+              };
+              return g.document.documentElement.scrollWidth - g.innerWidth;
+            });
             expect({ path, viewport, overflow }).toEqual({ path, viewport, overflow: 0 });
           }
         } finally {
