@@ -150,9 +150,11 @@ async function main(): Promise<void> {
     await shoot(page, base, '/payments', 'payments', 'shot-4-acme');
     await shoot(page, base, `/payments/${paymentId}`, 'payment', 'Ledger entries');
     await shoot(page, base, '/sellers/acme', 'seller', 'Wallet');
+    await shoot(page, base, '/payouts', 'payouts', 'Payout reconciliation');
     await shoot(page, base, '/reconciliation', 'reconciliation', 'Exceptions');
     await shoot(page, base, '/dead-letters', 'dead-letters', 'Dead letters');
     await shoot(page, base, '/audit', 'audit', 'Audit log');
+    await shoot(page, base, '/admin', 'admin', 'API keys');
   } finally {
     await browser.close();
     child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
-import { createDisputes, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
+import { createDisputes, disputeDays, type DisputesConfig, type DisputesModule } from './disputes/index.ts';
 import type { Logger } from './log.ts';
 import type { FeePolicy } from './money/platform-fee.ts';
 import {
@@ -49,10 +49,17 @@ import {
   type ReportFetcher,
   openExceptionCounts,
 } from './reconciliation/index.ts';
-import { createDashboard, type DashboardModule } from './dashboard/index.ts';
-import { createOperators, type OperatorsConfig, type OperatorsModule } from './operators/index.ts';
+import { createDashboard, type DashboardModule, type OverviewSources } from './dashboard/index.ts';
+import {
+  createOperators,
+  recordAudit,
+  type OperatorsConfig,
+  type OperatorsModule,
+} from './operators/index.ts';
+import { createKey, isScope, listKeys, revokeKey, SCOPES } from './apikeys/index.ts';
 import {
   createRefunds,
+  refundDays,
   refundTotals,
   succeededRefundsBetween,
   type RefundableOrder,
@@ -62,7 +69,7 @@ import {
   resetRefundForReplay,
 } from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
-import { createSellers, type SellersModule } from './sellers/index.ts';
+import { createSellers, listBankDetailsAudit, type SellersModule } from './sellers/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
 import { createEvents, type EventsConfig, type EventsModule } from './events/index.ts';
@@ -294,16 +301,7 @@ function dashboardOf(payins: PayinsModule): DashboardModule {
       release: () => payins.runtime.release(),
     },
     overview: {
-      activity: [
-        async (db, from) =>
-          (await payinDays(db, from)).map((d) => ({
-            day: d.day,
-            currency: d.currency,
-            volumeMinor: d.succeededMinor,
-            succeeded: d.succeeded,
-            failed: d.failed,
-          })),
-      ],
+      activity: overviewActivity(),
       openExceptions: openExceptionCounts,
       openDeadLetters: openDeadLetterCounts,
     },
@@ -318,7 +316,31 @@ function dashboardOf(payins: PayinsModule): DashboardModule {
       pspEvents: pspEventsAbout,
       ledgerEntries: entriesForPaymentOrder,
     },
+    bankHistory: listBankDetailsAudit,
+    apiKeys: {
+      list: listKeys,
+      create: (db, name, scopes) => createKey(db, name, scopes.filter(isScope)),
+      revoke: revokeKey,
+      scopes: SCOPES,
+    },
+    audit: recordAudit,
   });
+}
+
+/** The home page's activity per day and currency: pay-ins, refunds and disputes, each read by its module. */
+function overviewActivity(): OverviewSources['activity'] {
+  return [
+    async (db, from) =>
+      (await payinDays(db, from)).map((d) => ({
+        day: d.day,
+        currency: d.currency,
+        volumeMinor: d.succeededMinor,
+        succeeded: d.succeeded,
+        failed: d.failed,
+      })),
+    refundDays,
+    disputeDays,
+  ];
 }
 
 /** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */

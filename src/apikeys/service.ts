@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Pool } from '../db/pool.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 import { generateKeyId, generateSecret, hashSecret, hintOf } from './secret.ts';
 import * as store from './store.ts';
@@ -12,11 +12,11 @@ export interface CreatedKey {
   scopes: Scope[];
 }
 
-export async function createKey(pool: Pool, name: string, scopes: Scope[]): Promise<CreatedKey> {
+export async function createKey(db: Queryable, name: string, scopes: Scope[]): Promise<CreatedKey> {
   if (scopes.length === 0) throw new Error('a key needs at least one scope');
   const secret = generateSecret();
   const id = generateKeyId();
-  await store.insertKey(pool, { id, name, secretHash: hashSecret(secret), hint: hintOf(secret), scopes });
+  await store.insertKey(db, { id, name, secretHash: hashSecret(secret), hint: hintOf(secret), scopes });
   return { id, secret, scopes };
 }
 

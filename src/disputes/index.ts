@@ -8,3 +8,4 @@ export type { DisputesPorts, PaidOrder } from './ports.ts';
 export type { FeeBearer, DisputeStatus } from './domain.ts';
 export { disputesByPspId, disputesByTxn, type Dispute } from './store.ts';
 export { pollDisputesOnce } from './poller.ts';
+export { disputeDays, type DisputeDay } from './stats.ts';

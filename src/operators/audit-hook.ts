@@ -78,7 +78,8 @@ export function installOperatorAudit(app: FastifyInstance, pool: Pool, log: Logg
     const operator = request.operator;
     if (!operator || SAFE_METHODS.has(request.method) || reply.statusCode >= 400) return;
     const route = request.routeOptions.url ?? request.url;
-    if (route === '/dashboard/api/session') return;
+    // The dashboard's own writes (sign-in; operators and API keys) record themselves, in their transaction.
+    if (route.startsWith('/dashboard/api/')) return;
     const target = targetOf(request, request.auditAfter);
     try {
       await recordAudit(pool, {

@@ -6,27 +6,8 @@ import { installOperatorAudit } from './audit-hook.ts';
 import type { OperatorsConfig } from './config.ts';
 import { SESSION_COOKIE, sessionCookies, clearedCookies, cookieValue } from './cookies.ts';
 import { signIn, signOut } from './service.ts';
-import { listOperators, type Operator } from './store.ts';
-
-const OperatorWire = z.object({
-  id: z.string(),
-  object: z.literal('operator'),
-  email: z.string(),
-  role: z.enum(['viewer', 'operator', 'admin']),
-  created_at: Timestamp,
-  disabled: z.boolean(),
-});
-
-function operatorToWire(operator: Operator): z.infer<typeof OperatorWire> {
-  return {
-    id: operator.id,
-    object: 'operator',
-    email: operator.email,
-    role: operator.role,
-    created_at: operator.createdAt.toISOString(),
-    disabled: operator.disabledAt !== null,
-  };
-}
+import { listOperators } from './store.ts';
+import { operatorAdminRoutes, OperatorWire, operatorToWire } from './admin-http.ts';
 
 const SessionWire = z.object({
   object: z.literal('session'),
@@ -196,5 +177,6 @@ export function operatorRoutes(config: OperatorsConfig): RouteModule {
     installOperatorAudit(app, ctx.pool, ctx.log);
     sessionRoutes(app, ctx.pool, config);
     auditRoutes(app, ctx.pool);
+    operatorAdminRoutes(app, ctx.pool);
   };
 }

@@ -52,6 +52,14 @@ export async function findOperatorByEmail(
   return row ? { ...toOperator(row), passwordHash: row.password_hash } : undefined;
 }
 
+export async function findOperatorById(db: Queryable, id: string): Promise<Operator | undefined> {
+  const result = await db.query<OperatorRow>('SELECT * FROM operators.operators WHERE id = $1 FOR UPDATE', [
+    id,
+  ]);
+  const row = result.rows[0];
+  return row ? toOperator(row) : undefined;
+}
+
 export async function listOperators(db: Queryable): Promise<Operator[]> {
   const result = await db.query<OperatorRow>('SELECT * FROM operators.operators ORDER BY created_at, id');
   return result.rows.map(toOperator);

@@ -11,6 +11,7 @@ export {
   type RefundsRuntime,
 } from './runtime.ts';
 export { refundTotals, succeededRefundsBetween } from './store.ts';
+export { refundDays, type RefundDay } from './stats.ts';
 export { resetRefundForReplay, claimDueRefunds, executeRefund } from './executor.ts';
 export { refundTick } from './worker.ts';
 export type { Refund, RefundableOrder, RefundStatus } from './types.ts';

@@ -25,6 +25,7 @@ export {
 export {
   findPayoutSettings,
   flagNeedsBankDetails,
+  listBankDetailsAudit,
   sellersDueOn,
   type SellerDue,
 } from './payout-settings-store.ts';

@@ -44,6 +44,41 @@ async function shows(page: Page, locator: Locator, what: string): Promise<void> 
   }
 }
 
+/** Reloads the page until `locator` shows (a background worker finishing), failing with what the page said. */
+async function showsAfterReloads(page: Page, locator: Locator, what: string, tries = 20): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await locator.first().waitFor({ timeout: 3_000 });
+      return;
+    } catch (error) {
+      if (attempt >= tries) {
+        const text = (await page.locator('body').innerText()).slice(0, 1500);
+        throw new Error(`${what} never showed at ${page.url()}; the page said:\n${text}`, { cause: error });
+      }
+      await page.reload();
+    }
+  }
+}
+
+/** An exception report with `count` charges Bursar has no order for, run through reconciliation. */
+async function runWithUnknownCharges(count: number): Promise<string> {
+  const report = writeReport(
+    Array.from({ length: count }, (_, i) => ({
+      txn: uid(`txn_dash${i}`),
+      category: 'charge',
+      currency: 'USD',
+      grossMinor: 100n + BigInt(i),
+      feeMinor: 3n,
+      sourceId: uid(`ch_dash${i}`),
+      created: new Date(),
+      metadata: { payment_order_id: uid('unknown') },
+    })),
+  );
+  const run = await stack.post('/v1/reconciliation/runs', { source: 'psp', content: report });
+  expect(run.status).toBe(201);
+  return String(run.json.id);
+}
+
 /** A write from the page's own JavaScript, as a script injected into the dashboard could make it. */
 async function fetchFromPage(
   page: Page,
@@ -71,11 +106,19 @@ async function fetchFromPage(
 
 describe.skipIf(skipReason !== undefined)(
   'the operations dashboard in chromium',
-  { timeout: 120_000 },
+  // The machine running the suite may be loaded: a test's whole walk through pages gets minutes, each wait its own.
+  { timeout: 300_000 },
   () => {
     beforeAll(async () => {
-      [stack, chrome] = await Promise.all([startPayinsStack(), launchChromium()]);
+      [stack, chrome] = await Promise.all([
+        startPayinsStack({
+          sandbox: { refundDelayMs: 200 },
+          compose: { refunds: { tickIntervalMs: 100, leaseMs: 3_000, pollAfterMs: 2_000 } },
+        }),
+        launchChromium(),
+      ]);
       await stack.registerSellers(SELLERS);
+      await stack.modules.refunds.worker.start();
       for (const role of ['viewer', 'operator', 'admin'] as const) {
         await createOperator(stack.ctx.pool, {
           email: `${role}@example.com`,
@@ -92,6 +135,7 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     afterAll(async () => {
+      await stack?.modules.refunds.worker.stop();
       await chrome?.close();
       await stack?.close();
     });
@@ -146,6 +190,137 @@ describe.skipIf(skipReason !== undefined)(
         expect(await audit.innerText()).toContain(String(exceptionId));
       } finally {
         await context.close();
+      }
+    });
+
+    it('finds a payment by seller and status, opens it from the list, refunds part of it and shows the refund with its ledger entry', async () => {
+      const { context, page } = await signedIn('operator@example.com');
+      try {
+        await page.getByRole('link', { name: 'Payments' }).click();
+        await page.getByLabel('Seller').fill(SELLERS[0] ?? '');
+        await page.locator('input').and(page.getByLabel('Status')).click();
+        await page.getByRole('option', { name: 'SUCCESS' }).click();
+        await page.getByRole('button', { name: 'Search' }).click();
+        const row = page.getByRole('table', { name: 'Payments' }).locator(`tr[data-row-id="${paidOrder}"]`);
+        await shows(page, row, 'the payment in the filtered list');
+        await row.click();
+        await shows(page, page.getByRole('heading', { name: `Payment ${paidOrder}` }), 'the payment page');
+        await page.getByRole('button', { name: 'Refund…' }).click();
+        await page.getByLabel('Amount (USD)').fill('15.00');
+        await page.getByRole('button', { name: 'Confirm refund' }).click();
+        const refund = page.getByTestId('refund').filter({ hasText: '15.00' });
+        await shows(page, refund, 'the refund');
+        const entry = page
+          .getByTestId('ledger-entry')
+          .filter({ has: page.getByText('refund', { exact: true }) });
+        await showsAfterReloads(page, entry, 'the refund ledger entry');
+        expect(await entry.first().innerText()).toContain('1500');
+        const overview = await page.evaluate(async () => (await fetch('/dashboard/api/overview')).json());
+        const refunds = (overview as { days: Array<{ refunds: number }> }).days.reduce(
+          (n, d) => n + d.refunds,
+          0,
+        );
+        expect(refunds).toBeGreaterThanOrEqual(1);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('resolves and reopens an exception with notes, bulk-resolves a filtered selection, and the audit log shows before and after', async () => {
+      const runId = await runWithUnknownCharges(3);
+      const { context, page } = await signedIn('operator@example.com');
+      try {
+        await page.goto(
+          `${stack.baseUrl}/dashboard/reconciliation?status=open&class=investigation&run_id=${runId}`,
+        );
+        const table = page.getByRole('table', { name: 'Exceptions' });
+        const rows = table.locator('tbody tr');
+        await shows(page, rows.nth(2), "the run's three exceptions");
+        expect(await rows.count()).toBe(3);
+        const firstId = String(await rows.first().getAttribute('data-row-id'));
+        await rows.first().locator('td').nth(1).click();
+        await shows(page, page.getByRole('heading', { name: `Exception ${firstId}` }), 'the exception page');
+        await page.getByLabel('Note').fill('first look: a test charge');
+        await page.getByRole('button', { name: 'Resolve' }).click();
+        await shows(page, page.getByText('first look: a test charge'), 'the resolve note in the history');
+        await page.getByLabel('Note').fill('reopened: needs the PSP statement');
+        await page.getByRole('button', { name: 'Reopen' }).click();
+        await shows(
+          page,
+          page.getByText('reopened: needs the PSP statement'),
+          'the reopen note in the history',
+        );
+
+        await page.goto(
+          `${stack.baseUrl}/dashboard/reconciliation?status=open&class=investigation&run_id=${runId}`,
+        );
+        await shows(page, rows.nth(2), 'the three open exceptions again');
+        await page.getByRole('button', { name: 'Select all shown' }).click();
+        await page.getByLabel('Note for the selected exceptions').fill('bulk: test charges');
+        await page.getByRole('button', { name: 'Resolve 3 selected' }).click();
+        await shows(page, page.getByText('No exceptions.'), 'the emptied filtered queue');
+        const resolved = await stack.get(`/v1/reconciliation/exceptions?status=resolved&run_id=${runId}`);
+        expect((resolved.json.data as unknown[]).length).toBe(3);
+
+        await page.goto(`${stack.baseUrl}/dashboard/audit`);
+        await page.getByLabel('Target id').fill(firstId);
+        await page.getByRole('button', { name: 'Filter' }).click();
+        const audit = page.getByRole('table', { name: 'Audit log' });
+        await shows(
+          page,
+          audit.getByText('POST /v1/reconciliation/exceptions/:id/reopen'),
+          'the reopen in the audit log',
+        );
+        const reopen = audit.locator('tbody tr').filter({ hasText: '/reopen' }).first();
+        const cells = reopen.locator('td');
+        expect(await cells.nth(4).innerText()).toContain('"status": "resolved"');
+        expect(await cells.nth(5).innerText()).toContain('"status": "open"');
+        expect(await audit.locator('tbody tr').count()).toBe(3);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('fits every page into laptop (1366x768) and tablet (820x1180) widths without horizontal scrolling', async () => {
+      const pages = [
+        '',
+        '/payments',
+        `/payments/${paidOrder}`,
+        '/sellers',
+        `/sellers/${SELLERS[0]}`,
+        '/payouts',
+        '/disputes',
+        '/reconciliation',
+        '/dead-letters',
+        '/webhooks',
+        '/audit',
+        '/admin',
+      ];
+      for (const viewport of [
+        { width: 1366, height: 768 },
+        { width: 820, height: 1180 },
+      ]) {
+        const { context, page } = await signedIn('admin@example.com');
+        try {
+          await page.setViewportSize(viewport);
+          for (const path of pages) {
+            await page.goto(`${stack.baseUrl}/dashboard${path}`);
+            await page.getByTestId('whoami').waitFor();
+            await page.locator('main h2').first().waitFor();
+            // Every request of the page answered (and the tables drawn): no request for half a second.
+            await page.waitForLoadState('networkidle');
+            const overflow = await page.evaluate(() => {
+              const g = globalThis as unknown as {
+                document: { documentElement: { scrollWidth: number } };
+                innerWidth: number;
+              };
+              return g.document.documentElement.scrollWidth - g.innerWidth;
+            });
+            expect({ path, viewport, overflow }).toEqual({ path, viewport, overflow: 0 });
+          }
+        } finally {
+          await context.close();
+        }
       }
     });
 

@@ -3,10 +3,11 @@ import { useDisclosure } from '@mantine/hooks';
 import { useCallback, useEffect, useState } from 'react';
 import { Link, Route, Routes, useLocation } from 'react-router';
 import { api, onSignedOut, type Operator, type Session } from './api';
+import { AdminPage } from './pages/Admin';
 import { AuditPage } from './pages/Audit';
 import { DeadLettersPage } from './pages/DeadLetters';
 import { DisputePage, DisputesPage } from './pages/Disputes';
-import { ExceptionPage, ReconciliationPage } from './pages/Reconciliation';
+import { ExceptionPage, ReconciliationPage, RunPage } from './pages/Reconciliation';
 import { HomePage } from './pages/Home';
 import { PaymentPage } from './pages/Payment';
 import { PaymentsPage } from './pages/Payments';
@@ -27,6 +28,8 @@ const NAV = [
   ['/webhooks', 'Webhooks'],
   ['/audit', 'Audit log'],
 ] as const;
+
+const ADMIN_NAV = [['/admin', 'Administration']] as const;
 
 function Shell({ operator, onSignOut }: { operator: Operator; onSignOut: () => void }) {
   const [opened, { toggle, close }] = useDisclosure();
@@ -55,7 +58,7 @@ function Shell({ operator, onSignOut }: { operator: Operator; onSignOut: () => v
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
-        {NAV.map(([to, label]) => (
+        {[...NAV, ...(operator.role === 'admin' ? ADMIN_NAV : [])].map(([to, label]) => (
           <NavLink
             key={to}
             component={Link}
@@ -78,6 +81,8 @@ function Shell({ operator, onSignOut }: { operator: Operator; onSignOut: () => v
           <Route path="/disputes/:id" element={<DisputePage />} />
           <Route path="/reconciliation" element={<ReconciliationPage />} />
           <Route path="/reconciliation/exceptions/:id" element={<ExceptionPage />} />
+          <Route path="/reconciliation/runs/:id" element={<RunPage />} />
+          <Route path="/admin" element={<AdminPage />} />
           <Route path="/dead-letters" element={<DeadLettersPage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/audit" element={<AuditPage />} />

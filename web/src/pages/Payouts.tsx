@@ -1,4 +1,5 @@
-import { Anchor, Card, Stack, Tabs, Title } from '@mantine/core';
+import { Anchor, Card, Stack, Tabs, Text, Title } from '@mantine/core';
+import { RunsTable } from './Reconciliation';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useNavigate, useParams } from 'react-router';
 import { Json, Loaded, money, StatusBadge, when } from '../components/Bits';
@@ -32,12 +33,20 @@ const payoutColumns: ColumnDef<PayoutRow, unknown>[] = [
 
 const fileColumns: ColumnDef<FileRow, unknown>[] = [
   { header: 'File', accessorKey: 'id' },
+  { header: 'Format', cell: ({ row }) => String(row.original.format ?? '') },
+  { header: 'Run date', cell: ({ row }) => String(row.original.run_date ?? '') },
+  { header: 'Transfers', cell: ({ row }) => String(row.original.transactions ?? '') },
+  {
+    header: 'Total',
+    cell: ({ row }) => money(String(row.original.control_sum ?? ''), String(row.original.currency ?? '')),
+  },
   { header: 'Created', cell: ({ row }) => when(row.original.created_at) },
   {
     header: 'Download',
     cell: ({ row }) => (
       <Anchor
-        href={`/v1/payout-files/${encodeURIComponent(row.original.id)}?download=1`}
+        href={`/v1/payout-files/${encodeURIComponent(row.original.id)}`}
+        download
         onClick={(e) => e.stopPropagation()}
       >
         download
@@ -55,6 +64,7 @@ export function PayoutsPage() {
         <Tabs.List>
           <Tabs.Tab value="payouts">Payouts</Tabs.Tab>
           <Tabs.Tab value="files">Payout files</Tabs.Tab>
+          <Tabs.Tab value="recon">Payout reconciliation</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="payouts" pt="sm">
           <DataTable<PayoutRow>
@@ -66,6 +76,13 @@ export function PayoutsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="files" pt="sm">
           <DataTable<FileRow> label="Payout files" path="/v1/payout-files" columns={fileColumns} />
+        </Tabs.Panel>
+        <Tabs.Panel value="recon" pt="sm">
+          <Text size="sm" c="dimmed" mb="xs">
+            Bank-statement reconciliation runs: each report matches the statement&apos;s lines with the
+            payouts.
+          </Text>
+          <RunsTable kind="bank" label="Payout reconciliation runs" />
         </Tabs.Panel>
       </Tabs>
     </Stack>

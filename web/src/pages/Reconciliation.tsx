@@ -105,10 +105,12 @@ function Exceptions() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status') ?? 'open';
   const cls = params.get('class') ?? undefined;
+  const runId = params.get('run_id') ?? undefined;
   const [cursor, setCursor] = useState<string | undefined>(undefined);
   const list = useResource<ExceptionList>('/v1/reconciliation/exceptions', {
     status,
     class: cls,
+    run_id: runId,
     cursor,
     limit: 50,
   });
@@ -315,6 +317,81 @@ export function ExceptionPage() {
             <Link to="/audit">Audit log</Link>
           </Group>
         </Stack>
+      )}
+    </Loaded>
+  );
+}
+
+export function RunPage() {
+  const { id = '' } = useParams();
+  const run = useResource<RunRow & { report: Record<string, unknown> | null; error: string | null }>(
+    `/v1/reconciliation/runs/${encodeURIComponent(id)}`,
+  );
+  return (
+    <Loaded resource={run}>
+      {(row) => (
+        <Stack>
+          <Title order={2}>Reconciliation run {row.id}</Title>
+          <Group>
+            <StatusBadge status={row.status} />
+            <Text>
+              {row.kind} · {row.trigger} · {when(row.started_at)} → {when(row.finished_at)}
+            </Text>
+            <Link to={`/reconciliation?status=open&run_id=${encodeURIComponent(row.id)}`}>
+              Its open exceptions
+            </Link>
+          </Group>
+          {row.error && <Alert color="red">{row.error}</Alert>}
+          <Card withBorder>
+            <Title order={4} mb="xs">
+              Report
+            </Title>
+            {row.report ? <Json value={row.report} /> : <Text c="dimmed">No report yet.</Text>}
+          </Card>
+        </Stack>
+      )}
+    </Loaded>
+  );
+}
+
+/** Runs of one kind (the payouts page shows the bank-statement runs: the payout reconciliation report). */
+export function RunsTable({ kind, label }: { kind?: string; label: string }) {
+  const navigate = useNavigate();
+  const runs = useResource<{ data: RunRow[] }>('/v1/reconciliation/runs', { limit: 100 });
+  const rows = (runs.data?.data ?? []).filter((run) => kind === undefined || run.kind === kind);
+  return (
+    <Loaded resource={runs}>
+      {() => (
+        <Table.ScrollContainer minWidth={560}>
+          <Table striped highlightOnHover aria-label={label}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Run</Table.Th>
+                <Table.Th>Kind</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>Started</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((run) => (
+                <Table.Tr
+                  key={run.id}
+                  data-row-id={run.id}
+                  style={{ cursor: 'pointer' }}
+                  onClick={() => navigate(`/reconciliation/runs/${run.id}`)}
+                >
+                  <Table.Td>{run.id}</Table.Td>
+                  <Table.Td>{run.kind}</Table.Td>
+                  <Table.Td>
+                    <StatusBadge status={run.status} />
+                  </Table.Td>
+                  <Table.Td>{when(run.started_at)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          {rows.length === 0 && <Text c="dimmed">No runs among the latest 100.</Text>}
+        </Table.ScrollContainer>
       )}
     </Loaded>
   );

@@ -15,7 +15,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { withQuery } from '../api';
-import { Json, Loaded } from '../components/Bits';
+import { Json, Loaded, when } from '../components/Bits';
 import { DataTable } from '../components/DataTable';
 import { useResource } from '../hooks';
 
@@ -74,9 +74,17 @@ export function SellersPage() {
 }
 
 interface Balance {
-  balances?: { currency: string; [bucket: string]: string }[];
-  [key: string]: unknown;
+  currency: string;
+  pending: string;
+  available: string;
+  reserved: string;
+  in_transit: string;
+  paid_out: string;
+  balance_due: string;
+  as_of: string;
 }
+
+const BUCKETS = ['pending', 'available', 'reserved', 'in_transit', 'paid_out', 'balance_due'] as const;
 
 function Wallet({ id }: { id: string }) {
   const balance = useResource<Balance>(`/v1/sellers/${encodeURIComponent(id)}/balance`);
@@ -86,25 +94,31 @@ function Wallet({ id }: { id: string }) {
         Wallet
       </Title>
       <Loaded resource={balance}>
-        {(data) =>
-          Array.isArray(data.balances) ? (
+        {(data) => (
+          <Table.ScrollContainer minWidth={480}>
             <Table aria-label="Wallet">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Currency</Table.Th>
+                  {BUCKETS.map((bucket) => (
+                    <Table.Th key={bucket}>{bucket.replace('_', ' ')}</Table.Th>
+                  ))}
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
-                {data.balances.map((row) => (
-                  <Table.Tr key={row.currency}>
-                    {Object.entries(row).map(([k, v]) => (
-                      <Table.Td key={k}>
-                        {k}: {String(v)}
-                      </Table.Td>
-                    ))}
-                  </Table.Tr>
-                ))}
+                <Table.Tr>
+                  <Table.Td>{data.currency}</Table.Td>
+                  {BUCKETS.map((bucket) => (
+                    <Table.Td key={bucket}>{data[bucket]}</Table.Td>
+                  ))}
+                </Table.Tr>
               </Table.Tbody>
             </Table>
-          ) : (
-            <Json value={data} />
-          )
-        }
+            <Text size="xs" c="dimmed">
+              as of {when(data.as_of)}
+            </Text>
+          </Table.ScrollContainer>
+        )}
       </Loaded>
     </Card>
   );
@@ -152,18 +166,76 @@ function Statement({ id, currency }: { id: string; currency: string }) {
   );
 }
 
+interface BankChange {
+  id: string;
+  api_key_id: string | null;
+  before: unknown;
+  after: unknown;
+  changed_at: string;
+}
+
+function BankHistory({ id }: { id: string }) {
+  const history = useResource<{ data: BankChange[] }>(
+    `/dashboard/api/sellers/${encodeURIComponent(id)}/bank_details_history`,
+  );
+  return (
+    <Card withBorder>
+      <Title order={4} mb="xs">
+        Bank-detail changes
+      </Title>
+      <Loaded resource={history}>
+        {(list) =>
+          list.data.length === 0 ? (
+            <Text c="dimmed">No changes.</Text>
+          ) : (
+            <Table.ScrollContainer minWidth={480}>
+              <Table aria-label="Bank-detail changes">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>When</Table.Th>
+                    <Table.Th>By key</Table.Th>
+                    <Table.Th>Before</Table.Th>
+                    <Table.Th>After</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {list.data.map((change) => (
+                    <Table.Tr key={change.id}>
+                      <Table.Td>{when(change.changed_at)}</Table.Td>
+                      <Table.Td>{change.api_key_id ?? '—'}</Table.Td>
+                      <Table.Td>
+                        <Json value={change.before} />
+                      </Table.Td>
+                      <Table.Td>
+                        <Json value={change.after} />
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )
+        }
+      </Loaded>
+    </Card>
+  );
+}
+
 export function SellerPage() {
   const { id = '' } = useParams();
   const seller = useResource<Record<string, unknown>>(`/v1/sellers/${encodeURIComponent(id)}`);
-  const history = useResource<Record<string, unknown>>(
-    `/v1/sellers/${encodeURIComponent(id)}/bank_accounts/history`,
-  );
   return (
     <Stack>
       <Title order={2}>Seller {id}</Title>
       <Loaded resource={seller}>
         {(data) => (
           <>
+            <Group gap="xs">
+              {data.status === 'inactive' && <Badge color="gray">inactive</Badge>}
+              {(data.payout as { needs_bank_details?: boolean } | undefined)?.needs_bank_details && (
+                <Badge color="red">needs bank details</Badge>
+              )}
+            </Group>
             <Wallet id={id} />
             <Statement id={id} currency={String(data.currency ?? 'USD')} />
             <Card withBorder>
@@ -175,12 +247,7 @@ export function SellerPage() {
           </>
         )}
       </Loaded>
-      <Card withBorder>
-        <Title order={4} mb="xs">
-          Bank-detail changes
-        </Title>
-        {history.data ? <Json value={history.data} /> : <Text c="dimmed">No history available.</Text>}
-      </Card>
+      <BankHistory id={id} />
     </Stack>
   );
 }
