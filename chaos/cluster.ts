@@ -79,6 +79,8 @@ export interface ClusterOptions {
   webhookApiPort?: number;
   tmpDir?: string;
   log?: (line: string) => void;
+  /** Extra PostgreSQL settings (`-c name=value`): the benchmarks preload pg_stat_statements this way. */
+  pgSettings?: Record<string, string>;
 }
 
 const liveChildren = new Set<ChildProcess>();
@@ -128,6 +130,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     dataDir,
     log: createLogger('warn'),
     durability,
+    ...(options.pgSettings === undefined ? {} : { settings: options.pgSettings }),
   });
   liveServers.add(path.join(dataDir, 'pg'));
   // The harness reads and writes as the service role, as Bursar's processes do.
@@ -293,6 +296,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       log: createLogger('warn'),
       durability,
       port: server.port,
+      ...(options.pgSettings === undefined ? {} : { settings: options.pgSettings }),
     });
   };
 
