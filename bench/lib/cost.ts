@@ -124,6 +124,7 @@ export class CostMeter {
     );
     let statements: number | undefined;
     try {
+      // Counted from the last reset (the per-phase delta is taken after it).
       const calls = await this.admin.query<{ calls: string | null }>(
         `SELECT sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
           WHERE d.datname = $1`,
@@ -150,6 +151,26 @@ export class CostMeter {
     const postmaster = this.postmasterPid();
     ticks.postgres = postmaster === undefined ? 0 : groupTicks(postmaster);
     return { atMs: Date.now(), ticks, db: await this.dbCounters() };
+  }
+
+  /** Forgets the statement statistics (so `topStatements` covers what follows). */
+  async resetStatements(): Promise<void> {
+    await this.admin.query('SELECT pg_stat_statements_reset()').catch(() => undefined);
+  }
+
+  /** The statements run most often since the last reset, as lines `calls  query` (empty without the extension). */
+  async topStatements(limit = 20): Promise<string[]> {
+    try {
+      const top = await this.admin.query<{ calls: string; query: string }>(
+        `SELECT s.calls::text, regexp_replace(s.query, '\\s+', ' ', 'g') AS query
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = $1 ORDER BY s.calls DESC LIMIT $2`,
+        [this.database, limit],
+      );
+      return top.rows.map((row) => `${row.calls.padStart(8)}  ${row.query.slice(0, 160)}`);
+    } catch {
+      return [];
+    }
   }
 
   async close(): Promise<void> {

@@ -170,6 +170,7 @@ async function phase(
   const { cluster, rss, log } = bench;
   rss.reset();
   const prefix = `b${spec.runId}_`;
+  await bench.meter.resetStatements();
   const before = await bench.meter.snapshot();
   const load = await runLoad({
     baseUrls: bench.apiUrls,
@@ -199,6 +200,7 @@ async function phase(
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
   const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
+  log(`  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`);
   rss.sample();
   const e2e = e2eOf(created, settled.successAt);
   const post = latencySummary(load.samples.map((sample) => sample[2]));

@@ -3,7 +3,7 @@ import { withTransaction } from '../db/tx.ts';
 import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
-import { executeOrder } from './executor.ts';
+import { EXECUTE_CHANNEL, ExecuteLoop } from './execute-loop.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
@@ -27,6 +27,7 @@ export function createPayinsWorker(
   let running: Promise<void> | undefined;
   let stopped = false;
   let workerIds: string[] = [];
+  let loop: ExecuteLoop | undefined;
   // The orders this process's executors hold now (by pg-boss job id), so that a stop can hand them back.
   const inHand = new Map<string, string>();
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
@@ -82,7 +83,9 @@ export function createPayinsWorker(
     async start() {
       output();
       await runtime.ready();
-      workerIds = await startJobWorkers(runtime, inHand);
+      workerIds = await startJobWorkers(runtime);
+      loop = new ExecuteLoop(runtime, inHand);
+      await loop.start();
       stopped = false;
       schedule();
     },
@@ -91,7 +94,9 @@ export function createPayinsWorker(
       if (timer) clearTimeout(timer);
       await running;
       await runtime.jobs.offWork(workerIds);
+      await loop?.stop();
       await finishInHand(runtime, inHand);
+      await loop?.flush();
       await runtime.release();
     },
     describe: () => describeWorker(output().webhooks),
@@ -99,29 +104,19 @@ export function createPayinsWorker(
   };
 }
 
-/** The pg-boss workers for order execution and PSP events; `inHand` tracks the orders being executed by job id. */
-async function startJobWorkers(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<string[]> {
+/**
+ * The pg-boss workers for PSP events. Order execution runs in the execute loop (execute-loop.ts): batched claims,
+ * woken by NOTIFY, rather than one polling pg-boss worker per concurrent order.
+ */
+async function startJobWorkers(runtime: PayinsRuntime): Promise<string[]> {
   const polling = runtime.config.jobPollingIntervalSeconds;
-  const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
-    EXECUTE_QUEUE,
-    { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
-    async (data, jobId) => {
-      inHand.set(jobId, data.paymentOrderId);
-      try {
-        await executeOrder(runtime, data.paymentOrderId);
-      } finally {
-        inHand.delete(jobId);
-      }
-    },
-  );
-  const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
+  return await runtime.jobs.work<{ eventRowId: string }>(
     PSP_EVENT_QUEUE,
     { concurrency: 2, pollingIntervalSeconds: polling },
     async (data) => {
       await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
     },
   );
-  return [...executors, ...eventWorkers];
 }
 
 /** Finishes the orders in hand; those still in hand after half the grace period are handed back. */
@@ -172,8 +167,10 @@ async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Prom
   for (const paymentOrderId of paymentOrderIds) {
     try {
       await withTransaction(runtime.ctx.pool, async (client) => {
-        if (await markForImmediateExecution(client, paymentOrderId))
+        if (await markForImmediateExecution(client, paymentOrderId)) {
           await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
+          await client.query('SELECT pg_notify($1, $2)', [EXECUTE_CHANNEL, '']);
+        }
       });
       runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
     } catch (error) {
