@@ -200,7 +200,9 @@ async function phase(
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
   const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
-  log(`  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`);
+  log(
+    `  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
+  );
   rss.sample();
   const e2e = e2eOf(created, settled.successAt);
   const post = latencySummary(load.samples.map((sample) => sample[2]));

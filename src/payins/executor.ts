@@ -41,7 +41,8 @@ async function claimIn(
 ): Promise<Claim> {
   const order = await getOrder(client, paymentOrderId, { forUpdate: true });
   if (!order) return { skip: 'not_found' };
-  if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING') return { skip: `status ${order.status}` };
+  if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
+    return { skip: `status ${order.status}` };
   if (order.needsAttention) return { skip: 'in the dead-letter queue' };
   if (order.status === 'NOT_STARTED') {
     await applyOrderEvent(

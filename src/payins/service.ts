@@ -15,8 +15,7 @@ import {
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
-import { EXECUTE_CHANNEL } from './execute-loop.ts';
-import { EXECUTE_QUEUE } from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE } from './runtime.ts';
 import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
 import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';

@@ -3,13 +3,13 @@ import { withTransaction } from '../db/tx.ts';
 import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
-import { EXECUTE_CHANNEL, ExecuteLoop } from './execute-loop.ts';
+import { executeLoop, pspEventLoop, type JobLoop } from './job-loop.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
-import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
+import { processPendingEvents } from './psp-events.ts';
 import { followUpPspFees } from './psp-fee-followup.ts';
-import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 import { markForImmediateExecution } from './work-store.ts';
 
@@ -26,10 +26,8 @@ export function createPayinsWorker(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let workerIds: string[] = [];
-  let loop: ExecuteLoop | undefined;
-  // The orders this process's executors hold now (by pg-boss job id), so that a stop can hand them back.
-  const inHand = new Map<string, string>();
+  let loops: JobLoop<object>[] = [];
+  const inHand = new Map<string, string>(); // orders the executors hold, by job id: a stop hands them back
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
   // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
   let outgoing: { webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>; sink: OutboxSink } | undefined;
@@ -83,9 +81,7 @@ export function createPayinsWorker(
     async start() {
       output();
       await runtime.ready();
-      workerIds = await startJobWorkers(runtime);
-      loop = new ExecuteLoop(runtime, inHand);
-      await loop.start();
+      loops = await startLoops(runtime, inHand);
       stopped = false;
       schedule();
     },
@@ -93,10 +89,7 @@ export function createPayinsWorker(
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      await runtime.jobs.offWork(workerIds);
-      await loop?.stop();
-      await finishInHand(runtime, inHand);
-      await loop?.flush();
+      await stopLoops(runtime, loops, inHand);
       await runtime.release();
     },
     describe: () => describeWorker(output().webhooks),
@@ -104,19 +97,22 @@ export function createPayinsWorker(
   };
 }
 
-/**
- * The pg-boss workers for PSP events. Order execution runs in the execute loop (execute-loop.ts): batched claims,
- * woken by NOTIFY, rather than one polling pg-boss worker per concurrent order.
- */
-async function startJobWorkers(runtime: PayinsRuntime): Promise<string[]> {
-  const polling = runtime.config.jobPollingIntervalSeconds;
-  return await runtime.jobs.work<{ eventRowId: string }>(
-    PSP_EVENT_QUEUE,
-    { concurrency: 2, pollingIntervalSeconds: polling },
-    async (data) => {
-      await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
-    },
-  );
+/** Order execution and PSP events: loops that take their jobs in batches, woken by NOTIFY (job-loop.ts). */
+async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<JobLoop<object>[]> {
+  const loops = [executeLoop(runtime, inHand), pspEventLoop(runtime)];
+  for (const loop of loops) await loop.start();
+  return loops;
+}
+
+/** Stops taking jobs, finishes (or hands back) the orders in hand, and marks the finished jobs complete. */
+async function stopLoops(
+  runtime: PayinsRuntime,
+  loops: JobLoop<object>[],
+  inHand: Map<string, string>,
+): Promise<void> {
+  for (const loop of loops) await loop.stop();
+  await finishInHand(runtime, inHand);
+  for (const loop of loops) await loop.flush();
 }
 
 /** Finishes the orders in hand; those still in hand after half the grace period are handed back. */
