@@ -36,8 +36,11 @@ function commitId(): string {
     return 'unknown';
   }
 }
-/** No benchmark may run longer than this; the whole suite must fit in 15 minutes on two cores. */
-const PER_BENCH_LIMIT_MS = 8 * 60 * 1000;
+/**
+ * No benchmark may run longer than this; the whole suite must fit in 15 minutes on two cores. BENCH_LIMIT_MS
+ * raises it on a machine so loaded that its processes take minutes to start.
+ */
+const PER_BENCH_LIMIT_MS = Number.parseInt(process.env.BENCH_LIMIT_MS ?? '', 10) || 8 * 60 * 1000;
 const NOT_BENCHES = new Set(['lib', 'results', 'node_modules']);
 
 export function discoverBenches(dir = BENCH_DIR): string[] {
