@@ -19,6 +19,8 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(REPO_ROOT, 'bin/bursar.mjs');
 const READY_LINE = 'Press Ctrl-C to stop.';
 const OUTPUT_KEEP_CHARS = 64 * 1024;
+/** How long a process may take to print that it is ready (CHAOS_START_TIMEOUT_MS; longer on a loaded machine). */
+const START_TIMEOUT_MS = Number.parseInt(process.env.CHAOS_START_TIMEOUT_MS ?? '', 10) || 60_000;
 
 export type ProcessRole = 'api' | 'worker' | 'sandbox' | 'all';
 
@@ -79,6 +81,8 @@ export interface ClusterOptions {
   webhookApiPort?: number;
   tmpDir?: string;
   log?: (line: string) => void;
+  /** Extra PostgreSQL settings (`-c name=value`): the benchmarks preload pg_stat_statements this way. */
+  pgSettings?: Record<string, string>;
 }
 
 const liveChildren = new Set<ChildProcess>();
@@ -128,6 +132,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     dataDir,
     log: createLogger('warn'),
     durability,
+    ...(options.pgSettings === undefined ? {} : { settings: options.pgSettings }),
   });
   liveServers.add(path.join(dataDir, 'pg'));
   // The harness reads and writes as the service role, as Bursar's processes do.
@@ -206,8 +211,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`${name} (${role}) did not start in 60 s; output:\n${text.slice(-4000)}`));
-        }, 60_000);
+          reject(
+            new Error(
+              `${name} (${role}) did not start in ${START_TIMEOUT_MS / 1000} s; output:\n${text.slice(-4000)}`,
+            ),
+          );
+        }, START_TIMEOUT_MS);
         const check = () => {
           if (text.includes(READY_LINE)) {
             finish();
@@ -293,6 +302,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       log: createLogger('warn'),
       durability,
       port: server.port,
+      ...(options.pgSettings === undefined ? {} : { settings: options.pgSettings }),
     });
   };
 

@@ -263,6 +263,7 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_POLL_MAX_MS',
     'BURSAR_PAYINS_MAX_POLLS',
     'BURSAR_PAYINS_TICK_MS',
+    'BURSAR_PAYINS_CLAIM_POLL_MS',
     'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),

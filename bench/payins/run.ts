@@ -13,8 +13,11 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { freePort } from '../../src/db/embedded.ts';
 import { startCluster, type Cluster } from '../../chaos/cluster.ts';
+import fs from 'node:fs';
+import { CostMeter, costExtra, PG_STAT_SETTINGS } from '../lib/cost.ts';
 import { runLoad, type LoadResult } from '../lib/load.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import { latencySummary, RssSampler } from '../lib/stats.ts';
@@ -39,20 +42,19 @@ function settings(quick: boolean): PayinsBenchSettings {
     : { closedConcurrency: 32, phaseMs: 20_000, workerConcurrency: WORKER_CONCURRENCY, pgbenchSeconds: 15 };
 }
 
-function body(runId: string): string {
+function body(runId: string, orders = 1): string {
   const id = `b${runId}_{{seq}}`;
   return JSON.stringify({
     checkout_id: id,
     buyer_info: { id: 'buyer_{{seq%1000}}', country: 'US' },
     credit_card_info: { payment_method: 'pm_card_visa' },
-    payment_orders: [
-      {
-        payment_order_id: `${id}_po`,
-        seller_account: 'seller_{{seq%100}}',
-        amount: '12.34',
-        currency: 'USD',
-      },
-    ],
+    payment_orders: Array.from({ length: orders }, (_, index) => ({
+      payment_order_id: `${id}_po${index === 0 ? '' : String(index)}`,
+      // The orders of one checkout go to (usually) different sellers, spread over all of them.
+      seller_account: `seller_{{seq%${[100, 97, 89][index % 3] ?? 100}}}`,
+      amount: '12.34',
+      currency: 'USD',
+    })),
   });
 }
 
@@ -124,93 +126,192 @@ function tpcbFields(tpcb: TpcbResult): Pick<BenchRow, 'reference' | 'referenceMi
     : { referenceMissing: tpcb.reason };
 }
 
+interface PhaseSpec {
+  label: string;
+  load: { mode: 'closed'; concurrency: number } | { mode: 'open'; ratePerSec: number; deadlineMs: number };
+  durationMs: number;
+  runId: string;
+  ordersPerCheckout: number;
+}
+
+interface Bench {
+  cluster: Cluster;
+  apiUrls: string[];
+  rss: RssSampler;
+  meter: CostMeter;
+  tpcb: TpcbResult;
+  layout: string;
+  log: (line: string) => void;
+}
+
+function e2eOf(
+  created: LoadResult['samples'],
+  successAt: Map<number, number>,
+): { latencies: number[]; successes: number; perSec: number } {
+  const latencies: number[] = [];
+  let firstSent = Number.POSITIVE_INFINITY;
+  let lastSuccess = 0;
+  for (const [seq, sentAt] of created) {
+    const at = successAt.get(seq);
+    if (at === undefined) continue;
+    latencies.push(at - sentAt);
+    firstSent = Math.min(firstSent, sentAt);
+    lastSuccess = Math.max(lastSuccess, at);
+  }
+  const ms = lastSuccess - firstSent;
+  const successes = latencies.length;
+  return { latencies, successes, perSec: successes > 0 && ms > 0 ? Math.round((successes / ms) * 1000) : 0 };
+}
+
 async function phase(
-  cluster: Cluster,
-  apiUrl: string,
-  label: string,
-  spec: { mode: 'closed'; concurrency: number } | { mode: 'open'; ratePerSec: number; deadlineMs: number },
-  durationMs: number,
-  seqStart: number,
-  runId: string,
-  rss: RssSampler,
-  tpcb: TpcbResult,
-  log: (line: string) => void,
+  bench: Bench,
+  spec: PhaseSpec,
 ): Promise<{ row: BenchRow; load: LoadResult; e2ePerSec: number }> {
+  const { cluster, rss, log } = bench;
   rss.reset();
-  const prefix = `b${runId}_`;
+  const prefix = `b${spec.runId}_`;
+  await bench.meter.resetStatements();
+  const before = await bench.meter.snapshot();
   const load = await runLoad({
-    baseUrls: [apiUrl],
+    baseUrls: bench.apiUrls,
     method: 'POST',
     path: '/v1/payments',
     headers: {
       authorization: `Bearer ${cluster.apiKey}`,
-      'idempotency-key': `bench-${runId}-{{seq}}`,
+      'idempotency-key': `bench-${spec.runId}-{{seq}}`,
     },
-    body: body(runId),
-    durationMs,
-    seqStart,
+    body: body(spec.runId, spec.ordersPerCheckout),
+    durationMs: spec.durationMs,
+    seqStart: 0,
     recordSamples: true,
-    ...(spec.mode === 'closed'
-      ? { mode: 'closed', concurrency: spec.concurrency }
-      : { mode: 'open', ratePerSec: spec.ratePerSec, deadlineMs: spec.deadlineMs, maxInFlight: 2000 }),
+    ...(spec.load.mode === 'closed'
+      ? { mode: 'closed', concurrency: spec.load.concurrency }
+      : {
+          mode: 'open',
+          ratePerSec: spec.load.ratePerSec,
+          deadlineMs: spec.load.deadlineMs,
+          maxInFlight: 2000,
+        }),
   });
   const created = load.samples.filter((sample) => sample[3] === 201);
   log(
-    `  ${label}: ${load.completed} POSTs (${JSON.stringify(load.statuses)}); waiting for the orders to settle…`,
+    `  ${spec.label}: ${load.completed} POSTs (${JSON.stringify(load.statuses)}); waiting for the orders to settle…`,
   );
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
+  const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
+  log(
+    `  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
+  );
   rss.sample();
-  const successLatencies: number[] = [];
-  let firstSent = Number.POSITIVE_INFINITY;
-  let lastSuccess = 0;
-  let successes = 0;
-  for (const [seq, sentAt] of created) {
-    const at = settled.successAt.get(seq);
-    if (at === undefined) continue;
-    successes++;
-    successLatencies.push(at - sentAt);
-    firstSent = Math.min(firstSent, sentAt);
-    lastSuccess = Math.max(lastSuccess, at);
-  }
-  const e2eMs = lastSuccess - firstSent;
-  const e2ePerSec = successes > 0 && e2eMs > 0 ? Math.round((successes / e2eMs) * 1000) : 0;
+  const e2e = e2eOf(created, settled.successAt);
   const post = latencySummary(load.samples.map((sample) => sample[2]));
-  const success = latencySummary(successLatencies);
+  const success = latencySummary(e2e.latencies);
+  const spec2 = spec.load;
   const row: BenchRow = {
-    name: `payins saved-method ${label}`,
+    name: `payins saved-method ${spec.label}`,
     conditions:
-      `${spec.mode === 'closed' ? `closed loop, ${spec.concurrency} clients` : `open loop, ${spec.ratePerSec}/s arrivals, deadline ${spec.deadlineMs} ms`}, ` +
-      `${Math.round(durationMs / 1000)} s, 1 order per checkout, ${SELLERS} sellers; processes api+worker+sandbox ` +
-      `(worker concurrency ${WORKER_CONCURRENCY}), sandbox over HTTP, no added latency; PostgreSQL fsync=on synchronous_commit=on`,
-    throughputPerSec: e2ePerSec,
+      `${spec2.mode === 'closed' ? `closed loop, ${spec2.concurrency} clients` : `open loop, ${spec2.ratePerSec}/s arrivals, deadline ${spec2.deadlineMs} ms`}, ` +
+      `${Math.round(spec.durationMs / 1000)} s, ${spec.ordersPerCheckout} order(s) per checkout, ${SELLERS} sellers; ${bench.layout}, ` +
+      `sandbox over HTTP, no added latency; PostgreSQL fsync=on synchronous_commit=on`,
+    throughputPerSec: e2e.perSec,
     // The table's latency columns are the POST's; reaching SUCCESS is in `extra`.
     p50Ms: post.p50Ms,
     p99Ms: post.p99Ms,
     peakRssMb: rss.peakTotalMb(),
-    ...tpcbFields(tpcb),
+    ...tpcbFields(bench.tpcb),
     extra: {
       posts: load.completed,
       postsPerSec: load.throughputPerSec,
       created: created.length,
-      succeeded: successes,
+      succeeded: e2e.successes,
+      ...(spec.ordersPerCheckout > 1
+        ? { ordersSucceeded: settled.success, ordersPerSec: e2e.perSec * spec.ordersPerCheckout }
+        : {}),
       failed: settled.failed,
       notFinal: settled.notFinal,
       successP50Ms: success.p50Ms,
       successP99Ms: success.p99Ms,
-      ...(spec.mode === 'open' ? { missedDeadlines: load.missedDeadlines, sent: load.sent } : {}),
+      ...(spec2.mode === 'open' ? { missedDeadlines: load.missedDeadlines, sent: load.sent } : {}),
       non201: load.completed - created.length,
       loadGenRssMb: load.peakRssMb ?? 0,
+      ...costExtra(cost),
     },
   };
-  return { row, load, e2ePerSec };
+  log(formatRows([row]));
+  return { row, load, e2ePerSec: e2e.perSec };
 }
 
-export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
+/** How many API and worker processes (`--apis N --workers N`, 1 each by default): the scaling model's runs. */
+export interface PayinsLayout {
+  apis: number;
+  workers: number;
+}
+
+function postmasterPid(cluster: Cluster): () => number | undefined {
+  return () => {
+    try {
+      const pid = Number.parseInt(
+        fs.readFileSync(path.join(cluster.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
+        10,
+      );
+      return Number.isInteger(pid) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+async function referenceRow(cluster: Cluster, seconds: number, log: (line: string) => void) {
+  // The reference first, on a quiet machine and the same server.
+  const tpcb = await measureTpcb(cluster.adminUrl(), { clients: 10, seconds, log });
+  if (!tpcb.ok) {
+    log(`pgbench: ${tpcb.reason}; the ratio is left out`);
+    return { tpcb, row: undefined };
+  }
+  log(`pgbench TPC-B: ${tpcb.tps} tps`);
+  const row: BenchRow = {
+    name: 'pgbench TPC-B (reference)',
+    conditions: `pgbench tpcb-like, scale ${tpcb.scale}, ${tpcb.clients} clients, 2 threads, ${tpcb.seconds} s, same embedded PostgreSQL, fsync=on`,
+    throughputPerSec: tpcb.tps,
+    p50Ms: 0,
+    p99Ms: 0,
+    peakRssMb: 0,
+    extra: { pgbench: tpcb.pgbench },
+  };
+  return { tpcb, row };
+}
+
+async function startBursar(cluster: Cluster, layout: PayinsLayout, log: (line: string) => void) {
+  const apiPort = await freePort();
+  await cluster.start('sandbox', 'sandbox', { PORT: String(apiPort) });
+  const apis = [await cluster.start('api', 'api', {}, apiPort)];
+  for (let i = 1; i < layout.apis; i++) apis.push(await cluster.start(`api${i + 1}`, 'api'));
+  const workers = [];
+  for (let i = 0; i < layout.workers; i++)
+    workers.push(await cluster.start(i === 0 ? 'worker' : `worker${i + 1}`, 'worker'));
+  const sandbox = cluster.processes().find((p) => p.role === 'sandbox');
+  const pids: Record<string, () => number | undefined> = {};
+  apis.forEach((p, i) => (pids[i === 0 ? 'api' : `api${i + 1}`] = () => p.pid()));
+  workers.forEach((p, i) => (pids[i === 0 ? 'worker' : `worker${i + 1}`] = () => p.pid()));
+  pids.sandbox = () => sandbox?.pid();
+  const rss = new RssSampler(250);
+  for (const proc of [...apis, ...workers, sandbox]) rss.track(proc?.pid());
+  rss.start();
+  const apiUrls = apis.map((p) => `http://127.0.0.1:${p.port}`);
+  const apiUrl = apiUrls[0] ?? '';
+  await registerSellers(apiUrl, cluster.apiKey, SELLERS);
+  log(`layout: ${layout.apis} api, ${layout.workers} worker, 1 sandbox`);
+  return { apiUrls, pids, rss };
+}
+
+export async function run(
+  options: BenchOptions = {},
+  layout: PayinsLayout = { apis: 1, workers: 1 },
+): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const s = settings(options.quick === true);
   const runId = Date.now().toString(36);
-  const apiPort = await freePort();
   const cluster = await startCluster({
     durability: 'full',
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
@@ -218,88 +319,95 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
       BURSAR_PAYINS_WORKER_CONCURRENCY: String(s.workerConcurrency),
       SANDBOX_AUTOMATIC_PAYOUTS: 'false',
     },
+    pgSettings: PG_STAT_SETTINGS,
     log,
   });
   const rows: BenchRow[] = [];
   try {
-    // The reference first, on a quiet machine and the same server.
-    const tpcb = await measureTpcb(cluster.adminUrl(), { clients: 10, seconds: s.pgbenchSeconds, log });
-    if (tpcb.ok) {
-      rows.push({
-        name: 'pgbench TPC-B (reference)',
-        conditions: `pgbench tpcb-like, scale ${tpcb.scale}, ${tpcb.clients} clients, 2 threads, ${tpcb.seconds} s, same embedded PostgreSQL, fsync=on`,
-        throughputPerSec: tpcb.tps,
-        p50Ms: 0,
-        p99Ms: 0,
-        peakRssMb: 0,
-        extra: { pgbench: tpcb.pgbench },
+    const reference = await referenceRow(cluster, s.pgbenchSeconds, log);
+    if (reference.row) rows.push(reference.row);
+    const { apiUrls, pids, rss } = await startBursar(cluster, layout, log);
+    const meter = new CostMeter(
+      new pg.Pool({ connectionString: cluster.adminUrl(), max: 1 }),
+      pids,
+      postmasterPid(cluster),
+      new URL(cluster.databaseUrl).pathname.slice(1),
+    );
+    if (!(await meter.enableStatements())) log('pg_stat_statements unavailable: no statement counts');
+    const bench: Bench = {
+      cluster,
+      apiUrls,
+      rss,
+      meter,
+      tpcb: reference.tpcb,
+      layout:
+        `processes ${layout.apis} api + ${layout.workers} worker + sandbox ` +
+        `(worker concurrency ${WORKER_CONCURRENCY})`,
+      log,
+    };
+    try {
+      await warmUp(bench, runId);
+      const closed = await phase(bench, {
+        label: `closed x${s.closedConcurrency}`,
+        load: { mode: 'closed', concurrency: s.closedConcurrency },
+        durationMs: s.phaseMs,
+        runId: `${runId}c`,
+        ordersPerCheckout: 1,
       });
-      log(`pgbench TPC-B: ${tpcb.tps} tps`);
-    } else {
-      log(`pgbench: ${tpcb.reason}; the ratio is left out`);
+      rows.push(closed.row);
+      const rate = Math.max(5, Math.round(closed.e2ePerSec * 0.5));
+      const open = await phase(bench, {
+        label: `open ${rate}/s (half the closed loop's rate)`,
+        load: { mode: 'open', ratePerSec: rate, deadlineMs: 1000 },
+        durationMs: s.phaseMs,
+        runId: `${runId}o`,
+        ordersPerCheckout: 1,
+      });
+      rows.push(open.row);
+      const three = await phase(bench, {
+        label: `closed x${s.closedConcurrency}, 3 orders per checkout`,
+        load: { mode: 'closed', concurrency: s.closedConcurrency },
+        durationMs: s.phaseMs / 2,
+        runId: `${runId}t`,
+        ordersPerCheckout: 3,
+      });
+      rows.push(three.row);
+    } finally {
+      rss.stop();
+      await meter.close();
     }
-    await cluster.start('sandbox', 'sandbox', { PORT: String(apiPort) });
-    const api = await cluster.start('api', 'api', {}, apiPort);
-    const worker = await cluster.start('worker', 'worker');
-    const rss = new RssSampler(250);
-    for (const proc of [api, worker, ...cluster.processes().filter((p) => p.role === 'sandbox')])
-      rss.track(proc.pid());
-    rss.start();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await registerSellers(apiUrl, cluster.apiKey, SELLERS);
-
-    // Warm-up (JIT, connection pools, caches); its checkouts are not counted.
-    await runLoad({
-      baseUrls: [apiUrl],
-      method: 'POST',
-      path: '/v1/payments',
-      headers: { authorization: `Bearer ${cluster.apiKey}`, 'idempotency-key': `warm-${runId}-{{seq}}` },
-      body: body(`${runId}w`),
-      mode: 'closed',
-      concurrency: 8,
-      durationMs: 2_000,
-    });
-    await waitSettled(cluster, `b${runId}w_`, 0);
-
-    const closed = await phase(
-      cluster,
-      apiUrl,
-      `closed x${s.closedConcurrency}`,
-      { mode: 'closed', concurrency: s.closedConcurrency },
-      s.phaseMs,
-      0,
-      `${runId}c`,
-      rss,
-      tpcb,
-      log,
-    );
-    rows.push(closed.row);
-    log(formatRows([closed.row]));
-
-    const rate = Math.max(5, Math.round(closed.e2ePerSec * 0.7));
-    const open = await phase(
-      cluster,
-      apiUrl,
-      `open ${rate}/s`,
-      { mode: 'open', ratePerSec: rate, deadlineMs: 1000 },
-      s.phaseMs,
-      0,
-      `${runId}o`,
-      rss,
-      tpcb,
-      log,
-    );
-    rows.push(open.row);
-    log(formatRows([open.row]));
-    rss.stop();
   } finally {
     await cluster.stop();
   }
   return rows;
 }
 
+/** Warm-up (JIT, connection pools, caches); its checkouts are not counted. */
+async function warmUp(bench: Bench, runId: string): Promise<void> {
+  await runLoad({
+    baseUrls: bench.apiUrls,
+    method: 'POST',
+    path: '/v1/payments',
+    headers: { authorization: `Bearer ${bench.cluster.apiKey}`, 'idempotency-key': `warm-${runId}-{{seq}}` },
+    body: body(`${runId}w`),
+    mode: 'closed',
+    concurrency: 8,
+    durationMs: 2_000,
+  });
+  await waitSettled(bench.cluster, `b${runId}w_`, 0);
+}
+
+function layoutArg(name: string): number {
+  const index = process.argv.indexOf(name);
+  const value = index >= 0 ? Number.parseInt(process.argv[index + 1] ?? '', 10) : 1;
+  return Number.isInteger(value) && value > 0 ? value : 1;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  run({ quick: process.argv.includes('--quick') })
+  run(
+    { quick: process.argv.includes('--quick') },
+    { apis: layoutArg('--apis'), workers: layoutArg('--workers') },
+  )
     .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
     .catch((error: unknown) => {
       process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);

@@ -116,6 +116,25 @@ export class JobQueue implements JobSender {
     return await this.boss.send(queue, data, sendOptions(db, options));
   }
 
+  /**
+   * Takes up to `batchSize` jobs of `queue` that are due (one statement, `FOR UPDATE SKIP LOCKED`): they are
+   * active until `complete` or `fail`. For callers that run their own loop instead of `work`.
+   */
+  async fetch<T extends object>(queue: string, batchSize: number): Promise<{ id: string; data: T }[]> {
+    const jobs = await this.boss.fetch<T>(queue, { batchSize });
+    return jobs.map((job) => ({ id: job.id, data: job.data }));
+  }
+
+  /** Marks fetched jobs done (one statement for all of them). */
+  async complete(queue: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.boss.complete(queue, ids);
+  }
+
+  /** Marks fetched jobs failed (no retry: retries are ours). */
+  async fail(queue: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.boss.fail(queue, ids);
+  }
+
   /** Stops the given workers (ids from `work`) from taking new jobs. */
   async offWork(ids: string[]): Promise<void> {
     for (const id of ids) await this.boss.offWork({ id });

@@ -35,6 +35,11 @@ export interface PayinsConfig {
   tickIntervalMs: number;
   /** Concurrent executor jobs per worker process. */
   workerConcurrency: number;
+  /**
+   * How often the executor's loop looks for due jobs without being woken (a retry that became due, a lost
+   * notification); new checkouts wake it at once through LISTEN/NOTIFY.
+   */
+  claimPollMs: number;
   /** pg-boss's polling interval for new jobs (at least 0.5). */
   jobPollingIntervalSeconds: number;
 }
@@ -56,6 +61,7 @@ export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
   feeRetryMaxMs: 30 * 60 * 1000,
   tickIntervalMs: 5_000,
   workerConcurrency: 4,
+  claimPollMs: 1_000,
   jobPollingIntervalSeconds: 1,
 };
 
@@ -91,6 +97,7 @@ export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsCo
     feeRetryMaxMs: int(env, 'BURSAR_PAYINS_FEE_RETRY_MAX_MS', d.feeRetryMaxMs),
     tickIntervalMs: int(env, 'BURSAR_PAYINS_TICK_MS', d.tickIntervalMs),
     workerConcurrency: int(env, 'BURSAR_PAYINS_WORKER_CONCURRENCY', d.workerConcurrency),
+    claimPollMs: Math.max(50, int(env, 'BURSAR_PAYINS_CLAIM_POLL_MS', d.claimPollMs)),
     jobPollingIntervalSeconds: d.jobPollingIntervalSeconds,
   };
 }

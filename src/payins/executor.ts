@@ -1,5 +1,6 @@
 import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
+import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
@@ -17,34 +18,76 @@ export type ExecuteResult =
   | { outcome: 'dead_lettered'; attempt: number }
   | { outcome: 'skipped'; why: string };
 
+type TransitionDepsOf = ReturnType<typeof transitionDeps>;
+
+/** An order claimed for one attempt, or why it is not to be executed now. */
+export type Claim =
+  | { skip: string }
+  | {
+      order: NonNullable<Awaited<ReturnType<typeof getOrder>>>;
+      attempt: number;
+      checkout: Awaited<ReturnType<typeof getCheckout>>;
+    };
+
 /**
- * Claims the order for one attempt, in its own transaction: moves it to EXECUTING when NOT_STARTED and counts the
- * attempt; or says why it is skipped.
+ * Claims the order for one attempt in the caller's transaction: moves it to EXECUTING when NOT_STARTED and counts
+ * the attempt; or says why it is skipped.
  */
-async function claimOrder(
+async function claimIn(
+  client: PoolClient,
   runtime: PayinsRuntime,
-  deps: ReturnType<typeof transitionDeps>,
+  deps: TransitionDepsOf,
   paymentOrderId: string,
-) {
+): Promise<Claim> {
+  const order = await getOrder(client, paymentOrderId, { forUpdate: true });
+  if (!order) return { skip: 'not_found' };
+  if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
+    return { skip: `status ${order.status}` };
+  if (order.needsAttention) return { skip: 'in the dead-letter queue' };
+  if (order.status === 'NOT_STARTED') {
+    await applyOrderEvent(
+      client,
+      deps,
+      paymentOrderId,
+      { type: 'start' },
+      { details: { flow: 'saved_method' } },
+    );
+  }
+  // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
+  const attempts = await claimAttempt(client, paymentOrderId, runtime.config.sweepAfterMs);
+  const checkout = await getCheckout(client, order.checkoutId);
+  return { order, attempt: attempts ?? order.attempts + 1, checkout };
+}
+
+/** Claims one order for one attempt, in its own transaction. */
+async function claimOrder(runtime: PayinsRuntime, deps: TransitionDepsOf, paymentOrderId: string) {
+  return withTransaction(runtime.ctx.pool, (client) => claimIn(client, runtime, deps, paymentOrderId));
+}
+
+/**
+ * Claims many orders for one attempt each in one transaction (one commit for the batch). Each order is claimed
+ * under its own savepoint, so an order whose claim throws is rolled back alone and reported as that error; the
+ * others are claimed anyway. The orders are locked in id order, so two batches never deadlock.
+ */
+export async function claimOrders(
+  runtime: PayinsRuntime,
+  paymentOrderIds: readonly string[],
+): Promise<Map<string, Claim | Error>> {
+  const deps = transitionDeps(runtime);
+  const ids = [...new Set(paymentOrderIds)].sort();
   return withTransaction(runtime.ctx.pool, async (client) => {
-    const order = await getOrder(client, paymentOrderId, { forUpdate: true });
-    if (!order) return { skip: 'not_found' } as const;
-    if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
-      return { skip: `status ${order.status}` } as const;
-    if (order.needsAttention) return { skip: 'in the dead-letter queue' } as const;
-    if (order.status === 'NOT_STARTED') {
-      await applyOrderEvent(
-        client,
-        deps,
-        paymentOrderId,
-        { type: 'start' },
-        { details: { flow: 'saved_method' } },
-      );
+    const claims = new Map<string, Claim | Error>();
+    for (const id of ids) {
+      await client.query('SAVEPOINT claim');
+      try {
+        claims.set(id, await claimIn(client, runtime, deps, id));
+        await client.query('RELEASE SAVEPOINT claim');
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT claim');
+        claims.set(id, error instanceof Error ? error : new Error(String(error)));
+      }
     }
-    // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
-    const attempts = await claimAttempt(client, paymentOrderId, runtime.config.sweepAfterMs);
-    const checkout = await getCheckout(client, order.checkoutId);
-    return { order, attempt: attempts ?? order.attempts + 1, checkout };
+    return claims;
   });
 }
 
@@ -59,12 +102,24 @@ export async function executeOrder(
   paymentOrderId: string,
   options: { random?: () => number } = {},
 ): Promise<ExecuteResult> {
+  const claim = await claimOrder(runtime, transitionDeps(runtime), paymentOrderId);
+  return await executeClaimed(runtime, claim, options);
+}
+
+/**
+ * The rest of an execution once the order is claimed (committed): the PSP call outside any transaction, then the
+ * answer recorded in a transaction of its own.
+ */
+export async function executeClaimed(
+  runtime: PayinsRuntime,
+  claim: Claim,
+  options: { random?: () => number } = {},
+): Promise<ExecuteResult> {
   const { ctx } = runtime;
   const deps = transitionDeps(runtime);
-
-  const claim = await claimOrder(runtime, deps, paymentOrderId);
-  if ('skip' in claim) return { outcome: 'skipped', why: claim.skip ?? 'unknown' };
+  if ('skip' in claim) return { outcome: 'skipped', why: claim.skip };
   const { order, attempt, checkout } = claim;
+  const { paymentOrderId } = order;
   const paymentMethod =
     checkout && 'payment_method' in checkout.creditCardInfo
       ? checkout.creditCardInfo.payment_method

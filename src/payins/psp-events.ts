@@ -2,7 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import type { PspEvent } from '../psp/index.ts';
-import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { PSP_EVENT_CHANNEL, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { recordPspEventFailure } from './event-failures.ts';
 import { transitionDeps } from './service.ts';
 import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.ts';
@@ -20,6 +20,8 @@ export async function recordPspEvent(runtime: PayinsRuntime, psp: string, event:
     const id = await insertPspEvent(client, psp, event);
     if (id === undefined) return false;
     await runtime.jobs.send(client, PSP_EVENT_QUEUE, { eventRowId: id.toString() });
+    // Wakes the workers' PSP event loops on commit (they also poll).
+    await client.query('SELECT pg_notify($1, $2)', [PSP_EVENT_CHANNEL, '']);
     return true;
   });
 }

@@ -11,6 +11,10 @@ import type { PayinEffects, PspEventHandlers, RefundTotals, SellerTerms } from '
 export const EXECUTE_QUEUE = 'payins-execute';
 export const PSP_EVENT_QUEUE = 'payins-psp-event';
 export const PAYIN_QUEUES = [EXECUTE_QUEUE, PSP_EVENT_QUEUE];
+/** The channel `POST /v1/payments` notifies (in its transaction, so on commit) when it queued orders to execute. */
+export const EXECUTE_CHANNEL = 'bursar_payins_execute';
+/** The channel the webhook route notifies when it stored a PSP event. */
+export const PSP_EVENT_CHANNEL = 'bursar_payins_psp_event';
 
 /**
  * Everything the pay-in module's routes, workers and use cases need: built once by `createPayins` from the

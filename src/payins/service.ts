@@ -15,7 +15,7 @@ import {
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
-import { EXECUTE_QUEUE } from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE } from './runtime.ts';
 import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
 import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
@@ -198,6 +198,8 @@ async function recordCheckout(
     for (const order of request.orders) {
       await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
     }
+    // Wakes the workers' execute loops when this transaction commits (they also poll, so a lost wake-up only waits).
+    await client.query('SELECT pg_notify($1, $2)', [EXECUTE_CHANNEL, '']);
   } else {
     // Hosted page: the orders start now; the PSP session is registered right after this transaction commits.
     for (const order of request.orders) {

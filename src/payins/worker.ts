@@ -3,13 +3,13 @@ import { withTransaction } from '../db/tx.ts';
 import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
-import { executeOrder } from './executor.ts';
+import { executeLoop, pspEventLoop, type JobLoop } from './job-loop.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
-import { processPendingEvents, processPspEventRecordingFailure } from './psp-events.ts';
+import { processPendingEvents } from './psp-events.ts';
 import { followUpPspFees } from './psp-fee-followup.ts';
-import { EXECUTE_QUEUE, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 import { markForImmediateExecution } from './work-store.ts';
 
@@ -26,9 +26,8 @@ export function createPayinsWorker(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let workerIds: string[] = [];
-  // The orders this process's executors hold now (by pg-boss job id), so that a stop can hand them back.
-  const inHand = new Map<string, string>();
+  let loops: JobLoop<object>[] = [];
+  const inHand = new Map<string, string>(); // orders the executors hold, by job id: a stop hands them back
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
   // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
   let outgoing: { webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>; sink: OutboxSink } | undefined;
@@ -82,7 +81,7 @@ export function createPayinsWorker(
     async start() {
       output();
       await runtime.ready();
-      workerIds = await startJobWorkers(runtime, inHand);
+      loops = await startLoops(runtime, inHand);
       stopped = false;
       schedule();
     },
@@ -90,8 +89,7 @@ export function createPayinsWorker(
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      await runtime.jobs.offWork(workerIds);
-      await finishInHand(runtime, inHand);
+      await stopLoops(runtime, loops, inHand);
       await runtime.release();
     },
     describe: () => describeWorker(output().webhooks),
@@ -99,29 +97,22 @@ export function createPayinsWorker(
   };
 }
 
-/** The pg-boss workers for order execution and PSP events; `inHand` tracks the orders being executed by job id. */
-async function startJobWorkers(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<string[]> {
-  const polling = runtime.config.jobPollingIntervalSeconds;
-  const executors = await runtime.jobs.work<{ paymentOrderId: string }>(
-    EXECUTE_QUEUE,
-    { concurrency: runtime.config.workerConcurrency, pollingIntervalSeconds: polling },
-    async (data, jobId) => {
-      inHand.set(jobId, data.paymentOrderId);
-      try {
-        await executeOrder(runtime, data.paymentOrderId);
-      } finally {
-        inHand.delete(jobId);
-      }
-    },
-  );
-  const eventWorkers = await runtime.jobs.work<{ eventRowId: string }>(
-    PSP_EVENT_QUEUE,
-    { concurrency: 2, pollingIntervalSeconds: polling },
-    async (data) => {
-      await processPspEventRecordingFailure(runtime, BigInt(data.eventRowId));
-    },
-  );
-  return [...executors, ...eventWorkers];
+/** Order execution and PSP events: loops that take their jobs in batches, woken by NOTIFY (job-loop.ts). */
+async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<JobLoop<object>[]> {
+  const loops = [executeLoop(runtime, inHand), pspEventLoop(runtime)];
+  for (const loop of loops) await loop.start();
+  return loops;
+}
+
+/** Stops taking jobs, finishes (or hands back) the orders in hand, and marks the finished jobs complete. */
+async function stopLoops(
+  runtime: PayinsRuntime,
+  loops: JobLoop<object>[],
+  inHand: Map<string, string>,
+): Promise<void> {
+  for (const loop of loops) await loop.stop();
+  await finishInHand(runtime, inHand);
+  for (const loop of loops) await loop.flush();
 }
 
 /** Finishes the orders in hand; those still in hand after half the grace period are handed back. */
@@ -172,8 +163,10 @@ async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Prom
   for (const paymentOrderId of paymentOrderIds) {
     try {
       await withTransaction(runtime.ctx.pool, async (client) => {
-        if (await markForImmediateExecution(client, paymentOrderId))
+        if (await markForImmediateExecution(client, paymentOrderId)) {
           await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
+          await client.query('SELECT pg_notify($1, $2)', [EXECUTE_CHANNEL, '']);
+        }
       });
       runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
     } catch (error) {

@@ -1,0 +1,223 @@
+/**
+ * What one unit of work costs: CPU milliseconds per process (from /proc/<pid>/stat, before and after), and the
+ * database's transactions, commits, WAL flushes and statements (round trips) per unit, from pg_stat_database,
+ * pg_stat_wal and pg_stat_statements (when the server preloads it; see `PG_STAT_SETTINGS`).
+ *
+ *   const meter = new CostMeter(pgPool, { api: apiPid, worker: workerPid, sandbox: sandboxPid }, postmasterPid, 'bursar');
+ *   const before = await meter.snapshot();
+ *   ... the work ...
+ *   const cost = meter.perUnit(before, await meter.snapshot(), units);
+ *
+ * PostgreSQL's CPU is every process of its process group (it is started detached, so the postmaster leads the
+ * group) plus what its reaped children used (the postmaster's cutime/cstime): backends that ended meanwhile count.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import type pg from 'pg';
+
+/** Settings that make the statement counts available (the embedded server takes them as `-c` flags). */
+export const PG_STAT_SETTINGS: Record<string, string> = {
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track': 'all',
+  'pg_stat_statements.max': '10000',
+};
+
+/** Clock ticks per second of /proc's CPU times (sysconf(_SC_CLK_TCK): 100 on Linux). */
+const TICKS_PER_SEC = 100;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  /** utime + stime, in ticks. */
+  self: number;
+  /** cutime + cstime (reaped children), in ticks. */
+  children: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces: the fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const num = (index: number) => Number.parseInt(fields[index] ?? '0', 10);
+    // After the name: state(0) ppid(1) pgrp(2) … utime(11) stime(12) cutime(13) cstime(14).
+    return { pid, ppid: num(1), pgrp: num(2), self: num(11) + num(12), children: num(13) + num(14) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ticks of one process and its reaped children. */
+function processTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readStat(pid);
+  return stat === undefined ? 0 : stat.self + stat.children;
+}
+
+/** CPU ticks of a whole process group (every live member, plus the leader's reaped children). */
+function groupTicks(leader: number): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number.parseInt(entry, 10));
+    if (stat === undefined || stat.pgrp !== leader) continue;
+    total += stat.self + (stat.pid === leader ? stat.children : 0);
+  }
+  return total;
+}
+
+export interface DbCounters {
+  commits: number;
+  rollbacks: number;
+  walSyncs: number;
+  walBytes: number;
+  /** Statements executed (each one round trip from the client), or undefined without pg_stat_statements. */
+  statements: number | undefined;
+}
+
+export interface CostSnapshot {
+  atMs: number;
+  ticks: Record<string, number>;
+  db: DbCounters;
+}
+
+export interface CostPerUnit {
+  /** CPU ms per unit, by process name (and `postgres`, and `total`). */
+  cpuMs: Record<string, number>;
+  commits: number;
+  walSyncs: number;
+  walKb: number;
+  statements: number | undefined;
+  /** All cores' CPU per second divided by the CPU of one unit: the most units per second this machine carries. */
+  ceilingPerSec: number;
+  /** The share of the machine's CPU used during the window (1 = every core busy all the time). */
+  cpuBusy: number;
+}
+
+export class CostMeter {
+  constructor(
+    private readonly admin: pg.Pool,
+    private readonly pids: Record<string, () => number | undefined>,
+    private readonly postmasterPid: () => number | undefined,
+    private readonly database: string,
+  ) {}
+
+  /** Whether pg_stat_statements is there (creates the extension in the admin database when it is preloaded). */
+  async enableStatements(): Promise<boolean> {
+    try {
+      await this.admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await this.admin.query('SELECT count(*) FROM pg_stat_statements');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async dbCounters(): Promise<DbCounters> {
+    const db = await this.admin.query<{ xact_commit: string; xact_rollback: string }>(
+      'SELECT xact_commit::text, xact_rollback::text FROM pg_stat_database WHERE datname = $1',
+      [this.database],
+    );
+    const wal = await this.admin.query<{ wal_sync: string; wal_bytes: string }>(
+      'SELECT wal_sync::text, wal_bytes::text FROM pg_stat_wal',
+    );
+    let statements: number | undefined;
+    try {
+      // Counted from the last reset (the per-phase delta is taken after it).
+      const calls = await this.admin.query<{ calls: string | null }>(
+        `SELECT sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = $1`,
+        [this.database],
+      );
+      statements = Number(calls.rows[0]?.calls ?? 0);
+    } catch {
+      statements = undefined;
+    }
+    return {
+      commits: Number(db.rows[0]?.xact_commit ?? 0),
+      rollbacks: Number(db.rows[0]?.xact_rollback ?? 0),
+      walSyncs: Number(wal.rows[0]?.wal_sync ?? 0),
+      walBytes: Number(wal.rows[0]?.wal_bytes ?? 0),
+      statements,
+    };
+  }
+
+  async snapshot(): Promise<CostSnapshot> {
+    // Backends publish their counters when idle, at most once a second: let the last ones land.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const ticks: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) ticks[name] = processTicks(pid());
+    const postmaster = this.postmasterPid();
+    ticks.postgres = postmaster === undefined ? 0 : groupTicks(postmaster);
+    return { atMs: Date.now(), ticks, db: await this.dbCounters() };
+  }
+
+  /** Forgets the statement statistics (so `topStatements` covers what follows). */
+  async resetStatements(): Promise<void> {
+    await this.admin.query('SELECT pg_stat_statements_reset()').catch(() => undefined);
+  }
+
+  /** The statements run most often since the last reset, as lines `calls  query` (empty without the extension). */
+  async topStatements(limit = 20): Promise<string[]> {
+    try {
+      const top = await this.admin.query<{ calls: string; query: string }>(
+        `SELECT s.calls::text, regexp_replace(s.query, '\\s+', ' ', 'g') AS query
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = $1 ORDER BY s.calls DESC LIMIT $2`,
+        [this.database, limit],
+      );
+      return top.rows.map((row) => `${row.calls.padStart(8)}  ${row.query.slice(0, 160)}`);
+    } catch {
+      return [];
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin.end();
+  }
+
+  perUnit(before: CostSnapshot, after: CostSnapshot, units: number): CostPerUnit {
+    const n = Math.max(1, units);
+    const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+    const cpuMs: Record<string, number> = {};
+    let total = 0;
+    for (const name of Object.keys(after.ticks)) {
+      const ms = (((after.ticks[name] ?? 0) - (before.ticks[name] ?? 0)) * 1000) / TICKS_PER_SEC;
+      cpuMs[name] = round(ms / n);
+      total += ms;
+    }
+    cpuMs.total = round(total / n);
+    const cores = os.cpus().length;
+    const windowMs = Math.max(1, after.atMs - before.atMs);
+    return {
+      cpuMs,
+      commits: round((after.db.commits - before.db.commits) / n),
+      walSyncs: round((after.db.walSyncs - before.db.walSyncs) / n),
+      walKb: round((after.db.walBytes - before.db.walBytes) / 1024 / n),
+      statements:
+        after.db.statements === undefined || before.db.statements === undefined
+          ? undefined
+          : round((after.db.statements - before.db.statements) / n),
+      ceilingPerSec: total > 0 ? Math.round((cores * 1000 * n) / total) : 0,
+      cpuBusy: round(total / (cores * windowMs)),
+    };
+  }
+}
+
+/** The cost as a BenchRow's `extra` fields. */
+export function costExtra(cost: CostPerUnit, unit = 'checkout'): Record<string, number | string> {
+  const extra: Record<string, number | string> = {};
+  for (const [name, ms] of Object.entries(cost.cpuMs)) extra[`cpuMsPer${cap(unit)}_${name}`] = ms;
+  extra[`commitsPer${cap(unit)}`] = cost.commits;
+  extra[`walSyncsPer${cap(unit)}`] = cost.walSyncs;
+  extra[`walKbPer${cap(unit)}`] = cost.walKb;
+  extra[`statementsPer${cap(unit)}`] = cost.statements ?? 'n/a (no pg_stat_statements)';
+  extra.cpuCeilingPerSec = cost.ceilingPerSec;
+  extra.cpuBusy = cost.cpuBusy;
+  return extra;
+}
+
+function cap(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
