@@ -32,6 +32,7 @@ export const PRODUCT_SCHEMAS = [
   'idempotency',
   'disputes',
   'refunds',
+  'fx',
 ] as const;
 
 /** The append-only tables: the service role may read and insert, never change or remove. */
