@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Pool } from './db/pool.ts';
+import { AppError } from './errors.ts';
 import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
@@ -13,6 +14,7 @@ import type { FeePolicy } from './money/platform-fee.ts';
 import {
   buyerActivity,
   createPayins,
+  type CurrencyConversion,
   defaultPayinLedger,
   type OutboxSink,
   type PayinLedger,
@@ -61,7 +63,8 @@ import {
   resetRefundForReplay,
 } from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
-import { createSellers, type SellersModule } from './sellers/index.ts';
+import { createSellers, findSeller, type SellersModule } from './sellers/index.ts';
+import { createFx, type FxModule, type RatesProvider, type FxConfig } from './fx/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
 
@@ -84,6 +87,7 @@ export interface Modules {
   dashboard: DashboardModule;
   disputes: DisputesModule;
   refunds: RefundsModule;
+  fx: FxModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -107,6 +111,9 @@ export interface ComposeOverrides {
   operators?: Partial<OperatorsConfig>;
   disputes?: Partial<DisputesConfig>;
   refunds?: Partial<RefundsConfig>;
+  /** Exchange rates (BURSAR_FX_* otherwise) and their source (tests: fixedRatesProvider). */
+  fx?: Partial<FxConfig>;
+  fxRates?: RatesProvider;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -188,7 +195,9 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   });
   // Filled in by the modules that act on refund, dispute and payout events, once they are built.
   const pspEventHandlers: PspEventHandlers = {};
+  const { fx, conversion } = currencies(ctx, overrides);
   const payins = createPayins({
+    conversion,
     ctx,
     pspEventHandlers,
     psp,
@@ -228,7 +237,55 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     disputes,
     operators,
     dashboard,
+    fx,
   };
+}
+
+/**
+ * The FX module (rates from BURSAR_FX_RATES_FILE/URL, else the sandbox's ECB-format file) and pay-ins' conversion
+ * port over it: an order for a seller paid in another currency is converted; none is needed for the same one.
+ */
+function currencies(
+  ctx: AppContext,
+  overrides: ComposeOverrides,
+): { fx: FxModule; conversion: CurrencyConversion } {
+  const fx = createFx({
+    ctx,
+    fallbackUrl: `${sandboxUrl(ctx.config)}/v1/fx/eurofxref-daily.xml`,
+    ...(overrides.fx === undefined ? {} : { config: overrides.fx }),
+    ...(overrides.fxRates === undefined ? {} : { provider: overrides.fxRates }),
+  });
+  const conversion: CurrencyConversion = {
+    convertOrder: async (db, order) => {
+      const seller = await findSeller(db, order.sellerAccount);
+      if (!seller || seller.currency === order.currency) {
+        if (order.fxQuoteId !== undefined)
+          throw new AppError(
+            'fx_quote_mismatch',
+            `the seller is paid in ${order.currency}: no conversion to quote`,
+          );
+        return null;
+      }
+      const to = seller.currency;
+      try {
+        const converted = await fx.convert(db, {
+          from: order.currency,
+          to,
+          amountMinor: order.amountMinor,
+          quoteId: order.fxQuoteId,
+        });
+        return { ...converted, settlementCurrency: to, settlementMinor: converted.convertedMinor };
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'fx_rate_unavailable')
+          throw new AppError(
+            'currency_not_supported_for_seller',
+            `seller ${order.sellerAccount} is paid in ${to}; ${error.message}`,
+          );
+        throw error;
+      }
+    },
+  };
+  return { fx, conversion };
 }
 
 /** Refunds and disputes, each registered as the handler of its PSP events. */
@@ -337,6 +394,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     modules.dashboard.routes,
     reportRoutes(modules.ctx),
     modules.refunds.routes,
+    modules.fx.routes,
   ];
 }
 
@@ -348,6 +406,8 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
   const services: BackgroundService[] = [];
   if (role === 'all' || role === 'worker')
     services.push(
+      // The rates refresh first, so a worker's first checkouts find rates (a failure is logged, not fatal).
+      ...modules.fx.services,
       ...modules.payins.services,
       ...modules.payouts.services,
       ...modules.reconciliation.services,

@@ -254,7 +254,12 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
   // Foreign exchange (docs/currencies.md).
-  { name: 'BURSAR_FX_RATES_FILE', area: 'api', accepted: 'a path to an ECB eurofxref XML file', check: nonEmpty },
+  {
+    name: 'BURSAR_FX_RATES_FILE',
+    area: 'api',
+    accepted: 'a path to an ECB eurofxref XML file',
+    check: nonEmpty,
+  },
   {
     name: 'BURSAR_FX_RATES_URL',
     area: 'api',

@@ -128,7 +128,7 @@ export const ERROR_CODES = {
   fx_quote_not_found: { status: 404, description: 'No FX quote with this id.' },
   fx_quote_expired: {
     status: 422,
-    description: "The FX quote named by the checkout expired (its lock ended); ask for a new quote.",
+    description: 'The FX quote named by the checkout expired (its lock ended); ask for a new quote.',
   },
   fx_quote_mismatch: {
     status: 422,
@@ -136,7 +136,8 @@ export const ERROR_CODES = {
   },
   fx_rate_unavailable: {
     status: 422,
-    description: 'No exchange rate is known for this pair of currencies (none fetched, or the source lacks one).',
+    description:
+      'No exchange rate is known for this pair of currencies (none fetched, or the source lacks one).',
   },
   fx_rate_stale: {
     status: 503,

@@ -57,7 +57,12 @@ export async function refreshRates(
       `the newest rates of ${provider.source} are of ${newest.date}, older than ${config.maxAgeHours} hours`,
     );
   const rates = new Map([...newest.rates].map(([currency, rate]) => [currency, formatRate(rate)]));
-  const stored = await insertRates(db, { source: provider.source, rateDate: newest.date, fetchedAt: now, rates });
+  const stored = await insertRates(db, {
+    source: provider.source,
+    rateDate: newest.date,
+    fetchedAt: now,
+    rates,
+  });
   return { rateDate: newest.date, stored, currencies: rates.size };
 }
 

@@ -1,4 +1,5 @@
 import type { PoolClient } from '../db/pool.ts';
+import type { OrderConversion } from './ports.ts';
 
 /** What a successful payment order books: the buyer's money at the PSP to the seller's pending balance, fee to revenue. */
 export interface PayinSuccessPosting {
@@ -7,8 +8,11 @@ export interface PayinSuccessPosting {
   sellerAccount: string;
   currency: string;
   grossMinor: bigint;
+  /** In the seller's currency: the settlement currency when the order is converted. */
   feeMinor: bigint;
   pspPaymentId: string | null;
+  /** Present when the seller is paid in another currency than the order's (docs/currencies.md). */
+  conversion?: OrderConversion;
 }
 
 /**

@@ -1,0 +1,144 @@
+import { AppError } from '../errors.ts';
+import { feeRevenue, pspClearing, sellerPending } from './chart.ts';
+import type { AccountSpec, EntryInput, PostingInput } from './types.ts';
+
+/**
+ * The FX recipes (docs/currencies.md "Ledger"). A conversion is never a posting from one currency to another:
+ * each currency's side balances on its own through the FX position (trading) account of that currency, so
+ * `ledger verify` still proves every entry balances per currency. Pure; references come from the business ids.
+ */
+
+export const FX_ENTRY_KINDS = {
+  payinConverted: 'payin.succeeded',
+  settled: 'fx.settled',
+} as const;
+
+/** The platform's position in a currency bought or sold by conversions (a trading account, no floor). */
+export function fxPosition(currency: string): AccountSpec {
+  return { code: `platform:fx_position:${currency}`, type: 'equity', currency };
+}
+
+/** The platform's markup on conversions (the mid value less what the seller was credited at the quote's rate). */
+export function fxRevenue(currency: string): AccountSpec {
+  return { code: `platform:fx_revenue:${currency}`, type: 'revenue', currency };
+}
+
+/** Realised FX gain (credit) or loss (debit): what the PSP settled at against the rate the seller was credited at. */
+export function fxGainLoss(currency: string): AccountSpec {
+  return { code: `platform:fx_gain_loss:${currency}`, type: 'revenue', currency };
+}
+
+function invalid(message: string, field: string): AppError {
+  return new AppError('ledger_entry_invalid', message, { field });
+}
+
+function line(account: AccountSpec, direction: 'debit' | 'credit', amountMinor: bigint): PostingInput {
+  return { account, direction, amountMinor };
+}
+
+export interface FxFacts {
+  quoteId: string;
+  rate: string;
+  midRate: string;
+  source: string;
+  rateDate: string;
+}
+
+/**
+ * A payment order charged in the buyer's currency P and credited to the seller in their currency S:
+ *   P: Dr psp_clearing gross / Cr fx_position gross
+ *   S: Dr fx_position midValue / Cr seller_pending settlement − fee / Cr fee_revenue fee
+ *      / Cr fx_revenue midValue − settlement
+ * `settlementMinor` is the gross at the quote's rate (mid less markup), `midValueMinor` at the mid rate.
+ */
+export function payinConverted(input: {
+  paymentOrderId: string;
+  sellerId: string;
+  presentmentCurrency: string;
+  grossMinor: bigint;
+  settlementCurrency: string;
+  settlementMinor: bigint;
+  midValueMinor: bigint;
+  platformFeeMinor: bigint;
+  fx: FxFacts;
+  effectiveAt?: Date;
+  metadata?: Record<string, unknown>;
+}): EntryInput {
+  const { grossMinor: gross, settlementMinor: settled, midValueMinor: mid, platformFeeMinor: fee } = input;
+  if (gross <= 0n) throw invalid('grossMinor must be positive', 'grossMinor');
+  if (settled <= 0n) throw invalid('settlementMinor must be positive', 'settlementMinor');
+  if (mid < settled) throw invalid('midValueMinor is below settlementMinor', 'midValueMinor');
+  if (fee < 0n || fee > settled)
+    throw invalid('platformFeeMinor must lie in 0..settlementMinor', 'platformFeeMinor');
+  if (input.presentmentCurrency === input.settlementCurrency)
+    throw invalid('a conversion needs two currencies', 'settlementCurrency');
+  const p = input.presentmentCurrency;
+  const s = input.settlementCurrency;
+  return {
+    reference: `payin:${input.paymentOrderId}:succeeded`,
+    kind: FX_ENTRY_KINDS.payinConverted,
+    description: `payment order ${input.paymentOrderId} succeeded: ${gross} ${p} captured, converted at ${input.fx.rate} to ${settled} ${s} for seller ${input.sellerId}, platform fee ${fee}`,
+    ...(input.effectiveAt === undefined ? {} : { effectiveAt: input.effectiveAt }),
+    postings: [
+      line(pspClearing(p), 'debit', gross),
+      line(fxPosition(p), 'credit', gross),
+      line(fxPosition(s), 'debit', mid),
+      line(sellerPending(input.sellerId, s), 'credit', settled - fee),
+      line(feeRevenue(s), 'credit', fee),
+      line(fxRevenue(s), 'credit', mid - settled),
+    ].filter((posting) => posting.amountMinor > 0n),
+    metadata: {
+      paymentOrderId: input.paymentOrderId,
+      sellerId: input.sellerId,
+      fxQuoteId: input.fx.quoteId,
+      fxRate: input.fx.rate,
+      fxMidRate: input.fx.midRate,
+      fxSource: input.fx.source,
+      fxRateDate: input.fx.rateDate,
+      ...input.metadata,
+    },
+  };
+}
+
+/**
+ * The PSP converted a captured amount into the platform's settlement currency at its own rate (Stripe's
+ * balance transaction `exchange_rate`). The position bought at the mid value is closed; the difference is
+ * realised FX gain or loss:
+ *   P: Dr fx_position amount / Cr psp_clearing amount
+ *   S: Dr psp_clearing settled / Cr fx_position bookedValue / Cr fx_gain_loss (settled − bookedValue, a debit if < 0)
+ */
+export function fxSettled(input: {
+  settlementId: string;
+  presentmentCurrency: string;
+  amountMinor: bigint;
+  settlementCurrency: string;
+  settledMinor: bigint;
+  /** What the position was opened at in the settlement currency (the orders' mid values). */
+  bookedValueMinor: bigint;
+  exchangeRate: string;
+  effectiveAt?: Date;
+  metadata?: Record<string, unknown>;
+}): EntryInput {
+  const { amountMinor: amount, settledMinor: settled, bookedValueMinor: booked } = input;
+  if (amount <= 0n || settled <= 0n || booked <= 0n)
+    throw invalid('amounts of a settlement must be positive', 'amountMinor');
+  const p = input.presentmentCurrency;
+  const s = input.settlementCurrency;
+  const difference = settled - booked;
+  return {
+    reference: `fx_settled:${input.settlementId}`,
+    kind: FX_ENTRY_KINDS.settled,
+    description: `PSP settled ${amount} ${p} as ${settled} ${s} at ${input.exchangeRate} (${input.settlementId}); FX ${difference >= 0n ? 'gain' : 'loss'} ${difference >= 0n ? difference : -difference}`,
+    ...(input.effectiveAt === undefined ? {} : { effectiveAt: input.effectiveAt }),
+    postings: [
+      line(fxPosition(p), 'debit', amount),
+      line(pspClearing(p), 'credit', amount),
+      line(pspClearing(s), 'debit', settled),
+      line(fxPosition(s), 'credit', booked),
+      difference >= 0n
+        ? line(fxGainLoss(s), 'credit', difference)
+        : line(fxGainLoss(s), 'debit', -difference),
+    ].filter((posting) => posting.amountMinor > 0n),
+    metadata: { settlementId: input.settlementId, exchangeRate: input.exchangeRate, ...input.metadata },
+  };
+}
