@@ -547,6 +547,18 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number, 0–4294967295',
     check: wholeNumber(0xffffffff),
   },
+  {
+    name: 'SANDBOX_SETTLEMENT_CURRENCY',
+    area: 'sandbox',
+    accepted: 'an ISO 4217 code in upper case (default: BURSAR_SETTLEMENT_CURRENCY when set)',
+    check: (raw) => (isCurrencyCode(raw) ? undefined : 'is not an ISO 4217 code'),
+  },
+  {
+    name: 'SANDBOX_FX_SPREAD_BPS',
+    area: 'sandbox',
+    accepted: 'a whole number, 0–9999',
+    check: wholeNumber(9999),
+  },
   ...[
     'SANDBOX_REVIEW_DELAY_MS',
     'SANDBOX_REFUND_DELAY_MS',

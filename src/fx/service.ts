@@ -16,7 +16,6 @@ import {
   type Rate,
 } from './rate.ts';
 import {
-  BASE_CURRENCY,
   getQuote,
   insertQuote,
   insertRates,

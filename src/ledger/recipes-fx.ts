@@ -102,10 +102,11 @@ export function payinConverted(input: {
 
 /**
  * The PSP converted a captured amount into the platform's settlement currency at its own rate (Stripe's
- * balance transaction `exchange_rate`). The position bought at the mid value is closed; the difference is
- * realised FX gain or loss:
+ * balance transaction `exchange_rate`). The presentment position is closed; the settlement position takes what
+ * the PSP paid, less the realised FX result on the share whose sellers are paid in the settlement currency (what
+ * the PSP paid for that share against the mid value the sellers' credits were booked at):
  *   P: Dr fx_position amount / Cr psp_clearing amount
- *   S: Dr psp_clearing settled / Cr fx_position bookedValue / Cr fx_gain_loss (settled − bookedValue, a debit if < 0)
+ *   S: Dr psp_clearing settled / Cr fx_position settled − realised / Cr fx_gain_loss realised (a debit when < 0)
  */
 export function fxSettled(input: {
   settlementId: string;
@@ -113,31 +114,31 @@ export function fxSettled(input: {
   amountMinor: bigint;
   settlementCurrency: string;
   settledMinor: bigint;
-  /** What the position was opened at in the settlement currency (the orders' mid values). */
-  bookedValueMinor: bigint;
+  /** Gain (> 0) or loss (< 0) realised, in the settlement currency. */
+  realisedMinor: bigint;
   exchangeRate: string;
   effectiveAt?: Date;
   metadata?: Record<string, unknown>;
 }): EntryInput {
-  const { amountMinor: amount, settledMinor: settled, bookedValueMinor: booked } = input;
-  if (amount <= 0n || settled <= 0n || booked <= 0n)
-    throw invalid('amounts of a settlement must be positive', 'amountMinor');
+  const { amountMinor: amount, settledMinor: settled, realisedMinor: realised } = input;
+  if (amount <= 0n || settled <= 0n) throw invalid('amounts of a settlement must be positive', 'amountMinor');
+  if (settled - realised <= 0n)
+    throw invalid('the realised result exceeds the settled amount', 'realisedMinor');
+  if (input.presentmentCurrency === input.settlementCurrency)
+    throw invalid('a conversion needs two currencies', 'settlementCurrency');
   const p = input.presentmentCurrency;
   const s = input.settlementCurrency;
-  const difference = settled - booked;
   return {
     reference: `fx_settled:${input.settlementId}`,
     kind: FX_ENTRY_KINDS.settled,
-    description: `PSP settled ${amount} ${p} as ${settled} ${s} at ${input.exchangeRate} (${input.settlementId}); FX ${difference >= 0n ? 'gain' : 'loss'} ${difference >= 0n ? difference : -difference}`,
+    description: `PSP settled ${amount} ${p} as ${settled} ${s} at ${input.exchangeRate} (${input.settlementId}); FX ${realised >= 0n ? 'gain' : 'loss'} ${realised >= 0n ? realised : -realised}`,
     ...(input.effectiveAt === undefined ? {} : { effectiveAt: input.effectiveAt }),
     postings: [
       line(fxPosition(p), 'debit', amount),
       line(pspClearing(p), 'credit', amount),
       line(pspClearing(s), 'debit', settled),
-      line(fxPosition(s), 'credit', booked),
-      difference >= 0n
-        ? line(fxGainLoss(s), 'credit', difference)
-        : line(fxGainLoss(s), 'debit', -difference),
+      line(fxPosition(s), 'credit', settled - realised),
+      realised >= 0n ? line(fxGainLoss(s), 'credit', realised) : line(fxGainLoss(s), 'debit', -realised),
     ].filter((posting) => posting.amountMinor > 0n),
     metadata: { settlementId: input.settlementId, exchangeRate: input.exchangeRate, ...input.metadata },
   };

@@ -1,4 +1,4 @@
-import { payinConverted, payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
+import { fxSettled, payinConverted, payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
 import type { PoolClient } from '../db/pool.ts';
 import type { PayinLedger, PayinSuccessPosting } from './ledger.ts';
 import type { OrderConversion } from './ports.ts';
@@ -77,5 +77,23 @@ export const defaultPayinLedger: PayinLedger = {
       }),
     );
     return { entryId: posted.entryId, created: posted.created };
+  },
+
+  /** The PSP's conversion of a charge by the ledger's `fxSettled` recipe under `fx_settled:<balance transaction>`. */
+  async postFxSettlement(client, posting) {
+    const posted = await postEntry(
+      client,
+      fxSettled({
+        settlementId: posting.balanceTransactionId,
+        presentmentCurrency: posting.presentmentCurrency,
+        amountMinor: posting.amountMinor,
+        settlementCurrency: posting.settlementCurrency,
+        settledMinor: posting.settledMinor,
+        realisedMinor: posting.realisedMinor,
+        exchangeRate: posting.exchangeRate,
+        metadata: { checkoutId: posting.checkoutId },
+      }),
+    );
+    return { entryId: posted.entryId };
   },
 };

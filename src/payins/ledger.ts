@@ -36,4 +36,18 @@ export interface PayinLedger {
   postPayinSuccess(client: PoolClient, posting: PayinSuccessPosting): Promise<{ entryId: string }>;
   /** Books the PSP's fee once per balance transaction; a second call returns the first entry (`created: false`). */
   postPspFee(client: PoolClient, posting: PspFeePosting): Promise<{ entryId: string; created: boolean }>;
+  /** Books the PSP's conversion of a charge into the settlement currency, once per balance transaction. */
+  postFxSettlement?(client: PoolClient, posting: FxSettlementPosting): Promise<{ entryId: string }>;
+}
+
+/** The PSP converted a charge (docs/currencies.md): the gross in presentment, what it paid, the realised result. */
+export interface FxSettlementPosting {
+  balanceTransactionId: string;
+  presentmentCurrency: string;
+  amountMinor: bigint;
+  settlementCurrency: string;
+  settledMinor: bigint;
+  realisedMinor: bigint;
+  exchangeRate: string;
+  checkoutId: string;
 }
