@@ -31,8 +31,8 @@ export async function insertOrderFx(
 interface Row {
   payment_order_id: string;
   settlement_currency: string;
-  settlement_minor: string;
-  mid_value_minor: string;
+  settlement_minor: bigint | string;
+  mid_value_minor: bigint | string;
   rate: string;
   mid_rate: string;
   quote_id: string;
