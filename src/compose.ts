@@ -2,7 +2,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
-import type { Pool } from './db/pool.ts';
+import type { Pool, Queryable } from './db/pool.ts';
 import { AppError } from './errors.ts';
 import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
@@ -23,6 +23,7 @@ import {
   type PspEventHandlers,
   EXECUTE_QUEUE,
   OUTBOX_DEAD_LETTER_QUEUE,
+  orderFxOf,
   PSP_EVENT_QUEUE,
   payinDays,
   pspEventsAbout,
@@ -172,6 +173,26 @@ function refundableOrder(order: {
   };
 }
 
+/** Orders as refunds read them, each with the conversion it was booked at when its seller is paid in another currency. */
+async function withConversions(
+  db: Queryable,
+  orders: Parameters<typeof refundableOrder>[0][],
+): Promise<RefundableOrder[]> {
+  const conversions = await orderFxOf(
+    db,
+    orders.map((order) => order.paymentOrderId),
+  );
+  return orders.map((order) => {
+    const conversion = conversions.get(order.paymentOrderId);
+    return {
+      ...refundableOrder(order),
+      ...(conversion
+        ? { conversion: { settlementCurrency: conversion.settlementCurrency, rate: conversion.rate } }
+        : {}),
+    };
+  });
+}
+
 /** Builds every module of the product for `ctx`, each once, wired to the others. */
 export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}): Modules {
   // The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
@@ -314,10 +335,10 @@ function moneyBack(
     ctx,
     psp,
     orders: {
-      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
-      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
+      byIds: async (db, ids) => withConversions(db, await payins.findOrders(db, { paymentOrderIds: ids })),
+      byCheckout: async (db, id) => withConversions(db, await payins.findOrders(db, { checkoutIds: [id] })),
       byPspPayment: async (db, id) =>
-        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
+        withConversions(db, await payins.findOrders(db, { pspPaymentIds: [id] })),
     },
     terms: sellers,
     ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),

@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { feeRevenue, pspClearing, sellerPending } from './chart.ts';
+import { clawbackDebits, type ClawbackSplit } from './clawback.ts';
 import type { AccountSpec, EntryInput, PostingInput } from './types.ts';
 
 /**
@@ -141,5 +142,57 @@ export function fxSettled(input: {
       realised >= 0n ? line(fxGainLoss(s), 'credit', realised) : line(fxGainLoss(s), 'debit', -realised),
     ].filter((posting) => posting.amountMinor > 0n),
     metadata: { settlementId: input.settlementId, exchangeRate: input.exchangeRate, ...input.metadata },
+  };
+}
+
+/**
+ * A refund of a converted order: the buyer gets the presentment amount back; the seller gives back their share at
+ * the order's own rate, in their currency (docs/currencies.md "Refunds"). The platform keeps its FX markup.
+ *   P: Dr fx_position amount / Cr psp_clearing amount
+ *   S: Dr seller pending/available/reserved/receivable (the split) / Dr fee_revenue feeBack / Cr fx_position settled
+ */
+export function refundConverted(input: {
+  refundId: string;
+  pspRefundId: string;
+  paymentOrderId: string;
+  sellerId: string;
+  presentmentCurrency: string;
+  amountMinor: bigint;
+  settlementCurrency: string;
+  /** The refund at the order's rate, in the settlement currency. */
+  settledMinor: bigint;
+  platformFeeBackMinor: bigint;
+  split: ClawbackSplit;
+  rate: string;
+  metadata?: Record<string, unknown>;
+}): EntryInput {
+  const { amountMinor: amount, settledMinor: settled, platformFeeBackMinor: feeBack, split } = input;
+  if (amount <= 0n || settled <= 0n) throw invalid('refund amounts must be positive', 'amountMinor');
+  if (feeBack < 0n || feeBack > settled)
+    throw invalid('platformFeeBackMinor must lie in 0..settledMinor', 'platformFeeBackMinor');
+  const parts = [split.pending, split.available, split.reserved, split.receivable];
+  if (parts.some((part) => part < 0n) || parts.reduce((a, b) => a + b, 0n) !== settled - feeBack)
+    throw invalid("the split must add up to the seller's share (settled − platform fee back)", 'split');
+  const p = input.presentmentCurrency;
+  const s = input.settlementCurrency;
+  return {
+    reference: `refund:${input.pspRefundId}`,
+    kind: 'refund',
+    description: `refund ${input.refundId} of converted payment order ${input.paymentOrderId}: ${amount} ${p} to the buyer, ${settled} ${s} from seller ${input.sellerId} at ${input.rate}`,
+    postings: [
+      line(fxPosition(p), 'debit', amount),
+      line(pspClearing(p), 'credit', amount),
+      ...clawbackDebits(input.sellerId, s, split),
+      line(feeRevenue(s), 'debit', feeBack),
+      line(fxPosition(s), 'credit', settled),
+    ].filter((posting) => posting.amountMinor > 0n),
+    metadata: {
+      refundId: input.refundId,
+      pspRefundId: input.pspRefundId,
+      paymentOrderId: input.paymentOrderId,
+      sellerId: input.sellerId,
+      fxRate: input.rate,
+      ...input.metadata,
+    },
   };
 }

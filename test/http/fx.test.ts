@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { fixedRatesProvider } from '../../src/fx/index.ts';
 import { getBalances } from '../../src/ledger/read.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
+import { refundTick } from '../../src/refunds/index.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
 import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins.ts';
@@ -13,7 +14,12 @@ let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp({
     clock,
-    routes: (modules) => [modules.sellers.routes, modules.payins.routes, modules.fx.routes],
+    routes: (modules) => [
+      modules.sellers.routes,
+      modules.payins.routes,
+      modules.fx.routes,
+      modules.refunds.routes,
+    ],
     overrides: {
       psp: new FakePsp(),
       fx: { markupBps: 100, maxAgeHours: 96 },
@@ -191,5 +197,41 @@ describe('POST /v1/payments in another currency than the seller’s', () => {
       'fx_brl',
     ]);
     expect(count.rowCount).toBe(0);
+  });
+
+  it('refunds a converted order in the buyer’s currency and takes the seller’s share back at the order’s rate; each currency balances', async () => {
+    const body = savedMethodBody(['fx_usd'], { amount: '40.00', currency: 'EUR' });
+    expect((await pay(body)).statusCode).toBe(201);
+    const id = `${body.checkout_id}_po0`;
+    await executeOrder(t.modules.payins.runtime, id);
+    const before = await getBalances(t.db.pool, ['seller:fx_usd:pending:USD']);
+    const refund = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refunds',
+      headers: { ...bearer(t.key), 'idempotency-key': uid('rk') },
+      payload: { payment_order_id: id, amount: '10.00' },
+    });
+    expect(refund.statusCode, refund.body).toBe(201);
+    expect(refund.json()).toMatchObject({ amount: '10.00', currency: 'EUR' });
+    await refundTick(t.modules.refunds.runtime);
+    const entry = await t.db.pool.query<{ currency: string; net: bigint }>(
+      `SELECT p.currency, sum(CASE WHEN p.is_credit THEN -p.amount_minor ELSE p.amount_minor END)::int8 AS net
+         FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
+        WHERE e.kind = 'refund' AND e.metadata ->> 'paymentOrderId' = $1 GROUP BY p.currency ORDER BY 1`,
+      [id],
+    );
+    expect(entry.rows.map((row) => [row.currency, BigInt(row.net)])).toEqual([
+      ['EUR', 0n],
+      ['USD', 0n],
+    ]);
+    // 10.00 EUR at the order's 1.075734 → 10.76 USD, less the platform fee given back (proportional: 1.07).
+    const after = await getBalances(t.db.pool, ['seller:fx_usd:pending:USD', 'seller:fx_usd:pending:EUR']);
+    const taken =
+      (before.get('seller:fx_usd:pending:USD')?.balanceMinor ?? 0n) -
+      (after.get('seller:fx_usd:pending:USD')?.balanceMinor ?? 0n);
+    expect(taken).toBeGreaterThan(900n);
+    expect(taken).toBeLessThanOrEqual(1_076n);
+    expect(after.get('seller:fx_usd:pending:EUR')).toBeUndefined();
+    expect((await t.modules.ledger.verify()).ok).toBe(true);
   });
 });
