@@ -105,8 +105,8 @@ describe('checkouts in the buyer’s currency, sellers paid in theirs, over the 
     await payAndWait(savedMethodBody(['fx_usd_seller'], { amount: '10.000', currency: 'KWD' }));
     const after =
       (await accounts('seller:fx_usd_seller:pending:USD')).get('seller:fx_usd_seller:pending:USD') ?? 0n;
-    // JPY: 10 000 × (1.0866 / 169.09 = 0.006426164764) × 0.99 → 63.62 USD, net 57.26.
-    // KWD: 10.000 × (1.0866 / 0.3334 = 3.259148170) × 0.99 → 32.27 USD, net 29.04.
+    // JPY: 10 000 × (1.0866 / 169.09 = 0.006426163582) × 0.99 → 63.62 USD, net 57.26.
+    // KWD: 10.000 × (1.0866 / 0.3334 = 3.25914817) × 0.99 → 32.27 USD, net 29.04.
     expect(after - before).toBe(5_726n + 2_904n);
     expect(await stack.ledgerOk()).toBe(true);
   });
