@@ -151,6 +151,18 @@ describe('POST /v1/payments in another currency than the seller’s', () => {
       headers: bearer(t.key),
     });
     expect(implicit.json()).toMatchObject({ implicit: true, lock_duration: 'none' });
+    const order = await t.app.inject({ method: 'GET', url: `/v1/payments/${id}`, headers: bearer(t.key) });
+    expect(order.json()).toMatchObject({
+      amount: '100.00',
+      currency: 'EUR',
+      settlement: {
+        amount: '107.57',
+        currency: 'USD',
+        rate: '1.075734',
+        mid_rate: '1.0866',
+        source: 'fixed',
+      },
+    });
     const balances = await getBalances(t.db.pool, [
       'seller:fx_usd:pending:USD',
       'seller:fx_usd:pending:EUR',
