@@ -38,14 +38,18 @@ function providerOf(config: FxConfig, fallbackUrl: string | undefined): RatesPro
   return ecbUrlProvider(fallbackUrl ?? 'http://127.0.0.1:8081/v1/fx/eurofxref-daily.xml');
 }
 
+const RETRY_MS = 30_000;
+
 /** A timer that refreshes the rates at start and every `refreshMinutes`, logging refusals and going on. */
 function refreshService(ctx: AppContext, provider: RatesProvider, config: FxConfig): BackgroundService {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
+  // After a refusal (the sandbox not listening yet at start, a network error) the next try comes sooner.
   const tick = () => {
-    running = refreshAndLog(ctx.pool, provider, config, ctx.clock.now(), ctx.log).finally(() => {
-      if (!stopped) timer = setTimeout(tick, config.refreshMinutes * 60_000);
+    running = refreshAndLog(ctx.pool, provider, config, ctx.clock.now(), ctx.log).then((ok) => {
+      const delay = ok ? config.refreshMinutes * 60_000 : Math.min(RETRY_MS, config.refreshMinutes * 60_000);
+      if (!stopped) timer = setTimeout(tick, delay);
     });
   };
   return {
