@@ -83,6 +83,13 @@ export interface SandboxConfig {
    */
   payoutWebhookSecret?: string;
   webhookRetry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number; timeoutMs: number };
+  /**
+   * The platform's settlement currency: a charge in another currency is settled in it (the balance transaction's
+   * amount, fee and `exchange_rate`). Unset: every charge settles in its own currency.
+   */
+  settlementCurrency?: string;
+  /** The sandbox's FX spread under the reference rate, in basis points. */
+  fxSpreadBps: number;
 }
 
 export const DEFAULT_SANDBOX_CONFIG: Omit<SandboxConfig, 'port' | 'host'> = {
@@ -96,6 +103,7 @@ export const DEFAULT_SANDBOX_CONFIG: Omit<SandboxConfig, 'port' | 'host'> = {
   tickMs: 1000,
   automaticPayouts: true,
   webhookRetry: { baseDelayMs: 1000, maxDelayMs: 3600 * 1000, maxAttempts: 16, timeoutMs: 10_000 },
+  fxSpreadBps: 50,
 };
 
 export const WEBHOOK_SECRET_FILE = KEPT_SECRET_FILES.stripeWebhook;
@@ -166,6 +174,7 @@ export function loadSandboxConfig(
     refundDelayMs: intFromEnv(env, 'SANDBOX_REFUND_DELAY_MS', DEFAULT_SANDBOX_CONFIG.refundDelayMs),
     availableDelayMs: intFromEnv(env, 'SANDBOX_AVAILABLE_DELAY_MS', DEFAULT_SANDBOX_CONFIG.availableDelayMs),
     tickMs: intFromEnv(env, 'SANDBOX_TICK_MS', DEFAULT_SANDBOX_CONFIG.tickMs),
+    fxSpreadBps: intFromEnv(env, 'SANDBOX_FX_SPREAD_BPS', DEFAULT_SANDBOX_CONFIG.fxSpreadBps, 9999),
     automaticPayouts: env.SANDBOX_AUTOMATIC_PAYOUTS !== 'false',
     webhookSecret: resolveWebhookSecret(env, dataDir),
     payoutWebhookSecret: resolvePayoutWebhookSecret(env, dataDir),
@@ -175,6 +184,12 @@ export function loadSandboxConfig(
   const stripeKey =
     env.STRIPE_SECRET_KEY?.startsWith('sk_test_') === true ? env.STRIPE_SECRET_KEY : undefined;
   config.secretKey = secretKey || sandboxSecretKey({ STRIPE_SECRET_KEY: stripeKey }, dataDir);
+  const settlement = env.SANDBOX_SETTLEMENT_CURRENCY || env.BURSAR_SETTLEMENT_CURRENCY;
+  if (settlement) {
+    if (!/^[A-Z]{3}$/.test(settlement))
+      throw new Error('SANDBOX_SETTLEMENT_CURRENCY must be an ISO 4217 code');
+    config.settlementCurrency = settlement;
+  }
   if (env.SANDBOX_PUBLIC_URL) config.publicUrl = env.SANDBOX_PUBLIC_URL.replace(/\/+$/, '');
   return config;
 }

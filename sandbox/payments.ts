@@ -14,6 +14,7 @@ import {
   unixSeconds,
   type Json,
 } from './objects.ts';
+import { sandboxSettlement } from './fx.ts';
 import { getObject, insertObject, insertObjectIfAbsent, saveObject, type StoredObject } from './store.ts';
 import { amountFromWire, amountToWire } from './wire-amount.ts';
 import { refundBehaviourOf, refundStart } from './refunds.ts';
@@ -252,20 +253,22 @@ async function succeedIntent(
   const amountMinor = amountFromWire(intent.data.amount, 'amount');
   const created = unixSeconds(ctx.now);
   const txnId = newId('txn');
+  const settled = settledAmount(ctx, amountMinor, String(intent.data.currency));
   const txn = balanceTransactionObject({
     id: txnId,
     created,
     availableOn: bypassPending
       ? created
       : unixSeconds(new Date(ctx.now.getTime() + ctx.config.availableDelayMs)),
-    amountMinor,
-    feeMinor: processingFeeMinor(amountMinor),
-    currency: String(intent.data.currency),
+    amountMinor: settled.amountMinor,
+    feeMinor: processingFeeMinor(settled.amountMinor),
+    currency: settled.currency,
     description: (intent.data.description as string | null) ?? null,
     source: charge.id,
     type: 'charge',
     reportingCategory: 'charge',
   });
+  txn.exchange_rate = settled.exchangeRate === null ? null : Number(settled.exchangeRate);
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
   Object.assign(charge.data, {
     status: 'succeeded',
@@ -499,4 +502,25 @@ export async function createRefund(
   await emitEvent(ctx, 'charge.refunded', charge.data);
   await emitEvent(ctx, 'refund.created', data);
   return refund;
+}
+
+/**
+ * The charge as the platform's balance receives it: in the settlement currency (SANDBOX_SETTLEMENT_CURRENCY) at
+ * the sandbox's rate when the charge is in another currency the sandbox quotes, else as charged.
+ */
+function settledAmount(
+  ctx: SandboxCtx,
+  amountMinor: bigint,
+  currency: string,
+): { amountMinor: bigint; currency: string; exchangeRate: string | null } {
+  const target = ctx.config.settlementCurrency;
+  if (target === undefined || target === currency.toUpperCase())
+    return { amountMinor, currency, exchangeRate: null };
+  const converted = sandboxSettlement(amountMinor, currency.toUpperCase(), target, ctx.config.fxSpreadBps);
+  if (converted === undefined) return { amountMinor, currency, exchangeRate: null };
+  return {
+    amountMinor: converted.amountMinor,
+    currency: target.toLowerCase(),
+    exchangeRate: converted.exchangeRate,
+  };
 }

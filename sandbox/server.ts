@@ -1,3 +1,4 @@
+import { registerFxRoutes } from './fx.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../src/clock.ts';
 import type { Pool } from '../src/db/pool.ts';
@@ -141,6 +142,7 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
   registerDisputeRoutes(app, runtime);
   registerPayoutProviderRoutes(app, runtime);
   registerHostedPage(app, runtime);
+  registerFxRoutes(app, runtime);
   registerAdminRoutes(app, runtime, {
     setFaults: (next) => faults.set(next),
     resetFaults: () => faults.set(initialFaults),

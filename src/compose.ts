@@ -2,7 +2,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
-import type { Pool } from './db/pool.ts';
+import type { Pool, Queryable } from './db/pool.ts';
+import { AppError } from './errors.ts';
 import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
@@ -13,6 +14,7 @@ import type { FeePolicy } from './money/platform-fee.ts';
 import {
   buyerActivity,
   createPayins,
+  type CurrencyConversion,
   defaultPayinLedger,
   type OutboxSink,
   type PayinLedger,
@@ -21,6 +23,7 @@ import {
   type PspEventHandlers,
   EXECUTE_QUEUE,
   OUTBOX_DEAD_LETTER_QUEUE,
+  orderFxOf,
   PSP_EVENT_QUEUE,
   loadMarketplaceWebhookConfig,
   payinDays,
@@ -69,7 +72,8 @@ import {
   resetRefundForReplay,
 } from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
-import { createSellers, listBankDetailsAudit, type SellersModule } from './sellers/index.ts';
+import { createSellers, findSeller, listBankDetailsAudit, type SellersModule } from './sellers/index.ts';
+import { createFx, type FxModule, type RatesProvider, type FxConfig } from './fx/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
 import { createEvents, type EventsConfig, type EventsModule } from './events/index.ts';
@@ -94,6 +98,7 @@ export interface Modules {
   disputes: DisputesModule;
   refunds: RefundsModule;
   events: EventsModule;
+  fx: FxModule;
 }
 
 /** What a test (or a tool) may replace when composing the modules; everything else is built as in production. */
@@ -119,6 +124,9 @@ export interface ComposeOverrides {
   refunds?: Partial<RefundsConfig>;
   /** Webhook endpoints' sending (BURSAR_WEBHOOK_* otherwise). */
   events?: Partial<EventsConfig>;
+  /** Exchange rates (BURSAR_FX_* otherwise) and their source (tests: fixedRatesProvider). */
+  fx?: Partial<FxConfig>;
+  fxRates?: RatesProvider;
 }
 
 export type Role = 'all' | 'api' | 'worker' | 'sandbox';
@@ -177,6 +185,26 @@ function refundableOrder(order: {
   };
 }
 
+/** Orders as refunds read them, each with the conversion it was booked at when its seller is paid in another currency. */
+async function withConversions(
+  db: Queryable,
+  orders: Parameters<typeof refundableOrder>[0][],
+): Promise<RefundableOrder[]> {
+  const conversions = await orderFxOf(
+    db,
+    orders.map((order) => order.paymentOrderId),
+  );
+  return orders.map((order) => {
+    const conversion = conversions.get(order.paymentOrderId);
+    return {
+      ...refundableOrder(order),
+      ...(conversion
+        ? { conversion: { settlementCurrency: conversion.settlementCurrency, rate: conversion.rate } }
+        : {}),
+    };
+  });
+}
+
 /** Builds every module of the product for `ctx`, each once, wired to the others. */
 export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}): Modules {
   // The PSP behind pay-ins: the Stripe adapter, against the local sandbox unless STRIPE_API_HOST says otherwise.
@@ -200,7 +228,9 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   });
   // Filled in by the modules that act on refund, dispute and payout events, once they are built.
   const pspEventHandlers: PspEventHandlers = {};
+  const { fx, conversion } = currencies(ctx, overrides);
   const payins = createPayins({
+    conversion,
     ctx,
     pspEventHandlers,
     psp,
@@ -241,6 +271,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     operators,
     dashboard,
     events: eventsOf(ctx, overrides),
+    fx,
   };
 }
 
@@ -251,6 +282,53 @@ function eventsOf(ctx: AppContext, overrides: ComposeOverrides): EventsModule {
     envWebhook: () => loadMarketplaceWebhookConfig(process.env, ctx.config.dataDir),
     ...(overrides.events === undefined ? {} : { config: overrides.events }),
   });
+}
+
+/**
+ * The FX module (rates from BURSAR_FX_RATES_FILE/URL, else the sandbox's ECB-format file) and pay-ins' conversion
+ * port over it: an order for a seller paid in another currency is converted; none is needed for the same one.
+ */
+function currencies(
+  ctx: AppContext,
+  overrides: ComposeOverrides,
+): { fx: FxModule; conversion: CurrencyConversion } {
+  const fx = createFx({
+    ctx,
+    fallbackUrl: `${sandboxUrl(ctx.config)}/v1/fx/eurofxref-daily.xml`,
+    ...(overrides.fx === undefined ? {} : { config: overrides.fx }),
+    ...(overrides.fxRates === undefined ? {} : { provider: overrides.fxRates }),
+  });
+  const conversion: CurrencyConversion = {
+    convertOrder: async (db, order) => {
+      const seller = await findSeller(db, order.sellerAccount);
+      if (!seller || seller.currency === order.currency) {
+        if (order.fxQuoteId !== undefined)
+          throw new AppError(
+            'fx_quote_mismatch',
+            `the seller is paid in ${order.currency}: no conversion to quote`,
+          );
+        return null;
+      }
+      const to = seller.currency;
+      try {
+        const converted = await fx.convert(db, {
+          from: order.currency,
+          to,
+          amountMinor: order.amountMinor,
+          quoteId: order.fxQuoteId,
+        });
+        return { ...converted, settlementCurrency: to, settlementMinor: converted.convertedMinor };
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'fx_rate_unavailable')
+          throw new AppError(
+            'currency_not_supported_for_seller',
+            `seller ${order.sellerAccount} is paid in ${to}; ${error.message}`,
+          );
+        throw error;
+      }
+    },
+  };
+  return { fx, conversion };
 }
 
 /** Refunds and disputes, each registered as the handler of its PSP events. */
@@ -279,10 +357,10 @@ function moneyBack(
     ctx,
     psp,
     orders: {
-      byIds: async (db, ids) => (await payins.findOrders(db, { paymentOrderIds: ids })).map(refundableOrder),
-      byCheckout: async (db, id) => (await payins.findOrders(db, { checkoutIds: [id] })).map(refundableOrder),
+      byIds: async (db, ids) => withConversions(db, await payins.findOrders(db, { paymentOrderIds: ids })),
+      byCheckout: async (db, id) => withConversions(db, await payins.findOrders(db, { checkoutIds: [id] })),
       byPspPayment: async (db, id) =>
-        (await payins.findOrders(db, { pspPaymentIds: [id] })).map(refundableOrder),
+        withConversions(db, await payins.findOrders(db, { pspPaymentIds: [id] })),
     },
     terms: sellers,
     ...(overrides.refunds === undefined ? {} : { config: overrides.refunds }),
@@ -375,6 +453,7 @@ export function routeModules(modules: Modules): RouteModule[] {
     reportRoutes(modules.ctx),
     modules.refunds.routes,
     modules.events.routes,
+    modules.fx.routes,
   ];
 }
 
@@ -386,6 +465,8 @@ export function backgroundServices(modules: Modules, role: Role): BackgroundServ
   const services: BackgroundService[] = [];
   if (role === 'all' || role === 'worker')
     services.push(
+      // The rates refresh first, so a worker's first checkouts find rates (a failure is logged, not fatal).
+      ...modules.fx.services,
       ...modules.payins.services,
       ...modules.payouts.services,
       ...modules.reconciliation.services,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from './config.ts';
 import { LIMIT_VARIABLES, parseTrustedProxies } from './http/limits.ts';
-import { parseAmount } from './money/index.ts';
+import { isCurrencyCode, parseAmount } from './money/index.ts';
 import { loadMarketplaceWebhookConfig, loadPayinsConfig } from './payins/index.ts';
 import { loadEventsConfig } from './events/index.ts';
 import { loadAchSettings, loadPayoutsConfig } from './payouts/index.ts';
@@ -267,6 +267,32 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  // Foreign exchange (docs/currencies.md).
+  {
+    name: 'BURSAR_FX_RATES_FILE',
+    area: 'api',
+    accepted: 'a path to an ECB eurofxref XML file',
+    check: nonEmpty,
+  },
+  {
+    name: 'BURSAR_FX_RATES_URL',
+    area: 'api',
+    accepted: 'an http(s) URL of an ECB eurofxref XML file',
+    check: (raw) => (/^https?:\/\/\S+$/.test(raw) ? undefined : 'is not an http(s) URL'),
+  },
+  ...['BURSAR_FX_REFRESH_MINUTES', 'BURSAR_FX_MAX_AGE_HOURS'].map((name): Setting => ({
+    name,
+    area: 'api',
+    accepted: 'a whole number, 1–100000',
+    check: wholeNumber(100_000, 1),
+  })),
+  { name: 'BURSAR_FX_MARKUP_BPS', area: 'api', accepted: 'a whole number, 0–9999', check: wholeNumber(9999) },
+  {
+    name: 'BURSAR_SETTLEMENT_CURRENCY',
+    area: 'api',
+    accepted: 'an ISO 4217 code in upper case',
+    check: (raw) => (isCurrencyCode(raw) ? undefined : 'is not an ISO 4217 code'),
+  },
   // Refunds (docs/refunds.md).
   ...[
     'BURSAR_REFUNDS_MAX_ATTEMPTS',
@@ -546,6 +572,18 @@ export const SETTINGS: readonly Setting[] = [
     area: 'sandbox',
     accepted: 'a whole number, 0–4294967295',
     check: wholeNumber(0xffffffff),
+  },
+  {
+    name: 'SANDBOX_SETTLEMENT_CURRENCY',
+    area: 'sandbox',
+    accepted: 'an ISO 4217 code in upper case (default: BURSAR_SETTLEMENT_CURRENCY when set)',
+    check: (raw) => (isCurrencyCode(raw) ? undefined : 'is not an ISO 4217 code'),
+  },
+  {
+    name: 'SANDBOX_FX_SPREAD_BPS',
+    area: 'sandbox',
+    accepted: 'a whole number, 0–9999',
+    check: wholeNumber(9999),
   },
   ...[
     'SANDBOX_REVIEW_DELAY_MS',

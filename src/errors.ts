@@ -120,6 +120,30 @@ export const ERROR_CODES = {
     description: 'A payment order with this payment_order_id already exists; the message names it.',
   },
   seller_unknown: { status: 422, description: 'A seller named in the request is not registered.' },
+  currency_not_supported_for_seller: {
+    status: 422,
+    description:
+      "The order's currency is not the seller's payout currency and no exchange rate converts it (docs/currencies.md).",
+  },
+  fx_quote_not_found: { status: 404, description: 'No FX quote with this id.' },
+  fx_quote_expired: {
+    status: 422,
+    description: 'The FX quote named by the checkout expired (its lock ended); ask for a new quote.',
+  },
+  fx_quote_mismatch: {
+    status: 422,
+    description: "The FX quote named by the checkout converts another pair of currencies than the order's.",
+  },
+  fx_rate_unavailable: {
+    status: 422,
+    description:
+      'No exchange rate is known for this pair of currencies (none fetched, or the source lacks one).',
+  },
+  fx_rate_stale: {
+    status: 503,
+    description:
+      'The newest exchange rates are older than BURSAR_FX_MAX_AGE_HOURS; they are refused rather than used.',
+  },
   seller_inactive: {
     status: 422,
     description:

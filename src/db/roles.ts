@@ -33,6 +33,7 @@ export const PRODUCT_SCHEMAS = [
   'disputes',
   'refunds',
   'events',
+  'fx',
 ] as const;
 
 /** The append-only tables: the service role may read and insert, never change or remove. */

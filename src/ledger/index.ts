@@ -39,3 +39,4 @@ export {
   type HistoryPosting,
 } from './history.ts';
 export * from './recipes-refund.ts';
+export * from './recipes-fx.ts';

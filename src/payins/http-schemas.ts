@@ -42,6 +42,18 @@ export const PaymentOrderWithHistory = PaymentOrderWire.extend({
     .enum(['none', 'partially_refunded', 'refunded'])
     .optional()
     .describe('whether the order was refunded; its own status never goes backwards'),
+  settlement: z
+    .object({
+      amount: Amount.describe("the order's gross in the seller's currency, at the quote's rate"),
+      currency: z.string().describe("the seller's payout currency"),
+      rate: z.string().describe('the rate the order was converted at (the mid rate less the markup), exact'),
+      mid_rate: z.string(),
+      fx_quote_id: z.string().describe('the quote used: named, or the implicit one recorded'),
+      source: z.string(),
+      rate_date: z.string(),
+    })
+    .optional()
+    .describe("present when the seller is paid in another currency than the order's (docs/currencies.md)"),
 });
 
 export const CheckoutStatus = z.enum([

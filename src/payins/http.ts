@@ -10,7 +10,8 @@ import { createCheckout } from './service.ts';
 import { getCheckout, getHistory, getOrder, getOrders, getRiskDecisions } from './store.ts';
 import { CLIENT_ID, CreatePaymentBody, toCheckoutRequest } from './validate.ts';
 import type { PaymentOrder } from './types.ts';
-import { checkoutToWire, historyToWire, orderToWire, wireAmount } from './wire.ts';
+import { orderFxOf } from './fx-store.ts';
+import { checkoutToWire, historyToWire, orderToWire, settlementToWire, wireAmount } from './wire.ts';
 import { registerWebhookRoute } from './webhook-http.ts';
 import { payinListRoutes } from './list-http.ts';
 
@@ -123,7 +124,13 @@ function payinReadRoutes(app: App, payins: PayinsRuntime): void {
       if (!order) throw new AppError('not_found', `no payment order ${request.params.payment_order_id}`);
       const history = await getHistory(ctx.pool, order.paymentOrderId);
       const refunded = await refundedOf(payins, order);
-      return { ...orderToWire(order), status_history: historyToWire(history), ...refunded };
+      const settlement = (await orderFxOf(ctx.pool, [order.paymentOrderId])).get(order.paymentOrderId);
+      return {
+        ...orderToWire(order),
+        status_history: historyToWire(history),
+        ...refunded,
+        ...(settlement ? { settlement: settlementToWire(settlement) } : {}),
+      };
     },
   );
 

@@ -8,6 +8,8 @@ export type { PayinsRuntime } from './runtime.ts';
 export { EXECUTE_QUEUE, PAYIN_QUEUES, PSP_EVENT_QUEUE } from './runtime.ts';
 export { loadPayinsConfig, DEFAULT_PAYINS_CONFIG, type PayinsConfig } from './config.ts';
 export type {
+  CurrencyConversion,
+  OrderConversion,
   PayinEffects,
   PayinSucceeded,
   PspEventHandlers,
@@ -28,3 +30,4 @@ export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 export { payinDays, type PayinDay } from './stats.ts';
 export { pspEventsAbout, type PspEventSummary } from './timeline.ts';
 export { listCheckouts, listOrders, type CheckoutFilter, type OrderFilter } from './list-store.ts';
+export { orderFxOf } from './fx-store.ts';

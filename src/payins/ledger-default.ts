@@ -1,5 +1,34 @@
-import { payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
-import type { PayinLedger } from './ledger.ts';
+import { fxSettled, payinConverted, payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
+import type { PoolClient } from '../db/pool.ts';
+import type { PayinLedger, PayinSuccessPosting } from './ledger.ts';
+import type { OrderConversion } from './ports.ts';
+
+/** A converted order: the ledger's FX recipe, balanced per currency through the FX position accounts. */
+async function postConverted(
+  client: PoolClient,
+  posting: PayinSuccessPosting,
+  conversion: OrderConversion,
+): Promise<{ entryId: string }> {
+  const posted = await postEntry(
+    client,
+    payinConverted({
+      paymentOrderId: posting.paymentOrderId,
+      sellerId: posting.sellerAccount,
+      presentmentCurrency: posting.currency,
+      grossMinor: posting.grossMinor,
+      settlementCurrency: conversion.settlementCurrency,
+      settlementMinor: conversion.settlementMinor,
+      midValueMinor: conversion.midValueMinor,
+      platformFeeMinor: posting.feeMinor,
+      fx: conversion,
+      metadata: {
+        checkoutId: posting.checkoutId,
+        ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
+      },
+    }),
+  );
+  return { entryId: posted.entryId };
+}
 
 /**
  * The pay-in success entry, by the ledger's recipe (docs/ledger.md): debit PSP clearing the gross, credit the
@@ -8,6 +37,7 @@ import type { PayinLedger } from './ledger.ts';
  */
 export const defaultPayinLedger: PayinLedger = {
   async postPayinSuccess(client, posting) {
+    if (posting.conversion) return await postConverted(client, posting, posting.conversion);
     const posted = await postEntry(
       client,
       payinSucceeded({
@@ -47,5 +77,23 @@ export const defaultPayinLedger: PayinLedger = {
       }),
     );
     return { entryId: posted.entryId, created: posted.created };
+  },
+
+  /** The PSP's conversion of a charge by the ledger's `fxSettled` recipe under `fx_settled:<balance transaction>`. */
+  async postFxSettlement(client, posting) {
+    const posted = await postEntry(
+      client,
+      fxSettled({
+        settlementId: posting.balanceTransactionId,
+        presentmentCurrency: posting.presentmentCurrency,
+        amountMinor: posting.amountMinor,
+        settlementCurrency: posting.settlementCurrency,
+        settledMinor: posting.settledMinor,
+        realisedMinor: posting.realisedMinor,
+        exchangeRate: posting.exchangeRate,
+        metadata: { checkoutId: posting.checkoutId },
+      }),
+    );
+    return { entryId: posted.entryId };
   },
 };

@@ -1,4 +1,5 @@
 import type { PoolClient } from '../db/pool.ts';
+import type { OrderConversion } from './ports.ts';
 
 /** What a successful payment order books: the buyer's money at the PSP to the seller's pending balance, fee to revenue. */
 export interface PayinSuccessPosting {
@@ -7,8 +8,11 @@ export interface PayinSuccessPosting {
   sellerAccount: string;
   currency: string;
   grossMinor: bigint;
+  /** In the seller's currency: the settlement currency when the order is converted. */
   feeMinor: bigint;
   pspPaymentId: string | null;
+  /** Present when the seller is paid in another currency than the order's (docs/currencies.md). */
+  conversion?: OrderConversion;
 }
 
 /**
@@ -32,4 +36,18 @@ export interface PayinLedger {
   postPayinSuccess(client: PoolClient, posting: PayinSuccessPosting): Promise<{ entryId: string }>;
   /** Books the PSP's fee once per balance transaction; a second call returns the first entry (`created: false`). */
   postPspFee(client: PoolClient, posting: PspFeePosting): Promise<{ entryId: string; created: boolean }>;
+  /** Books the PSP's conversion of a charge into the settlement currency, once per balance transaction. */
+  postFxSettlement?(client: PoolClient, posting: FxSettlementPosting): Promise<{ entryId: string }>;
+}
+
+/** The PSP converted a charge (docs/currencies.md): the gross in presentment, what it paid, the realised result. */
+export interface FxSettlementPosting {
+  balanceTransactionId: string;
+  presentmentCurrency: string;
+  amountMinor: bigint;
+  settlementCurrency: string;
+  settledMinor: bigint;
+  realisedMinor: bigint;
+  exchangeRate: string;
+  checkoutId: string;
 }

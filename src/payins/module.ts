@@ -8,7 +8,13 @@ import { loadPayinsConfig, type PayinsConfig } from './config.ts';
 import { payinRoutes } from './http.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { OutboxSink } from './outbox.ts';
-import type { PayinEffects, PspEventHandlers, RefundTotals, SellerTerms } from './ports.ts';
+import type {
+  CurrencyConversion,
+  PayinEffects,
+  PspEventHandlers,
+  RefundTotals,
+  SellerTerms,
+} from './ports.ts';
 import { buildPayinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
@@ -24,6 +30,8 @@ export interface PayinsDeps {
   ledger: PayinLedger;
   sellerTerms: SellerTerms;
   effects: PayinEffects;
+  /** Conversion of orders for sellers paid in another currency (the FX module and the sellers' currencies). */
+  conversion: CurrencyConversion;
   /** Handlers of refund, dispute and payout events, registered by their modules (the object may be filled later). */
   pspEventHandlers?: PspEventHandlers;
   /** Refunded totals per order (the refunds module), shown on the order as `amount_refunded`. */
@@ -72,6 +80,7 @@ export function createPayins(deps: PayinsDeps): PayinsModule {
     ledger: deps.ledger,
     sellerTerms: deps.sellerTerms,
     effects: deps.effects,
+    conversion: deps.conversion,
     pspEventHandlers: deps.pspEventHandlers ?? {},
     refundTotals: deps.refundTotals,
   });

@@ -64,3 +64,29 @@ export interface PspEventHandlers {
     event: StoredPspEvent,
   ): Promise<string>;
 }
+
+/** How a payment order is converted when its seller is paid in another currency (docs/currencies.md). */
+export interface OrderConversion {
+  settlementCurrency: string;
+  /** The gross at the quote's rate (the seller's share and the platform fee are computed on it). */
+  settlementMinor: bigint;
+  /** The gross at the mid rate: the difference to `settlementMinor` is the platform's FX markup. */
+  midValueMinor: bigint;
+  rate: string;
+  midRate: string;
+  quoteId: string;
+  source: string;
+  rateDate: string;
+}
+
+/**
+ * The conversion port, implemented with the FX module and the sellers' payout currency (src/compose.ts). It
+ * answers null when the seller is paid in the order's currency, and refuses a pair no rate converts
+ * (`currency_not_supported_for_seller`) and a named quote that is expired or for another pair.
+ */
+export interface CurrencyConversion {
+  convertOrder(
+    db: Queryable,
+    order: { sellerAccount: string; currency: string; amountMinor: bigint; fxQuoteId: string | undefined },
+  ): Promise<OrderConversion | null>;
+}

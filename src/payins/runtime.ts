@@ -5,7 +5,13 @@ import type { RiskPort } from '../risk/index.ts';
 import type { PayinsConfig } from './config.ts';
 import type { PayinLedger } from './ledger.ts';
 import { payinMetrics, type PayinMetrics } from './metrics.ts';
-import type { PayinEffects, PspEventHandlers, RefundTotals, SellerTerms } from './ports.ts';
+import type {
+  CurrencyConversion,
+  PayinEffects,
+  PspEventHandlers,
+  RefundTotals,
+  SellerTerms,
+} from './ports.ts';
 
 /** pg-boss queues of the pay-in module. */
 export const EXECUTE_QUEUE = 'payins-execute';
@@ -30,6 +36,8 @@ export interface PayinsRuntime {
   sellerTerms: SellerTerms;
   /** What else happens in the transaction of a successful pay-in (the payouts module's hold). */
   effects: PayinEffects;
+  /** Converts an order for a seller paid in another currency (the FX module, behind a port). */
+  conversion: CurrencyConversion;
   /** Handlers of PSP events about refunds, disputes and payouts (filled in by the composition root). */
   pspEventHandlers: PspEventHandlers;
   /** The refunds module's totals, for the order's `amount_refunded` (absent: not shown). */
@@ -49,6 +57,7 @@ export interface PayinsRuntimeDeps {
   ledger: PayinLedger;
   sellerTerms: SellerTerms;
   effects: PayinEffects;
+  conversion: CurrencyConversion;
   pspEventHandlers: PspEventHandlers;
   refundTotals?: RefundTotals | undefined;
 }

@@ -16,6 +16,7 @@ import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { EXECUTE_CHANNEL, EXECUTE_QUEUE } from './runtime.ts';
+import { convertOrders, recordConversions } from './convert.ts';
 import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
 import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
@@ -172,10 +173,12 @@ async function recordCheckout(
     );
   }
   await refuseInactiveSellers(runtime, client, request);
+  const conversions = await convertOrders(runtime.conversion, client, request);
   await insertCheckout(client, request, {
     apiKeyId: command.apiKeyId,
     buyerAccount: buyerAccountOf(request.buyerInfo),
   });
+  await recordConversions(client, request, conversions);
   await insertRiskDecision(client, {
     checkoutId: request.checkoutId,
     provider: assessment.provider,

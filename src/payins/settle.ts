@@ -2,6 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { isAppError } from '../errors.ts';
 import type { HostedSession, PspCharge } from '../psp/index.ts';
 import { markFeePending, type FeePendingMark } from './fee-store.ts';
+import { bookFxSettlement } from './fx-settle.ts';
 import type { PspFeePosting } from './ledger.ts';
 import type { FeeSubject } from './psp-fee.ts';
 import type { OrderEvent } from './state-machine.ts';
@@ -14,6 +15,9 @@ export interface PspFeeFacts {
   balanceTransactionId: string;
   feeMinor: bigint;
   currency: string;
+  /** When the PSP converted the charge: what it settled it as (in `currency`) and at which rate. */
+  settledMinor?: bigint | undefined;
+  exchangeRate?: string | undefined;
 }
 
 /** What the PSP says about a payment, in our words. */
@@ -42,6 +46,9 @@ export function feeOfCharge(charge: PspCharge): PspFeeFacts | undefined {
     balanceTransactionId: charge.balanceTransactionId,
     feeMinor: charge.feeMinor,
     currency: charge.feeCurrency ?? charge.currency,
+    ...(charge.exchangeRate === undefined
+      ? {}
+      : { settledMinor: charge.settledMinor, exchangeRate: charge.exchangeRate }),
   };
 }
 
@@ -205,6 +212,7 @@ export async function settleOrder(
   const { event, facts } = eventOf(outcome);
   const result = await applyOrderEvent(client, deps, paymentOrderId, event, { ...facts, ...extra });
   await bookPspFee(client, deps, outcome, [result], paymentOrderId);
+  await bookFxSettlement(client, deps, outcome, [result]);
   return result;
 }
 
@@ -227,5 +235,6 @@ export async function settleCheckout(
   for (const order of orders)
     results.push(await applyOrderEvent(client, deps, order.paymentOrderId, event, { ...facts, ...extra }));
   await bookPspFee(client, deps, outcome, results, null);
+  await bookFxSettlement(client, deps, outcome, results);
   return results;
 }

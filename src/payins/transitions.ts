@@ -2,6 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { afterCommit } from '../db/tx.ts';
 import type { Logger } from '../log.ts';
 import { platformFeeMinor } from '../money/platform-fee.ts';
+import { orderFxOf } from './fx-store.ts';
 import type { PayinLedger } from './ledger.ts';
 import type { PayinMetrics } from './metrics.ts';
 import type { PayinEffects, SellerTerms } from './ports.ts';
@@ -79,7 +80,12 @@ async function bookSuccess(
 ): Promise<{ feeMinor: bigint | null; entryId: string | undefined }> {
   // The seller's own commission when one was agreed, and the seller's hold period (docs/payouts.md).
   const terms = await deps.sellerTerms.termsFor(client, order.sellerAccount);
-  const feeMinor = platformFeeMinor(order.amountMinor, terms.fee);
+  // A converted order credits the seller in their currency: the fee is taken there (docs/currencies.md).
+  const conversion = (await orderFxOf(client, [order.paymentOrderId])).get(order.paymentOrderId);
+  const credited = conversion
+    ? { currency: conversion.settlementCurrency, grossMinor: conversion.settlementMinor }
+    : { currency: order.currency, grossMinor: order.amountMinor };
+  const feeMinor = platformFeeMinor(credited.grossMinor, terms.fee);
   const posted = await deps.ledger.postPayinSuccess(client, {
     paymentOrderId: order.paymentOrderId,
     checkoutId: order.checkoutId,
@@ -88,13 +94,14 @@ async function bookSuccess(
     grossMinor: order.amountMinor,
     feeMinor,
     pspPaymentId: facts.pspPaymentId ?? order.pspPaymentId,
+    ...(conversion ? { conversion } : {}),
   });
   // The payouts module's hold of the seller's share, in this transaction (a credited pending balance always has it).
   await deps.effects.onPayinSucceeded(client, {
     paymentOrderId: order.paymentOrderId,
     sellerAccount: order.sellerAccount,
-    currency: order.currency,
-    netMinor: order.amountMinor - feeMinor,
+    currency: credited.currency,
+    netMinor: credited.grossMinor - feeMinor,
     holdDays: terms.holdDays,
   });
   return { feeMinor, entryId: posted.entryId };

@@ -66,7 +66,14 @@ export interface CheckoutRequest {
   flow: Flow;
   currency: string;
   totalMinor: bigint;
-  orders: Array<{ paymentOrderId: string; sellerAccount: string; amountMinor: bigint; currency: string }>;
+  orders: Array<{
+    paymentOrderId: string;
+    sellerAccount: string;
+    amountMinor: bigint;
+    currency: string;
+    /** The FX quote to convert at when the seller is paid in another currency (docs/currencies.md). */
+    fxQuoteId?: string | undefined;
+  }>;
 }
 
 /** The buyer's account name used on orders: the buyer's id when given, else the email, else "anonymous". */

@@ -8,6 +8,10 @@ export const MAX_BUYER_INFO_BYTES = 4096;
 export const MAX_ORDERS = 100;
 
 const ClientId = z.string().regex(CLIENT_ID, 'must be 1–64 of A-Z a-z 0-9 _ -');
+const FxQuoteId = z
+  .string()
+  .regex(/^fxq_[a-z0-9]{8,64}$/, 'must be an FX quote id (fxq_…)')
+  .describe('an FX quote (POST /v1/fx/quotes) to convert at, when the seller is paid in another currency');
 
 const SavedMethod = z.strictObject({
   payment_method: z
@@ -38,6 +42,7 @@ export const CreatePaymentBody = z.strictObject({
   checkout_id: ClientId,
   buyer_info: z.record(z.string(), z.unknown()),
   credit_card_info: z.union([SavedMethod, HostedPage]),
+  fx_quote_id: FxQuoteId.optional(),
   payment_orders: z
     .array(
       z.strictObject({
@@ -45,6 +50,7 @@ export const CreatePaymentBody = z.strictObject({
         seller_account: ClientId,
         amount: z.unknown(),
         currency: z.string(),
+        fx_quote_id: FxQuoteId.optional(),
       }),
     )
     .min(1, 'must hold at least one payment order')
@@ -121,6 +127,7 @@ function toOrders(body: CreatePaymentBody): {
       sellerAccount: order.seller_account,
       amountMinor,
       currency: code,
+      fxQuoteId: order.fx_quote_id ?? body.fx_quote_id,
     };
   });
   return { orders, currency, totalMinor };

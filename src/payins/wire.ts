@@ -1,5 +1,6 @@
 import { assertCurrency, formatAmount } from '../money/index.ts';
 import type { CheckoutWire, PaymentOrderWire, StatusChangeWire } from './http-schemas.ts';
+import type { OrderConversion } from './ports.ts';
 import type { Checkout, PaymentOrder, StatusChange } from './types.ts';
 
 /** A stored amount on the wire; the currency was checked when it was stored. */
@@ -80,4 +81,17 @@ export function checkoutToWire(
     body.next_action = { type: 'redirect_to_url', redirect_url: checkout.pspSessionUrl };
   }
   return body;
+}
+
+/** A converted order's settlement side on the wire (docs/currencies.md). */
+export function settlementToWire(conversion: OrderConversion) {
+  return {
+    amount: wireAmount(conversion.settlementMinor, conversion.settlementCurrency),
+    currency: conversion.settlementCurrency,
+    rate: conversion.rate,
+    mid_rate: conversion.midRate,
+    fx_quote_id: conversion.quoteId,
+    source: conversion.source,
+    rate_date: conversion.rateDate,
+  };
 }

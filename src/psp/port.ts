@@ -77,6 +77,10 @@ export interface PspCharge {
   balanceTransactionId?: string;
   /** The currency of the balance transaction (upper case): the fee's; may differ from `currency` at real Stripe. */
   feeCurrency?: string;
+  /** The balance transaction's amount (in `feeCurrency`): what the PSP settled the charge as. */
+  settledMinor?: bigint;
+  /** The PSP's rate `currency` → `feeCurrency` when it converted the charge (Stripe's `exchange_rate`), as decimal text. */
+  exchangeRate?: string;
   failureCode?: string;
   failureMessage?: string;
   metadata: Record<string, string>;

@@ -4,15 +4,25 @@ import {
   platformFeeBack,
   postEntry,
   refundBooked,
+  refundConverted,
   refundReversed,
   reverseEntry,
   sellerAccount,
   sellerReceivable,
   splitClawback,
+  type ClawbackSplit,
+  type EntryInput,
 } from '../ledger/index.ts';
+import { convertMinor, parseRate, type Rate } from '../fx/index.ts';
 import type { RefundsRuntime } from './runtime.ts';
 import { adjustRefundable, bookingToJson, lockRefundable, updateRefund } from './store.ts';
-import type { Refund, RefundBooking } from './types.ts';
+import type { Refund, RefundBooking, RefundableOrder } from './types.ts';
+
+function rateOf(text: string): Rate {
+  const rate = parseRate(text);
+  if (!rate) throw new Error(`unreadable FX rate "${text}" on a converted order`);
+  return rate;
+}
 
 /** The seller's claw-back buckets, read in the posting transaction. */
 async function sellerBuckets(client: PoolClient, sellerId: string, currency: string) {
@@ -24,6 +34,47 @@ async function sellerBuckets(client: PoolClient, sellerId: string, currency: str
   const balances = await getBalances(client, Object.values(codes));
   const of = (code: string) => balances.get(code)?.balanceMinor ?? 0n;
   return { pending: of(codes.pending), available: of(codes.available), reserved: of(codes.reserved) };
+}
+
+/**
+ * What the seller gives back, in their currency: the refund itself, or for a converted order the refund at the
+ * order's own rate (docs/currencies.md "Refunds"); the platform fee back never exceeds it.
+ */
+function sellerShareOf(
+  order: RefundableOrder,
+  refund: Refund,
+  feeBack: bigint,
+): { sellerCurrency: string; settled: bigint; feeBackUsed: bigint } {
+  const sellerCurrency = order.conversion?.settlementCurrency ?? refund.currency;
+  const settled = order.conversion
+    ? convertMinor(refund.amountMinor, rateOf(order.conversion.rate), refund.currency, sellerCurrency)
+    : refund.amountMinor;
+  return { sellerCurrency, settled, feeBackUsed: feeBack > settled ? settled : feeBack };
+}
+
+function refundEntry(
+  refund: Refund,
+  order: RefundableOrder,
+  share: { settled: bigint; feeBack: bigint; split: ClawbackSplit },
+): EntryInput {
+  const common = {
+    refundId: refund.id,
+    pspRefundId: refund.pspRefundId ?? '',
+    paymentOrderId: refund.paymentOrderId,
+    sellerId: refund.sellerAccount,
+    amountMinor: refund.amountMinor,
+    platformFeeBackMinor: share.feeBack,
+    split: share.split,
+    metadata: { source: refund.source, checkoutId: refund.checkoutId },
+  };
+  if (!order.conversion) return refundBooked({ ...common, currency: refund.currency });
+  return refundConverted({
+    ...common,
+    presentmentCurrency: refund.currency,
+    settlementCurrency: order.conversion.settlementCurrency,
+    settledMinor: share.settled,
+    rate: order.conversion.rate,
+  });
 }
 
 /**
@@ -46,24 +97,15 @@ export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund:
     feeBackBeforeMinor: refundable.feeBackMinor,
     amountMinor: refund.amountMinor,
   });
-  const buckets = await sellerBuckets(client, refund.sellerAccount, refund.currency);
-  const split = splitClawback(buckets, refund.amountMinor - feeBack);
+  const { sellerCurrency, settled, feeBackUsed } = sellerShareOf(order, refund, feeBack);
+  const buckets = await sellerBuckets(client, refund.sellerAccount, sellerCurrency);
+  const split = splitClawback(buckets, settled - feeBackUsed);
   const posted = await postEntry(
     client,
-    refundBooked({
-      refundId: refund.id,
-      pspRefundId: refund.pspRefundId,
-      paymentOrderId: refund.paymentOrderId,
-      sellerId: refund.sellerAccount,
-      currency: refund.currency,
-      amountMinor: refund.amountMinor,
-      platformFeeBackMinor: feeBack,
-      split,
-      metadata: { source: refund.source, checkoutId: refund.checkoutId },
-    }),
+    refundEntry(refund, order, { settled, feeBack: feeBackUsed, split }),
   );
-  await adjustRefundable(client, refund.paymentOrderId, { booked: refund.amountMinor, feeBack });
-  const booking: RefundBooking = { platformFeeBackMinor: feeBack, split };
+  await adjustRefundable(client, refund.paymentOrderId, { booked: refund.amountMinor, feeBack: feeBackUsed });
+  const booking: RefundBooking = { platformFeeBackMinor: feeBackUsed, split };
   await updateRefund(client, refund.id, {
     ledger_entry_id: posted.entryId,
     booking: bookingToJson(booking),

@@ -62,4 +62,6 @@ export interface RefundableOrder {
   feeMinor: bigint | null;
   status: string;
   pspPaymentId: string | null;
+  /** When the seller was paid in another currency: theirs and the order's rate (docs/currencies.md "Refunds"). */
+  conversion?: { settlementCurrency: string; rate: string } | undefined;
 }

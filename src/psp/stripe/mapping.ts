@@ -58,6 +58,9 @@ export function toPspCharge(intent: Stripe.PaymentIntent): PspCharge {
     result.feeMinor = BigInt(txn.fee);
     result.balanceTransactionId = txn.id;
     result.feeCurrency = txn.currency.toUpperCase();
+    result.settledMinor = BigInt(txn.amount);
+    // Stripe sends the rate as a JSON number; its shortest decimal text is the rate it published.
+    if (typeof txn.exchange_rate === 'number') result.exchangeRate = String(txn.exchange_rate);
   } else if (typeof txn === 'string') {
     result.balanceTransactionId = txn;
   }

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RatesProvider } from '../../src/fx/index.ts';
+import { savedMethodBody, uid } from '../support/payins.ts';
+import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
+
+/**
+ * Multi-currency end to end (docs/currencies.md): Bursar's app and worker, the sandbox PSP through the Stripe
+ * adapter, the rates read from the sandbox's ECB-format file. Buyers pay in EUR, JPY and KWD; sellers are paid
+ * in USD and GBP; the sandbox settles every charge in USD at its own rate (reference less a spread) and says so
+ * on the balance transaction. Every seller is credited in their own currency only, the PSP's conversion books
+ * the FX result, and every entry balances per currency (`ledger verify`).
+ */
+
+let stack: PayinsStack;
+
+/** The sandbox's rates file, read once the sandbox listens (its port is known only then). */
+const sandboxRates: RatesProvider = {
+  source: 'ecb:sandbox',
+  fetch: async () => {
+    const response = await fetch(`${stack.sandbox.url}/v1/fx/eurofxref-daily.xml`);
+    return await response.text();
+  },
+};
+
+beforeAll(async () => {
+  stack = await startPayinsStack({
+    sandbox: { settlementCurrency: 'USD', fxSpreadBps: 50 },
+    compose: {
+      fxRates: sandboxRates,
+      fx: { markupBps: 100 },
+      platformFee: { basisPoints: 1000n, fixedMinor: 0n },
+    },
+  });
+  await stack.modules.fx.refresh();
+  await stack.registerSellers(['fx_usd_seller']);
+  await stack.registerSellers(['fx_gbp_seller'], 'GBP');
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function balance(seller: string): Promise<Record<string, unknown>> {
+  const answer = await stack.get(`/v1/sellers/${seller}/balance`);
+  expect(answer.status).toBe(200);
+  return answer.json;
+}
+
+async function accounts(pattern: string): Promise<Map<string, bigint>> {
+  const rows = await stack.db.pool.query<{ code: string; balance: bigint }>(
+    `SELECT code, (CASE WHEN type IN ('asset', 'expense') THEN debits_minor - credits_minor
+                        ELSE credits_minor - debits_minor END)::int8 AS balance
+       FROM ledger.accounts WHERE code LIKE $1`,
+    [pattern],
+  );
+  return new Map(rows.rows.map((row) => [row.code, BigInt(row.balance)]));
+}
+
+async function payAndWait(body: Record<string, unknown>): Promise<string> {
+  const answer = await stack.pay(body, uid('idem'));
+  expect(answer.status, JSON.stringify(answer.json)).toBe(201);
+  const orders = (body.payment_orders as Array<{ payment_order_id: string }>).map((o) => o.payment_order_id);
+  for (const id of orders) await stack.waitForStatus(id, 'SUCCESS');
+  return orders[0] ?? '';
+}
+
+describe('checkouts in the buyer’s currency, sellers paid in theirs, over the sandbox PSP', () => {
+  it('a EUR checkout for a USD seller and a GBP seller credits each in their currency only; the ledger balances per currency', async () => {
+    const body = savedMethodBody(['fx_usd_seller', 'fx_gbp_seller'], { amount: '100.00', currency: 'EUR' });
+    await payAndWait(body);
+    const sellers = await accounts('seller:fx_%');
+    // 100.00 EUR at 1.0866 × 0.99 = 1.075734 → 107.57 USD, fee 10 % → 96.81 USD pending.
+    expect(sellers.get('seller:fx_usd_seller:pending:USD')).toBe(9_681n);
+    // 100.00 EUR at 0.8553 × 0.99 = 0.846747 → 84.67 GBP, fee 8.47 → 76.20 GBP pending.
+    expect(sellers.get('seller:fx_gbp_seller:pending:GBP')).toBe(7_620n);
+    expect([...sellers.keys()].some((code) => code.endsWith(':EUR'))).toBe(false);
+    expect(await balance('fx_usd_seller')).toMatchObject({ currency: 'USD', pending: '96.81' });
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('the PSP settles the EUR charge in USD at its exchange_rate; the conversion and the FX result are booked', async () => {
+    const body = savedMethodBody(['fx_usd_seller'], { amount: '50.00', currency: 'EUR' });
+    const id = await payAndWait(body);
+    const entries = await stack.db.pool.query<{ reference: string; metadata: Record<string, unknown> }>(
+      `SELECT reference, metadata FROM ledger.entries WHERE reference LIKE 'fx_settled:%' AND metadata ->> 'checkoutId' = $1`,
+      [body.checkout_id],
+    );
+    expect(entries.rows).toHaveLength(1);
+    // The sandbox's rate: 1.0866 less 50 bp = 1.081167.
+    expect(entries.rows[0]?.metadata.exchangeRate).toBe('1.081167');
+    const success = await stack.successEntry(id);
+    expect(success?.metadata).toMatchObject({ fxRate: '1.075734', fxMidRate: '1.0866' });
+    const fx = await accounts('platform:fx_%');
+    // EUR is all sold to the PSP: the EUR position is flat once every EUR charge settled.
+    expect(fx.get('platform:fx_position:EUR')).toBe(0n);
+    // 50.00 EUR → 54.06 USD from the PSP against 54.33 USD mid value: a loss of 0.27 USD (on this charge).
+    expect(fx.get('platform:fx_gain_loss:USD')).toBeLessThan(0n);
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('a JPY checkout and a KWD checkout (0 and 3 decimals) for the USD seller convert with one rounding each', async () => {
+    const before =
+      (await accounts('seller:fx_usd_seller:pending:USD')).get('seller:fx_usd_seller:pending:USD') ?? 0n;
+    await payAndWait(savedMethodBody(['fx_usd_seller'], { amount: '10000', currency: 'JPY' }));
+    await payAndWait(savedMethodBody(['fx_usd_seller'], { amount: '10.000', currency: 'KWD' }));
+    const after =
+      (await accounts('seller:fx_usd_seller:pending:USD')).get('seller:fx_usd_seller:pending:USD') ?? 0n;
+    // JPY: 10 000 × (1.0866 / 169.09 = 0.006426163582) × 0.99 → 63.62 USD, net 57.26.
+    // KWD: 10.000 × (1.0866 / 0.3334 = 3.25914817) × 0.99 → 32.27 USD, net 29.04.
+    expect(after - before).toBe(5_726n + 2_904n);
+    expect(await stack.ledgerOk()).toBe(true);
+  });
+
+  it('converts at a 5-minute quote, and refuses an expired quote with fx_quote_expired', async () => {
+    const quote = await stack.post('/v1/fx/quotes', {
+      from_currency: 'EUR',
+      to_currency: 'USD',
+      lock_duration: '5m',
+    });
+    expect(quote.status).toBe(201);
+    const quoted = {
+      ...savedMethodBody(['fx_usd_seller'], { amount: '20.00', currency: 'EUR' }),
+      fx_quote_id: quote.json.id,
+    };
+    const id = await payAndWait(quoted);
+    expect((await stack.successEntry(id))?.metadata).toMatchObject({ fxQuoteId: quote.json.id });
+    const none = await stack.post('/v1/fx/quotes', {
+      from_currency: 'EUR',
+      to_currency: 'USD',
+      lock_duration: 'none',
+    });
+    const expired = await stack.pay(
+      {
+        ...savedMethodBody(['fx_usd_seller'], { amount: '20.00', currency: 'EUR' }),
+        fx_quote_id: none.json.id,
+      },
+      uid('idem'),
+    );
+    expect([expired.status, (expired.json.error as { code: string }).code]).toEqual([
+      422,
+      'fx_quote_expired',
+    ]);
+  });
+});
