@@ -33,6 +33,7 @@ import {
   findPayoutsByIds,
   payoutStatusesPage,
   settlePayout,
+  settleFromStatusReport,
   type PayoutProvider,
   type PayoutsConfig,
   type PayoutsModule,
@@ -204,7 +205,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   const reconciliation = createReconciliation({
     ctx,
     payins,
-    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout, settleFromStatusReport }),
     refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:

@@ -11,6 +11,13 @@ export { runPayouts, type RunDeps, type RunReport } from './run.ts';
 export { releaseDueHolds } from './holds.ts';
 export { settlePayout, markInTransit, type SettlementOutcome, type SettlementResult } from './settle.ts';
 export { settleFromCamt, type CamtSettleReport } from './camt-settle.ts';
+export {
+  settleFromStatusReport,
+  ACCEPTED_STATUSES,
+  type StatusReportResult,
+  type UnknownStatusItem,
+} from './status-report.ts';
+export { looksLikeStatusReport } from './iso20022/pain002.ts';
 export { findPayoutsByIds, getPayout, insertPayouts, payoutStatusesPage, type NewPayout } from './store.ts';
 export { listPayouts, type PayoutFilter } from './list-store.ts';
 export { listPayoutFiles, readPayoutFile, payoutFileStream, type PayoutFile } from './files.ts';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError, isAppError } from '../errors.ts';
 import { fileInput, type FileInput } from './input.ts';
 import type { ReconRuntime } from './runtime.ts';
+import { applyStatusReport, isStatusReportFile } from './status-reports.ts';
 import { importBankStatement, importPspReport, runReconciliation } from './service.ts';
 
 /**
@@ -51,11 +52,27 @@ export async function fetchAndReconcile(
   return await runStaged(rt, trigger, internal);
 }
 
-/** Imports the camt files of `directory` not imported before (by fingerprint). */
+/** Applies a pain.002 status report of the bank directory (read once: the payouts module skips one seen before). */
+async function statusReportOf(rt: ReconRuntime, file: string, name: string): Promise<boolean> {
+  if (rt.fix.payouts.applyStatusReport === undefined || !(await isStatusReportFile(file))) return false;
+  try {
+    await applyStatusReport(rt, await fs.readFile(file, 'utf8'), name);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'payout_status_report_malformed') throw error;
+    rt.log.error({ file: name, err: error.message }, 'status report refused; nothing of it was applied');
+  }
+  return true;
+}
+
+/**
+ * Imports the camt files of `directory` not imported before (by fingerprint), and applies its pain.002 payment
+ * status reports (docs/payouts.md).
+ */
 export async function importBankDirectory(rt: ReconRuntime, directory: string): Promise<number> {
   const names = (await fs.readdir(directory)).filter((name) => /\.xml$/i.test(name)).sort();
   let imported = 0;
   for (const name of names) {
+    if (await statusReportOf(rt, path.join(directory, name), name)) continue;
     try {
       await importBankStatement(rt, fileInput(path.join(directory, name)), { origin: 'file' });
       imported += 1;

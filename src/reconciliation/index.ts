@@ -6,7 +6,13 @@ export { createReconciliation, type ReconciliationDeps, type ReconciliationModul
 export type { ReconRuntime, ReportFetcher } from './runtime.ts';
 export { loadReconConfig, type ReconConfig } from './config.ts';
 export type { PayinSide, PayinSettleResult } from './fixes.ts';
-export { payoutSideOf, type PayoutSide, type PayoutsFunctions } from './payouts-port.ts';
+export {
+  payoutSideOf,
+  type PayoutSide,
+  type PayoutsFunctions,
+  type StatusReportOutcome,
+} from './payouts-port.ts';
+export { applyStatusReport } from './status-reports.ts';
 export { sandboxReportFetcher } from './psp-fetch.ts';
 export { dailyRun, fetchAndReconcile, importBankDirectory, runStaged } from './daily.ts';
 export {

@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from '../db/pool.ts';
+import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import type { PayoutFacts } from './domain/types.ts';
 
 /**
@@ -20,6 +20,26 @@ export interface PayoutSide {
     payoutId: string,
     outcome: { kind: 'paid' | 'returned'; reason: string | undefined; reference: string; effectiveAt?: Date },
   ): Promise<{ applied: boolean; already: boolean; detail: string }>;
+  /** Applies a pain.002 status report (the payouts module's settleFromStatusReport); absent: refused. */
+  applyStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+}
+
+/** What applying a pain.002 report did, and what it named that Bursar never sent (filed for investigation). */
+export interface StatusReportOutcome {
+  duplicate: boolean;
+  originalMessageId: string;
+  payoutFileId: string | undefined;
+  groupStatus: string | undefined;
+  accepted: number;
+  returned: number;
+  recorded: number;
+  unchanged: number;
+  unknown: Array<{
+    kind: 'file' | 'payout';
+    reference: string;
+    status: string | undefined;
+    reason: string | undefined;
+  }>;
 }
 
 /** The payouts module's functions a `PayoutSide` is made of (its index.ts exports them). */
@@ -44,6 +64,7 @@ export interface PayoutsFunctions {
     | { applied: true; from: string; to: string; entryId: string }
     | { applied: false; status: string; why: string }
   >;
+  settleFromStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
 }
 
 /** Reconciliation's view of payouts, made of the payouts module's own functions (wired in src/compose.ts). */
@@ -63,5 +84,8 @@ export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
         ? { applied: true, already: false, detail: `${result.from} -> ${result.to} (${result.entryId})` }
         : { applied: false, already: result.why === 'already', detail: `${result.status}: ${result.why}` };
     },
+    ...(payouts.settleFromStatusReport === undefined
+      ? {}
+      : { applyStatusReport: payouts.settleFromStatusReport }),
   };
 }
