@@ -16,6 +16,7 @@ import {
   listExceptions,
   reconcileFiles,
   reopenException,
+  reportDayInterval,
   reportLines,
   resolveException,
   runStaged,
@@ -26,10 +27,10 @@ import {
 import { parse, UsageError } from './args.ts';
 
 export const RECONCILE_USAGE = `bursar reconcile psp --file <report.csv> [--from <ISO time>] [--to <ISO time>] [--internal]
-bursar reconcile psp --fetch [--date YYYY-MM-DD]
+bursar reconcile psp --fetch [--date YYYY-MM-DD]   (the report's own day; default today)
 bursar reconcile bank --file <statement.xml> | --dir <directory>
 bursar reconcile internal
-bursar reconcile daily [--date YYYY-MM-DD]`;
+bursar reconcile daily [--date YYYY-MM-DD]         (the report's own day; default yesterday)`;
 
 export const EXCEPTIONS_USAGE = `bursar exceptions list [--status open|fixed|resolved] [--class <class>] [--kind <kind>] [--run <rrun_ id>] [--limit <n>]
 bursar exceptions show <rexc_ id>
@@ -44,8 +45,9 @@ function dateOption(text: string | undefined, name: string): Date | undefined {
   return date;
 }
 
-function dayOption(text: string | undefined): string {
-  if (text === undefined) return new Date().toISOString().slice(0, 10);
+/** `--date D`: the report's own day (UTC); without it, today (`psp --fetch`) or yesterday (`daily`). */
+function dayOption(text: string | undefined, daysBack = 0): string {
+  if (text === undefined) return new Date(Date.now() - daysBack * 86_400_000).toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime())) {
     throw new UsageError(`--date takes YYYY-MM-DD, got "${text}"`);
   }
@@ -92,14 +94,8 @@ export async function reconcileCommand(
           },
         );
       } else {
-        const day = dayOption(values.date);
-        const end = new Date(`${day}T00:00:00Z`);
-        report = await fetchAndReconcile(
-          rt,
-          { start: new Date(end.getTime() - 86_400_000), end },
-          trigger,
-          values.internal === true,
-        );
+        const interval = reportDayInterval(dayOption(values.date), new Date());
+        report = await fetchAndReconcile(rt, interval, trigger, values.internal === true);
       }
     } else if (sub === 'bank') {
       const { values, positionals } = parse(rest, { file: { type: 'string' }, dir: { type: 'string' } });
@@ -116,7 +112,7 @@ export async function reconcileCommand(
       report = await reconcileFiles(rt, {}, { trigger, origin: 'file', internal: true });
     } else if (sub === 'daily') {
       const { values } = parse(rest, { date: { type: 'string' } });
-      report = await dailyRun(rt, dayOption(values.date));
+      report = await dailyRun(rt, dayOption(values.date, 1));
     } else {
       throw new UsageError(`unknown reconcile command "${sub ?? ''}"\n${RECONCILE_USAGE}`);
     }

@@ -102,7 +102,7 @@ type PayoutsByEndToEnd = Awaited<ReturnType<ReconRuntime['fix']['payouts']['find
 interface BankChunkState {
   importId: string;
   runId: string;
-  owner: Map<string, { seen_key: string; import_id: string; seq: number }>;
+  owner: Map<string, { seen_key: string; import_id: string; seq: number; content: string | null }>;
   payouts: PayoutsByEndToEnd;
   toFile: Finding[];
   toCure: ToCure;
@@ -132,8 +132,13 @@ async function markBankSeen(
      SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
     [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
   );
-  const owners = await client.query<{ seen_key: string; import_id: string; seq: number }>(
-    'SELECT seen_key, import_id, seq FROM recon.bank_seen WHERE seen_key = ANY($1::text[])',
+  const owners = await client.query<{ seen_key: string; import_id: string; seq: number; content: string | null }>(
+    `SELECT s.seen_key, s.import_id, s.seq,
+            l.amount_minor || '|' || l.currency || '|' || l.credit_debit || '|' || l.reversal || '|' ||
+              coalesce(l.end_to_end_id, '') AS content
+       FROM recon.bank_seen s
+       LEFT JOIN recon.bank_lines l ON l.import_id = s.import_id AND l.seq = s.seq
+      WHERE s.seen_key = ANY($1::text[])`,
     [booked.map((l) => l.seenKey)],
   );
   return new Map(owners.rows.map((row) => [row.seen_key, row]));
@@ -149,6 +154,19 @@ function addBankTotals(counters: RunCounters, line: StagedBankLine): void {
   else totals.debitMinor += line.amountMinor;
   totals.lines += 1;
   counters.bankTotals.set(line.currency, totals);
+}
+
+/** A bank line's content as compared with an earlier sighting of its seen key. */
+function bankContentOf(line: StagedBankLine): string {
+  return `${line.amountMinor}|${line.currency}|${line.creditDebit}|${line.reversal}|${line.endToEndId ?? ''}`;
+}
+
+/** The line was seen before (another import, or another line) with identical content: recognised, not filed. */
+function isRepeat(line: StagedBankLine, state: BankChunkState): boolean {
+  const first = state.owner.get(line.seenKey);
+  if (line.status !== 'BOOK' || first === undefined) return false;
+  if (first.import_id === state.importId && first.seq === line.seq) return false;
+  return first.content === bankContentOf(line);
 }
 
 /** Everything the classifier needs to know about one line beyond the line itself. */
@@ -210,6 +228,10 @@ async function sortBankLine(
   counters: RunCounters,
 ): Promise<void> {
   counters.linesRead += 1;
+  if (isRepeat(line, state)) {
+    counters.repeated += 1;
+    return;
+  }
   addBankTotals(counters, line);
   const ctx = await bankLineContext(client, line, state);
   const result = classifyBankLine(line, ctx);

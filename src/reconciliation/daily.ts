@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { fileInput, type FileInput } from './input.ts';
 import type { ReconRuntime } from './runtime.ts';
 import { applyStatusReport, isStatusReportFile } from './status-reports.ts';
-import { importBankStatement, importPspReport, runReconciliation } from './service.ts';
+import { importBankStatement, importPspReport, reportDayInterval, runReconciliation } from './service.ts';
 
 /**
  * The daily run: fetch yesterday's PSP settlement report, read new bank statements from the configured directory,
@@ -49,7 +49,7 @@ export async function fetchAndReconcile(
   } finally {
     await input.cleanup?.();
   }
-  return await runStaged(rt, trigger, internal);
+  return await runStaged(rt, trigger, internal, interval);
 }
 
 /** Applies a pain.002 status report of the bank directory (read once: the payouts module skips one seen before). */
@@ -93,6 +93,7 @@ export async function runStaged(
   rt: ReconRuntime,
   trigger: string,
   internal: boolean,
+  interval?: { start: Date; end: Date },
 ): Promise<Record<string, unknown>> {
   const staged = await rt.pool.query<{ id: string }>(
     `SELECT id FROM recon.imports WHERE status = 'staged' ORDER BY created_at`,
@@ -102,13 +103,21 @@ export async function runStaged(
     trigger,
     importIds: staged.rows.map((row) => row.id),
     internal,
+    ...(interval === undefined ? {} : { interval }),
   });
 }
 
-export async function dailyRun(rt: ReconRuntime, day: string): Promise<Record<string, unknown>> {
-  const end = new Date(`${day}T00:00:00Z`);
-  const start = new Date(end.getTime() - 86_400_000);
+/**
+ * The daily run of `day`, the report's own day (YYYY-MM-DD, UTC): the PSP activity from that midnight to the next
+ * (or to now while the day lasts), with the bank directory's new files. The scheduler runs yesterday's.
+ */
+export async function dailyRun(
+  rt: ReconRuntime,
+  day: string,
+  trigger = `schedule:${day}`,
+): Promise<Record<string, unknown>> {
+  const interval = reportDayInterval(day, rt.clock.now());
   if (rt.config.bankDirectory !== undefined) await importBankDirectory(rt, rt.config.bankDirectory);
-  if (rt.fetchReport === undefined) return await runStaged(rt, `schedule:${day}`, true);
-  return await fetchAndReconcile(rt, { start, end }, `schedule:${day}`, true);
+  if (rt.fetchReport === undefined) return await runStaged(rt, trigger, true, interval);
+  return await fetchAndReconcile(rt, interval, trigger, true);
 }

@@ -56,5 +56,7 @@ export const RunWire = z.object({
   error: z.string().nullable(),
   started_at: Timestamp,
   finished_at: Timestamp.nullable(),
+  interval_start: Timestamp.nullable().describe('start of the activity the run covers (a fetch: the report day)'),
+  interval_end: Timestamp.nullable().describe('end of the activity the run covers (exclusive)'),
 });
 export type RunWire = z.infer<typeof RunWire>;

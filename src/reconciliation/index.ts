@@ -20,6 +20,7 @@ export {
   importBankStatement,
   importPspReport,
   reconcileFiles,
+  reportDayInterval,
   runReconciliation,
   type RunRecord,
 } from './service.ts';
