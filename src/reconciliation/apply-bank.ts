@@ -165,7 +165,8 @@ function bankContentOf(line: StagedBankLine): string {
 function isRepeat(line: StagedBankLine, state: BankChunkState): boolean {
   const first = state.owner.get(line.seenKey);
   if (line.status !== 'BOOK' || first === undefined) return false;
-  if (first.import_id === state.importId && first.seq === line.seq) return false;
+  // Recognised only from another import (an overlapping statement); twice in one file stays a duplicate.
+  if (first.import_id === state.importId) return false;
   return first.content === bankContentOf(line);
 }
 

@@ -163,7 +163,8 @@ async function markSeen(
       seenBefore.set(line.line, {
         importId: first.import_id,
         line: first.line,
-        same: first.content === contentOf(line),
+        // Recognised only from another import (an overlapping report); twice in one report stays a duplicate.
+        same: first.import_id !== importId && first.content === contentOf(line),
       });
     }
   }

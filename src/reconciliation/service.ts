@@ -41,8 +41,8 @@ async function spanOf(rt: ReconRuntime, importIds: string[]): Promise<{ start: D
     `SELECT min(s) AS start, max(e) AS end FROM (
        SELECT interval_start AS s, interval_end AS e FROM recon.imports WHERE id = ANY($1::text[])
        UNION ALL
-       SELECT min(booking_date)::timestamptz, (max(booking_date) + 1)::timestamptz
-         FROM recon.bank_lines WHERE import_id = ANY($1::text[])
+       SELECT min(left(booking_date, 10)::date)::timestamptz, (max(left(booking_date, 10)::date) + 1)::timestamptz
+         FROM recon.bank_lines WHERE import_id = ANY($1::text[]) AND booking_date ~ '^\d{4}-\d{2}-\d{2}'
      ) spans`,
     [importIds],
   );
