@@ -42,7 +42,7 @@ async function spanOf(rt: ReconRuntime, importIds: string[]): Promise<{ start: D
        SELECT interval_start AS s, interval_end AS e FROM recon.imports WHERE id = ANY($1::text[])
        UNION ALL
        SELECT min(left(booking_date, 10)::date)::timestamptz, (max(left(booking_date, 10)::date) + 1)::timestamptz
-         FROM recon.bank_lines WHERE import_id = ANY($1::text[]) AND booking_date ~ '^\d{4}-\d{2}-\d{2}'
+         FROM recon.bank_lines WHERE import_id = ANY($1::text[]) AND booking_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
      ) spans`,
     [importIds],
   );
