@@ -205,7 +205,9 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   const reconciliation = createReconciliation({
     ctx,
     payins,
-    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout, settleFromStatusReport }),
+    payouts:
+      overrides.reconPayouts ??
+      payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout, settleFromStatusReport }),
     refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:

@@ -21,6 +21,8 @@ import {
   resolveException,
   runStaged,
   exceptionToWire,
+  exceptionDetail,
+  resolveByFilter,
   type ExceptionClass,
   type ExceptionStatus,
 } from '../reconciliation/index.ts';
@@ -35,6 +37,7 @@ bursar reconcile daily [--date YYYY-MM-DD]         (the report's own day; defaul
 export const EXCEPTIONS_USAGE = `bursar exceptions list [--status open|fixed|resolved] [--class <class>] [--kind <kind>] [--run <rrun_ id>] [--limit <n>]
 bursar exceptions show <rexc_ id>
 bursar exceptions resolve <rexc_ id> --note <text> [--by <name>]
+bursar exceptions resolve [--kind <kind>] [--class <class>] [--run <rrun_ id>] [--before <ISO time>] --note <text> [--by <name>]
 bursar exceptions reopen <rexc_ id> [--note <text>] [--by <name>]`;
 
 function dateOption(text: string | undefined, name: string): Date | undefined {
@@ -170,22 +173,19 @@ export async function exceptionsCommand(
     out(`${rows.length} exception(s)`);
     return 0;
   }
+  if (sub === 'resolve' && (rest[0] === undefined || rest[0].startsWith('--'))) {
+    return await bulkResolveCommand(rest, db, out, actor);
+  }
   const id = rest[0];
   if (id === undefined || !/^rexc_[a-z2-7]+$/.test(id))
     throw new UsageError(`an exception id (rexc_…) is needed\n${EXCEPTIONS_USAGE}`);
   if (sub === 'show') {
-    const exception = await getException(db.pool, id);
-    if (exception === undefined) {
+    if ((await getException(db.pool, id)) === undefined) {
       out(`no exception ${id}`);
       return 1;
     }
-    // As the API shows it (GET /v1/reconciliation/exceptions/{id}): its field names, the amount in major units.
-    out(JSON.stringify(exceptionToWire(exception), null, 2));
-    for (const step of await exceptionHistory(db.pool, id)) {
-      out(
-        `${step.at.toISOString()} ${step.action} by ${step.actor}${step.note === null ? '' : `: ${step.note}`}`,
-      );
-    }
+    // Exactly what the API answers (GET /v1/reconciliation/exceptions/{id}), history included.
+    out(JSON.stringify(await exceptionDetail(db.pool, id, exceptionToWire), null, 2));
     return 0;
   }
   if (sub === 'resolve' || sub === 'reopen') {
@@ -210,4 +210,45 @@ export async function exceptionsCommand(
     }
   }
   throw new UsageError(`unknown exceptions command "${sub ?? ''}"\n${EXCEPTIONS_USAGE}`);
+}
+
+/** `bursar exceptions resolve --kind … --note …`: the open exceptions a filter names, resolved with one note. */
+async function bulkResolveCommand(
+  rest: string[],
+  db: Database,
+  out: (line: string) => void,
+  actor: (by: string | undefined) => string,
+): Promise<number> {
+  const { values, positionals } = parse(rest, {
+    kind: { type: 'string' },
+    class: { type: 'string' },
+    run: { type: 'string' },
+    before: { type: 'string' },
+    note: { type: 'string' },
+    by: { type: 'string' },
+  });
+  const note = values.note?.trim() ?? '';
+  if (positionals.length > 0 || note === '')
+    throw new UsageError(`resolve needs --note <text>\n${EXCEPTIONS_USAGE}`);
+  if ([values.kind, values.class, values.run, values.before].every((v) => v === undefined))
+    throw new UsageError('resolving in bulk needs at least one of --kind, --class, --run, --before');
+  if (values.kind !== undefined && !isExceptionKind(values.kind))
+    throw new UsageError(`unknown --kind "${values.kind}"`);
+  if (values.class !== undefined && !(EXCEPTION_CLASSES as readonly string[]).includes(values.class))
+    throw new UsageError(`--class is one of ${EXCEPTION_CLASSES.join(', ')}`);
+  const before = dateOption(values.before, 'before');
+  const result = await resolveByFilter(
+    { pool: db.pool },
+    {
+      kind: values.kind,
+      class: values.class as ExceptionClass | undefined,
+      run_id: values.run,
+      created_before: before?.toISOString(),
+    },
+    note,
+    actor(values.by),
+  );
+  for (const id of result.ids) out(`${id} is resolved`);
+  out(`${result.resolved} exception(s) resolved; ${result.remaining} more match`);
+  return 0;
 }

@@ -132,7 +132,12 @@ async function markBankSeen(
      SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
     [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
   );
-  const owners = await client.query<{ seen_key: string; import_id: string; seq: number; content: string | null }>(
+  const owners = await client.query<{
+    seen_key: string;
+    import_id: string;
+    seq: number;
+    content: string | null;
+  }>(
     `SELECT s.seen_key, s.import_id, s.seq,
             l.amount_minor || '|' || l.currency || '|' || l.credit_debit || '|' || l.reversal || '|' ||
               coalesce(l.end_to_end_id, '') AS content

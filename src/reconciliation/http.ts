@@ -8,9 +8,8 @@ import { pageOf, pageRequestOf } from '../http/pagination.ts';
 import { listRuns } from './runs-list.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
+import { bulkResolveRoute, exceptionDetail } from './http-bulk.ts';
 import {
-  exceptionHistory,
-  getException,
   listExceptions,
   reopenException,
   resolveException,
@@ -127,6 +126,7 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
   listExceptionsRoute(app, rt);
   getExceptionRoute(app, rt);
   resolveExceptionRoute(app, rt);
+  bulkResolveRoute(app, rt, ops);
   reopenExceptionRoute(app, rt);
   getRunRoute(app, rt);
   listRunsRoute(app, rt);
@@ -174,22 +174,7 @@ function getExceptionRoute(app: App, ctx: ReconRuntime): void {
         response: { 200: ExceptionWithHistory, ...errorResponses() },
       },
     },
-    async (request) => {
-      const exception = await getException(ctx.pool, request.params.id);
-      if (exception === undefined) {
-        throw new AppError('reconciliation_exception_not_found', `no exception ${request.params.id}`);
-      }
-      const history = await exceptionHistory(ctx.pool, exception.id);
-      return {
-        ...exceptionToWire(exception),
-        history: history.map((step) => ({
-          at: step.at.toISOString(),
-          action: step.action,
-          actor: step.actor,
-          note: step.note,
-        })),
-      };
-    },
+    async (request) => exceptionDetail(ctx.pool, request.params.id, exceptionToWire),
   );
 }
 
@@ -291,7 +276,9 @@ async function runRequested(
     const now = ctx.clock.now();
     const day = reportDayInterval(body.date ?? now.toISOString().slice(0, 10), now);
     const end = interval.intervalEnd ?? day.end;
-    const start = interval.intervalStart ?? (interval.intervalEnd === undefined ? day.start : new Date(end.getTime() - 86_400_000));
+    const start =
+      interval.intervalStart ??
+      (interval.intervalEnd === undefined ? day.start : new Date(end.getTime() - 86_400_000));
     return fetchAndReconcile(rt, { start, end }, trigger, body.internal_checks ?? false);
   } else {
     throw new AppError('validation_failed', 'content: a bank run needs the statement content', {

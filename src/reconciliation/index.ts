@@ -46,5 +46,6 @@ export { contentInput, fileInput, type FileInput } from './input.ts';
 export { reportLines } from './report.ts';
 export { camtEntries, type CamtEntry, type CamtTransaction } from './camt/index.ts';
 export { exceptionToWire } from './http.ts';
+export { exceptionDetail, resolveByFilter } from './http-bulk.ts';
 export { openExceptionCounts } from './stats.ts';
 export type { RefundSide, SucceededRefund } from './refunds-check.ts';

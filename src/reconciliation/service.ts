@@ -36,7 +36,10 @@ export function reportDayInterval(day: string, now: Date): { start: Date; end: D
 }
 
 /** The span of the staged lines of `importIds`: the PSP reports' intervals and the bank lines' booking days. */
-async function spanOf(rt: ReconRuntime, importIds: string[]): Promise<{ start: Date; end: Date } | undefined> {
+async function spanOf(
+  rt: ReconRuntime,
+  importIds: string[],
+): Promise<{ start: Date; end: Date } | undefined> {
   const found = await rt.pool.query<{ start: Date | null; end: Date | null }>(
     `SELECT min(s) AS start, max(e) AS end FROM (
        SELECT interval_start AS s, interval_end AS e FROM recon.imports WHERE id = ANY($1::text[])
