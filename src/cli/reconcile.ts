@@ -7,7 +7,6 @@ import type { Logger } from '../log.ts';
 import {
   dailyRun,
   EXCEPTION_CLASSES,
-  exceptionHistory,
   fetchAndReconcile,
   fileInput,
   getException,

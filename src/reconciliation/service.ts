@@ -83,6 +83,23 @@ export async function importBankStatement(
   return await stageBankStatement(rt.pool, input, options);
 }
 
+/** Stores (and returns) the interval a run covers: the one asked for, else the span of its lines. */
+async function storeInterval(
+  rt: ReconRuntime,
+  runId: string,
+  request: RunRequest,
+): Promise<{ start: Date; end: Date } | undefined> {
+  const interval = request.interval ?? (await spanOf(rt, request.importIds));
+  if (interval !== undefined) {
+    await rt.pool.query('UPDATE recon.runs SET interval_start = $2, interval_end = $3 WHERE id = $1', [
+      runId,
+      interval.start,
+      interval.end,
+    ]);
+  }
+  return interval;
+}
+
 export async function runReconciliation(
   rt: ReconRuntime,
   request: RunRequest,
@@ -97,14 +114,7 @@ export async function runReconciliation(
   ]);
   const counters = newCounters();
   try {
-    const interval = request.interval ?? (await spanOf(rt, request.importIds));
-    if (interval !== undefined) {
-      await rt.pool.query('UPDATE recon.runs SET interval_start = $2, interval_end = $3 WHERE id = $1', [
-        runId,
-        interval.start,
-        interval.end,
-      ]);
-    }
+    const interval = await storeInterval(rt, runId, request);
     const imports = await rt.pool.query<{
       id: string;
       source: 'psp' | 'bank';
