@@ -34,6 +34,7 @@ import {
   payoutStatusesPage,
   settlePayout,
   settleFromStatusReport,
+  findPayoutBatches,
   type PayoutProvider,
   type PayoutsConfig,
   type PayoutsModule,
@@ -207,7 +208,13 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     payins,
     payouts:
       overrides.reconPayouts ??
-      payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout, settleFromStatusReport }),
+      payoutSideOf({
+        findPayoutsByIds,
+        payoutStatusesPage,
+        settlePayout,
+        settleFromStatusReport,
+        findPayoutBatches,
+      }),
     refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:

@@ -18,6 +18,12 @@ export {
   type UnknownStatusItem,
 } from './status-report.ts';
 export { looksLikeStatusReport } from './iso20022/pain002.ts';
+export {
+  findPayoutBatches,
+  registerPayoutBatchFinder,
+  type PayoutBatch,
+  type PayoutBatchFinder,
+} from './batch-finder.ts';
 export { findPayoutsByIds, getPayout, insertPayouts, payoutStatusesPage, type NewPayout } from './store.ts';
 export { listPayouts, type PayoutFilter } from './list-store.ts';
 export { listPayoutFiles, readPayoutFile, payoutFileStream, type PayoutFile } from './files.ts';

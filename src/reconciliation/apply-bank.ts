@@ -2,6 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { afterCommit, withTransaction } from '../db/tx.ts';
 import { postEntry, pspPayout } from '../ledger/index.ts';
 import {
+  bankEvidence,
   classifyBankLine,
   isReturnLine,
   type BankLine,
@@ -175,6 +176,49 @@ function isRepeat(line: StagedBankLine, state: BankChunkState): boolean {
   return first.content === bankContentOf(line);
 }
 
+/**
+ * A booked debit that names no payout by EndToEndId but names a payout batch (a pain.001 file's MsgId or PmtInfId,
+ * or a batch a registered finder knows) with its exact total: the bank paid the batch as one line. Each payout of
+ * it is settled paid through the usual cure (nothing is filed for those already paid). True when it matched.
+ */
+async function matchBatch(
+  rt: ReconRuntime,
+  client: PoolClient,
+  line: StagedBankLine,
+  state: BankChunkState,
+): Promise<boolean> {
+  const find = rt.fix.payouts.findBatches;
+  if (find === undefined || line.status !== 'BOOK' || line.creditDebit !== 'DBIT' || line.reversal)
+    return false;
+  if (line.endToEndId !== undefined && state.payouts.has(line.endToEndId)) return false;
+  const references = [
+    line.endToEndId,
+    line.acctSvcrRef,
+    line.entryRef,
+    ...(line.remittance ?? '').split(/\s+/),
+  ].filter((r): r is string => r !== undefined && r.length >= 4);
+  if (references.length === 0) return false;
+  const batch = (await find(client, [...new Set(references)])).find(
+    (b) => b.currency === line.currency && b.amountMinor === line.amountMinor,
+  );
+  if (batch === undefined) return false;
+  const effectiveAt = line.bookingDate === undefined ? undefined : new Date(`${line.bookingDate}T00:00:00Z`);
+  for (const payoutId of batch.payoutIds) {
+    state.toCure.push({
+      finding: {
+        kind: 'payout_paid_in_transit',
+        cause: `the bank paid ${batch.kind} batch ${batch.reference} in one line, payout ${payoutId} with it`,
+        dedupeKey: `payout_paid_in_transit:${payoutId}`,
+        evidence: { line: bankEvidence(line), batch: { kind: batch.kind, reference: batch.reference } },
+        currency: line.currency,
+        fix: { type: 'settle_payout', payoutId, outcome: 'paid', reason: undefined },
+      },
+      effectiveAt,
+    });
+  }
+  return true;
+}
+
 /** Everything the classifier needs to know about one line beyond the line itself. */
 async function bankLineContext(
   client: PoolClient,
@@ -239,6 +283,10 @@ async function sortBankLine(
     return;
   }
   addBankTotals(counters, line);
+  if (await matchBatch(rt, client, line, state)) {
+    counters.matched += 1;
+    return;
+  }
   const ctx = await bankLineContext(client, line, state);
   const result = classifyBankLine(line, ctx);
   if (result.matched) counters.matched += 1;

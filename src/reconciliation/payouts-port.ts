@@ -22,6 +22,13 @@ export interface PayoutSide {
   ): Promise<{ applied: boolean; already: boolean; detail: string }>;
   /** Applies a pain.002 status report (the payouts module's settleFromStatusReport); absent: refused. */
   applyStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  /** Payout batches (a pain.001 file, an ACH batch) a bank line's references name; absent: none. */
+  findBatches?(
+    db: Queryable,
+    references: string[],
+  ): Promise<
+    Array<{ reference: string; kind: string; amountMinor: bigint; currency: string; payoutIds: string[] }>
+  >;
 }
 
 /** What applying a pain.002 report did, and what it named that Bursar never sent (filed for investigation). */
@@ -65,6 +72,7 @@ export interface PayoutsFunctions {
     | { applied: false; status: string; why: string }
   >;
   settleFromStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  findPayoutBatches?: PayoutSide['findBatches'];
 }
 
 /** Reconciliation's view of payouts, made of the payouts module's own functions (wired in src/compose.ts). */
@@ -87,5 +95,6 @@ export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
     ...(payouts.settleFromStatusReport === undefined
       ? {}
       : { applyStatusReport: payouts.settleFromStatusReport }),
+    ...(payouts.findPayoutBatches === undefined ? {} : { findBatches: payouts.findPayoutBatches }),
   };
 }

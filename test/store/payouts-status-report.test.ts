@@ -10,6 +10,11 @@ import {
 import { addDays, isoDateOf } from '../../src/payouts/settings.ts';
 import { bookPayin, registerDailySeller, sellerBalances } from '../support/debt.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { composeModules } from '../../src/compose.ts';
+import { contentInput } from '../../src/reconciliation/input.ts';
+import { reconcileFiles } from '../../src/reconciliation/service.ts';
+import { reconContext, writeCamt053 } from '../support/recon.ts';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -152,5 +157,34 @@ describe('pain.002 status reports', () => {
     await expect(settleFromStatusReport(pool, '<Document xmlns="urn:x"/>', 'bad.xml')).rejects.toMatchObject({
       code: 'payout_status_report_malformed',
     });
+  });
+});
+
+describe('a pain.001 batch booked as one statement line', () => {
+  it('settles every payout of the file paid when the debit names the file and carries its total', async () => {
+    const f = await fileOfTwo('bat1', 41, addDays(today, 4));
+    const total = await pool.query<{ s: bigint }>(
+      'SELECT ctrl_sum_minor AS s FROM payouts.payout_files WHERE message_id = $1',
+      [f.messageId],
+    );
+    const rt = composeModules(reconContext(pool, db.url, new ManualClock(new Date())), { fetchReport: null })
+      .reconciliation.runtime;
+    const statement = writeCamt053('S-BATCH-1', [
+      {
+        amountMinor: BigInt(total.rows[0]?.s ?? 0n),
+        currency: 'EUR',
+        creditDebit: 'DBIT',
+        bookingDate: today,
+        acctSvcrRef: 'BATCH-REF-1',
+        remittance: f.messageId,
+      },
+    ]);
+    const report = await reconcileFiles(
+      rt,
+      { bank: [contentInput('batch.xml', statement)] },
+      { trigger: 'test', origin: 'file' },
+    );
+    expect(report).toMatchObject({ matched: 1, auto_fixed: 2 });
+    for (const id of [f.a, f.b]) expect(await statusOf(id)).toMatchObject({ status: 'paid' });
   });
 });
