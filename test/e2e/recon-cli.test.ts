@@ -73,7 +73,9 @@ describe('bursar reconcile / exceptions', () => {
       env,
     );
     expect(bad.code).toBe(1);
-    expect(bad.output).toMatch(/refused \(reconciliation_file_malformed\): camt: line 8, <Document\/BkToCstmrStmt>: the required element <Stmt> is missing/);
+    expect(bad.output).toMatch(
+      /refused \(reconciliation_file_malformed\): camt: line 8, <Document\/BkToCstmrStmt>: the required element <Stmt> is missing/,
+    );
   });
 
   it('lists, resolves and reopens exceptions', async () => {

@@ -68,7 +68,7 @@ describe('daily reconciliation', () => {
     await db.drop();
   });
 
-  it("fetches the report of the day it is given (its own day), reads new bank files, books the PSP payout received, and skips a broken file", async () => {
+  it('fetches the report of the day it is given (its own day), reads new bank files, books the PSP payout received, and skips a broken file', async () => {
     const report = await dailyRun(rt, '2026-03-01');
     expect(fetched).toEqual([{ start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z' }]);
     expect(report).toMatchObject({
