@@ -37,6 +37,8 @@ import {
   findPayoutsByIds,
   payoutStatusesPage,
   settlePayout,
+  settleFromStatusReport,
+  findPayoutBatches,
   type PayoutProvider,
   type PayoutsConfig,
   type PayoutsModule,
@@ -246,7 +248,15 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   const reconciliation = createReconciliation({
     ctx,
     payins,
-    payouts: overrides.reconPayouts ?? payoutSideOf({ findPayoutsByIds, payoutStatusesPage, settlePayout }),
+    payouts:
+      overrides.reconPayouts ??
+      payoutSideOf({
+        findPayoutsByIds,
+        payoutStatusesPage,
+        settlePayout,
+        settleFromStatusReport,
+        findPayoutBatches,
+      }),
     refunds: { succeededBetween: succeededRefundsBetween },
     // The daily run downloads the PSP's settlement report from the same API the adapter talks to.
     fetchReport:

@@ -195,6 +195,11 @@ export const ERROR_CODES = {
     description: "The payout's currency is not the seller's balance currency.",
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
+  payout_status_report_malformed: {
+    status: 422,
+    description:
+      'A pain.002 payment status report is malformed or not a pain.002; the message names the line and element. Nothing of it was applied.',
+  },
   seller_has_debt: {
     status: 422,
     description:

@@ -15,12 +15,14 @@ import {
 } from '../payouts/index.ts';
 import { assertCurrency, formatAmount } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
+import { settleStatusCommand } from './payouts-status.ts';
 
 export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]] [--same-day]
 bursar payouts files
 bursar payouts file <pf_ id> [--out <path>]
 bursar payouts settle-camt <camt.053 or camt.054 file>
-bursar payouts settle-ach <ACH return/NOC file>`;
+bursar payouts settle-ach <ACH return/NOC file>
+bursar payouts settle-status <pain.002 file>`;
 
 /**
  * "Today" as `--date D` says: D, at the current time of day (UTC). A date after today is refused: the run would
@@ -74,6 +76,7 @@ export async function payoutsCommand(
     else await writeFile(values.out, xml);
     return 0;
   }
+  if (sub === 'settle-status') return await settleStatusCommand(rest, db, config, log, out);
   if (sub === 'settle-camt') {
     const path = rest[0];
     if (path === undefined || rest.length > 1) throw new UsageError(PAYOUTS_USAGE);

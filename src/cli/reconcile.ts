@@ -7,7 +7,6 @@ import type { Logger } from '../log.ts';
 import {
   dailyRun,
   EXCEPTION_CLASSES,
-  exceptionHistory,
   fetchAndReconcile,
   fileInput,
   getException,
@@ -16,24 +15,28 @@ import {
   listExceptions,
   reconcileFiles,
   reopenException,
+  reportDayInterval,
   reportLines,
   resolveException,
   runStaged,
   exceptionToWire,
+  exceptionDetail,
+  resolveByFilter,
   type ExceptionClass,
   type ExceptionStatus,
 } from '../reconciliation/index.ts';
 import { parse, UsageError } from './args.ts';
 
 export const RECONCILE_USAGE = `bursar reconcile psp --file <report.csv> [--from <ISO time>] [--to <ISO time>] [--internal]
-bursar reconcile psp --fetch [--date YYYY-MM-DD]
+bursar reconcile psp --fetch [--date YYYY-MM-DD]   (the report's own day; default today)
 bursar reconcile bank --file <statement.xml> | --dir <directory>
 bursar reconcile internal
-bursar reconcile daily [--date YYYY-MM-DD]`;
+bursar reconcile daily [--date YYYY-MM-DD]         (the report's own day; default yesterday)`;
 
 export const EXCEPTIONS_USAGE = `bursar exceptions list [--status open|fixed|resolved] [--class <class>] [--kind <kind>] [--run <rrun_ id>] [--limit <n>]
 bursar exceptions show <rexc_ id>
 bursar exceptions resolve <rexc_ id> --note <text> [--by <name>]
+bursar exceptions resolve [--kind <kind>] [--class <class>] [--run <rrun_ id>] [--before <ISO time>] --note <text> [--by <name>]
 bursar exceptions reopen <rexc_ id> [--note <text>] [--by <name>]`;
 
 function dateOption(text: string | undefined, name: string): Date | undefined {
@@ -44,8 +47,9 @@ function dateOption(text: string | undefined, name: string): Date | undefined {
   return date;
 }
 
-function dayOption(text: string | undefined): string {
-  if (text === undefined) return new Date().toISOString().slice(0, 10);
+/** `--date D`: the report's own day (UTC); without it, today (`psp --fetch`) or yesterday (`daily`). */
+function dayOption(text: string | undefined, daysBack = 0): string {
+  if (text === undefined) return new Date(Date.now() - daysBack * 86_400_000).toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime())) {
     throw new UsageError(`--date takes YYYY-MM-DD, got "${text}"`);
   }
@@ -92,14 +96,8 @@ export async function reconcileCommand(
           },
         );
       } else {
-        const day = dayOption(values.date);
-        const end = new Date(`${day}T00:00:00Z`);
-        report = await fetchAndReconcile(
-          rt,
-          { start: new Date(end.getTime() - 86_400_000), end },
-          trigger,
-          values.internal === true,
-        );
+        const interval = reportDayInterval(dayOption(values.date), new Date());
+        report = await fetchAndReconcile(rt, interval, trigger, values.internal === true);
       }
     } else if (sub === 'bank') {
       const { values, positionals } = parse(rest, { file: { type: 'string' }, dir: { type: 'string' } });
@@ -116,7 +114,7 @@ export async function reconcileCommand(
       report = await reconcileFiles(rt, {}, { trigger, origin: 'file', internal: true });
     } else if (sub === 'daily') {
       const { values } = parse(rest, { date: { type: 'string' } });
-      report = await dailyRun(rt, dayOption(values.date));
+      report = await dailyRun(rt, dayOption(values.date, 1));
     } else {
       throw new UsageError(`unknown reconcile command "${sub ?? ''}"\n${RECONCILE_USAGE}`);
     }
@@ -174,22 +172,19 @@ export async function exceptionsCommand(
     out(`${rows.length} exception(s)`);
     return 0;
   }
+  if (sub === 'resolve' && (rest[0] === undefined || rest[0].startsWith('--'))) {
+    return await bulkResolveCommand(rest, db, out, actor);
+  }
   const id = rest[0];
   if (id === undefined || !/^rexc_[a-z2-7]+$/.test(id))
     throw new UsageError(`an exception id (rexc_…) is needed\n${EXCEPTIONS_USAGE}`);
   if (sub === 'show') {
-    const exception = await getException(db.pool, id);
-    if (exception === undefined) {
+    if ((await getException(db.pool, id)) === undefined) {
       out(`no exception ${id}`);
       return 1;
     }
-    // As the API shows it (GET /v1/reconciliation/exceptions/{id}): its field names, the amount in major units.
-    out(JSON.stringify(exceptionToWire(exception), null, 2));
-    for (const step of await exceptionHistory(db.pool, id)) {
-      out(
-        `${step.at.toISOString()} ${step.action} by ${step.actor}${step.note === null ? '' : `: ${step.note}`}`,
-      );
-    }
+    // Exactly what the API answers (GET /v1/reconciliation/exceptions/{id}), history included.
+    out(JSON.stringify(await exceptionDetail(db.pool, id, exceptionToWire), null, 2));
     return 0;
   }
   if (sub === 'resolve' || sub === 'reopen') {
@@ -214,4 +209,45 @@ export async function exceptionsCommand(
     }
   }
   throw new UsageError(`unknown exceptions command "${sub ?? ''}"\n${EXCEPTIONS_USAGE}`);
+}
+
+/** `bursar exceptions resolve --kind … --note …`: the open exceptions a filter names, resolved with one note. */
+async function bulkResolveCommand(
+  rest: string[],
+  db: Database,
+  out: (line: string) => void,
+  actor: (by: string | undefined) => string,
+): Promise<number> {
+  const { values, positionals } = parse(rest, {
+    kind: { type: 'string' },
+    class: { type: 'string' },
+    run: { type: 'string' },
+    before: { type: 'string' },
+    note: { type: 'string' },
+    by: { type: 'string' },
+  });
+  const note = values.note?.trim() ?? '';
+  if (positionals.length > 0 || note === '')
+    throw new UsageError(`resolve needs --note <text>\n${EXCEPTIONS_USAGE}`);
+  if ([values.kind, values.class, values.run, values.before].every((v) => v === undefined))
+    throw new UsageError('resolving in bulk needs at least one of --kind, --class, --run, --before');
+  if (values.kind !== undefined && !isExceptionKind(values.kind))
+    throw new UsageError(`unknown --kind "${values.kind}"`);
+  if (values.class !== undefined && !(EXCEPTION_CLASSES as readonly string[]).includes(values.class))
+    throw new UsageError(`--class is one of ${EXCEPTION_CLASSES.join(', ')}`);
+  const before = dateOption(values.before, 'before');
+  const result = await resolveByFilter(
+    { pool: db.pool },
+    {
+      kind: values.kind,
+      class: values.class as ExceptionClass | undefined,
+      run_id: values.run,
+      created_before: before?.toISOString(),
+    },
+    note,
+    actor(values.by),
+  );
+  for (const id of result.ids) out(`${id} is resolved`);
+  out(`${result.resolved} exception(s) resolved; ${result.remaining} more match`);
+  return 0;
 }

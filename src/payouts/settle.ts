@@ -15,6 +15,8 @@ export interface SettlementOutcome {
   /** The evidence: the event id, the statement entry reference. */
   reference: string;
   effectiveAt?: Date;
+  /** Returned: ask the seller for new bank details (default). False when the cause is not theirs (a whole file refused). */
+  flagSeller?: boolean;
 }
 
 export type SettlementResult =
@@ -71,7 +73,9 @@ export async function settlePayout(
     reference: outcome.reference,
     returnReason: reason,
   });
-  await flagNeedsBankDetails(client, payout.sellerAccount, `payout ${payout.id} returned: ${reason}`);
+  if (outcome.flagSeller !== false) {
+    await flagNeedsBankDetails(client, payout.sellerAccount, `payout ${payout.id} returned: ${reason}`);
+  }
   return { applied: true, payoutId, from: payout.status, to: 'returned', entryId: posted.entryId };
 }
 

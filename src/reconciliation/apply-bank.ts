@@ -2,6 +2,7 @@ import type { PoolClient } from '../db/pool.ts';
 import { afterCommit, withTransaction } from '../db/tx.ts';
 import { postEntry, pspPayout } from '../ledger/index.ts';
 import {
+  bankEvidence,
   classifyBankLine,
   isReturnLine,
   type BankLine,
@@ -102,7 +103,7 @@ type PayoutsByEndToEnd = Awaited<ReturnType<ReconRuntime['fix']['payouts']['find
 interface BankChunkState {
   importId: string;
   runId: string;
-  owner: Map<string, { seen_key: string; import_id: string; seq: number }>;
+  owner: Map<string, { seen_key: string; import_id: string; seq: number; content: string | null }>;
   payouts: PayoutsByEndToEnd;
   toFile: Finding[];
   toCure: ToCure;
@@ -132,8 +133,18 @@ async function markBankSeen(
      SELECT k, $1, s FROM unnest($2::text[], $3::int[]) AS u(k, s) ON CONFLICT DO NOTHING`,
     [importId, booked.map((l) => l.seenKey), booked.map((l) => l.seq)],
   );
-  const owners = await client.query<{ seen_key: string; import_id: string; seq: number }>(
-    'SELECT seen_key, import_id, seq FROM recon.bank_seen WHERE seen_key = ANY($1::text[])',
+  const owners = await client.query<{
+    seen_key: string;
+    import_id: string;
+    seq: number;
+    content: string | null;
+  }>(
+    `SELECT s.seen_key, s.import_id, s.seq,
+            l.amount_minor || '|' || l.currency || '|' || l.credit_debit || '|' || l.reversal || '|' ||
+              coalesce(l.end_to_end_id, '') AS content
+       FROM recon.bank_seen s
+       LEFT JOIN recon.bank_lines l ON l.import_id = s.import_id AND l.seq = s.seq
+      WHERE s.seen_key = ANY($1::text[])`,
     [booked.map((l) => l.seenKey)],
   );
   return new Map(owners.rows.map((row) => [row.seen_key, row]));
@@ -149,6 +160,63 @@ function addBankTotals(counters: RunCounters, line: StagedBankLine): void {
   else totals.debitMinor += line.amountMinor;
   totals.lines += 1;
   counters.bankTotals.set(line.currency, totals);
+}
+
+/** A bank line's content as compared with an earlier sighting of its seen key. */
+function bankContentOf(line: StagedBankLine): string {
+  return `${line.amountMinor}|${line.currency}|${line.creditDebit}|${line.reversal}|${line.endToEndId ?? ''}`;
+}
+
+/** The line was seen before (another import, or another line) with identical content: recognised, not filed. */
+function isRepeat(line: StagedBankLine, state: BankChunkState): boolean {
+  const first = state.owner.get(line.seenKey);
+  if (line.status !== 'BOOK' || first === undefined) return false;
+  // Recognised only from another import (an overlapping statement); twice in one file stays a duplicate.
+  if (first.import_id === state.importId) return false;
+  return first.content === bankContentOf(line);
+}
+
+/**
+ * A booked debit that names no payout by EndToEndId but names a payout batch (a pain.001 file's MsgId or PmtInfId,
+ * or a batch a registered finder knows) with its exact total: the bank paid the batch as one line. Each payout of
+ * it is settled paid through the usual cure (nothing is filed for those already paid). True when it matched.
+ */
+async function matchBatch(
+  rt: ReconRuntime,
+  client: PoolClient,
+  line: StagedBankLine,
+  state: BankChunkState,
+): Promise<boolean> {
+  const find = rt.fix.payouts.findBatches;
+  if (find === undefined || line.status !== 'BOOK' || line.creditDebit !== 'DBIT' || line.reversal)
+    return false;
+  if (line.endToEndId !== undefined && state.payouts.has(line.endToEndId)) return false;
+  const references = [
+    line.endToEndId,
+    line.acctSvcrRef,
+    line.entryRef,
+    ...(line.remittance ?? '').split(/\s+/),
+  ].filter((r): r is string => r !== undefined && r.length >= 4);
+  if (references.length === 0) return false;
+  const batch = (await find(client, [...new Set(references)])).find(
+    (b) => b.currency === line.currency && b.amountMinor === line.amountMinor,
+  );
+  if (batch === undefined) return false;
+  const effectiveAt = line.bookingDate === undefined ? undefined : new Date(`${line.bookingDate}T00:00:00Z`);
+  for (const payoutId of batch.payoutIds) {
+    state.toCure.push({
+      finding: {
+        kind: 'payout_paid_in_transit',
+        cause: `the bank paid ${batch.kind} batch ${batch.reference} in one line, payout ${payoutId} with it`,
+        dedupeKey: `payout_paid_in_transit:${payoutId}`,
+        evidence: { line: bankEvidence(line), batch: { kind: batch.kind, reference: batch.reference } },
+        currency: line.currency,
+        fix: { type: 'settle_payout', payoutId, outcome: 'paid', reason: undefined },
+      },
+      effectiveAt,
+    });
+  }
+  return true;
 }
 
 /** Everything the classifier needs to know about one line beyond the line itself. */
@@ -210,7 +278,15 @@ async function sortBankLine(
   counters: RunCounters,
 ): Promise<void> {
   counters.linesRead += 1;
+  if (isRepeat(line, state)) {
+    counters.repeated += 1;
+    return;
+  }
   addBankTotals(counters, line);
+  if (await matchBatch(rt, client, line, state)) {
+    counters.matched += 1;
+    return;
+  }
   const ctx = await bankLineContext(client, line, state);
   const result = classifyBankLine(line, ctx);
   if (result.matched) counters.matched += 1;

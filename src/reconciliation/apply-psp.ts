@@ -115,20 +115,44 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
   return { byId, byCheckout, byPayment };
 }
 
-/** Marks each line's balance transaction as seen; returns the earlier sighting of those seen before. */
+/** An earlier sighting of a balance transaction, and whether it had the same content (amounts and type). */
+interface Sighting {
+  importId: string;
+  line: number;
+  same: boolean;
+}
+
+/** A line's content as compared with an earlier sighting of its balance transaction id. */
+function contentOf(l: { category: string; currency: string; grossMinor: bigint; feeMinor: bigint }): string {
+  return `${l.category}|${l.currency}|${l.grossMinor}|${l.feeMinor}`;
+}
+
+/**
+ * Marks each line's balance transaction as seen; returns the earlier sighting of those seen before, with whether
+ * its content (type, currency, gross and fee) is the same as this line's.
+ */
 async function markSeen(
   client: PoolClient,
   importId: string,
   lines: StagedLine[],
-): Promise<Map<number, { importId: string; line: number }>> {
-  const seenBefore = new Map<number, { importId: string; line: number }>();
+): Promise<Map<number, Sighting>> {
+  const seenBefore = new Map<number, Sighting>();
   await client.query(
     `INSERT INTO recon.psp_seen (balance_transaction_id, import_id, line)
      SELECT t, $1, l FROM unnest($2::text[], $3::int[]) AS u(t, l) ON CONFLICT DO NOTHING`,
     [importId, lines.map((l) => l.balanceTransactionId), lines.map((l) => l.line)],
   );
-  const owners = await client.query<{ balance_transaction_id: string; import_id: string; line: number }>(
-    'SELECT balance_transaction_id, import_id, line FROM recon.psp_seen WHERE balance_transaction_id = ANY($1::text[])',
+  const owners = await client.query<{
+    balance_transaction_id: string;
+    import_id: string;
+    line: number;
+    content: string | null;
+  }>(
+    `SELECT s.balance_transaction_id, s.import_id, s.line,
+            l.category || '|' || l.currency || '|' || l.gross_minor || '|' || l.fee_minor AS content
+       FROM recon.psp_seen s
+       LEFT JOIN recon.psp_lines l ON l.import_id = s.import_id AND l.line = s.line
+      WHERE s.balance_transaction_id = ANY($1::text[])`,
     [unique(lines.map((l) => l.balanceTransactionId))],
   );
   const owner = new Map(owners.rows.map((row) => [row.balance_transaction_id, row]));
@@ -136,7 +160,12 @@ async function markSeen(
     const first = owner.get(line.balanceTransactionId);
     // The owning sighting is this very line when a crashed run is applied again: that is not a second sighting.
     if (first !== undefined && (first.import_id !== importId || first.line !== line.line)) {
-      seenBefore.set(line.line, { importId: first.import_id, line: first.line });
+      seenBefore.set(line.line, {
+        importId: first.import_id,
+        line: first.line,
+        // Recognised only from another import (an overlapping report); twice in one report stays a duplicate.
+        same: first.import_id !== importId && first.content === contentOf(line),
+      });
     }
   }
   return seenBefore;
@@ -154,7 +183,7 @@ interface PspPayoutRow {
 
 /** What one chunk's transaction gathers, line by line, before writing it. */
 interface ChunkState {
-  seenBefore: Map<number, { importId: string; line: number }>;
+  seenBefore: Map<number, Sighting>;
   orders: LoadedOrders;
   booked: Map<string, bigint>;
   priorMatches: Map<string, string>;
@@ -285,6 +314,10 @@ function sortPspLine(
   counters: RunCounters,
 ): void {
   counters.linesRead += 1;
+  if (state.seenBefore.get(line.line)?.same === true) {
+    counters.repeated += 1;
+    return;
+  }
   addPspTotals(counters, line);
   const ctx = pspLineContext(line, state);
   const isCharge = CHARGE_CATEGORIES.has(line.category);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { AppError, isAppError } from '../errors.ts';
 import { fileInput, type FileInput } from './input.ts';
 import type { ReconRuntime } from './runtime.ts';
-import { importBankStatement, importPspReport, runReconciliation } from './service.ts';
+import { applyStatusReport, isStatusReportFile } from './status-reports.ts';
+import { importBankStatement, importPspReport, reportDayInterval, runReconciliation } from './service.ts';
 
 /**
  * The daily run: fetch yesterday's PSP settlement report, read new bank statements from the configured directory,
@@ -48,14 +49,30 @@ export async function fetchAndReconcile(
   } finally {
     await input.cleanup?.();
   }
-  return await runStaged(rt, trigger, internal);
+  return await runStaged(rt, trigger, internal, interval);
 }
 
-/** Imports the camt files of `directory` not imported before (by fingerprint). */
+/** Applies a pain.002 status report of the bank directory (read once: the payouts module skips one seen before). */
+async function statusReportOf(rt: ReconRuntime, file: string, name: string): Promise<boolean> {
+  if (rt.fix.payouts.applyStatusReport === undefined || !(await isStatusReportFile(file))) return false;
+  try {
+    await applyStatusReport(rt, await fs.readFile(file, 'utf8'), name);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'payout_status_report_malformed') throw error;
+    rt.log.error({ file: name, err: error.message }, 'status report refused; nothing of it was applied');
+  }
+  return true;
+}
+
+/**
+ * Imports the camt files of `directory` not imported before (by fingerprint), and applies its pain.002 payment
+ * status reports (docs/payouts.md).
+ */
 export async function importBankDirectory(rt: ReconRuntime, directory: string): Promise<number> {
   const names = (await fs.readdir(directory)).filter((name) => /\.xml$/i.test(name)).sort();
   let imported = 0;
   for (const name of names) {
+    if (await statusReportOf(rt, path.join(directory, name), name)) continue;
     try {
       await importBankStatement(rt, fileInput(path.join(directory, name)), { origin: 'file' });
       imported += 1;
@@ -76,6 +93,7 @@ export async function runStaged(
   rt: ReconRuntime,
   trigger: string,
   internal: boolean,
+  interval?: { start: Date; end: Date },
 ): Promise<Record<string, unknown>> {
   const staged = await rt.pool.query<{ id: string }>(
     `SELECT id FROM recon.imports WHERE status = 'staged' ORDER BY created_at`,
@@ -85,13 +103,21 @@ export async function runStaged(
     trigger,
     importIds: staged.rows.map((row) => row.id),
     internal,
+    ...(interval === undefined ? {} : { interval }),
   });
 }
 
-export async function dailyRun(rt: ReconRuntime, day: string): Promise<Record<string, unknown>> {
-  const end = new Date(`${day}T00:00:00Z`);
-  const start = new Date(end.getTime() - 86_400_000);
+/**
+ * The daily run of `day`, the report's own day (YYYY-MM-DD, UTC): the PSP activity from that midnight to the next
+ * (or to now while the day lasts), with the bank directory's new files. The scheduler runs yesterday's.
+ */
+export async function dailyRun(
+  rt: ReconRuntime,
+  day: string,
+  trigger = `schedule:${day}`,
+): Promise<Record<string, unknown>> {
+  const interval = reportDayInterval(day, rt.clock.now());
   if (rt.config.bankDirectory !== undefined) await importBankDirectory(rt, rt.config.bankDirectory);
-  if (rt.fetchReport === undefined) return await runStaged(rt, `schedule:${day}`, true);
-  return await fetchAndReconcile(rt, { start, end }, `schedule:${day}`, true);
+  if (rt.fetchReport === undefined) return await runStaged(rt, trigger, true, interval);
+  return await fetchAndReconcile(rt, interval, trigger, true);
 }

@@ -267,6 +267,48 @@ export async function resolveException(
   return await changeStatus(client, id, { to: 'resolved', note, actor });
 }
 
+/** Which open exceptions a bulk resolution takes; at least one field is given. */
+export interface BulkFilter {
+  kind?: string | undefined;
+  class?: string | undefined;
+  runId?: string | undefined;
+  createdBefore?: Date | undefined;
+}
+
+/** At most this many exceptions are resolved by one bulk call; `remaining` says how many more match. */
+export const BULK_RESOLVE_MAX = 1000;
+
+/**
+ * Resolves every open exception matching `filter` (oldest first, at most BULK_RESOLVE_MAX) with one note, each
+ * with its own history and audit rows, in the caller's transaction. Returns their ids and how many still match.
+ */
+export async function resolveMatching(
+  client: PoolClient,
+  filter: BulkFilter,
+  note: string,
+  actor: string,
+): Promise<{ ids: string[]; remaining: number }> {
+  const where = `status = 'open' AND ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR class = $2)
+    AND ($3::text IS NULL OR run_id = $3) AND ($4::timestamptz IS NULL OR created_at < $4)`;
+  const params = [
+    filter.kind ?? null,
+    filter.class ?? null,
+    filter.runId ?? null,
+    filter.createdBefore ?? null,
+  ];
+  const found = await client.query<{ id: string }>(
+    `SELECT id FROM recon.exceptions WHERE ${where} ORDER BY seq LIMIT ${BULK_RESOLVE_MAX} FOR UPDATE`,
+    params,
+  );
+  const ids = found.rows.map((row) => row.id);
+  for (const id of ids) await changeStatus(client, id, { to: 'resolved', note, actor });
+  const rest = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM recon.exceptions WHERE ${where}`,
+    params,
+  );
+  return { ids, remaining: Number(rest.rows[0]?.n ?? 0) };
+}
+
 /** Reopens a resolved (or auto-fixed) exception; audited. */
 export async function reopenException(
   client: PoolClient,

@@ -37,6 +37,7 @@ export const ExceptionWithHistory = ExceptionWire.extend({
     z.object({ at: Timestamp, action: z.string(), actor: z.string(), note: z.string().nullable() }),
   ),
 });
+export type ExceptionWithHistory = z.infer<typeof ExceptionWithHistory>;
 
 export const ExceptionList = z.object({
   object: z.literal('list'),
@@ -56,5 +57,9 @@ export const RunWire = z.object({
   error: z.string().nullable(),
   started_at: Timestamp,
   finished_at: Timestamp.nullable(),
+  interval_start: Timestamp.nullable().describe(
+    'start of the activity the run covers (a fetch: the report day)',
+  ),
+  interval_end: Timestamp.nullable().describe('end of the activity the run covers (exclusive)'),
 });
 export type RunWire = z.infer<typeof RunWire>;

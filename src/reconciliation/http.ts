@@ -8,9 +8,8 @@ import { pageOf, pageRequestOf } from '../http/pagination.ts';
 import { listRuns } from './runs-list.ts';
 import { formatAmount, isCurrencyCode } from '../money/index.ts';
 import { EXCEPTION_CLASSES, EXCEPTION_KINDS } from './domain/types.ts';
+import { bulkResolveRoute, exceptionDetail } from './http-bulk.ts';
 import {
-  exceptionHistory,
-  getException,
   listExceptions,
   reopenException,
   resolveException,
@@ -19,7 +18,7 @@ import {
 import { contentInput } from './input.ts';
 import { fetchAndReconcile } from './daily.ts';
 import type { ReconRuntime } from './runtime.ts';
-import { getRun, reconcileFiles, type RunRecord } from './service.ts';
+import { getRun, reconcileFiles, reportDayInterval, type RunRecord } from './service.ts';
 import { ExceptionList, ExceptionWire, ExceptionWithHistory, RunWire } from './http-schemas.ts';
 
 const ExceptionId = z.string().regex(/^rexc_[a-z2-7]{1,40}$/, 'must be an exception id (rexc_…)');
@@ -58,6 +57,8 @@ const RunBody = z
     name: z.string().trim().min(1).max(200).optional(),
     interval_start: z.iso.datetime({ offset: true }).optional(),
     interval_end: z.iso.datetime({ offset: true }).optional(),
+    /** A `psp` fetch: the report's own day (UTC); the run covers that midnight to the next. Default: today. */
+    date: z.iso.date().optional(),
     internal_checks: z.boolean().optional(),
   })
   .strict();
@@ -105,6 +106,8 @@ function runToWire(run: RunRecord): RunWire {
     error: run.error,
     started_at: run.startedAt.toISOString(),
     finished_at: run.finishedAt?.toISOString() ?? null,
+    interval_start: run.intervalStart?.toISOString() ?? null,
+    interval_end: run.intervalEnd?.toISOString() ?? null,
   };
 }
 
@@ -123,6 +126,7 @@ function registerReconciliationRoutes(app: App, rt: ReconRuntime): void {
   listExceptionsRoute(app, rt);
   getExceptionRoute(app, rt);
   resolveExceptionRoute(app, rt);
+  bulkResolveRoute(app, rt, ops);
   reopenExceptionRoute(app, rt);
   getRunRoute(app, rt);
   listRunsRoute(app, rt);
@@ -180,22 +184,7 @@ function getExceptionRoute(app: App, ctx: ReconRuntime): void {
         response: { 200: ExceptionWithHistory, ...errorResponses() },
       },
     },
-    async (request) => {
-      const exception = await getException(ctx.pool, request.params.id);
-      if (exception === undefined) {
-        throw new AppError('reconciliation_exception_not_found', `no exception ${request.params.id}`);
-      }
-      const history = await exceptionHistory(ctx.pool, exception.id);
-      return {
-        ...exceptionToWire(exception),
-        history: history.map((step) => ({
-          at: step.at.toISOString(),
-          action: step.action,
-          actor: step.actor,
-          note: step.note,
-        })),
-      };
-    },
+    async (request) => exceptionDetail(ctx.pool, request.params.id, exceptionToWire),
   );
 }
 
@@ -307,8 +296,11 @@ async function runRequested(
     });
   } else if (body.source === 'psp') {
     const now = ctx.clock.now();
-    const end = interval.intervalEnd ?? now;
-    const start = interval.intervalStart ?? new Date(end.getTime() - 86_400_000);
+    const day = reportDayInterval(body.date ?? now.toISOString().slice(0, 10), now);
+    const end = interval.intervalEnd ?? day.end;
+    const start =
+      interval.intervalStart ??
+      (interval.intervalEnd === undefined ? day.start : new Date(end.getTime() - 86_400_000));
     return fetchAndReconcile(rt, { start, end }, trigger, body.internal_checks ?? false);
   } else {
     throw new AppError('validation_failed', 'content: a bank run needs the statement content', {

@@ -6,7 +6,13 @@ export { createReconciliation, type ReconciliationDeps, type ReconciliationModul
 export type { ReconRuntime, ReportFetcher } from './runtime.ts';
 export { loadReconConfig, type ReconConfig } from './config.ts';
 export type { PayinSide, PayinSettleResult } from './fixes.ts';
-export { payoutSideOf, type PayoutSide, type PayoutsFunctions } from './payouts-port.ts';
+export {
+  payoutSideOf,
+  type PayoutSide,
+  type PayoutsFunctions,
+  type StatusReportOutcome,
+} from './payouts-port.ts';
+export { applyStatusReport } from './status-reports.ts';
 export { sandboxReportFetcher } from './psp-fetch.ts';
 export { dailyRun, fetchAndReconcile, importBankDirectory, runStaged } from './daily.ts';
 export {
@@ -14,6 +20,7 @@ export {
   importBankStatement,
   importPspReport,
   reconcileFiles,
+  reportDayInterval,
   runReconciliation,
   type RunRecord,
 } from './service.ts';
@@ -39,5 +46,6 @@ export { contentInput, fileInput, type FileInput } from './input.ts';
 export { reportLines } from './report.ts';
 export { camtEntries, type CamtEntry, type CamtTransaction } from './camt/index.ts';
 export { exceptionToWire } from './http.ts';
+export { exceptionDetail, resolveByFilter } from './http-bulk.ts';
 export { openExceptionCounts } from './stats.ts';
 export type { RefundSide, SucceededRefund } from './refunds-check.ts';

@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from '../db/pool.ts';
+import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import type { PayoutFacts } from './domain/types.ts';
 
 /**
@@ -20,6 +20,33 @@ export interface PayoutSide {
     payoutId: string,
     outcome: { kind: 'paid' | 'returned'; reason: string | undefined; reference: string; effectiveAt?: Date },
   ): Promise<{ applied: boolean; already: boolean; detail: string }>;
+  /** Applies a pain.002 status report (the payouts module's settleFromStatusReport); absent: refused. */
+  applyStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  /** Payout batches (a pain.001 file, an ACH batch) a bank line's references name; absent: none. */
+  findBatches?(
+    db: Queryable,
+    references: string[],
+  ): Promise<
+    Array<{ reference: string; kind: string; amountMinor: bigint; currency: string; payoutIds: string[] }>
+  >;
+}
+
+/** What applying a pain.002 report did, and what it named that Bursar never sent (filed for investigation). */
+export interface StatusReportOutcome {
+  duplicate: boolean;
+  originalMessageId: string;
+  payoutFileId: string | undefined;
+  groupStatus: string | undefined;
+  accepted: number;
+  returned: number;
+  recorded: number;
+  unchanged: number;
+  unknown: Array<{
+    kind: 'file' | 'payout';
+    reference: string;
+    status: string | undefined;
+    reason: string | undefined;
+  }>;
 }
 
 /** The payouts module's functions a `PayoutSide` is made of (its index.ts exports them). */
@@ -44,6 +71,8 @@ export interface PayoutsFunctions {
     | { applied: true; from: string; to: string; entryId: string }
     | { applied: false; status: string; why: string }
   >;
+  settleFromStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  findPayoutBatches?: PayoutSide['findBatches'];
 }
 
 /** Reconciliation's view of payouts, made of the payouts module's own functions (wired in src/compose.ts). */
@@ -63,5 +92,9 @@ export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
         ? { applied: true, already: false, detail: `${result.from} -> ${result.to} (${result.entryId})` }
         : { applied: false, already: result.why === 'already', detail: `${result.status}: ${result.why}` };
     },
+    ...(payouts.settleFromStatusReport === undefined
+      ? {}
+      : { applyStatusReport: payouts.settleFromStatusReport }),
+    ...(payouts.findPayoutBatches === undefined ? {} : { findBatches: payouts.findPayoutBatches }),
   };
 }

@@ -6,6 +6,8 @@ export interface RunCounters {
   linesRead: number;
   matched: number;
   pending: number;
+  /** Lines seen before with identical content (an overlapping report or statement): recognised, not filed. */
+  repeated: number;
   autoFixed: number;
   queued: Record<ExceptionClass, number>;
   byKind: Partial<Record<ExceptionKind, number>>;
@@ -20,6 +22,7 @@ export function newCounters(): RunCounters {
     linesRead: 0,
     matched: 0,
     pending: 0,
+    repeated: 0,
     autoFixed: 0,
     queued: { auto_fixed: 0, finance: 0, investigation: 0 },
     byKind: {},
@@ -44,15 +47,26 @@ function major(minor: bigint, currency: string): string {
 /** The stored (JSON) form of a run's report. */
 export function reportJson(
   counters: RunCounters,
-  extra: { runId: string; kind: string; imports: unknown[]; durationMs: number },
+  extra: {
+    runId: string;
+    kind: string;
+    imports: unknown[];
+    durationMs: number;
+    interval?: { start: Date; end: Date } | undefined;
+  },
 ): Record<string, unknown> {
   return {
     run_id: extra.runId,
     kind: extra.kind,
+    interval:
+      extra.interval === undefined
+        ? null
+        : { start: extra.interval.start.toISOString(), end: extra.interval.end.toISOString() },
     imports: extra.imports,
     lines_read: counters.linesRead,
     matched: counters.matched,
     pending_at_bank: counters.pending,
+    repeated_lines: counters.repeated,
     auto_fixed: counters.autoFixed,
     queued: { finance: counters.queued.finance, investigation: counters.queued.investigation },
     exceptions_by_kind: counters.byKind,
@@ -89,9 +103,11 @@ export function reportLines(report: Record<string, unknown>): string[] {
   const r = report as {
     run_id: string;
     kind: string;
+    interval?: { start: string; end: string } | null;
     lines_read: number;
     matched: number;
     pending_at_bank: number;
+    repeated_lines?: number;
     auto_fixed: number;
     queued: Record<string, number>;
     exceptions_by_kind: Record<string, number>;
@@ -101,9 +117,13 @@ export function reportLines(report: Record<string, unknown>): string[] {
   };
   const lines = [
     `run ${r.run_id} (${r.kind}) in ${r.duration_ms} ms`,
+    `covers:       ${r.interval == null ? 'no dated lines' : `${r.interval.start} to ${r.interval.end}`}`,
     `lines read:   ${r.lines_read}`,
     `matched:      ${r.matched}`,
     ...(r.pending_at_bank > 0 ? [`pending:      ${r.pending_at_bank} (not yet booked at the bank)`] : []),
+    ...((r.repeated_lines ?? 0) > 0
+      ? [`repeated:     ${r.repeated_lines} (seen before with identical content; not filed again)`]
+      : []),
     `auto-fixed:   ${r.auto_fixed}`,
     ...EXCEPTION_CLASSES.filter((c) => c !== 'auto_fixed').map(
       (c) => `${`queued ${c}:`.padEnd(14)}${r.queued[c] ?? 0}`,

@@ -17,6 +17,8 @@ interface RunRow {
   error: string | null;
   started_at: Date;
   finished_at: Date | null;
+  interval_start: Date | null;
+  interval_end: Date | null;
 }
 
 export async function listRuns(
@@ -26,7 +28,8 @@ export async function listRuns(
   const page = await keysetRows<RunRow>(db, {
     table: RUNS,
     columns:
-      'r.id, r.kind, r.trigger, r.status, r.import_ids, r.report, r.error, r.started_at, r.finished_at',
+      'r.id, r.kind, r.trigger, r.status, r.import_ids, r.report, r.error, r.started_at, r.finished_at, ' +
+      'r.interval_start, r.interval_end',
     where: [],
     request,
   });
@@ -41,6 +44,8 @@ export async function listRuns(
       error: row.error,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
+      intervalStart: row.interval_start,
+      intervalEnd: row.interval_end,
     })),
     backwards: page.backwards,
   };

@@ -18,7 +18,8 @@ export function createReconciliationScheduler(rt: ReconRuntime): BackgroundServi
   const ctx = rt;
 
   const runToday = async (): Promise<void> => {
-    const day = ctx.clock.now().toISOString().slice(0, 10);
+    // The report's own day: yesterday, the last complete UTC day of PSP activity.
+    const day = new Date(ctx.clock.now().getTime() - 86_400_000).toISOString().slice(0, 10);
     const client = await ctx.pool.connect();
     try {
       const locked = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`);

@@ -24,6 +24,33 @@ export interface RunRequest {
   trigger: string;
   importIds: string[];
   internal: boolean;
+  /** The interval of activity the run covers (a fetch's report day); else the span of the lines it reads. */
+  interval?: { start: Date; end: Date };
+}
+
+/** The day `day` (YYYY-MM-DD, UTC) as a report interval: its midnight to the next, or to `now` while it lasts. */
+export function reportDayInterval(day: string, now: Date): { start: Date; end: Date } {
+  const start = new Date(`${day}T00:00:00Z`);
+  const next = new Date(start.getTime() + 86_400_000);
+  return { start, end: now < next && now > start ? now : next };
+}
+
+/** The span of the staged lines of `importIds`: the PSP reports' intervals and the bank lines' booking days. */
+async function spanOf(
+  rt: ReconRuntime,
+  importIds: string[],
+): Promise<{ start: Date; end: Date } | undefined> {
+  const found = await rt.pool.query<{ start: Date | null; end: Date | null }>(
+    `SELECT min(s) AS start, max(e) AS end FROM (
+       SELECT interval_start AS s, interval_end AS e FROM recon.imports WHERE id = ANY($1::text[])
+       UNION ALL
+       SELECT min(left(booking_date, 10)::date)::timestamptz, (max(left(booking_date, 10)::date) + 1)::timestamptz
+         FROM recon.bank_lines WHERE import_id = ANY($1::text[]) AND booking_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+     ) spans`,
+    [importIds],
+  );
+  const row = found.rows[0];
+  return row?.start == null || row.end == null ? undefined : { start: row.start, end: row.end };
 }
 
 export interface RunRecord {
@@ -36,6 +63,8 @@ export interface RunRecord {
   error: string | null;
   startedAt: Date;
   finishedAt: Date | null;
+  intervalStart: Date | null;
+  intervalEnd: Date | null;
 }
 
 export async function importPspReport(
@@ -54,6 +83,23 @@ export async function importBankStatement(
   return await stageBankStatement(rt.pool, input, options);
 }
 
+/** Stores (and returns) the interval a run covers: the one asked for, else the span of its lines. */
+async function storeInterval(
+  rt: ReconRuntime,
+  runId: string,
+  request: RunRequest,
+): Promise<{ start: Date; end: Date } | undefined> {
+  const interval = request.interval ?? (await spanOf(rt, request.importIds));
+  if (interval !== undefined) {
+    await rt.pool.query('UPDATE recon.runs SET interval_start = $2, interval_end = $3 WHERE id = $1', [
+      runId,
+      interval.start,
+      interval.end,
+    ]);
+  }
+  return interval;
+}
+
 export async function runReconciliation(
   rt: ReconRuntime,
   request: RunRequest,
@@ -68,6 +114,7 @@ export async function runReconciliation(
   ]);
   const counters = newCounters();
   try {
+    const interval = await storeInterval(rt, runId, request);
     const imports = await rt.pool.query<{
       id: string;
       source: 'psp' | 'bank';
@@ -103,6 +150,7 @@ export async function runReconciliation(
         lines: Number(row.lines),
       })),
       durationMs: Math.round(performance.now() - started),
+      interval,
     });
     await rt.pool.query(
       `UPDATE recon.runs SET status = 'succeeded', report = $2, finished_at = now() WHERE id = $1`,
@@ -174,8 +222,12 @@ export async function getRun(db: Queryable, id: string): Promise<RunRecord> {
     error: string | null;
     started_at: Date;
     finished_at: Date | null;
+    interval_start: Date | null;
+    interval_end: Date | null;
   }>(
-    'SELECT id, kind, trigger, status, import_ids, report, error, started_at, finished_at FROM recon.runs WHERE id = $1',
+    `SELECT id, kind, trigger, status, import_ids, report, error, started_at, finished_at, interval_start,
+            interval_end
+       FROM recon.runs WHERE id = $1`,
     [id],
   );
   const row = found.rows[0];
@@ -190,5 +242,7 @@ export async function getRun(db: Queryable, id: string): Promise<RunRecord> {
     error: row.error,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    intervalStart: row.interval_start,
+    intervalEnd: row.interval_end,
   };
 }

@@ -73,7 +73,9 @@ describe('bursar reconcile / exceptions', () => {
       env,
     );
     expect(bad.code).toBe(1);
-    expect(bad.output).toMatch(/refused \(reconciliation_file_malformed\): camt: line 3, <BkToCstmrStmt>/);
+    expect(bad.output).toMatch(
+      /refused \(reconciliation_file_malformed\): camt: line 8, <Document\/BkToCstmrStmt>: the required element <Stmt> is missing/,
+    );
   });
 
   it('lists, resolves and reopens exceptions', async () => {
@@ -87,8 +89,9 @@ describe('bursar reconcile / exceptions', () => {
     );
     expect(resolved.output).toMatch(new RegExp(`${id} is resolved`));
     const shown = await runBursar(['exceptions', 'show', id], env);
-    expect(shown.output).toMatch(/resolved by cli:alice: test data/);
-    // As the API spells it: snake_case field names, amounts in major units, no internal fields.
+    // Exactly what the API answers: snake_case field names, amounts in major units, the history inside.
+    const api = JSON.parse(shown.output) as { history: Array<Record<string, unknown>> };
+    expect(api.history.at(-1)).toMatchObject({ action: 'resolved', actor: 'cli:alice', note: 'test data' });
     expect(shown.output).toContain('"object": "reconciliation_exception"');
     expect(shown.output).toMatch(/"run_id": /);
     expect(shown.output).toMatch(/^ {2}"created_at": /m);

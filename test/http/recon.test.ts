@@ -80,7 +80,9 @@ describe('reconciliation routes', () => {
     expect(bad.statusCode).toBe(422);
     expect(bad.json().error).toMatchObject({
       code: 'reconciliation_file_malformed',
-      message: expect.stringMatching(/line 1, <BkToCstmrStmt>/),
+      message: expect.stringMatching(
+        /line 1, <Document\/BkToCstmrStmt>: the required element <GrpHdr> is missing/,
+      ),
     });
   });
 

@@ -3,6 +3,7 @@ import type { Pool } from '../../src/db/pool.ts';
 import { verifyLedger } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/log.ts';
 import {
+  findPayoutBatches,
   findPayoutsForBatch,
   getPayout,
   listPayoutFiles,
@@ -163,6 +164,13 @@ describe('NACHA ACH payouts', () => {
     expect(discretionary).toHaveLength(20);
     expect((await findPayoutsForBatch(pool, `${discretionary}/1`))?.payouts).toHaveLength(13);
     expect(await findPayoutsForBatch(pool, 'pf_unknownunknownunknown')).toBeUndefined();
+  });
+
+  it('reconciliation finds an ACH batch booked as one bank line through the registered batch finders', async () => {
+    const [batch, ...others] = await findPayoutBatches(pool, [`${first.id}/2`, 'pf_unknownunknownunknown']);
+    expect(others).toHaveLength(0);
+    expect(batch).toMatchObject({ kind: 'ach', amountMinor: 6_789n, currency: 'USD' });
+    expect(batch?.payoutIds).toHaveLength(1);
   });
 
   it('returns a payout from an addenda-99 return (money back to available, code and description kept), once', async () => {

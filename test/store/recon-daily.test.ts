@@ -68,11 +68,12 @@ describe('daily reconciliation', () => {
     await db.drop();
   });
 
-  it("fetches the previous day's report, reads new bank files, books the PSP payout received, and skips a broken file", async () => {
-    const report = await dailyRun(rt, '2026-03-02');
+  it('fetches the report of the day it is given (its own day), reads new bank files, books the PSP payout received, and skips a broken file', async () => {
+    const report = await dailyRun(rt, '2026-03-01');
     expect(fetched).toEqual([{ start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z' }]);
     expect(report).toMatchObject({
       kind: 'daily',
+      interval: { start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z' },
       lines_read: 2,
       matched: 2,
       psp_payouts_received: 1,
@@ -88,7 +89,7 @@ describe('daily reconciliation', () => {
   });
 
   it('runs the same day again without applying anything twice', async () => {
-    const report = await dailyRun(rt, '2026-03-02');
+    const report = await dailyRun(rt, '2026-03-01');
     expect(report).toMatchObject({ lines_read: 0, matched: 0, psp_payouts_received: 0 });
     const entries = await db.pool.query('SELECT 1 FROM ledger.entries WHERE reference = $1', [
       'psp_payout:po_daily1',

@@ -93,7 +93,9 @@ describe('reconciliation imports (real PostgreSQL)', () => {
       ),
     );
     expect(error.code).toBe('reconciliation_file_malformed');
-    expect(error.message).toMatch(/line 3, <BkToCstmrStmt>: the message holds no <Stmt>/);
+    expect(error.message).toMatch(
+      /line 8, <Document\/BkToCstmrStmt>: the required element <Stmt> is missing/,
+    );
     expect({
       imports: await count('recon.imports'),
       lines: await count('recon.bank_lines'),

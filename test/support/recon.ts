@@ -211,7 +211,7 @@ export interface StatementLine {
   remittance?: string;
 }
 
-/** A camt.053.001.08 statement of the platform's account. */
+/** A camt.053.001.08 (or .02) statement of the platform's account, valid against its official XSD. */
 export function writeCamt053(statementId: string, lines: StatementLine[], version = '08'): string {
   const entries = lines
     .map(
@@ -236,7 +236,9 @@ export function writeCamt053(statementId: string, lines: StatementLine[], versio
     <GrpHdr><MsgId>MSG-${statementId}</MsgId><CreDtTm>2026-01-01T00:00:00Z</CreDtTm></GrpHdr>
     <Stmt>
       <Id>${statementId}</Id>
+      <CreDtTm>2026-01-01T00:00:00Z</CreDtTm>
       <Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>USD</Ccy></Acct>
+      <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-01-01</Dt></Dt></Bal>
 ${entries}
     </Stmt>
   </BkToCstmrStmt>

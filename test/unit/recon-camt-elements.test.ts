@@ -52,7 +52,7 @@ describe('camt element values', () => {
     );
   });
 
-  it('accepts only CRDT/DBIT, the four entry statuses and ISO dates, naming the element otherwise', () => {
+  it('accepts only CRDT/DBIT, any present entry status and ISO dates, naming the element otherwise', () => {
     expect(creditDebitOf('DBIT', 2, 'TxDtls')).toBe('DBIT');
     expect(refusal(() => creditDebitOf('X', 2, 'TxDtls'))).toBe(
       'camt: line 2, <TxDtls/CdtDbtInd>: "X" is neither CRDT nor DBIT',
@@ -60,7 +60,8 @@ describe('camt element values', () => {
     expect(refusal(() => creditDebitOf(undefined, 2, 'Ntry'))).toContain('missing (CRDT or DBIT required)');
     expect(statusOf('FUTR', 1)).toBe('FUTR');
     expect(refusal(() => statusOf(undefined, 9))).toBe('camt: line 9, <Sts>: the entry has no status');
-    expect(refusal(() => statusOf('DONE', 9))).toBe('camt: line 9, <Sts>: unknown entry status "DONE"');
+    // From 001.08 the status is an external code: any other code is read as it is (not booked).
+    expect(statusOf('DONE', 9)).toBe('DONE');
     expect(dateOf('2024-01-31', 1, 'X')).toBe('2024-01-31');
     expect(dateOf('2024-01-31T10:00:00.5+01:00', 1, 'X')).toBe('2024-01-31T10:00:00.5+01:00');
     expect(refusal(() => dateOf('31.01.2024', 1, 'Bal/Dt/Dt'))).toContain('<Bal/Dt/Dt>');
@@ -68,7 +69,7 @@ describe('camt element values', () => {
 });
 
 describe('camt document element', () => {
-  it('knows camt.053 and camt.054 versions 02 to 13 and refuses any other root or version', () => {
+  it('knows camt.052, camt.053 and camt.054 versions 02 to 13 and refuses any other root or version', () => {
     const ns = (type: string, v: string) => `urn:iso:std:iso:20022:tech:xsd:camt.${type}.001.${v}`;
     expect(documentKindOf('Document', ns('053', '02'), 1)).toEqual({
       messageType: 'camt.053',
@@ -82,11 +83,13 @@ describe('camt document element', () => {
       'not a supported version',
     );
     expect(refusal(() => documentKindOf('Doc', ns('053', '08'), 1))).toContain(
-      'not a camt.053/camt.054 document',
+      'not a camt.052/053/054 document',
     );
-    expect(refusal(() => documentKindOf('Document', ns('052', '08'), 1))).toContain(
-      'not a camt.053/camt.054',
-    );
+    expect(documentKindOf('Document', ns('052', '08'), 1)).toEqual({
+      messageType: 'camt.052',
+      version: '08',
+    });
+    expect([containerNameOf('camt.052'), statementNameOf('camt.052')]).toEqual(['BkToCstmrAcctRpt', 'Rpt']);
     expect([containerNameOf('camt.053'), statementNameOf('camt.053')]).toEqual(['BkToCstmrStmt', 'Stmt']);
     expect([containerNameOf('camt.054'), statementNameOf('camt.054')]).toEqual([
       'BkToCstmrDbtCdtNtfctn',
@@ -227,7 +230,7 @@ describe('camt entry element', () => {
     readEntryField(e, closed('Sts', 'PDNG', 22));
     readEntryField(e, closed('RvslInd', 'yes'));
     expect(refusal(() => finishEntry(e, statement(), 1))).toBe(
-      'camt: line 20, <Ntry/RvslInd>: "yes" is neither true nor false',
+      'camt: line 20, <Ntry/RvslInd>: "yes" is not an xs:boolean (true, false, 1, 0)',
     );
   });
 });

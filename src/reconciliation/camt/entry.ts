@@ -94,8 +94,12 @@ export function finishEntry(entry: EntryDraft, statement: CamtStatement, index: 
   const amount = amountOf(entry.amountText, entry.currency, entry.amountLine, 'Ntry');
   const creditDebit = creditDebitOf(entry.creditDebit, entry.line, 'Ntry');
   const status = statusOf(entry.status, entry.statusLine);
-  if (entry.reversal !== undefined && entry.reversal !== 'true' && entry.reversal !== 'false') {
-    throw malformed(entry.line, 'Ntry/RvslInd', `"${entry.reversal}" is neither true nor false`);
+  if (entry.reversal !== undefined && !['true', 'false', '1', '0'].includes(entry.reversal)) {
+    throw malformed(
+      entry.line,
+      'Ntry/RvslInd',
+      `"${entry.reversal}" is not an xs:boolean (true, false, 1, 0)`,
+    );
   }
   const code = [entry.domain, entry.family, entry.subFamily].filter((part) => part !== undefined);
   return {
@@ -105,7 +109,7 @@ export function finishEntry(entry: EntryDraft, statement: CamtStatement, index: 
     amountMinor: amount.amountMinor,
     currency: amount.currency,
     creditDebit,
-    reversal: entry.reversal === 'true',
+    reversal: entry.reversal === 'true' || entry.reversal === '1',
     status,
     bookingDate: entry.bookingDate,
     valueDate: entry.valueDate,

@@ -1,7 +1,7 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { AppError } from '../../errors.ts';
 import { finishBalance, newBalanceDraft, readBalanceField, type BalanceDraft } from './balance.ts';
-import { containerNameOf, documentKindOf, statementNameOf } from './document.ts';
+import { containerNameOf, documentKindOf, envelopeChild, statementNameOf } from './document.ts';
 import type { ClosedElement } from './element.ts';
 import { finishEntry, newEntryDraft, readEntryField, type EntryDraft } from './entry.ts';
 import {
@@ -20,17 +20,25 @@ import {
 } from './transaction.ts';
 import type { ByteSource, CamtEntry, CamtItem, CamtMessageType, CamtStatement } from './types.ts';
 import { malformed } from './values.ts';
+import { schemaFor } from './xsd/schemas.ts';
+import { createValidator, type Validator } from './xsd/validate.ts';
 
 export { malformed } from './values.ts';
 
 /**
- * A streaming reader of ISO 20022 camt.053 (bank-to-customer statement) and camt.054 (debit/credit notification)
- * files, versions 001.02 to 001.13. It reads the bytes chunk by chunk through a SAX parser and yields each
- * statement's header, then each entry with its transactions, then a summary, so a file of any size is read in
- * memory bounded by its largest entry. It is strict: a file that is not well-formed XML, is not a camt.053/054
- * document, has no statement, or has an entry without a valid amount, currency, direction or status is refused
- * with a `reconciliation_file_malformed` error naming the line and the element. A caller that must apply nothing
- * of a bad file reads it to the end (staging what it reads) before acting on any of it.
+ * A streaming reader of ISO 20022 camt.052 (intraday account report), camt.053 (bank-to-customer statement) and
+ * camt.054 (debit/credit notification) files, versions 001.02 to 001.13, bare or inside a SWIFT MX envelope (a
+ * wrapper element holding an `AppHdr`, head.001.001.01 to .03, and the `Document`). It reads the bytes chunk by
+ * chunk through a SAX parser and yields each statement's header, then each entry with its transactions, then a
+ * summary, so a file of any size is read in memory bounded by its largest entry.
+ *
+ * A version whose official XSD Bursar ships (schemas/iso20022/) is validated against it as it is read (xsd/): the
+ * reader accepts what the schema accepts and refuses what it refuses, naming the line and the element. Beyond the
+ * schema it refuses only what it cannot book exactly: an amount in a currency Bursar does not know, or with more
+ * (non-zero) decimals than the currency has. Other versions are read with the same structural checks (statement
+ * id and account, entry amount, currency, direction and status). Every refusal is a
+ * `reconciliation_file_malformed` error; a caller that must apply nothing of a bad file reads it to the end
+ * (staging what it reads) before acting on any of it.
  *
  * This file follows the tags: which element is being built (the context) and where each element sits within it.
  * What each element holds is read by its own file: document.ts, statement.ts, balance.ts, entry.ts,
@@ -73,6 +81,11 @@ interface ReaderState {
   balance: BalanceDraft | undefined;
   entry: EntryDraft | undefined;
   transaction: TransactionDraft | undefined;
+  /** The schema validator of the document, when Bursar ships the XSD of its version. */
+  validator: Validator | undefined;
+  /** Elements around the `Document` (a SWIFT MX envelope), and the depth inside its `AppHdr`. */
+  envelope: string[];
+  headerDepth: number;
 }
 
 function newReaderState(): ReaderState {
@@ -94,6 +107,9 @@ function newReaderState(): ReaderState {
     balance: undefined,
     entry: undefined,
     transaction: undefined,
+    validator: undefined,
+    envelope: [],
+    headerDepth: 0,
   };
 }
 
@@ -113,6 +129,8 @@ function openDocument(s: ReaderState, tag: SaxesTagNS, line: number): void {
   const kind = documentKindOf(name, tag.uri, line);
   s.messageType = kind.messageType;
   s.version = kind.version;
+  const schema = schemaFor(`${kind.messageType}.001.${kind.version}`);
+  if (schema !== undefined) s.validator = createValidator(schema, malformed);
   s.stack.push({ name, line, context: 'document', relative: '', currencyAttr: undefined });
 }
 
@@ -294,14 +312,55 @@ function appendText(s: ReaderState, chunk: string, line: number): void {
   s.text += chunk;
 }
 
+/** An element outside the `Document`: the envelope root, its `AppHdr` (skipped) or the `Document` (true). */
+function openOutside(s: ReaderState, tag: SaxesTagNS, line: number): boolean {
+  if (s.headerDepth > 0) {
+    s.headerDepth += 1;
+    return false;
+  }
+  const parent = s.envelope[s.envelope.length - 1];
+  if (parent === undefined) {
+    if (tag.local === 'Document' || s.rootClosed) return true;
+    s.envelope.push(tag.local);
+    return false;
+  }
+  if (envelopeChild(tag.local, tag.uri, line, parent)) return true;
+  s.headerDepth = 1;
+  return false;
+}
+
+function onOpen(s: ReaderState, tag: SaxesTagNS, line: number): void {
+  if (s.stack.length > 0) {
+    s.validator?.open(tag, line);
+    openTag(s, tag, line);
+  } else if (openOutside(s, tag, line)) {
+    openTag(s, tag, line);
+    s.validator?.open(tag, line);
+  }
+}
+
+function onText(s: ReaderState, chunk: string, line: number): void {
+  if (s.stack.length === 0) return;
+  s.validator?.text(chunk, line);
+  appendText(s, chunk, line);
+}
+
+function onClose(s: ReaderState, line: number): void {
+  if (s.stack.length > 0) {
+    s.validator?.close(line);
+    closeTag(s);
+  } else if (s.headerDepth > 0) s.headerDepth -= 1;
+  else s.envelope.pop();
+}
+
 function listen(parser: SaxesParser<{ xmlns: true; position: true }>, s: ReaderState): void {
   parser.on('doctype', () => {
     throw malformed(parser.line, '!DOCTYPE', 'document type declarations are not accepted in statements');
   });
-  parser.on('opentag', (tag: SaxesTagNS) => openTag(s, tag, parser.line));
-  parser.on('text', (chunk: string) => appendText(s, chunk, parser.line));
-  parser.on('cdata', (chunk: string) => appendText(s, chunk, parser.line));
-  parser.on('closetag', () => closeTag(s));
+  parser.on('opentag', (tag: SaxesTagNS) => onOpen(s, tag, parser.line));
+  parser.on('text', (chunk: string) => onText(s, chunk, parser.line));
+  parser.on('cdata', (chunk: string) => onText(s, chunk, parser.line));
+  parser.on('closetag', () => onClose(s, parser.line));
 }
 
 /** Feeds a chunk (or the end, `null`) to the parser, turning its errors into `reconciliation_file_malformed`. */
@@ -363,7 +422,7 @@ export async function* readCamt(source: ByteSource): AsyncGenerator<CamtItem> {
     throw new AppError(
       'reconciliation_file_malformed',
       s.messageType === undefined
-        ? 'camt: the file is empty or holds no XML document'
+        ? 'camt: the file is empty or holds no camt <Document>'
         : `camt: line ${parser.line}: the document ends before </Document>`,
     );
   }

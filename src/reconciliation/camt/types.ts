@@ -4,10 +4,14 @@
  * the element's own currency, always positive; the direction is `creditDebit`.
  */
 
-export type CamtMessageType = 'camt.053' | 'camt.054';
+export type CamtMessageType = 'camt.052' | 'camt.053' | 'camt.054';
 export type CreditDebit = 'CRDT' | 'DBIT';
-/** BOOK = booked; PDNG = pending (not final, may still change); INFO = informational. Newer versions add FUTR. */
-export type EntryStatus = 'BOOK' | 'PDNG' | 'INFO' | 'FUTR';
+/**
+ * BOOK = booked; PDNG = pending (not final, may still change); INFO = informational. Newer versions add FUTR, and
+ * from 001.08 the status is an external code (any code of up to 4 characters) or a proprietary one: only BOOK is
+ * booked, anything else is read as not final.
+ */
+export type EntryStatus = 'BOOK' | 'PDNG' | 'INFO' | 'FUTR' | (string & {});
 
 export interface CamtBalance {
   /** OPBD (opening booked), CLBD (closing booked), OPAV, CLAV, ITBD, PRCD, … or a proprietary code. */

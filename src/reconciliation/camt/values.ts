@@ -4,21 +4,18 @@ import type { CreditDebit, EntryStatus } from './types.ts';
 
 /** The checks on one element's text, shared by every element reader: each returns the typed value or throws. */
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?$/;
+const TZ = '(?:Z|[+-]\\d{2}:\\d{2})?';
+const DATE = new RegExp(`^-?\\d{4,}-\\d{2}-\\d{2}${TZ}$`);
+const DATE_TIME = new RegExp(`^-?\\d{4,}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?${TZ}$`);
 
 export function malformed(line: number, element: string, what: string): AppError {
   return new AppError('reconciliation_file_malformed', `camt: line ${line}, <${element}>: ${what}`);
 }
 
-/** An entry's `Sts` (or `Sts/Cd`, `Sts/Prtry`): BOOK, PDNG, INFO or FUTR. */
+/** An entry's `Sts` (or `Sts/Cd`, `Sts/Prtry`): BOOK, PDNG, INFO, FUTR or another code (read as not booked). */
 export function statusOf(text: string | undefined, line: number): EntryStatus {
-  if (text === 'BOOK' || text === 'PDNG' || text === 'INFO' || text === 'FUTR') return text;
-  throw malformed(
-    line,
-    'Sts',
-    text === undefined ? 'the entry has no status' : `unknown entry status "${text}"`,
-  );
+  if (text === undefined || text === '') throw malformed(line, 'Sts', 'the entry has no status');
+  return text;
 }
 
 /** A `CdtDbtInd` under `element`: CRDT or DBIT. */
@@ -48,7 +45,8 @@ export function amountOf(
 }
 
 /** A `Dt` or `DtTm`: an ISO date or date-time, kept as given. */
-export function dateOf(text: string, line: number, element: string): string {
+export function dateOf(raw: string, line: number, element: string): string {
+  const text = raw.trim();
   if (DATE.test(text) || DATE_TIME.test(text)) return text;
   throw malformed(line, element, `"${text}" is not an ISO date or date-time`);
 }

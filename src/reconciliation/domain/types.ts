@@ -30,6 +30,8 @@ export const KIND_CLASS = {
   duplicate_line: 'investigation',
   internal_check_failed: 'investigation',
   auto_fix_failed: 'investigation',
+  // A pain.002 status report for a payout file, or a payout, Bursar never sent.
+  status_report_unknown: 'investigation',
 } as const satisfies Record<string, ExceptionClass>;
 
 export type ExceptionKind = keyof typeof KIND_CLASS;

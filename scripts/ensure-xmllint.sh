@@ -1,0 +1,20 @@
+#!/bin/sh
+# Makes sure Debian's `xmllint` (package libxml2-utils) is installed: the camt acceptance test judges every generated
+# document with `xmllint --noout --schema` against the official ISO 20022 XSDs and requires the reader to agree.
+# Idempotent: does nothing when xmllint is on the PATH. Installs it with apt-get (one `apt-get update` first) when run
+# as root; otherwise prints how to install it and exits 1 (the test then fails in CI, naming what is missing).
+set -eu
+if command -v xmllint >/dev/null 2>&1; then
+  exit 0
+fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-xmllint: installing Debian's libxml2-utils package" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends libxml2-utils >&2
+  command -v xmllint >/dev/null 2>&1 && exit 0
+  echo "ensure-xmllint: apt-get ran but xmllint is still missing" >&2
+  exit 1
+fi
+echo "ensure-xmllint: xmllint not found. Install it with: sudo apt-get install libxml2-utils" >&2
+exit 1
