@@ -19,6 +19,8 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(REPO_ROOT, 'bin/bursar.mjs');
 const READY_LINE = 'Press Ctrl-C to stop.';
 const OUTPUT_KEEP_CHARS = 64 * 1024;
+/** How long a process may take to print that it is ready: generous, the run often shares a loaded machine. */
+const START_TIMEOUT_MS = 180_000;
 
 export type ProcessRole = 'api' | 'worker' | 'sandbox' | 'all';
 
@@ -206,8 +208,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`${name} (${role}) did not start in 60 s; output:\n${text.slice(-4000)}`));
-        }, 60_000);
+          reject(
+            new Error(
+              `${name} (${role}) did not start in ${START_TIMEOUT_MS / 1000} s; output:\n${text.slice(-4000)}`,
+            ),
+          );
+        }, START_TIMEOUT_MS);
         const check = () => {
           if (text.includes(READY_LINE)) {
             finish();
