@@ -602,8 +602,12 @@ export function formatReport(report: ChaosReport): string {
         `    ${check.violations.length === 0 ? 'ok  ' : 'FAIL'} ${check.name}${check.detail ? ` — ${check.detail}` : ''}`,
     ),
     `violations: ${report.violations.length}`,
-    ...report.violations.slice(0, 50).map((v) => `  - ${v}`),
   ];
-  if (report.violations.length > 50) lines.push(`  … and ${report.violations.length - 50} more`);
+  // Up to ten of each failed check's, so that one check's flood does not hide another's.
+  for (const check of report.checks) {
+    for (const v of check.violations.slice(0, 10)) lines.push(`  - ${check.name}: ${v}`);
+    if (check.violations.length > 10)
+      lines.push(`  … and ${check.violations.length - 10} more (${check.name})`);
+  }
   return lines.join('\n');
 }
