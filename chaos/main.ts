@@ -23,6 +23,7 @@ async function main(): Promise<number> {
       'db-kills': { type: 'string' },
       sellers: { type: 'string' },
       concurrency: { type: 'string' },
+      'settle-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -60,6 +61,8 @@ async function main(): Promise<number> {
     dbKills: values['no-kill-db'] === true ? 0 : int(values['db-kills'], defaultDbKills, 'db-kills'),
     sellers: int(values.sellers, d.sellers, 'sellers'),
     concurrency: int(values.concurrency, d.concurrency, 'concurrency'),
+    // How long each settling (after the checkouts, after the refunds and disputes) may take: longer on a loaded machine.
+    settleTimeoutMs: int(values['settle-seconds'], d.settleTimeoutMs / 1000, 'settle-seconds') * 1000,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`\n${formatReport(report)}\n`);
