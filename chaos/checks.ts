@@ -252,11 +252,13 @@ async function fetchReport(input: CheckInput): Promise<{ text: string; error?: s
   return { text };
 }
 
+const MONEY_BACK_CATEGORIES = new Set(['refund', 'refund_failure', 'dispute', 'dispute_reversal']);
+
 /**
  * A direct comparison with the sandbox's settlement report, independent of the reconciliation module: every
  * `charge` line matches successful orders of the same gross amount, every successful order appears on exactly one
  * line, and the ledger's PSP clearing account holds exactly the report's net (gross less the PSP's fees, which the
- * pay-in flow books at success; no payouts or refunds in a chaos run). Run before reconciliation, which could cure.
+ * pay-in flow books at success, less the refund and dispute lines' net; no payouts in a chaos run). Run before reconciliation, which could cure.
  */
 async function checkSettlementReport(
   input: CheckInput,
@@ -291,14 +293,21 @@ async function checkSettlementReport(
   let reportGross = 0n;
   let reportNet = 0n;
   let charges = 0;
+  const otherLines: Record<string, number> = {};
   for (const line of lines) {
-    if (line[cCategory ?? 0] !== 'charge') {
-      violations.push(`unexpected ${line[cCategory ?? 0]} line in the report`);
+    const category = line[cCategory ?? 0] ?? '';
+    const currency = (line[cCurrency ?? 0] ?? '').toUpperCase();
+    const gross = parseReportAmount(line[cGross ?? 0] ?? '', currency);
+    if (category !== 'charge') {
+      // Money going back (chaos/moneyback.ts): its lines are matched by the refund and dispute checks and by
+      // reconciliation; here they count towards the net the PSP clearing must hold.
+      if (MONEY_BACK_CATEGORIES.has(category)) {
+        otherLines[category] = (otherLines[category] ?? 0) + 1;
+        reportNet += parseReportAmount(line[cNet ?? 0] ?? '', currency);
+      } else violations.push(`unexpected ${category} line in the report`);
       continue;
     }
     charges++;
-    const currency = (line[cCurrency ?? 0] ?? '').toUpperCase();
-    const gross = parseReportAmount(line[cGross ?? 0] ?? '', currency);
     reportGross += gross;
     reportNet += parseReportAmount(line[cNet ?? 0] ?? '', currency);
     const intentId = line[cIntent ?? 0] ?? '';
@@ -338,7 +347,9 @@ async function checkSettlementReport(
   return {
     name: 'the settlement report agrees with orders and ledger',
     violations,
-    detail: `${charges} charge lines, gross ${reportGross}, net ${reportNet} minor units = ledger PSP clearing ${ledgerClearing}`,
+    detail: `${charges} charge lines (gross ${reportGross})${Object.entries(otherLines)
+      .map(([category, n]) => `, ${n} ${category} lines`)
+      .join('')}; net ${reportNet} minor units = ledger PSP clearing ${ledgerClearing}`,
   };
 }
 

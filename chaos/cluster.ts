@@ -19,8 +19,8 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(REPO_ROOT, 'bin/bursar.mjs');
 const READY_LINE = 'Press Ctrl-C to stop.';
 const OUTPUT_KEEP_CHARS = 64 * 1024;
-/** How long a process may take to print that it is ready (CHAOS_START_TIMEOUT_MS; longer on a loaded machine). */
-const START_TIMEOUT_MS = Number.parseInt(process.env.CHAOS_START_TIMEOUT_MS ?? '', 10) || 60_000;
+/** How long a process may take to print that it is ready (CHAOS_START_TIMEOUT_MS; generous, the run often shares a loaded machine). */
+const START_TIMEOUT_MS = Number.parseInt(process.env.CHAOS_START_TIMEOUT_MS ?? '', 10) || 180_000;
 
 export type ProcessRole = 'api' | 'worker' | 'sandbox' | 'all';
 

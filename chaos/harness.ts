@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { runChecks, type CheckResult } from './checks.ts';
+import { runMoneyBackChecks, settleMoneyBack } from './checks-moneyback.ts';
 import {
   driveCheckout,
   REVIEW_CARD,
@@ -10,6 +12,13 @@ import {
   type ClientEnv,
 } from './client.ts';
 import { startCluster, type BursarProcess, type Cluster } from './cluster.ts';
+import {
+  driveMoneyBack,
+  loadPaidCharges,
+  planMoneyBack,
+  type MoneyBackEnv,
+  type MoneyBackRecord,
+} from './moneyback.ts';
 import { Prng } from './prng.ts';
 
 /**
@@ -23,6 +32,8 @@ export interface ChaosOptions {
   seed: number;
   checkouts: number;
   kills: number;
+  /** Kills while refunds and disputes are driven (after the checkouts). */
+  moneyBackKills: number;
   sellers: number;
   /** Checkouts in flight at once. */
   concurrency: number;
@@ -59,6 +70,14 @@ export const DEFAULT_FAULTS = {
       timeoutRate: 0.02,
       lostResponseRate: 0.05,
     },
+    {
+      match: 'POST /v1/refunds',
+      latencyMs: 20,
+      errorRate: 0.08,
+      errorStatuses: [500, 502, 503, 429],
+      timeoutRate: 0.03,
+      lostResponseRate: 0.05,
+    },
     { match: 'GET /v1/*', latencyMs: 10, errorRate: 0.05, errorStatuses: [500, 503, 429] },
   ],
   webhooks: { dropRate: 0.1, duplicateRate: 0.1, delayMs: 0, reorder: true, reorderWindowMs: 1500 },
@@ -68,6 +87,7 @@ export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
   seed: 1,
   checkouts: 2000,
   kills: 12,
+  moneyBackKills: 6,
   dbKills: 3,
   sellers: 50,
   concurrency: 24,
@@ -97,6 +117,9 @@ export interface ChaosReport {
   flows: Record<string, number>;
   kills: KillRecord[];
   dbKills: DbKillRecord[];
+  /** The money-back stream: plans by kind (chaos/moneyback.ts). */
+  moneyBack: Record<string, number>;
+  moneyBackKills: KillRecord[];
   faults: Record<string, number>;
   requests: Record<string, number>;
   outcomes: Record<string, number>;
@@ -105,6 +128,7 @@ export interface ChaosReport {
   violations: string[];
   driveMs: number;
   settleMs: number;
+  moneyBackMs: number;
   durationMs: number;
 }
 
@@ -186,6 +210,17 @@ function processEnv(options: ChaosOptions): NodeJS.ProcessEnv {
     BURSAR_PAYINS_FEE_RETRY_MAX_MS: '3000',
     BURSAR_PAYINS_FEE_MAX_ATTEMPTS: '100',
     BURSAR_IDEMPOTENCY_LEASE_MS: '5000',
+    BURSAR_REFUNDS_TICK_MS: '300',
+    BURSAR_REFUNDS_LEASE_MS: '5000',
+    BURSAR_REFUNDS_POLL_AFTER_MS: '3000',
+    BURSAR_REFUNDS_MAX_ATTEMPTS: '40',
+    BURSAR_REFUNDS_RETRY_BASE_MS: '200',
+    BURSAR_REFUNDS_RETRY_MAX_MS: '3000',
+    BURSAR_DISPUTES_POLL_MS: '3000',
+    BURSAR_DISPUTES_TICK_MS: '500',
+    SANDBOX_REFUND_DELAY_MS: '1500',
+    // The sandbox's admin API (disputes opened and closed by the run); a key of this run's own.
+    SANDBOX_ADMIN_KEY: `sbx_admin_${randomBytes(18).toString('hex')}`,
     STRIPE_TIMEOUT_MS: '2000',
     SANDBOX_FAULTS: JSON.stringify(options.faults),
     SANDBOX_SEED: String(options.seed),
@@ -309,6 +344,57 @@ function rideThrough(processes: BursarProcess[], dbKills: number): CheckResult {
   };
 }
 
+/**
+ * The money-back phase: once the checkouts settled, refunds and disputes over the paid charges
+ * (chaos/moneyback.ts) while `options.moneyBackKills` processes are SIGKILLed and restarted at seeded plans; then
+ * it waits for every refund and dispute to be final on both sides.
+ */
+async function moneyBackPhase(input: {
+  options: ChaosOptions;
+  cluster: Cluster;
+  env: MoneyBackEnv;
+  targets: BursarProcess[];
+}): Promise<{ records: MoneyBackRecord[]; kinds: Record<string, number>; kills: KillRecord[] }> {
+  const { options, cluster, env, targets } = input;
+  const plans = planMoneyBack(await loadPaidCharges(cluster), options.seed);
+  const kinds: Record<string, number> = {};
+  for (const plan of plans) kinds[plan.kind] = (kinds[plan.kind] ?? 0) + 1;
+  options.log(
+    `money back: ${plans.length} plans (${Object.entries(kinds)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ')})`,
+  );
+  const random = new Prng(options.seed ^ 0x6b11);
+  const killAt = Array.from({ length: options.moneyBackKills }, () =>
+    random.int(0, Math.max(0, plans.length - 1)),
+  ).sort((a, b) => a - b);
+  const kills: KillRecord[] = [];
+  let killing: Promise<void> = Promise.resolve();
+  const onPlan = (index: number) => {
+    while (killAt.length > 0 && (killAt[0] ?? Infinity) <= index) {
+      const atPlan = killAt.shift() ?? 0;
+      const target = random.pick(targets);
+      const restartAfterMs = random.int(0, 1500);
+      killing = killing.then(async () => {
+        await target.kill();
+        options.log(`kill -9 ${target.name} at money-back plan ${atPlan}; restart in ${restartAfterMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, restartAfterMs));
+        await target.restart();
+        kills.push({ atCheckout: atPlan, process: target.name, restartedAfterMs: restartAfterMs });
+      });
+    }
+  };
+  const records = await driveMoneyBack(env, plans, {
+    lanes: Math.max(1, Math.ceil(options.concurrency / 2)),
+    seed: options.seed,
+    onPlan,
+  });
+  await killing;
+  options.log(`money back driven with ${kills.length} kills; settling…`);
+  await settleMoneyBack(cluster, Date.now() + options.settleTimeoutMs, options.log);
+  return { records, kinds, kills };
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const log = options.log;
@@ -413,6 +499,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const settleStarted = Date.now();
     await settle(cluster, settleStarted + options.settleTimeoutMs, log);
     const settleMs = Date.now() - settleStarted;
+    const moneyBackStarted = Date.now();
+    const moneyBack = await moneyBackPhase({
+      options,
+      cluster,
+      env: {
+        ...env,
+        sandboxAdminKey: String(cluster.env.SANDBOX_ADMIN_KEY),
+        cluster,
+        runId,
+      },
+      targets,
+    });
+    const moneyBackMs = Date.now() - moneyBackStarted;
     const sandboxProcess = cluster.processes().find((p) => p.role === 'sandbox');
     const checks = await runChecks({
       cluster,
@@ -422,6 +521,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // A minute of margin either side: the sandbox stamps balance transactions in whole seconds.
       interval: { start: new Date(started - 60_000), end: new Date(Date.now() + 60_000) },
     });
+    checks.push(
+      ...(await runMoneyBackChecks({
+        cluster,
+        records: moneyBack.records,
+        apiUrl: apiUrls[0] ?? '',
+        sellers: options.sellers,
+      })),
+    );
     checks.push(rideThrough(cluster.processes(), dbKills.length));
     const webhookFaults = await cluster.pool.query<{
       dropped: string;
@@ -456,6 +563,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       flows,
       kills,
       dbKills,
+      moneyBack: moneyBack.kinds,
+      moneyBackKills: moneyBack.kills,
       faults: {
         ...faults.counts,
         webhook_dropped: Number(wh?.dropped ?? 0),
@@ -469,6 +578,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations: checks.flatMap((check) => check.violations.map((v) => `${check.name}: ${v}`)),
       driveMs,
       settleMs,
+      moneyBackMs,
       durationMs: Date.now() - started,
     };
   } finally {
@@ -485,19 +595,24 @@ export function formatReport(report: ChaosReport): string {
     `chaos run, seed ${report.seed}: ${report.checkouts} checkouts (${kv(report.flows)}), ${report.orders} payment orders`,
     `  kills (SIGKILL + restart): ${report.kills.length} — ${report.kills.map((k) => `${k.process}@${k.atCheckout}`).join(', ')}`,
     `  database kills (SIGKILL + crash recovery, fsync on): ${report.dbKills.length}${report.dbKills.length === 0 ? '' : ' — '}${report.dbKills.map((k) => `postgres@${k.atCheckout} (down ${k.downMs} ms, back after ${k.recoveredAfterMs} ms)`).join(', ')}`,
+    `  money back: ${kv(report.moneyBack)}; kills while driving it: ${report.moneyBackKills.length} — ${report.moneyBackKills.map((k) => `${k.process}@plan ${k.atCheckout}`).join(', ')}`,
     `  faults injected: ${kv(report.faults)}`,
     `  client requests by answer: ${kv(report.requests)}`,
     `  hosted page: ${kv(report.hosted)}`,
     `  final order statuses: ${kv(report.outcomes)}`,
-    `  time: drive ${Math.round(report.driveMs / 1000)} s, settle ${Math.round(report.settleMs / 1000)} s, total ${Math.round(report.durationMs / 1000)} s`,
+    `  time: drive ${Math.round(report.driveMs / 1000)} s, settle ${Math.round(report.settleMs / 1000)} s, money back ${Math.round(report.moneyBackMs / 1000)} s, total ${Math.round(report.durationMs / 1000)} s`,
     '  checks:',
     ...report.checks.map(
       (check) =>
         `    ${check.violations.length === 0 ? 'ok  ' : 'FAIL'} ${check.name}${check.detail ? ` — ${check.detail}` : ''}`,
     ),
     `violations: ${report.violations.length}`,
-    ...report.violations.slice(0, 50).map((v) => `  - ${v}`),
   ];
-  if (report.violations.length > 50) lines.push(`  … and ${report.violations.length - 50} more`);
+  // Up to ten of each failed check's, so that one check's flood does not hide another's.
+  for (const check of report.checks) {
+    for (const v of check.violations.slice(0, 10)) lines.push(`  - ${check.name}: ${v}`);
+    if (check.violations.length > 10)
+      lines.push(`  … and ${check.violations.length - 10} more (${check.name})`);
+  }
   return lines.join('\n');
 }

@@ -1,7 +1,10 @@
 /**
  * `npm run chaos`: the chaos run (chaos/harness.ts) with its report; exits non-zero on any violation.
  *
- *   npm run chaos                                  # seed 1, 2,000 checkouts, 12 kills, 3 database kills
+ *   npm run chaos                                  # seed 1, 2,000 checkouts, 12 kills, 3 database kills,
+ *                                                  # then refunds and disputes over the paid charges, 6 kills
+ *   npm run chaos -- --seed 3 --checkouts 300 --kills 2   # 2 kills during checkouts, 2 during refunds/disputes
+ *                                                          # (--money-back-kills N to choose)
  *   npm run chaos -- --seed 7 --checkouts 300 --kills 2 --kill-db   # --kill-db: the database dies too (2 kills
  *                                                                    # unless --db-kills N); --no-kill-db: never
  */
@@ -14,11 +17,13 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       checkouts: { type: 'string' },
       kills: { type: 'string' },
+      'money-back-kills': { type: 'string' },
       'kill-db': { type: 'boolean' },
       'no-kill-db': { type: 'boolean' },
       'db-kills': { type: 'string' },
       sellers: { type: 'string' },
       concurrency: { type: 'string' },
+      'settle-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -47,9 +52,17 @@ async function main(): Promise<number> {
     seed: int(values.seed, d.seed, 'seed'),
     checkouts: int(values.checkouts, d.checkouts, 'checkouts'),
     kills: int(values.kills, d.kills, 'kills'),
+    // Unless told, as many kills while refunds and disputes are driven as while the checkouts are.
+    moneyBackKills: int(
+      values['money-back-kills'],
+      values.kills === undefined ? d.moneyBackKills : int(values.kills, d.kills, 'kills'),
+      'money-back-kills',
+    ),
     dbKills: values['no-kill-db'] === true ? 0 : int(values['db-kills'], defaultDbKills, 'db-kills'),
     sellers: int(values.sellers, d.sellers, 'sellers'),
     concurrency: int(values.concurrency, d.concurrency, 'concurrency'),
+    // How long each settling (after the checkouts, after the refunds and disputes) may take: longer on a loaded machine.
+    settleTimeoutMs: int(values['settle-seconds'], d.settleTimeoutMs / 1000, 'settle-seconds') * 1000,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`\n${formatReport(report)}\n`);

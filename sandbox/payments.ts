@@ -434,6 +434,15 @@ export async function createRefund(
       message: `Charge ${charge.id} has not succeeded and cannot be refunded.`,
     });
   }
+  if (charge.data.disputed === true) {
+    // Stripe's answer: a charge that was charged back cannot be refunded as well.
+    throw new StripeApiError(400, {
+      type: 'invalid_request_error',
+      code: 'charge_disputed',
+      doc_url: docUrl('charge_disputed'),
+      message: `Charge ${charge.id} has been charged back; cannot issue a refund.`,
+    });
+  }
   const chargedMinor = amountFromWire(charge.data.amount, 'amount');
   const remaining = chargedMinor - amountFromWire(charge.data.amount_refunded, 'amount_refunded');
   if (remaining <= 0n) {

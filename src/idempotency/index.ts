@@ -6,7 +6,8 @@
  * transaction that does the work, claims the key (`beginIdempotentRequest`; false = another request won the
  * race, look again) and stores the response (`completeIdempotentRequest`). A request that calls out between two
  * transactions releases its lease on a transient failure (`releaseIdempotencyKey`); the worker purges keys past
- * their expiry (`purgeExpiredIdempotencyKeys`).
+ * their expiry (`purgeExpiredIdempotencyKeys`). A route whose work is one transaction uses `idempotentOnce`, which
+ * does all of that.
  */
 export { canonicalJson, requestFingerprint } from './fingerprint.ts';
 export {
@@ -21,3 +22,4 @@ export {
   type IdempotencyRecord,
 } from './store.ts';
 export { answerFromRecord, requestInProgress, type IdempotencyAnswer } from './decide.ts';
+export { idempotentOnce, type OnceAnswer, type OnceOptions } from './once.ts';

@@ -1,16 +1,7 @@
 import type { Pool } from '../db/pool.ts';
-import { sqlState, withTransaction } from '../db/tx.ts';
 import type { Queryable } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
-import {
-  answerFromRecord,
-  beginIdempotentRequest,
-  completeIdempotentRequest,
-  findIdempotencyRecord,
-  requestFingerprint,
-  requestInProgress,
-  type IdempotencyKeyRef,
-} from '../idempotency/index.ts';
+import { idempotentOnce, requestFingerprint, type IdempotencyKeyRef } from '../idempotency/index.ts';
 import {
   getBalances,
   lockBalances,
@@ -46,25 +37,6 @@ export const PAYOUTS_IDEMPOTENCY_SCOPE = 'payouts';
 
 /** The claim is made and completed in one transaction, so no other request ever sees it in progress. */
 const PAYOUT_LEASE_MS = 60_000;
-
-/** The stored reply of an earlier request with this key, or undefined when there is none. */
-async function replayOf(
-  db: Queryable,
-  ref: IdempotencyKeyRef,
-  fingerprint: Buffer,
-): Promise<ManualPayoutResponse | undefined> {
-  const record = await findIdempotencyRecord(db, ref);
-  if (!record) return undefined;
-  const answer = answerFromRecord(
-    record,
-    fingerprint,
-    'this Idempotency-Key was used with a different request',
-  );
-  if (answer.outcome !== 'replay') {
-    throw requestInProgress(answer.outcome === 'in_progress' ? answer.retryAfterSeconds : 1);
-  }
-  return { status: answer.status, body: answer.body, replayed: true };
-}
 
 type Seller = NonNullable<Awaited<ReturnType<typeof findSeller>>>;
 type Bank = NonNullable<Awaited<ReturnType<typeof findPayoutSettings>>['bank']>;
@@ -204,29 +176,17 @@ async function bookManualPayout(
   return { status: 201, body: payoutToWire(payout, await getHistory(client, id)) };
 }
 
-/** One attempt, in one transaction: replay, or claim the key, check the request, book the payout, store the reply. */
-async function manualPayoutAttempt(
+/** The work under a claimed key: check the request, book the payout, the reply. */
+async function manualPayoutWork(
   client: Queryable,
   request: ManualPayoutRequest,
-  ref: IdempotencyKeyRef,
-  fingerprint: Buffer,
-): Promise<ManualPayoutResponse> {
-  const prior = await replayOf(client, ref, fingerprint);
-  if (prior) return prior;
-  if (!(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: PAYOUT_LEASE_MS }))) {
-    // A concurrent request with the same key committed while this one waited on the key: answer as it did.
-    const winner = await replayOf(client, ref, fingerprint);
-    if (winner) return winner;
-    throw requestInProgress(1);
-  }
+): Promise<{ status: number; body: unknown }> {
   const seller = await lockedSeller(client, request.body);
   const amount = checkedAmount(request.body, seller);
   const bank = await payableBank(client, seller);
   await checkNoDebt(client, seller, amount.currency);
   await checkAvailable(client, seller, amount.currency, amount.amountMinor);
-  const response = await bookManualPayout(client, request, seller, amount, bank);
-  await completeIdempotentRequest(client, ref, response);
-  return { ...response, replayed: false };
+  return await bookManualPayout(client, request, seller, amount, bank);
 }
 
 /**
@@ -239,19 +199,20 @@ export async function createManualPayout(
   pool: Pool,
   request: ManualPayoutRequest,
 ): Promise<ManualPayoutResponse> {
-  const fingerprint = requestFingerprint('POST', request.path, request.body);
   const ref: IdempotencyKeyRef = {
     apiKeyId: request.apiKeyId,
     scope: PAYOUTS_IDEMPOTENCY_SCOPE,
     key: request.idempotencyKey,
   };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await withTransaction(pool, (client) => manualPayoutAttempt(client, request, ref, fingerprint));
-    } catch (error) {
-      // A concurrent request with the same key committed first: answer from its stored reply.
-      if (sqlState(error) === '23505' && attempt === 0) continue;
-      throw error;
-    }
-  }
+  return await idempotentOnce(
+    pool,
+    ref,
+    requestFingerprint('POST', request.path, request.body),
+    {
+      ttlMs: null,
+      leaseMs: PAYOUT_LEASE_MS,
+      reusedMessage: 'this Idempotency-Key was used with a different request',
+    },
+    (client) => manualPayoutWork(client, request),
+  );
 }

@@ -1,16 +1,8 @@
 import type { PoolClient } from '../db/pool.ts';
-import { sqlState, withTransaction } from '../db/tx.ts';
+import { sqlState } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { recordEvent } from '../events/index.ts';
-import {
-  answerFromRecord,
-  beginIdempotentRequest,
-  completeIdempotentRequest,
-  findIdempotencyRecord,
-  requestFingerprint,
-  requestInProgress,
-  type IdempotencyKeyRef,
-} from '../idempotency/index.ts';
+import { idempotentOnce, requestFingerprint, type IdempotencyKeyRef } from '../idempotency/index.ts';
 import { assertCurrency, parseAmount } from '../money/index.ts';
 import { newRefundId } from './ids.ts';
 import type { RefundsRuntime } from './runtime.ts';
@@ -43,59 +35,37 @@ export interface CreateResponse {
   replayed: boolean;
 }
 
-async function replayOf(
-  db: PoolClient,
-  ref: IdempotencyKeyRef,
-  fingerprint: Buffer,
-): Promise<CreateResponse | undefined> {
-  const record = await findIdempotencyRecord(db, ref);
-  if (!record) return undefined;
-  const answer = answerFromRecord(record, fingerprint);
-  if (answer.outcome !== 'replay') {
-    throw requestInProgress(answer.outcome === 'in_progress' ? answer.retryAfterSeconds : 1);
-  }
-  return { status: answer.status, body: answer.body, replayed: true };
-}
-
 /**
- * Runs a refund POST exactly once per Idempotency-Key: in one transaction, replay the stored answer or claim the
- * key, do the work (insert the refunds, pending, due for the executor) and store the answer. A concurrent duplicate
- * waits on the key's row and then replays. Refusals are not stored, so a corrected retry is decided afresh.
+ * Runs a refund POST exactly once per Idempotency-Key (`idempotentOnce`): in one transaction, replay the stored
+ * answer or claim the key, do the work (insert the refunds, pending, due for the executor) and store the answer. A
+ * concurrent duplicate waits on the key's row and then replays. Refusals are not stored, so a corrected retry is
+ * decided afresh.
  */
 export async function idempotentCreate(
   rt: RefundsRuntime,
   request: CreateRequest,
   work: (client: PoolClient) => Promise<{ status: number; body: unknown }>,
 ): Promise<CreateResponse> {
-  const fingerprint = requestFingerprint('POST', request.path, request.body);
   const ref: IdempotencyKeyRef = {
     apiKeyId: request.apiKeyId,
     scope: REFUNDS_IDEMPOTENCY_SCOPE,
     key: request.idempotencyKey,
   };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await withTransaction(rt.ctx.pool, async (client) => {
-        const prior = await replayOf(client, ref, fingerprint);
-        if (prior) return prior;
-        if (!(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: TTL_MS, leaseMs: LEASE_MS }))) {
-          const winner = await replayOf(client, ref, fingerprint);
-          if (winner) return winner;
-          throw requestInProgress(1);
-        }
-        const response = await work(client);
-        await completeIdempotentRequest(client, ref, response);
-        return { ...response, replayed: false };
+  try {
+    return await idempotentOnce(
+      rt.ctx.pool,
+      ref,
+      requestFingerprint('POST', request.path, request.body),
+      { ttlMs: TTL_MS, leaseMs: LEASE_MS },
+      work,
+    );
+  } catch (error) {
+    // The refundable CHECK (refunded <= captured): the database's last word on "never above captured".
+    if (sqlState(error) === '23514')
+      throw new AppError('refund_exceeds_remaining', 'refunds would exceed the captured amount', {
+        field: 'amount',
       });
-    } catch (error) {
-      if (sqlState(error) === '23505' && attempt === 0) continue;
-      // The refundable CHECK (refunded <= captured): the database's last word on "never above captured".
-      if (sqlState(error) === '23514')
-        throw new AppError('refund_exceeds_remaining', 'refunds would exceed the captured amount', {
-          field: 'amount',
-        });
-      throw error;
-    }
+    throw error;
   }
 }
 

@@ -1,18 +1,14 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import type { Pool, Queryable } from '../db/pool.ts';
-import { sqlState, withTransaction } from '../db/tx.ts';
+import type { Pool } from '../db/pool.ts';
 import type { App } from '../http/app.ts';
 import { moneyPostIdentity } from '../http/money-post.ts';
 import { errorResponses } from '../http/schemas.ts';
 import {
-  answerFromRecord,
-  beginIdempotentRequest,
-  completeIdempotentRequest,
-  findIdempotencyRecord,
+  idempotentOnce,
   requestFingerprint,
-  requestInProgress,
   type IdempotencyKeyRef,
+  type OnceAnswer,
 } from '../idempotency/index.ts';
 import { debtWriteOffToWire, writeOffDebt, type WriteOffInput } from './debt.ts';
 import { loadDebtWriteOffDays } from './debt-config.ts';
@@ -34,60 +30,23 @@ const WriteOffBody = z
   })
   .strict();
 
-interface Answer {
-  status: number;
-  body: unknown;
-  replayed: boolean;
-}
-
-async function replayOf(
-  db: Queryable,
-  ref: IdempotencyKeyRef,
-  fingerprint: Buffer,
-): Promise<Answer | undefined> {
-  const record = await findIdempotencyRecord(db, ref);
-  if (!record) return undefined;
-  const answer = answerFromRecord(
-    record,
-    fingerprint,
-    'this Idempotency-Key was used with a different request',
-  );
-  if (answer.outcome !== 'replay') {
-    throw requestInProgress(answer.outcome === 'in_progress' ? answer.retryAfterSeconds : 1);
-  }
-  return { status: answer.status, body: answer.body, replayed: true };
-}
-
 /**
- * One write-off request with its Idempotency-Key, in one transaction: replay, or claim the key, write off (or
- * preview), store the reply. Refusals are not stored, so a retry after the debt ages is decided afresh.
+ * One write-off request with its Idempotency-Key, in one transaction (`idempotentOnce`): replay, or claim the key,
+ * write off (or preview), store the reply. Refusals are not stored, so a retry after the debt ages is decided afresh.
  */
 export async function idempotentWriteOff(
   pool: Pool,
   ref: IdempotencyKeyRef,
   fingerprint: Buffer,
   input: WriteOffInput,
-): Promise<Answer> {
-  const attempt = async (): Promise<Answer> =>
-    withTransaction(pool, async (client) => {
-      const prior = await replayOf(client, ref, fingerprint);
-      if (prior) return prior;
-      if (!(await beginIdempotentRequest(client, ref, { fingerprint, ttlMs: null, leaseMs: 60_000 }))) {
-        const winner = await replayOf(client, ref, fingerprint);
-        if (winner) return winner;
-        throw requestInProgress(1);
-      }
-      const reply = { status: 200, body: debtWriteOffToWire(await writeOffDebt(client, input)) };
-      await completeIdempotentRequest(client, ref, reply);
-      return { ...reply, replayed: false };
-    });
-  try {
-    return await attempt();
-  } catch (error) {
-    // A concurrent request with the same key committed first: answer from its stored reply.
-    if (sqlState(error) === '23505') return await attempt();
-    throw error;
-  }
+): Promise<OnceAnswer> {
+  return await idempotentOnce(
+    pool,
+    ref,
+    fingerprint,
+    { ttlMs: null, leaseMs: 60_000, reusedMessage: 'this Idempotency-Key was used with a different request' },
+    async (client) => ({ status: 200, body: debtWriteOffToWire(await writeOffDebt(client, input)) }),
+  );
 }
 
 /** `POST /v1/sellers/{seller_account}/debt/write_off` (scope `ops`, Idempotency-Key). */

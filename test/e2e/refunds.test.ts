@@ -1,9 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { succeededRefundsBetween } from '../../src/refunds/index.ts';
 import { getBalances, sellerAccount, sellerReceivable } from '../../src/ledger/index.ts';
-import { findPayoutsByIds, payoutStatusesPage, settlePayout } from '../../src/payouts/index.ts';
+import {
+  findPayoutsByIds,
+  payoutStatusesPage,
+  releaseDueHolds,
+  runPayouts,
+  settlePayout,
+} from '../../src/payouts/index.ts';
+import { addDays, isoDateOf } from '../../src/payouts/settings.ts';
 import { fetchAndReconcile } from '../../src/reconciliation/daily.ts';
 import { createReconciliation, payoutSideOf, sandboxReportFetcher } from '../../src/reconciliation/index.ts';
+import { idleProvider, registerDailySeller } from '../support/debt.ts';
 import { savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { startPayinsStack, type HttpAnswer, type PayinsStack } from '../support/payins-stack.ts';
 
@@ -323,6 +331,81 @@ describe('refunds end to end over HTTP with the sandbox PSP', () => {
     expect(await buckets(seller)).toMatchObject({ pending: 5272n, receivable: 0n });
     expect(await stack.ledgerOk()).toBe(true);
   });
+
+  it(
+    'a refund after the seller was paid out: a negative balance_due, recovered from the next sales as they become available; the payout run waits until it is covered',
+    { timeout: 240_000 },
+    async () => {
+      const seller = 'rf_debt';
+      await registerDailySeller(stack.db.pool, seller, 'EUR', 71);
+      const wallet = async () => {
+        const answer = await stack.get(`/v1/sellers/${seller}/balance`);
+        expect(answer.status).toBe(200);
+        const w = answer.json;
+        return [w.pending, w.available, w.in_transit, w.balance_due];
+      };
+      const releaseAll = () => releaseDueHolds(stack.db.pool, addDays(isoDateOf(new Date()), 30));
+      const runOn = (days: number) =>
+        runPayouts(
+          { pool: stack.db.pool, log: stack.ctx.log, provider: idleProvider, now: new Date() },
+          addDays(isoDateOf(new Date()), days),
+        );
+      const sale = async (amount: string) => {
+        const body = savedMethodBody([seller], { amount, currency: 'EUR' });
+        expect((await stack.pay(body, uid('idem'))).status).toBe(201);
+        const orderId = `${body.checkout_id}_po0`;
+        await stack.waitForStatus(orderId, 'SUCCESS');
+        return orderId;
+      };
+
+      // 100.00 sold, 10.00 platform fee: 90.00 pending, then available, then paid out.
+      const first = await sale('100.00');
+      expect(await wallet()).toEqual(['90.00', '0.00', '0.00', '0.00']);
+      await releaseAll();
+      expect(await wallet()).toEqual(['0.00', '90.00', '0.00', '0.00']);
+      expect((await runOn(1)).outcomes.paid).toBeGreaterThanOrEqual(1);
+      expect(await wallet()).toEqual(['0.00', '0.00', '90.00', '0.00']);
+
+      // The buyer is refunded 30.00 after the payout: nothing covers it, the seller owes 30.00.
+      const made = await refund({ payment_order_id: first, amount: '30.00' });
+      expect(made.status).toBe(201);
+      await waitRefund(String(made.json.id), 'succeeded');
+      expect(await wallet()).toEqual(['0.00', '0.00', '90.00', '-30.00']);
+      expect((await buckets(seller)).receivable).toBe(0n); // USD buckets: the debt is in EUR only
+      const payoutRefused = await stack.post(
+        '/v1/payouts',
+        { seller_account: seller, amount: '1.00', currency: 'EUR' },
+        { 'idempotency-key': uid('po') },
+      );
+      expect(payoutRefused.status).toBe(422);
+      expect((payoutRefused.json.error as { code: string }).code).toBe('seller_has_debt');
+      expect(await stack.ledgerOk()).toBe(true);
+
+      // The next sale (20.00 → 18.00 for the seller) pays part of the debt when it becomes available; the run waits.
+      await sale('20.00');
+      expect(await wallet()).toEqual(['18.00', '0.00', '90.00', '-30.00']);
+      await releaseAll();
+      expect(await wallet()).toEqual(['0.00', '0.00', '90.00', '-12.00']);
+      expect((await runOn(2)).outcomes.in_debt).toBeGreaterThanOrEqual(1);
+      expect(await wallet()).toEqual(['0.00', '0.00', '90.00', '-12.00']);
+
+      // One more (50.00 → 45.00): 12.00 settles the debt, 33.00 is the seller's, and the run pays it.
+      await sale('50.00');
+      await releaseAll();
+      expect(await wallet()).toEqual(['0.00', '33.00', '90.00', '0.00']);
+      const paid = await runOn(3);
+      expect(paid.outcomes.paid).toBeGreaterThanOrEqual(1);
+      expect(await wallet()).toEqual(['0.00', '0.00', '123.00', '0.00']);
+      const recovered = await stack.db.pool.query<{ amount: string }>(
+        `SELECT p.amount_minor::text AS amount FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
+         JOIN ledger.accounts a ON a.id = p.account_id
+        WHERE e.kind = 'debt.recovered' AND a.code = $1 ORDER BY e.id`,
+        [`seller:${seller}:receivable:EUR`],
+      );
+      expect(recovered.rows.map((row) => row.amount)).toEqual(['1800', '1200']);
+      expect(await stack.ledgerOk()).toBe(true);
+    },
+  );
 
   it("reconciling the sandbox's settlement report matches every refund and refund failure: no exception", async () => {
     const recon = createReconciliation({
