@@ -43,7 +43,12 @@ import {
   type PayoutsConfig,
   type PayoutsModule,
 } from './payouts/index.ts';
-import { createStripePsp, loadStripeConfig, type PaymentServiceProvider } from './psp/index.ts';
+import {
+  createStripePsp,
+  loadStripeConfig,
+  type PaymentServiceProvider,
+  type StripePspConfig,
+} from './psp/index.ts';
 import {
   createReconciliation,
   payoutSideOf,
@@ -245,7 +250,35 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
     refundTotals: (db, ids) => refundTotals(db, ids),
   });
   const { disputes, refunds } = moneyBack(ctx, overrides, { psp, payins, sellers, pspEventHandlers });
-  const reconciliation = createReconciliation({
+  const reconciliation = reconciliationOf(ctx, overrides, payins, stripe);
+  const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
+  const dashboard = dashboardOf(payins);
+  return {
+    ctx,
+    ledger,
+    sellers,
+    risk,
+    psp,
+    payins,
+    payouts,
+    reconciliation,
+    refunds,
+    disputes,
+    operators,
+    dashboard,
+    events: eventsOf(ctx, overrides),
+    fx,
+  };
+}
+
+/** Reconciliation over pay-ins, payouts (their batches and bank status reports) and refunds. */
+function reconciliationOf(
+  ctx: AppContext,
+  overrides: ComposeOverrides,
+  payins: PayinsModule,
+  stripe: () => StripePspConfig,
+): ReconciliationModule {
+  return createReconciliation({
     ctx,
     payins,
     payouts:
@@ -265,24 +298,6 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
         : (overrides.fetchReport ?? undefined),
     ...(overrides.reconciliation === undefined ? {} : { config: overrides.reconciliation }),
   });
-  const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
-  const dashboard = dashboardOf(payins);
-  return {
-    ctx,
-    ledger,
-    sellers,
-    risk,
-    psp,
-    payins,
-    payouts,
-    reconciliation,
-    refunds,
-    disputes,
-    operators,
-    dashboard,
-    events: eventsOf(ctx, overrides),
-    fx,
-  };
 }
 
 /** The event log and webhook endpoints; BURSAR_WEBHOOK_URL (read as pay-ins reads it) is their first endpoint. */
