@@ -209,7 +209,9 @@ describe('the security suite walks every route in /openapi.json', () => {
       const key = await t.keyWith([op.auth.scope]);
       const headers = {
         ...bearer(key),
-        ...(op.auth.money_moving === true ? { 'idempotency-key': `sec-${checked}-${Date.now().toString(36)}` } : {}),
+        ...(op.auth.money_moving === true
+          ? { 'idempotency-key': `sec-${checked}-${Date.now().toString(36)}` }
+          : {}),
       };
       if (op.hasBody) {
         for (const body of ['[]', '"text"', '{"no_such_field": 1}', '{"broken": ']) {
