@@ -34,6 +34,12 @@ export interface ChaosOptions {
   kills: number;
   /** Kills while refunds and disputes are driven (after the checkouts). */
   moneyBackKills: number;
+  /**
+   * Whether the PSP may drop webhooks while refunds and disputes are driven (true by default). A dispute whose
+   * every webhook is lost stays unknown to Bursar until reconciliation files it (`dispute_unbooked`): Bursar does
+   * not yet list the PSP's disputes to discover one (docs/disputes.md, "Known gaps").
+   */
+  moneyBackWebhookDrops?: boolean;
   sellers: number;
   /** Checkouts in flight at once. */
   concurrency: number;
@@ -500,6 +506,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await settle(cluster, settleStarted + options.settleTimeoutMs, log);
     const settleMs = Date.now() - settleStarted;
     const moneyBackStarted = Date.now();
+    if (options.moneyBackWebhookDrops === false)
+      await withoutWebhookDrops(
+        `http://127.0.0.1:${cluster.sandboxPort}`,
+        String(cluster.env.SANDBOX_ADMIN_KEY),
+      );
     const moneyBack = await moneyBackPhase({
       options,
       cluster,
@@ -615,4 +626,18 @@ export function formatReport(report: ChaosReport): string {
       lines.push(`  … and ${check.violations.length - 10} more (${check.name})`);
   }
   return lines.join('\n');
+}
+
+/** The sandbox's faults as they are, but with no webhook dropped (duplicates, delays and reordering stay). */
+async function withoutWebhookDrops(sandboxUrl: string, adminKey: string): Promise<void> {
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+  const current = (await (await fetch(`${sandboxUrl}/v1/sandbox/faults`, { headers })).json()) as {
+    webhooks?: Record<string, unknown>;
+  };
+  const res = await fetch(`${sandboxUrl}/v1/sandbox/faults`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ ...current, webhooks: { ...current.webhooks, dropRate: 0 } }),
+  });
+  if (!res.ok) throw new Error(`could not set the sandbox's faults: ${res.status} ${await res.text()}`);
 }

@@ -382,6 +382,23 @@ export const SETTINGS: readonly Setting[] = [
     accepted: 'a whole number of delivery attempts, 1–10000',
     check: wholeNumber(10_000, 1),
   },
+  // Webhook endpoints (src/events/config.ts, src/events/secret-box.ts).
+  {
+    name: 'BURSAR_WEBHOOK_ALLOW_PRIVATE_URLS',
+    area: 'api',
+    accepted: 'true or false (true lets endpoints be on loopback or private networks)',
+    check: bool,
+  },
+  {
+    name: 'BURSAR_WEBHOOK_ENDPOINTS_KEY',
+    area: 'api',
+    secret: true,
+    accepted: 'a 32-byte key: 64 hex digits or base64',
+    check: (raw) => {
+      const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+      return key.length === 32 ? undefined : 'is not 32 bytes';
+    },
+  },
   // The dashboard's sign-in (src/operators/config.ts).
   {
     name: 'BURSAR_DASHBOARD_SESSION_HOURS',

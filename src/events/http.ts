@@ -55,7 +55,16 @@ const CreateBody = z
     enabled_events: EnabledEvents,
     description: z.string().max(500).optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    examples: [
+      {
+        url: 'https://marketplace.example.com/hooks/bursar',
+        enabled_events: ['payment_order.succeeded', 'refund.*'],
+        description: 'order fulfilment',
+      },
+    ],
+  });
 
 const UpdateBody = z
   .object({

@@ -13,11 +13,13 @@ const TAGS = ['fx'];
 const Currency = z.string().regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code');
 const RateText = z.string().describe('exact decimal: units of to_currency per unit of from_currency');
 
-const QuoteBody = z.strictObject({
-  from_currency: Currency.describe('the currency the buyer pays in (presentment)'),
-  to_currency: Currency.describe("the currency the seller is paid in (the seller's payout currency)"),
-  lock_duration: z.enum(LOCK_DURATIONS).default('5m').describe('how long the rate is guaranteed'),
-});
+const QuoteBody = z
+  .strictObject({
+    from_currency: Currency.describe('the currency the buyer pays in (presentment)'),
+    to_currency: Currency.describe("the currency the seller is paid in (the seller's payout currency)"),
+    lock_duration: z.enum(LOCK_DURATIONS).default('5m').describe('how long the rate is guaranteed'),
+  })
+  .meta({ examples: [{ from_currency: 'EUR', to_currency: 'USD', lock_duration: '1h' }] });
 
 export const QuoteWire = z.object({
   id: z.string().describe('fxq_…'),

@@ -15,7 +15,19 @@ export const ErrorResponse = z
       field: z.string().optional().describe('The request field at fault, when there is one.'),
     }),
   })
-  .describe('An error; see docs/errors.md');
+  .describe('An error; see docs/errors.md')
+  .meta({
+    examples: [
+      {
+        error: {
+          code: 'refund_exceeds_remaining',
+          message: 'amount: 30.00 is more than the 25.00 left to refund on po_1842_a',
+          request_id: 'req_8f2c1d9a4b7e6f0a1c2d3e4f',
+          field: 'amount',
+        },
+      },
+    ],
+  });
 
 /** The HTTP statuses some error code answers with, ascending (from the closed list, so a new status is covered). */
 export const ERROR_STATUSES: readonly number[] = [
@@ -36,7 +48,13 @@ export function listOf<T extends z.ZodType>(item: T) {
 }
 
 /** A timestamp on the wire: ISO 8601 in UTC. */
-export const Timestamp = z.string().describe('ISO 8601 timestamp (UTC)');
+export const Timestamp = z
+  .string()
+  .describe('ISO 8601 timestamp (UTC)')
+  .meta({ examples: ['2026-12-01T14:03:27.512Z'] });
 
 /** An amount on the wire: a string in major units of its currency. */
-export const Amount = z.string().describe('amount in major units of the currency, as a string');
+export const Amount = z
+  .string()
+  .describe('amount in major units of the currency, as a string')
+  .meta({ examples: ['25.00'] });

@@ -38,24 +38,43 @@ const HostedPage = z.strictObject({
  * The shape of `POST /v1/payments`. Amounts and currencies are only checked to be present here: the money module
  * parses them afterwards, so each way an amount can be wrong keeps its own error code.
  */
-export const CreatePaymentBody = z.strictObject({
-  checkout_id: ClientId,
-  buyer_info: z.record(z.string(), z.unknown()),
-  credit_card_info: z.union([SavedMethod, HostedPage]),
-  fx_quote_id: FxQuoteId.optional(),
-  payment_orders: z
-    .array(
-      z.strictObject({
-        payment_order_id: ClientId,
-        seller_account: ClientId,
-        amount: z.unknown(),
-        currency: z.string(),
-        fx_quote_id: FxQuoteId.optional(),
-      }),
-    )
-    .min(1, 'must hold at least one payment order')
-    .max(MAX_ORDERS, `must hold at most ${MAX_ORDERS} payment orders`),
-});
+export const CreatePaymentBody = z
+  .strictObject({
+    checkout_id: ClientId,
+    buyer_info: z.record(z.string(), z.unknown()),
+    credit_card_info: z.union([SavedMethod, HostedPage]),
+    fx_quote_id: FxQuoteId.optional(),
+    payment_orders: z
+      .array(
+        z.strictObject({
+          payment_order_id: ClientId,
+          seller_account: ClientId,
+          amount: z.unknown(),
+          currency: z.string(),
+          fx_quote_id: FxQuoteId.optional(),
+        }),
+      )
+      .min(1, 'must hold at least one payment order')
+      .max(MAX_ORDERS, `must hold at most ${MAX_ORDERS} payment orders`),
+  })
+  .meta({
+    examples: [
+      {
+        checkout_id: 'co_order_1842',
+        buyer_info: { id: 'buyer_77', email: 'ada@example.com', country: 'NL' },
+        credit_card_info: { payment_method: 'pm_card_visa' },
+        payment_orders: [
+          {
+            payment_order_id: 'po_1842_a',
+            seller_account: 'seller_bakery',
+            amount: '25.00',
+            currency: 'EUR',
+          },
+          { payment_order_id: 'po_1842_b', seller_account: 'seller_books', amount: '12.50', currency: 'EUR' },
+        ],
+      },
+    ],
+  });
 
 export type CreatePaymentBody = z.infer<typeof CreatePaymentBody>;
 

@@ -19,10 +19,16 @@ const BodyFields = {
   reason: z.string().max(500).optional(),
   metadata: z.record(z.string().max(40), z.string().max(500)).optional(),
 };
-const CreateRefundBody = z.object({ payment_order_id: ClientId, ...BodyFields }).strict();
+const CreateRefundBody = z
+  .object({ payment_order_id: ClientId, ...BodyFields })
+  .strict()
+  .meta({
+    examples: [{ payment_order_id: 'po_1842_a', amount: '10.00', reason: 'requested_by_customer' }],
+  });
 const CheckoutRefundBody = z
   .object({ ...BodyFields, payment_orders: z.array(ClientId).min(1).max(100).optional() })
-  .strict();
+  .strict()
+  .meta({ examples: [{ reason: 'order canceled' }, { payment_orders: ['po_1842_b'] }] });
 
 const ListQuery = PageQuery.extend({
   payment_order_id: ClientId.optional(),

@@ -71,6 +71,10 @@ export function registerBankCorrectionRoutes(app: App, ctx: AppContext): void {
       config: { auth: { scope: 'payments:read' } },
       schema: {
         summary: "A seller's notifications of change",
+        description:
+          'The ACH notifications of change (addenda 98, C01–C13) read from return files for this seller, newest first, ' +
+          'with the corrected details masked. Filter by `status` (open, confirmed, dismissed). Bursar never applies a ' +
+          'correction by itself: an operator confirms or dismisses each.',
         tags: ['sellers'],
         params: Params,
         querystring: ListQuery,
@@ -96,6 +100,13 @@ export function registerBankCorrectionRoutes(app: App, ctx: AppContext): void {
             action === 'confirm'
               ? 'Confirm a notification of change: its corrected details become the seller’s'
               : 'Dismiss a notification of change: the seller’s details stay as they are',
+          description:
+            action === 'confirm'
+              ? 'Applies the corrected account or routing details to the seller’s payout settings, checked as any bank ' +
+                'detail change is and recorded in the bank-detail history; the seller is paid again by the next run. ' +
+                'An already resolved correction answers 409 `bank_correction_resolved`.'
+              : 'Closes the correction without changing the seller’s details (for example when the seller confirms ' +
+                'the old ones are right). An already resolved correction answers 409 `bank_correction_resolved`.',
           tags: ['sellers'],
           params: CorrectionParams,
           body: ResolveBody,

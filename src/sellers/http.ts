@@ -38,7 +38,17 @@ const CreateSellerBody = z
     payout: PayoutBody.optional(),
     platform_fee: PlatformFeeBody.optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    examples: [
+      {
+        seller_account: 'seller_bakery',
+        name: 'The Corner Bakery',
+        currency: 'EUR',
+        metadata: { crm_id: 'c-1029' },
+      },
+    ],
+  });
 
 const UpdateSellerBody = z
   .object({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { bearer, createTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -93,5 +93,38 @@ describe('GET /docs', () => {
     expect(index).not.toMatch(/href="https?:\/\//);
     const bundle = await t.app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
     expect(bundle.statusCode).toBe(200);
+  });
+
+  it('gives the creating POSTs a request example that the route itself accepts as well-formed', async () => {
+    const doc = (await document()) as unknown as {
+      paths: Record<string, { post?: { requestBody?: { content?: Record<string, { example?: unknown }> } } }>;
+    };
+    for (const path of [
+      '/v1/payments',
+      '/v1/refunds',
+      '/v1/sellers',
+      '/v1/webhook_endpoints',
+      '/v1/fx/quotes',
+    ]) {
+      const example = doc.paths[path]?.post?.requestBody?.content?.['application/json']?.example;
+      expect(example, path).toBeTypeOf('object');
+      const res = await t.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { ...bearer(t.key), 'idempotency-key': `example-${path.replaceAll('/', '-')}` },
+        payload: example as Record<string, unknown>,
+      });
+      // Refused, perhaps, for what the database holds (an unknown order or seller), never for its shape.
+      expect(res.json<{ error?: { code: string } }>().error?.code ?? 'accepted', path).not.toBe(
+        'validation_failed',
+      );
+    }
+  });
+
+  it('shows an example of amounts, timestamps and the error shape', async () => {
+    const text = JSON.stringify(await document());
+    expect(text).toContain('"examples":["25.00"]');
+    expect(text).toContain('"examples":["2026-12-01T14:03:27.512Z"]');
+    expect(text).toContain('"code":"refund_exceeds_remaining"');
   });
 });

@@ -72,7 +72,8 @@ it('files refund_missing_at_psp for a succeeded refund the PSP never reported, a
       ),
   }).runtime;
 
-  await dailyRun(rt, '2026-03-02');
+  // The run for March 1st: the day's report, the refunds of ours that succeeded that day.
+  await dailyRun(rt, '2026-03-01');
   const filed = async () =>
     (
       await db.pool.query<{
@@ -94,6 +95,6 @@ it('files refund_missing_at_psp for a succeeded refund the PSP never reported, a
   });
 
   // The next day's run (a new report, the same refunds of ours): nothing is filed twice.
-  await dailyRun(rt, '2026-03-03');
+  await dailyRun(rt, '2026-03-02');
   expect((await filed()).map((x) => x.dedupe_key)).toEqual(['refund_missing_at_psp:re_unknown']);
 });
