@@ -35,9 +35,9 @@ export interface ChaosOptions {
   /** Kills while refunds and disputes are driven (after the checkouts). */
   moneyBackKills: number;
   /**
-   * Whether the PSP may drop webhooks while refunds and disputes are driven (true by default). A dispute whose
-   * every webhook is lost stays unknown to Bursar until reconciliation files it (`dispute_unbooked`): Bursar does
-   * not yet list the PSP's disputes to discover one (docs/disputes.md, "Known gaps").
+   * Whether the PSP may drop webhooks while refunds and disputes are driven (true by default). A refund made in
+   * the PSP's dashboard whose every webhook is lost stays unknown to Bursar until reconciliation files it
+   * (`refund_unbooked`): Bursar does not list the PSP's refunds to discover one (docs/disputes.md, "Known gaps").
    */
   moneyBackWebhookDrops?: boolean;
   sellers: number;

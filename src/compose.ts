@@ -158,6 +158,11 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     retrieveHostedSession: (sessionId) => psp().retrieveHostedSession(sessionId),
     refund: (request) => psp().refund(request),
     retrieveDispute: (disputeId) => psp().retrieveDispute(disputeId),
+    listDisputes: async (createdGte, startingAfter) => {
+      const built = psp();
+      if (built.listDisputes === undefined) return { disputes: [], hasMore: false };
+      return await built.listDisputes(createdGte, startingAfter);
+    },
     submitDisputeEvidence: (request) => psp().submitDisputeEvidence(request),
     closeDispute: (disputeId, key) => psp().closeDispute(disputeId, key),
     retrieveRefund: (refundId) => psp().retrieveRefund(refundId),

@@ -4,7 +4,7 @@ import { PspError } from '../psp/index.ts';
 import type { BackgroundService } from '../services.ts';
 import { applyDisputeSnapshot } from './apply.ts';
 import type { DisputesRuntime } from './runtime.ts';
-import { disputesDueForPoll, schedulePoll } from './store.ts';
+import { disputesDueForPoll, knownPspDisputes, schedulePoll } from './store.ts';
 
 /**
  * The dispute poller: every open dispute is looked up at the PSP once per `pollEveryMs` (outside any transaction),
@@ -43,6 +43,42 @@ export async function pollDisputesOnce(
   return { examined: due.length, failed };
 }
 
+/** How far back discovery looks: a dispute opened longer ago has had many ticks to be found. */
+const DISCOVERY_WINDOW_MS = 72 * 3600 * 1000;
+const DISCOVERY_MAX_PAGES = 20;
+
+/**
+ * Discovery: the disputes the PSP opened in the last 72 hours that Bursar does not know (every webhook of theirs
+ * lost) are applied as their `dispute.created` webhook would have been, so each is booked once all the same.
+ */
+export async function discoverDisputesOnce(runtime: DisputesRuntime): Promise<{ found: number }> {
+  const { ctx, psp } = runtime;
+  if (psp.listDisputes === undefined) return { found: 0 };
+  const since = new Date(ctx.clock.now().getTime() - DISCOVERY_WINDOW_MS);
+  let found = 0;
+  let after: string | undefined;
+  for (let page = 0; page < DISCOVERY_MAX_PAGES; page++) {
+    const listed = await psp.listDisputes(since, after);
+    const known = await knownPspDisputes(
+      ctx.pool,
+      listed.disputes.map((d) => d.disputeId),
+    );
+    for (const snapshot of listed.disputes.filter((d) => !known.has(d.disputeId))) {
+      await withTransaction(ctx.pool, (client) =>
+        applyDisputeSnapshot(client, runtime.applyDeps, snapshot, { kind: 'poll' }),
+      );
+      ctx.log.warn(
+        { pspDisputeId: snapshot.disputeId },
+        'dispute discovered by polling: its webhooks never came',
+      );
+      found += 1;
+    }
+    after = listed.disputes.at(-1)?.disputeId;
+    if (!listed.hasMore || after === undefined) break;
+  }
+  return { found };
+}
+
 /** The poller as a background service of the worker role. */
 export function createDisputePoller(runtime: DisputesRuntime): BackgroundService {
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +87,7 @@ export function createDisputePoller(runtime: DisputesRuntime): BackgroundService
   let failedTicks = 0;
   const tick = async () => {
     const { failed } = await runSteps(loopGuard(runtime.ctx), [
+      { name: 'dispute_discover', run: () => discoverDisputesOnce(runtime) },
       { name: 'dispute_poll', run: () => pollDisputesOnce(runtime) },
     ]);
     failedTicks = failed.length > 0 ? failedTicks + 1 : 0;

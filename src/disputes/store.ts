@@ -381,3 +381,13 @@ export async function disputesByPspId(db: Queryable, pspDisputeIds: string[]): P
   );
   return result.rows.map(toDispute);
 }
+
+/** Which of these PSP dispute ids Bursar already holds. */
+export async function knownPspDisputes(db: Queryable, pspDisputeIds: string[]): Promise<Set<string>> {
+  if (pspDisputeIds.length === 0) return new Set();
+  const found = await db.query<{ psp_dispute_id: string }>(
+    'SELECT psp_dispute_id FROM disputes.disputes WHERE psp_dispute_id = ANY($1::text[])',
+    [pspDisputeIds],
+  );
+  return new Set(found.rows.map((row) => row.psp_dispute_id));
+}

@@ -250,6 +250,14 @@ export interface PaymentServiceProvider {
   refund(request: PspRefundRequest): Promise<PspRefund>;
   /** The dispute as the PSP has it now (the dispute poller's look-up). */
   retrieveDispute(disputeId: string): Promise<PspDispute>;
+  /**
+   * One page of the disputes the PSP opened since `createdGte`, newest first (the dispute poller's discovery of a
+   * dispute whose every webhook was lost). Optional: a PSP without it leaves discovery to reconciliation.
+   */
+  listDisputes?(
+    createdGte: Date,
+    startingAfter?: string,
+  ): Promise<{ disputes: PspDispute[]; hasMore: boolean }>;
   /** Sends evidence for a dispute (and submits it when asked); answers the dispute after the update. */
   submitDisputeEvidence(request: DisputeEvidenceRequest): Promise<PspDispute>;
   /** Accepts a dispute as lost (Stripe's close). */

@@ -12,8 +12,9 @@ it('under faults, kills (of the database too) and retries: every checkout final,
     checkouts: 150,
     kills: 2,
     moneyBackKills: 1,
-    // Refunds and disputes under a kill, duplicated and reordered webhooks, but none dropped: a dispute whose every
-    // webhook is lost is not discovered yet (docs/disputes.md, "Known gaps"); `npm run chaos` keeps the drops.
+    // Refunds and disputes under a kill, duplicated and reordered webhooks, but none dropped: a refund made in the
+    // PSP's dashboard whose every webhook is lost is not discovered (docs/disputes.md, "Known gaps"); `npm run
+    // chaos` keeps the drops.
     moneyBackWebhookDrops: false,
     dbKills: 1,
     concurrency: 16,

@@ -373,6 +373,29 @@ describe('disputes end to end over HTTP with the sandbox PSP', () => {
     expect((await verifyLedger(t.db.pool)).ok).toBe(true);
   });
 
+  it('a dispute whose every webhook is lost is discovered by the poller and booked once', async () => {
+    const { paymentId } = await payIn('d_poll', '21.00');
+    const before = await books('d_poll');
+    sandbox.setFaults({ webhooks: { dropRate: 1 } });
+    let pspDisputeId = '';
+    try {
+      const opened = (await sandbox.admin('POST', `/v1/sandbox/charges/${paymentId}/dispute`)) as {
+        id: string;
+      };
+      pspDisputeId = opened.id;
+      const found = await waitDispute(pspDisputeId, 'd_poll', (d) => d.amount_withdrawn !== null);
+      expect((found.history as Array<{ source: string }>)[0]?.source).toBe('poll');
+    } finally {
+      sandbox.resetFaults();
+    }
+    expect((await books('d_poll')).pending < before.pending).toBe(true);
+    const entries = await t.db.pool.query('SELECT 1 FROM ledger.entries WHERE reference = $1', [
+      `chargeback:${pspDisputeId}`,
+    ]);
+    expect(entries.rowCount).toBe(1);
+    expect((await verifyLedger(t.db.pool)).ok).toBe(true);
+  });
+
   it('accepting a dispute through POST /v1/disputes/{id}/close closes it lost at once', async () => {
     const { paymentId } = await payIn('d_poll', '20.00');
     const opened = await openDispute(paymentId, 'd_poll');

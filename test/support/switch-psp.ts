@@ -34,6 +34,10 @@ export class SwitchPsp implements PaymentServiceProvider {
     this.psp.retrieveHostedSession(id);
   refund: PaymentServiceProvider['refund'] = (request) => this.psp.refund(request);
   retrieveDispute: PaymentServiceProvider['retrieveDispute'] = (id) => this.psp.retrieveDispute(id);
+  listDisputes: NonNullable<PaymentServiceProvider['listDisputes']> = async (createdGte, startingAfter) =>
+    this.psp.listDisputes === undefined
+      ? { disputes: [], hasMore: false }
+      : await this.psp.listDisputes(createdGte, startingAfter);
   submitDisputeEvidence: PaymentServiceProvider['submitDisputeEvidence'] = (request) =>
     this.psp.submitDisputeEvidence(request);
   closeDispute: PaymentServiceProvider['closeDispute'] = (id, key) => this.psp.closeDispute(id, key);

@@ -13,7 +13,7 @@ import {
 } from '../port.ts';
 import type { StripePspConfig } from './config.ts';
 import { mapStripeError } from './errors.ts';
-import { closeDispute, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
+import { closeDispute, listDisputes, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
 import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
 import { refundCreateParams, toPspRefund } from './refunds.ts';
@@ -217,6 +217,7 @@ export function createStripePsp(
     retrieveHostedSession: (sessionId) => retrieveHostedSession(stripe, sessionId),
     refund: (request) => refund(stripe, request),
     retrieveDispute: (disputeId) => retrieveDispute(stripe, disputeId),
+    listDisputes: (createdGte, startingAfter) => listDisputes(stripe, createdGte, startingAfter),
     submitDisputeEvidence: (request) => submitDisputeEvidence(stripe, request),
     closeDispute: (disputeId, idempotencyKey) => closeDispute(stripe, disputeId, idempotencyKey),
     retrieveRefund: (refundId) => retrieveRefund(stripe, refundId),

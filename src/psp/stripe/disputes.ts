@@ -116,6 +116,21 @@ export async function retrieveDispute(stripe: Stripe, disputeId: string): Promis
   return answered(await call(() => stripe.disputes.retrieve(disputeId)));
 }
 
+export async function listDisputes(
+  stripe: Stripe,
+  createdGte: Date,
+  startingAfter?: string,
+): Promise<{ disputes: PspDispute[]; hasMore: boolean }> {
+  const page = await call(() =>
+    stripe.disputes.list({
+      created: { gte: Math.floor(createdGte.getTime() / 1000) },
+      limit: 100,
+      ...(startingAfter === undefined ? {} : { starting_after: startingAfter }),
+    }),
+  );
+  return { disputes: page.data.map(answered), hasMore: page.has_more };
+}
+
 export async function submitDisputeEvidence(
   stripe: Stripe,
   request: DisputeEvidenceRequest,
