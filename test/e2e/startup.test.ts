@@ -139,8 +139,8 @@ describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       a.proc.child.kill('SIGTERM');
       b.child.kill('SIGTERM');
-      expect(await a.proc.exited()).toBe(0);
-      expect(await b.exited()).toBe(0);
+      expect(await a.proc.exited(), a.proc.output()).toBe(0);
+      expect(await b.exited(), b.output()).toBe(0);
     } finally {
       fs.rmSync(otherDir, { recursive: true, force: true });
     }
