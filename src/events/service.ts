@@ -70,12 +70,22 @@ export function createSenderService(deps: SenderDeps, beforeStart: () => Promise
       listener = undefined;
       if (client !== undefined) {
         await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => undefined);
-        client.release();
+        // Closed, not returned to the pool: its error handler below stays with it.
+        releaseOnce(client, true);
       }
     },
     describe: () => ['  Webhook sender: events to webhook endpoints (LISTEN/NOTIFY)'],
     health: () => failing,
   };
+}
+
+const released = new WeakSet<PoolClient>();
+
+/** Releases the listening client once: its connection may also fail (a server shutting down) after `stop`. */
+function releaseOnce(client: PoolClient, destroy: boolean): void {
+  if (released.has(client)) return;
+  released.add(client);
+  client.release(destroy);
 }
 
 /** A pool client LISTENing on the events channel, or undefined when it could not (the sender polls meanwhile). */
@@ -89,7 +99,7 @@ async function listenFor(
     client.on('notification', onNotify);
     client.on('error', () => {
       onLost();
-      client.release(true);
+      releaseOnce(client, true);
     });
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
     return client;

@@ -250,6 +250,8 @@ describe.skipIf(skipReason !== undefined)(
         await page.getByLabel('Note').fill('first look: a test charge');
         await page.getByRole('button', { name: 'Resolve' }).click();
         await shows(page, page.getByText('first look: a test charge'), 'the resolve note in the history');
+        // The page re-reads the exception and clears its form after the resolve: fill the next note only then.
+        await page.waitForLoadState('networkidle');
         await page.getByLabel('Note').fill('reopened: needs the PSP statement');
         await page.getByRole('button', { name: 'Reopen' }).click();
         await shows(
