@@ -255,7 +255,6 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     it('a card that is disputed after paying: the orders stay SUCCESS with one entry each; the dispute event is stored once, handled by the disputes module, and moves no order status', async () => {
-      const before = await pendingBalances();
       const started = await startCheckout();
       const page = await openPage(started.redirectUrl);
       await typeCard(page, '4000 0000 0000 0259');
