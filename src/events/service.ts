@@ -70,8 +70,7 @@ export function createSenderService(deps: SenderDeps, beforeStart: () => Promise
       listener = undefined;
       if (client !== undefined) {
         await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => undefined);
-        // Closed, not returned to the pool: its error handler below stays with it.
-        releaseOnce(client, true);
+        releaseOnce(client, false);
       }
     },
     describe: () => ['  Webhook sender: events to webhook endpoints (LISTEN/NOTIFY)'],
