@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkConfig, SETTINGS } from '../config-check.ts';
@@ -261,8 +262,11 @@ async function pspChecks(env: NodeJS.ProcessEnv, config: Config): Promise<Line[]
     {
       ...env,
       STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || 'whsec_doctor',
+      // None kept yet (Bursar never started here): a throwaway key, which the sandbox refuses as it should.
       STRIPE_SECRET_KEY:
-        env.STRIPE_SECRET_KEY || readKeptSandboxKey(config.dataDir) || 'sk_test_none_kept_yet',
+        env.STRIPE_SECRET_KEY ||
+        readKeptSandboxKey(config.dataDir) ||
+        `sk_test_${randomBytes(24).toString('hex')}`,
     },
     config.dataDir,
     `http://127.0.0.1:${config.sandboxPort}`,
