@@ -11,14 +11,20 @@ import { AMOUNT_STYLE_COUNT, document, MUTATIONS, type Shape } from '../support/
 /**
  * The acceptance rule of the camt reader: on generated documents, valid and invalid, the reader and
  * `xmllint --noout --schema` with the official XSD (schemas/iso20022/) agree on every one. xmllint is Debian's
- * libxml2-utils, installed in CI by scripts/ensure-xmllint.sh; without it this test fails, naming what is missing.
+ * libxml2-utils, installed by scripts/ensure-xmllint.sh (by .ci/run, and by this test when it is missing); without it
+ * this test fails, naming what is missing.
  */
 
 const schemas = path.resolve(import.meta.dirname, '../../schemas/iso20022');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'camt-xsd-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
+/** xmllint on the PATH; installed first (scripts/ensure-xmllint.sh, as root with apt) so `npm test` alone has it. */
 function xmllintAvailable(): boolean {
+  if (spawnSync('xmllint', ['--version']).status === 0) return true;
+  spawnSync('sh', [path.resolve(import.meta.dirname, '../../scripts/ensure-xmllint.sh')], {
+    stdio: 'ignore',
+  });
   return spawnSync('xmllint', ['--version']).status === 0;
 }
 
