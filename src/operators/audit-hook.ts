@@ -68,18 +68,15 @@ export function installOperatorAudit(app: FastifyInstance, pool: Pool, log: Logg
     if (!request.url.startsWith('/v1/')) return;
     request.auditBefore = await readBefore(app, request);
   });
+  // Recorded before the answer leaves (onSend, not onResponse): a client that goes away mid-write, as a browser
+  // navigating on does, still leaves the write in the audit log.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.operator && !SAFE_METHODS.has(request.method) && reply.statusCode < 400) {
-      request.auditAfter = parsedOrUndefined(payload);
-    }
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
     const operator = request.operator;
-    if (!operator || SAFE_METHODS.has(request.method) || reply.statusCode >= 400) return;
+    if (!operator || SAFE_METHODS.has(request.method) || reply.statusCode >= 400) return payload;
     const route = request.routeOptions.url ?? request.url;
     // The dashboard's own writes (sign-in; operators and API keys) record themselves, in their transaction.
-    if (route.startsWith('/dashboard/api/')) return;
+    if (route.startsWith('/dashboard/api/')) return payload;
+    request.auditAfter = parsedOrUndefined(payload);
     const target = targetOf(request, request.auditAfter);
     try {
       await recordAudit(pool, {
@@ -94,5 +91,6 @@ export function installOperatorAudit(app: FastifyInstance, pool: Pool, log: Logg
     } catch (error) {
       log.error({ err: error, requestId: request.id, operatorId: operator.id }, 'audit record failed');
     }
+    return payload;
   });
 }

@@ -249,14 +249,30 @@ describe.skipIf(skipReason !== undefined)(
         await shows(page, page.getByRole('heading', { name: `Exception ${firstId}` }), 'the exception page');
         await page.getByLabel('Note').fill('first look: a test charge');
         await page.getByRole('button', { name: 'Resolve' }).click();
-        await shows(page, page.getByText('first look: a test charge'), 'the resolve note in the history');
+        // The history's entries, not the note field (whose text the filled value also becomes).
+        const history = page.locator('.mantine-Timeline-item');
+        await shows(
+          page,
+          history.filter({ hasText: 'first look: a test charge' }),
+          'the resolve note in the history',
+        );
         // The page re-reads the exception and clears its form after the resolve: fill the next note only then.
-        await page.waitForLoadState('networkidle');
+        const note = page.getByLabel('Note', { exact: true });
+        await expect
+          .poll(
+            async () => ({
+              value: await note.inputValue(),
+              body: (await page.locator('body').innerText()).slice(0, 3000),
+            }),
+            { timeout: 15_000 },
+          )
+          .toMatchObject({ value: '' });
+        await page.getByRole('button', { name: 'Reopen', disabled: false }).waitFor();
         await page.getByLabel('Note').fill('reopened: needs the PSP statement');
         await page.getByRole('button', { name: 'Reopen' }).click();
         await shows(
           page,
-          page.getByText('reopened: needs the PSP statement'),
+          history.filter({ hasText: 'reopened: needs the PSP statement' }),
           'the reopen note in the history',
         );
 
