@@ -107,6 +107,8 @@ const RedeliverResult = z.object({
 });
 
 const ADMIN = { scope: 'ops', operatorRole: 'admin' } as const;
+/** Endpoints and their deliveries are read by every operator role (they carry no secret); managing them is admin's. */
+const OPS_READ = { scope: 'ops' } as const;
 
 /** Events and webhook endpoints (docs/events.md). */
 export function eventsRoutes(deps: EndpointsDeps): RouteModule {
@@ -175,7 +177,8 @@ function redeliverRoute(app: App, deps: EndpointsDeps): void {
   app.post(
     '/v1/events/:id/redeliver',
     {
-      config: { auth: ADMIN },
+      // Operators redeliver (issue: an operator also redelivers webhooks); managing endpoints stays admin's.
+      config: { auth: { scope: 'ops' } },
       schema: {
         summary: 'Send an event again',
         description:
@@ -306,7 +309,7 @@ function endpointReadRoutes(app: App, deps: EndpointsDeps): void {
   app.get(
     '/v1/webhook_endpoints',
     {
-      config: { auth: ADMIN },
+      config: { auth: OPS_READ },
       schema: {
         summary: 'List webhook endpoints',
         description: 'Newest first; cursor pagination. Secrets are never shown.',
@@ -324,7 +327,7 @@ function endpointReadRoutes(app: App, deps: EndpointsDeps): void {
   app.get(
     '/v1/webhook_endpoints/:id',
     {
-      config: { auth: ADMIN },
+      config: { auth: OPS_READ },
       schema: {
         summary: 'A webhook endpoint',
         description: 'Its url, filter, status and why it was disabled; never its secret.',
@@ -343,7 +346,7 @@ function endpointReadRoutes(app: App, deps: EndpointsDeps): void {
   app.get(
     '/v1/webhook_endpoints/:id/deliveries',
     {
-      config: { auth: ADMIN },
+      config: { auth: OPS_READ },
       schema: {
         summary: 'A webhook endpoint’s delivery attempts',
         description:

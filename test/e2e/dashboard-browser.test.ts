@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvent } from '../../src/events/index.ts';
 import { insertDeadLetter } from '../../src/jobs/dead-letters.ts';
 import { createOperator } from '../../src/operators/index.ts';
 import { EXECUTE_QUEUE } from '../../src/payins/index.ts';
@@ -7,6 +9,7 @@ import { chromiumUnavailableReason, launchChromium, type LaunchedBrowser } from 
 import { savedMethodBody, uid } from '../support/payins.ts';
 import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
 import { writeReport } from '../support/recon.ts';
+import { startReceiver } from '../support/webhook-receiver.ts';
 
 /**
  * The operations dashboard as operators use it, in Debian's chromium over a running Bursar with the sandbox PSP:
@@ -15,6 +18,8 @@ import { writeReport } from '../support/recon.ts';
  */
 const skipReason = chromiumUnavailableReason();
 if (skipReason !== undefined) console.warn(`skipping dashboard browser tests: ${skipReason}`);
+
+process.env.BURSAR_WEBHOOK_ENDPOINTS_KEY ??= randomBytes(32).toString('hex');
 
 const PASSWORD = 'a long dashboard password';
 const SELLERS = ['db_alpha', 'db_beta'];
@@ -86,6 +91,11 @@ async function runWithUnknownCharges(count: number): Promise<string> {
   return String(run.json.id);
 }
 
+/** Sends every event delivery due now, as the worker's sender would. */
+async function drainEvents(): Promise<void> {
+  while ((await stack.modules.events.sendDue()).claimed > 0);
+}
+
 /** A write from the page's own JavaScript, as a script injected into the dashboard could make it. */
 async function fetchFromPage(
   page: Page,
@@ -120,7 +130,11 @@ describe.skipIf(skipReason !== undefined)(
       [stack, chrome] = await Promise.all([
         startPayinsStack({
           sandbox: { refundDelayMs: 200 },
-          compose: { refunds: { tickIntervalMs: 100, leaseMs: 3_000, pollAfterMs: 2_000 } },
+          compose: {
+            refunds: { tickIntervalMs: 100, leaseMs: 3_000, pollAfterMs: 2_000 },
+            // The test's webhook receiver listens on 127.0.0.1.
+            events: { allowPrivateUrls: true },
+          },
         }),
         launchChromium(),
       ]);
@@ -378,6 +392,39 @@ describe.skipIf(skipReason !== undefined)(
       }
     });
 
+    it("redelivers a webhook from the endpoint's deliveries, and the endpoint receives the event once more", async () => {
+      const hook = await startReceiver();
+      try {
+        const created = await stack.post('/v1/webhook_endpoints', {
+          url: hook.url,
+          enabled_events: ['seller.flagged'],
+          description: 'dashboard browser test',
+        });
+        expect(created.status).toBe(201);
+        const eventId = await recordEvent(stack.ctx.pool, 'seller.flagged', { id: SELLERS[0] });
+        const receivedOf = () => hook.received.filter((got) => got.body.includes(eventId)).length;
+        await drainEvents();
+        expect(receivedOf()).toBe(1);
+        const { context, page } = await signedIn('operator@example.com');
+        try {
+          await page.getByRole('link', { name: 'Webhooks' }).click();
+          const row = page.locator(`tr[data-event-id="${eventId}"]`);
+          await shows(page, row, `the delivery of ${eventId}`);
+          await row.getByRole('button', { name: 'Redeliver' }).click();
+          await shows(page, page.getByText(`Event ${eventId} queued again`), 'the redelivery message');
+          await drainEvents();
+          expect(receivedOf()).toBe(2);
+          // The page lists the new try beside the first once reloaded.
+          await page.reload();
+          await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(2);
+        } finally {
+          await context.close();
+        }
+      } finally {
+        await hook.close();
+      }
+    });
+
     it('refuses a viewer every write, in the UI and at the route', async () => {
       const { context, page } = await signedIn('viewer@example.com');
       try {
@@ -387,6 +434,8 @@ describe.skipIf(skipReason !== undefined)(
         expect(refused).toEqual({ status: 403, code: 'insufficient_scope' });
         const replay = await fetchFromPage(page, '/v1/dead_letters/dl_none/replay', true);
         expect(replay).toEqual({ status: 403, code: 'insufficient_scope' });
+        const redeliver = await fetchFromPage(page, '/v1/events/evt_none/redeliver', true);
+        expect(redeliver).toEqual({ status: 403, code: 'insufficient_scope' });
       } finally {
         await context.close();
       }

@@ -14,29 +14,32 @@ interface Endpoint {
   description?: string | null;
 }
 
-interface Delivery {
+/** One try of a delivery, as `GET /v1/webhook_endpoints/{id}/deliveries` answers it (AttemptWire). */
+interface Attempt {
   id: string;
-  event_id: string;
-  event_type?: string;
-  status?: string;
-  status_code?: number | null;
-  latency_ms?: number | null;
-  attempted_at?: string;
-  created_at?: string;
-  error?: string | null;
+  delivery: string;
+  event: string;
+  event_type: string;
+  attempt: number;
+  succeeded: boolean;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  delivery_status: string;
+  created: number;
 }
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const can = useCan('operator');
-  const deliveries = useResource<List<Delivery>>(
+  const deliveries = useResource<List<Attempt>>(
     `/v1/webhook_endpoints/${encodeURIComponent(endpoint.id)}/deliveries`,
     { limit: 50 },
   );
   const [message, setMessage] = useState<string | undefined>(undefined);
-  const [inspect, setInspect] = useState<Delivery | undefined>(undefined);
+  const [inspect, setInspect] = useState<Attempt | undefined>(undefined);
   const redeliver = async (eventId: string) => {
     try {
-      await post(`/v1/events/${encodeURIComponent(eventId)}/redeliver`, { endpoint_id: endpoint.id });
+      await post(`/v1/events/${encodeURIComponent(eventId)}/redeliver`, { endpoint: endpoint.id });
       setMessage(`Event ${eventId} queued again for ${endpoint.url}.`);
       deliveries.reload();
     } catch (caught) {
@@ -62,21 +65,24 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
             </Table.Thead>
             <Table.Tbody>
               {list.data.map((d) => (
-                <Table.Tr key={d.id} data-row-id={d.event_id}>
+                <Table.Tr key={d.id} data-row-id={d.id} data-event-id={d.event}>
                   <Table.Td>
                     <Button variant="subtle" size="compact-xs" onClick={() => setInspect(d)}>
-                      {d.event_id}
+                      {d.event}
                     </Button>
                   </Table.Td>
-                  <Table.Td>{d.event_type ?? ''}</Table.Td>
-                  <Table.Td>{d.status ?? ''}</Table.Td>
-                  <Table.Td>{d.status_code ?? ''}</Table.Td>
+                  <Table.Td>{d.event_type}</Table.Td>
                   <Table.Td>
-                    {d.latency_ms === null || d.latency_ms === undefined ? '' : `${d.latency_ms} ms`}
+                    <Badge color={d.succeeded ? 'green' : 'red'}>
+                      {d.succeeded ? 'succeeded' : 'failed'}
+                    </Badge>{' '}
+                    try {d.attempt}, delivery {d.delivery_status}
                   </Table.Td>
-                  <Table.Td>{when(d.attempted_at ?? d.created_at)}</Table.Td>
+                  <Table.Td>{d.status_code ?? ''}</Table.Td>
+                  <Table.Td>{`${d.latency_ms} ms`}</Table.Td>
+                  <Table.Td>{when(new Date(d.created * 1000).toISOString())}</Table.Td>
                   <Table.Td>
-                    <Button size="xs" disabled={!can} onClick={() => redeliver(d.event_id)}>
+                    <Button size="xs" disabled={!can} onClick={() => redeliver(d.event)}>
                       Redeliver
                     </Button>
                   </Table.Td>
