@@ -162,9 +162,7 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     it('signs an operator in and follows a payment to its status history and ledger entry', async () => {
-      const started = Date.now();
       const { context, page } = await signedIn('operator@example.com');
-      console.log('sign-in took', Date.now() - started);
       try {
         await page.getByRole('link', { name: 'Payments' }).click();
         await page.getByLabel('Payment order').fill(paidOrder);
