@@ -74,6 +74,30 @@ async function chargeFor(
   };
 }
 
+/**
+ * What the customer was charged, as Stripe's report says it: for a charge, the charge's own amount and currency
+ * (the presentment side, which differs from `currency`/`gross` when the charge settled in another currency); for
+ * the other transactions of a charge, the transaction's amount and currency; empty when there is no charge.
+ */
+function customerFacing(
+  txn: StoredObject,
+  charge: StoredObject | undefined,
+  currency: string,
+): { customer_facing_amount: string; customer_facing_currency: string } {
+  if (charge === undefined) return { customer_facing_amount: '', customer_facing_currency: '' };
+  if (txn.data.type === 'charge' || txn.data.type === 'payment') {
+    const chargeCurrency = String(charge.data.currency ?? currency);
+    return {
+      customer_facing_amount: major(charge.data.amount, chargeCurrency, 'amount'),
+      customer_facing_currency: chargeCurrency,
+    };
+  }
+  return {
+    customer_facing_amount: major(txn.data.amount, currency, 'amount'),
+    customer_facing_currency: currency,
+  };
+}
+
 export async function balanceChangeReport(
   db: Queryable,
   request: { intervalStart: number; intervalEnd: number; currency?: string; columns?: string[] },
@@ -121,8 +145,7 @@ export async function balanceChangeReport(
       reporting_category: String(txn.data.reporting_category),
       source_id: String(txn.data.source ?? ''),
       description: String(txn.data.description ?? ''),
-      customer_facing_amount: charge === undefined ? '' : major(txn.data.amount, currency, 'amount'),
-      customer_facing_currency: charge === undefined ? '' : currency,
+      ...customerFacing(txn, charge, currency),
       automatic_payout_id: payout?.data.automatic === true ? payoutId : '',
       automatic_payout_effective_at_utc:
         payout?.data.automatic === true ? reportTimestamp(Number(payout.data.arrival_date)) : '',

@@ -288,6 +288,12 @@ export const SETTINGS: readonly Setting[] = [
   })),
   { name: 'BURSAR_FX_MARKUP_BPS', area: 'api', accepted: 'a whole number, 0–9999', check: wholeNumber(9999) },
   {
+    name: 'BURSAR_FX_TOLERANCE_BPS',
+    area: 'api',
+    accepted: 'a whole number of basis points, 0–10000',
+    check: wholeNumber(10_000),
+  },
+  {
     name: 'BURSAR_SETTLEMENT_CURRENCY',
     area: 'api',
     accepted: 'an ISO 4217 code in upper case',

@@ -12,6 +12,7 @@ import type { AccountSpec, EntryInput, PostingInput } from './types.ts';
 export const FX_ENTRY_KINDS = {
   payinConverted: 'payin.succeeded',
   settled: 'fx.settled',
+  settlementDifference: 'fx.settlement_difference',
 } as const;
 
 /** The platform's position in a currency bought or sold by conversions (a trading account, no floor). */
@@ -142,6 +143,47 @@ export function fxSettled(input: {
       realised >= 0n ? line(fxGainLoss(s), 'credit', realised) : line(fxGainLoss(s), 'debit', -realised),
     ].filter((posting) => posting.amountMinor > 0n),
     metadata: { settlementId: input.settlementId, exchangeRate: input.exchangeRate, ...input.metadata },
+  };
+}
+
+/**
+ * Reconciliation found that the PSP settled a converted charge for a different amount than the `fx_settled` entry
+ * booked, within the tolerance (docs/currencies.md "Reconciliation"). PSP clearing in the settlement currency is
+ * brought to what the PSP really settled; the difference is realised FX gain (the PSP paid more) or loss:
+ *   S: Dr psp_clearing d / Cr fx_gain_loss d        (d > 0, gain)
+ *   S: Dr fx_gain_loss −d / Cr psp_clearing −d      (d < 0, loss)
+ * One currency, so it balances per currency. Reference `fx_difference:<balance transaction>`.
+ */
+export function fxSettlementDifference(input: {
+  balanceTransactionId: string;
+  presentmentCurrency: string;
+  settlementCurrency: string;
+  /** The PSP's settled amount less the booked one, in the settlement currency's minor units; never 0. */
+  differenceMinor: bigint;
+  effectiveAt?: Date;
+  metadata?: Record<string, unknown>;
+}): EntryInput {
+  const d = input.differenceMinor;
+  if (d === 0n) throw invalid('a settlement difference cannot be zero', 'differenceMinor');
+  if (input.presentmentCurrency === input.settlementCurrency)
+    throw invalid('a conversion needs two currencies', 'settlementCurrency');
+  const s = input.settlementCurrency;
+  const magnitude = d > 0n ? d : -d;
+  return {
+    reference: `fx_difference:${input.balanceTransactionId}`,
+    kind: FX_ENTRY_KINDS.settlementDifference,
+    description: `PSP settled ${input.balanceTransactionId} (${input.presentmentCurrency} → ${s}) ${d > 0n ? 'above' : 'below'} the booked amount by ${magnitude}: FX ${d > 0n ? 'gain' : 'loss'}`,
+    ...(input.effectiveAt === undefined ? {} : { effectiveAt: input.effectiveAt }),
+    postings:
+      d > 0n
+        ? [line(pspClearing(s), 'debit', d), line(fxGainLoss(s), 'credit', d)]
+        : [line(fxGainLoss(s), 'debit', magnitude), line(pspClearing(s), 'credit', magnitude)],
+    metadata: {
+      settlementId: input.balanceTransactionId,
+      presentmentCurrency: input.presentmentCurrency,
+      settlementCurrency: s,
+      ...input.metadata,
+    },
   };
 }
 

@@ -12,7 +12,9 @@ import type { RunCounters } from './report.ts';
 import type { ReconRuntime } from './runtime.ts';
 import { fileAll } from './filing.ts';
 import type { PayinSide } from './fixes.ts';
-import { debitTotalsByReference } from '../ledger/index.ts';
+import { debitTotalsByReference, fxSettledByTransaction } from '../ledger/index.ts';
+import { convertedSide, type FxBooked } from './domain/classify-fx.ts';
+import { recordFxLines, type FxLineRecord } from './fx-lines.ts';
 
 type StagedLine = PspLine & { importId: string };
 
@@ -34,6 +36,8 @@ interface LineRow {
   description: string | null;
   dispute_reason: string | null;
   metadata: Record<string, string>;
+  customer_facing_currency: string | null;
+  customer_facing_minor: bigint | null;
 }
 
 function toLine(importId: string, row: LineRow): StagedLine {
@@ -56,6 +60,10 @@ function toLine(importId: string, row: LineRow): StagedLine {
     payoutEffectiveAt: row.payout_effective_at ?? undefined,
     disputeReason: row.dispute_reason ?? undefined,
     metadata: row.metadata,
+    customerFacing:
+      row.customer_facing_currency === null || row.customer_facing_minor === null
+        ? undefined
+        : { currency: row.customer_facing_currency, amountMinor: BigInt(row.customer_facing_minor) },
   };
 }
 
@@ -191,6 +199,10 @@ interface ChunkState {
   payouts: PspPayoutRow[];
   toFile: Finding[];
   toCure: ToCure;
+  /** Converted charges: what fx_settled booked by balance transaction, and the outcomes to record. */
+  fxBooked: Map<string, FxBooked>;
+  fxLines: FxLineRecord[];
+  fxToleranceBps: number;
 }
 
 /** The next chunk of staged lines after `after`, in line order. */
@@ -198,7 +210,7 @@ async function readPspChunk(rt: ReconRuntime, importId: string, after: number): 
   const chunk = await rt.pool.query<LineRow>(
     `SELECT line, balance_transaction_id, category, currency, gross_minor, fee_minor, net_minor, created_at,
             available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at, description,
-            dispute_reason, metadata
+            dispute_reason, metadata, customer_facing_currency, customer_facing_minor
        FROM recon.psp_lines WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
     [importId, after, rt.chunkSize],
   );
@@ -302,6 +314,8 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
       line.sourceId === undefined
         ? undefined
         : state.booked.get(bookedEntryReference(line.category, line.sourceId)),
+    fxSettled: state.fxBooked.get(line.balanceTransactionId),
+    fxToleranceBps: state.fxToleranceBps,
   };
 }
 
@@ -332,6 +346,8 @@ function sortPspLine(
     }
   }
   if (result.pspPayout !== undefined) state.payouts.push({ ...result.pspPayout, line: line.line });
+  if (result.fx !== undefined)
+    state.fxLines.push({ ...result.fx, line: line.line, effectiveAt: line.createdAt });
   for (const finding of result.findings) {
     if (finding.fix === undefined) state.toFile.push(finding);
     else state.toCure.push({ finding, effectiveAt: line.createdAt });
@@ -390,6 +406,7 @@ async function applyPspChunk(
   const orders = await loadOrders(client, rt.fix.payins, lines);
   const booked = await debitTotalsByReference(client, bookedReferences(lines));
   const priorMatches = await loadPriorMatches(client, [...orders.byId.keys()]);
+  const converted = lines.filter((l) => convertedSide(l) !== undefined).map((l) => l.balanceTransactionId);
   const state: ChunkState = {
     seenBefore,
     orders,
@@ -399,9 +416,13 @@ async function applyPspChunk(
     payouts: [],
     toFile: [],
     toCure,
+    fxBooked: await fxSettledByTransaction(client, converted),
+    fxLines: [],
+    fxToleranceBps: rt.config.fxToleranceBps,
   };
   for (const line of lines) sortPspLine(rt, client, line, state, counters);
   await writeMatchesAndPayouts(client, importId, state);
+  await recordFxLines(client, { runId, importId }, state.fxLines, counters);
   await fileAll(rt, client, runId, state.toFile, counters);
 }
 

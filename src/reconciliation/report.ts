@@ -14,6 +14,8 @@ export interface RunCounters {
   pspTotals: Map<string, { grossMinor: bigint; feeMinor: bigint; netMinor: bigint; lines: number }>;
   bankTotals: Map<string, { creditMinor: bigint; debitMinor: bigint; lines: number }>;
   pspPayoutsReceived: number;
+  /** Converted charge lines recorded, by outcome (fx_matched, fx_difference_booked, …). */
+  fxLines: Partial<Record<string, number>>;
   internal: { ledgerOk: boolean | undefined; failures: number };
 }
 
@@ -29,6 +31,7 @@ export function newCounters(): RunCounters {
     pspTotals: new Map(),
     bankTotals: new Map(),
     pspPayoutsReceived: 0,
+    fxLines: {},
     internal: { ledgerOk: undefined, failures: 0 },
   };
 }
@@ -71,6 +74,7 @@ export function reportJson(
     queued: { finance: counters.queued.finance, investigation: counters.queued.investigation },
     exceptions_by_kind: counters.byKind,
     psp_payouts_received: counters.pspPayoutsReceived,
+    fx_lines: counters.fxLines,
     totals: {
       psp: Object.fromEntries(
         [...counters.pspTotals].map(([currency, t]) => [
@@ -111,6 +115,7 @@ export function reportLines(report: Record<string, unknown>): string[] {
     auto_fixed: number;
     queued: Record<string, number>;
     exceptions_by_kind: Record<string, number>;
+    fx_lines?: Record<string, number>;
     totals: { psp: Record<string, Record<string, unknown>>; bank: Record<string, Record<string, unknown>> };
     internal_checks: { ledger_verified: boolean | null; failures: number };
     duration_ms: number;
@@ -130,6 +135,8 @@ export function reportLines(report: Record<string, unknown>): string[] {
     ),
   ];
   for (const [kind, n] of Object.entries(r.exceptions_by_kind)) lines.push(`  ${kind}: ${n}`);
+  const fx = Object.entries(r.fx_lines ?? {});
+  if (fx.length > 0) lines.push(`fx lines:     ${fx.map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
   for (const [currency, t] of Object.entries(r.totals.psp)) {
     lines.push(`psp ${currency}: ${t.lines} lines, gross ${t.gross}, fee ${t.fee}, net ${t.net}`);
   }

@@ -58,10 +58,10 @@ async function insertPspBatch(client: PoolClient, importId: string, batch: PspLi
   await client.query(
     `INSERT INTO recon.psp_lines (import_id, line, balance_transaction_id, category, currency, gross_minor, fee_minor,
        net_minor, created_at, available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at,
-       description, dispute_reason, metadata)
+       description, dispute_reason, metadata, customer_facing_currency, customer_facing_minor)
      SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
        $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
-       $16::text[], $17::text[], $18::jsonb[])`,
+       $16::text[], $17::text[], $18::jsonb[], $19::text[], $20::bigint[])`,
     [
       importId,
       col((l) => l.line),
@@ -81,6 +81,8 @@ async function insertPspBatch(client: PoolClient, importId: string, batch: PspLi
       col((l) => l.description ?? null),
       col((l) => l.disputeReason ?? null),
       col((l) => JSON.stringify(l.metadata)),
+      col((l) => l.customerFacing?.currency ?? null),
+      col((l) => l.customerFacing?.amountMinor.toString() ?? null),
     ],
   );
 }

@@ -1,4 +1,5 @@
 import type { PspLine } from '../psp-report/reader.ts';
+import { classifyFxLine, convertedSide, type FxBooked, type FxLineOutcome } from './classify-fx.ts';
 import { jsonSafe, type Finding, type OrderFacts } from './types.ts';
 
 /**
@@ -21,6 +22,9 @@ export interface PspLineContext {
   feeBookedMinor: bigint | undefined;
   /** The amount booked under `refund:<source id>` / `chargeback:<source id>`, when there is such an entry. */
   bookedEntryMinor: bigint | undefined;
+  /** A converted charge: what `fx_settled:<balance transaction id>` booked, and the tolerance (basis points). */
+  fxSettled?: FxBooked | undefined;
+  fxToleranceBps?: number;
 }
 
 export interface PspLineResult {
@@ -31,6 +35,8 @@ export interface PspLineResult {
   matchedOrderIds: string[];
   /** A payout line: the PSP's payout to our bank, for the bank statement to meet. */
   pspPayout?: { id: string; amountMinor: bigint; currency: string; effectiveAt: Date | undefined };
+  /** A converted charge line: its settlement compared with the booked conversion (classify-fx.ts). */
+  fx?: FxLineOutcome;
 }
 
 export const CHARGE_CATEGORIES: ReadonlySet<string> = new Set(['charge', 'payment']);
@@ -51,6 +57,12 @@ export function lineEvidence(line: PspLine & { importId: string }): Record<strin
     ...(line.chargeId === undefined ? {} : { charge_id: line.chargeId }),
     ...(line.createdAt === undefined ? {} : { created: line.createdAt.toISOString() }),
     ...(Object.keys(line.metadata).length === 0 ? {} : { metadata: line.metadata }),
+    ...(line.customerFacing === undefined
+      ? {}
+      : {
+          customer_facing_currency: line.customerFacing.currency,
+          customer_facing_minor: line.customerFacing.amountMinor.toString(),
+        }),
   };
 }
 
@@ -149,11 +161,13 @@ function chargeMoneyFinding(
       amountMinor: line.grossMinor,
     };
   }
+  // A converted charge is compared in what the customer paid (the presentment side); its settlement apart.
+  const charged = convertedSide(line) ?? { currency: line.currency, amountMinor: line.grossMinor };
   const currencies = new Set(ctx.orders.map((order) => order.currency));
-  if (currencies.size !== 1 || !currencies.has(line.currency)) {
+  if (currencies.size !== 1 || !currencies.has(charged.currency)) {
     return {
       kind: 'currency_mismatch',
-      cause: `the PSP charged in ${line.currency}; order(s) ${ids.join(', ')} are in ${[...currencies].join(', ')}`,
+      cause: `the PSP charged in ${charged.currency}; order(s) ${ids.join(', ')} are in ${[...currencies].join(', ')}`,
       dedupeKey: `currency_mismatch:${line.balanceTransactionId}`,
       evidence,
       currency: line.currency,
@@ -161,14 +175,14 @@ function chargeMoneyFinding(
     };
   }
   const expected = ctx.orders.reduce((sum, order) => sum + order.amountMinor, 0n);
-  if (expected === line.grossMinor) return undefined;
+  if (expected === charged.amountMinor) return undefined;
   return {
     kind: 'amount_mismatch',
-    cause: `the PSP charged ${line.grossMinor}; order(s) ${ids.join(', ')} total ${expected} (${line.currency} minor units)`,
+    cause: `the PSP charged ${charged.amountMinor}; order(s) ${ids.join(', ')} total ${expected} (${charged.currency} minor units)`,
     dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
     evidence: { ...evidence, expected_minor: expected.toString() },
-    currency: line.currency,
-    amountMinor: line.grossMinor - expected,
+    currency: charged.currency,
+    amountMinor: charged.amountMinor - expected,
   };
 }
 
@@ -246,7 +260,9 @@ function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
   const missed = missedWebhookFinding(line, ctx, evidence);
   if (missed !== undefined) findings.push(missed);
   findings.push(...feeFinding(line, ctx, orders));
-  return { findings, matched: true, matchedOrderIds: ids };
+  const fx = classifyFxLine(line, ctx.fxSettled, ctx.fxToleranceBps ?? 0, evidence);
+  if (fx?.finding !== undefined) findings.push(fx.finding);
+  return { findings, matched: true, matchedOrderIds: ids, ...(fx === undefined ? {} : { fx }) };
 }
 
 function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {

@@ -22,6 +22,10 @@ export const KIND_CLASS = {
   payout_returned_unusual: 'finance',
   refund_unbooked: 'finance',
   dispute_unbooked: 'finance',
+  // A converted charge: the PSP settled beyond the tolerance from what is booked, or settled a conversion we
+  // never booked (docs/currencies.md "Reconciliation").
+  fx_difference: 'finance',
+  fx_settlement_unbooked: 'finance',
   // The cause is unknown.
   unmatched_psp_line: 'investigation',
   unmatched_bank_line: 'investigation',

@@ -37,6 +37,11 @@ export interface PspLine {
   disputeReason: string | undefined;
   /** `payment_metadata[key]` columns (empty values left out). */
   metadata: Record<string, string>;
+  /**
+   * What the customer was charged (`customer_facing_amount` / `customer_facing_currency`), signed as gross. For a
+   * converted charge it is in the presentment currency while `currency` and `gross` are the settlement side.
+   */
+  customerFacing?: { currency: string; amountMinor: bigint } | undefined;
 }
 
 const REQUIRED = ['balance_transaction_id', 'currency', 'gross', 'fee', 'net', 'reporting_category'] as const;
@@ -99,11 +104,11 @@ export function readHeader(fields: string[], line: number): ReportHeader {
   };
 }
 
-function currencyOf(text: string, line: number): string {
+function currencyOf(text: string, line: number, column = 'currency'): string {
   try {
     return assertCurrency(text.toUpperCase());
   } catch {
-    throw malformedAt(line, 'currency', `"${text}" is not an ISO 4217 currency`);
+    throw malformedAt(line, column, `"${text}" is not an ISO 4217 currency`);
   }
 }
 
@@ -123,6 +128,20 @@ function metadataOf(header: ReportHeader, fields: string[]): Record<string, stri
     if (value !== '') metadata[key] = value;
   }
   return metadata;
+}
+
+/** The customer-facing amount and currency, when the report carries both; refused when only one is given. */
+function customerFacingOf(
+  get: (column: string) => string,
+  line: number,
+): { currency: string; amountMinor: bigint } | undefined {
+  const amount = get('customer_facing_amount');
+  const code = get('customer_facing_currency');
+  if (amount === '' && code === '') return undefined;
+  if (amount === '' || code === '')
+    throw malformedAt(line, 'customer_facing_amount', 'customer_facing_amount and _currency go together');
+  const currency = currencyOf(code, line, 'customer_facing_currency');
+  return { currency, amountMinor: amountOf(amount, currency, line, 'customer_facing_amount') };
 }
 
 /** Reads one data row into a line: identity, currency, amounts (`net = gross − fee`), timestamps, references. */
@@ -165,6 +184,7 @@ export function readLine(header: ReportHeader, fields: string[], line: number): 
     payoutEffectiveAt: timestampOf(get(payoutAtColumn), line, payoutAtColumn),
     disputeReason: optional('dispute_reason'),
     metadata: metadataOf(header, fields),
+    customerFacing: customerFacingOf(get, line),
   };
 }
 
