@@ -4,6 +4,9 @@ import { AppError } from '../errors.ts';
 import { assertCurrency } from '../money/index.ts';
 import { getPayout, listPayouts } from '../payouts/index.ts';
 import {
+  fxPositionsCsv,
+  fxPositionsReport,
+  fxPositionsToWire,
   payoutCsv,
   payoutReport,
   payoutReportToWire,
@@ -21,7 +24,8 @@ import { parse, UsageError } from './args.ts';
 
 export const REPORT_USAGE = `bursar report statement <seller_account> --out <file> [--from <time>] [--to <time>] [--currency <CUR>] [--format csv|json]
 bursar report payout (<po_ id> | --run-date <YYYY-MM-DD>) --out <file> [--format csv|json]
-bursar report platform --out <file> [--from <time>] [--to <time>] [--currency <CUR>] [--format csv|json]`;
+bursar report platform --out <file> [--from <time>] [--to <time>] [--currency <CUR>] [--format csv|json]
+bursar report fx-positions --out <file> [--from <time>] [--to <time>] [--format csv|json]`;
 
 const OPTIONS = {
   out: { type: 'string' },
@@ -100,8 +104,17 @@ async function platformFile(db: Queryable, v: Values, csv: boolean) {
   };
 }
 
+async function fxPositionsFile(db: Queryable, v: Values, csv: boolean) {
+  if (v.currency !== undefined) throw new UsageError(`fx-positions takes no --currency\n${REPORT_USAGE}`);
+  const report = await fxPositionsReport(db, windowOf(v, new Date()));
+  return {
+    text: csv ? fxPositionsCsv(report) : json(fxPositionsToWire(report)),
+    summary: `${report.pairs.length} currency pair(s)`,
+  };
+}
+
 /**
- * `bursar report statement|payout|platform`: the reports of the API (docs/reports.md) written to a file, amounts in
+ * `bursar report statement|payout|platform|fx-positions`: the reports of the API (docs/reports.md) written to a file, amounts in
  * major units with their currency. CSV unless `--format json`.
  */
 export async function reportCommand(
@@ -121,6 +134,7 @@ export async function reportCommand(
     if (sub === 'statement') return statementFile(db.pool, positionals[0], values, csv);
     if (sub === 'payout') return payoutFile(db.pool, positionals[0], values, csv);
     if (sub === 'platform' && positionals.length === 0) return platformFile(db.pool, values, csv);
+    if (sub === 'fx-positions' && positionals.length === 0) return fxPositionsFile(db.pool, values, csv);
     throw new UsageError(REPORT_USAGE);
   });
   await writeFile(values.out, result.text, 'utf8');

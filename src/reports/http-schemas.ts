@@ -84,3 +84,36 @@ export const PayoutReconciliationWire = z.object({
     }),
   ),
 });
+
+export const FxPositionsWire = z.object({
+  object: z.literal('fx_positions_report'),
+  from: Timestamp,
+  to: Timestamp,
+  pairs: z.array(
+    z.object({
+      from_currency: z.string().describe('the currency converted from (what buyers paid in)'),
+      to_currency: z.string().describe('the currency converted to (sellers’ or the settlement currency)'),
+      conversions: z.number().int().describe('converted sales recorded in the window'),
+      converted_volume: Amount.describe('converted sales, in from_currency'),
+      converted_value: Amount.describe('the same at the mid rate, in to_currency'),
+      refunded_volume: Amount.describe('refunds of converted sales, in from_currency'),
+      fx_revenue: Amount.describe('the markup (spread), in to_currency'),
+      realised_gain_loss: Amount.describe('realised when the PSP settled, in to_currency (< 0: loss)'),
+      settlement_differences: Amount.describe('differences reconciliation booked, in to_currency'),
+      net_position_from: Amount.describe('change of the open position in from_currency (> 0: long)'),
+      net_position_to: Amount.describe('change of the open position in to_currency (> 0: long)'),
+    }),
+  ),
+  currencies: z.array(
+    z.object({
+      currency: z.string(),
+      position_opening: Amount.describe('platform:fx_position:<CUR> at from'),
+      position_movement: Amount.describe(
+        'its movement in (from, to]: the pairs’ net positions in it add up to this',
+      ),
+      position_closing: Amount.describe('platform:fx_position:<CUR> at to: the open position'),
+      fx_revenue: Amount.describe('platform:fx_revenue:<CUR> movement'),
+      gain_loss: Amount.describe('platform:fx_gain_loss:<CUR> movement'),
+    }),
+  ),
+});

@@ -7,7 +7,14 @@ import { errorResponses } from '../http/schemas.ts';
 import { assertCurrency } from '../money/index.ts';
 import { getPayout } from '../payouts/index.ts';
 import { getSellerOrThrow } from '../sellers/index.ts';
-import { PayoutReconciliationWire, PlatformReportWire, StatementWire } from './http-schemas.ts';
+import { fxPositionsReport } from './fx-positions.ts';
+import { fxPositionsCsv, fxPositionsToWire } from './fx-wire.ts';
+import {
+  FxPositionsWire,
+  PayoutReconciliationWire,
+  PlatformReportWire,
+  StatementWire,
+} from './http-schemas.ts';
 import { payoutReport } from './payout-report.ts';
 import { platformReport } from './platform.ts';
 import { sellerStatement } from './statement.ts';
@@ -69,12 +76,16 @@ function csvBody(text: string): never {
   return text as never;
 }
 
-/** Report routes: the seller statement, a payout's transactions and the platform report (docs/reports.md). */
+/**
+ * Report routes: the seller statement, a payout's transactions, the platform report and the FX positions
+ * (docs/reports.md).
+ */
 export function reportRoutes(ctx: AppContext): RouteModule {
   return (app) => {
     statementRoute(app, ctx);
     payoutTransactionsRoute(app, ctx);
     platformRoute(app, ctx);
+    fxPositionsRoute(app, ctx);
   };
 }
 
@@ -176,6 +187,29 @@ function platformRoute(app: App, ctx: AppContext): void {
       const report = await platformReport(ctx.pool, { ...window, currency: request.query.currency });
       if (wantsCsv(request)) return reply.type(csvType).send(csvBody(platformCsv(report)));
       return platformToWire(report);
+    },
+  );
+}
+
+function fxPositionsRoute(app: App, ctx: AppContext): void {
+  app.get(
+    '/v1/reports/fx-positions',
+    {
+      config: { auth: { scope: 'ops' } },
+      schema: {
+        summary: 'FX positions',
+        description:
+          "Per currency pair, from the ledger's FX accounts over (from, to]: converted volume, FX revenue (the markup), gain or loss realised at the PSP's settlement, settlement differences booked by reconciliation, and the change of the open position in each currency; per currency, the FX accounts' opening, movement and closing. JSON, or CSV.",
+        tags: ['reports'],
+        querystring: z.object({ from: Bound, to: Bound, format: Format }).strict(),
+        response: { 200: jsonOrCsv(FxPositionsWire, 'the FX positions'), ...errorResponses() },
+      },
+    },
+    async (request, reply) => {
+      const window = windowOf(request.query, ctx.clock.now());
+      const report = await fxPositionsReport(ctx.pool, window);
+      if (wantsCsv(request)) return reply.type(csvType).send(csvBody(fxPositionsCsv(report)));
+      return fxPositionsToWire(report);
     },
   );
 }

@@ -11,3 +11,5 @@ export {
   statementCsv,
   statementToWire,
 } from './wire.ts';
+export { fxPositionsReport, type FxPositionsReport } from './fx-positions.ts';
+export { fxPositionsCsv, fxPositionsToWire } from './fx-wire.ts';
