@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RatesProvider } from '../../src/fx/index.ts';
+import { reconcileFiles, sandboxReportFetcher } from '../../src/reconciliation/index.ts';
 import { savedMethodBody, uid } from '../support/payins.ts';
 import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
 
@@ -12,6 +13,8 @@ import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
  */
 
 let stack: PayinsStack;
+/** Before the first charge: the start of the PSP report reconciled at the end. */
+let startedAt: Date;
 
 /** The sandbox's rates file, read once the sandbox listens (its port is known only then). */
 const sandboxRates: RatesProvider = {
@@ -23,6 +26,7 @@ const sandboxRates: RatesProvider = {
 };
 
 beforeAll(async () => {
+  startedAt = new Date(Date.now() - 60_000);
   stack = await startPayinsStack({
     sandbox: { settlementCurrency: 'USD', fxSpreadBps: 50 },
     compose: {
@@ -140,5 +144,62 @@ describe('checkouts in the buyer’s currency, sellers paid in theirs, over the 
       422,
       'fx_quote_expired',
     ]);
+  });
+
+  it('reconciles the sandbox report: every converted charge matched in what the buyer paid, a settlement difference within the tolerance booked as FX gain, the ledger verified', async () => {
+    const body = savedMethodBody(['fx_usd_seller'], { amount: '30.00', currency: 'EUR' });
+    await payAndWait(body);
+    const settled = await stack.db.pool.query<{ reference: string }>(
+      `SELECT reference FROM ledger.entries WHERE reference LIKE 'fx_settled:%' AND metadata ->> 'checkoutId' = $1`,
+      [body.checkout_id],
+    );
+    const txn = settled.rows[0]?.reference.slice('fx_settled:'.length) ?? '';
+    // The PSP's report shows this charge settled 0.02 USD above what its answer said (within 10 bp of 32.44).
+    await stack.sandbox.pool.query(
+      `UPDATE sandbox.objects SET data = data || jsonb_build_object('amount', (data ->> 'amount')::bigint + 2,
+                                                                   'net', (data ->> 'net')::bigint + 2)
+        WHERE id = $1 AND object = 'balance_transaction'`,
+      [txn],
+    );
+    // The day's report, downloaded from the sandbox as the daily run does, then reconciled.
+    const interval = { start: startedAt, end: new Date(Date.now() + 60_000) };
+    const report = await sandboxReportFetcher({
+      secretKey: stack.sandbox.secretKey,
+      webhookSecret: stack.webhookSecret,
+      host: '127.0.0.1',
+      port: stack.sandbox.port,
+      protocol: 'http',
+    })(interval);
+    const run = await reconcileFiles(
+      stack.modules.reconciliation.runtime,
+      { psp: [report] },
+      { trigger: 'test', origin: 'psp_fetch', intervalStart: interval.start, intervalEnd: interval.end },
+    ).finally(() => report.cleanup?.());
+    const fxLines = run.fx_lines as Record<string, number>;
+    expect(fxLines.fx_difference_booked, JSON.stringify(run)).toBe(1);
+    expect(fxLines.fx_matched).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(fxLines).sort()).toEqual(['fx_difference_booked', 'fx_matched']);
+    const filed = await stack.db.pool.query<{ kind: string }>(
+      'SELECT kind FROM recon.exceptions WHERE run_id = $1',
+      [run.run_id],
+    );
+    expect(filed.rows).toEqual([]);
+    const difference = await stack.db.pool.query<{ kind: string; metadata: Record<string, unknown> }>(
+      'SELECT kind, metadata FROM ledger.entries WHERE reference = $1',
+      [`fx_difference:${txn}`],
+    );
+    expect(difference.rows[0]).toMatchObject({
+      kind: 'fx.settlement_difference',
+      metadata: { settlementId: txn },
+    });
+    const positions = await stack.get(
+      `/v1/reports/fx-positions?from=${encodeURIComponent(startedAt.toISOString())}`,
+    );
+    expect(positions.status).toBe(200);
+    const pairs = (positions.json as { pairs: Array<Record<string, unknown>> }).pairs;
+    expect(pairs.find((p) => p.from_currency === 'EUR' && p.to_currency === 'USD')).toMatchObject({
+      settlement_differences: '0.02',
+    });
+    expect(await stack.ledgerOk()).toBe(true);
   });
 });
