@@ -40,6 +40,8 @@ const BY_KIND: Record<string, MovementCategory> = {
   'debt.written_off': 'write_off',
   'fx.conversion': 'fx',
   'fx.gain_loss': 'fx',
+  'fx.settled': 'fx',
+  'fx.settlement_difference': 'fx',
   'ledger.reversal': 'reversal',
 };
 
