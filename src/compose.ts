@@ -166,6 +166,11 @@ function lazyPsp(name: string, build: () => PaymentServiceProvider): PaymentServ
     submitDisputeEvidence: (request) => psp().submitDisputeEvidence(request),
     closeDispute: (disputeId, key) => psp().closeDispute(disputeId, key),
     retrieveRefund: (refundId) => psp().retrieveRefund(refundId),
+    listRefunds: async (createdGteUnix) => {
+      const built = psp();
+      if (built.listRefunds === undefined) return [];
+      return await built.listRefunds(createdGteUnix);
+    },
     findRefund: (paymentId, metadata) => psp().findRefund(paymentId, metadata),
     verifyWebhook: (rawBody, signature) => psp().verifyWebhook(rawBody, signature),
     interpretEvent: (event) => psp().interpretEvent(event),

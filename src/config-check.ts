@@ -309,6 +309,12 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_REFUNDS_TICK_MS',
   ].map((name): Setting => ({ name, area: 'worker', accepted: 'a whole number', check: wholeNumber(1e12) })),
   {
+    name: 'BURSAR_REFUNDS_DISCOVER_MS',
+    area: 'worker',
+    accepted: 'a whole number of milliseconds (0 turns refund discovery off)',
+    check: wholeNumber(1e12),
+  },
+  {
     name: 'BURSAR_REFUND_PLATFORM_FEE',
     area: 'api',
     accepted: 'keep or proportional',

@@ -265,6 +265,12 @@ export interface PaymentServiceProvider {
   /** One refund by the PSP's id. */
   retrieveRefund(refundId: string): Promise<PspRefund>;
   /**
+   * Every refund the PSP made since `createdGteUnix` (Unix seconds), newest first, all pages followed up to a cap:
+   * the refund worker's discovery of refunds whose every webhook was lost (made in the PSP's dashboard, or ours
+   * whose final webhook never came). Optional: a PSP without it leaves those to the poller and reconciliation.
+   */
+  listRefunds?(createdGteUnix: number): Promise<PspRefundFacts[]>;
+  /**
    * The refund of `paymentId` we created with this metadata (our refund id), when the PSP has one: how an
    * answer that was lost is found again before a retry.
    */

@@ -17,6 +17,11 @@ export interface RefundsConfig {
   pspFeeMaxAttempts: number;
   /** How often the refund worker looks for work. */
   tickIntervalMs: number;
+  /**
+   * How often the refund worker lists the PSP's refunds of the last 72 hours to find those whose webhooks were lost
+   * (`BURSAR_REFUNDS_DISCOVER_MS`); 0 turns discovery off.
+   */
+  discoverEveryMs: number;
   /** Refunds taken per tick and step. */
   batchSize: number;
 }
@@ -29,6 +34,7 @@ export const DEFAULT_REFUNDS_CONFIG: RefundsConfig = {
   pspFeeRetryMs: 60_000,
   pspFeeMaxAttempts: 20,
   tickIntervalMs: 1_000,
+  discoverEveryMs: 60_000,
   batchSize: 20,
 };
 
@@ -55,6 +61,7 @@ export function loadRefundsConfig(env: NodeJS.ProcessEnv = process.env): Refunds
     pspFeeRetryMs: d.pspFeeRetryMs,
     pspFeeMaxAttempts: d.pspFeeMaxAttempts,
     tickIntervalMs: int(env, 'BURSAR_REFUNDS_TICK_MS', d.tickIntervalMs),
+    discoverEveryMs: int(env, 'BURSAR_REFUNDS_DISCOVER_MS', d.discoverEveryMs),
     batchSize: d.batchSize,
   };
 }

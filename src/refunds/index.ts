@@ -14,4 +14,13 @@ export { refundTotals, succeededRefundsBetween } from './store.ts';
 export { refundDays, type RefundDay } from './stats.ts';
 export { resetRefundForReplay, claimDueRefunds, executeRefund } from './executor.ts';
 export { refundTick } from './worker.ts';
+export { discoverRefundsOnce } from './discovery.ts';
+export {
+  REFUND_DISCOVERY_WINDOW_MS,
+  discoverySinceUnix,
+  needsApplying,
+  refundsToApply,
+  type KnownRefund,
+} from './discovery-plan.ts';
+export { applyPspRefundFacts, type PspRefundVia } from './psp-events.ts';
 export type { Refund, RefundableOrder, RefundStatus } from './types.ts';

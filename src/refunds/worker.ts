@@ -1,12 +1,19 @@
 import { forEachIsolated, loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
+import { discoverRefundsOnce } from './discovery.ts';
 import { claimDueRefunds, executeRefund } from './executor.ts';
 import { pollPendingRefunds } from './poller.ts';
 import { followUpRefundPspFees } from './psp-fee.ts';
 import type { RefundsRuntime } from './runtime.ts';
 
-/** One tick: execute (and sweep) due refunds, poll refunds pending at the PSP, book PSP fees passed on. */
-export async function refundTick(rt: RefundsRuntime): Promise<{ failed: string[] }> {
+/**
+ * One tick: execute (and sweep) due refunds, discover refunds whose webhooks were lost (when `discover` says so:
+ * the worker asks every `discoverEveryMs`), poll refunds pending at the PSP, book PSP fees passed on.
+ */
+export async function refundTick(
+  rt: RefundsRuntime,
+  options: { discover?: boolean } = {},
+): Promise<{ failed: string[] }> {
   const guard = loopGuard(rt.ctx);
   return await runSteps(guard, [
     {
@@ -24,6 +31,7 @@ export async function refundTick(rt: RefundsRuntime): Promise<{ failed: string[]
         );
       },
     },
+    ...(options.discover === true ? [{ name: 'refund_discover', run: () => discoverRefundsOnce(rt) }] : []),
     { name: 'refund_poll', run: () => pollPendingRefunds(rt) },
     { name: 'refund_psp_fees', run: () => followUpRefundPspFees(rt) },
   ]);
@@ -40,11 +48,18 @@ export function createRefundsWorker(rt: RefundsRuntime): BackgroundService {
   let stopped = true;
   let failing: string[] = [];
   let failedTicks = 0;
+  let nextDiscoverAt = 0;
+  const discoverNow = (): boolean => {
+    const every = rt.config.discoverEveryMs;
+    if (every <= 0 || Date.now() < nextDiscoverAt) return false;
+    nextDiscoverAt = Date.now() + every;
+    return true;
+  };
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(
       () => {
-        running = refundTick(rt)
+        running = refundTick(rt, { discover: discoverNow() })
           .then(({ failed }) => {
             failing = failed;
             failedTicks = failed.length > 0 ? failedTicks + 1 : 0;

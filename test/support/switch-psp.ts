@@ -42,6 +42,8 @@ export class SwitchPsp implements PaymentServiceProvider {
     this.psp.submitDisputeEvidence(request);
   closeDispute: PaymentServiceProvider['closeDispute'] = (id, key) => this.psp.closeDispute(id, key);
   retrieveRefund: PaymentServiceProvider['retrieveRefund'] = (id) => this.psp.retrieveRefund(id);
+  listRefunds: NonNullable<PaymentServiceProvider['listRefunds']> = async (createdGteUnix) =>
+    this.psp.listRefunds === undefined ? [] : await this.psp.listRefunds(createdGteUnix);
   findRefund: PaymentServiceProvider['findRefund'] = (paymentId, metadata) =>
     this.psp.findRefund(paymentId, metadata);
   verifyWebhook: PaymentServiceProvider['verifyWebhook'] = (raw, signature) =>

@@ -9,6 +9,7 @@ import {
   type PspCharge,
   type PspEvent,
   type PspRefund,
+  type PspRefundFacts,
   type PspRefundRequest,
 } from '../port.ts';
 import type { StripePspConfig } from './config.ts';
@@ -16,7 +17,7 @@ import { mapStripeError } from './errors.ts';
 import { closeDispute, listDisputes, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
 import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
-import { refundCreateParams, toPspRefund } from './refunds.ts';
+import { refundCreateParams, toPspRefund, toPspRefundFacts } from './refunds.ts';
 
 /** The Stripe API version the adapter is written against (the one stripe-node 23.1.0 pins). */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
@@ -156,6 +157,18 @@ async function retrieveRefund(stripe: Stripe, refundId: string): Promise<PspRefu
   return toPspRefund(await call(() => stripe.refunds.retrieve(refundId)));
 }
 
+/** The most refunds one discovery reads (50 pages of 100); older ones are left to the next look and reconciliation. */
+export const LIST_REFUNDS_MAX = 5_000;
+
+async function listRefunds(stripe: Stripe, createdGteUnix: number): Promise<PspRefundFacts[]> {
+  const listed = await call(() =>
+    stripe.refunds
+      .list({ created: { gte: Math.floor(createdGteUnix) }, limit: 100 })
+      .autoPagingToArray({ limit: LIST_REFUNDS_MAX }),
+  );
+  return listed.map(toPspRefundFacts);
+}
+
 async function findRefund(
   stripe: Stripe,
   paymentId: string,
@@ -221,6 +234,7 @@ export function createStripePsp(
     submitDisputeEvidence: (request) => submitDisputeEvidence(stripe, request),
     closeDispute: (disputeId, idempotencyKey) => closeDispute(stripe, disputeId, idempotencyKey),
     retrieveRefund: (refundId) => retrieveRefund(stripe, refundId),
+    listRefunds: (createdGteUnix) => listRefunds(stripe, createdGteUnix),
     findRefund: (paymentId, metadata) => findRefund(stripe, paymentId, metadata),
     interpretEvent: interpretStripeEvent,
     verifyWebhook: (rawBody, signatureHeader) => verifyWebhook(stripe, config, rawBody, signatureHeader),

@@ -8,4 +8,4 @@ export {
 export { loadStripeConfig, type StripePspConfig } from './config.ts';
 export { mapStripeError } from './errors.ts';
 export { interpretStripeEvent } from './events.ts';
-export { REFUND_METADATA_KEY } from './refunds.ts';
+export { REFUND_METADATA_KEY, toPspRefundFacts } from './refunds.ts';

@@ -48,6 +48,22 @@ export function toPspRefund(refund: Stripe.Refund, fallbackPaymentId = ''): PspR
   return result;
 }
 
+/** A listed refund as the facts a refund event carries (our refund id read from its metadata). */
+export function toPspRefundFacts(refund: Stripe.Refund): PspRefundFacts {
+  const mapped = toPspRefund(refund);
+  const ours = mapped.metadata?.[REFUND_METADATA_KEY];
+  return {
+    refundId: mapped.refundId,
+    paymentId: mapped.paymentId === '' ? undefined : mapped.paymentId,
+    chargeId: mapped.chargeId,
+    amountMinor: mapped.amountMinor,
+    currency: mapped.currency,
+    state: mapped.state,
+    bursarRefundId: ours === undefined || ours === '' ? undefined : ours,
+    failureReason: mapped.failureReason,
+  };
+}
+
 export function refundCreateParams(request: PspRefundRequest): Stripe.RefundCreateParams {
   return {
     payment_intent: request.paymentId,
