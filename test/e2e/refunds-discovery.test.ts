@@ -274,4 +274,18 @@ describe('refund discovery end to end with every refund webhook dropped', () => 
       await stack.modules.refunds.worker.start();
     }
   });
+
+  it('the sandbox lists refunds by created[gte] page by page, and the adapter follows every page', async () => {
+    const since = Math.floor(Date.now() / 1000) - 3600;
+    const paged = await stack.sandbox.stripe.refunds
+      .list({ created: { gte: since }, limit: 2 })
+      .autoPagingToArray({ limit: 1000 });
+    expect(paged.length).toBeGreaterThan(2);
+    expect(new Set(paged.map((r) => r.id)).size).toBe(paged.length);
+    const viaPort = await stack.modules.refunds.runtime.psp.listRefunds?.(since);
+    expect(viaPort?.map((f) => f.refundId)).toEqual(paged.map((r) => r.id));
+    expect(await stack.sandbox.stripe.refunds.list({ created: { gte: since + 7200 } })).toMatchObject({
+      data: [],
+    });
+  });
 });
