@@ -35,9 +35,9 @@ export interface ChaosOptions {
   /** Kills while refunds and disputes are driven (after the checkouts). */
   moneyBackKills: number;
   /**
-   * Whether the PSP may drop webhooks while refunds and disputes are driven (true by default). A refund made in
-   * the PSP's dashboard whose every webhook is lost stays unknown to Bursar until reconciliation files it
-   * (`refund_unbooked`): Bursar does not list the PSP's refunds to discover one (docs/disputes.md, "Known gaps").
+   * Whether the PSP may drop webhooks while refunds and disputes are driven (true by default). A refund or a
+   * dispute whose every webhook is lost is found by Bursar's discovery (the refund worker's `refund_discover`
+   * every `BURSAR_REFUNDS_DISCOVER_MS`, 2 s here; the dispute poller's listing), so it is booked once all the same.
    */
   moneyBackWebhookDrops?: boolean;
   sellers: number;
@@ -222,6 +222,8 @@ function processEnv(options: ChaosOptions): NodeJS.ProcessEnv {
     BURSAR_REFUNDS_MAX_ATTEMPTS: '40',
     BURSAR_REFUNDS_RETRY_BASE_MS: '200',
     BURSAR_REFUNDS_RETRY_MAX_MS: '3000',
+    // Refunds whose every webhook the PSP dropped (ours, and those made at the PSP) are discovered this often.
+    BURSAR_REFUNDS_DISCOVER_MS: '2000',
     BURSAR_DISPUTES_POLL_MS: '3000',
     BURSAR_DISPUTES_TICK_MS: '500',
     SANDBOX_REFUND_DELAY_MS: '1500',
