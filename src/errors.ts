@@ -195,6 +195,11 @@ export const ERROR_CODES = {
     description: "The payout's currency is not the seller's balance currency.",
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
+  payout_ach_file_malformed: {
+    status: 422,
+    description:
+      'An ACH return/notification-of-change file breaks the NACHA record rules (a record not 94 characters, an unknown record type, an addenda without its entry); the message names the line. Nothing of it was applied.',
+  },
   payout_status_report_malformed: {
     status: 422,
     description:

@@ -10,11 +10,11 @@ import {
   providerFor,
   readPayoutFile,
   runPayouts,
-  settleFromAch,
   settleFromCamt,
 } from '../payouts/index.ts';
 import { assertCurrency, formatAmount } from '../money/index.ts';
 import { parse, UsageError } from './args.ts';
+import { settleAchCommand } from './payouts-ach.ts';
 import { settleStatusCommand } from './payouts-status.ts';
 
 export const PAYOUTS_USAGE = `bursar payouts run [--date YYYY-MM-DD [--as-of-test-clock]] [--same-day]
@@ -86,24 +86,8 @@ export async function payoutsCommand(
     );
     return 0;
   }
-  if (sub === 'settle-ach') return await settleAchCommand(rest, db, out);
+  if (sub === 'settle-ach') return await settleAchCommand(rest, db, config, log, out);
   throw new UsageError(PAYOUTS_USAGE);
-}
-
-/** `bursar payouts settle-ach <file>`: ACH returns and notifications of change (docs/payouts.md "NACHA ACH"). */
-async function settleAchCommand(rest: string[], db: Database, out: (line: string) => void): Promise<number> {
-  const path = rest[0];
-  if (path === undefined || rest.length > 1) throw new UsageError(PAYOUTS_USAGE);
-  const result = await settleFromAch(db.pool, await readFile(path, 'latin1'), path);
-  out(
-    `entries: ${result.entries}, returned: ${result.returned}, corrections: ${result.corrections}, ` +
-      `unchanged: ${result.unchanged}, unmatched: ${result.unmatched.length}`,
-  );
-  for (const item of result.unmatched) out(`unmatched line ${item.line}: ${item.reason}`);
-  if (result.corrections > 0) {
-    out('corrections wait for an operator: GET /v1/sellers/{seller}/bank_corrections?status=open');
-  }
-  return 0;
 }
 
 /** `bursar payouts run [--date D [--as-of-test-clock]]`: the payout run of one day, with its totals and files. */

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, isAppError } from '../errors.ts';
 import { fileInput, type FileInput } from './input.ts';
 import type { ReconRuntime } from './runtime.ts';
+import { achFileSeen, applyAchReturnFile, isAchFile } from './ach-returns.ts';
 import { applyStatusReport, isStatusReportFile } from './status-reports.ts';
 import { importBankStatement, importPspReport, reportDayInterval, runReconciliation } from './service.ts';
 
@@ -65,11 +67,33 @@ async function statusReportOf(rt: ReconRuntime, file: string, name: string): Pro
 }
 
 /**
+ * Applies an ACH return/NOC file of the bank directory not read before (by SHA-256); its unmatched lines are filed
+ * as `ach_return_unmatched`. A malformed one is logged and skipped whole.
+ */
+async function achReturnsOf(rt: ReconRuntime, file: string, name: string): Promise<void> {
+  if (rt.fix.payouts.applyAchReturns === undefined) return;
+  const text = await fs.readFile(file, 'latin1');
+  if (await achFileSeen(rt, createHash('sha256').update(text).digest('hex'))) return;
+  try {
+    await applyAchReturnFile(rt, text, name);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'payout_ach_file_malformed') throw error;
+    rt.log.error({ file: name, err: error.message }, 'ACH return file refused; nothing of it was applied');
+  }
+}
+
+/**
  * Imports the camt files of `directory` not imported before (by fingerprint), and applies its pain.002 payment
- * status reports (docs/payouts.md).
+ * status reports and its ACH return/NOC files (any other name whose first record is a NACHA file header), each
+ * read once (docs/payouts.md).
  */
 export async function importBankDirectory(rt: ReconRuntime, directory: string): Promise<number> {
-  const names = (await fs.readdir(directory)).filter((name) => /\.xml$/i.test(name)).sort();
+  const all = (await fs.readdir(directory)).filter((name) => !name.startsWith('.')).sort();
+  for (const name of all.filter((n) => !/\.xml$/i.test(n))) {
+    const file = path.join(directory, name);
+    if ((await fs.stat(file)).isFile() && (await isAchFile(file))) await achReturnsOf(rt, file, name);
+  }
+  const names = all.filter((name) => /\.xml$/i.test(name));
   let imported = 0;
   for (const name of names) {
     if (await statusReportOf(rt, path.join(directory, name), name)) continue;

@@ -11,8 +11,10 @@ export {
   type PayoutSide,
   type PayoutsFunctions,
   type StatusReportOutcome,
+  type AchReturnsOutcome,
 } from './payouts-port.ts';
 export { applyStatusReport } from './status-reports.ts';
+export { applyAchReturnFile, type AchReturnFileResult } from './ach-returns.ts';
 export { sandboxReportFetcher } from './psp-fetch.ts';
 export { dailyRun, fetchAndReconcile, importBankDirectory, runStaged } from './daily.ts';
 export {

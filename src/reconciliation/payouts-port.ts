@@ -22,6 +22,8 @@ export interface PayoutSide {
   ): Promise<{ applied: boolean; already: boolean; detail: string }>;
   /** Applies a pain.002 status report (the payouts module's settleFromStatusReport); absent: refused. */
   applyStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  /** Applies an ACH return/NOC file (the payouts module's settleFromAch); absent: refused. */
+  applyAchReturns?(pool: Pool, text: string, name: string): Promise<AchReturnsOutcome>;
   /** Payout batches (a pain.001 file, an ACH batch) a bank line's references name; absent: none. */
   findBatches?(
     db: Queryable,
@@ -49,6 +51,24 @@ export interface StatusReportOutcome {
   }>;
 }
 
+/** What applying an ACH return/NOC file did, and the lines that settled nothing (filed for investigation). */
+export interface AchReturnsOutcome {
+  sha256: string;
+  entries: number;
+  returned: number;
+  corrections: number;
+  unchanged: number;
+  unmatched: Array<{
+    line: number;
+    reason: string;
+    kind: 'return' | 'noc' | 'entry';
+    code?: string;
+    originalTrace?: string;
+    traceNumber?: string;
+    amountMinor?: bigint;
+  }>;
+}
+
 /** The payouts module's functions a `PayoutSide` is made of (its index.ts exports them). */
 export interface PayoutsFunctions {
   findPayoutsByIds(db: Queryable, ids: string[]): Promise<Map<string, PayoutFacts>>;
@@ -72,6 +92,7 @@ export interface PayoutsFunctions {
     | { applied: false; status: string; why: string }
   >;
   settleFromStatusReport?(pool: Pool, text: string, name: string): Promise<StatusReportOutcome>;
+  settleFromAch?(pool: Pool, text: string, name: string): Promise<AchReturnsOutcome>;
   findPayoutBatches?: PayoutSide['findBatches'];
 }
 
@@ -95,6 +116,7 @@ export function payoutSideOf(payouts: PayoutsFunctions): PayoutSide {
     ...(payouts.settleFromStatusReport === undefined
       ? {}
       : { applyStatusReport: payouts.settleFromStatusReport }),
+    ...(payouts.settleFromAch === undefined ? {} : { applyAchReturns: payouts.settleFromAch }),
     ...(payouts.findPayoutBatches === undefined ? {} : { findBatches: payouts.findPayoutBatches }),
   };
 }

@@ -36,6 +36,8 @@ export const KIND_CLASS = {
   auto_fix_failed: 'investigation',
   // A pain.002 status report for a payout file, or a payout, Bursar never sent.
   status_report_unknown: 'investigation',
+  // A line of an ACH return/NOC file that names no ACH payout of ours, or another amount, or no known code.
+  ach_return_unmatched: 'investigation',
 } as const satisfies Record<string, ExceptionClass>;
 
 export type ExceptionKind = keyof typeof KIND_CLASS;
