@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '../../src/clock.ts';
+import { composeModules } from '../../src/compose.ts';
 import type { Pool } from '../../src/db/pool.ts';
+import {
+  applyAchReturnFile,
+  importBankDirectory,
+  type ReconRuntime,
+} from '../../src/reconciliation/index.ts';
 import { verifyLedger } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/log.ts';
 import {
@@ -22,6 +32,7 @@ import { listBankDetailsAudit } from '../../src/sellers/payout-settings-store.ts
 import { registerSellerWithSettings } from '../../src/sellers/settings-service.ts';
 import { bookPayin, registerDailySeller, sellerBalances } from '../support/debt.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { reconContext } from '../support/recon.ts';
 import { buildReturnFile, checkNachaFile, type CheckedEntry, type CheckedFile } from '../support/nacha.ts';
 
 let db: TestDatabase;
@@ -293,5 +304,118 @@ describe('NACHA ACH payouts', () => {
     expect(second.checked.fileIdModifier).toBe('A');
     const third = await run(d2, true);
     expect(third.submit.files.filter((f) => f.currency === 'USD')).toHaveLength(0);
+  });
+
+  describe('through reconciliation: nothing an ACH file says vanishes', () => {
+    let rt: ReconRuntime;
+    let bankDir: string;
+    beforeAll(() => {
+      bankDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-ach-bank-'));
+      rt = composeModules(reconContext(pool, db.url, new ManualClock(new Date())), {
+        fetchReport: null,
+        reconciliation: { bankDirectory: bankDir },
+      }).reconciliation.runtime;
+    });
+    afterAll(() => fs.rmSync(bankDir, { recursive: true, force: true }));
+
+    async function exceptionsOf(runId: string) {
+      const rows = await pool.query<{ kind: string; class: string; evidence: Record<string, unknown> }>(
+        'SELECT kind, class, evidence FROM recon.exceptions WHERE run_id = $1 ORDER BY seq',
+        [runId],
+      );
+      return rows.rows;
+    }
+
+    it('files each unmatched return (unknown trace, other amount) as ach_return_unmatched, applies the rest, and files nothing twice', async () => {
+      const good = entryFor(first.checked, 'ach_many_e');
+      const stranger = { ...entryFor(first.checked, 'ach_many_f'), trace: `${ODFI}9999991` };
+      const wrongAmount = { ...entryFor(first.checked, 'ach_many_g'), amountCents: 7n };
+      const file = buildReturnFile(
+        [
+          { kind: 'return', code: 'R02', entry: stranger },
+          { kind: 'return', code: 'R03', entry: good },
+          { kind: 'return', code: 'R16', entry: wrongAmount },
+        ],
+        { odfi: ODFI, rdfi: '02100002' },
+      );
+      const applied = await applyAchReturnFile(rt, file, 'returns-3.ach');
+      expect(applied.outcome).toMatchObject({ entries: 3, returned: 1 });
+      expect(applied.outcome.unmatched.map((u) => [u.code, u.originalTrace])).toEqual([
+        ['R02', stranger.trace],
+        ['R16', wrongAmount.trace],
+      ]);
+      expect(applied.filed).toBe(2);
+      const filed = await exceptionsOf(applied.runId);
+      expect(filed.map((e) => [e.kind, e.class, e.evidence.original_trace, e.evidence.code])).toEqual([
+        ['ach_return_unmatched', 'investigation', stranger.trace, 'R02'],
+        ['ach_return_unmatched', 'investigation', wrongAmount.trace, 'R16'],
+      ]);
+      expect(filed[1]?.evidence).toMatchObject({ file: 'returns-3.ach', amount_minor: '7' });
+      const run = await pool.query<{ kind: string; trigger: string; status: string }>(
+        'SELECT kind, trigger, status FROM recon.runs WHERE id = $1',
+        [applied.runId],
+      );
+      expect(run.rows[0]).toEqual({ kind: 'bank', trigger: 'ach:returns-3.ach', status: 'succeeded' });
+      const again = await applyAchReturnFile(rt, file, 'returns-3.ach');
+      expect(again).toMatchObject({ filed: 0, outcome: { unchanged: 1, returned: 0 } });
+      expect(again.outcome.unmatched).toHaveLength(2);
+    });
+
+    it('the daily run applies ACH return and NOC files left in the bank directory once, and skips a malformed one whole', async () => {
+      const returned = entryFor(first.checked, 'ach_many_h');
+      const noc = entryFor(first.checked, 'ach_many_i');
+      const stranger = { ...entryFor(first.checked, 'ach_many_j'), trace: `${ODFI}9999992` };
+      fs.writeFileSync(
+        path.join(bankDir, 'RET20260302.txt'),
+        buildReturnFile(
+          [
+            { kind: 'return', code: 'R01', entry: returned },
+            { kind: 'return', code: 'R02', entry: stranger },
+            { kind: 'noc', code: 'C05', entry: noc, correctedData: '32' },
+          ],
+          { odfi: ODFI, rdfi: '02100003' },
+        ),
+      );
+      const good = buildReturnFile(
+        [{ kind: 'return', code: 'R04', entry: entryFor(first.checked, 'ach_many_k') }],
+        {
+          odfi: ODFI,
+          rdfi: '02100003',
+        },
+      );
+      const broken = good.split('\n');
+      broken[2] = `${broken[2] ?? ''}X`;
+      fs.writeFileSync(path.join(bankDir, 'broken.ach'), broken.join('\n'));
+      await importBankDirectory(rt, bankDir);
+      const payoutOf = async (trace: string) =>
+        (
+          await pool.query<{ status: string; return_reason: string | null }>(
+            "SELECT status, return_reason FROM payouts.payouts WHERE provider = 'nacha' AND provider_reference = $1",
+            [trace],
+          )
+        ).rows[0];
+      expect(await payoutOf(returned.trace)).toMatchObject({ status: 'returned' });
+      expect((await payoutOf(returned.trace))?.return_reason).toMatch(/^R01 /);
+      // The malformed file applied nothing: ach_many_k is still in transit.
+      expect(await payoutOf(entryFor(first.checked, 'ach_many_k').trace)).toMatchObject({
+        status: 'in_transit',
+      });
+      expect(await listBankCorrections(pool, 'ach_many_i', 'open')).toHaveLength(1);
+      const runs = await pool.query<{ id: string }>(
+        "SELECT id FROM recon.runs WHERE trigger = 'ach:RET20260302.txt'",
+      );
+      expect(runs.rows).toHaveLength(1);
+      const filed = await exceptionsOf(runs.rows[0]?.id ?? '');
+      expect(filed.map((e) => [e.kind, e.evidence.original_trace])).toEqual([
+        ['ach_return_unmatched', stranger.trace],
+      ]);
+      // Read once: the next day's run does not read it again.
+      await importBankDirectory(rt, bankDir);
+      const after = await pool.query("SELECT 1 FROM recon.runs WHERE trigger LIKE 'ach:%.txt'");
+      expect(after.rowCount).toBe(1);
+      expect((await pool.query("SELECT 1 FROM recon.runs WHERE trigger = 'ach:broken.ach'")).rowCount).toBe(
+        0,
+      );
+    });
   });
 });
