@@ -31,16 +31,18 @@ function findingsOf(outcome: StatusReportOutcome, name: string): Finding[] {
   }));
 }
 
-/** Applies one pain.002 report and files its unknowns; the run's report is returned. */
+/** Applies one pain.002 report and files its unknowns in a run of its own (none for a report read before). */
 export async function applyStatusReport(
   rt: ReconRuntime,
   text: string,
   name: string,
-): Promise<{ runId: string; outcome: StatusReportOutcome; filed: number }> {
+): Promise<{ runId: string | undefined; outcome: StatusReportOutcome; filed: number }> {
   const apply = rt.fix.payouts.applyStatusReport;
   if (apply === undefined)
     throw new Error('this deployment reads no pain.002 status reports (no payouts module)');
   const outcome = await apply(rt.pool, text, name);
+  // A report read before did nothing: no run (the daily run meets the same file in the bank directory every day).
+  if (outcome.duplicate) return { runId: undefined, outcome, filed: 0 };
   const runId = newRunId();
   await rt.pool.query('INSERT INTO recon.runs (id, kind, trigger) VALUES ($1, $2, $3)', [
     runId,

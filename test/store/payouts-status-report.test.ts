@@ -15,6 +15,10 @@ import { composeModules } from '../../src/compose.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
 import { reconContext, writeCamt053 } from '../support/recon.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { applyStatusReport, importBankDirectory } from '../../src/reconciliation/index.ts';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -64,6 +68,8 @@ async function fileOfTwo(prefix: string, n: number, date: string) {
     messageId: file.rows[0]?.message_id ?? '',
     a: ids[`${prefix}_a`] ?? '',
     b: ids[`${prefix}_b`] ?? '',
+    /** Every payout of the file (sellers returned earlier without blame are paid again in later files). */
+    all: payouts.rows.map((r) => r.id),
   };
 }
 
@@ -186,5 +192,308 @@ describe('a pain.001 batch booked as one statement line', () => {
     );
     expect(report).toMatchObject({ matched: 1, auto_fixed: 2 });
     for (const id of [f.a, f.b]) expect(await statusOf(id)).toMatchObject({ status: 'paid' });
+  });
+});
+
+interface TxSpec {
+  e2e?: string;
+  instr?: string;
+  status?: string;
+  reason?: { cd?: string; prtry?: string; info?: string };
+}
+
+interface PmtSpec {
+  status?: string;
+  reason?: string;
+  txs: TxSpec[];
+}
+
+function reasonXml(r: TxSpec['reason']): string {
+  if (r === undefined) return '';
+  const rsn = r.cd !== undefined ? `<Cd>${r.cd}</Cd>` : `<Prtry>${r.prtry ?? ''}</Prtry>`;
+  return `<StsRsnInf><Rsn>${rsn}</Rsn>${r.info === undefined ? '' : `<AddtlInf>${r.info}</AddtlInf>`}</StsRsnInf>`;
+}
+
+/** A pain.002 with any mix of group, payment-information and transaction statuses. */
+function report(
+  version: '03' | '10',
+  original: string,
+  group: { status?: string; reason?: string },
+  payments: PmtSpec[],
+  reportId: string,
+): string {
+  const pmts = payments
+    .map((p, i) => {
+      const txs = p.txs
+        .map(
+          (t) =>
+            '<TxInfAndSts>' +
+            (t.instr === undefined ? '' : `<OrgnlInstrId>${t.instr}</OrgnlInstrId>`) +
+            (t.e2e === undefined ? '' : `<OrgnlEndToEndId>${t.e2e}</OrgnlEndToEndId>`) +
+            (t.status === undefined ? '' : `<TxSts>${t.status}</TxSts>`) +
+            reasonXml(t.reason) +
+            '</TxInfAndSts>',
+        )
+        .join('');
+      return (
+        `<OrgnlPmtInfAndSts><OrgnlPmtInfId>${original}-${i}</OrgnlPmtInfId>` +
+        (p.status === undefined ? '' : `<PmtInfSts>${p.status}</PmtInfSts>`) +
+        (p.reason === undefined ? '' : reasonXml({ cd: p.reason })) +
+        `${txs}</OrgnlPmtInfAndSts>`
+      );
+    })
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.${version}"><CstmrPmtStsRpt>
+<GrpHdr><MsgId>${reportId}</MsgId><CreDtTm>2026-03-02T08:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>${original}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>${group.status === undefined ? '' : `<GrpSts>${group.status}</GrpSts>`}${group.reason === undefined ? '' : reasonXml({ cd: group.reason })}</OrgnlGrpInfAndSts>
+${pmts}
+</CstmrPmtStsRpt></Document>`;
+}
+
+async function flagged(seller: string): Promise<boolean> {
+  const r = await pool.query<{ needs_bank_details: boolean }>(
+    'SELECT needs_bank_details FROM sellers.payout_settings WHERE seller_account = $1',
+    [seller],
+  );
+  return r.rows[0]?.needs_bank_details === true;
+}
+
+async function history(id: string): Promise<string[]> {
+  const r = await pool.query<{ reason: string | null; source: string }>(
+    "SELECT reason, source FROM payouts.status_history WHERE payout_id = $1 AND source = 'pain.002' ORDER BY id",
+    [id],
+  );
+  return r.rows.map((row) => row.reason ?? '');
+}
+
+describe('pain.002: every status code path', () => {
+  it('ACCP, ACSC and ACWC each mark a payout accepted (bank status and history) and leave it in transit', async () => {
+    for (const [n, code] of ['ACCP', 'ACSC', 'ACWC'].entries()) {
+      const f = await fileOfTwo(`acc${n}`, 100 + 10 * n, addDays(today, 10 + n));
+      const result = await settleFromStatusReport(
+        pool,
+        report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: code }] }], `ACC-${code}`),
+        `acc-${code}.xml`,
+      );
+      expect(result, code).toMatchObject({ accepted: 1, returned: 0, recorded: 0, unknown: [] });
+      expect(await statusOf(f.a), code).toMatchObject({ status: 'in_transit', bank: code });
+      expect(await history(f.a), code).toEqual([`accepted by the bank (${code})`]);
+      // The report said nothing of b: untouched.
+      expect(await statusOf(f.b), code).toMatchObject({ status: 'in_transit', bank: null });
+    }
+  });
+
+  it('a group status with no payment blocks applies to every payout of the file (ACCP: all accepted)', async () => {
+    const f = await fileOfTwo('grp1', 200, addDays(today, 20));
+    const result = await settleFromStatusReport(
+      pool,
+      report('03', f.messageId, { status: 'ACCP' }, [], 'GRP-1'),
+      'grp1.xml',
+    );
+    expect(result).toMatchObject({ accepted: f.all.length, returned: 0, groupStatus: 'ACCP' });
+    for (const id of f.all) expect(await statusOf(id)).toMatchObject({ status: 'in_transit', bank: 'ACCP' });
+  });
+
+  it('a payment-information status applies to each payout it does not overrule by a transaction status', async () => {
+    const f = await fileOfTwo('pmt1', 210, addDays(today, 21));
+    const result = await settleFromStatusReport(
+      pool,
+      report(
+        '10',
+        f.messageId,
+        { status: 'PART' },
+        [{ status: 'ACSC', txs: [{ e2e: f.b, status: 'RJCT', reason: { cd: 'AM04', info: 'funds' } }] }],
+        'PMT-1',
+      ),
+      'pmt1.xml',
+    );
+    expect(result).toMatchObject({ accepted: f.all.length - 1, returned: 1 });
+    expect(await statusOf(f.a)).toMatchObject({ status: 'in_transit', bank: 'ACSC' });
+    expect(await statusOf(f.b)).toMatchObject({ status: 'returned', bank: 'RJCT' });
+    expect((await statusOf(f.b))?.return_reason).toBe('RJCT AM04 funds');
+    expect(await flagged('pmt1_b')).toBe(true);
+    expect(await flagged('pmt1_a')).toBe(false);
+  });
+
+  it('a payment-information RJCT returns every payout of the block without blaming the sellers; a transaction listed under it without its own status is blamed', async () => {
+    const f = await fileOfTwo('pmt2', 220, addDays(today, 22));
+    const result = await settleFromStatusReport(
+      pool,
+      report('03', f.messageId, {}, [{ status: 'RJCT', reason: 'DT01', txs: [{ instr: f.b }] }], 'PMT-2'),
+      'pmt2.xml',
+    );
+    expect(result).toMatchObject({ returned: f.all.length, accepted: 0 });
+    for (const id of [f.a, f.b])
+      expect(await statusOf(id)).toMatchObject({ status: 'returned', bank: 'RJCT' });
+    expect((await statusOf(f.a))?.return_reason).toMatch(/^RJCT DT01/);
+    expect(await flagged('pmt2_a')).toBe(false);
+    // b was named (by its InstrId alone) under the refused block: its own refusal.
+    expect(await flagged('pmt2_b')).toBe(true);
+    expect(await sellerBalances(pool, 'pmt2_a', 'EUR')).toMatchObject({ available: 5_000n, inTransit: 0n });
+  });
+
+  it('a group RJCT returns the whole file even when a transaction says ACSC', async () => {
+    const f = await fileOfTwo('grp2', 230, addDays(today, 23));
+    const result = await settleFromStatusReport(
+      pool,
+      report(
+        '10',
+        f.messageId,
+        { status: 'RJCT', reason: 'FF01' },
+        [{ txs: [{ e2e: f.a, status: 'ACSC' }] }],
+        'GRP-2',
+      ),
+      'grp2.xml',
+    );
+    expect(result).toMatchObject({ returned: f.all.length, accepted: 0, unknown: [] });
+    expect((await statusOf(f.a))?.return_reason).toMatch(/^RJCT FF01/);
+  });
+
+  it('pending codes (ACTC, ACSP, PDNG, RCVD, PART) are only recorded; a later ACSC accepts; the same status again is unchanged; a proprietary reason is kept', async () => {
+    const f = await fileOfTwo('pnd1', 240, addDays(today, 24));
+    for (const [n, code] of ['ACTC', 'ACSP', 'PDNG', 'RCVD', 'PART'].entries()) {
+      const result = await settleFromStatusReport(
+        pool,
+        report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: code }] }], `PND-${n}`),
+        `pnd-${n}.xml`,
+      );
+      expect(result, code).toMatchObject({ recorded: 1, accepted: 0, returned: 0 });
+      expect(await statusOf(f.a), code).toMatchObject({ status: 'in_transit', bank: code });
+    }
+    expect(await history(f.a)).toEqual([]);
+    const accepted = await settleFromStatusReport(
+      pool,
+      report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: 'ACSC' }] }], 'PND-ACSC'),
+      'pnd-acsc.xml',
+    );
+    expect(accepted.accepted).toBe(1);
+    const again = await settleFromStatusReport(
+      pool,
+      report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: 'ACSC' }] }], 'PND-ACSC-2'),
+      'pnd-acsc-2.xml',
+    );
+    expect(again).toMatchObject({ duplicate: false, accepted: 0, unchanged: 1 });
+    const rejected = await settleFromStatusReport(
+      pool,
+      report(
+        '03',
+        f.messageId,
+        {},
+        [{ txs: [{ e2e: f.b, status: 'RJCT', reason: { prtry: 'BANK42', info: 'held' } }] }],
+        'PND-R',
+      ),
+      'pnd-r.xml',
+    );
+    expect(rejected.returned).toBe(1);
+    expect((await statusOf(f.b))?.return_reason).toBe('RJCT BANK42 held');
+    // Refused again by a later report: already returned, nothing moves twice.
+    const twice = await settleFromStatusReport(
+      pool,
+      report(
+        '03',
+        f.messageId,
+        {},
+        [{ txs: [{ e2e: f.b, status: 'RJCT', reason: { cd: 'AC04' } }] }],
+        'PND-R2',
+      ),
+      'pnd-r2.xml',
+    );
+    expect(twice).toMatchObject({ returned: 0, unchanged: 1 });
+    expect(await sellerBalances(pool, 'pnd1_b', 'EUR')).toMatchObject({ available: 5_000n, inTransit: 0n });
+  });
+
+  it('refuses a status that is not a four-letter code and a transaction naming no payout, nothing applied', async () => {
+    const f = await fileOfTwo('bad1', 250, addDays(today, 25));
+    for (const xml of [
+      report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: 'ok' }] }], 'BAD-1'),
+      report('10', f.messageId, { status: 'ACCEPTED' }, [], 'BAD-2'),
+      report('10', f.messageId, {}, [{ status: 'RJCT', txs: [{ status: 'RJCT' }] }], 'BAD-3'),
+    ]) {
+      await expect(settleFromStatusReport(pool, xml, 'bad.xml')).rejects.toMatchObject({
+        code: 'payout_status_report_malformed',
+      });
+    }
+    for (const id of [f.a, f.b])
+      expect(await statusOf(id)).toMatchObject({ status: 'in_transit', bank: null });
+  });
+});
+
+describe('pain.002 through reconciliation', () => {
+  it('files a report for a file never sent, and a payout not in its file, as status_report_unknown in a bank run of its own', async () => {
+    const rt = composeModules(reconContext(pool, db.url, new ManualClock(new Date())), { fetchReport: null })
+      .reconciliation.runtime;
+    const never = await applyStatusReport(
+      rt,
+      report('10', 'NEVER-SENT-2', { status: 'RJCT' }, [], 'UNK-1'),
+      'unk1.xml',
+    );
+    expect(never.filed).toBe(1);
+    const f = await fileOfTwo('unk2', 260, addDays(today, 26));
+    const stranger = await applyStatusReport(
+      rt,
+      report(
+        '10',
+        f.messageId,
+        {},
+        [
+          {
+            txs: [
+              { e2e: f.a, status: 'ACSC' },
+              { e2e: 'po_stranger', status: 'RJCT' },
+            ],
+          },
+        ],
+        'UNK-2',
+      ),
+      'unk2.xml',
+    );
+    expect(stranger).toMatchObject({ filed: 1, outcome: { accepted: 1 } });
+    const rows = await pool.query<{
+      kind: string;
+      class: string;
+      trigger: string;
+      evidence: Record<string, unknown>;
+    }>(
+      `SELECT e.kind, e.class, r.trigger, e.evidence FROM recon.exceptions e JOIN recon.runs r ON r.id = e.run_id
+       WHERE r.id = ANY($1) ORDER BY e.seq`,
+      [[never.runId, stranger.runId]],
+    );
+    expect(rows.rows.map((r) => [r.kind, r.class, r.trigger, r.evidence.reference])).toEqual([
+      ['status_report_unknown', 'investigation', 'pain.002:unk1.xml', 'NEVER-SENT-2'],
+      ['status_report_unknown', 'investigation', 'pain.002:unk2.xml', 'po_stranger'],
+    ]);
+  });
+
+  it('the daily run applies a pain.002 left in the bank directory once, and skips a malformed one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-pain002-'));
+    try {
+      const rt = composeModules(reconContext(pool, db.url, new ManualClock(new Date())), {
+        fetchReport: null,
+        reconciliation: { bankDirectory: dir },
+      }).reconciliation.runtime;
+      const f = await fileOfTwo('dir1', 270, addDays(today, 27));
+      fs.writeFileSync(
+        path.join(dir, 'sts.xml'),
+        report(
+          '10',
+          f.messageId,
+          {},
+          [{ txs: [{ e2e: f.a, status: 'RJCT', reason: { cd: 'AC04' } }] }],
+          'DIR-1',
+        ),
+      );
+      fs.writeFileSync(
+        path.join(dir, 'sts-bad.xml'),
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt><GrpHdr>',
+      );
+      await importBankDirectory(rt, dir);
+      expect(await statusOf(f.a)).toMatchObject({ status: 'returned', bank: 'RJCT' });
+      await importBankDirectory(rt, dir);
+      const runs = await pool.query("SELECT 1 FROM recon.runs WHERE trigger LIKE 'pain.002:sts%'");
+      expect(runs.rowCount).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
