@@ -7,7 +7,9 @@ import { composeModules } from '../../src/compose.ts';
 import type { Pool } from '../../src/db/pool.ts';
 import {
   applyAchReturnFile,
+  contentInput,
   importBankDirectory,
+  reconcileFiles,
   type ReconRuntime,
 } from '../../src/reconciliation/index.ts';
 import { verifyLedger } from '../../src/ledger/index.ts';
@@ -32,7 +34,7 @@ import { listBankDetailsAudit } from '../../src/sellers/payout-settings-store.ts
 import { registerSellerWithSettings } from '../../src/sellers/settings-service.ts';
 import { bookPayin, registerDailySeller, sellerBalances } from '../support/debt.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { reconContext } from '../support/recon.ts';
+import { reconContext, writeCamt053 } from '../support/recon.ts';
 import { buildReturnFile, checkNachaFile, type CheckedEntry, type CheckedFile } from '../support/nacha.ts';
 
 let db: TestDatabase;
@@ -416,6 +418,29 @@ describe('NACHA ACH payouts', () => {
       expect((await pool.query("SELECT 1 FROM recon.runs WHERE trigger = 'ach:broken.ach'")).rowCount).toBe(
         0,
       );
+    });
+
+    it('the daily reconciliation settles the payouts of an ACH batch paid as one bank statement line', async () => {
+      const ppd = await findPayoutsForBatch(pool, `${first.id}/2`);
+      expect(ppd?.payouts).toHaveLength(1);
+      const statement = writeCamt053('S-ACH-BATCH', [
+        {
+          amountMinor: ppd?.totalMinor ?? 0n,
+          currency: 'USD',
+          creditDebit: 'DBIT',
+          bookingDate: d1,
+          acctSvcrRef: 'ACH-BATCH-1',
+          remittance: `ACH ${first.id}/2`,
+        },
+      ]);
+      const report = await reconcileFiles(
+        rt,
+        { bank: [contentInput('ach-batch.xml', statement)] },
+        { trigger: 'test', origin: 'file' },
+      );
+      expect(report).toMatchObject({ matched: 1, auto_fixed: 1 });
+      const payout = await getPayout(pool, ppd?.payouts[0]?.id ?? '');
+      expect(payout?.status).toBe('paid');
     });
   });
 });
