@@ -123,4 +123,20 @@ describe('bursar payouts settle-ach', () => {
     expect(refused.output).toMatch(/refused \(payout_ach_file_malformed\): ACH .*broken\.ach: line 3: /);
     expect(refused.output).toMatch(/nothing of the file was applied/);
   });
+
+  it('settle-status files a pain.002 for a file Bursar never sent and exits 1', async () => {
+    const file = path.join(dir, 'pain002.xml');
+    fs.writeFileSync(
+      file,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>
+<GrpHdr><MsgId>STS-CLI</MsgId><CreDtTm>2026-03-02T08:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>NEVER-SENT-CLI</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId><GrpSts>RJCT</GrpSts></OrgnlGrpInfAndSts>
+</CstmrPmtStsRpt></Document>`,
+    );
+    const settled = await runBursar(['payouts', 'settle-status', file], env);
+    expect(settled.code).toBe(1);
+    expect(settled.output).toMatch(/unknown file NEVER-SENT-CLI \(RJCT\)/);
+    expect(settled.output).toMatch(/run rrun_\w+: 1 exception\(s\) filed for investigation/);
+  });
 });
