@@ -403,15 +403,26 @@ describe('pain.002: every status code path', () => {
     expect(await sellerBalances(pool, 'pnd1_b', 'EUR')).toMatchObject({ available: 5_000n, inTransit: 0n });
   });
 
-  it('refuses a status that is not a four-letter code and a transaction naming no payout, nothing applied', async () => {
+  it('refuses a status that is not a four-letter code and a transaction naming no payout, naming the line and element; nothing applied', async () => {
     const f = await fileOfTwo('bad1', 250, addDays(today, 25));
-    for (const xml of [
-      report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: 'ok' }] }], 'BAD-1'),
-      report('10', f.messageId, { status: 'ACCEPTED' }, [], 'BAD-2'),
-      report('10', f.messageId, {}, [{ status: 'RJCT', txs: [{ status: 'RJCT' }] }], 'BAD-3'),
-    ]) {
+    const cases: Array<[string, RegExp]> = [
+      [
+        report('10', f.messageId, {}, [{ txs: [{ e2e: f.a, status: 'ok' }] }], 'BAD-1'),
+        /^pain\.002: line 5, <TxInfAndSts\/TxSts>: "ok" is not a status code/,
+      ],
+      [
+        report('10', f.messageId, { status: 'ACCEPTED' }, [], 'BAD-2'),
+        /^pain\.002: line 4, <OrgnlGrpInfAndSts\/GrpSts>: "ACCEPTED" is not a status code/,
+      ],
+      [
+        report('10', f.messageId, {}, [{ status: 'RJCT', txs: [{ status: 'RJCT' }] }], 'BAD-3'),
+        /^pain\.002: line 5, <TxInfAndSts>: names no original EndToEndId or InstrId/,
+      ],
+    ];
+    for (const [xml, message] of cases) {
       await expect(settleFromStatusReport(pool, xml, 'bad.xml')).rejects.toMatchObject({
         code: 'payout_status_report_malformed',
+        message: expect.stringMatching(message),
       });
     }
     for (const id of [f.a, f.b])

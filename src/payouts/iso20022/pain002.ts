@@ -53,6 +53,9 @@ interface State {
   payment: PaymentInfoStatus | undefined;
   transaction: TransactionStatus | undefined;
   reason: StatusReason | undefined;
+  /** Where the group block and its status open, to name them in a refusal. */
+  groupLine: number;
+  groupStatusLine: number;
 }
 
 /** Where in the report an element's path ends: the part after the payment or transaction block. */
@@ -84,6 +87,8 @@ function open(s: State, tag: SaxesTagNS, line: number): void {
   }
   s.stack.push(tag.local);
   s.text = '';
+  if (tag.local === 'OrgnlGrpInfAndSts') s.groupLine = line;
+  else if (tag.local === 'GrpSts' && s.stack.length === 4) s.groupStatusLine = line;
   if (tag.local === 'OrgnlPmtInfAndSts') {
     s.payment = { line, id: undefined, status: undefined, reasons: [], transactions: [] };
     s.report.paymentInfos.push(s.payment);
@@ -122,9 +127,13 @@ function close(s: State): void {
 
 const STATUS = /^[A-Z]{4}$/;
 
-function checkStatuses(report: StatusReport): void {
+function checkStatuses(report: StatusReport, groupStatusLine: number): void {
   if (report.groupStatus !== undefined && !STATUS.test(report.groupStatus))
-    throw malformed(0, 'OrgnlGrpInfAndSts/GrpSts', `"${report.groupStatus}" is not a status code`);
+    throw malformed(
+      groupStatusLine,
+      'OrgnlGrpInfAndSts/GrpSts',
+      `"${report.groupStatus}" is not a status code`,
+    );
   for (const p of report.paymentInfos) {
     if (p.status !== undefined && !STATUS.test(p.status))
       throw malformed(p.line, 'OrgnlPmtInfAndSts/PmtInfSts', `"${p.status}" is not a status code`);
@@ -147,6 +156,8 @@ export function readStatusReport(xml: string): StatusReport {
     payment: undefined,
     transaction: undefined,
     reason: undefined,
+    groupLine: 1,
+    groupStatusLine: 1,
   };
   parser.on('doctype', () => {
     throw malformed(parser.line, '!DOCTYPE', 'document type declarations are not accepted');
@@ -168,7 +179,7 @@ export function readStatusReport(xml: string): StatusReport {
   if (r.version === undefined)
     throw new AppError('payout_status_report_malformed', 'pain.002: the file holds no document');
   if (r.originalMessageId === undefined || r.originalMessageId === '')
-    throw malformed(1, 'OrgnlGrpInfAndSts/OrgnlMsgId', 'the report names no original message');
+    throw malformed(s.groupLine, 'OrgnlGrpInfAndSts/OrgnlMsgId', 'the report names no original message');
   const report: StatusReport = {
     version: r.version,
     messageId: r.messageId,
@@ -178,7 +189,7 @@ export function readStatusReport(xml: string): StatusReport {
     groupReasons: r.groupReasons,
     paymentInfos: r.paymentInfos,
   };
-  checkStatuses(report);
+  checkStatuses(report, s.groupStatusLine);
   return report;
 }
 
