@@ -158,6 +158,10 @@ interface BankRow {
   seenKey: string;
 }
 
+function remittanceOf(parts: string[]): string | null {
+  return parts.length === 0 ? null : parts.join(' | ').slice(0, 2000);
+}
+
 /**
  * An entry becomes one row per transaction when it is a batch whose transactions each carry their amount (a
  * batch-booked payout file), else one row with the entry's amount and its first transaction's references.
@@ -197,8 +201,8 @@ export function bankRowsOf(entry: CamtEntry, nextSeq: () => number): BankRow[] {
       bankCode: entry.bankTransactionCode ?? null,
       returnCode: tx?.returnInfo?.code ?? tx?.returnInfo?.proprietary ?? null,
       returnInfo: tx?.returnInfo === undefined ? null : tx.returnInfo.additionalInfo.join(' ') || null,
-      remittance:
-        tx === undefined || tx.remittance.length === 0 ? null : tx.remittance.join(' | ').slice(0, 2000),
+      // A row for the whole entry also carries its batch's references (the file a batch-booked line names).
+      remittance: remittanceOf([...(tx?.remittance ?? []), ...(split ? [] : entry.batchReferences)]),
       // A camt.054 notification and the camt.053 statement carry the same movement: each channel is keyed apart.
       seenKey: `${statement.messageType}:${account ?? ''}:${identity}:${split ? at : 0}`,
     };

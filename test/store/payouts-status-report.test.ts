@@ -193,6 +193,35 @@ describe('a pain.001 batch booked as one statement line', () => {
     expect(report).toMatchObject({ matched: 1, auto_fixed: 2 });
     for (const id of [f.a, f.b]) expect(await statusOf(id)).toMatchObject({ status: 'paid' });
   });
+
+  it('settles them when the file is named only in the entry’s NtryDtls/Btch (MsgId), as banks book a batch', async () => {
+    const f = await fileOfTwo('bat2', 51, addDays(today, 5));
+    const total = await pool.query<{ s: bigint }>(
+      'SELECT ctrl_sum_minor AS s FROM payouts.payout_files WHERE message_id = $1',
+      [f.messageId],
+    );
+    const rt = composeModules(reconContext(pool, db.url, new ManualClock(new Date())), { fetchReport: null })
+      .reconciliation.runtime;
+    const statement = writeCamt053('S-BATCH-2', [
+      {
+        amountMinor: BigInt(total.rows[0]?.s ?? 0n),
+        currency: 'EUR',
+        creditDebit: 'DBIT',
+        bookingDate: today,
+        acctSvcrRef: 'BATCH-REF-2',
+      },
+    ]).replace(
+      '<NtryDtls><TxDtls>',
+      `<NtryDtls><Btch><MsgId>${f.messageId}</MsgId><NbOfTxs>${f.all.length}</NbOfTxs></Btch><TxDtls>`,
+    );
+    const report = await reconcileFiles(
+      rt,
+      { bank: [contentInput('batch2.xml', statement)] },
+      { trigger: 'test', origin: 'file' },
+    );
+    expect(report).toMatchObject({ matched: 1, auto_fixed: f.all.length });
+    for (const id of f.all) expect(await statusOf(id)).toMatchObject({ status: 'paid' });
+  });
 });
 
 interface TxSpec {

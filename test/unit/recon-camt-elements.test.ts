@@ -179,7 +179,7 @@ describe('camt balance element', () => {
 });
 
 describe('camt entry element', () => {
-  it('builds an entry with its status, dates, references and the bank transaction code joined', () => {
+  it('builds an entry with its status, dates, references, batch references and the bank transaction code joined', () => {
     const e = newEntryDraft(20);
     for (const c of [
       closed('Amt', '5', 21, 'JPY'),
@@ -196,6 +196,8 @@ describe('camt entry element', () => {
       closed('BkTxCd/Domn/Fmly/SubFmlyCd', 'RRTN'),
       closed('BkTxCd/Prtry/Cd', 'P9'),
       closed('AddtlNtryInf', 'hello'),
+      closed('NtryDtls/Btch/MsgId', 'pf_file1'),
+      closed('NtryDtls/Btch/PmtInfId', 'pf_file1-EUR'),
     ])
       readEntryField(e, c);
     const s = statement();
@@ -215,6 +217,7 @@ describe('camt entry element', () => {
       bankTransactionCode: 'PMNT/ICDT/RRTN',
       proprietaryCode: 'P9',
       additionalInfo: 'hello',
+      batchReferences: ['pf_file1', 'pf_file1-EUR'],
       transactions: [],
     });
   });

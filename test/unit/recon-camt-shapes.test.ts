@@ -231,6 +231,7 @@ describe('camt shapes: many blocks, entries and transactions', () => {
     expect(schemaAccepts(xml, 'camt.053.001.08')).toBe(true);
     const [entry] = entriesOf(await read(xml));
     expect(entry?.amountMinor).toBe(1250n);
+    expect(entry?.batchReferences).toEqual(['pf_batch1', 'pf_batch1-EUR']);
     expect(entry?.transactions.map((t) => [t.endToEndId, t.amountMinor, t.currency])).toEqual([
       ['po_b1', 250n, 'EUR'],
       ['po_b2', 400n, 'EUR'],

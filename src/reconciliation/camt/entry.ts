@@ -19,6 +19,8 @@ export interface EntryDraft extends AmountDraft {
   subFamily: string | undefined;
   proprietaryCode: string | undefined;
   additionalInfo: string | undefined;
+  /** `NtryDtls/Btch/MsgId` and `PmtInfId`: the payment file a batch-booked entry carries. */
+  batchReferences: string[];
   /** The entry's `NtryDtls/TxDtls`, added by transaction.ts as each closes. */
   transactions: CamtTransaction[];
 }
@@ -42,6 +44,7 @@ export function newEntryDraft(line: number): EntryDraft {
     subFamily: undefined,
     proprietaryCode: undefined,
     additionalInfo: undefined,
+    batchReferences: [],
     transactions: [],
   };
 }
@@ -75,6 +78,8 @@ function readReference(entry: EntryDraft, closed: ClosedElement): boolean {
   else if (path === 'BkTxCd/Domn/Fmly/SubFmlyCd') entry.subFamily = value;
   else if (path === 'BkTxCd/Prtry/Cd') entry.proprietaryCode = value;
   else if (path === 'AddtlNtryInf') entry.additionalInfo = value;
+  else if ((path === 'NtryDtls/Btch/MsgId' || path === 'NtryDtls/Btch/PmtInfId') && value !== '')
+    entry.batchReferences.push(value);
   else return false;
   return true;
 }
@@ -118,6 +123,7 @@ export function finishEntry(entry: EntryDraft, statement: CamtStatement, index: 
     bankTransactionCode: code.length > 0 ? code.join('/') : undefined,
     proprietaryCode: entry.proprietaryCode,
     additionalInfo: entry.additionalInfo,
+    batchReferences: entry.batchReferences,
     transactions: entry.transactions,
   };
 }

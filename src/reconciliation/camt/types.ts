@@ -93,6 +93,8 @@ export interface CamtEntry {
   bankTransactionCode: string | undefined;
   proprietaryCode: string | undefined;
   additionalInfo: string | undefined;
+  /** `NtryDtls/Btch/MsgId` and `PmtInfId` of a batch-booked entry (the payment file it books), in order. */
+  batchReferences: string[];
   transactions: CamtTransaction[];
 }
 
