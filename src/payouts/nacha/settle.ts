@@ -4,7 +4,13 @@ import { withTransaction } from '../../db/tx.ts';
 import { AppError } from '../../errors.ts';
 import { recordBankCorrection } from '../../sellers/index.ts';
 import { settlePayout } from '../settle.ts';
-import { AchFileError, readAchReturnFile, type AchNoc, type AchReturn, type AchReturnFile } from './returns.ts';
+import {
+  AchFileError,
+  readAchReturnFile,
+  type AchNoc,
+  type AchReturn,
+  type AchReturnFile,
+} from './returns.ts';
 
 /**
  * `bursar payouts settle-ach <file>`: applies an ACH return/NOC file (docs/payouts.md "NACHA ACH").
