@@ -3,20 +3,28 @@ import { Amount, Timestamp } from '../http/schemas.ts';
 import { DisputePolicyWire } from './dispute-policy.ts';
 import { WEEKDAYS } from './terms.ts';
 
+const MaskedSepaAccount = z.object({
+  iban_last4: z.string(),
+  country: z.string(),
+  bic: z.string(),
+  holder: z.string().nullable(),
+});
+const MaskedAchAccount = z.object({
+  account_last4: z.string(),
+  routing_number: z.string(),
+  holder: z.string().nullable(),
+  holder_type: z.enum(['company', 'individual']).optional().describe('ACH: CCD (company) or PPD (individual)'),
+  account_type: z.enum(['checking', 'savings']).optional(),
+});
+
 /** A bank account as the API shows it: never the whole number. */
-export const MaskedBankAccount = z.union([
-  z.object({ iban_last4: z.string(), country: z.string(), bic: z.string(), holder: z.string().nullable() }),
-  z.object({
-    account_last4: z.string(),
-    routing_number: z.string(),
-    holder: z.string().nullable(),
-    holder_type: z
-      .enum(['company', 'individual'])
-      .optional()
-      .describe('ACH: CCD (company) or PPD (individual)'),
-    account_type: z.enum(['checking', 'savings']).optional(),
-  }),
+export const MaskedBankAccount = z.union([MaskedSepaAccount, MaskedAchAccount]);
+/** One of a seller's payout accounts, masked, with the currency it is paid in. */
+export const MaskedCurrencyAccount = z.union([
+  MaskedSepaAccount.extend({ currency: z.string() }),
+  MaskedAchAccount.extend({ currency: z.string() }),
 ]);
+export type MaskedCurrencyAccount = z.infer<typeof MaskedCurrencyAccount>;
 export type MaskedBankAccount = z.infer<typeof MaskedBankAccount>;
 
 /**
@@ -47,7 +55,10 @@ export type ScheduleWire = z.infer<typeof ScheduleWire>;
 export const SellerSettingsWire = z.object({
   payout: z.object({
     currency: z.string(),
-    bank_account: MaskedBankAccount.nullable(),
+    bank_account: MaskedBankAccount.nullable().describe("the account of the seller's own currency"),
+    bank_accounts: z
+      .array(MaskedCurrencyAccount)
+      .describe("every payout account, one per currency; the seller's own currency's is bank_account"),
     schedule: ScheduleWire,
     minimum_amount: Amount,
     reserve: z.union([

@@ -7,10 +7,9 @@ import { BalanceWire, SellerWire } from './http-schemas.ts';
 import { getWallet, walletToWire } from './wallet.ts';
 import { debtWriteOffRoute } from './debt-http.ts';
 import { sellerToWire, getSellerOrThrow } from './service.ts';
-import { assertCurrency } from '../money/index.ts';
-import { PayoutBody, PlatformFeeBody, settingsToWire } from './payout-wire.ts';
+import { PayoutBody, PlatformFeeBody } from './payout-wire.ts';
 import { loadRefundPolicy, registerRefundPolicyRoutes, type RefundPolicy } from './refund-policy.ts';
-import { getSellerSettings, registerSellerWithSettings, updateSellerSettings } from './settings-service.ts';
+import { registerSellerWithSettings, settingsWireOf, updateSellerSettings } from './settings-service.ts';
 import { DisputePolicyBody, disputePolicyToWire, saveDisputePolicy } from './dispute-policy.ts';
 import {
   METADATA_KEY_MAX,
@@ -103,7 +102,7 @@ function createSellerRoute(app: App, ctx: AppContext): void {
       );
       return reply.code(result.created ? 201 : 200).send({
         ...sellerToWire(result.seller),
-        ...settingsToWire(result.settings, assertCurrency(result.seller.currency)),
+        ...(await settingsWireOf(ctx.pool, result.seller, result.settings)),
         ...(await disputePolicyToWire(ctx.pool, result.seller.sellerAccount)),
       });
     },
@@ -126,10 +125,9 @@ function sellerRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const seller = await getSellerOrThrow(ctx.pool, request.params.seller_account);
-      const settings = await getSellerSettings(ctx.pool, seller.sellerAccount);
       return {
         ...sellerToWire(seller),
-        ...settingsToWire(settings, assertCurrency(seller.currency)),
+        ...(await settingsWireOf(ctx.pool, seller)),
         ...(await disputePolicyToWire(ctx.pool, seller.sellerAccount)),
       };
     },
@@ -165,7 +163,7 @@ function sellerRoutes(app: App, ctx: AppContext): void {
       await saveDisputePolicy(ctx.pool, seller.sellerAccount, request.body.dispute_policy);
       return {
         ...sellerToWire(seller),
-        ...settingsToWire(settings, assertCurrency(seller.currency)),
+        ...(await settingsWireOf(ctx.pool, seller, settings)),
         ...(await disputePolicyToWire(ctx.pool, seller.sellerAccount)),
       };
     },

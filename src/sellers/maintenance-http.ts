@@ -5,13 +5,11 @@ import type { App } from '../http/app.ts';
 import { listQuery } from '../http/list-query.ts';
 import { pageOf, pageRequestOf } from '../http/pagination.ts';
 import { errorResponses, listOf } from '../http/schemas.ts';
-import { assertCurrency } from '../money/index.ts';
 import { SellerCore, SellerWire } from './http-schemas.ts';
 import { listSellers } from './list-store.ts';
 import { setSellerStatus } from './maintenance.ts';
-import { settingsToWire } from './payout-wire.ts';
 import { sellerToWire } from './service.ts';
-import { getSellerSettings } from './settings-service.ts';
+import { settingsWireOf } from './settings-service.ts';
 import type { Seller } from './store.ts';
 
 const SellerParams = z.object({
@@ -37,10 +35,9 @@ const StatusBody = z
 
 /** The full seller (with its payout settings), as the seller routes answer. */
 export async function fullSellerWire(ctx: AppContext, seller: Seller): Promise<SellerWire> {
-  const settings = await getSellerSettings(ctx.pool, seller.sellerAccount);
   return {
     ...sellerToWire(seller),
-    ...settingsToWire(settings, assertCurrency(seller.currency)),
+    ...(await settingsWireOf(ctx.pool, seller)),
     ...(await disputePolicyToWire(ctx.pool, seller.sellerAccount)),
   };
 }

@@ -169,6 +169,16 @@ export async function savePayoutSettings(
   }
 }
 
+/** New bank details (of another currency's account) were given: the flag a returned payout set is cleared. */
+export async function clearNeedsBankDetails(db: Queryable, sellerAccount: string): Promise<void> {
+  await db.query(
+    `UPDATE sellers.payout_settings SET needs_bank_details = false, needs_bank_details_reason = NULL,
+       updated_at = now()
+      WHERE seller_account = $1 AND needs_bank_details`,
+    [sellerAccount],
+  );
+}
+
 /** A returned payout: the seller must give new bank details before the next payout. */
 export async function flagNeedsBankDetails(
   db: Queryable,

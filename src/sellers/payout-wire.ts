@@ -11,6 +11,13 @@ import {
 } from './bank.ts';
 import { WEEKDAYS, type PayoutSettings, type Reserve, type Schedule } from './terms.ts';
 import type { ScheduleWire, SellerSettingsWire } from './http-schemas.ts';
+import {
+  BankAccountBody,
+  bankAccountsToWire,
+  MAX_BANK_ACCOUNTS,
+  type BankAccountInput,
+  type CurrencyBankAccount,
+} from './bank-accounts.ts';
 
 /**
  * The `payout` and `platform_fee` objects of `POST /v1/sellers` and `PATCH /v1/sellers/{id}`. Bank fields and
@@ -46,6 +53,11 @@ export const PayoutBody = z
     minimum_amount: z.unknown().optional(),
     reserve: ReserveBody.optional(),
     hold_days: z.number().int().min(0).max(365).optional(),
+    bank_accounts: z
+      .array(BankAccountBody)
+      .max(MAX_BANK_ACCOUNTS)
+      .optional()
+      .describe("one bank account per payout currency; the seller's own currency's is the same as iban/bic"),
   })
   .strict();
 
@@ -69,8 +81,10 @@ function amountAt(value: unknown, currency: CurrencyCode, field: string): bigint
 }
 
 /** The ACH holder type (CCD or PPD) and account type: as given, or as they were. */
+type BankFields = Omit<BankAccountInput, 'currency'>;
+
 function achKinds(
-  input: PayoutInput,
+  input: BankFields,
   previous: BankDetails | null,
 ): Pick<Extract<BankDetails, { kind: 'ach' }>, 'holderType' | 'accountType'> {
   const before = previous?.kind === 'ach' ? previous : undefined;
@@ -82,36 +96,47 @@ function achKinds(
   };
 }
 
-function bankFrom(input: PayoutInput, previous: BankDetails | null): BankDetails | null {
+/**
+ * Bank details from the fields of `payout` (or of one `payout.bank_accounts[]` entry, fields named under
+ * `prefix`), over the previous ones: fields left out keep their value.
+ */
+export function bankFrom(
+  input: BankFields,
+  previous: BankDetails | null,
+  prefix = 'payout',
+): BankDetails | null {
   const sepa = input.iban !== undefined || input.bic !== undefined;
   const ach = input.account_number !== undefined || input.routing_number !== undefined;
   if (sepa && ach) {
     throw new AppError(
       'bank_details_invalid',
-      'payout: give either iban and bic, or account_number and routing_number',
-      {
-        field: 'payout',
-      },
+      `${prefix}: give either iban and bic, or account_number and routing_number`,
+      { field: prefix },
     );
   }
   const holderName = input.account_holder_name ?? previous?.holderName ?? null;
   if (sepa) {
     if (input.iban === undefined)
-      throw new AppError('iban_invalid', 'payout.iban: required with a bic', { field: 'payout.iban' });
+      throw new AppError('iban_invalid', `${prefix}.iban: required with a bic`, { field: `${prefix}.iban` });
     if (input.bic === undefined)
-      throw new AppError('bic_invalid', 'payout.bic: required with an iban', { field: 'payout.bic' });
-    return { kind: 'sepa', iban: normaliseIban(input.iban), bic: normaliseBic(input.bic), holderName };
+      throw new AppError('bic_invalid', `${prefix}.bic: required with an iban`, { field: `${prefix}.bic` });
+    return {
+      kind: 'sepa',
+      iban: normaliseIban(input.iban, `${prefix}.iban`),
+      bic: normaliseBic(input.bic, `${prefix}.bic`),
+      holderName,
+    };
   }
   if (ach) {
     if (input.account_number === undefined || input.routing_number === undefined) {
-      throw new AppError('bank_details_invalid', 'payout: account_number and routing_number go together', {
-        field: 'payout',
+      throw new AppError('bank_details_invalid', `${prefix}: account_number and routing_number go together`, {
+        field: prefix,
       });
     }
     return {
       kind: 'ach',
-      accountNumber: normaliseAccountNumber(input.account_number),
-      routingNumber: normaliseRoutingNumber(input.routing_number),
+      accountNumber: normaliseAccountNumber(input.account_number, `${prefix}.account_number`),
+      routingNumber: normaliseRoutingNumber(input.routing_number, `${prefix}.routing_number`),
       holderName,
       ...achKinds(input, previous),
     };
@@ -190,13 +215,18 @@ function scheduleToWire(schedule: Schedule): ScheduleWire {
 }
 
 /** The seller's settings as the API shows them; account numbers are masked (never echoed in full). */
-export function settingsToWire(settings: PayoutSettings, currency: CurrencyCode): SellerSettingsWire {
+export function settingsToWire(
+  settings: PayoutSettings,
+  currency: CurrencyCode,
+  otherAccounts: readonly CurrencyBankAccount[] = [],
+): SellerSettingsWire {
   const fmt = (minor: bigint) => formatAmount(minor, currency);
   const reserve = settings.reserve;
   return {
     payout: {
       currency,
       bank_account: maskBankDetails(settings.bank),
+      bank_accounts: bankAccountsToWire(currency, settings.bank, otherAccounts),
       schedule: scheduleToWire(settings.schedule),
       minimum_amount: fmt(settings.minimumAmountMinor),
       reserve:

@@ -1,18 +1,71 @@
 import type { Pool, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
-import { assertCurrency } from '../money/index.ts';
+import { assertCurrency, type CurrencyCode } from '../money/index.ts';
 import type { PayoutSettings } from './terms.ts';
-import { findPayoutSettings, savePayoutSettings } from './payout-settings-store.ts';
-import { applySettingsInput, type PayoutInput, type PlatformFeeInput } from './payout-wire.ts';
+import { clearNeedsBankDetails, findPayoutSettings, savePayoutSettings } from './payout-settings-store.ts';
+import {
+  applySettingsInput,
+  bankFrom,
+  settingsToWire,
+  type PayoutInput,
+  type PlatformFeeInput,
+} from './payout-wire.ts';
+import {
+  applyBankAccounts,
+  otherBankAccounts,
+  saveOtherBankAccounts,
+  type CurrencyBankAccount,
+} from './bank-accounts.ts';
+import type { SellerSettingsWire } from './http-schemas.ts';
 import { registerSeller, type NewSeller } from './service.ts';
 import type { Seller } from './store.ts';
 
 /** Settings compared as data: bigints written as strings, so two equal settings have one form. */
-function settingsKey(settings: PayoutSettings): string {
+function settingsKey(settings: { settings: PayoutSettings; others: CurrencyBankAccount[] }): string {
   return JSON.stringify(settings, (_key, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
+}
+
+/** The settings and the other currencies' accounts after applying `payout` and `platform_fee` (pure). */
+function applyInput(
+  currency: CurrencyCode,
+  previous: { settings: PayoutSettings; others: CurrencyBankAccount[] },
+  payout: PayoutInput | undefined,
+  platformFee: PlatformFeeInput | undefined,
+): { settings: PayoutSettings; others: CurrencyBankAccount[] } {
+  const settings = applySettingsInput(previous.settings, payout, platformFee, currency);
+  const accounts = applyBankAccounts(
+    { defaultCurrency: currency, topLevel: payout },
+    { defaultBank: settings.bank, others: previous.others },
+    payout?.bank_accounts,
+    bankFrom,
+  );
+  return { settings: { ...settings, bank: accounts.defaultBank }, others: accounts.others };
+}
+
+async function previousOf(
+  client: Queryable,
+  sellerAccount: string,
+): Promise<{ settings: PayoutSettings; others: CurrencyBankAccount[] }> {
+  const settings = await findPayoutSettings(client, sellerAccount, { forUpdate: true });
+  const others = (await otherBankAccounts(client, [sellerAccount], { forUpdate: true })).get(sellerAccount) ?? [];
+  return { settings, others };
+}
+
+/** Writes both; new bank details of any currency clear the "needs new bank details" flag. */
+async function saveAll(
+  client: Queryable,
+  sellerAccount: string,
+  next: { settings: PayoutSettings; others: CurrencyBankAccount[] },
+  previous: { settings: PayoutSettings; others: CurrencyBankAccount[] },
+  apiKeyId: string | null,
+): Promise<void> {
+  await savePayoutSettings(client, sellerAccount, next.settings, previous.settings, apiKeyId);
+  if (await saveOtherBankAccounts(client, sellerAccount, next.others, previous.others, apiKeyId)) {
+    await clearNeedsBankDetails(client, sellerAccount);
+  }
 }
 
 /**
@@ -35,10 +88,10 @@ export async function registerSellerWithSettings(
   }
   return await withTransaction(pool, async (client) => {
     const registered = await registerSeller(client, input);
-    const previous = await findPayoutSettings(client, input.sellerAccount, { forUpdate: true });
-    const next = applySettingsInput(previous, payout, platformFee, currency);
+    const previous = await previousOf(client, input.sellerAccount);
+    const next = applyInput(currency, previous, payout, platformFee);
     if (registered.created) {
-      await savePayoutSettings(client, input.sellerAccount, next, previous, apiKeyId);
+      await saveAll(client, input.sellerAccount, next, previous, apiKeyId);
     } else if (settingsKey(next) !== settingsKey(previous)) {
       throw new AppError(
         'seller_exists',
@@ -48,7 +101,7 @@ export async function registerSellerWithSettings(
         },
       );
     }
-    return { seller: registered.seller, settings: next, created: registered.created };
+    return { seller: registered.seller, settings: next.settings, created: registered.created };
   });
 }
 
@@ -62,13 +115,24 @@ export async function updateSellerSettings(
 ): Promise<PayoutSettings> {
   const currency = assertCurrency(seller.currency);
   return await withTransaction(pool, async (client) => {
-    const previous = await findPayoutSettings(client, seller.sellerAccount, { forUpdate: true });
-    const next = applySettingsInput(previous, payout, platformFee, currency);
-    await savePayoutSettings(client, seller.sellerAccount, next, previous, apiKeyId);
+    const previous = await previousOf(client, seller.sellerAccount);
+    const next = applyInput(currency, previous, payout, platformFee);
+    await saveAll(client, seller.sellerAccount, next, previous, apiKeyId);
     return findPayoutSettings(client, seller.sellerAccount);
   });
 }
 
 export async function getSellerSettings(db: Queryable, sellerAccount: string): Promise<PayoutSettings> {
   return findPayoutSettings(db, sellerAccount);
+}
+
+/** The seller's payout settings as the API shows them, with every payout account (masked). */
+export async function settingsWireOf(
+  db: Queryable,
+  seller: Seller,
+  settings?: PayoutSettings,
+): Promise<SellerSettingsWire> {
+  const others = (await otherBankAccounts(db, [seller.sellerAccount])).get(seller.sellerAccount) ?? [];
+  const current = settings ?? (await findPayoutSettings(db, seller.sellerAccount));
+  return settingsToWire(current, assertCurrency(seller.currency), others);
 }
