@@ -49,3 +49,6 @@ CREATE UNIQUE INDEX payouts_seller_period ON payouts.payouts (seller_account, ru
 -- The run's outcome per currency for sellers paid in several ({"GBP": {"outcome": "paid", "payout_id": "po_…"},
 -- "CHF": {"outcome": "no_bank_details"}}); `outcome` and `payout_id` stay the default currency's.
 ALTER TABLE payouts.seller_runs ADD COLUMN currency_outcomes jsonb;
+
+-- The run finds the other currencies a seller was credited in from its holds.
+CREATE INDEX holds_seller_currency ON payouts.holds (seller_account, currency);

@@ -123,6 +123,11 @@ async function runCommand(
   for (const [currency, total] of Object.entries(report.totalsMinor))
     out(`total: ${formatAmount(total, assertCurrency(currency))} ${currency}`);
   for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) out(`${outcome}: ${count}`);
+  for (const skipped of report.skipped) {
+    out(
+      `not paid, no ${skipped.currency} bank account: ${skipped.sellerAccount} ${formatAmount(skipped.availableMinor, assertCurrency(skipped.currency))} ${skipped.currency}`,
+    );
+  }
   out(`submitted to ${payoutsConfig.providers.join(', ')}: ${report.submit.submitted}`);
   for (const file of report.submit.files) {
     out(`file ${file.id} ${file.currency} ${file.txCount} transaction(s) ${file.sizeBytes} bytes`);

@@ -18,6 +18,7 @@ import {
 } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import { lockSellers, sellersDueOn, type SellerDue } from '../sellers/index.ts';
+import { payoutTargets, type PayoutTarget } from './currencies.ts';
 import { releaseDueHolds } from './holds.ts';
 import { newPayoutId } from './ids.ts';
 import { providerNameFor, type PayoutProvider, type SubmitReport } from './port.ts';
@@ -54,7 +55,15 @@ export interface RunReport {
   totalsMinor: Record<string, bigint>;
   /** Per outcome, the number of sellers; `in_debt`: skipped because they owe the platform in that currency. */
   outcomes: Record<RunDecision['outcome'] | 'already_run' | 'failed', number>;
+  /** Money left unpaid because the seller has no bank account in its currency (outcome `no_bank_details`). */
+  skipped: SkippedBalance[];
   submit: SubmitReport;
+}
+
+export interface SkippedBalance {
+  sellerAccount: string;
+  currency: string;
+  availableMinor: bigint;
 }
 
 type DueSeller = SellerDue;
@@ -75,10 +84,13 @@ async function notRunYet(pool: Pool, date: IsoDate, sellers: DueSeller[]): Promi
 interface ChunkResult {
   created: NewPayout[];
   outcomes: Array<RunDecision['outcome'] | 'already_run'>;
+  skipped: SkippedBalance[];
 }
 
 interface PlannedSeller {
-  seller: DueSeller;
+  seller: PayoutTarget;
+  /** Available (after debt recovery and the reserve change) when nothing was paid. */
+  unpaidMinor: bigint;
   decision: RunDecision;
   payoutId: string | null;
   entryIndex: number;
@@ -102,7 +114,7 @@ async function claimSellers(client: PoolClient, date: IsoDate, sellers: DueSelle
 function payDebtFirst(
   deps: RunDeps,
   date: IsoDate,
-  seller: DueSeller,
+  seller: PayoutTarget,
   balances: Map<string, LockedBalance>,
   entries: EntryInput[],
 ): { available: bigint; reserved: bigint; owed: bigint } {
@@ -120,7 +132,7 @@ function payDebtFirst(
         currency,
         sellerId: sellerAccount,
         effectiveAt: deps.now,
-        reserveId: `${sellerAccount}:${date}:debt`,
+        reserveId: `${sellerAccount}:${date}:debt${currencyTag(seller)}`,
         amountMinor: fromReserve,
         metadata: { reason: 'debt' },
       }),
@@ -145,7 +157,7 @@ function payDebtFirst(
 function planSeller(
   deps: RunDeps,
   date: IsoDate,
-  seller: DueSeller,
+  seller: PayoutTarget,
   balances: Map<string, LockedBalance>,
   entries: EntryInput[],
 ): PlannedSeller {
@@ -153,11 +165,11 @@ function planSeller(
   const { available, reserved, owed } = payDebtFirst(deps, date, seller, balances, entries);
   if (owed > 0n) {
     const decision: RunDecision = { reserveChangeMinor: 0n, payoutMinor: 0n, outcome: 'in_debt' };
-    return { seller, decision, payoutId: null, entryIndex: -1 };
+    return { seller, decision, payoutId: null, entryIndex: -1, unpaidMinor: available };
   }
   const decision = decideRun(settings, available, reserved);
   const common = { currency: seller.currency, sellerId: seller.sellerAccount, effectiveAt: deps.now };
-  const reserveId = `${seller.sellerAccount}:${date}`;
+  const reserveId = `${seller.sellerAccount}:${date}${currencyTag(seller)}`;
   if (decision.reserveChangeMinor > 0n) {
     entries.push(reserveHeld({ ...common, reserveId, amountMinor: decision.reserveChangeMinor }));
   } else if (decision.reserveChangeMinor < 0n) {
@@ -172,7 +184,13 @@ function planSeller(
       payoutStarted({ ...common, payoutId, amountMinor: decision.payoutMinor, metadata: { runDate: date } }),
     );
   }
-  return { seller, decision, payoutId, entryIndex };
+  const unpaidMinor = payoutId === null ? available - decision.reserveChangeMinor : 0n;
+  return { seller, decision, payoutId, entryIndex, unpaidMinor };
+}
+
+/** Ledger references of another currency than the seller's own name it (the own currency's stay as they were). */
+function currencyTag(target: PayoutTarget): string {
+  return target.currency === target.ownCurrency ? '' : `:${target.currency}`;
 }
 
 /** The payout rows of the planned sellers that are paid, each with its posted ledger entry. */
@@ -204,19 +222,47 @@ function newPayouts(
   return created;
 }
 
-/** Writes each planned seller's outcome (and payout) on its run marker. */
+/**
+ * Writes each seller's outcome on its run marker: `outcome` and `payout_id` are the seller's own currency's, the
+ * other currencies' are in `currency_outcomes`.
+ */
 async function recordSellerRuns(client: PoolClient, date: IsoDate, planned: PlannedSeller[]): Promise<void> {
+  const own = planned.filter((p) => p.seller.currency === p.seller.ownCurrency);
+  const others = new Map<string, Record<string, { outcome: string; payout_id: string | null }>>();
+  for (const p of planned) {
+    if (p.seller.currency === p.seller.ownCurrency) continue;
+    const record = others.get(p.seller.sellerAccount) ?? {};
+    record[p.seller.currency] = { outcome: p.decision.outcome, payout_id: p.payoutId };
+    others.set(p.seller.sellerAccount, record);
+  }
   await client.query(
-    `UPDATE payouts.seller_runs r SET outcome = x.outcome, payout_id = x.payout_id
-     FROM unnest($1::text[], $2::text[], $3::text[]) AS x(seller_account, outcome, payout_id)
+    `UPDATE payouts.seller_runs r SET outcome = x.outcome, payout_id = x.payout_id,
+       currency_outcomes = x.currency_outcomes::jsonb
+     FROM unnest($1::text[], $2::text[], $3::text[], $5::text[])
+       AS x(seller_account, outcome, payout_id, currency_outcomes)
      WHERE r.seller_account = x.seller_account AND r.run_date = $4::date`,
     [
-      planned.map((p) => p.seller.sellerAccount),
-      planned.map((p) => p.decision.outcome),
-      planned.map((p) => p.payoutId),
+      own.map((p) => p.seller.sellerAccount),
+      own.map((p) => p.decision.outcome),
+      own.map((p) => p.payoutId),
       date,
+      own.map((p) => {
+        const record = others.get(p.seller.sellerAccount);
+        return record === undefined ? null : JSON.stringify(record);
+      }),
     ],
   );
+}
+
+/** Balances a run could not pay for want of an account in their currency: reported, never silently kept. */
+function skippedOf(planned: PlannedSeller[]): SkippedBalance[] {
+  return planned
+    .filter((p) => p.decision.outcome === 'no_bank_details' && p.unpaidMinor > 0n)
+    .map((p) => ({
+      sellerAccount: p.seller.sellerAccount,
+      currency: p.seller.currency,
+      availableMinor: p.unpaidMinor,
+    }));
 }
 
 async function processChunk(
@@ -230,13 +276,15 @@ async function processChunk(
     .filter((s) => !owned.has(s.sellerAccount))
     .map(() => 'already_run');
   const mine = sellers.filter((s) => owned.has(s.sellerAccount));
-  if (mine.length === 0) return { created: [], outcomes };
+  if (mine.length === 0) return { created: [], outcomes, skipped: [] };
   // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance.
   await lockSellers(
     client,
     mine.map((s) => s.sellerAccount),
   );
-  const codes = mine.flatMap((s) => [
+  // Each currency the seller holds or has an account in is decided on its own (currencies.ts).
+  const targets = await payoutTargets(client, mine);
+  const codes = targets.flatMap((s) => [
     sellerAvailable(s.sellerAccount, s.currency).code,
     sellerInTransit(s.sellerAccount, s.currency).code,
     sellerReceivable(s.sellerAccount, s.currency).code,
@@ -246,13 +294,13 @@ async function processChunk(
   // waits for this decision instead of racing it, and never holds one of them while waiting for another.
   const balances = await lockBalances(client, codes);
   const entries: EntryInput[] = [];
-  const planned = mine.map((seller) => planSeller(deps, date, seller, balances, entries));
+  const planned = targets.map((target) => planSeller(deps, date, target, balances, entries));
   const posted = await postEntries(client, entries);
   for (const plan of planned) outcomes.push(plan.decision.outcome);
   const created = newPayouts(deps, date, planned, posted);
   await insertPayouts(client, created);
   await recordSellerRuns(client, date, planned);
-  return { created, outcomes };
+  return { created, outcomes, skipped: skippedOf(planned) };
 }
 
 function emptyReport(date: IsoDate, holdsReleased: number, debtsRecovered: number): RunReport {
@@ -272,12 +320,14 @@ function emptyReport(date: IsoDate, holdsReleased: number, debtsRecovered: numbe
       already_run: 0,
       failed: 0,
     },
+    skipped: [],
     submit: { submitted: 0, files: [], failed: 0 },
   };
 }
 
 function tally(report: RunReport, result: ChunkResult): void {
   for (const outcome of result.outcomes) report.outcomes[outcome]++;
+  report.skipped.push(...result.skipped);
   for (const payout of result.created) {
     report.payoutsCreated++;
     report.totalsMinor[payout.currency] = (report.totalsMinor[payout.currency] ?? 0n) + payout.amountMinor;
@@ -345,6 +395,12 @@ export async function runPayouts(
     }
     await runChunk(deps, date, sellers, report);
     if (page.length < chunkSize) break;
+  }
+  if (report.skipped.length > 0) {
+    deps.log.warn(
+      { date, skipped: report.skipped.map((s) => ({ ...s, availableMinor: s.availableMinor.toString() })) },
+      'payout run: balances left unpaid, the seller has no bank account in their currency',
+    );
   }
   report.submit = await deps.provider.submitPending({ pool: deps.pool, log: deps.log }, date, deps.now, {
     sameDay: options.sameDay === true,

@@ -82,9 +82,8 @@ export const SellerWire = SellerCore.extend(SellerSettingsWire.shape).extend({
   dispute_policy: DisputePolicyWire,
 });
 
-export const BalanceWire = z.object({
-  object: z.literal('balance'),
-  seller_account: z.string(),
+/** A seller's balances in one currency. */
+export const CurrencyBalanceWire = z.object({
   currency: z.string(),
   pending: Amount,
   available: Amount,
@@ -96,6 +95,17 @@ export const BalanceWire = z.object({
   ),
   balance_due_since: Timestamp.nullable().describe('when the debt began (null when nothing is owed)'),
   balance_due_age_days: z.number().int().nullable().describe('whole days since balance_due_since'),
+});
+export type CurrencyBalanceWire = z.infer<typeof CurrencyBalanceWire>;
+
+/** The seller's balance: the seller's own currency's buckets at the top level, and every currency's in `balances`. */
+export const BalanceWire = z.object({
+  object: z.literal('balance'),
+  seller_account: z.string(),
+  ...CurrencyBalanceWire.shape,
+  balances: z
+    .array(CurrencyBalanceWire)
+    .describe("one entry per currency the seller holds money in, the seller's own currency first"),
   as_of: Timestamp,
 });
 

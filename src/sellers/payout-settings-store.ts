@@ -252,7 +252,9 @@ export async function sellersDueOn(
       .join(', ')}, s.currency
      FROM sellers.payout_settings ps JOIN sellers.sellers s USING (seller_account)
      WHERE ps.seller_account > $2
-       AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL) AND NOT ps.needs_bank_details
+       AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL
+         OR EXISTS (SELECT 1 FROM sellers.payout_bank_accounts a WHERE a.seller_account = ps.seller_account))
+       AND NOT ps.needs_bank_details
        AND NOT EXISTS (SELECT 1 FROM sellers.bank_corrections c
                        WHERE c.seller_account = ps.seller_account AND c.status = 'open')
        AND (ps.schedule_interval = 'daily'

@@ -1,8 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
-import { listAccountsByOwner, paidOutTotal, sellerDebt } from '../ledger/index.ts';
+import { listAccountsByOwner, paidOutTotal, sellerDebt, type AccountBalance } from '../ledger/index.ts';
 import { formatAmount, type CurrencyCode, assertCurrency } from '../money/index.ts';
 import type { Seller } from './store.ts';
-import type { BalanceWire } from './http-schemas.ts';
+import type { BalanceWire, CurrencyBalanceWire } from './http-schemas.ts';
 
 /** A seller's wallet: a view over the seller's ledger accounts, never a second truth. */
 export interface Wallet {
@@ -17,7 +17,12 @@ export interface Wallet {
   owedMinor: bigint;
   /** When the debt began (null when nothing is owed). */
   owedSince: Date | null;
+  /** The same, per currency the seller holds money in (the seller's own first); the fields above are its first. */
+  balances: CurrencyWallet[];
 }
+
+/** A seller's balances in one currency. */
+export type CurrencyWallet = Omit<Wallet, 'sellerAccount' | 'balances'>;
 
 const BUCKETS = ['pending', 'available', 'reserved', 'in_transit'] as const;
 type Bucket = (typeof BUCKETS)[number];
@@ -43,30 +48,59 @@ async function owedOf(
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function getWallet(db: Queryable, seller: Seller): Promise<Wallet> {
-  const currency = assertCurrency(seller.currency);
+/** The currencies of the seller's wallet accounts (`seller:<id>:<bucket>:<CUR>`), the seller's own first. */
+function walletCurrencies(
+  accounts: readonly AccountBalance[],
+  sellerAccount: string,
+  own: CurrencyCode,
+): CurrencyCode[] {
+  const found = new Set<string>();
+  for (const account of accounts) {
+    const parts = account.code.split(':');
+    const currency = parts[parts.length - 1];
+    if (parts[0] === 'seller' && parts[1] === sellerAccount && currency !== undefined) found.add(currency);
+  }
+  found.delete(own);
+  return [own, ...[...found].sort().map((code) => assertCurrency(code))];
+}
+
+async function currencyWallet(
+  db: Queryable,
+  sellerAccount: string,
+  accounts: readonly AccountBalance[],
+  currency: CurrencyCode,
+): Promise<CurrencyWallet> {
   const totals: Record<Bucket, bigint> = { pending: 0n, available: 0n, reserved: 0n, in_transit: 0n };
-  for (const account of await listAccountsByOwner(db, seller.sellerAccount)) {
-    const bucket = bucketOf(account.code, seller.sellerAccount, currency);
+  for (const account of accounts) {
+    const bucket = bucketOf(account.code, sellerAccount, currency);
     if (bucket !== undefined) totals[bucket] += account.balanceMinor;
   }
   return {
-    sellerAccount: seller.sellerAccount,
     currency,
     pendingMinor: totals.pending,
     availableMinor: totals.available,
     reservedMinor: totals.reserved,
     inTransitMinor: totals.in_transit,
-    paidOutMinor: await paidOutTotal(db, seller.sellerAccount, currency),
-    ...(await owedOf(db, seller.sellerAccount, currency)),
+    paidOutMinor: await paidOutTotal(db, sellerAccount, currency),
+    ...(await owedOf(db, sellerAccount, currency)),
   };
 }
 
-export function walletToWire(wallet: Wallet, asOf: Date): BalanceWire {
+/** The seller's wallet in every currency it holds money in (docs/payouts.md "Several currencies"). */
+export async function getWallet(db: Queryable, seller: Seller): Promise<Wallet> {
+  const own = assertCurrency(seller.currency);
+  const accounts = await listAccountsByOwner(db, seller.sellerAccount);
+  const balances: CurrencyWallet[] = [];
+  for (const currency of walletCurrencies(accounts, seller.sellerAccount, own)) {
+    balances.push(await currencyWallet(db, seller.sellerAccount, accounts, currency));
+  }
+  const first = balances[0] ?? (await currencyWallet(db, seller.sellerAccount, accounts, own));
+  return { sellerAccount: seller.sellerAccount, ...first, balances };
+}
+
+function bucketsToWire(wallet: CurrencyWallet, asOf: Date): CurrencyBalanceWire {
   const fmt = (minor: bigint) => formatAmount(minor, wallet.currency);
   return {
-    object: 'balance',
-    seller_account: wallet.sellerAccount,
     currency: wallet.currency,
     pending: fmt(wallet.pendingMinor),
     available: fmt(wallet.availableMinor),
@@ -79,6 +113,15 @@ export function walletToWire(wallet: Wallet, asOf: Date): BalanceWire {
       wallet.owedSince === null
         ? null
         : Math.max(0, Math.floor((asOf.getTime() - wallet.owedSince.getTime()) / DAY_MS)),
+  };
+}
+
+export function walletToWire(wallet: Wallet, asOf: Date): BalanceWire {
+  return {
+    object: 'balance',
+    seller_account: wallet.sellerAccount,
+    ...bucketsToWire(wallet, asOf),
+    balances: wallet.balances.map((balance) => bucketsToWire(balance, asOf)),
     as_of: asOf.toISOString(),
   };
 }
