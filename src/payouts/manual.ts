@@ -9,10 +9,12 @@ import {
   postEntry,
   sellerAvailable,
   sellerInTransit,
+  sellerPending,
   sellerReceivable,
+  sellerReserved,
 } from '../ledger/index.ts';
 import { assertCurrency, formatAmount, parseAmount } from '../money/index.ts';
-import { findPayoutSettings, findSeller, lockSellers } from '../sellers/index.ts';
+import { findPayoutSettings, findSeller, lockSellers, otherBankAccounts } from '../sellers/index.ts';
 import { newPayoutId } from './ids.ts';
 import { getHistory, getPayout, insertPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
@@ -54,8 +56,8 @@ async function lockedSeller(client: Queryable, body: ManualPayoutBody): Promise<
   return seller;
 }
 
-/** The request's currency and amount, refused when the currency is not the seller's. */
-function checkedAmount(body: ManualPayoutBody, seller: Seller): { currency: string; amountMinor: bigint } {
+/** The request's currency and amount (the currency is checked against the seller's accounts by `payableBank`). */
+function checkedAmount(body: ManualPayoutBody): { currency: string; amountMinor: bigint } {
   const currency = (() => {
     try {
       return assertCurrency(body.currency);
@@ -63,13 +65,6 @@ function checkedAmount(body: ManualPayoutBody, seller: Seller): { currency: stri
       throw error instanceof AppError ? error.atField('currency') : error;
     }
   })();
-  if (currency !== seller.currency) {
-    throw new AppError(
-      'payout_currency_mismatch',
-      `currency: seller ${seller.sellerAccount} is paid in ${seller.currency}, not ${currency}`,
-      { field: 'currency' },
-    );
-  }
   let amountMinor: bigint;
   try {
     amountMinor = parseAmount(body.amount, currency);
@@ -79,19 +74,47 @@ function checkedAmount(body: ManualPayoutBody, seller: Seller): { currency: stri
   return { currency, amountMinor };
 }
 
-/** The seller's bank details; `bank_details_missing` when there are none or they must be given again. */
-async function payableBank(client: Queryable, seller: Seller): Promise<Bank> {
+/** Whether the seller has any wallet account in the currency (was ever credited or paid in it). */
+async function holdsCurrency(client: Queryable, seller: Seller, currency: string): Promise<boolean> {
+  const id = seller.sellerAccount;
+  const codes = [sellerPending, sellerAvailable, sellerReserved, sellerInTransit].map(
+    (account) => account(id, currency).code,
+  );
+  return (await getBalances(client, codes)).size > 0;
+}
+
+/**
+ * The bank account payouts in `currency` go to: the payout settings' bank details for the seller's own currency,
+ * else the seller's account of that currency (docs/payouts.md "Several currencies"). A currency the seller holds
+ * nothing in and has no account for is `payout_currency_mismatch`; no usable account is `bank_details_missing`.
+ */
+async function payableBank(client: Queryable, seller: Seller, currency: string): Promise<Bank> {
   const settings = await findPayoutSettings(client, seller.sellerAccount);
-  if (settings.bank === null || settings.needsBankDetails) {
+  const bank =
+    currency === seller.currency
+      ? settings.bank
+      : (((await otherBankAccounts(client, [seller.sellerAccount])).get(seller.sellerAccount) ?? []).find(
+          (account) => account.currency === currency,
+        )?.bank ?? null);
+  if (bank === null && currency !== seller.currency && !(await holdsCurrency(client, seller, currency))) {
+    throw new AppError(
+      'payout_currency_mismatch',
+      `currency: seller ${seller.sellerAccount} holds no ${currency} and has no ${currency} bank account (paid in ${seller.currency})`,
+      { field: 'currency' },
+    );
+  }
+  if (bank === null || settings.needsBankDetails) {
     throw new AppError(
       'bank_details_missing',
       settings.needsBankDetails
         ? `seller ${seller.sellerAccount} must give new bank details: ${settings.needsBankDetailsReason ?? 'a payout was returned'}`
-        : `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`,
-      { field: 'seller_account' },
+        : currency === seller.currency
+          ? `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`
+          : `seller ${seller.sellerAccount} has no ${currency} bank account; add one in payout.bank_accounts`,
+      { field: currency === seller.currency ? 'seller_account' : 'currency' },
     );
   }
-  return settings.bank;
+  return bank;
 }
 
 /** Refuses an amount above the seller's available balance in that currency. */
@@ -182,8 +205,8 @@ async function manualPayoutWork(
   request: ManualPayoutRequest,
 ): Promise<{ status: number; body: unknown }> {
   const seller = await lockedSeller(client, request.body);
-  const amount = checkedAmount(request.body, seller);
-  const bank = await payableBank(client, seller);
+  const amount = checkedAmount(request.body);
+  const bank = await payableBank(client, seller, amount.currency);
   await checkNoDebt(client, seller, amount.currency);
   await checkAvailable(client, seller, amount.currency, amount.amountMinor);
   return await bookManualPayout(client, request, seller, amount, bank);
