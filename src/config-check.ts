@@ -504,6 +504,13 @@ export const SETTINGS: readonly Setting[] = [
     check: (raw, env) => payoutsProblem({ BURSAR_PAYOUT_DEBTOR_BIC: raw }, env),
   },
   {
+    name: 'BURSAR_PAYOUT_DEBTOR_ACCOUNTS',
+    area: 'api',
+    accepted:
+      'CUR:IBAN:BIC entries, comma-separated, each currency once (e.g. GBP:GB29NWBK60161331926819:NWBKGB2L)',
+    check: (raw, env) => payoutsProblem({ BURSAR_PAYOUT_DEBTOR_ACCOUNTS: raw }, env),
+  },
+  {
     name: 'BURSAR_PAYOUT_RUN_CRON',
     area: 'worker',
     accepted: 'a five-field cron expression (UTC), e.g. "0 6 * * *"',

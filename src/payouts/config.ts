@@ -1,4 +1,5 @@
 import { givenOrKeptSecret, isKnownDevelopmentSecret, KEPT_SECRET_FILES } from '../webhooks/kept-secret.ts';
+import { assertCurrency } from '../money/index.ts';
 import { normaliseBic, normaliseIban } from './bank.ts';
 import type { PainVersion } from './iso20022/pain001.ts';
 import { loadAchSettings, type AchSettings } from './nacha/config.ts';
@@ -17,6 +18,11 @@ export interface PayoutsConfig {
   ach: AchSettings | undefined;
   painVersion: PainVersion;
   debtor: { name: string; iban: string; bic: string };
+  /**
+   * The platform's debtor account per payout currency (BURSAR_PAYOUT_DEBTOR_ACCOUNTS=CUR:IBAN:BIC,…); a currency
+   * not listed leaves from `debtor`.
+   */
+  debtorAccounts: Readonly<Record<string, { iban: string; bic: string }>>;
   /** pg-boss cron (UTC) of the payout run; the run pays the sellers due that day. */
   runCron: string;
   /** pg-boss cron (UTC) of the availability job (holds due → available). */
@@ -69,6 +75,41 @@ function enabledProviders(env: NodeJS.ProcessEnv): PayoutProviderName[] {
 }
 
 /**
+ * BURSAR_PAYOUT_DEBTOR_ACCOUNTS: `CUR:IBAN:BIC` entries, comma-separated (spaces around entries allowed, none in
+ * the IBAN). Each currency once, an active ISO 4217 code; each IBAN and BIC checked as sellers' are.
+ */
+export function parseDebtorAccounts(raw: string | undefined): Record<string, { iban: string; bic: string }> {
+  const accounts: Record<string, { iban: string; bic: string }> = {};
+  if (raw === undefined || raw.trim() === '') return accounts;
+  for (const [index, entry] of raw.split(',').entries()) {
+    const name = `BURSAR_PAYOUT_DEBTOR_ACCOUNTS entry ${index + 1}`;
+    const parts = entry.trim().split(':');
+    const [currencyText, iban, bic] = parts;
+    if (parts.length !== 3 || currencyText === undefined || iban === undefined || bic === undefined) {
+      throw new Error(`${name}: "${entry.trim()}" is not CUR:IBAN:BIC`);
+    }
+    let currency: string;
+    try {
+      currency = assertCurrency(currencyText);
+    } catch {
+      throw new Error(`${name}: "${currencyText}" is not an ISO 4217 currency code in upper case`);
+    }
+    if (accounts[currency] !== undefined) throw new Error(`${name}: ${currency} is listed twice`);
+    accounts[currency] = { iban: normaliseIban(iban, name), bic: normaliseBic(bic, name) };
+  }
+  return accounts;
+}
+
+/** The account payouts in `currency` leave from: its BURSAR_PAYOUT_DEBTOR_ACCOUNTS entry, else the default. */
+export function debtorFor(
+  config: Pick<PayoutsConfig, 'debtor' | 'debtorAccounts'>,
+  currency: string,
+): { name: string; iban: string; bic: string } {
+  const account = config.debtorAccounts[currency];
+  return account === undefined ? config.debtor : { name: config.debtor.name, ...account };
+}
+
+/**
  * `dataDir` is where a generated webhook secret is kept (the sandbox provider only). A published development
  * secret in BURSAR_PAYOUT_SANDBOX_WEBHOOK_SECRET is refused unless the sandbox is the provider.
  */
@@ -103,6 +144,7 @@ export function loadPayoutsConfig(
       iban: normaliseIban(env.BURSAR_PAYOUT_DEBTOR_IBAN ?? DEFAULT_DEBTOR.iban, 'BURSAR_PAYOUT_DEBTOR_IBAN'),
       bic: normaliseBic(env.BURSAR_PAYOUT_DEBTOR_BIC ?? DEFAULT_DEBTOR.bic, 'BURSAR_PAYOUT_DEBTOR_BIC'),
     },
+    debtorAccounts: parseDebtorAccounts(env.BURSAR_PAYOUT_DEBTOR_ACCOUNTS),
     runCron: env.BURSAR_PAYOUT_RUN_CRON ?? '0 6 * * *',
     availabilityCron: env.BURSAR_PAYOUT_AVAILABILITY_CRON ?? '0 * * * *',
     sandboxUrl: env.BURSAR_PAYOUT_SANDBOX_URL ?? `http://127.0.0.1:${sandboxPort}`,

@@ -5,7 +5,13 @@
 export { createPayouts, type PayoutsDeps, type PayoutsModule } from './module.ts';
 export type { PayoutsRuntime } from './runtime.ts';
 export { providerFor } from './runtime.ts';
-export { loadPayoutsConfig, DEFAULT_DEBTOR, type PayoutsConfig } from './config.ts';
+export {
+  debtorFor,
+  loadPayoutsConfig,
+  parseDebtorAccounts,
+  DEFAULT_DEBTOR,
+  type PayoutsConfig,
+} from './config.ts';
 export type { PayoutProvider, SubmitReport } from './port.ts';
 export { runPayouts, type RunDeps, type RunReport } from './run.ts';
 export { releaseDueHolds } from './holds.ts';

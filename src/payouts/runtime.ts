@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.ts';
-import { loadPayoutsConfig, type PayoutsConfig } from './config.ts';
+import { debtorFor, loadPayoutsConfig, type PayoutsConfig } from './config.ts';
 import { createIso20022Provider } from './iso20022/adapter.ts';
 import { createNachaProvider } from './nacha/adapter.ts';
 import { DEFAULT_ACH } from './nacha/config.ts';
@@ -18,7 +18,10 @@ function oneProvider(config: PayoutsConfig, name: PayoutProviderName): PayoutPro
   if (name === 'sandbox')
     return createSandboxPayoutProvider({ baseUrl: config.sandboxUrl, notifyUrl: config.webhookUrl });
   if (name === 'nacha') return createNachaProvider(config.ach ?? DEFAULT_ACH);
-  return createIso20022Provider({ version: config.painVersion, debtorFor: () => config.debtor });
+  return createIso20022Provider({
+    version: config.painVersion,
+    debtorFor: (currency) => debtorFor(config, currency),
+  });
 }
 
 /** The configured provider; with several enabled, one routing each payout by its bank details (routed.ts). */
