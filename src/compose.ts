@@ -80,7 +80,14 @@ import {
   resetRefundForReplay,
 } from './refunds/index.ts';
 import { createRisk, type RiskPort } from './risk/index.ts';
-import { createSellers, findSeller, listBankDetailsAudit, type SellersModule } from './sellers/index.ts';
+import {
+  createSellers,
+  findSeller,
+  listBankDetailsAudit,
+  otherBankAccounts,
+  type Seller,
+  type SellersModule,
+} from './sellers/index.ts';
 import { createFx, type FxModule, type RatesProvider, type FxConfig } from './fx/index.ts';
 import type { BackgroundService } from './services.ts';
 import { reportRoutes } from './reports/index.ts';
@@ -322,6 +329,16 @@ function eventsOf(ctx: AppContext, overrides: ComposeOverrides): EventsModule {
 }
 
 /**
+ * Whether the seller is paid in `currency` with no conversion: its own currency, or one it has a payout bank
+ * account in (docs/payouts.md "Several currencies"); such an order is credited in its own currency.
+ */
+async function paidInCurrency(db: Queryable, seller: Seller, currency: string): Promise<boolean> {
+  if (seller.currency === currency) return true;
+  const accounts = (await otherBankAccounts(db, [seller.sellerAccount])).get(seller.sellerAccount) ?? [];
+  return accounts.some((account) => account.currency === currency);
+}
+
+/**
  * The FX module (rates from BURSAR_FX_RATES_FILE/URL, else the sandbox's ECB-format file) and pay-ins' conversion
  * port over it: an order for a seller paid in another currency is converted; none is needed for the same one.
  */
@@ -338,7 +355,7 @@ function currencies(
   const conversion: CurrencyConversion = {
     convertOrder: async (db, order) => {
       const seller = await findSeller(db, order.sellerAccount);
-      if (!seller || seller.currency === order.currency) {
+      if (!seller || (await paidInCurrency(db, seller, order.currency))) {
         if (order.fxQuoteId !== undefined)
           throw new AppError(
             'fx_quote_mismatch',

@@ -206,6 +206,8 @@ export interface BankAuditRow {
   apiKeyId: string | null;
   before: unknown;
   after: unknown;
+  /** The account's currency for another currency's account; null: the seller's own currency's. */
+  currency: string | null;
   changedAt: Date;
 }
 
@@ -215,9 +217,10 @@ export async function listBankDetailsAudit(db: Queryable, sellerAccount: string)
     api_key_id: string | null;
     before: unknown;
     after: unknown;
+    currency: string | null;
     changed_at: Date;
   }>(
-    'SELECT id, api_key_id, before, after, changed_at FROM sellers.bank_details_audit WHERE seller_account = $1 ORDER BY id',
+    'SELECT id, api_key_id, before, after, currency, changed_at FROM sellers.bank_details_audit WHERE seller_account = $1 ORDER BY id',
     [sellerAccount],
   );
   return result.rows.map((row) => ({
@@ -225,6 +228,7 @@ export async function listBankDetailsAudit(db: Queryable, sellerAccount: string)
     apiKeyId: row.api_key_id,
     before: row.before,
     after: row.after,
+    currency: row.currency,
     changedAt: row.changed_at,
   }));
 }
