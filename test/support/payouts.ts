@@ -3,9 +3,13 @@ import path from 'node:path';
 import { validateXML } from 'xmllint-wasm';
 import { REPO_ROOT } from './process.ts';
 
-/** The official ISO 20022 schemas live beside the repository (../shared/reference/iso20022). */
+/**
+ * The official ISO 20022 schemas live beside the repository (../shared/reference/iso20022), or where
+ * BURSAR_TEST_REFERENCE_DIR says (a checkout elsewhere, e.g. a second worktree).
+ */
 export function iso20022Xsd(name: string): string {
-  return fs.readFileSync(path.resolve(REPO_ROOT, '../shared/reference/iso20022/xsd', `${name}.xsd`), 'utf8');
+  const reference = process.env.BURSAR_TEST_REFERENCE_DIR ?? path.resolve(REPO_ROOT, '../shared/reference');
+  return fs.readFileSync(path.resolve(reference, 'iso20022/xsd', `${name}.xsd`), 'utf8');
 }
 
 /** Validates `xml` against the official XSD of `version`; returns the validator's error messages (empty = valid). */
