@@ -1,0 +1,217 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bookPayin } from '../support/debt.ts';
+import { createTestApp, bearer, type TestApp } from '../support/app.ts';
+import { listBankDetailsAudit } from '../../src/sellers/index.ts';
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await createTestApp();
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+type Body = { error?: { code: string; field?: string } } & Record<string, unknown>;
+
+async function send(method: 'POST' | 'PATCH' | 'GET', url: string, payload?: unknown) {
+  const response = await t.app.inject({
+    method,
+    url,
+    headers: bearer(t.key),
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
+  return { status: response.statusCode, body: response.json() as Body };
+}
+
+const GBP_ACCOUNT = { currency: 'GBP', iban: 'GB82 WEST 1234 5698 7654 32', bic: 'westgb2l' };
+const CHF_ACCOUNT = { currency: 'CHF', iban: 'CH9300762011623852957', bic: 'UBSWCHZH80A' };
+const USD_ACCOUNT = { currency: 'USD', account_number: '12345678', routing_number: '021000021' };
+
+function seller(id: string, payout: Record<string, unknown>) {
+  return { seller_account: id, name: id, currency: 'EUR', payout };
+}
+
+describe('sellers with a bank account per payout currency', () => {
+  it('POST /v1/sellers takes payout.bank_accounts[] and shows every account masked, the own currency’s first', async () => {
+    const created = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_a', {
+        iban: 'DE89370400440532013000',
+        bic: 'COBADEFFXXX',
+        bank_accounts: [USD_ACCOUNT, GBP_ACCOUNT],
+      }),
+    );
+    expect(created.status).toBe(201);
+    const payout = created.body.payout as { bank_account: unknown; bank_accounts: unknown[] };
+    expect(payout.bank_account).toMatchObject({ iban_last4: '3000', bic: 'COBADEFFXXX' });
+    expect(payout.bank_accounts).toEqual([
+      { currency: 'EUR', iban_last4: '3000', country: 'DE', bic: 'COBADEFFXXX', holder: null },
+      { currency: 'GBP', iban_last4: '5432', country: 'GB', bic: 'WESTGB2L', holder: null },
+      { currency: 'USD', account_last4: '5678', routing_number: '021000021', holder: null },
+    ]);
+    expect(JSON.stringify(created.body)).not.toContain('GB82WEST12345698765432');
+    // A retried registration with the same accounts is the same seller.
+    const again = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_a', {
+        iban: 'DE89370400440532013000',
+        bic: 'COBADEFFXXX',
+        bank_accounts: [USD_ACCOUNT, GBP_ACCOUNT],
+      }),
+    );
+    expect(again.status).toBe(200);
+  });
+
+  it('validates each account exactly as the single bank details, naming the entry', async () => {
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ currency: 'GBP', iban: 'GB82WEST12345698765433', bic: 'WESTGB2L' }, 'iban_invalid', 'iban'],
+      [{ currency: 'GBP', iban: 'GB82WEST12345698765432', bic: 'WEST1' }, 'bic_invalid', 'bic'],
+      [
+        { currency: 'USD', account_number: '12', routing_number: '021000021' },
+        'bank_details_invalid',
+        'account_number',
+      ],
+      [
+        { currency: 'USD', account_number: '12345678', routing_number: '021000022' },
+        'bank_details_invalid',
+        'routing_number',
+      ],
+      [{ currency: 'GBP', iban: 'GB82WEST12345698765432' }, 'bic_invalid', 'bic'],
+      [
+        { currency: 'gbp', iban: 'GB82WEST12345698765432', bic: 'WESTGB2L' },
+        'currency_not_uppercase',
+        'currency',
+      ],
+      [{ currency: 'XXY', iban: 'GB82WEST12345698765432', bic: 'WESTGB2L' }, 'currency_unknown', 'currency'],
+    ];
+    for (const [account, code, field] of cases) {
+      const refused = await send(
+        'POST',
+        '/v1/sellers',
+        seller('mcs_bad', { bank_accounts: [CHF_ACCOUNT, account] }),
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code, field: `payout.bank_accounts.1.${field}` });
+    }
+    const twice = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_bad', { bank_accounts: [GBP_ACCOUNT, GBP_ACCOUNT] }),
+    );
+    expect(twice.body.error).toMatchObject({
+      code: 'bank_details_invalid',
+      field: 'payout.bank_accounts.1.currency',
+    });
+    const noDetails = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_bad', { bank_accounts: [{ currency: 'GBP' }] }),
+    );
+    expect(noDetails.body.error).toMatchObject({
+      code: 'bank_details_invalid',
+      field: 'payout.bank_accounts.0',
+    });
+    const ownTwice = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_bad', {
+        iban: 'DE89370400440532013000',
+        bic: 'COBADEFFXXX',
+        bank_accounts: [{ currency: 'EUR', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' }],
+      }),
+    );
+    expect(ownTwice.body.error).toMatchObject({
+      code: 'bank_details_invalid',
+      field: 'payout.bank_accounts.0',
+    });
+    expect((await send('GET', '/v1/sellers/mcs_bad')).status).toBe(404);
+  });
+
+  it('any IBAN that fails its check digits is refused in an account entry as at the top level', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 99 }), async (check) => {
+        fc.pre(check !== 82);
+        const iban = `GB${String(check).padStart(2, '0')}WEST12345698765432`;
+        const refused = await send(
+          'POST',
+          '/v1/sellers',
+          seller('mcs_prop', { bank_accounts: [{ currency: 'GBP', iban, bic: 'WESTGB2L' }] }),
+        );
+        expect(refused.body.error).toMatchObject({
+          code: 'iban_invalid',
+          field: 'payout.bank_accounts.0.iban',
+        });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('PATCH adds or changes one currency’s account, keeps the others, and audits each change with its currency', async () => {
+    const changed = await send('PATCH', '/v1/sellers/mcs_a', {
+      payout: {
+        bank_accounts: [
+          { currency: 'GBP', account_holder_name: 'A Ltd (UK)' },
+          { currency: 'CHF', iban: 'CH93 0076 2011 6238 5295 7', bic: 'UBSWCHZH80A' },
+          { currency: 'EUR', iban: 'DE02120300000000202051', bic: 'BYLADEM1001' },
+        ],
+      },
+    });
+    expect(changed.status).toBe(200);
+    const payout = changed.body.payout as {
+      bank_account: unknown;
+      bank_accounts: Array<Record<string, unknown>>;
+    };
+    expect(payout.bank_account).toMatchObject({ iban_last4: '2051' });
+    expect(payout.bank_accounts.map((a) => [a.currency, a.iban_last4 ?? a.account_last4, a.holder])).toEqual([
+      ['EUR', '2051', null],
+      ['CHF', '2957', null],
+      ['GBP', '5432', 'A Ltd (UK)'],
+      ['USD', '5678', null],
+    ]);
+    const audit = await listBankDetailsAudit(t.ctx.pool, 'mcs_a');
+    const changes = audit.map((row) => [
+      row.currency,
+      (row.after as { iban_last4?: string } | null)?.iban_last4,
+    ]);
+    expect(changes).toEqual([
+      [null, '3000'],
+      ['GBP', '5432'],
+      ['USD', undefined],
+      [null, '2051'],
+      ['CHF', '2957'],
+      ['GBP', '5432'],
+    ]);
+    expect(audit[5]?.before).toMatchObject({ holder: null });
+    expect(audit[5]?.after).toMatchObject({ holder: 'A Ltd (UK)' });
+  });
+
+  it('GET …/balance shows balances per currency, keeping the own currency’s fields at the top level', async () => {
+    await bookPayin(t.ctx.pool, {
+      paymentOrderId: 'mcs_eur',
+      sellerId: 'mcs_a',
+      currency: 'EUR',
+      grossMinor: 1_000n,
+      holdDays: 3,
+    });
+    await bookPayin(t.ctx.pool, {
+      paymentOrderId: 'mcs_gbp',
+      sellerId: 'mcs_a',
+      currency: 'GBP',
+      grossMinor: 250n,
+      holdDays: 3,
+    });
+    const balance = await send('GET', '/v1/sellers/mcs_a/balance');
+    expect(balance.status).toBe(200);
+    expect(balance.body).toMatchObject({ currency: 'EUR', pending: '10.00', available: '0.00' });
+    const balances = balance.body.balances as Array<Record<string, unknown>>;
+    expect(balances.map((b) => [b.currency, b.pending, b.balance_due])).toEqual([
+      ['EUR', '10.00', '0.00'],
+      ['GBP', '2.50', '0.00'],
+    ]);
+  });
+});
