@@ -75,8 +75,8 @@ function enabledProviders(env: NodeJS.ProcessEnv): PayoutProviderName[] {
 }
 
 /**
- * BURSAR_PAYOUT_DEBTOR_ACCOUNTS: `CUR:IBAN:BIC` entries, comma-separated (spaces around entries allowed, none in
- * the IBAN). Each currency once, an active ISO 4217 code; each IBAN and BIC checked as sellers' are.
+ * BURSAR_PAYOUT_DEBTOR_ACCOUNTS: `CUR:IBAN:BIC` entries, comma-separated (spaces allowed, as in a printed
+ * IBAN). Each currency once, an active ISO 4217 code; each IBAN and BIC checked as sellers' are.
  */
 export function parseDebtorAccounts(raw: string | undefined): Record<string, { iban: string; bic: string }> {
   const accounts: Record<string, { iban: string; bic: string }> = {};
