@@ -184,7 +184,8 @@ export const ERROR_CODES = {
   },
   bank_details_missing: {
     status: 422,
-    description: 'The seller has no bank details (or must give new ones after a returned payout).',
+    description:
+      "The seller has no bank details, or no bank account in the payout's currency (or must give new ones after a returned payout).",
   },
   payout_exceeds_available: {
     status: 422,
@@ -192,7 +193,7 @@ export const ERROR_CODES = {
   },
   payout_currency_mismatch: {
     status: 422,
-    description: "The payout's currency is not the seller's balance currency.",
+    description: "The seller holds no balance and has no bank account in the payout's currency.",
   },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
   payout_ach_file_malformed: {
