@@ -2,12 +2,27 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookPayin } from '../support/debt.ts';
 import { createTestApp, bearer, type TestApp } from '../support/app.ts';
+import { FakePsp } from '../support/payins-fake-psp.ts';
+import { savedMethodBody, uid } from '../support/payins.ts';
+import { fixedRatesProvider } from '../../src/fx/index.ts';
+import { getBalances } from '../../src/ledger/index.ts';
+import { executeOrder } from '../../src/payins/executor.ts';
 import { listBankDetailsAudit } from '../../src/sellers/index.ts';
 
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({
+    overrides: {
+      psp: new FakePsp(),
+      fx: { markupBps: 100, maxAgeHours: 96 },
+      fxRates: fixedRatesProvider({ USD: '1.0866', JPY: '169.09', GBP: '0.85518' }, () =>
+        new Date().toISOString().slice(0, 10),
+      ),
+      platformFee: { basisPoints: 0n, fixedMinor: 0n },
+    },
+  });
+  await t.modules.fx.refresh();
 });
 
 afterAll(async () => {
@@ -213,5 +228,34 @@ describe('sellers with a bank account per payout currency', () => {
       ['EUR', '10.00', '0.00'],
       ['GBP', '2.50', '0.00'],
     ]);
+  });
+
+  it('an order in a currency the seller has an account in is credited in that currency, unconverted; another is converted into the seller’s own', async () => {
+    const pay = async (currency: string, amount: string) => {
+      const body = savedMethodBody(['mcs_a'], { amount, currency });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/payments',
+        headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+        payload: body,
+      });
+      expect(response.statusCode).toBe(201);
+      const id = `${body.checkout_id}_po0`;
+      await executeOrder(t.modules.payins.runtime, id);
+      const order = await send('GET', `/v1/payments/${id}`);
+      return order.body;
+    };
+    const before = await getBalances(t.ctx.pool, ['seller:mcs_a:pending:GBP', 'seller:mcs_a:pending:EUR']);
+    const gbp = await pay('GBP', '40.00');
+    expect(gbp).toMatchObject({ currency: 'GBP', amount: '40.00' });
+    expect(gbp.settlement).toBeUndefined();
+    const jpy = await pay('JPY', '1000');
+    expect(jpy.settlement).toMatchObject({ currency: 'EUR' });
+    const after = await getBalances(t.ctx.pool, ['seller:mcs_a:pending:GBP', 'seller:mcs_a:pending:EUR']);
+    const grew = (code: string) =>
+      (after.get(code)?.balanceMinor ?? 0n) - (before.get(code)?.balanceMinor ?? 0n);
+    expect(grew('seller:mcs_a:pending:GBP')).toBe(4_000n);
+    expect(grew('seller:mcs_a:pending:EUR')).toBeGreaterThan(0n);
+    expect((await t.modules.ledger.verify()).ok).toBe(true);
   });
 });
