@@ -1,5 +1,10 @@
 import type { Queryable } from '../db/pool.ts';
-import { otherBankAccounts, type BankDetails, type PayoutSettings, type SellerDue } from '../sellers/index.ts';
+import {
+  otherBankAccounts,
+  type BankDetails,
+  type PayoutSettings,
+  type SellerDue,
+} from '../sellers/index.ts';
 
 /**
  * Multi-currency payouts (docs/payouts.md "Several currencies"): the payout run decides for each currency a due

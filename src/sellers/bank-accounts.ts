@@ -83,7 +83,11 @@ export function applyBankAccounts(
     }
     seen.add(currency);
     const before = currency === options.defaultCurrency ? defaultBank : (others.get(currency)?.bank ?? null);
-    if (currency === options.defaultCurrency && options.topLevel !== undefined && hasBankFields(options.topLevel)) {
+    if (
+      currency === options.defaultCurrency &&
+      options.topLevel !== undefined &&
+      hasBankFields(options.topLevel)
+    ) {
       throw new AppError(
         'bank_details_invalid',
         `${prefix}: the ${currency} account is also given as payout.iban/account_number; give it once`,
@@ -139,7 +143,10 @@ const COLUMNS = `seller_account, currency, account_holder_name, iban, bic, accou
 function accountFromRow(row: AccountRow): CurrencyBankAccount | undefined {
   const currency = assertCurrency(row.currency);
   if (row.iban !== null && row.bic !== null) {
-    return { currency, bank: { kind: 'sepa', iban: row.iban, bic: row.bic, holderName: row.account_holder_name } };
+    return {
+      currency,
+      bank: { kind: 'sepa', iban: row.iban, bic: row.bic, holderName: row.account_holder_name },
+    };
   }
   if (row.account_number === null || row.routing_number === null) return undefined;
   return {
@@ -182,7 +189,11 @@ function sameAccount(a: CurrencyBankAccount | undefined, b: CurrencyBankAccount 
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
-async function upsertAccount(db: Queryable, sellerAccount: string, account: CurrencyBankAccount): Promise<void> {
+async function upsertAccount(
+  db: Queryable,
+  sellerAccount: string,
+  account: CurrencyBankAccount,
+): Promise<void> {
   const bank = account.bank;
   await db.query(
     `INSERT INTO sellers.payout_bank_accounts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

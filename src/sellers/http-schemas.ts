@@ -13,7 +13,10 @@ const MaskedAchAccount = z.object({
   account_last4: z.string(),
   routing_number: z.string(),
   holder: z.string().nullable(),
-  holder_type: z.enum(['company', 'individual']).optional().describe('ACH: CCD (company) or PPD (individual)'),
+  holder_type: z
+    .enum(['company', 'individual'])
+    .optional()
+    .describe('ACH: CCD (company) or PPD (individual)'),
   account_type: z.enum(['checking', 'savings']).optional(),
 });
 

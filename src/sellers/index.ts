@@ -29,10 +29,7 @@ export {
   sellersDueOn,
   type SellerDue,
 } from './payout-settings-store.ts';
-export {
-  otherBankAccounts,
-  type CurrencyBankAccount,
-} from './bank-accounts.ts';
+export { otherBankAccounts, type CurrencyBankAccount } from './bank-accounts.ts';
 export { findSeller, insertSeller, lockSellers, sellerNames, type Seller } from './store.ts';
 export { getSellerOrThrow } from './service.ts';
 export { MaskedBankAccount } from './http-schemas.ts';

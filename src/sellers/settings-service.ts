@@ -50,7 +50,8 @@ async function previousOf(
   sellerAccount: string,
 ): Promise<{ settings: PayoutSettings; others: CurrencyBankAccount[] }> {
   const settings = await findPayoutSettings(client, sellerAccount, { forUpdate: true });
-  const others = (await otherBankAccounts(client, [sellerAccount], { forUpdate: true })).get(sellerAccount) ?? [];
+  const others =
+    (await otherBankAccounts(client, [sellerAccount], { forUpdate: true })).get(sellerAccount) ?? [];
   return { settings, others };
 }
 
