@@ -17,6 +17,8 @@ const LONG_FIRST = [
   'test/e2e/chaos.test.ts',
   'test/e2e/startup.test.ts',
   'test/e2e/dashboard-browser.test.ts',
+  // Not measured yet: a browser test drawing every page at two widths, as the one above does.
+  'test/e2e/dashboard-firefox.test.ts',
   'test/e2e/generated-client.test.ts',
   'test/e2e/lifecycle-doctor.test.ts',
   'test/e2e/recon-cli.test.ts',
