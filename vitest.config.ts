@@ -1,18 +1,36 @@
 import { defineConfig } from 'vitest/config';
 import LongestFirstSequencer from './test/support/sequencer.ts';
 
+/** What both projects share. */
+const shared = {
+  pool: 'forks',
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  env: { NODE_ENV: 'test' },
+} as const;
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     // Two cores: two workers keep the embedded PostgreSQL and the tests from starving each other.
-    pool: 'forks',
     maxWorkers: 2,
     // Long-running files first, so the run does not end on one worker (test/support/sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    env: { NODE_ENV: 'test' },
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        // Pure tests (no database, no server, no globals changed) share their worker's loaded modules instead of
+        // importing the source tree again for every file, which was half of their time.
+        test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false },
+      },
+      {
+        // Everything on PostgreSQL, HTTP and processes: the one embedded PostgreSQL, a fresh worker per file.
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['test/{store,http,e2e}/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

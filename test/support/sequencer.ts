@@ -9,8 +9,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  *
  * Files that run for a long time in real time (processes, browsers, embedded PostgreSQL start-ups, the chaos run)
  * come first, in the order below (longest first, as measured on the whole suite); then the other end-to-end files,
- * the HTTP and store files, and the unit files last, each group by size, largest first. Only the order changes:
- * every file still runs in its own worker process. A new file that runs for minutes belongs in LONG_FIRST, at the
+ * the HTTP and store files, and the unit files last, each group by size, largest first. Only the order changes
+ * (vitest.config.ts says which files get a fresh worker). A new file that runs for minutes belongs in LONG_FIRST, at the
  * place its duration gives it.
  */
 const LONG_FIRST = [
