@@ -4,6 +4,8 @@
  * (set-based SQL, then one `hold.released`-free ledger load through postEntries in batches), then times
  * `runPayouts` — payouts, ledger entries and one streamed pain.001 file — and prints time, peak RSS, and the file's
  * size. Memory should not grow with N: the file is streamed a page of payouts at a time into 256 KiB chunks.
+ * With `--profile` (or `BENCH_PROFILE=1`) it also prints where the run's time went: every statement the run sent,
+ * counted and timed (bench/lib/profile.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import {
   ibanWithCheckDigits,
   runPayouts,
 } from '../../src/payouts/index.ts';
+import { profilePool, profileWanted } from '../lib/profile.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import { migrateAsOwner } from '../lib/migrate.ts';
@@ -33,7 +36,9 @@ function argValue(name: string): number | undefined {
 const DATE = '2030-06-15';
 
 /** The payout run over `sellers` sellers (100,000 by default, 5,000 with `quick`), as one row of the table. */
-export async function run(options: BenchOptions & { sellers?: number } = {}): Promise<BenchRow[]> {
+export async function run(
+  options: BenchOptions & { sellers?: number; profile?: boolean } = {},
+): Promise<BenchRow[]> {
   const SELLERS = options.sellers ?? (options.quick ? 5_000 : 100_000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let peakRss = process.memoryUsage().rss;
@@ -44,6 +49,7 @@ export async function run(options: BenchOptions & { sellers?: number } = {}): Pr
   const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-payouts-bench-'));
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
   const pool = createPool(server.url, { max: 8, applicationName: 'bursar-bench' });
+  const profiler = (options.profile ?? profileWanted()) ? profilePool(pool) : undefined;
   try {
     await migrateAsOwner(server.ownerUrl);
     const seedStarted = performance.now();
@@ -85,6 +91,7 @@ export async function run(options: BenchOptions & { sellers?: number } = {}): Pr
     const rssBefore = process.memoryUsage().rss;
     peakRss = rssBefore;
     const started = performance.now();
+    profiler?.start();
     const report = await runPayouts(
       {
         pool,
@@ -95,6 +102,7 @@ export async function run(options: BenchOptions & { sellers?: number } = {}): Pr
       DATE,
     );
     const elapsedMs = performance.now() - started;
+    if (profiler) log(profiler.report());
     const file = report.submit.files[0];
     const fileStarted = performance.now();
     // Reading it back through the same chunk stream the download route uses.

@@ -69,6 +69,12 @@ export interface SkippedBalance {
 type DueSeller = SellerDue;
 
 const CHUNK = 500;
+/**
+ * Pages decided at once, each in its own transaction. Pages hold disjoint sellers (and so disjoint seller rows,
+ * markers and accounts), each taking its locks in order, so they do not wait on each other; what makes a seller's
+ * decision once-only (its marker) is unchanged.
+ */
+const PARALLEL_PAGES = 3;
 
 /** Of `sellers`, those the run of `date` has not decided for yet (no marker in `payouts.seller_runs`). */
 async function notRunYet(pool: Pool, date: IsoDate, sellers: DueSeller[]): Promise<DueSeller[]> {
@@ -379,6 +385,7 @@ export async function runPayouts(
   // Money that became available another way (a returned payout, a reserve given back) pays debts first too.
   const report = emptyReport(date, holdsReleased, await recoverAllDebts(deps.pool));
   let after = '';
+  const running = new Set<Promise<void>>();
   for (;;) {
     const page = await sellersDueOn(deps.pool, date, after, chunkSize);
     const last = page[page.length - 1];
@@ -393,9 +400,13 @@ export async function runPayouts(
       if (page.length < chunkSize) break;
       continue;
     }
-    await runChunk(deps, date, sellers, report);
+    const chunk: Promise<void> = runChunk(deps, date, sellers, report).finally(() => running.delete(chunk));
+    chunk.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    running.add(chunk);
+    if (running.size >= PARALLEL_PAGES) await Promise.race(running);
     if (page.length < chunkSize) break;
   }
+  await Promise.all(running);
   if (report.skipped.length > 0) {
     deps.log.warn(
       { date, skipped: report.skipped.map((s) => ({ ...s, availableMinor: s.availableMinor.toString() })) },

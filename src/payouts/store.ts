@@ -1,4 +1,4 @@
-import { recordEvent } from '../events/index.ts';
+import { recordEvent, recordEvents } from '../events/index.ts';
 import { payoutToWire } from './wire.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { BankDetails } from './bank.ts';
@@ -94,7 +94,24 @@ export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promis
      SELECT x.id, NULL, 'pending', x.reason, x.source FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, reason, source)`,
     [payouts.map((p) => p.id), payouts.map((p) => p.reason), payouts.map((p) => p.historySource)],
   );
-  for (const payout of payouts) await recordPayoutEvent(db, payout.id, 'payout.created');
+  await recordCreatedEvents(
+    db,
+    payouts.map((p) => p.id),
+  );
+}
+
+/** The `payout.created` events of new payouts: their rows read back in one query, recorded in one insert. */
+async function recordCreatedEvents(db: Queryable, ids: string[]): Promise<void> {
+  const result = await db.query<PayoutRow>(
+    `SELECT ${PAYOUT_COLUMNS} FROM payouts.payouts WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  const byId = new Map(result.rows.map((row) => [row.id, toPayout(row)]));
+  const events = ids.flatMap((id) => {
+    const payout = byId.get(id);
+    return payout ? [{ type: 'payout.created', object: { ...payoutToWire(payout) } }] : [];
+  });
+  await recordEvents(db, events);
 }
 
 /** The event of a payout's change, carrying the payout as it is now (its `updated_at` orders stale events). */
