@@ -9,7 +9,9 @@
  * no exception. It writes the report as a CSV file in Stripe's columns, then times the two halves of
  * `bursar reconcile psp --file`: the import (fingerprint, streaming parse, staging in one transaction) and the
  * apply (matching every line in chunks), and prints lines per second and the peak resident memory of this process
- * (the reader and matcher; PostgreSQL's own memory is not counted). Not part of `npm test`.
+ * (the reader and matcher; PostgreSQL's own memory is not counted). Not part of `npm test`. With `--profile` (or
+ * `BENCH_PROFILE=1`) it prints the statements of the import and of the apply, counted and timed
+ * (bench/lib/profile.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +29,7 @@ import { composeModules } from '../../src/compose.ts';
 import { fileInput, importPspReport, runReconciliation } from '../../src/reconciliation/index.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
+import { profilePool, profileWanted } from '../lib/profile.ts';
 
 const FEE_MINOR = 59n;
 const GROSS_MINOR = 1000n;
@@ -134,13 +137,14 @@ async function writeReportFile(file: string, lines: number): Promise<number> {
 }
 
 export async function runReconciliationBench(
-  options: { lines?: number; tmpDir?: string; log?: (line: string) => void } = {},
+  options: { lines?: number; tmpDir?: string; log?: (line: string) => void; profile?: boolean } = {},
 ): Promise<BenchRow[]> {
   const lines = options.lines ?? 1_000_000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-recon-bench-'));
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
   const pool = createPool(server.url, { max: 4 });
+  const profiler = (options.profile ?? profileWanted()) ? profilePool(pool) : undefined;
   try {
     await migrateAsOwner(server.ownerUrl);
     log(`loading ${lines} matching orders and fee entries…`);
@@ -165,8 +169,11 @@ export async function runReconciliationBench(
     };
     const rt = composeModules(ctx).reconciliation.runtime;
     const started = performance.now();
+    profiler?.start();
     const staged = await importPspReport(rt, fileInput(file), { origin: 'file' });
     const importedAt = performance.now();
+    if (profiler) log(`import ${profiler.report(8)}`);
+    profiler?.start();
     const report = await runReconciliation(rt, {
       kind: 'psp',
       trigger: 'bench',
@@ -174,6 +181,7 @@ export async function runReconciliationBench(
       internal: false,
     });
     const finished = performance.now();
+    if (profiler) log(`apply ${profiler.report(15)}`);
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const importS = (importedAt - started) / 1000;

@@ -13,9 +13,14 @@ export async function debitTotalsByReference(
   const booked = new Map<string, bigint>();
   if (references.length === 0) return booked;
   const found = await db.query<{ reference: string; amount: bigint }>(
-    `SELECT e.reference, sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
-       FROM ledger.entries e JOIN ledger.postings p ON p.entry_id = e.id
-      WHERE e.reference = ANY($1::text[]) GROUP BY e.reference`,
+    // An index lookup per reference (entries by reference, then postings by entry), never a join over all postings.
+    `SELECT e.reference, d.amount
+       FROM unnest($1::text[]) AS r(reference)
+       JOIN ledger.entries e ON e.reference = r.reference
+       CROSS JOIN LATERAL (
+         SELECT sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
+           FROM ledger.postings p WHERE p.entry_id = e.id
+       ) d`,
     [references],
   );
   for (const row of found.rows) booked.set(row.reference, row.amount);

@@ -156,11 +156,14 @@ async function markSeen(
     line: number;
     content: string | null;
   }>(
-    `SELECT s.balance_transaction_id, s.import_id, s.line,
-            l.category || '|' || l.currency || '|' || l.gross_minor || '|' || l.fee_minor AS content
-       FROM recon.psp_seen s
-       LEFT JOIN recon.psp_lines l ON l.import_id = s.import_id AND l.line = s.line
-      WHERE s.balance_transaction_id = ANY($1::text[])`,
+    // One primary-key lookup per id in each table (a join the planner could otherwise hash over all staged lines).
+    `SELECT s.balance_transaction_id, s.import_id, s.line, l.content
+       FROM unnest($1::text[]) AS t(id)
+       JOIN recon.psp_seen s ON s.balance_transaction_id = t.id
+       LEFT JOIN LATERAL (
+         SELECT l.category || '|' || l.currency || '|' || l.gross_minor || '|' || l.fee_minor AS content
+           FROM recon.psp_lines l WHERE l.import_id = s.import_id AND l.line = s.line
+       ) l ON true`,
     [unique(lines.map((l) => l.balanceTransactionId))],
   );
   const owner = new Map(owners.rows.map((row) => [row.balance_transaction_id, row]));
@@ -205,13 +208,13 @@ interface ChunkState {
   fxToleranceBps: number;
 }
 
-/** The next chunk of staged lines after `after`, in line order. */
+/** The staged lines numbered in (after, after + chunk size], in line order: a bounded range of the primary key. */
 async function readPspChunk(rt: ReconRuntime, importId: string, after: number): Promise<StagedLine[]> {
   const chunk = await rt.pool.query<LineRow>(
     `SELECT line, balance_transaction_id, category, currency, gross_minor, fee_minor, net_minor, created_at,
             available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at, description,
             dispute_reason, metadata, customer_facing_currency, customer_facing_minor
-       FROM recon.psp_lines WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
+       FROM recon.psp_lines WHERE import_id = $1 AND line > $2 AND line <= $2 + $3 ORDER BY line`,
     [importId, after, rt.chunkSize],
   );
   return chunk.rows.map((row) => toLine(importId, row));
@@ -426,18 +429,32 @@ async function applyPspChunk(
   await fileAll(rt, client, runId, state.toFile, counters);
 }
 
-/** Applies one staged PSP report: matches and sorts every line, chunk by chunk, then cures the known causes. */
+/**
+ * Applies one staged PSP report: matches and sorts every line, chunk by chunk (ranges of line numbers), then cures
+ * the known causes. The next chunk is read while the current one is applied: staged lines never change, and what
+ * a chunk's decisions depend on (sightings, matches, the ledger) is read inside its own transaction.
+ */
 export async function applyPspImport(
   rt: ReconRuntime,
   runId: string,
   importId: string,
   counters: RunCounters,
 ): Promise<void> {
-  let after = 0;
-  for (;;) {
-    const lines = await readPspChunk(rt, importId, after);
-    if (lines.length === 0) break;
-    after = lines[lines.length - 1]?.line ?? after;
+  const last = await rt.pool.query<{ line: number | null }>(
+    'SELECT max(line) AS line FROM recon.psp_lines WHERE import_id = $1',
+    [importId],
+  );
+  const lastLine = last.rows[0]?.line ?? 0;
+  const readAhead = (after: number): Promise<StagedLine[]> => {
+    const read = after < lastLine ? readPspChunk(rt, importId, after) : Promise.resolve([]);
+    read.catch(() => undefined); // awaited in its turn
+    return read;
+  };
+  let next = readAhead(0);
+  for (let after = 0; after < lastLine; after += rt.chunkSize) {
+    const lines = await next;
+    next = readAhead(after + rt.chunkSize);
+    if (lines.length === 0) continue;
     const toCure: ToCure = [];
     await withTransaction(rt.pool, (client) =>
       applyPspChunk(rt, client, runId, importId, lines, counters, toCure),

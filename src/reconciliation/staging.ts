@@ -108,6 +108,8 @@ export async function stagePspReport(
         let first: Date | undefined;
         let last: Date | undefined;
         let batch: PspLine[] = [];
+        // One batch is inserted while the next is read and parsed (at most two batches in memory).
+        let inserting: Promise<void> = Promise.resolve();
         for await (const line of readPspReport(input.open())) {
           lines += 1;
           if (line.createdAt !== undefined) {
@@ -116,10 +118,13 @@ export async function stagePspReport(
           }
           batch.push(line);
           if (batch.length >= STAGE_BATCH) {
-            await insertPspBatch(client, importId, batch);
+            await inserting;
+            inserting = insertPspBatch(client, importId, batch);
+            inserting.catch(() => undefined); // awaited before the next batch, or below
             batch = [];
           }
         }
+        await inserting;
         if (batch.length > 0) await insertPspBatch(client, importId, batch);
         await client.query(
           'UPDATE recon.imports SET lines = $2, interval_start = $3, interval_end = $4 WHERE id = $1',
