@@ -13,10 +13,13 @@ export async function debitTotalsByReference(
   const booked = new Map<string, bigint>();
   if (references.length === 0) return booked;
   const found = await db.query<{ reference: string; amount: bigint }>(
-    // An index lookup per reference (entries by reference, then postings by entry), never a join over all postings.
+    // An index lookup per reference (entries by reference, then postings by entry): OFFSET 0 keeps the subquery
+    // from being flattened into a join the planner would hash over every entry and posting (a scan per call).
     `SELECT e.reference, d.amount
        FROM unnest($1::text[]) AS r(reference)
-       JOIN ledger.entries e ON e.reference = r.reference
+       CROSS JOIN LATERAL (
+         SELECT e.id, e.reference FROM ledger.entries e WHERE e.reference = r.reference OFFSET 0
+       ) e
        CROSS JOIN LATERAL (
          SELECT sum(p.amount_minor) FILTER (WHERE NOT p.is_credit)::int8 AS amount
            FROM ledger.postings p WHERE p.entry_id = e.id

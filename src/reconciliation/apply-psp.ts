@@ -156,10 +156,14 @@ async function markSeen(
     line: number;
     content: string | null;
   }>(
-    // One primary-key lookup per id in each table (a join the planner could otherwise hash over all staged lines).
+    // One primary-key lookup per id in each table; OFFSET 0 keeps the planner from turning it into a scan of
+    // every sighting (a hash join), which it prefers at a few thousand ids whatever the table's size.
     `SELECT s.balance_transaction_id, s.import_id, s.line, l.content
        FROM unnest($1::text[]) AS t(id)
-       JOIN recon.psp_seen s ON s.balance_transaction_id = t.id
+       CROSS JOIN LATERAL (
+         SELECT s.balance_transaction_id, s.import_id, s.line FROM recon.psp_seen s
+          WHERE s.balance_transaction_id = t.id OFFSET 0
+       ) s
        LEFT JOIN LATERAL (
          SELECT l.category || '|' || l.currency || '|' || l.gross_minor || '|' || l.fee_minor AS content
            FROM recon.psp_lines l WHERE l.import_id = s.import_id AND l.line = s.line
