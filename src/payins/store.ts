@@ -392,17 +392,13 @@ export async function findOrders(
 ): Promise<PaymentOrder[]> {
   const [where, ids] =
     'paymentOrderIds' in by
-      ? ['payment_order_id = k.id', by.paymentOrderIds]
+      ? ['payment_order_id = ANY($1::text[])', by.paymentOrderIds]
       : 'checkoutIds' in by
-        ? ['checkout_id = k.id', by.checkoutIds]
-        : ['psp_payment_id = k.id', by.pspPaymentIds];
+        ? ['checkout_id = ANY($1::text[])', by.checkoutIds]
+        : ['psp_payment_id = ANY($1::text[])', by.pspPaymentIds];
   if (ids.length === 0) return [];
-  // An index lookup per id (reconciliation asks for thousands at a time): OFFSET 0 keeps the planner from
-  // flattening it into a hash join over every order.
   const result = await db.query<OrderRow>(
-    `SELECT DISTINCT ON (o.checkout_id, o.position, o.payment_order_id) o.* FROM unnest($1::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE ${where} OFFSET 0) o
-      ORDER BY o.checkout_id, o.position, o.payment_order_id`,
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE ${where} ORDER BY checkout_id, position`,
     [ids],
   );
   return result.rows.map(toOrder);
