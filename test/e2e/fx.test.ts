@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RatesProvider } from '../../src/fx/index.ts';
+import { verifyLedger } from '../../src/ledger/index.ts';
+import {
+  isoDateOf,
+  listPayoutFiles,
+  readPayoutFile,
+  releaseDueHolds,
+  runPayouts,
+} from '../../src/payouts/index.ts';
 import { reconcileFiles, sandboxReportFetcher } from '../../src/reconciliation/index.ts';
 import { savedMethodBody, uid } from '../support/payins.ts';
+import { xsdErrors } from '../support/payouts.ts';
 import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
 
 /**
@@ -13,6 +22,9 @@ import { startPayinsStack, type PayinsStack } from '../support/payins-stack.ts';
  */
 
 let stack: PayinsStack;
+const USD_DEBTOR = { iban: 'DE75512108001245126199', bic: 'SOGEDEFFXXX' };
+const GBP_DEBTOR = { iban: 'GB29NWBK60161331926819', bic: 'NWBKGB2L' };
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Before the first charge: the start of the PSP report reconciled at the end. */
 let startedAt: Date;
 
@@ -33,11 +45,25 @@ beforeAll(async () => {
       fxRates: sandboxRates,
       fx: { markupBps: 100 },
       platformFee: { basisPoints: 1000n, fixedMinor: 0n },
+      // The platform pays each payout currency from its own account (one pain.001 file per debtor and currency).
+      payouts: { debtorAccounts: { USD: USD_DEBTOR, GBP: GBP_DEBTOR } },
     },
   });
   await stack.modules.fx.refresh();
-  await stack.registerSellers(['fx_usd_seller']);
-  await stack.registerSellers(['fx_gbp_seller'], 'GBP');
+  // Each seller's bank account is in their payout currency; paid daily, no reserve, after the 7-day hold.
+  const sellers = [
+    { id: 'fx_usd_seller', currency: 'USD', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+    { id: 'fx_gbp_seller', currency: 'GBP', iban: 'GB82WEST12345698765432', bic: 'WESTGB2L' },
+  ];
+  for (const seller of sellers) {
+    const created = await stack.post('/v1/sellers', {
+      seller_account: seller.id,
+      name: seller.id,
+      currency: seller.currency,
+      payout: { iban: seller.iban, bic: seller.bic, schedule: { interval: 'daily' } },
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+  }
 });
 
 afterAll(async () => {
@@ -201,5 +227,66 @@ describe('checkouts in the buyer’s currency, sellers paid in theirs, over the 
       settlement_differences: '0.02',
     });
     expect(await stack.ledgerOk()).toBe(true);
+  });
+  it('the payout run pays each seller its whole available balance in its own currency, one pain.001 file per currency from that currency’s debtor account; nothing left available, the ledger verified', async () => {
+    // A run dated past the 7-day hold: every converted checkout's hold is due.
+    const now = new Date(Date.now() + 8 * DAY_MS);
+    const date = isoDateOf(now);
+    expect(await releaseDueHolds(stack.db.pool, date)).toBeGreaterThan(0);
+    const expected = { fx_usd_seller: 'USD', fx_gbp_seller: 'GBP' } as const;
+    const available: Record<string, string> = {};
+    for (const [seller, currency] of Object.entries(expected)) {
+      const wallet = await balance(seller);
+      expect(wallet).toMatchObject({ currency, pending: '0.00', in_transit: '0.00' });
+      // Credited in the seller's currency only: the wallet holds no other currency.
+      expect((wallet.balances as Array<{ currency: string }>).map((b) => b.currency)).toEqual([currency]);
+      available[seller] = String(wallet.available);
+      expect(available[seller]).not.toBe('0.00');
+    }
+    // 100.00 EUR → 76.20 GBP net (the first checkout) is the GBP seller's only money.
+    expect(available.fx_gbp_seller).toBe('76.20');
+
+    const report = await runPayouts(
+      { pool: stack.db.pool, log: stack.ctx.log, provider: stack.modules.payouts.runtime.provider, now },
+      date,
+    );
+    expect(
+      report.payoutsCreated,
+      JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ).toBe(2);
+    expect(report.skipped).toEqual([]);
+    expect(Object.keys(report.totalsMinor).sort()).toEqual(['GBP', 'USD']);
+
+    for (const [seller, currency] of Object.entries(expected)) {
+      const listed = await stack.get(`/v1/sellers/${seller}/payouts`);
+      const payouts = listed.json.data as Array<Record<string, unknown>>;
+      expect(payouts).toHaveLength(1);
+      expect(payouts[0]).toMatchObject({ currency, amount: available[seller], status: 'in_transit' });
+      expect(await balance(seller)).toMatchObject({
+        currency,
+        pending: '0.00',
+        available: '0.00',
+        in_transit: available[seller],
+      });
+    }
+
+    const files = (await listPayoutFiles(stack.db.pool, { limit: 10 })).filter((f) =>
+      report.submit.files.some((s) => s.id === f.id),
+    );
+    expect(files.map((f) => [f.currency, f.debtorIban]).sort()).toEqual([
+      ['GBP', GBP_DEBTOR.iban],
+      ['USD', USD_DEBTOR.iban],
+    ]);
+    for (const file of files) {
+      const xml = await readPayoutFile(stack.db.pool, file.id);
+      expect(await xsdErrors(xml, 'pain.001.001.09')).toEqual([]);
+      expect(xml).toContain(`<DbtrAcct><Id><IBAN>${file.debtorIban ?? ''}</IBAN></Id><Ccy>${file.currency}`);
+      const seller = file.currency === 'USD' ? 'fx_usd_seller' : 'fx_gbp_seller';
+      expect(xml).toContain(`<CtrlSum>${available[seller] ?? ''}</CtrlSum>`);
+      expect(xml).toContain(`<InstdAmt Ccy="${file.currency}">${available[seller] ?? ''}</InstdAmt>`);
+    }
+    const verified = await verifyLedger(stack.db.pool);
+    expect(verified.failures).toEqual([]);
+    expect(verified.ok).toBe(true);
   });
 });
