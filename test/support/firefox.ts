@@ -149,8 +149,7 @@ function pageOf(bidi: BidiConnection, context: string): FirefoxPage {
       ],
     });
   };
-  const type = async (expression: string, text: string): Promise<void> => {
-    await click(expression);
+  const pressKeys = async (text: string): Promise<void> => {
     const keys = [...text].flatMap((value) => [
       { type: 'keyDown', value },
       { type: 'keyUp', value },
@@ -159,6 +158,19 @@ function pageOf(bidi: BidiConnection, context: string): FirefoxPage {
       context,
       actions: [{ type: 'key', id: 'keyboard', actions: keys }],
     });
+  };
+  // A field in an opening dialog can still be moving when clicked, and the keys then go elsewhere: the field is
+  // focused with its text selected (so typing replaces it), and the typing is checked and tried again if lost.
+  const type = async (expression: string, text: string): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      await click(expression);
+      await evaluate(
+        `(() => { const field = ${expression}; field.focus(); field.select(); return true; })()`,
+      );
+      await pressKeys(text);
+      if (await evaluate<boolean>(`${expression}.value === ${JSON.stringify(text)}`)) return;
+      if (attempt >= 3) throw new Error(`typing into ${expression} did not take`);
+    }
   };
   return {
     goto: async (url) => {
