@@ -24,21 +24,8 @@ export async function recordEvent(
   type: string,
   object: Record<string, unknown>,
 ): Promise<string> {
-  const id = newEventId();
-  await db.query(
-    `WITH ev AS (
-       INSERT INTO events.events (id, type, api_version, data) VALUES ($1, $2, $3, $4) RETURNING id, type
-     ), fan AS (
-       INSERT INTO events.deliveries (id, event_id, endpoint_id)
-       SELECT 'whd_' || translate(substr(md5(ev.id || e.id || random()::text), 1, 24), '0123456789', 'ghijklmnop'), ev.id, e.id
-         FROM ev JOIN events.webhook_endpoints e
-           ON e.deleted_at IS NULL AND e.status = 'enabled'
-          AND events.takes(e.enabled_events, ev.type)
-       RETURNING 1
-     )
-     SELECT pg_notify($5, ev.id) FROM ev`,
-    [id, type, API_VERSION, JSON.stringify({ object }), EVENTS_CHANNEL],
-  );
+  const [id] = await recordEvents(db, [{ type, object }]);
+  if (id === undefined) throw new Error('recordEvents returned no id for one event');
   return id;
 }
 
