@@ -32,7 +32,13 @@ export interface TxRetry {
 
 /** What runs once a transaction has committed; carried on its connection only while the transaction is open. */
 const AFTER_COMMIT = Symbol('bursar.afterCommit');
-type WithHooks = { [AFTER_COMMIT]?: Array<() => void> };
+const TX_POOL = Symbol('bursar.transactionPool');
+type WithHooks = { [AFTER_COMMIT]?: Array<() => void>; [TX_POOL]?: Pool };
+
+/** The pool of the `withTransaction` transaction `db` belongs to, or undefined outside one. */
+export function transactionPool(db: Queryable): Pool | undefined {
+  return (db as Queryable & WithHooks)[TX_POOL];
+}
 
 /**
  * Runs `hook` once the transaction `db` belongs to has committed — never when it rolls back, never twice when
@@ -75,13 +81,16 @@ export async function withTransaction<T>(
       );
       const hooks: Array<() => void> = [];
       holder[AFTER_COMMIT] = hooks;
+      holder[TX_POOL] = pool;
       const result = await work(client);
       await client.query('COMMIT');
       delete holder[AFTER_COMMIT];
+      delete holder[TX_POOL];
       for (const hook of hooks) runHook(hook);
       return result;
     } catch (error) {
       delete holder[AFTER_COMMIT];
+      delete holder[TX_POOL];
       try {
         await client.query('ROLLBACK');
       } catch {

@@ -1,10 +1,11 @@
 import type { Queryable } from '../db/pool.ts';
 import { randomHexId } from '../random-id.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
 
 /** The API version every event is stamped with (the shape of `data.object`); bumped when a wire shape changes. */
 export const API_VERSION = '2026-12-01';
 
-/** The channel the sender LISTENs on: a NOTIFY is sent in the event's transaction, so it arrives at commit. */
+/** The channel the sender LISTENs on: a NOTIFY is sent once the event's transaction has committed (db/notify.ts). */
 export const EVENTS_CHANNEL = 'bursar_events';
 
 /** How a new event id looks: `evt_` and 24 hex digits. */
@@ -15,7 +16,7 @@ export function newEventId(): string {
 /**
  * Records one event in the caller's transaction: the event row (Stripe's envelope), one pending delivery per
  * enabled webhook endpoint whose `enabled_events` takes the type (`*` takes all), and a NOTIFY that wakes the
- * sender when the transaction commits. A rolled-back transaction leaves no event, no delivery and no wake-up.
+ * sender once the transaction has committed (after it, not in it: db/notify.ts). A rolled-back transaction leaves no event, no delivery and no wake-up.
  * `object` is the resource as it is after the change, in its wire shape; it should carry its version or
  * updated time, so a receiver can drop a stale event (delivery order is not guaranteed).
  */
@@ -54,14 +55,9 @@ export async function recordEvents(
           AND events.takes(e.enabled_events, ev.type)
        RETURNING 1
      )
-     SELECT pg_notify($5, min(ev.id)) FROM ev`,
-    [
-      ids,
-      events.map((e) => e.type),
-      API_VERSION,
-      events.map((e) => JSON.stringify({ object: e.object })),
-      EVENTS_CHANNEL,
-    ],
+     SELECT count(*) FROM ev`,
+    [ids, events.map((e) => e.type), API_VERSION, events.map((e) => JSON.stringify({ object: e.object }))],
   );
+  await notifyAfterCommit(db, EVENTS_CHANNEL);
   return ids;
 }

@@ -4,8 +4,8 @@ import { EVENTS_CHANNEL } from './record.ts';
 import { sendDue, type SenderDeps } from './sender.ts';
 
 /**
- * The webhook sender of a worker process: it LISTENs on `bursar_events`, so the NOTIFY an event's transaction sends
- * at commit wakes it at once (the first attempt follows the commit within milliseconds when idle); it also wakes
+ * The webhook sender of a worker process: it LISTENs on `bursar_events`, so the NOTIFY sent right after an event's
+ * transaction commits (db/notify.ts) wakes it at once (the first attempt follows the commit within milliseconds when idle); it also wakes
  * every `pollMs` for retries that came due and for events a lost connection kept it from hearing of.
  */
 export function createSenderService(deps: SenderDeps, beforeStart: () => Promise<void>): BackgroundService {

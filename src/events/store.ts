@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
 import { keysetRows, type Filter } from '../http/list-query.ts';
 import type { PageRequest } from '../http/pagination.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
+import { EVENTS_CHANNEL } from './record.ts';
 
 export interface EventRow {
   id: string;
@@ -211,6 +213,6 @@ export async function redeliver(
      RETURNING id, endpoint_id`,
     [event.id, event.type, endpointId ?? null],
   );
-  await db.query('SELECT pg_notify($1, $2)', ['bursar_events', event.id]);
+  await notifyAfterCommit(db, EVENTS_CHANNEL);
   return result.rows;
 }

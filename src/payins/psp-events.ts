@@ -10,6 +10,7 @@ import type { StoredPspEvent } from './ports.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
 import { getPspEvent, insertPspEvent, markPspEventProcessed, unprocessedPspEvents } from './work-store.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
 
 /**
  * Stores a verified PSP event once (unique on the PSP's event id) and enqueues its processing, in one transaction.
@@ -20,8 +21,8 @@ export async function recordPspEvent(runtime: PayinsRuntime, psp: string, event:
     const id = await insertPspEvent(client, psp, event);
     if (id === undefined) return false;
     await runtime.jobs.send(client, PSP_EVENT_QUEUE, { eventRowId: id.toString() });
-    // Wakes the workers' PSP event loops on commit (they also poll).
-    await client.query('SELECT pg_notify($1, $2)', [PSP_EVENT_CHANNEL, '']);
+    // Wakes the workers' PSP event loops once this has committed (they also poll).
+    await notifyAfterCommit(client, PSP_EVENT_CHANNEL);
     return true;
   });
 }

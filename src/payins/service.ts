@@ -22,6 +22,7 @@ import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
 import { buyerAccountOf, type CheckoutRequest } from './types.ts';
 import { checkoutToWire } from './wire.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
 
 export interface CreateCheckoutCommand {
   apiKeyId: string;
@@ -201,8 +202,8 @@ async function recordCheckout(
     for (const order of request.orders) {
       await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
     }
-    // Wakes the workers' execute loops when this transaction commits (they also poll, so a lost wake-up only waits).
-    await client.query('SELECT pg_notify($1, $2)', [EXECUTE_CHANNEL, '']);
+    // Wakes the workers' execute loops once this transaction has committed (they also poll: a lost wake-up only waits).
+    await notifyAfterCommit(client, EXECUTE_CHANNEL);
   } else {
     // Hosted page: the orders start now; the PSP session is registered right after this transaction commits.
     for (const order of request.orders) {

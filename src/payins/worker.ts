@@ -12,6 +12,7 @@ import { followUpPspFees } from './psp-fee-followup.ts';
 import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 import { markForImmediateExecution } from './work-store.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
 
 /**
  * The pay-in worker of a process: pg-boss workers for order execution and PSP events, and a loop that sweeps
@@ -165,7 +166,7 @@ async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Prom
       await withTransaction(runtime.ctx.pool, async (client) => {
         if (await markForImmediateExecution(client, paymentOrderId)) {
           await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
-          await client.query('SELECT pg_notify($1, $2)', [EXECUTE_CHANNEL, '']);
+          await notifyAfterCommit(client, EXECUTE_CHANNEL);
         }
       });
       runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
