@@ -3,6 +3,7 @@ import { sqlState, withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { readCamt } from './camt/reader.ts';
 import type { CamtEntry } from './camt/types.ts';
+import { openCopy, type CopyValue } from './copy-rows.ts';
 import { newImportId } from './ids.ts';
 import { fingerprintOf, type FileInput } from './input.ts';
 import { readPspReport, type PspLine } from './psp-report/reader.ts';
@@ -53,38 +54,82 @@ function duplicateOnRace(error: unknown, name: string): never {
   throw error;
 }
 
-async function insertPspBatch(client: PoolClient, importId: string, batch: PspLine[]): Promise<void> {
-  const col = <T>(pick: (line: PspLine) => T): T[] => batch.map(pick);
-  await client.query(
-    `INSERT INTO recon.psp_lines (import_id, line, balance_transaction_id, category, currency, gross_minor, fee_minor,
-       net_minor, created_at, available_on, source_id, charge_id, payment_intent_id, payout_id, payout_effective_at,
-       description, dispute_reason, metadata, customer_facing_currency, customer_facing_minor)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
-       $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
-       $16::text[], $17::text[], $18::jsonb[], $19::text[], $20::bigint[])`,
-    [
-      importId,
-      col((l) => l.line),
-      col((l) => l.balanceTransactionId),
-      col((l) => l.category),
-      col((l) => l.currency),
-      col((l) => l.grossMinor.toString()),
-      col((l) => l.feeMinor.toString()),
-      col((l) => l.netMinor.toString()),
-      col((l) => l.createdAt ?? null),
-      col((l) => l.availableOn ?? null),
-      col((l) => l.sourceId ?? null),
-      col((l) => l.chargeId ?? null),
-      col((l) => l.paymentIntentId ?? null),
-      col((l) => l.payoutId ?? null),
-      col((l) => l.payoutEffectiveAt ?? null),
-      col((l) => l.description ?? null),
-      col((l) => l.disputeReason ?? null),
-      col((l) => JSON.stringify(l.metadata)),
-      col((l) => l.customerFacing?.currency ?? null),
-      col((l) => l.customerFacing?.amountMinor.toString() ?? null),
-    ],
-  );
+const PSP_LINE_COLUMNS = [
+  'import_id',
+  'line',
+  'balance_transaction_id',
+  'category',
+  'currency',
+  'gross_minor',
+  'fee_minor',
+  'net_minor',
+  'created_at',
+  'available_on',
+  'source_id',
+  'charge_id',
+  'payment_intent_id',
+  'payout_id',
+  'payout_effective_at',
+  'description',
+  'dispute_reason',
+  'metadata',
+  'customer_facing_currency',
+  'customer_facing_minor',
+] as const;
+
+function pspLineFields(importId: string, l: PspLine): CopyValue[] {
+  return [
+    importId,
+    l.line,
+    l.balanceTransactionId,
+    l.category,
+    l.currency,
+    l.grossMinor,
+    l.feeMinor,
+    l.netMinor,
+    l.createdAt,
+    l.availableOn,
+    l.sourceId,
+    l.chargeId,
+    l.paymentIntentId,
+    l.payoutId,
+    l.payoutEffectiveAt,
+    l.description,
+    l.disputeReason,
+    JSON.stringify(l.metadata),
+    l.customerFacing?.currency,
+    l.customerFacing?.amountMinor,
+  ];
+}
+
+interface StagedPspLines {
+  lines: number;
+  first: Date | undefined;
+  last: Date | undefined;
+}
+
+/**
+ * Streams every line of the report into `recon.psp_lines` with one COPY, parsing while PostgreSQL stores. A
+ * malformed line aborts the COPY (and the caller's transaction); nothing of the file is kept.
+ */
+async function copyPspLines(client: PoolClient, importId: string, input: FileInput): Promise<StagedPspLines> {
+  const copy = openCopy(client, 'recon.psp_lines', PSP_LINE_COLUMNS);
+  const staged: StagedPspLines = { lines: 0, first: undefined, last: undefined };
+  try {
+    for await (const line of readPspReport(input.open())) {
+      staged.lines += 1;
+      if (line.createdAt !== undefined) {
+        if (staged.first === undefined || line.createdAt < staged.first) staged.first = line.createdAt;
+        if (staged.last === undefined || line.createdAt > staged.last) staged.last = line.createdAt;
+      }
+      await copy.write(pspLineFields(importId, line));
+    }
+  } catch (error) {
+    await copy.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  await copy.end();
+  return staged;
 }
 
 /** Imports a PSP settlement report (CSV); see the module comment. */
@@ -104,28 +149,7 @@ export async function stagePspReport(
           `INSERT INTO recon.imports (id, source, format, fingerprint, name, origin) VALUES ($1, 'psp', 'psp_csv', $2, $3, $4)`,
           [importId, fingerprint, input.name.slice(0, 200), options.origin],
         );
-        let lines = 0;
-        let first: Date | undefined;
-        let last: Date | undefined;
-        let batch: PspLine[] = [];
-        // One batch is inserted while the next is read and parsed (at most two batches in memory).
-        let inserting: Promise<void> = Promise.resolve();
-        for await (const line of readPspReport(input.open())) {
-          lines += 1;
-          if (line.createdAt !== undefined) {
-            if (first === undefined || line.createdAt < first) first = line.createdAt;
-            if (last === undefined || line.createdAt > last) last = line.createdAt;
-          }
-          batch.push(line);
-          if (batch.length >= STAGE_BATCH) {
-            await inserting;
-            inserting = insertPspBatch(client, importId, batch);
-            inserting.catch(() => undefined); // awaited before the next batch, or below
-            batch = [];
-          }
-        }
-        await inserting;
-        if (batch.length > 0) await insertPspBatch(client, importId, batch);
+        const { lines, first, last } = await copyPspLines(client, importId, input);
         await client.query(
           'UPDATE recon.imports SET lines = $2, interval_start = $3, interval_end = $4 WHERE id = $1',
           [importId, lines, options.intervalStart ?? first ?? null, options.intervalEnd ?? last ?? null],
