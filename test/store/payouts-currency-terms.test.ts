@@ -22,14 +22,15 @@ import {
   registerSellerWithSettings,
   updateSellerSettings,
 } from '../../src/sellers/settings-service.ts';
+import { removeSellerBankAccount } from '../../src/payouts/bank-account-removal.ts';
 import { bookPayin, sellerBalances } from '../support/debt.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { buildReturnFile, checkNachaFile } from '../support/nacha.ts';
 import { camt054 } from '../support/payouts.ts';
 
 /**
- * Per-currency payout terms (docs/payouts.md "Several currencies"): each currency's own minimum, and a return in
- * one currency stopping that currency only.
+ * Per-currency payout terms (docs/payouts.md "Several currencies"): each currency's own minimum, a return in one
+ * currency stopping that currency only, and a removed account's currency skipped with its money kept.
  */
 
 let db: TestDatabase;
@@ -377,5 +378,48 @@ describe('needs_bank_details per currency after a returned payout', () => {
     await settleFromCamt(pool, camt, 'rf-one.xml');
     await run(day(7));
     expect(await outcomesOf('rf_one', day(7))).toEqual({});
+  });
+});
+
+describe('a removed account', () => {
+  it('is refused while a payout in its currency is in flight, then removed once it is paid; audited with its currency', async () => {
+    await register('rm_a');
+    await payin('rm_a', 'GBP', 4_000n);
+    await run(day(8));
+    const inFlight = await payoutOf('rm_a', 'GBP', day(8));
+    expect(inFlight.status).toBe('in_transit');
+    const remove = (currency: string) =>
+      removeSellerBankAccount(pool, { sellerAccount: 'rm_a', currency, apiKeyId: 'key_rm' });
+    expect(await codeOf(remove('GBP'))).toBe('bank_account_payouts_in_flight');
+    expect(await codeOf(remove('EUR'))).toBe('bank_account_is_default');
+    expect(await codeOf(remove('CHF'))).toBe('bank_account_not_found');
+    const paid = camt054([{ endToEndId: inFlight.id, amount: '40.00', currency: 'GBP', kind: 'paid' }]);
+    expect(await settleFromCamt(pool, paid, 'rm-paid.xml')).toMatchObject({ paid: 1 });
+    expect((await remove('GBP')).currency).toBe('GBP');
+    expect(Object.keys((await accountsOf('rm_a')).accounts)).toEqual(['EUR', 'USD']);
+    const audit = (await listBankDetailsAudit(pool, 'rm_a')).at(-1);
+    expect(audit).toMatchObject({ currency: 'GBP', apiKeyId: 'key_rm', after: null });
+    expect(audit?.before).toMatchObject({ iban_last4: '5432' });
+  });
+
+  it('its currency is skipped by the next run and reported, its balance staying available in that currency', async () => {
+    await payin('rm_a', 'GBP', 1_250n);
+    await payin('rm_a', 'EUR', 800n);
+    const report = await run(day(9));
+    expect(await outcomesOf('rm_a', day(9))).toEqual({
+      EUR: 'paid',
+      GBP: 'no_bank_details',
+      USD: 'nothing_available',
+    });
+    expect(report.skipped).toContainEqual({ sellerAccount: 'rm_a', currency: 'GBP', availableMinor: 1_250n });
+    expect(await sellerBalances(pool, 'rm_a', 'GBP')).toMatchObject({ available: 1_250n, inTransit: 0n });
+    expect(await codeOf(manual('rm_a', 'GBP', '1.00'))).toBe('bank_details_missing');
+    // A GBP account given again is paid by the next run.
+    const seller = await findSeller(pool, 'rm_a');
+    if (!seller) throw new Error('no seller');
+    await updateSellerSettings(pool, seller, { bank_accounts: [GBP] as never }, undefined, null);
+    await run(day(10));
+    expect(await payoutOf('rm_a', 'GBP', day(10))).toMatchObject({ amountMinor: 1_250n });
+    expect((await verifyLedger(pool)).ok).toBe(true);
   });
 });
