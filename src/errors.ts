@@ -195,6 +195,20 @@ export const ERROR_CODES = {
     status: 422,
     description: "The seller holds no balance and has no bank account in the payout's currency.",
   },
+  bank_account_not_found: {
+    status: 404,
+    description: 'The seller has no bank account in this currency (none was given, or it was removed).',
+  },
+  bank_account_is_default: {
+    status: 422,
+    description:
+      "The bank account of the seller's own currency is its payout settings' bank details: it can be replaced (PATCH), not removed.",
+  },
+  bank_account_payouts_in_flight: {
+    status: 409,
+    description:
+      'Payouts in this currency are pending or in transit to the account; it can be removed once they are paid or returned.',
+  },
   payout_not_found: { status: 404, description: 'No payout with this id.' },
   payout_ach_file_malformed: {
     status: 422,

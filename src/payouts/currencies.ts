@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
 import {
   otherBankAccounts,
-  type BankDetails,
+  type CurrencyBankAccount,
   type PayoutSettings,
   type SellerDue,
 } from '../sellers/index.ts';
@@ -9,8 +9,9 @@ import {
 /**
  * Multi-currency payouts (docs/payouts.md "Several currencies"): the payout run decides for each currency a due
  * seller holds or has an account in, on its own. The seller's own currency is paid as before, to the payout
- * settings' bank details; every other currency to the seller's account of that currency. A currency the seller
- * has money in but no account for is a target without bank details: the run pays nothing there and reports it.
+ * settings' bank details; every other currency to the seller's account of that currency, under that account's
+ * minimum and flag. A currency the seller has money in but no account for (never given, or removed) is a target
+ * without bank details: the run pays nothing there and reports it.
  */
 
 /** One seller and currency the run decides for; `ownCurrency` is the seller's own (default) currency. */
@@ -19,15 +20,21 @@ export interface PayoutTarget extends SellerDue {
 }
 
 /**
- * The settings a currency other than the seller's own is paid under: its account, and the seller's schedule and
- * percentage reserve. The minimum amount and a fixed reserve are amounts of the seller's own currency, so they
- * apply to it only (another currency pays any amount above zero and holds no fixed reserve).
+ * The settings a currency other than the seller's own is paid under: its account with that account's minimum
+ * (minor units of the currency; 0 when none was given) and "needs new bank details" flag, and the seller's
+ * schedule and percentage reserve. A fixed reserve is an amount of the seller's own currency, so it applies to it
+ * only (another currency holds no fixed reserve). No account: no bank details, nothing to flag.
  */
-export function settingsForCurrency(settings: PayoutSettings, bank: BankDetails | null): PayoutSettings {
+export function settingsForCurrency(
+  settings: PayoutSettings,
+  account: CurrencyBankAccount | undefined,
+): PayoutSettings {
   return {
     ...settings,
-    bank,
-    minimumAmountMinor: 0n,
+    bank: account?.bank ?? null,
+    minimumAmountMinor: account?.minimumAmountMinor ?? 0n,
+    needsBankDetails: account?.needsBankDetails ?? false,
+    needsBankDetailsReason: account?.needsBankDetailsReason ?? null,
     reserve: settings.reserve.type === 'fixed' ? { type: 'none' } : settings.reserve,
   };
 }
@@ -58,12 +65,14 @@ export async function payoutTargets(db: Queryable, sellers: readonly SellerDue[]
     const currencies = new Set([...own.map((a) => a.currency), ...(held.get(seller.sellerAccount) ?? [])]);
     currencies.delete(seller.currency);
     for (const currency of [...currencies].sort()) {
-      const bank = own.find((a) => a.currency === currency)?.bank ?? null;
       targets.push({
         sellerAccount: seller.sellerAccount,
         currency,
         ownCurrency: seller.currency,
-        settings: settingsForCurrency(seller.settings, bank),
+        settings: settingsForCurrency(
+          seller.settings,
+          own.find((a) => a.currency === currency),
+        ),
       });
     }
   }

@@ -20,6 +20,7 @@ import { getHistory, getPayout, listSellerPayouts } from './store.ts';
 import { payoutToWire } from './wire.ts';
 import { payoutListRoute } from './list-http.ts';
 import { providerNameFor } from './port.ts';
+import { bankAccountRemovalRoute } from './bank-account-http.ts';
 
 const SellerAccount = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 _ -');
 const PayoutId = z.string().regex(/^po_[a-z0-9]{1,32}$/, 'must be a payout id (po_…)');
@@ -72,6 +73,7 @@ function registerPayoutRoutes(app: App, runtime: PayoutsRuntime): void {
   payoutReadRoutes(app, runtime);
   payoutListRoute(app, runtime);
   manualPayoutRoute(app, runtime);
+  bankAccountRemovalRoute(app, runtime);
   payoutFileRoutes(app, runtime);
   if (sandboxIsProvider) sandboxWebhookRoute(app, runtime);
 }

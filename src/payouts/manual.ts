@@ -83,19 +83,37 @@ async function holdsCurrency(client: Queryable, seller: Seller, currency: string
   return (await getBalances(client, codes)).size > 0;
 }
 
+/** The account payouts in `currency` go to, with its flag: the payout settings' for the own currency, else that currency's. */
+async function accountFor(
+  client: Queryable,
+  seller: Seller,
+  currency: string,
+): Promise<{ bank: Bank | null; needsBankDetails: boolean; reason: string | null }> {
+  if (currency === seller.currency) {
+    const settings = await findPayoutSettings(client, seller.sellerAccount);
+    return {
+      bank: settings.bank,
+      needsBankDetails: settings.needsBankDetails,
+      reason: settings.needsBankDetailsReason,
+    };
+  }
+  const accounts = (await otherBankAccounts(client, [seller.sellerAccount])).get(seller.sellerAccount) ?? [];
+  const account = accounts.find((a) => a.currency === currency);
+  return {
+    bank: account?.bank ?? null,
+    needsBankDetails: account?.needsBankDetails ?? false,
+    reason: account?.needsBankDetailsReason ?? null,
+  };
+}
+
 /**
  * The bank account payouts in `currency` go to: the payout settings' bank details for the seller's own currency,
  * else the seller's account of that currency (docs/payouts.md "Several currencies"). A currency the seller holds
- * nothing in and has no account for is `payout_currency_mismatch`; no usable account is `bank_details_missing`.
+ * nothing in and has no account for is `payout_currency_mismatch`; no usable account — none, or one flagged after
+ * a returned payout in that currency — is `bank_details_missing`.
  */
 async function payableBank(client: Queryable, seller: Seller, currency: string): Promise<Bank> {
-  const settings = await findPayoutSettings(client, seller.sellerAccount);
-  const bank =
-    currency === seller.currency
-      ? settings.bank
-      : (((await otherBankAccounts(client, [seller.sellerAccount])).get(seller.sellerAccount) ?? []).find(
-          (account) => account.currency === currency,
-        )?.bank ?? null);
+  const { bank, needsBankDetails, reason } = await accountFor(client, seller, currency);
   if (bank === null && currency !== seller.currency && !(await holdsCurrency(client, seller, currency))) {
     throw new AppError(
       'payout_currency_mismatch',
@@ -103,15 +121,21 @@ async function payableBank(client: Queryable, seller: Seller, currency: string):
       { field: 'currency' },
     );
   }
-  if (bank === null || settings.needsBankDetails) {
+  const field = currency === seller.currency ? 'seller_account' : 'currency';
+  if (bank === null) {
     throw new AppError(
       'bank_details_missing',
-      settings.needsBankDetails
-        ? `seller ${seller.sellerAccount} must give new bank details: ${settings.needsBankDetailsReason ?? 'a payout was returned'}`
-        : currency === seller.currency
-          ? `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`
-          : `seller ${seller.sellerAccount} has no ${currency} bank account; add one in payout.bank_accounts`,
-      { field: currency === seller.currency ? 'seller_account' : 'currency' },
+      currency === seller.currency
+        ? `seller ${seller.sellerAccount} has no bank details; set payout.iban and payout.bic (or account and routing numbers)`
+        : `seller ${seller.sellerAccount} has no ${currency} bank account; add one in payout.bank_accounts`,
+      { field },
+    );
+  }
+  if (needsBankDetails) {
+    throw new AppError(
+      'bank_details_missing',
+      `seller ${seller.sellerAccount} must give new ${currency} bank details: ${reason ?? 'a payout was returned'}`,
+      { field },
     );
   }
   return bank;

@@ -26,9 +26,9 @@ import { decideRun, isDue, type IsoDate, type RunDecision } from './settings.ts'
 import { insertPayouts, type NewPayout } from './store.ts';
 
 /**
- * The payout run for one date: release the holds due by that date, then for every seller due that day turn
- * available minus reserve, when at least the minimum, into a payout (ledger entry and payout row in one
- * transaction), then hand the new payouts to the provider.
+ * The payout run for one date: release the holds due by that date, then for every seller due that day and each
+ * currency they hold turn available minus reserve, when at least that currency's minimum, into a payout (ledger
+ * entry and payout row in one transaction), then hand the new payouts to the provider.
  *
  * Idempotent per seller and date: a marker row (`payouts.seller_runs`, primary key seller + date) is inserted in
  * the transaction that decides for the seller; a second run — or a concurrent one in another process, which
@@ -53,7 +53,10 @@ export interface RunReport {
   payoutsCreated: number;
   /** Total paid out by this run, per currency, in minor units. */
   totalsMinor: Record<string, bigint>;
-  /** Per outcome, the number of sellers; `in_debt`: skipped because they owe the platform in that currency. */
+  /**
+   * Per outcome, the number of sellers and currencies; `in_debt`: skipped because they owe the platform in that
+   * currency; `needs_bank_details`: that currency's account is flagged after a returned payout.
+   */
   outcomes: Record<RunDecision['outcome'] | 'already_run' | 'failed', number>;
   /** Money left unpaid because the seller has no bank account in its currency (outcome `no_bank_details`). */
   skipped: SkippedBalance[];
@@ -322,6 +325,7 @@ function emptyReport(date: IsoDate, holdsReleased: number, debtsRecovered: numbe
       below_minimum: 0,
       nothing_available: 0,
       no_bank_details: 0,
+      needs_bank_details: 0,
       in_debt: 0,
       already_run: 0,
       failed: 0,

@@ -75,8 +75,12 @@ export interface RunDecision {
   /** Positive: available → reserved; negative: reserved → available. */
   reserveChangeMinor: bigint;
   payoutMinor: bigint;
-  /** `in_debt`: the seller owes the platform in the currency; the payout run pays nothing until it is covered. */
-  outcome: 'paid' | 'below_minimum' | 'nothing_available' | 'no_bank_details' | 'in_debt';
+  /**
+   * `in_debt`: the seller owes the platform in the currency; the payout run pays nothing until it is covered.
+   * `no_bank_details`: no account in the currency. `needs_bank_details`: its account is flagged after a return.
+   */
+  outcome:
+    'paid' | 'below_minimum' | 'nothing_available' | 'no_bank_details' | 'needs_bank_details' | 'in_debt';
 }
 
 export function decideRun(
@@ -87,8 +91,9 @@ export function decideRun(
   const target = reserveTargetMinor(settings.reserve, availableMinor, reservedMinor);
   const reserveChangeMinor = target - reservedMinor;
   const payable = availableMinor - reserveChangeMinor;
-  if (settings.bank === null || settings.needsBankDetails) {
-    return { reserveChangeMinor, payoutMinor: 0n, outcome: 'no_bank_details' };
+  if (settings.bank === null) return { reserveChangeMinor, payoutMinor: 0n, outcome: 'no_bank_details' };
+  if (settings.needsBankDetails) {
+    return { reserveChangeMinor, payoutMinor: 0n, outcome: 'needs_bank_details' };
   }
   if (payable <= 0n) return { reserveChangeMinor, payoutMinor: 0n, outcome: 'nothing_available' };
   if (payable < settings.minimumAmountMinor) {

@@ -29,7 +29,8 @@ export type SettlementResult =
  * code path for every source of truth: the sandbox provider's webhook, camt statements, reconciliation.
  *   paid:     in transit → bank (`payout.paid`); the status becomes `paid`.
  *   returned: before paid, in transit → available; after paid, bank → available (`payout.returned[_after_paid]`);
- *             the status becomes `returned` with the reason, and the seller is flagged to give new bank details.
+ *             the status becomes `returned` with the reason, and the seller's account of the payout's currency is
+ *             flagged to need new bank details (that currency alone is not paid until they are given).
  * Idempotent: settling again with the same outcome changes nothing; a returned payout is never "paid" again.
  * Throws `payout_not_found` for an unknown id.
  */
@@ -74,7 +75,13 @@ export async function settlePayout(
     returnReason: reason,
   });
   if (outcome.flagSeller !== false) {
-    await flagNeedsBankDetails(client, payout.sellerAccount, `payout ${payout.id} returned: ${reason}`);
+    // Only the payout's currency stops: its account (the own currency's, or that currency's) needs new details.
+    await flagNeedsBankDetails(
+      client,
+      payout.sellerAccount,
+      payout.currency,
+      `payout ${payout.id} returned: ${reason}`,
+    );
   }
   return { applied: true, payoutId, from: payout.status, to: 'returned', entryId: posted.entryId };
 }

@@ -22,10 +22,23 @@ const MaskedAchAccount = z.object({
 
 /** A bank account as the API shows it: never the whole number. */
 export const MaskedBankAccount = z.union([MaskedSepaAccount, MaskedAchAccount]);
-/** One of a seller's payout accounts, masked, with the currency it is paid in. */
+/** What each payout account carries beside its masked details: its currency and that currency's terms. */
+const CurrencyTerms = {
+  currency: z.string(),
+  minimum_amount: Amount.describe(
+    "the run pays nothing below this in the account's currency (major units of it); the own currency's is payout.minimum_amount",
+  ),
+  needs_bank_details: z
+    .boolean()
+    .describe(
+      'a payout to this account came back: this currency is not paid until new details for it are given',
+    ),
+  needs_bank_details_reason: z.string().nullable(),
+};
+/** One of a seller's payout accounts, masked, with the currency it is paid in and that currency's terms. */
 export const MaskedCurrencyAccount = z.union([
-  MaskedSepaAccount.extend({ currency: z.string() }),
-  MaskedAchAccount.extend({ currency: z.string() }),
+  MaskedSepaAccount.extend(CurrencyTerms),
+  MaskedAchAccount.extend(CurrencyTerms),
 ]);
 export type MaskedCurrencyAccount = z.infer<typeof MaskedCurrencyAccount>;
 export type MaskedBankAccount = z.infer<typeof MaskedBankAccount>;
@@ -63,15 +76,22 @@ export const SellerSettingsWire = z.object({
       .array(MaskedCurrencyAccount)
       .describe("every payout account, one per currency; the seller's own currency's is bank_account"),
     schedule: ScheduleWire,
-    minimum_amount: Amount,
+    minimum_amount: Amount.describe("the smallest payout in the seller's own currency"),
     reserve: z.union([
       z.object({ type: z.literal('percentage'), basis_points: z.number().int() }),
       z.object({ type: z.literal('fixed'), amount: Amount }),
       z.object({ type: z.literal('none') }),
     ]),
     hold_days: z.number().int(),
-    needs_bank_details: z.boolean(),
-    needs_bank_details_reason: z.string().nullable(),
+    needs_bank_details: z
+      .boolean()
+      .describe(
+        'true when any payout account needs new details after a returned payout (each account has its own flag in bank_accounts; only the flagged currencies stop)',
+      ),
+    needs_bank_details_reason: z
+      .string()
+      .nullable()
+      .describe("the own currency's reason, else the first flagged account's, prefixed with its currency"),
   }),
   platform_fee: z
     .object({ basis_points: z.number().int(), fixed: Amount })

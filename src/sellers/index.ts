@@ -30,6 +30,7 @@ export {
   type SellerDue,
 } from './payout-settings-store.ts';
 export { otherBankAccounts, type CurrencyBankAccount } from './bank-accounts.ts';
+export { removeBankAccount } from './bank-account-removal.ts';
 export { findSeller, insertSeller, lockSellers, sellerNames, type Seller } from './store.ts';
 export { getSellerOrThrow } from './service.ts';
 export { MaskedBankAccount } from './http-schemas.ts';

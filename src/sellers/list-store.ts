@@ -14,7 +14,7 @@ const SELLERS: KeysetTable = {
 
 export interface SellerFilter {
   status?: SellerStatus | undefined;
-  /** Flagged: a payout came back and the seller must give new bank details (`needs_bank_details`). */
+  /** Flagged: a payout came back and the seller must give new bank details for some currency (`needs_bank_details`). */
   flagged?: boolean | undefined;
 }
 
@@ -23,8 +23,11 @@ export interface ListedSeller {
   flagged: boolean;
 }
 
-const FLAGGED = `EXISTS (SELECT 1 FROM sellers.payout_settings ps
-                          WHERE ps.seller_account = s.seller_account AND ps.needs_bank_details)`;
+/** Any of the seller's accounts waits for new details: the own currency's (payout settings) or another's. */
+const FLAGGED = `(EXISTS (SELECT 1 FROM sellers.payout_settings ps
+                           WHERE ps.seller_account = s.seller_account AND ps.needs_bank_details)
+                  OR EXISTS (SELECT 1 FROM sellers.payout_bank_accounts a
+                              WHERE a.seller_account = s.seller_account AND a.needs_bank_details))`;
 
 /** A page of sellers, newest first, under the filter. */
 export async function listSellers(
@@ -39,7 +42,10 @@ export async function listSellers(
       (p) =>
         filter.flagged === true
           ? `(s.seller_account IN (SELECT ps.seller_account FROM sellers.payout_settings ps
-                                    WHERE ps.needs_bank_details) AND ${p}::boolean)`
+                                    WHERE ps.needs_bank_details
+                                   UNION ALL
+                                   SELECT a.seller_account FROM sellers.payout_bank_accounts a
+                                    WHERE a.needs_bank_details) AND ${p}::boolean)`
           : `(NOT ${FLAGGED} AND NOT ${p}::boolean)`,
     ],
   );

@@ -1,6 +1,7 @@
 import { recordEvent } from '../events/index.ts';
 import type { Queryable } from '../db/pool.ts';
 import { maskBankDetails, type BankDetails } from './bank.ts';
+import { flagBankAccount, sameBank } from './bank-accounts.ts';
 import {
   DEFAULT_PAYOUT_SETTINGS,
   WEEKDAYS,
@@ -103,13 +104,10 @@ export async function findPayoutSettings(
   return settingsFromRow(result.rows[0]);
 }
 
-function sameBank(a: BankDetails | null, b: BankDetails | null): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
- * Writes the seller's settings. A change of bank details is audited (masked before/after, the API key) in this
- * same transaction, and clears the "needs new bank details" flag a returned payout set.
+ * Writes the seller's settings. A change of the own currency's bank details is audited (masked before/after, the
+ * API key) in this same transaction, and clears the own currency's "needs new bank details" flag a returned payout
+ * set (other currencies' flags are their accounts', bank-accounts.ts).
  */
 export async function savePayoutSettings(
   db: Queryable,
@@ -169,36 +167,44 @@ export async function savePayoutSettings(
   }
 }
 
-/** New bank details (of another currency's account) were given: the flag a returned payout set is cleared. */
-export async function clearNeedsBankDetails(db: Queryable, sellerAccount: string): Promise<void> {
-  await db.query(
-    `UPDATE sellers.payout_settings SET needs_bank_details = false, needs_bank_details_reason = NULL,
-       updated_at = now()
-      WHERE seller_account = $1 AND needs_bank_details`,
-    [sellerAccount],
-  );
-}
-
-/** A returned payout: the seller must give new bank details before the next payout. */
+/**
+ * A payout in `currency` came back: that currency's account needs new details, and that currency alone is not paid
+ * until they are given. The seller's own currency's flag is the payout settings'; another currency's is its
+ * account's (`flagBankAccount`). Records `seller.flagged` (with the currency) in the caller's transaction. False
+ * when there is nothing to flag: the seller has no account of that currency any more (removed after the payout
+ * left), so that currency is not paid anyway.
+ */
 export async function flagNeedsBankDetails(
   db: Queryable,
   sellerAccount: string,
+  currency: string,
   reason: string,
-): Promise<void> {
-  await db.query(
-    `INSERT INTO sellers.payout_settings (seller_account, needs_bank_details, needs_bank_details_reason)
-     VALUES ($1, true, $2)
-     ON CONFLICT (seller_account) DO UPDATE SET needs_bank_details = true, needs_bank_details_reason = $2,
-       updated_at = now()`,
-    [sellerAccount, reason],
+): Promise<boolean> {
+  const seller = await db.query<{ currency: string }>(
+    'SELECT currency FROM sellers.sellers WHERE seller_account = $1',
+    [sellerAccount],
   );
+  const own = seller.rows[0]?.currency;
+  if (own === undefined || own === currency) {
+    await db.query(
+      `INSERT INTO sellers.payout_settings (seller_account, needs_bank_details, needs_bank_details_reason)
+       VALUES ($1, true, $2)
+       ON CONFLICT (seller_account) DO UPDATE SET needs_bank_details = true, needs_bank_details_reason = $2,
+         updated_at = now()`,
+      [sellerAccount, reason],
+    );
+  } else if (!(await flagBankAccount(db, sellerAccount, currency, reason))) {
+    return false;
+  }
   await recordEvent(db, 'seller.flagged', {
     object: 'seller',
     seller_account: sellerAccount,
     flagged: true,
+    currency,
     needs_bank_details_reason: reason,
     updated_at: new Date().toISOString(),
   });
+  return true;
 }
 
 export interface BankAuditRow {
@@ -241,8 +247,10 @@ export interface SellerDue {
 }
 
 /**
- * Sellers whose schedule pays them on `date` (UTC) and whose bank details are usable, after `after` in seller
- * order, at most `limit`. The payout run pages through them and skips those it has decided for already.
+ * Sellers whose schedule pays them on `date` (UTC) and who have a usable bank account (one not waiting for new
+ * details after a return: the own currency's, or another currency's), after `after` in seller order, at most
+ * `limit`. The payout run pages through them and skips those it has decided for already; it decides each currency
+ * on its own (a flagged currency's outcome is `needs_bank_details`).
  */
 export async function sellersDueOn(
   db: Queryable,
@@ -256,9 +264,9 @@ export async function sellersDueOn(
       .join(', ')}, s.currency
      FROM sellers.payout_settings ps JOIN sellers.sellers s USING (seller_account)
      WHERE ps.seller_account > $2
-       AND (ps.iban IS NOT NULL OR ps.account_number IS NOT NULL
-         OR EXISTS (SELECT 1 FROM sellers.payout_bank_accounts a WHERE a.seller_account = ps.seller_account))
-       AND NOT ps.needs_bank_details
+       AND (((ps.iban IS NOT NULL OR ps.account_number IS NOT NULL) AND NOT ps.needs_bank_details)
+         OR EXISTS (SELECT 1 FROM sellers.payout_bank_accounts a
+                     WHERE a.seller_account = ps.seller_account AND NOT a.needs_bank_details))
        AND NOT EXISTS (SELECT 1 FROM sellers.bank_corrections c
                        WHERE c.seller_account = ps.seller_account AND c.status = 'open')
        AND (ps.schedule_interval = 'daily'

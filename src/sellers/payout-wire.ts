@@ -214,6 +214,23 @@ function scheduleToWire(schedule: Schedule): ScheduleWire {
   return { interval: schedule.interval };
 }
 
+/**
+ * The seller-level flag: set when any account needs new details. Its reason is the own currency's, else the first
+ * flagged account's, named by its currency.
+ */
+function sellerFlag(
+  settings: PayoutSettings,
+  others: readonly CurrencyBankAccount[],
+): { needs: boolean; reason: string | null } {
+  if (settings.needsBankDetails) return { needs: true, reason: settings.needsBankDetailsReason };
+  const flagged = others.find((account) => account.needsBankDetails);
+  if (flagged === undefined) return { needs: false, reason: null };
+  return {
+    needs: true,
+    reason: `${flagged.currency} account: ${flagged.needsBankDetailsReason ?? 'a payout was returned'}`,
+  };
+}
+
 /** The seller's settings as the API shows them; account numbers are masked (never echoed in full). */
 export function settingsToWire(
   settings: PayoutSettings,
@@ -222,11 +239,21 @@ export function settingsToWire(
 ): SellerSettingsWire {
   const fmt = (minor: bigint) => formatAmount(minor, currency);
   const reserve = settings.reserve;
+  const flag = sellerFlag(settings, otherAccounts);
   return {
     payout: {
       currency,
       bank_account: maskBankDetails(settings.bank),
-      bank_accounts: bankAccountsToWire(currency, settings.bank, otherAccounts),
+      bank_accounts: bankAccountsToWire(
+        currency,
+        {
+          bank: settings.bank,
+          minimumAmountMinor: settings.minimumAmountMinor,
+          needsBankDetails: settings.needsBankDetails,
+          needsBankDetailsReason: settings.needsBankDetailsReason,
+        },
+        otherAccounts,
+      ),
       schedule: scheduleToWire(settings.schedule),
       minimum_amount: fmt(settings.minimumAmountMinor),
       reserve:
@@ -236,8 +263,8 @@ export function settingsToWire(
             ? { type: 'fixed', amount: fmt(reserve.amountMinor) }
             : { type: 'none' },
       hold_days: settings.holdDays,
-      needs_bank_details: settings.needsBankDetails,
-      needs_bank_details_reason: settings.needsBankDetailsReason,
+      needs_bank_details: flag.needs,
+      needs_bank_details_reason: flag.reason,
     },
     platform_fee:
       settings.fee === null

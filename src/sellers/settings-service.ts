@@ -3,7 +3,7 @@ import { withTransaction } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { assertCurrency, type CurrencyCode } from '../money/index.ts';
 import type { PayoutSettings } from './terms.ts';
-import { clearNeedsBankDetails, findPayoutSettings, savePayoutSettings } from './payout-settings-store.ts';
+import { findPayoutSettings, savePayoutSettings } from './payout-settings-store.ts';
 import {
   applySettingsInput,
   bankFrom,
@@ -42,7 +42,15 @@ function applyInput(
     payout?.bank_accounts,
     bankFrom,
   );
-  return { settings: { ...settings, bank: accounts.defaultBank }, others: accounts.others };
+  const minimum = accounts.defaultMinimumMinor;
+  return {
+    settings: {
+      ...settings,
+      bank: accounts.defaultBank,
+      ...(minimum === undefined ? {} : { minimumAmountMinor: minimum }),
+    },
+    others: accounts.others,
+  };
 }
 
 async function previousOf(
@@ -55,7 +63,7 @@ async function previousOf(
   return { settings, others };
 }
 
-/** Writes both; new bank details of any currency clear the "needs new bank details" flag. */
+/** Writes both; new bank details of a currency clear that currency's "needs new bank details" flag only. */
 async function saveAll(
   client: Queryable,
   sellerAccount: string,
@@ -64,9 +72,7 @@ async function saveAll(
   apiKeyId: string | null,
 ): Promise<void> {
   await savePayoutSettings(client, sellerAccount, next.settings, previous.settings, apiKeyId);
-  if (await saveOtherBankAccounts(client, sellerAccount, next.others, previous.others, apiKeyId)) {
-    await clearNeedsBankDetails(client, sellerAccount);
-  }
+  await saveOtherBankAccounts(client, sellerAccount, next.others, previous.others, apiKeyId);
 }
 
 /**

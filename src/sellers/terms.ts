@@ -31,11 +31,17 @@ export type Reserve =
 export interface PayoutSettings {
   bank: BankDetails | null;
   schedule: Schedule;
+  /** The smallest payout in the seller's own currency (its minor units); other currencies' are their accounts'. */
   minimumAmountMinor: bigint;
   reserve: Reserve;
   holdDays: number;
   /** Per-seller platform fee override; null: the platform's default. */
   fee: { basisPoints: bigint; fixedMinor: bigint } | null;
+  /**
+   * A payout in the seller's own currency came back: that currency is not paid until new details for it are
+   * given. Other currencies' flags are their accounts' (`CurrencyBankAccount`); the API's seller-level
+   * `needs_bank_details` is true when any is set.
+   */
   needsBankDetails: boolean;
   needsBankDetailsReason: string | null;
 }

@@ -7,7 +7,7 @@ import { savedMethodBody, uid } from '../support/payins.ts';
 import { fixedRatesProvider } from '../../src/fx/index.ts';
 import { getBalances } from '../../src/ledger/index.ts';
 import { executeOrder } from '../../src/payins/executor.ts';
-import { listBankDetailsAudit } from '../../src/sellers/index.ts';
+import { flagNeedsBankDetails, listBankDetailsAudit } from '../../src/sellers/index.ts';
 
 let t: TestApp;
 
@@ -63,10 +63,11 @@ describe('sellers with a bank account per payout currency', () => {
     expect(created.status).toBe(201);
     const payout = created.body.payout as { bank_account: unknown; bank_accounts: unknown[] };
     expect(payout.bank_account).toMatchObject({ iban_last4: '3000', bic: 'COBADEFFXXX' });
+    const terms = { minimum_amount: '0.00', needs_bank_details: false, needs_bank_details_reason: null };
     expect(payout.bank_accounts).toEqual([
-      { currency: 'EUR', iban_last4: '3000', country: 'DE', bic: 'COBADEFFXXX', holder: null },
-      { currency: 'GBP', iban_last4: '5432', country: 'GB', bic: 'WESTGB2L', holder: null },
-      { currency: 'USD', account_last4: '5678', routing_number: '021000021', holder: null },
+      { currency: 'EUR', iban_last4: '3000', country: 'DE', bic: 'COBADEFFXXX', holder: null, ...terms },
+      { currency: 'GBP', iban_last4: '5432', country: 'GB', bic: 'WESTGB2L', holder: null, ...terms },
+      { currency: 'USD', account_last4: '5678', routing_number: '021000021', holder: null, ...terms },
     ]);
     expect(JSON.stringify(created.body)).not.toContain('GB82WEST12345698765432');
     // A retried registration with the same accounts is the same seller.
@@ -257,5 +258,157 @@ describe('sellers with a bank account per payout currency', () => {
     expect(grew('seller:mcs_a:pending:GBP')).toBe(4_000n);
     expect(grew('seller:mcs_a:pending:EUR')).toBeGreaterThan(0n);
     expect((await t.modules.ledger.verify()).ok).toBe(true);
+  });
+
+  it('takes a minimum_amount per account in its currency’s major units (JPY 0, KWD 3 decimals), shows it, and PATCH changes one alone', async () => {
+    const created = await send(
+      'POST',
+      '/v1/sellers',
+      seller('mcs_min', {
+        iban: 'DE89370400440532013000',
+        bic: 'COBADEFFXXX',
+        minimum_amount: '10.00',
+        bank_accounts: [
+          { ...GBP_ACCOUNT, minimum_amount: '50.00' },
+          { currency: 'JPY', iban: 'CH9300762011623852957', bic: 'UBSWCHZH80A', minimum_amount: '5000' },
+          {
+            currency: 'KWD',
+            iban: 'KW81CBKU0000000000001234560101',
+            bic: 'CBKUKWKW',
+            minimum_amount: '1.500',
+          },
+        ],
+      }),
+    );
+    expect(created.status).toBe(201);
+    const minimums = (body: Body) =>
+      (
+        body.payout as { bank_accounts: Array<{ currency: string; minimum_amount: string }> }
+      ).bank_accounts.map((a) => [a.currency, a.minimum_amount]);
+    expect(minimums(created.body)).toEqual([
+      ['EUR', '10.00'],
+      ['GBP', '50.00'],
+      ['JPY', '5000'],
+      ['KWD', '1.500'],
+    ]);
+    const changed = await send('PATCH', '/v1/sellers/mcs_min', {
+      payout: {
+        bank_accounts: [
+          { currency: 'JPY', minimum_amount: '2500' },
+          { currency: 'EUR', minimum_amount: '20.00' },
+        ],
+      },
+    });
+    expect(changed.status).toBe(200);
+    expect(minimums(changed.body)).toEqual([
+      ['EUR', '20.00'],
+      ['GBP', '50.00'],
+      ['JPY', '2500'],
+      ['KWD', '1.500'],
+    ]);
+    expect((changed.body.payout as { minimum_amount: string }).minimum_amount).toBe('20.00');
+    // Only the details were audited: a minimum is not a change of bank details.
+    expect((await listBankDetailsAudit(t.ctx.pool, 'mcs_min')).map((row) => row.currency)).toEqual([
+      null,
+      'GBP',
+      'JPY',
+      'KWD',
+    ]);
+  });
+
+  it('refuses a minimum_amount more precise than its currency, of another type, or given twice for the own currency', async () => {
+    const cases: Array<[Record<string, unknown>, Record<string, unknown>, string, string]> = [
+      [
+        {},
+        { currency: 'JPY', iban: 'CH9300762011623852957', bic: 'UBSWCHZH80A', minimum_amount: '1000.5' },
+        'amount_too_precise',
+        'payout.bank_accounts.0.minimum_amount',
+      ],
+      [
+        {},
+        {
+          currency: 'KWD',
+          iban: 'KW81CBKU0000000000001234560101',
+          bic: 'CBKUKWKW',
+          minimum_amount: '1.2345',
+        },
+        'amount_too_precise',
+        'payout.bank_accounts.0.minimum_amount',
+      ],
+      [
+        {},
+        { ...GBP_ACCOUNT, minimum_amount: 50 },
+        'amount_not_string',
+        'payout.bank_accounts.0.minimum_amount',
+      ],
+      [
+        {},
+        { ...GBP_ACCOUNT, minimum_amount: '-1.00' },
+        'amount_negative',
+        'payout.bank_accounts.0.minimum_amount',
+      ],
+      [
+        { minimum_amount: '1.00' },
+        { currency: 'EUR', minimum_amount: '2.00' },
+        'validation_failed',
+        'payout.bank_accounts.0.minimum_amount',
+      ],
+      [{}, { currency: 'CHF', minimum_amount: '2.00' }, 'bank_details_invalid', 'payout.bank_accounts.0'],
+    ];
+    for (const [top, entry, code, field] of cases) {
+      const refused = await send('PATCH', '/v1/sellers/mcs_min', {
+        payout: { ...top, bank_accounts: [entry] },
+      });
+      expect(refused.status, JSON.stringify(entry)).toBe(400);
+      expect(refused.body.error).toMatchObject({ code, field });
+    }
+  });
+
+  it('shows needs_bank_details per account; the seller-level flag is true while any is set, and new details for that currency alone clear it', async () => {
+    await flagNeedsBankDetails(t.ctx.pool, 'mcs_min', 'GBP', 'payout po_mcs1 returned: AC04 closed account');
+    const flagged = await send('GET', '/v1/sellers/mcs_min');
+    const payout = flagged.body.payout as {
+      needs_bank_details: boolean;
+      needs_bank_details_reason: string | null;
+      bank_accounts: Array<{
+        currency: string;
+        needs_bank_details: boolean;
+        needs_bank_details_reason: string | null;
+      }>;
+    };
+    expect(payout.needs_bank_details).toBe(true);
+    expect(payout.needs_bank_details_reason).toBe(
+      'GBP account: payout po_mcs1 returned: AC04 closed account',
+    );
+    expect(
+      payout.bank_accounts.map((a) => [a.currency, a.needs_bank_details, a.needs_bank_details_reason]),
+    ).toEqual([
+      ['EUR', false, null],
+      ['GBP', true, 'payout po_mcs1 returned: AC04 closed account'],
+      ['JPY', false, null],
+      ['KWD', false, null],
+    ]);
+    const listed = await send('GET', '/v1/sellers?flagged=true&limit=100');
+    expect((listed.body.data as Array<{ seller_account: string }>).map((s) => s.seller_account)).toContain(
+      'mcs_min',
+    );
+    // New details for another currency (and a new minimum for GBP) leave the GBP flag.
+    const other = await send('PATCH', '/v1/sellers/mcs_min', {
+      payout: {
+        bank_accounts: [
+          { currency: 'JPY', iban: 'GB29NWBK60161331926819', bic: 'NWBKGB2L' },
+          { currency: 'GBP', minimum_amount: '60.00' },
+        ],
+      },
+    });
+    expect(other.body.payout).toMatchObject({ needs_bank_details: true });
+    const fixed = await send('PATCH', '/v1/sellers/mcs_min', {
+      payout: { bank_accounts: [{ currency: 'GBP', iban: 'GB29NWBK60161331926819', bic: 'NWBKGB2L' }] },
+    });
+    expect(fixed.body.payout).toMatchObject({ needs_bank_details: false, needs_bank_details_reason: null });
+    const unlisted = await send('GET', '/v1/sellers?flagged=true&limit=100');
+    expect(
+      (unlisted.body.data as Array<{ seller_account: string }>).map((s) => s.seller_account),
+    ).not.toContain('mcs_min');
   });
 });
