@@ -128,56 +128,64 @@ afterAll(async () => {
 });
 
 describe('fuzzing every route in /openapi.json', () => {
-  it('never answers 5xx, always answers errors in the error shape, and stores nothing', async () => {
-    expect(operations.length).toBeGreaterThanOrEqual(20);
-    const before = await productRowCounts();
-    for (const op of operations) {
-      await fc.assert(
-        fc.asyncProperty(requestFor(op), async (generated) => {
-          const path = op.path.replace(/\{[^}]+\}/g, generated.segment);
-          const query =
-            generated.query === undefined ? '' : `?${generated.query.key}=${generated.query.value}`;
-          const request: InjectOptions = {
-            method: op.method as InjectOptions['method'],
-            url: `${path}${query}`,
-            headers: {
-              ...bearer(t.key),
-              'idempotency-key': generated.idempotencyKey,
-              ...(generated.body === undefined ? {} : { 'content-type': generated.contentType }),
-            },
-            ...(generated.body === undefined ? {} : { payload: generated.body }),
-          };
-          const res = await t.app.inject(request);
-          const where = `${op.method} ${request.url as string} → ${res.statusCode} ${res.body.slice(0, 200)}`;
-          expect(res.statusCode, where).toBeLessThan(500);
-          if (res.statusCode >= 400) {
-            const body = res.json() as { error?: { code?: unknown; request_id?: unknown } };
-            expect(typeof body.error?.code, where).toBe('string');
-            expect(body.error?.request_id, where).toBe(res.headers['request-id']);
-          }
-        }),
-        { seed: SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      );
-    }
-    expect(await productRowCounts()).toEqual(before);
-  }, WHOLE_API_TIMEOUT_MS);
-
-  it('answers every known-nasty path segment and query value on every route without a 5xx', async () => {
-    const before = await productRowCounts();
-    for (const op of operations) {
-      const urls = KNOWN_NASTY.flatMap((value) => [
-        ...(op.path.includes('{') ? [op.path.replace(/\{[^}]+\}/g, value)] : []),
-        ...QUERY_KEYS.map((key) => `${op.path.replace(/\{[^}]+\}/g, 'x1')}?${key}=${value}`),
-      ]);
-      for (const url of urls) {
-        const res = await t.app.inject({
-          method: op.method as InjectOptions['method'],
-          url,
-          headers: { ...bearer(t.key), 'idempotency-key': 'fuzz-known' },
-        });
-        expect(res.statusCode, `${op.method} ${url} → ${res.body.slice(0, 200)}`).toBeLessThan(500);
+  it(
+    'never answers 5xx, always answers errors in the error shape, and stores nothing',
+    async () => {
+      expect(operations.length).toBeGreaterThanOrEqual(20);
+      const before = await productRowCounts();
+      for (const op of operations) {
+        await fc.assert(
+          fc.asyncProperty(requestFor(op), async (generated) => {
+            const path = op.path.replace(/\{[^}]+\}/g, generated.segment);
+            const query =
+              generated.query === undefined ? '' : `?${generated.query.key}=${generated.query.value}`;
+            const request: InjectOptions = {
+              method: op.method as InjectOptions['method'],
+              url: `${path}${query}`,
+              headers: {
+                ...bearer(t.key),
+                'idempotency-key': generated.idempotencyKey,
+                ...(generated.body === undefined ? {} : { 'content-type': generated.contentType }),
+              },
+              ...(generated.body === undefined ? {} : { payload: generated.body }),
+            };
+            const res = await t.app.inject(request);
+            const where = `${op.method} ${request.url as string} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+            expect(res.statusCode, where).toBeLessThan(500);
+            if (res.statusCode >= 400) {
+              const body = res.json() as { error?: { code?: unknown; request_id?: unknown } };
+              expect(typeof body.error?.code, where).toBe('string');
+              expect(body.error?.request_id, where).toBe(res.headers['request-id']);
+            }
+          }),
+          { seed: SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        );
       }
-    }
-    expect(await productRowCounts()).toEqual(before);
-  }, WHOLE_API_TIMEOUT_MS);
+      expect(await productRowCounts()).toEqual(before);
+    },
+    WHOLE_API_TIMEOUT_MS,
+  );
+
+  it(
+    'answers every known-nasty path segment and query value on every route without a 5xx',
+    async () => {
+      const before = await productRowCounts();
+      for (const op of operations) {
+        const urls = KNOWN_NASTY.flatMap((value) => [
+          ...(op.path.includes('{') ? [op.path.replace(/\{[^}]+\}/g, value)] : []),
+          ...QUERY_KEYS.map((key) => `${op.path.replace(/\{[^}]+\}/g, 'x1')}?${key}=${value}`),
+        ]);
+        for (const url of urls) {
+          const res = await t.app.inject({
+            method: op.method as InjectOptions['method'],
+            url,
+            headers: { ...bearer(t.key), 'idempotency-key': 'fuzz-known' },
+          });
+          expect(res.statusCode, `${op.method} ${url} → ${res.body.slice(0, 200)}`).toBeLessThan(500);
+        }
+      }
+      expect(await productRowCounts()).toEqual(before);
+    },
+    WHOLE_API_TIMEOUT_MS,
+  );
 });
