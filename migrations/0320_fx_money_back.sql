@@ -10,3 +10,21 @@ ALTER TABLE refunds.refunds
   ADD COLUMN fx_attempts integer NOT NULL DEFAULT 0 CHECK (fx_attempts >= 0),
   ADD CONSTRAINT refunds_fx_due_scheduled CHECK (NOT fx_due OR next_fx_at IS NOT NULL);
 CREATE INDEX refunds_fx_due ON refunds.refunds (next_fx_at) WHERE fx_due;
+
+-- A dispute on a charge the PSP settled in another currency: the PSP charges (and returns) its dispute fee in its
+-- own (settlement) currency, fee_currency; NULL is the dispute's currency, as before. withdrawn_minor and
+-- reinstated_minor stay in the dispute's currency (what the buyer's bank pulled back and gave back).
+ALTER TABLE disputes.disputes
+  ADD COLUMN fee_currency char(3) CHECK (fee_currency ~ '^[A-Z]{3}$');
+
+-- An order whose seller was credited in another currency (converted): its share of the dispute was taken in that
+-- currency at the order's own rate, booked_minor of it; the from_* parts and seller_fee_minor are in that currency.
+-- NULL: the dispute's currency, amount_minor, as before.
+ALTER TABLE disputes.allocations
+  ADD COLUMN currency char(3) CHECK (currency ~ '^[A-Z]{3}$'),
+  ADD COLUMN booked_minor bigint CHECK (booked_minor >= 0),
+  ADD CONSTRAINT allocations_converted_both CHECK ((currency IS NULL) = (booked_minor IS NULL)),
+  DROP CONSTRAINT allocations_check,
+  ADD CONSTRAINT allocations_taken_adds_up
+    CHECK (from_pending + from_available + from_reserved + from_receivable
+           = coalesce(booked_minor, amount_minor) + seller_fee_minor);
