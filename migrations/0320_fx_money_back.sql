@@ -28,3 +28,11 @@ ALTER TABLE disputes.allocations
   ADD CONSTRAINT allocations_taken_adds_up
     CHECK (from_pending + from_available + from_reserved + from_receivable
            = coalesce(booked_minor, amount_minor) + seller_fee_minor);
+
+-- Reconciliation compares refund, refund failure, dispute and dispute reversal lines of converted charges in the
+-- settlement currency too (docs/currencies.md "Reconciliation"): recon.fx_lines keeps each line's reporting
+-- category. Its amounts stay magnitudes (money out as well as in); difference_minor = reported − booked, so on
+-- money going out a negative difference is the PSP taking less than booked.
+ALTER TABLE recon.fx_lines
+  ADD COLUMN reporting_category text NOT NULL DEFAULT 'charge'
+    CHECK (reporting_category IN ('charge', 'payment', 'refund', 'refund_failure', 'dispute', 'dispute_reversal'));

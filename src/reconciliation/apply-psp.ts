@@ -12,7 +12,7 @@ import type { RunCounters } from './report.ts';
 import type { ReconRuntime } from './runtime.ts';
 import { fileAll } from './filing.ts';
 import type { PayinSide } from './fixes.ts';
-import { debitTotalsByReference, fxSettledByTransaction } from '../ledger/index.ts';
+import { debitTotalsByReference, fxSettledByTransaction, pspClearingByReference } from '../ledger/index.ts';
 import { convertedSide, type FxBooked } from './domain/classify-fx.ts';
 import { recordFxLines, type FxLineRecord } from './fx-lines.ts';
 
@@ -206,8 +206,12 @@ interface ChunkState {
   payouts: PspPayoutRow[];
   toFile: Finding[];
   toCure: ToCure;
-  /** Converted charges: what fx_settled booked by balance transaction, and the outcomes to record. */
-  fxBooked: Map<string, FxBooked>;
+  /**
+   * Converted lines: what fx_settled booked by balance transaction (PSP clearing by currency, signed), what the
+   * refund and dispute entries of converted lines moved on PSP clearing by currency, and the outcomes to record.
+   */
+  fxBooked: Map<string, Map<string, bigint>>;
+  convertedEntries: Map<string, Map<string, bigint>>;
   fxLines: FxLineRecord[];
   fxToleranceBps: number;
 }
@@ -302,6 +306,48 @@ function bookedEntryReference(category: string, sourceId: string): string {
   return `chargeback:${sourceId}`;
 }
 
+/** What `fx_settled:<the line's balance transaction>` booked in the line's currency (else in another), if any. */
+function fxBookedFor(line: StagedLine, state: ChunkState): FxBooked | undefined {
+  const byCurrency = state.fxBooked.get(line.balanceTransactionId);
+  if (byCurrency === undefined) return undefined;
+  const own = byCurrency.get(line.currency);
+  if (own !== undefined) return { settledMinor: own, currency: line.currency };
+  const [other] = byCurrency;
+  return other === undefined ? undefined : { settledMinor: other[1], currency: other[0] };
+}
+
+/**
+ * A converted refund, refund failure, dispute or dispute reversal line: what its entry moved on PSP clearing in
+ * the customer-facing currency (a magnitude), and for a reversal in the line's own (the dispute fee returned).
+ */
+function convertedEntryBooked(
+  line: StagedLine,
+  state: ChunkState,
+): Pick<PspLineContext, 'bookedEntryMinor' | 'bookedFeeReturnedMinor'> | undefined {
+  const side = convertedSide(line);
+  if (side === undefined || line.sourceId === undefined || CHARGE_CATEGORIES.has(line.category))
+    return undefined;
+  const moved = state.convertedEntries.get(bookedEntryReference(line.category, line.sourceId));
+  if (moved === undefined) return { bookedEntryMinor: undefined };
+  const presentment = moved.get(side.currency) ?? 0n;
+  return {
+    bookedEntryMinor: presentment < 0n ? -presentment : presentment,
+    bookedFeeReturnedMinor: moved.get(line.currency) ?? 0n,
+  };
+}
+
+/** The references of the refund and dispute entries of the chunk's converted non-charge lines. */
+function convertedEntryReferences(lines: StagedLine[]): string[] {
+  return lines.flatMap((l) =>
+    convertedSide(l) === undefined ||
+    l.sourceId === undefined ||
+    CHARGE_CATEGORIES.has(l.category) ||
+    !['refund', 'refund_failure', 'dispute', 'dispute_reversal'].includes(l.category)
+      ? []
+      : [bookedEntryReference(l.category, l.sourceId)],
+  );
+}
+
 /** Everything the classifier needs to know about one line beyond the line itself. */
 function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
   const { matchedOrders, matchedBy } = matchOrders(line, state.orders);
@@ -321,7 +367,8 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
       line.sourceId === undefined
         ? undefined
         : state.booked.get(bookedEntryReference(line.category, line.sourceId)),
-    fxSettled: state.fxBooked.get(line.balanceTransactionId),
+    ...convertedEntryBooked(line, state),
+    fxSettled: fxBookedFor(line, state),
     fxToleranceBps: state.fxToleranceBps,
   };
 }
@@ -424,6 +471,7 @@ async function applyPspChunk(
     toFile: [],
     toCure,
     fxBooked: await fxSettledByTransaction(client, converted),
+    convertedEntries: await pspClearingByReference(client, convertedEntryReferences(lines)),
     fxLines: [],
     fxToleranceBps: rt.config.fxToleranceBps,
   };
