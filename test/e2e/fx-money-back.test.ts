@@ -277,7 +277,12 @@ describe('refunds and disputes of converted orders, over the sandbox PSP', () =>
     // The PSP bought 50.00 EUR back at 1.092033: 54.60 USD, 0.81 more than the seller's 53.79.
     const sandboxDispute = await stack.sandbox.stripe.disputes.retrieve(pspDisputeId);
     const withdrawal = sandboxDispute.balance_transactions[0];
-    expect(withdrawal).toMatchObject({ amount: -5_460, fee: 1_500, currency: 'usd', exchange_rate: 1.092033 });
+    expect(withdrawal).toMatchObject({
+      amount: -5_460,
+      fee: 1_500,
+      currency: 'usd',
+      exchange_rate: 1.092033,
+    });
     const txn = withdrawal?.id ?? '';
     expect(await waitEntry(`fx_settled:${txn}`)).toEqual({
       kind: 'fx.settled_out',
