@@ -38,12 +38,15 @@ beforeAll(async () => {
     },
   });
   await stack.modules.fx.refresh();
-  for (const id of ['fxb_refund', 'fxb_fail', 'fxb_lost', 'fxb_won']) {
+  for (const id of ['fxb_refund', 'fxb_fail', 'fxb_lost', 'fxb_won', 'fxb_gbp']) {
+    const gbp = id === 'fxb_gbp';
     const created = await stack.post('/v1/sellers', {
       seller_account: id,
       name: id,
-      currency: 'USD',
-      payout: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', schedule: { interval: 'daily' } },
+      currency: gbp ? 'GBP' : 'USD',
+      payout: gbp
+        ? { iban: 'GB82WEST12345698765432', bic: 'WESTGB2L', schedule: { interval: 'daily' } }
+        : { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', schedule: { interval: 'daily' } },
     });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
   }
@@ -206,6 +209,37 @@ describe('refunds and disputes of converted orders, over the sandbox PSP', () =>
       ],
     });
     reportShifts.push({ txn, byMinor: 1n });
+    await ledgerVerified();
+  });
+
+  it('a refund for a GBP seller (a third currency) comes back in GBP at the order’s rate; the PSP’s USD cost stays on the FX positions, nothing realised', async () => {
+    const { orderId } = await payEur('fxb_gbp', '100.00');
+    // 100.00 EUR at 0.8553 × 0.99 = 0.846747 → 84.67 GBP, fee 8.47: 76.20 pending.
+    expect(await seller('fxb_gbp')).toEqual({ 'pending:GBP': 7_620n });
+    const made = await stack.post(
+      '/v1/refunds',
+      { payment_order_id: orderId, amount: '10.00' },
+      { 'idempotency-key': uid('rk') },
+    );
+    expect(made.status).toBe(201);
+    const pspRefundId = String((await waitRefund(String(made.json.id), 'succeeded')).psp_refund_id);
+    expect((await waitEntry(`refund:${pspRefundId}`)).lines).toEqual([
+      'Cr platform:fx_position:GBP 847',
+      'Cr platform:psp_clearing:EUR 1000',
+      'Dr platform:fx_position:EUR 1000',
+      'Dr seller:fxb_gbp:pending:GBP 847',
+    ]);
+    expect(await seller('fxb_gbp')).toEqual({ 'pending:GBP': 6_773n });
+    // The PSP paid 10.92 USD for the 10.00 EUR: USD is sold, GBP bought back — an open position, no gain or loss.
+    expect(await waitEntry(`fx_settled:${await refundTxn(pspRefundId)}`)).toEqual({
+      kind: 'fx.settled_out',
+      lines: [
+        'Cr platform:fx_position:EUR 1000',
+        'Cr platform:psp_clearing:USD 1092',
+        'Dr platform:fx_position:USD 1092',
+        'Dr platform:psp_clearing:EUR 1000',
+      ],
+    });
     await ledgerVerified();
   });
 
