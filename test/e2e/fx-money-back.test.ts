@@ -208,6 +208,12 @@ describe('refunds and disputes of converted orders, over the sandbox PSP', () =>
         'Dr platform:psp_clearing:EUR 1000',
       ],
     });
+    // Settled by its webhook (which names the balance transaction only by id), then followed up: nothing left due.
+    const due = await stack.db.pool.query<{ fx_due: boolean }>(
+      'SELECT fx_due FROM refunds.refunds WHERE id = $1',
+      [made.json.id],
+    );
+    expect(due.rows[0]?.fx_due).toBe(false);
     reportShifts.push({ txn, byMinor: 1n });
     await ledgerVerified();
   });
