@@ -84,8 +84,13 @@ function refundEntry(
  * refund locked. A concurrent posting that empties a bucket between the read and the post makes the ledger refuse
  * with `account_limit_exceeded`; the caller's transaction is then retried (`withBookingRetry`).
  */
-export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund: Refund): Promise<string> {
-  if (refund.ledgerEntryId !== null) return refund.ledgerEntryId;
+export async function bookRefund(
+  client: PoolClient,
+  rt: RefundsRuntime,
+  refund: Refund,
+): Promise<{ entryId: string; booked: Refund; order: RefundableOrder | undefined }> {
+  if (refund.ledgerEntryId !== null)
+    return { entryId: refund.ledgerEntryId, booked: refund, order: undefined };
   if (refund.pspRefundId === null) throw new Error(`refund ${refund.id} succeeded without a PSP refund id`);
   const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
   if (!order) throw new Error(`refund ${refund.id}: payment order ${refund.paymentOrderId} not found`);
@@ -113,7 +118,7 @@ export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund:
     psp_fee_due: refund.pspFeePolicy === 'seller',
     next_psp_fee_at: refund.pspFeePolicy === 'seller' ? new Date() : null,
   });
-  return posted.entryId;
+  return { entryId: posted.entryId, booked: { ...refund, ledgerEntryId: posted.entryId, booking }, order };
 }
 
 /**
@@ -155,10 +160,10 @@ export async function reverseRefund(
   client: PoolClient,
   rt: RefundsRuntime,
   refund: Refund,
-): Promise<string | undefined> {
+): Promise<{ reversed: Refund; order: RefundableOrder | undefined } | undefined> {
   if (refund.ledgerEntryId === null || refund.booking === null || refund.pspRefundId === null)
     return undefined;
-  if (refund.reversalEntryId !== null) return refund.reversalEntryId;
+  if (refund.reversalEntryId !== null) return { reversed: refund, order: undefined };
   const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
   const sellerCurrency = order?.conversion?.settlementCurrency ?? refund.currency;
   const receivableCode = sellerReceivable(refund.sellerAccount, sellerCurrency).code;
@@ -191,5 +196,5 @@ export async function reverseRefund(
     psp_fee_due: false,
     next_psp_fee_at: null,
   });
-  return posted.entryId;
+  return { reversed: { ...refund, reversalEntryId: posted.entryId }, order };
 }

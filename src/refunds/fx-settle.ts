@@ -93,9 +93,10 @@ export async function bookRefundFx(
   rt: RefundsRuntime,
   refund: Refund,
   movements: RefundMovements,
+  knownOrder?: RefundableOrder,
 ): Promise<'booked' | 'due' | 'left'> {
   if (refund.pspRefundId === null) return 'left';
-  const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
+  const order = knownOrder ?? (await rt.orders.byIds(client, [refund.paymentOrderId]))[0];
   let complete = true;
   const needs: Array<[PspBalanceMovement | undefined, 'in' | 'out']> = [];
   if (refund.ledgerEntryId !== null) needs.push([movements.settlement, 'out']);

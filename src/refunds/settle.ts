@@ -72,9 +72,8 @@ export async function applyPspAnswer(
       next_attempt_at: null,
       next_poll_at: null,
     });
-    const entryId = await bookRefund(client, rt, { ...current, status: 'succeeded' });
-    const booked = await getRefund(client, refund.id);
-    if (booked) await bookRefundFx(client, rt, { ...booked, ledgerEntryId: entryId }, answer);
+    const { booked, order } = await bookRefund(client, rt, { ...current, status: 'succeeded' });
+    await bookRefundFx(client, rt, booked, answer, order);
     return 'succeeded: booked';
   }
   const to: RefundStatus = answer.state === 'canceled' ? 'canceled' : 'failed';
@@ -93,9 +92,8 @@ export async function applyPspAnswer(
     await move(client, refund, 'failed', `failed_after_succeeding: ${reason}`, details, {
       failure_reason: reason,
     });
-    await reverseRefund(client, rt, current);
-    const reversed = await getRefund(client, refund.id);
-    if (reversed) await bookRefundFx(client, rt, reversed, answer);
+    const reversal = await reverseRefund(client, rt, current);
+    if (reversal) await bookRefundFx(client, rt, reversal.reversed, answer, reversal.order);
     return 'failed after succeeding: reversed';
   }
   if (refund.status === 'failed') return await alreadyFinal(client, rt, current, answer);
