@@ -123,6 +123,8 @@ async function reinstate(ctx: SandboxCtx, dispute: StoredObject): Promise<boolea
     reportingCategory: 'dispute_reversal',
     feeDescription: 'Dispute fee refund',
   });
+  // Given back as it was taken: in the same currency, at the same rate.
+  txn.exchange_rate = withdrawal.exchange_rate ?? null;
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
   dispute.data.balance_transactions = [...txns, txn];
   dispute.data.is_charge_refundable = false;

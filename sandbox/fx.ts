@@ -6,6 +6,7 @@ import {
   formatRate,
   parseRate,
   rateLessMarkup,
+  ratePlusSpread,
 } from '../src/fx/index.ts';
 import type { SandboxRuntime } from './http.ts';
 
@@ -13,7 +14,8 @@ import type { SandboxRuntime } from './http.ts';
  * The sandbox's foreign exchange (docs/sandbox.md "Currencies"): a fixed table of euro reference rates, served as
  * an ECB eurofxref-daily.xml dated today (by the sandbox clock) so Bursar's rates provider works offline; and the
  * conversion of a charge into the settlement currency at the reference rate less SANDBOX_FX_SPREAD_BPS, shown on
- * the balance transaction's `exchange_rate`.
+ * the balance transaction's `exchange_rate`; money going back (a refund, a dispute's withdrawal) is bought back at
+ * the reference rate plus the spread.
  */
 
 /** 1 EUR = … (ECB levels of late 2024; KWD is not an ECB currency but the sandbox quotes it for tests). */
@@ -44,11 +46,14 @@ export function sandboxSettlement(
   from: string,
   to: string,
   spreadBps: number,
+  direction: 'in' | 'out' = 'in',
 ): { amountMinor: bigint; exchangeRate: string } | undefined {
   const fromRate = parseRate(perEur(from) ?? '');
   const toRate = parseRate(perEur(to) ?? '');
   if (!fromRate || !toRate) return undefined;
-  const rate = rateLessMarkup(crossRate(fromRate, toRate), spreadBps);
+  const reference = crossRate(fromRate, toRate);
+  const rate =
+    direction === 'in' ? rateLessMarkup(reference, spreadBps) : ratePlusSpread(reference, spreadBps);
   return { amountMinor: convertMinor(amountMinor, rate, from, to), exchangeRate: formatRate(rate) };
 }
 

@@ -391,19 +391,22 @@ export async function createDispute(ctx: SandboxCtx, charge: StoredObject): Prom
   const id = newId('dp');
   const txnId = newId('txn');
   const amountMinor = amountFromWire(charge.data.amount, 'amount');
+  // Withdrawn from the balance in the settlement currency, bought back at the sandbox's rate plus its spread.
+  const settled = settledAmount(ctx, amountMinor, String(charge.data.currency), 'out');
   const txn = balanceTransactionObject({
     id: txnId,
     created,
     availableOn: created,
-    amountMinor: -amountMinor,
+    amountMinor: -settled.amountMinor,
     feeMinor: DISPUTE_FEE_MINOR,
-    currency: String(charge.data.currency),
+    currency: settled.currency,
     description: `Chargeback withdrawal for ${charge.id}`,
     source: id,
     type: 'adjustment',
     reportingCategory: 'dispute',
     feeDescription: 'Dispute fee',
   });
+  txn.exchange_rate = settled.exchangeRate === null ? null : Number(settled.exchangeRate);
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
   const data = disputeObject({
     id,
@@ -466,18 +469,21 @@ export async function createRefund(
   const id = newId('re');
   const txnId = newId('txn');
   const currency = String(charge.data.currency);
+  // Paid out of the balance in the settlement currency, bought back at the sandbox's rate plus its spread.
+  const settled = settledAmount(ctx, amountMinor, currency, 'out');
   const txn = balanceTransactionObject({
     id: txnId,
     created,
     availableOn: created,
-    amountMinor: -amountMinor,
+    amountMinor: -settled.amountMinor,
     feeMinor: 0n,
-    currency,
+    currency: settled.currency,
     description: 'REFUND FOR CHARGE',
     source: id,
     type: 'refund',
     reportingCategory: 'refund',
   });
+  txn.exchange_rate = settled.exchangeRate === null ? null : Number(settled.exchangeRate);
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
   const behaviour = await refundBehaviourOf(ctx, charge);
   const start = refundStart(behaviour, ctx.now.getTime(), ctx.config.refundDelayMs);
@@ -514,18 +520,26 @@ export async function createRefund(
 }
 
 /**
- * The charge as the platform's balance receives it: in the settlement currency (SANDBOX_SETTLEMENT_CURRENCY) at
- * the sandbox's rate when the charge is in another currency the sandbox quotes, else as charged.
+ * The charge as the platform's balance receives it (`in`), or a refund or dispute as it leaves it (`out`): in the
+ * settlement currency (SANDBOX_SETTLEMENT_CURRENCY) at the sandbox's rate (less its spread in, plus it out) when
+ * the charge is in another currency the sandbox quotes, else as charged.
  */
 function settledAmount(
   ctx: SandboxCtx,
   amountMinor: bigint,
   currency: string,
+  direction: 'in' | 'out' = 'in',
 ): { amountMinor: bigint; currency: string; exchangeRate: string | null } {
   const target = ctx.config.settlementCurrency;
   if (target === undefined || target === currency.toUpperCase())
     return { amountMinor, currency, exchangeRate: null };
-  const converted = sandboxSettlement(amountMinor, currency.toUpperCase(), target, ctx.config.fxSpreadBps);
+  const converted = sandboxSettlement(
+    amountMinor,
+    currency.toUpperCase(),
+    target,
+    ctx.config.fxSpreadBps,
+    direction,
+  );
   if (converted === undefined) return { amountMinor, currency, exchangeRate: null };
   return {
     amountMinor: converted.amountMinor,

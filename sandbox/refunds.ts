@@ -54,22 +54,33 @@ function syncCharge(charge: StoredObject, refund: StoredObject, refundedDeltaMin
   }
 }
 
-/** A failed refund gives its money back to the balance: a `refund_failure` balance transaction. */
+/**
+ * A failed refund gives its money back to the balance: a `refund_failure` balance transaction, the refund's own
+ * turned around (a refund settled in another currency comes back as it left, at its rate).
+ */
 async function refundFailureTxn(ctx: SandboxCtx, refund: StoredObject): Promise<string> {
   const created = unixSeconds(ctx.now);
   const txnId = newId('txn');
+  const left =
+    typeof refund.data.balance_transaction === 'string'
+      ? await getObject(ctx.db, refund.data.balance_transaction, { kind: 'balance_transaction' })
+      : undefined;
   const txn = balanceTransactionObject({
     id: txnId,
     created,
     availableOn: created,
-    amountMinor: amountFromWire(refund.data.amount, 'amount'),
+    amountMinor:
+      left === undefined
+        ? amountFromWire(refund.data.amount, 'amount')
+        : -amountFromWire(left.data.amount, 'amount'),
     feeMinor: 0n,
-    currency: String(refund.data.currency),
+    currency: String(left?.data.currency ?? refund.data.currency),
     description: 'REFUND FAILURE',
     source: refund.id,
     type: 'refund_failure',
     reportingCategory: 'refund_failure',
   });
+  txn.exchange_rate = left?.data.exchange_rate ?? null;
   await insertObject(ctx.db, { id: txnId, object: 'balance_transaction', created, data: txn, internal: {} });
   return txnId;
 }

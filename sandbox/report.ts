@@ -58,7 +58,7 @@ function major(amount: unknown, currency: string, param: string): string {
 async function chargeFor(
   db: Queryable,
   txn: StoredObject,
-): Promise<{ charge?: StoredObject; dispute?: StoredObject }> {
+): Promise<{ charge?: StoredObject; dispute?: StoredObject; origin?: StoredObject }> {
   const source = String(txn.data.source ?? '');
   if (source.startsWith('ch_')) {
     const charge = await getObject(db, source);
@@ -71,25 +71,38 @@ async function chargeFor(
   return {
     ...(charge === undefined ? {} : { charge }),
     ...(origin.object === 'dispute' ? { dispute: origin } : {}),
+    origin,
   };
 }
 
 /**
- * What the customer was charged, as Stripe's report says it: for a charge, the charge's own amount and currency
- * (the presentment side, which differs from `currency`/`gross` when the charge settled in another currency); for
- * the other transactions of a charge, the transaction's amount and currency; empty when there is no charge.
+ * What the customer was charged or given back, as Stripe's report says it, signed as the gross: for a charge, the
+ * charge's own amount and currency (the presentment side, which differs from `currency`/`gross` when the charge
+ * settled in another currency); for a refund, a refund failure, a dispute or its reversal settled in another
+ * currency, the refund's or dispute's amount and currency; for the other transactions of a charge, the
+ * transaction's amount and currency; empty when there is no charge.
  */
 function customerFacing(
   txn: StoredObject,
-  charge: StoredObject | undefined,
+  related: { charge?: StoredObject; origin?: StoredObject },
   currency: string,
 ): { customer_facing_amount: string; customer_facing_currency: string } {
+  const { charge, origin } = related;
   if (charge === undefined) return { customer_facing_amount: '', customer_facing_currency: '' };
   if (txn.data.type === 'charge' || txn.data.type === 'payment') {
     const chargeCurrency = String(charge.data.currency ?? currency);
     return {
       customer_facing_amount: major(charge.data.amount, chargeCurrency, 'amount'),
       customer_facing_currency: chargeCurrency,
+    };
+  }
+  const originCurrency = typeof origin?.data.currency === 'string' ? origin.data.currency : currency;
+  if (origin !== undefined && originCurrency.toUpperCase() !== currency.toUpperCase()) {
+    const amount = amountFromWire(origin.data.amount, 'amount');
+    const signed = amountFromWire(txn.data.amount, 'amount') < 0n ? -amount : amount;
+    return {
+      customer_facing_amount: major(signed, originCurrency, 'amount'),
+      customer_facing_currency: originCurrency,
     };
   }
   return {
@@ -125,7 +138,8 @@ export async function balanceChangeReport(
       internal: raw.internal,
     };
     const currency = String(txn.data.currency);
-    const { charge, dispute } = await chargeFor(db, txn);
+    const related = await chargeFor(db, txn);
+    const { charge, dispute } = related;
     const payoutId =
       typeof txn.internal.payout === 'string' && txn.data.type !== 'payout' ? txn.internal.payout : '';
     const payout = payoutId === '' ? undefined : await getObject(db, payoutId);
@@ -145,7 +159,7 @@ export async function balanceChangeReport(
       reporting_category: String(txn.data.reporting_category),
       source_id: String(txn.data.source ?? ''),
       description: String(txn.data.description ?? ''),
-      ...customerFacing(txn, charge, currency),
+      ...customerFacing(txn, related, currency),
       automatic_payout_id: payout?.data.automatic === true ? payoutId : '',
       automatic_payout_effective_at_utc:
         payout?.data.automatic === true ? reportTimestamp(Number(payout.data.arrival_date)) : '',

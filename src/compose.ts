@@ -210,7 +210,10 @@ function refundableOrder(order: {
   };
 }
 
-/** Orders as refunds read them, each with the conversion it was booked at when its seller is paid in another currency. */
+/**
+ * Orders as refunds and disputes read them, each with the conversion it was booked at when its seller is paid in
+ * another currency.
+ */
 async function withConversions(
   db: Queryable,
   orders: Parameters<typeof refundableOrder>[0][],
@@ -401,7 +404,8 @@ function moneyBack(
     ctx,
     psp,
     ports: {
-      ordersOfPayment: async (db, pspPaymentId) => payins.findOrders(db, { pspPaymentIds: [pspPaymentId] }),
+      ordersOfPayment: async (db, pspPaymentId) =>
+        withConversions(db, await payins.findOrders(db, { pspPaymentIds: [pspPaymentId] })),
       sellerFeeBearer: async (db, sellerAccount) => (await sellers.disputePolicyFor(db, sellerAccount))?.fee,
     },
     ...(overrides.disputes === undefined ? {} : { config: overrides.disputes }),

@@ -90,7 +90,8 @@ async function moveMoney(
     dispute.status === 'won' &&
     dispute.withdrawnMinor !== null &&
     dispute.reinstatedMinor === null &&
-    reinstate.amountMinor <= dispute.withdrawnMinor
+    // In the dispute's currency at most what was withdrawn; in the PSP's own (a converted charge) all of it.
+    (reinstate.currency !== dispute.currency || reinstate.amountMinor <= dispute.withdrawnMinor)
   ) {
     await bookReinstatement(db, dispute, reinstate);
     await insertHistory(db, id, historyOf(source, dispute.status, dispute.status, { funds: 'reinstated' }));

@@ -1,3 +1,4 @@
+import { convertMinor, parseRate } from '../fx/index.ts';
 import { splitClawback, type ClawbackSplit, type SellerBuckets } from '../ledger/index.ts';
 
 /**
@@ -76,6 +77,22 @@ export interface DisputedOrder {
   sellerAccount: string;
   amountMinor: bigint;
   feeBearer: FeeBearer;
+  /** Set when the seller was credited in another currency, at the order's own rate (docs/currencies.md). */
+  conversion?: { currency: string; rate: string } | undefined;
+}
+
+/**
+ * Where a seller's buckets are looked up in the balances given to the plans: by seller for an order in the
+ * dispute's currency, by seller and currency for a converted one.
+ */
+export function bucketsKey(sellerAccount: string, convertedCurrency: string | undefined): string {
+  return convertedCurrency === undefined ? sellerAccount : `${sellerAccount}|${convertedCurrency}`;
+}
+
+/** The dispute's currency and the currency the PSP charged its fee in (they differ on a converted charge). */
+export interface DisputeCurrencies {
+  dispute: string;
+  fee: string;
 }
 
 /** One order's share of a dispute and which of its seller's balances pay it. */
@@ -89,6 +106,8 @@ export interface AllocationPlan {
   sellerFeeMinor: bigint;
   amountSplit: ClawbackSplit;
   feeSplit: ClawbackSplit;
+  /** A converted order: the seller's currency, and the share at the order's rate in it (what amountSplit splits). */
+  converted?: { currency: string; bookedMinor: bigint } | undefined;
 }
 
 function minus(balances: SellerBuckets, split: ClawbackSplit): SellerBuckets {
@@ -101,16 +120,35 @@ function minus(balances: SellerBuckets, split: ClawbackSplit): SellerBuckets {
 
 const NOTHING: ClawbackSplit = { pending: 0n, available: 0n, reserved: 0n, receivable: 0n };
 
+/** A converted order's share of the dispute in its seller's currency, at the order's own rate (rounded once). */
+function convertedShare(
+  order: DisputedOrder,
+  amountMinor: bigint,
+  currencies: DisputeCurrencies | undefined,
+) {
+  if (order.conversion === undefined) return undefined;
+  const rate = parseRate(order.conversion.rate);
+  if (currencies === undefined || rate === undefined)
+    throw new Error(
+      `order ${order.paymentOrderId}: a converted order needs the dispute's currency and a rate`,
+    );
+  const booked = convertMinor(amountMinor, rate, currencies.dispute, order.conversion.currency);
+  return { currency: order.conversion.currency, bookedMinor: booked };
+}
+
 /**
- * The withdrawal plan: the dispute's amount and fee shared among the orders by their amounts; each order's amount,
- * then the seller's fee part, split over its seller's balances (`balances`, read under the accounts' locks), a
- * seller with several orders being drawn down order after order.
+ * The withdrawal plan: the dispute's amount and fee shared among the orders by their amounts; each order's amount
+ * (a converted order's at its own rate, in its seller's currency), then the seller's fee part, split over its
+ * seller's balances (`balances`, read under the accounts' locks, by `bucketsKey`), a seller with several orders
+ * being drawn down order after order. A seller bears a fee part only in a currency they are credited in: when the
+ * PSP charged the fee in another (`currencies.fee`), the platform bears that seller's part.
  */
 export function planWithdrawal(
   orders: DisputedOrder[],
   amountMinor: bigint,
   feeMinor: bigint,
   balances: Map<string, SellerBuckets>,
+  currencies?: DisputeCurrencies,
 ): AllocationPlan[] {
   const weights = orders.map((order) => order.amountMinor);
   const amounts = allocate(amountMinor, weights);
@@ -119,12 +157,16 @@ export function planWithdrawal(
   return orders.map((order, index) => {
     const amount = amounts[index] ?? 0n;
     const feeShare = fees[index] ?? 0n;
-    const sellerFee = order.feeBearer === 'seller' ? feeShare : 0n;
-    const have = running.get(order.sellerAccount) ?? { pending: 0n, available: 0n, reserved: 0n };
-    const amountSplit = splitClawback(have, amount);
+    const converted = convertedShare(order, amount, currencies);
+    const credited = converted?.currency ?? currencies?.dispute;
+    const bears = order.feeBearer === 'seller' && (currencies === undefined || credited === currencies.fee);
+    const sellerFee = bears ? feeShare : 0n;
+    const key = bucketsKey(order.sellerAccount, converted?.currency);
+    const have = running.get(key) ?? { pending: 0n, available: 0n, reserved: 0n };
+    const amountSplit = splitClawback(have, converted?.bookedMinor ?? amount);
     const afterAmount = minus(have, amountSplit);
     const feeSplit = sellerFee > 0n ? splitClawback(afterAmount, sellerFee) : NOTHING;
-    running.set(order.sellerAccount, minus(afterAmount, feeSplit));
+    running.set(key, minus(afterAmount, feeSplit));
     return {
       paymentOrderId: order.paymentOrderId,
       sellerAccount: order.sellerAccount,
@@ -133,6 +175,7 @@ export function planWithdrawal(
       sellerFeeMinor: sellerFee,
       amountSplit,
       feeSplit,
+      ...(converted === undefined ? {} : { converted }),
     };
   });
 }
@@ -147,6 +190,8 @@ export interface StoredAllocation {
   fromAvailable: bigint;
   fromReserved: bigint;
   fromReceivable: bigint;
+  /** A converted order: the seller's currency and its share in it (the from_* parts are in that currency). */
+  converted?: { currency: string; bookedMinor: bigint } | undefined;
 }
 
 /** What goes back to one order's seller when the dispute is won. */
@@ -156,13 +201,20 @@ export interface GiveBackPlan {
   toPending: bigint;
   toAvailable: bigint;
   toReserved: bigint;
+  /** The order's share of the reinstated amount, in the dispute's currency. */
+  presentmentMinor: bigint;
+  /** Of the give-back, the seller's dispute fee returned (in the fee's currency, the seller's). */
+  feeBackMinor: bigint;
+  /** A converted order: the give-back is in the seller's currency. */
+  converted?: { currency: string; bookedMinor: bigint } | undefined;
 }
 
 /**
- * The reinstatement plan. The reinstated amount is shared among the orders as the withdrawal was; the returned
- * fee follows who bore it (a seller's part back to the seller, the platform's to psp_fees). Each seller's give-back
- * first cancels what the seller owes (`receivables`, the receivable balances now), then returns what was taken
- * from pending and reserved to them, and the rest to available.
+ * The reinstatement plan. The reinstated amount is shared among the orders as the withdrawal was (a converted
+ * order's share back in its seller's currency, in proportion to what was booked: all of it when all comes back);
+ * the returned fee follows who bore it (a seller's part back to the seller, the platform's to psp_fees). Each
+ * seller's give-back first cancels what the seller owes (`receivables`, the receivable balances now, by
+ * `bucketsKey`), then returns what was taken from pending and reserved to them, and the rest to available.
  */
 export function planReinstatement(
   allocations: StoredAllocation[],
@@ -184,14 +236,24 @@ export function planReinstatement(
   );
   const owed = new Map(receivables);
   const gives = allocations.map((allocation, index) => {
-    let left = (amounts[index] ?? 0n) + (feeBacks[index] ?? 0n);
+    const amount = amounts[index] ?? 0n;
+    const feeBack = feeBacks[index] ?? 0n;
+    const converted = allocation.converted;
+    const back =
+      converted === undefined
+        ? amount
+        : allocation.amountMinor > 0n
+          ? (converted.bookedMinor * amount) / allocation.amountMinor
+          : 0n;
+    let left = back + feeBack;
     const take = (cap: bigint): bigint => {
       const part = cap > 0n ? (cap < left ? cap : left) : 0n;
       left -= part;
       return part;
     };
-    const toReceivable = take(owed.get(allocation.sellerAccount) ?? 0n);
-    owed.set(allocation.sellerAccount, (owed.get(allocation.sellerAccount) ?? 0n) - toReceivable);
+    const key = bucketsKey(allocation.sellerAccount, converted?.currency);
+    const toReceivable = take(owed.get(key) ?? 0n);
+    owed.set(key, (owed.get(key) ?? 0n) - toReceivable);
     const toPending = take(allocation.fromPending);
     const toReserved = take(allocation.fromReserved);
     return {
@@ -200,6 +262,9 @@ export function planReinstatement(
       toPending,
       toAvailable: left,
       toReserved,
+      presentmentMinor: amount,
+      feeBackMinor: feeBack,
+      ...(converted === undefined ? {} : { converted }),
     };
   });
   return { gives, platformFeeBackMinor: feeReturnedMinor - sellerFeeBack };

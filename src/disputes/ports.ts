@@ -8,6 +8,8 @@ export interface PaidOrder {
   amountMinor: bigint;
   currency: string;
   status: string;
+  /** Set when the seller was credited in another currency: theirs and the order's rate (docs/currencies.md). */
+  conversion?: { settlementCurrency: string; rate: string } | undefined;
 }
 
 /** What disputes need of other modules, defined here and implemented by them (src/compose.ts). */

@@ -20,6 +20,8 @@ export interface Dispute {
   feeBearer: 'seller' | 'platform' | 'mixed' | null;
   withdrawnMinor: bigint | null;
   feeMinor: bigint | null;
+  /** The currency the PSP charged (and returns) the fee in, when not the dispute's (a converted charge). */
+  feeCurrency: string | null;
   withdrawalTxn: string | null;
   reinstatedMinor: bigint | null;
   feeReturnedMinor: bigint | null;
@@ -53,6 +55,7 @@ interface DisputeRow {
   fee_bearer: 'seller' | 'platform' | 'mixed' | null;
   withdrawn_minor: bigint | null;
   fee_minor: bigint | null;
+  fee_currency: string | null;
   withdrawal_txn: string | null;
   reinstated_minor: bigint | null;
   fee_returned_minor: bigint | null;
@@ -64,7 +67,7 @@ interface DisputeRow {
 }
 
 const COLUMNS = `id, psp, psp_dispute_id, psp_charge_id, psp_payment_id, amount_minor, currency, status, reason,
-  evidence_due_by, fee_bearer, withdrawn_minor, fee_minor, withdrawal_txn, reinstated_minor, fee_returned_minor,
+  evidence_due_by, fee_bearer, withdrawn_minor, fee_minor, fee_currency, withdrawal_txn, reinstated_minor, fee_returned_minor,
   reinstatement_txn, unattributed, created_at, updated_at, closed_at`;
 
 function toDispute(row: DisputeRow): Dispute {
@@ -83,6 +86,7 @@ function toDispute(row: DisputeRow): Dispute {
     feeBearer: row.fee_bearer,
     withdrawnMinor: row.withdrawn_minor,
     feeMinor: row.fee_minor,
+    feeCurrency: row.fee_currency,
     withdrawalTxn: row.withdrawal_txn,
     reinstatedMinor: row.reinstated_minor,
     feeReturnedMinor: row.fee_returned_minor,
@@ -177,12 +181,21 @@ export async function recordWithdrawal(
     feeMinor: bigint;
     txn: string;
     feeBearer: 'seller' | 'platform' | 'mixed';
+    /** When the PSP charged the fee in another currency than the dispute's. */
+    feeCurrency?: string | undefined;
   },
 ): Promise<void> {
   await db.query(
     `UPDATE disputes.disputes SET withdrawn_minor = $2, fee_minor = $3, withdrawal_txn = $4, fee_bearer = $5,
-       unattributed = false, updated_at = now() WHERE id = $1`,
-    [id, withdrawal.amountMinor, withdrawal.feeMinor, withdrawal.txn, withdrawal.feeBearer],
+       fee_currency = $6, unattributed = false, updated_at = now() WHERE id = $1`,
+    [
+      id,
+      withdrawal.amountMinor,
+      withdrawal.feeMinor,
+      withdrawal.txn,
+      withdrawal.feeBearer,
+      withdrawal.feeCurrency ?? null,
+    ],
   );
 }
 
@@ -210,8 +223,8 @@ export async function insertAllocations(
   for (const a of allocations) {
     await db.query(
       `INSERT INTO disputes.allocations (dispute_id, payment_order_id, seller_account, amount_minor, seller_fee_minor,
-         from_pending, from_available, from_reserved, from_receivable)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+         from_pending, from_available, from_reserved, from_receivable, currency, booked_minor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         disputeId,
         a.paymentOrderId,
@@ -222,6 +235,8 @@ export async function insertAllocations(
         a.fromAvailable,
         a.fromReserved,
         a.fromReceivable,
+        a.converted?.currency ?? null,
+        a.converted?.bookedMinor ?? null,
       ],
     );
   }
@@ -237,10 +252,15 @@ interface AllocationRow {
   from_available: bigint;
   from_reserved: bigint;
   from_receivable: bigint;
+  currency: string | null;
+  booked_minor: bigint | null;
 }
 
 function toAllocation(row: AllocationRow): StoredAllocation {
   return {
+    ...(row.currency === null || row.booked_minor === null
+      ? {}
+      : { converted: { currency: row.currency, bookedMinor: row.booked_minor } }),
     paymentOrderId: row.payment_order_id,
     sellerAccount: row.seller_account,
     amountMinor: row.amount_minor,
@@ -261,7 +281,7 @@ export async function getAllocationsOf(
   if (disputeIds.length === 0) return out;
   const result = await db.query<AllocationRow>(
     `SELECT dispute_id, payment_order_id, seller_account, amount_minor, seller_fee_minor, from_pending,
-       from_available, from_reserved, from_receivable
+       from_available, from_reserved, from_receivable, currency, booked_minor
        FROM disputes.allocations WHERE dispute_id = ANY($1::text[]) ORDER BY dispute_id, payment_order_id`,
     [disputeIds],
   );

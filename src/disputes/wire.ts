@@ -13,6 +13,14 @@ export const DisputeAllocationWire = z.object({
   amount: Amount.describe("the order's share of the disputed amount"),
   seller_fee: Amount.describe('what of the dispute fee the seller bears'),
   taken_from: z.object({ pending: Amount, available: Amount, reserved: Amount, receivable: Amount }),
+  currency: z
+    .string()
+    .describe(
+      "the currency seller_fee and taken_from are in: the dispute's, or the seller's when the order was converted",
+    ),
+  seller_amount: Amount.describe(
+    "the order's share as taken from the seller, in `currency` (at the order's own rate when converted)",
+  ),
 });
 
 export const DisputeHistoryWire = z.object({
@@ -39,6 +47,9 @@ export const DisputeWire = z.object({
   fee_bearer: z.enum(['seller', 'platform', 'mixed']).nullable(),
   amount_withdrawn: Amount.nullable(),
   fee: Amount.nullable(),
+  fee_currency: z
+    .string()
+    .describe("the currency of fee and fee_returned: the PSP's settlement currency on a converted charge"),
   amount_reinstated: Amount.nullable(),
   fee_returned: Amount.nullable(),
   unattributed: z.boolean(),
@@ -56,8 +67,10 @@ export function disputeToWire(
   history?: HistoryRow[],
 ): DisputeWire {
   const currency = assertCurrency(dispute.currency);
+  const feeCurrency = assertCurrency(dispute.feeCurrency ?? dispute.currency);
   const fmt = (minor: bigint) => formatAmount(minor, currency);
   const maybe = (minor: bigint | null) => (minor === null ? null : fmt(minor));
+  const fee = (minor: bigint | null) => (minor === null ? null : formatAmount(minor, feeCurrency));
   return {
     object: 'dispute',
     id: dispute.id,
@@ -72,22 +85,29 @@ export function disputeToWire(
     evidence_due_by: dispute.evidenceDueBy?.toISOString() ?? null,
     fee_bearer: dispute.feeBearer,
     amount_withdrawn: maybe(dispute.withdrawnMinor),
-    fee: maybe(dispute.feeMinor),
+    fee: fee(dispute.feeMinor),
+    fee_currency: feeCurrency,
     amount_reinstated: maybe(dispute.reinstatedMinor),
-    fee_returned: maybe(dispute.feeReturnedMinor),
+    fee_returned: fee(dispute.feeReturnedMinor),
     unattributed: dispute.unattributed,
-    payment_orders: allocations.map((a) => ({
-      payment_order_id: a.paymentOrderId,
-      seller_account: a.sellerAccount,
-      amount: fmt(a.amountMinor),
-      seller_fee: fmt(a.sellerFeeMinor),
-      taken_from: {
-        pending: fmt(a.fromPending),
-        available: fmt(a.fromAvailable),
-        reserved: fmt(a.fromReserved),
-        receivable: fmt(a.fromReceivable),
-      },
-    })),
+    payment_orders: allocations.map((a) => {
+      const own = assertCurrency(a.converted?.currency ?? currency);
+      const inOwn = (minor: bigint) => formatAmount(minor, own);
+      return {
+        payment_order_id: a.paymentOrderId,
+        seller_account: a.sellerAccount,
+        amount: fmt(a.amountMinor),
+        seller_fee: inOwn(a.sellerFeeMinor),
+        taken_from: {
+          pending: inOwn(a.fromPending),
+          available: inOwn(a.fromAvailable),
+          reserved: inOwn(a.fromReserved),
+          receivable: inOwn(a.fromReceivable),
+        },
+        currency: own,
+        seller_amount: inOwn(a.converted?.bookedMinor ?? a.amountMinor),
+      };
+    }),
     created_at: dispute.createdAt.toISOString(),
     updated_at: dispute.updatedAt.toISOString(),
     closed_at: dispute.closedAt?.toISOString() ?? null,

@@ -10,6 +10,7 @@ export {
   formatRate,
   parseRate,
   rateLessMarkup,
+  ratePlusSpread,
   RATE_SIGNIFICANT_DIGITS,
   type Rate,
 } from './rate.ts';

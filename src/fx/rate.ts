@@ -90,6 +90,17 @@ export function rateLessMarkup(rate: Rate, markupBps: number): Rate {
   return rateOfFraction(rate.coefficient * BigInt(10_000 - markupBps), 10n ** BigInt(rate.scale) * 10_000n);
 }
 
+/**
+ * The rate plus a spread in basis points: what a PSP charges for buying the other currency back
+ * (rate × (10 000 + bps) / 10 000).
+ */
+export function ratePlusSpread(rate: Rate, spreadBps: number): Rate {
+  if (!Number.isInteger(spreadBps) || spreadBps < 0 || spreadBps >= 10_000)
+    throw new RangeError('spread must be whole basis points in 0..9999');
+  if (spreadBps === 0) return rate;
+  return rateOfFraction(rate.coefficient * BigInt(10_000 + spreadBps), 10n ** BigInt(rate.scale) * 10_000n);
+}
+
 export function exponentOfCode(currency: string): number {
   if (!isCurrencyCode(currency)) throw new RangeError(`unknown currency ${currency}`);
   return CURRENCY_EXPONENTS[currency];

@@ -1,30 +1,56 @@
 import type { Queryable } from '../db/pool.ts';
 
 /**
- * What the ledger booked for the PSP's conversion of charges, by balance transaction id: the settlement-currency
- * amount the `fx_settled:<balance transaction>` entry debited to PSP clearing (what the PSP was booked as paying),
- * with that currency. Reconciliation compares it with the report's settled gross (docs/currencies.md).
+ * What entries moved on PSP clearing, by reference and currency, signed: debits less credits (> 0: money came in at
+ * the PSP, < 0: money went out). Reconciliation compares a converted line's two sides with it: the presentment side
+ * with the refund or dispute entry, the settlement side with the PSP's conversion (docs/currencies.md).
+ */
+export async function pspClearingByReference(
+  db: Queryable,
+  references: string[],
+): Promise<Map<string, Map<string, bigint>>> {
+  const moved = new Map<string, Map<string, bigint>>();
+  if (references.length === 0) return moved;
+  const found = await db.query<{ reference: string; currency: string; amount: bigint }>(
+    // An index lookup per reference (OFFSET 0 keeps it from being flattened into a hash join over every entry).
+    `SELECT e.reference, m.currency, m.amount
+       FROM unnest($1::text[]) AS r(reference)
+       CROSS JOIN LATERAL (
+         SELECT e.id, e.reference FROM ledger.entries e WHERE e.reference = r.reference OFFSET 0
+       ) e
+       CROSS JOIN LATERAL (
+         SELECT p.currency,
+                sum(CASE WHEN p.is_credit THEN -p.amount_minor ELSE p.amount_minor END)::int8 AS amount
+           FROM ledger.postings p
+           JOIN ledger.accounts a ON a.id = p.account_id AND a.code LIKE 'platform:psp\\_clearing:%'
+          WHERE p.entry_id = e.id
+          GROUP BY p.currency
+       ) m`,
+    [references],
+  );
+  for (const row of found.rows) {
+    const byCurrency = moved.get(row.reference) ?? new Map<string, bigint>();
+    byCurrency.set(row.currency, BigInt(row.amount));
+    moved.set(row.reference, byCurrency);
+  }
+  return moved;
+}
+
+/**
+ * What the ledger booked for the PSP's conversions, by balance transaction id: what the entry
+ * `fx_settled:<balance transaction>` moved on PSP clearing in each currency, signed (a charge's settled amount is
+ * a debit, > 0; a refund's or withdrawal's a credit, < 0). Reconciliation compares the settlement currency's with
+ * the report's gross (docs/currencies.md "Reconciliation").
  */
 export async function fxSettledByTransaction(
   db: Queryable,
   balanceTransactionIds: string[],
-): Promise<Map<string, { settledMinor: bigint; currency: string }>> {
-  const booked = new Map<string, { settledMinor: bigint; currency: string }>();
-  if (balanceTransactionIds.length === 0) return booked;
-  const found = await db.query<{ reference: string; currency: string; amount: bigint }>(
-    `SELECT e.reference, p.currency, sum(p.amount_minor)::int8 AS amount
-       FROM ledger.entries e
-       JOIN ledger.postings p ON p.entry_id = e.id AND NOT p.is_credit
-       JOIN ledger.accounts a ON a.id = p.account_id AND a.code LIKE 'platform:psp\\_clearing:%'
-      WHERE e.reference = ANY($1::text[])
-      GROUP BY e.reference, p.currency`,
-    [balanceTransactionIds.map((id) => `fx_settled:${id}`)],
+): Promise<Map<string, Map<string, bigint>>> {
+  const moved = await pspClearingByReference(
+    db,
+    balanceTransactionIds.map((id) => `fx_settled:${id}`),
   );
-  for (const row of found.rows) {
-    booked.set(row.reference.slice('fx_settled:'.length), {
-      settledMinor: BigInt(row.amount),
-      currency: row.currency,
-    });
-  }
-  return booked;
+  return new Map(
+    [...moved].map(([reference, byCurrency]) => [reference.slice('fx_settled:'.length), byCurrency]),
+  );
 }

@@ -11,7 +11,7 @@ export * from './recipes-debt.ts';
 export * from './debt.ts';
 export * from './recipes-dispute.ts';
 export { debitTotalsByReference, entriesByReference } from './lookups.ts';
-export { fxSettledByTransaction } from './fx-lookups.ts';
+export { fxSettledByTransaction, pspClearingByReference } from './fx-lookups.ts';
 
 export interface LedgerDeps {
   pool: Pool;

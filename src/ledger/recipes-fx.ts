@@ -1,6 +1,8 @@
 import { AppError } from '../errors.ts';
+import { divideRounded } from '../money/index.ts';
 import { feeRevenue, pspClearing, sellerPending } from './chart.ts';
-import { clawbackDebits, type ClawbackSplit } from './clawback.ts';
+import type { ClawbackSplit } from './clawback.ts';
+import { refundBooked, refundReversed } from './recipes-refund.ts';
 import type { AccountSpec, EntryInput, PostingInput } from './types.ts';
 
 /**
@@ -12,6 +14,7 @@ import type { AccountSpec, EntryInput, PostingInput } from './types.ts';
 export const FX_ENTRY_KINDS = {
   payinConverted: 'payin.succeeded',
   settled: 'fx.settled',
+  settledOut: 'fx.settled_out',
   settlementDifference: 'fx.settlement_difference',
 } as const;
 
@@ -188,53 +191,179 @@ export function fxSettlementDifference(input: {
 }
 
 /**
- * A refund of a converted order: the buyer gets the presentment amount back; the seller gives back their share at
- * the order's own rate, in their currency (docs/currencies.md "Refunds"). The platform keeps its FX markup.
- *   P: Dr fx_position amount / Cr psp_clearing amount
- *   S: Dr seller pending/available/reserved/receivable (the split) / Dr fee_revenue feeBack / Cr fx_position settled
+ * The PSP converted money going back (a refund, a dispute's withdrawal) from the platform's settlement currency
+ * into the buyer's, at its own rate: the mirror of `fxSettled`. The presentment side takes back from the FX
+ * position what the refund or dispute entry put on PSP clearing; the settlement side pays what the PSP took, and
+ * on the share whose sellers are credited in the settlement currency the difference to what their give-back was
+ * booked at is realised FX gain (the PSP took less) or loss (> booked):
+ *   P: Dr psp_clearing amount / Cr fx_position amount
+ *   S: Dr fx_position settled + realised / Cr psp_clearing settled / Cr fx_gain_loss realised (a debit when < 0)
+ * Reference `fx_settled:<balance transaction>`, like the charges' (a balance transaction is one or the other).
  */
-export function refundConverted(input: {
+export function fxSettledOut(input: {
+  settlementId: string;
+  presentmentCurrency: string;
+  amountMinor: bigint;
+  settlementCurrency: string;
+  /** What the PSP took from the platform's balance, in the settlement currency (positive). */
+  settledMinor: bigint;
+  /** Gain (> 0: the PSP took less than booked) or loss (< 0), in the settlement currency. */
+  realisedMinor: bigint;
+  exchangeRate: string;
+  effectiveAt?: Date;
+  metadata?: Record<string, unknown>;
+}): EntryInput {
+  // fxSettled with the result's sign turned and every posting mirrored: one set of checks for both directions.
+  const inward = fxSettled({ ...input, realisedMinor: -input.realisedMinor });
+  const { amountMinor: amount, settledMinor: settled, realisedMinor: realised } = input;
+  const p = input.presentmentCurrency;
+  const s = input.settlementCurrency;
+  return {
+    ...inward,
+    kind: FX_ENTRY_KINDS.settledOut,
+    description: `PSP paid ${amount} ${p} back out of ${settled} ${s} at ${input.exchangeRate} (${input.settlementId}); FX ${realised >= 0n ? 'gain' : 'loss'} ${realised >= 0n ? realised : -realised}`,
+    postings: inward.postings.map((posting) => ({
+      ...posting,
+      direction: posting.direction === 'debit' ? 'credit' : 'debit',
+    })),
+  };
+}
+
+/**
+ * The realised FX result of one PSP conversion, on the share of it (`shareMinor` of `totalMinor`, presentment)
+ * whose sellers are credited in the settlement currency, against `bookedMinor`, what their credits or give-backs
+ * were booked at in that currency. The PSP's amount for the share is `settledMinor × share / total`, rounded
+ * half-even. Money in (a charge, a reinstatement): a gain when the PSP paid more than booked; money out (a
+ * refund, a withdrawal): a gain when it took less.
+ */
+export function realisedOnShare(input: {
+  direction: 'in' | 'out';
+  settledMinor: bigint;
+  totalMinor: bigint;
+  shareMinor: bigint;
+  bookedMinor: bigint;
+}): bigint {
+  if (input.totalMinor <= 0n || input.shareMinor <= 0n) return 0n;
+  const settledShare = divideRounded(input.settledMinor * input.shareMinor, input.totalMinor, 'half-even');
+  return input.direction === 'in' ? settledShare - input.bookedMinor : input.bookedMinor - settledShare;
+}
+
+/** The conversion a single-currency recipe's entry is carried through (docs/currencies.md "Refunds"). */
+interface Conversion {
+  presentmentCurrency: string;
+  /** What the buyer's side moves, in the presentment currency. */
+  presentmentMinor: bigint;
+  /** The currency the seller was credited in: the single-currency entry's. */
+  sellerCurrency: string;
+  rate: string;
+}
+
+/**
+ * A single-currency entry (in the seller's currency) carried through the FX positions: what it moves on PSP
+ * clearing in the seller's currency goes to that currency's FX position instead, and the presentment side moves
+ * `presentmentMinor` between PSP clearing and the FX position of the presentment currency, in the direction the
+ * seller's clearing moved. Each currency still balances on its own; the seller's side is the recipe's, unchanged.
+ */
+function throughFxPositions(entry: EntryInput, conversion: Conversion): EntryInput {
+  const p = conversion.presentmentCurrency;
+  const s = conversion.sellerCurrency;
+  if (p === s) throw invalid('a conversion needs two currencies', 'settlementCurrency');
+  if (conversion.presentmentMinor <= 0n)
+    throw invalid('the presentment amount must be positive', 'amountMinor');
+  const clearing = pspClearing(s).code;
+  let net = 0n;
+  const postings = entry.postings.map((posting) => {
+    if (posting.account.code !== clearing) return posting;
+    net += posting.direction === 'debit' ? posting.amountMinor : -posting.amountMinor;
+    return { ...posting, account: fxPosition(s) };
+  });
+  if (net === 0n) throw invalid('the entry moves nothing on PSP clearing to convert', 'postings');
+  const inward = net > 0n;
+  return {
+    ...entry,
+    postings: [
+      line(pspClearing(p), inward ? 'debit' : 'credit', conversion.presentmentMinor),
+      line(fxPosition(p), inward ? 'credit' : 'debit', conversion.presentmentMinor),
+      ...postings,
+    ],
+    metadata: {
+      ...entry.metadata,
+      presentmentCurrency: p,
+      settlementCurrency: s,
+      fxRate: conversion.rate,
+    },
+  };
+}
+
+interface ConvertedRefundFacts {
   refundId: string;
   pspRefundId: string;
   paymentOrderId: string;
   sellerId: string;
   presentmentCurrency: string;
+  /** The refund, in the presentment currency. */
   amountMinor: bigint;
+  /** The seller's currency (their credited one). */
   settlementCurrency: string;
   /** The refund at the order's rate, in the settlement currency. */
   settledMinor: bigint;
   platformFeeBackMinor: bigint;
-  split: ClawbackSplit;
   rate: string;
   metadata?: Record<string, unknown>;
-}): EntryInput {
-  const { amountMinor: amount, settledMinor: settled, platformFeeBackMinor: feeBack, split } = input;
-  if (amount <= 0n || settled <= 0n) throw invalid('refund amounts must be positive', 'amountMinor');
-  if (feeBack < 0n || feeBack > settled)
-    throw invalid('platformFeeBackMinor must lie in 0..settledMinor', 'platformFeeBackMinor');
-  const parts = [split.pending, split.available, split.reserved, split.receivable];
-  if (parts.some((part) => part < 0n) || parts.reduce((a, b) => a + b, 0n) !== settled - feeBack)
-    throw invalid("the split must add up to the seller's share (settled − platform fee back)", 'split');
-  const p = input.presentmentCurrency;
-  const s = input.settlementCurrency;
+}
+
+function refundFacts(input: ConvertedRefundFacts) {
+  if (input.amountMinor <= 0n || input.settledMinor <= 0n)
+    throw invalid('refund amounts must be positive', 'amountMinor');
   return {
-    reference: `refund:${input.pspRefundId}`,
-    kind: 'refund',
-    description: `refund ${input.refundId} of converted payment order ${input.paymentOrderId}: ${amount} ${p} to the buyer, ${settled} ${s} from seller ${input.sellerId} at ${input.rate}`,
-    postings: [
-      line(fxPosition(p), 'debit', amount),
-      line(pspClearing(p), 'credit', amount),
-      ...clawbackDebits(input.sellerId, s, split),
-      line(feeRevenue(s), 'debit', feeBack),
-      line(fxPosition(s), 'credit', settled),
-    ].filter((posting) => posting.amountMinor > 0n),
-    metadata: {
-      refundId: input.refundId,
-      pspRefundId: input.pspRefundId,
-      paymentOrderId: input.paymentOrderId,
-      sellerId: input.sellerId,
-      fxRate: input.rate,
-      ...input.metadata,
-    },
+    refundId: input.refundId,
+    pspRefundId: input.pspRefundId,
+    paymentOrderId: input.paymentOrderId,
+    sellerId: input.sellerId,
+    currency: input.settlementCurrency,
+    amountMinor: input.settledMinor,
+    platformFeeBackMinor: input.platformFeeBackMinor,
+    ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+  };
+}
+
+function conversionOf(input: ConvertedRefundFacts): Conversion {
+  return {
+    presentmentCurrency: input.presentmentCurrency,
+    presentmentMinor: input.amountMinor,
+    sellerCurrency: input.settlementCurrency,
+    rate: input.rate,
+  };
+}
+
+/**
+ * A refund of a converted order: the buyer gets the presentment amount back; the seller gives back their share at
+ * the order's own rate, in their currency (docs/currencies.md "Refunds"). The platform keeps its FX markup. It is
+ * `refundBooked` in the seller's currency carried through the FX positions:
+ *   P: Dr fx_position amount / Cr psp_clearing amount
+ *   S: Dr seller pending/available/reserved/receivable (the split) / Dr fee_revenue feeBack / Cr fx_position settled
+ */
+export function refundConverted(input: ConvertedRefundFacts & { split: ClawbackSplit }): EntryInput {
+  const single = refundBooked({ ...refundFacts(input), split: input.split });
+  return {
+    ...throughFxPositions(single, conversionOf(input)),
+    description: `refund ${input.refundId} of converted payment order ${input.paymentOrderId}: ${input.amountMinor} ${input.presentmentCurrency} to the buyer, ${input.settledMinor} ${input.settlementCurrency} from seller ${input.sellerId} at ${input.rate}`,
+  };
+}
+
+/**
+ * A refund of a converted order the PSP reported failed after it had succeeded: exactly what `refundConverted`
+ * booked comes back, in the same currencies (`refundReversed` in the seller's currency, carried through the FX
+ * positions): the seller's share first to what the seller still owes of it, the rest to available.
+ *   P: Dr psp_clearing amount / Cr fx_position amount
+ *   S: Dr fx_position settled / Cr seller receivable, available / Cr fee_revenue feeBack
+ */
+export function refundReversedConverted(
+  input: ConvertedRefundFacts & { toReceivableMinor: bigint },
+): EntryInput {
+  const single = refundReversed({ ...refundFacts(input), toReceivableMinor: input.toReceivableMinor });
+  return {
+    ...throughFxPositions(single, conversionOf(input)),
+    description: `refund ${input.refundId} of converted payment order ${input.paymentOrderId} failed after succeeding: ${input.amountMinor} ${input.presentmentCurrency} back at the PSP, ${input.settledMinor} ${input.settlementCurrency} back to seller ${input.sellerId}`,
   };
 }

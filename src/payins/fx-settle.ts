@@ -1,9 +1,10 @@
 import type { PoolClient } from '../db/pool.ts';
 import { isAppError } from '../errors.ts';
-import { divideRounded } from '../money/index.ts';
+import { realisedOnShare } from '../ledger/index.ts';
 import { orderFxOf } from './fx-store.ts';
-import type { PspOutcome } from './settle.ts';
+import type { PspFeeFacts, PspOutcome } from './settle.ts';
 import type { ApplyResult, TransitionDeps } from './transitions.ts';
+import type { PaymentOrder } from './types.ts';
 
 /**
  * When the PSP's answer says it converted the charge into the platform's settlement currency (its balance
@@ -18,10 +19,25 @@ export async function bookFxSettlement(
   outcome: PspOutcome,
   results: ApplyResult[],
 ): Promise<void> {
-  if (outcome.kind !== 'succeeded' || outcome.fee === undefined || !deps.ledger.postFxSettlement) return;
-  const { fee } = outcome;
+  if (outcome.kind !== 'succeeded' || outcome.fee === undefined) return;
+  const orders = results.flatMap((result) => (result.order === undefined ? [] : [result.order]));
+  await bookChargeFxSettlement(client, deps, outcome.fee, orders);
+}
+
+/**
+ * The conversion of one charge from its balance transaction (`fee`) and the orders it paid (those that
+ * succeeded count), by the settling transaction or later by the PSP-fee follow-up, which reads the balance
+ * transaction a first answer lacked (psp-fee-followup.ts). Once: `fx_settled:<balance transaction>`.
+ */
+export async function bookChargeFxSettlement(
+  client: PoolClient,
+  deps: Pick<TransitionDeps, 'ledger' | 'log'>,
+  fee: PspFeeFacts,
+  paid: PaymentOrder[],
+): Promise<void> {
+  if (!deps.ledger.postFxSettlement) return;
   if (fee.exchangeRate === undefined || fee.settledMinor === undefined || fee.settledMinor <= 0n) return;
-  const orders = results.flatMap((result) => (result.order?.status === 'SUCCESS' ? [result.order] : []));
+  const orders = paid.filter((order) => order.status === 'SUCCESS');
   const first = orders[0];
   if (first === undefined || first.currency === fee.currency) return;
   const totalMinor = orders.reduce((sum, order) => sum + order.amountMinor, 0n);
@@ -37,7 +53,6 @@ export async function bookFxSettlement(
     shareMinor += order.amountMinor;
     bookedMinor += conversion.midValueMinor;
   }
-  const settledShare = divideRounded(fee.settledMinor * shareMinor, totalMinor, 'half-even');
   try {
     await deps.ledger.postFxSettlement(client, {
       balanceTransactionId: fee.balanceTransactionId,
@@ -45,7 +60,13 @@ export async function bookFxSettlement(
       amountMinor: totalMinor,
       settlementCurrency: fee.currency,
       settledMinor: fee.settledMinor,
-      realisedMinor: settledShare - bookedMinor,
+      realisedMinor: realisedOnShare({
+        direction: 'in',
+        settledMinor: fee.settledMinor,
+        totalMinor,
+        shareMinor,
+        bookedMinor,
+      }),
       exchangeRate: fee.exchangeRate,
       checkoutId: first.checkoutId,
     });

@@ -2,10 +2,12 @@ import { withTransaction } from '../db/tx.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import type { PspCharge } from '../psp/index.ts';
 import { claimDueFees, clearFeePending, noteFeeAttemptFailed, type PendingFee } from './fee-store.ts';
+import { bookChargeFxSettlement } from './fx-settle.ts';
 import { lookUpCharge, type FeeSubject } from './psp-fee.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { feeOfCharge, postPspFeeOnce } from './settle.ts';
+import { getOrder, getOrders } from './store.ts';
 
 /** Pending fees claimed per tick. */
 export const FEE_FOLLOW_UP_BATCH = 50;
@@ -27,7 +29,8 @@ function describeError(error: unknown): string {
  * (its attempt counted and the next one scheduled by the backoff, so two workers never ask twice at once), asked
  * of the PSP outside any transaction, and booked — the ledger's `pspFeeCharged` recipe under
  * `psp_fee:<balance transaction>`, the reference settle.ts and reconciliation book under, so a fee booked
- * meanwhile is not booked again — in the transaction that clears the mark. After `feeMaxAttempts` the mark is
+ * meanwhile is not booked again — in the transaction that clears the mark, with the charge's conversion into the
+ * settlement currency when the PSP converted it (`fx_settled:<balance transaction>`, fx-settle.ts). After `feeMaxAttempts` the mark is
  * flagged `gave_up_at`, logged at warn, and the fee left to reconciliation. Each fee fails on its own.
  */
 export async function followUpPspFees(runtime: PayinsRuntime, limit = FEE_FOLLOW_UP_BATCH): Promise<number> {
@@ -80,6 +83,12 @@ async function followUpOne(runtime: PayinsRuntime, pending: PendingFee): Promise
             paymentOrderId: pending.paymentOrderId,
           })
         : { created: false };
+    // The charge's conversion, which its first answer could not say either (docs/currencies.md "Settlement").
+    const paid =
+      pending.paymentOrderId === null
+        ? await getOrders(client, pending.checkoutId)
+        : [await getOrder(client, pending.paymentOrderId)].flatMap((order) => (order ? [order] : []));
+    await bookChargeFxSettlement(client, deps, fee, paid);
     await clearFeePending(client, pending.subject);
     return result.created;
   });

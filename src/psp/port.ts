@@ -179,6 +179,18 @@ export interface PspRefundRequest {
 /** A refund's state at the PSP, normalised (Stripe: pending, requires_action → pending). */
 export type PspRefundState = 'succeeded' | 'pending' | 'failed' | 'canceled';
 
+/**
+ * A balance transaction of a refund or dispute as it moved the platform's PSP balance: in the balance's (settlement)
+ * currency, signed (< 0: money out), with the PSP's rate when it converted (Stripe's `exchange_rate`: the
+ * refund's or dispute's currency → `currency`).
+ */
+export interface PspBalanceMovement {
+  balanceTransactionId: string;
+  currency: string;
+  amountMinor: bigint;
+  exchangeRate?: string | undefined;
+}
+
 export interface PspRefund {
   refundId: string;
   paymentId: string;
@@ -188,6 +200,10 @@ export interface PspRefund {
   chargeId?: string | undefined;
   failureReason?: string | undefined;
   metadata?: Record<string, string> | undefined;
+  /** The refund's balance transaction, when the PSP answered with it expanded (docs/currencies.md). */
+  settlement?: PspBalanceMovement | undefined;
+  /** The balance transaction that gave a failed refund's money back, when answered expanded. */
+  failureSettlement?: PspBalanceMovement | undefined;
 }
 
 /** A refund as a PSP event describes it; `bursarRefundId` is our refund id from its metadata, when we made it. */
@@ -210,6 +226,8 @@ export interface PspDisputeMovement {
   /** The dispute fee charged (withdrawal) or returned (reinstatement); zero when none. */
   feeMinor: bigint;
   currency: string;
+  /** The PSP's rate (the dispute's currency → `currency`) when it converted: `amountMinor` is then in `currency`. */
+  exchangeRate?: string | undefined;
 }
 
 /** A dispute (chargeback) at the PSP, normalised. Statuses are Stripe's (warning_needs_response … won, lost). */

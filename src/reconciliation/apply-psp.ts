@@ -12,7 +12,7 @@ import type { RunCounters } from './report.ts';
 import type { ReconRuntime } from './runtime.ts';
 import { fileAll } from './filing.ts';
 import type { PayinSide } from './fixes.ts';
-import { debitTotalsByReference, fxSettledByTransaction } from '../ledger/index.ts';
+import { debitTotalsByReference, fxSettledByTransaction, pspClearingByReference } from '../ledger/index.ts';
 import { convertedSide, type FxBooked } from './domain/classify-fx.ts';
 import { recordFxLines, type FxLineRecord } from './fx-lines.ts';
 
@@ -206,8 +206,12 @@ interface ChunkState {
   payouts: PspPayoutRow[];
   toFile: Finding[];
   toCure: ToCure;
-  /** Converted charges: what fx_settled booked by balance transaction, and the outcomes to record. */
-  fxBooked: Map<string, FxBooked>;
+  /**
+   * Converted lines: what fx_settled booked by balance transaction (PSP clearing by currency, signed), what the
+   * refund and dispute entries of converted lines moved on PSP clearing by currency, and the outcomes to record.
+   */
+  fxBooked: Map<string, Map<string, bigint>>;
+  convertedEntries: Map<string, Map<string, bigint>>;
   fxLines: FxLineRecord[];
   fxToleranceBps: number;
 }
@@ -302,6 +306,48 @@ function bookedEntryReference(category: string, sourceId: string): string {
   return `chargeback:${sourceId}`;
 }
 
+/** What `fx_settled:<the line's balance transaction>` booked in the line's currency (else in another), if any. */
+function fxBookedFor(line: StagedLine, state: ChunkState): FxBooked | undefined {
+  const byCurrency = state.fxBooked.get(line.balanceTransactionId);
+  if (byCurrency === undefined) return undefined;
+  const own = byCurrency.get(line.currency);
+  if (own !== undefined) return { settledMinor: own, currency: line.currency };
+  const [other] = byCurrency;
+  return other === undefined ? undefined : { settledMinor: other[1], currency: other[0] };
+}
+
+/**
+ * A converted refund, refund failure, dispute or dispute reversal line: what its entry moved on PSP clearing in
+ * the customer-facing currency (a magnitude), and for a reversal in the line's own (the dispute fee returned).
+ */
+function convertedEntryBooked(
+  line: StagedLine,
+  state: ChunkState,
+): Pick<PspLineContext, 'bookedEntryMinor' | 'bookedFeeReturnedMinor'> | undefined {
+  const side = convertedSide(line);
+  if (side === undefined || line.sourceId === undefined || CHARGE_CATEGORIES.has(line.category))
+    return undefined;
+  const moved = state.convertedEntries.get(bookedEntryReference(line.category, line.sourceId));
+  if (moved === undefined) return { bookedEntryMinor: undefined };
+  const presentment = moved.get(side.currency) ?? 0n;
+  return {
+    bookedEntryMinor: presentment < 0n ? -presentment : presentment,
+    bookedFeeReturnedMinor: moved.get(line.currency) ?? 0n,
+  };
+}
+
+/** The references of the refund and dispute entries of the chunk's converted non-charge lines. */
+function convertedEntryReferences(lines: StagedLine[]): string[] {
+  return lines.flatMap((l) =>
+    convertedSide(l) === undefined ||
+    l.sourceId === undefined ||
+    CHARGE_CATEGORIES.has(l.category) ||
+    !['refund', 'refund_failure', 'dispute', 'dispute_reversal'].includes(l.category)
+      ? []
+      : [bookedEntryReference(l.category, l.sourceId)],
+  );
+}
+
 /** Everything the classifier needs to know about one line beyond the line itself. */
 function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
   const { matchedOrders, matchedBy } = matchOrders(line, state.orders);
@@ -321,7 +367,8 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
       line.sourceId === undefined
         ? undefined
         : state.booked.get(bookedEntryReference(line.category, line.sourceId)),
-    fxSettled: state.fxBooked.get(line.balanceTransactionId),
+    ...convertedEntryBooked(line, state),
+    fxSettled: fxBookedFor(line, state),
     fxToleranceBps: state.fxToleranceBps,
   };
 }
@@ -399,20 +446,20 @@ async function writeMatchesAndPayouts(
   }
 }
 
-/** One chunk's transaction: marks the lines seen, matches and sorts them, writes the matches, files the findings. */
 /** What a chunk's decisions read besides its sightings: the orders, what the ledger booked, prior matches. */
 interface ChunkLookups {
   orders: Awaited<ReturnType<typeof loadOrders>>;
   booked: Awaited<ReturnType<typeof debitTotalsByReference>>;
   priorMatches: Map<string, string>;
   fxBooked: Awaited<ReturnType<typeof fxSettledByTransaction>>;
+  convertedEntries: Awaited<ReturnType<typeof pspClearingByReference>>;
 }
 
 /**
  * The chunk's lookups, read side by side on their own connections while the chunk's transaction marks its
  * sightings (they are plain reads: under READ COMMITTED, reading them just before the transaction or inside it
  * sees the same committed state — every earlier chunk has committed — and the chunk's own writes never change
- * them). Three round trips in parallel instead of four in a row.
+ * them). Four round trips in parallel instead of five in a row.
  */
 function readChunkLookups(rt: ReconRuntime, lines: StagedLine[]): Promise<ChunkLookups> {
   const converted = lines.filter((l) => convertedSide(l) !== undefined).map((l) => l.balanceTransactionId);
@@ -424,11 +471,19 @@ function readChunkLookups(rt: ReconRuntime, lines: StagedLine[]): Promise<ChunkL
     ordersAndMatches,
     debitTotalsByReference(rt.pool, bookedReferences(lines)),
     fxSettledByTransaction(rt.pool, converted),
-  ]).then(([{ orders, priorMatches }, booked, fxBooked]) => ({ orders, priorMatches, booked, fxBooked }));
+    pspClearingByReference(rt.pool, convertedEntryReferences(lines)),
+  ]).then(([{ orders, priorMatches }, booked, fxBooked, convertedEntries]) => ({
+    orders,
+    priorMatches,
+    booked,
+    fxBooked,
+    convertedEntries,
+  }));
   lookups.catch(() => undefined); // awaited by the chunk's transaction
   return lookups;
 }
 
+/** One chunk's transaction: marks the lines seen, matches and sorts them, writes the matches, files the findings. */
 async function applyPspChunk(
   rt: ReconRuntime,
   client: PoolClient,

@@ -6,6 +6,7 @@ import {
   refundBooked,
   refundConverted,
   refundReversed,
+  refundReversedConverted,
   reverseEntry,
   sellerAccount,
   sellerReceivable,
@@ -83,8 +84,13 @@ function refundEntry(
  * refund locked. A concurrent posting that empties a bucket between the read and the post makes the ledger refuse
  * with `account_limit_exceeded`; the caller's transaction is then retried (`withBookingRetry`).
  */
-export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund: Refund): Promise<string> {
-  if (refund.ledgerEntryId !== null) return refund.ledgerEntryId;
+export async function bookRefund(
+  client: PoolClient,
+  rt: RefundsRuntime,
+  refund: Refund,
+): Promise<{ entryId: string; booked: Refund; order: RefundableOrder | undefined }> {
+  if (refund.ledgerEntryId !== null)
+    return { entryId: refund.ledgerEntryId, booked: refund, order: undefined };
   if (refund.pspRefundId === null) throw new Error(`refund ${refund.id} succeeded without a PSP refund id`);
   const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
   if (!order) throw new Error(`refund ${refund.id}: payment order ${refund.paymentOrderId} not found`);
@@ -112,34 +118,65 @@ export async function bookRefund(client: PoolClient, rt: RefundsRuntime, refund:
     psp_fee_due: refund.pspFeePolicy === 'seller',
     next_psp_fee_at: refund.pspFeePolicy === 'seller' ? new Date() : null,
   });
-  return posted.entryId;
+  return { entryId: posted.entryId, booked: { ...refund, ledgerEntryId: posted.entryId, booking }, order };
+}
+
+/**
+ * The reversal entry of a refund: exactly what `refundEntry` booked comes back, in the same currencies — for a
+ * converted order the seller's share at the order's rate in their currency, through the FX positions.
+ */
+function reversalEntry(
+  refund: Refund & { booking: RefundBooking; pspRefundId: string },
+  order: RefundableOrder | undefined,
+  toReceivable: bigint,
+): EntryInput {
+  const common = {
+    refundId: refund.id,
+    pspRefundId: refund.pspRefundId,
+    paymentOrderId: refund.paymentOrderId,
+    sellerId: refund.sellerAccount,
+    amountMinor: refund.amountMinor,
+    platformFeeBackMinor: refund.booking.platformFeeBackMinor,
+    toReceivableMinor: toReceivable,
+  };
+  if (!order?.conversion) return refundReversed({ ...common, currency: refund.currency });
+  const { split, platformFeeBackMinor } = refund.booking;
+  return refundReversedConverted({
+    ...common,
+    presentmentCurrency: refund.currency,
+    settlementCurrency: order.conversion.settlementCurrency,
+    settledMinor: split.pending + split.available + split.reserved + split.receivable + platformFeeBackMinor,
+    rate: order.conversion.rate,
+  });
 }
 
 /**
  * Reverses a succeeded refund the PSP reports failed (`refund.reversed`): the money is back at the PSP, so the
  * seller's share returns — first clearing what the seller still owes of it (receivable), the rest to available —
- * and the platform fee given back returns to revenue. A PSP fee passed to the seller is reversed too.
+ * and the platform fee given back returns to revenue. A PSP fee passed to the seller is reversed too. A converted
+ * order's refund comes back in the seller's currency, as it was taken.
  */
-export async function reverseRefund(client: PoolClient, refund: Refund): Promise<string | undefined> {
+export async function reverseRefund(
+  client: PoolClient,
+  rt: RefundsRuntime,
+  refund: Refund,
+): Promise<{ reversed: Refund; order: RefundableOrder | undefined } | undefined> {
   if (refund.ledgerEntryId === null || refund.booking === null || refund.pspRefundId === null)
     return undefined;
-  if (refund.reversalEntryId !== null) return refund.reversalEntryId;
-  const receivableCode = sellerReceivable(refund.sellerAccount, refund.currency).code;
+  if (refund.reversalEntryId !== null) return { reversed: refund, order: undefined };
+  const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
+  const sellerCurrency = order?.conversion?.settlementCurrency ?? refund.currency;
+  const receivableCode = sellerReceivable(refund.sellerAccount, sellerCurrency).code;
   const owed = (await getBalances(client, [receivableCode])).get(receivableCode)?.balanceMinor ?? 0n;
   const fromReceivable = refund.booking.split.receivable;
   const toReceivable = owed < fromReceivable ? (owed > 0n ? owed : 0n) : fromReceivable;
   const posted = await postEntry(
     client,
-    refundReversed({
-      refundId: refund.id,
-      pspRefundId: refund.pspRefundId,
-      paymentOrderId: refund.paymentOrderId,
-      sellerId: refund.sellerAccount,
-      currency: refund.currency,
-      amountMinor: refund.amountMinor,
-      platformFeeBackMinor: refund.booking.platformFeeBackMinor,
-      toReceivableMinor: toReceivable,
-    }),
+    reversalEntry(
+      { ...refund, booking: refund.booking, pspRefundId: refund.pspRefundId },
+      order,
+      toReceivable,
+    ),
   );
   if (refund.pspFeeEntryId !== null) {
     await reverseEntry(
@@ -159,5 +196,5 @@ export async function reverseRefund(client: PoolClient, refund: Refund): Promise
     psp_fee_due: false,
     next_psp_fee_at: null,
   });
-  return posted.entryId;
+  return { reversed: { ...refund, reversalEntryId: posted.entryId }, order };
 }

@@ -79,7 +79,13 @@ export async function executeRefund(rt: RefundsRuntime, claimed: Refund): Promis
   const outcome = await settleRefund(
     rt,
     claimed.id,
-    { pspRefundId: answer.refundId, state: answer.state, failureReason: answer.failureReason },
+    {
+      pspRefundId: answer.refundId,
+      state: answer.state,
+      failureReason: answer.failureReason,
+      settlement: answer.settlement,
+      failureSettlement: answer.failureSettlement,
+    },
     'executor',
   );
   rt.ctx.log.info({ refundId: claimed.id, pspRefundId: answer.refundId, outcome }, 'refund executed');

@@ -52,7 +52,13 @@ async function pollOne(rt: RefundsRuntime, refund: Refund): Promise<void> {
     await settleRefund(
       rt,
       refund.id,
-      { pspRefundId: answer.refundId, state: answer.state, failureReason: answer.failureReason },
+      {
+        pspRefundId: answer.refundId,
+        state: answer.state,
+        failureReason: answer.failureReason,
+        settlement: answer.settlement,
+        failureSettlement: answer.failureSettlement,
+      },
       'poller',
     );
   } catch (error) {

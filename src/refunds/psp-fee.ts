@@ -41,9 +41,11 @@ export async function followUpRefundPspFees(rt: RefundsRuntime): Promise<number>
 
 async function followUpOne(rt: RefundsRuntime, refund: Refund): Promise<void> {
   let share: bigint;
+  let feeCurrency: string;
   try {
     const charge = await rt.psp.retrieveCharge(refund.pspPaymentId);
     share = pspFeeShare(charge.feeMinor ?? 0n, charge.amountMinor, refund.amountMinor);
+    feeCurrency = charge.feeCurrency ?? charge.currency;
   } catch (error) {
     if (!(error instanceof PspError)) throw error;
     await withTransaction(rt.ctx.pool, async (client) => {
@@ -58,16 +60,29 @@ async function followUpOne(rt: RefundsRuntime, refund: Refund): Promise<void> {
     });
     return;
   }
-  await withBookingRetry(rt.ctx.pool, (client) => bookPspFee(client, refund.id, share));
+  await withBookingRetry(rt.ctx.pool, (client) => bookPspFee(client, rt, refund.id, { share, feeCurrency }));
 }
 
-async function bookPspFee(client: PoolClient, refundId: string, share: bigint): Promise<void> {
+/**
+ * Books the seller's part of the PSP fee, in the fee's currency. The seller bears it only when credited in that
+ * currency: a converted order's seller is when the PSP settles in their currency; otherwise (the seller holds no
+ * balance in the fee's currency) the platform keeps bearing it and nothing is booked.
+ */
+async function bookPspFee(
+  client: PoolClient,
+  rt: RefundsRuntime,
+  refundId: string,
+  fee: { share: bigint; feeCurrency: string },
+): Promise<void> {
   const refund = await getRefund(client, refundId, { forUpdate: true });
   if (!refund || !refund.pspFeeDue || refund.pspRefundId === null || refund.status !== 'succeeded') return;
+  const [order] = await rt.orders.byIds(client, [refund.paymentOrderId]);
+  const sellerCurrency = order?.conversion?.settlementCurrency ?? refund.currency;
+  const share = sellerCurrency === fee.feeCurrency ? fee.share : 0n;
   let entryId: string | null = null;
   if (share > 0n) {
     const codes = (['pending', 'available', 'reserved'] as const).map(
-      (bucket) => sellerAccount(refund.sellerAccount, bucket, refund.currency).code,
+      (bucket) => sellerAccount(refund.sellerAccount, bucket, sellerCurrency).code,
     );
     const balances = await getBalances(client, codes);
     const of = (index: number) => balances.get(codes[index] ?? '')?.balanceMinor ?? 0n;
@@ -79,7 +94,7 @@ async function bookPspFee(client: PoolClient, refundId: string, share: bigint): 
         pspRefundId: refund.pspRefundId,
         paymentOrderId: refund.paymentOrderId,
         sellerId: refund.sellerAccount,
-        currency: refund.currency,
+        currency: sellerCurrency,
         feeMinor: share,
         split,
       }),

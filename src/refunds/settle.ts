@@ -4,13 +4,14 @@ import { isAppError } from '../errors.ts';
 import { recordEvent } from '../events/index.ts';
 import type { PspRefundState } from '../psp/index.ts';
 import { bookRefund, reverseRefund } from './booking.ts';
+import { bookRefundFx, type RefundMovements } from './fx-settle.ts';
 import type { RefundsRuntime } from './runtime.ts';
 import { adjustRefundable, getRefund, insertHistory, updateRefund } from './store.ts';
 import type { Refund, RefundStatus } from './types.ts';
 import { refundToWire } from './wire.ts';
 
-/** What the PSP says about one of our refunds. */
-export interface PspRefundAnswer {
+/** What the PSP says about one of our refunds (with its balance transactions when it answered them expanded). */
+export interface PspRefundAnswer extends RefundMovements {
   pspRefundId: string;
   state: PspRefundState;
   failureReason?: string | undefined;
@@ -64,14 +65,15 @@ export async function applyPspAnswer(
     return 'pending at the PSP';
   }
   if (answer.state === 'succeeded') {
-    if (refund.status === 'succeeded') return 'already succeeded';
+    if (refund.status === 'succeeded') return await alreadyFinal(client, rt, current, answer);
     if (refund.status !== 'pending') return `ignored: succeeded after ${refund.status}`;
     await move(client, refund, 'succeeded', 'psp_succeeded', details, {
       ...idSet,
       next_attempt_at: null,
       next_poll_at: null,
     });
-    await bookRefund(client, rt, { ...current, status: 'succeeded' });
+    const { booked, order } = await bookRefund(client, rt, { ...current, status: 'succeeded' });
+    await bookRefundFx(client, rt, booked, answer, order);
     return 'succeeded: booked';
   }
   const to: RefundStatus = answer.state === 'canceled' ? 'canceled' : 'failed';
@@ -90,10 +92,28 @@ export async function applyPspAnswer(
     await move(client, refund, 'failed', `failed_after_succeeding: ${reason}`, details, {
       failure_reason: reason,
     });
-    await reverseRefund(client, current);
+    const reversal = await reverseRefund(client, rt, current);
+    if (reversal) await bookRefundFx(client, rt, reversal.reversed, answer, reversal.order);
     return 'failed after succeeding: reversed';
   }
+  if (refund.status === 'failed') return await alreadyFinal(client, rt, current, answer);
   return `already ${refund.status}`;
+}
+
+/**
+ * A repeated answer about a final refund changes nothing, except that one carrying the balance transactions the
+ * refund's PSP conversion still waits for (`fx_due`) books it.
+ */
+async function alreadyFinal(
+  client: PoolClient,
+  rt: RefundsRuntime,
+  refund: Refund,
+  answer: PspRefundAnswer,
+): Promise<string> {
+  if (!refund.fxDue || (answer.settlement === undefined && answer.failureSettlement === undefined))
+    return `already ${refund.status}`;
+  const outcome = await bookRefundFx(client, rt, refund, answer);
+  return `already ${refund.status}; FX settlement ${outcome}`;
 }
 
 /**

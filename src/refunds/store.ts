@@ -30,6 +30,7 @@ interface Row {
   psp_fee_policy: 'platform' | 'seller';
   psp_fee_due: boolean;
   psp_fee_entry_id: string | null;
+  fx_due: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -37,7 +38,7 @@ interface Row {
 export const REFUND_COLUMNS = `id, payment_order_id, checkout_id, seller_account, amount_minor, currency, status, source, reason,
   metadata, failure_reason, psp_payment_id, psp_refund_id, attempts, next_attempt_at, last_error, needs_attention,
   next_poll_at, poll_count, ledger_entry_id, booking, reversal_entry_id, platform_fee_policy, psp_fee_policy,
-  psp_fee_due, psp_fee_entry_id, created_at, updated_at`;
+  psp_fee_due, psp_fee_entry_id, fx_due, created_at, updated_at`;
 
 function bookingOf(raw: Row['booking']): RefundBooking | null {
   if (raw === null) return null;
@@ -93,6 +94,7 @@ export function toRefund(row: Row): Refund {
     pspFeePolicy: row.psp_fee_policy,
     pspFeeDue: row.psp_fee_due,
     pspFeeEntryId: row.psp_fee_entry_id,
+    fxDue: row.fx_due,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -38,6 +38,11 @@ export interface Refund {
   pspFeePolicy: 'platform' | 'seller';
   pspFeeDue: boolean;
   pspFeeEntryId: string | null;
+  /**
+   * The PSP's conversion of the refund (or of its failure) is still to be booked: the answer that settled it did not
+   * carry the balance transaction (docs/currencies.md "Refunds and disputes"); the FX follow-up asks for it.
+   */
+  fxDue: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

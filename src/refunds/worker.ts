@@ -3,6 +3,7 @@ import type { BackgroundService } from '../services.ts';
 import { discoverRefundsOnce } from './discovery.ts';
 import { claimDueRefunds, executeRefund } from './executor.ts';
 import { pollPendingRefunds } from './poller.ts';
+import { followUpRefundFx } from './fx-settle.ts';
 import { followUpRefundPspFees } from './psp-fee.ts';
 import type { RefundsRuntime } from './runtime.ts';
 
@@ -34,6 +35,7 @@ export async function refundTick(
     ...(options.discover === true ? [{ name: 'refund_discover', run: () => discoverRefundsOnce(rt) }] : []),
     { name: 'refund_poll', run: () => pollPendingRefunds(rt) },
     { name: 'refund_psp_fees', run: () => followUpRefundPspFees(rt) },
+    { name: 'refund_fx', run: () => followUpRefundFx(rt) },
   ]);
 }
 

@@ -41,6 +41,7 @@ const BY_KIND: Record<string, MovementCategory> = {
   'fx.conversion': 'fx',
   'fx.gain_loss': 'fx',
   'fx.settled': 'fx',
+  'fx.settled_out': 'fx',
   'fx.settlement_difference': 'fx',
   'ledger.reversal': 'reversal',
 };

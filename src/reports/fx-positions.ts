@@ -60,10 +60,15 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && /^[A-Z]{3}$/.test(value) ? value : undefined;
 }
 
+/** Kinds of entries converting the buyer's money back or forth at the order's rate (refunds and disputes). */
+const MONEY_BACK = new Set(['refund', 'refund.reversed', 'chargeback', 'dispute.reinstated']);
+
 /**
- * The pair an entry converts: a sale or refund from the currency its PSP clearing moves in; the PSP's settlement
- * from the currency it takes out of clearing to the one it pays into it; a settlement difference as its metadata
- * says; anything else by the currencies of its FX postings in alphabetical order.
+ * The pair an entry converts: a sale, refund or dispute from the currency the buyer paid in (its metadata's
+ * presentment currency, else the one its PSP clearing moves in); the PSP's settlement from the currency it takes
+ * out of clearing to the one it pays into it, and its conversion of money going back (fx.settled_out) the other
+ * way round; a settlement difference as its metadata says; anything else by the currencies of its FX postings in
+ * alphabetical order.
  */
 export function pairOf(entry: HistoryEntry): { from: string; to: string } | undefined {
   const fx = entry.postings.filter(isFx);
@@ -72,12 +77,15 @@ export function pairOf(entry: HistoryEntry): { from: string; to: string } | unde
   const other = (c: string | undefined) => currencies.find((x) => x !== c);
   let from: string | undefined;
   let to: string | undefined;
-  if (entry.kind === 'payin.succeeded' || entry.kind === 'refund') {
-    from = clearing[0]?.currency;
-    to = other(from);
+  if (entry.kind === 'payin.succeeded' || MONEY_BACK.has(entry.kind)) {
+    from = text(entry.metadata.presentmentCurrency) ?? clearing[0]?.currency;
+    to = text(entry.metadata.settlementCurrency) ?? other(from);
   } else if (entry.kind === 'fx.settled') {
     from = clearing.find((p) => p.direction === 'credit')?.currency;
     to = clearing.find((p) => p.direction === 'debit')?.currency;
+  } else if (entry.kind === 'fx.settled_out') {
+    from = clearing.find((p) => p.direction === 'debit')?.currency;
+    to = clearing.find((p) => p.direction === 'credit')?.currency;
   } else if (entry.kind === 'fx.settlement_difference') {
     from = text(entry.metadata.presentmentCurrency);
     to = text(entry.metadata.settlementCurrency);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fixedRatesProvider } from '../../src/fx/index.ts';
 import { postEntry, pspFeeCharged } from '../../src/ledger/index.ts';
 import { verifyLedger } from '../../src/ledger/service.ts';
 import { withTransaction } from '../../src/db/tx.ts';
@@ -32,9 +33,13 @@ beforeAll(async () => {
   t = await createPayinsTestApp({
     psp,
     payins: { feeMaxAttempts: MAX_ATTEMPTS, feeRetryBaseMs: BASE_MS, feeRetryMaxMs: 3 * BASE_MS },
+    // Rates for the converted checkout (EUR paid, USD seller): ECB 1.0866, markup 100 bp.
+    fx: { markupBps: 100 },
+    fxRates: fixedRatesProvider({ USD: '1.0866' }, () => new Date().toISOString().slice(0, 10)),
   });
   runtime = t.modules.payins.runtime;
   await runtime.ready();
+  await t.modules.fx.refresh();
   await registerSellers(t.db.pool, ['fu_one', 'fu_two']);
 });
 
@@ -45,6 +50,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   psp.lookupFailures = 0;
+  psp.settlement = undefined;
 });
 
 interface Paid {
@@ -56,7 +62,7 @@ interface Paid {
 }
 
 /** A hosted checkout of two orders, paid at the PSP, whose success webhook is stored but not processed yet. */
-async function paidHostedCheckout(): Promise<{ paid: Paid; eventRowId: bigint }> {
+async function paidHostedCheckout(currency = 'USD'): Promise<{ paid: Paid; eventRowId: bigint }> {
   const checkoutId = uid('fu');
   const response = await t.app.inject({
     method: 'POST',
@@ -67,8 +73,8 @@ async function paidHostedCheckout(): Promise<{ paid: Paid; eventRowId: bigint }>
       buyer_info: { id: 'buyer_fu', country: 'US' },
       credit_card_info: { flow: 'hosted_page', return_url: 'https://shop.example/return' },
       payment_orders: [
-        { payment_order_id: `${checkoutId}_a`, seller_account: 'fu_one', amount: '40.00', currency: 'USD' },
-        { payment_order_id: `${checkoutId}_b`, seller_account: 'fu_two', amount: '9.50', currency: 'USD' },
+        { payment_order_id: `${checkoutId}_a`, seller_account: 'fu_one', amount: '40.00', currency },
+        { payment_order_id: `${checkoutId}_b`, seller_account: 'fu_two', amount: '9.50', currency },
       ],
     },
   });
@@ -236,5 +242,38 @@ describe('PSP fee follow-up', () => {
     expect(await statuses(paid.checkoutId)).toEqual(['SUCCESS', 'SUCCESS']);
     expect(await feeEntries(paid.reference)).toEqual([FEE]);
     expect(await markOf(paid.subject)).toBeUndefined();
+  });
+
+  it('a converted charge whose first answer lacked its balance transaction gets its FX settlement booked by the follow-up, with the fee, once', async () => {
+    // 49.50 EUR for two USD sellers; the PSP settles it in USD at 1.081167: 53.52 USD.
+    psp.settlement = {
+      currency: 'USD',
+      rate: '1.081167',
+      settledMinor: (amountMinor) => (amountMinor * 1_081_167n + 500_000n) / 1_000_000n,
+    };
+    const { paid, eventRowId } = await paidHostedCheckout('EUR');
+    psp.lookupFailures = FEE_FETCH_ATTEMPTS;
+    expect(await processPspEvent(runtime, eventRowId)).toMatch(/^succeeded: 2 order/);
+    const settled = `fx_settled:txn_${paid.sessionId.slice(3)}`;
+    expect(await feeEntries(settled)).toEqual([]);
+    expect(await followUpPspFees(runtime)).toBe(1);
+    expect(await feeEntries(paid.reference)).toEqual([FEE]);
+    const entry = await t.db.pool.query<{ code: string; is_credit: boolean; amount: bigint }>(
+      `SELECT a.code, p.is_credit, p.amount_minor AS amount FROM ledger.entries e
+         JOIN ledger.postings p ON p.entry_id = e.id JOIN ledger.accounts a ON a.id = p.account_id
+        WHERE e.reference = $1 ORDER BY a.code, p.is_credit`,
+      [settled],
+    );
+    // EUR leaves clearing; 53.52 USD arrives against 53.78 USD booked at the mid rate (43.46 + 10.32: each order's
+    // 40.00 and 9.50 EUR at 1.0866, rounded): a 0.26 loss.
+    expect(entry.rows.map((r) => `${r.is_credit ? 'Cr' : 'Dr'} ${r.code} ${BigInt(r.amount)}`)).toEqual([
+      'Dr platform:fx_gain_loss:USD 26',
+      'Dr platform:fx_position:EUR 4950',
+      'Cr platform:fx_position:USD 5378',
+      'Cr platform:psp_clearing:EUR 4950',
+      'Dr platform:psp_clearing:USD 5352',
+    ]);
+    expect(await followUpPspFees(runtime)).toBe(0);
+    expect((await verifyLedger(t.db.pool)).ok).toBe(true);
   });
 });

@@ -41,6 +41,11 @@ export class FakePsp implements PaymentServiceProvider {
   chargeCalls = 0;
   /** When set, a hosted payment's charge carries this PSP fee and a balance transaction (Stripe's expanded answer). */
   feeMinor: bigint | undefined;
+  /**
+   * When set with `feeMinor`, a hosted payment's balance transaction is in this settlement currency, converted at
+   * this rate (Stripe's `exchange_rate`): the charge then carries `settledMinor` and `exchangeRate`.
+   */
+  settlement: { currency: string; rate: string; settledMinor: (amountMinor: bigint) => bigint } | undefined;
   /** The next this-many look-ups (`retrieveCharge`, `retrieveHostedSession`) fail as a transient PSP error (503). */
   lookupFailures = 0;
   lookupCalls = 0;
@@ -139,6 +144,13 @@ export class FakePsp implements PaymentServiceProvider {
         balanceTransactionId: `txn_${sessionId.slice(3)}`,
         feeCurrency: session.currency.toUpperCase(),
         metadata: {},
+        ...(this.settlement === undefined
+          ? {}
+          : {
+              feeCurrency: this.settlement.currency,
+              settledMinor: this.settlement.settledMinor(session.amountMinor),
+              exchangeRate: this.settlement.rate,
+            }),
       };
       this.payments.set(`session:${sessionId}`, charge);
     }

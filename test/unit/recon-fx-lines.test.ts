@@ -213,3 +213,98 @@ describe('the report line of a converted charge', () => {
     expect(other.fx).toBeUndefined();
   });
 });
+
+describe('the report lines of refunds and disputes of a converted charge', () => {
+  const ctx = (over: Partial<PspLineContext>): PspLineContext => ({
+    seenBefore: undefined,
+    orders: [],
+    matchedBy: undefined,
+    ordersMatchedByOther: undefined,
+    feeBookedMinor: undefined,
+    bookedEntryMinor: undefined,
+    fxToleranceBps: 10,
+    ...over,
+  });
+  const moneyBack = (
+    category: string,
+    gross: bigint,
+    facing: bigint,
+    fee = 0n,
+  ): PspLine & { importId: string } => ({
+    ...line(gross, { currency: 'EUR', amountMinor: facing }),
+    balanceTransactionId: `txn_${category}`,
+    category,
+    sourceId: category.startsWith('refund') ? 're_fx' : 'dp_fx',
+    feeMinor: fee,
+    netMinor: gross - fee,
+  });
+
+  it('a refund is matched in EUR against its entry, and what the PSP took in USD against its conversion: a cent less is a gain within the tolerance', () => {
+    const refund = moneyBack('refund', -1_091n, -1_000n);
+    const result = classifyPspLine(
+      refund,
+      ctx({ bookedEntryMinor: 1_000n, fxSettled: { settledMinor: -1_092n, currency: 'USD' } }),
+    );
+    expect(result).toMatchObject({ matched: true, findings: [] });
+    expect(result.fx).toMatchObject({
+      kind: 'fx_difference_booked',
+      category: 'refund',
+      presentmentMinor: 1_000n,
+      reportedMinor: 1_091n,
+      bookedMinor: 1_092n,
+      differenceMinor: -1n,
+      bookMinor: 1n,
+    });
+    const beyond = classifyPspLine(
+      moneyBack('refund', -1_142n, -1_000n),
+      ctx({ bookedEntryMinor: 1_000n, fxSettled: { settledMinor: -1_092n, currency: 'USD' } }),
+    );
+    expect(beyond.findings.map((f) => [f.kind, f.dedupeKey, f.amountMinor])).toEqual([
+      ['fx_difference', 'fx_difference:txn_refund', -50n],
+    ]);
+    const unbooked = classifyPspLine(refund, ctx({ bookedEntryMinor: 1_000n }));
+    expect(unbooked.findings.map((f) => f.kind)).toEqual(['fx_settlement_unbooked']);
+  });
+
+  it('a refund whose EUR amount differs from its entry is an amount_mismatch in EUR, its conversion not compared', () => {
+    const result = classifyPspLine(
+      moneyBack('refund', -1_092n, -1_000n),
+      ctx({ bookedEntryMinor: 900n, fxSettled: { settledMinor: -1_092n, currency: 'USD' } }),
+    );
+    expect(result.findings.map((f) => [f.kind, f.currency, f.amountMinor])).toEqual([
+      ['amount_mismatch', 'EUR', 100n],
+    ]);
+    expect(result.fx).toBeUndefined();
+  });
+
+  it('a dispute and its reversal: the amount in EUR, the fee in USD, the conversion both ways', () => {
+    const withdrawal = classifyPspLine(
+      moneyBack('dispute', -5_460n, -5_000n, 1_500n),
+      ctx({
+        bookedEntryMinor: 5_000n,
+        feeBookedMinor: 1_500n,
+        fxSettled: { settledMinor: -5_460n, currency: 'USD' },
+      }),
+    );
+    expect(withdrawal).toMatchObject({ matched: true, findings: [], fx: { kind: 'fx_matched' } });
+    const reversal = moneyBack('dispute_reversal', 5_460n, 5_000n, -1_500n);
+    const won = classifyPspLine(
+      reversal,
+      ctx({
+        bookedEntryMinor: 5_000n,
+        bookedFeeReturnedMinor: 1_500n,
+        fxSettled: { settledMinor: 5_460n, currency: 'USD' },
+      }),
+    );
+    expect(won).toMatchObject({ matched: true, findings: [], fx: { kind: 'fx_matched' } });
+    const feeOff = classifyPspLine(
+      reversal,
+      ctx({
+        bookedEntryMinor: 5_000n,
+        bookedFeeReturnedMinor: 0n,
+        fxSettled: { settledMinor: 5_460n, currency: 'USD' },
+      }),
+    );
+    expect(feeOff.findings.map((f) => [f.kind, f.amountMinor])).toEqual([['fee_mismatch', 1_500n]]);
+  });
+});

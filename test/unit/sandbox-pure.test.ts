@@ -4,6 +4,7 @@ import { luhnValid, readCard, readExpiry, TEST_CARDS, TEST_PAYMENT_METHODS } fro
 import { FaultInjector, matchesPattern, parseFaults } from '../../sandbox/faults.ts';
 import { processingFeeMinor } from '../../sandbox/fees.ts';
 import { encodeForm, parseForm, FormError } from '../../sandbox/form.ts';
+import { sandboxSettlement } from '../../sandbox/fx.ts';
 import { signPayload } from '../../sandbox/signature.ts';
 import { parseSearchQuery } from '../../sandbox/api-payments.ts';
 import { resolveWebhookSecret } from '../../sandbox/config.ts';
@@ -173,5 +174,19 @@ describe('configuration', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the sandbox’s settlement rates', () => {
+  it('settles a charge at the reference rate less its spread, and buys money going back at the reference rate plus it', () => {
+    expect(sandboxSettlement(10_000n, 'EUR', 'USD', 50)).toEqual({
+      amountMinor: 10_812n,
+      exchangeRate: '1.081167',
+    });
+    expect(sandboxSettlement(1_000n, 'EUR', 'USD', 50, 'out')).toEqual({
+      amountMinor: 1_092n,
+      exchangeRate: '1.092033',
+    });
+    expect(sandboxSettlement(1_000n, 'EUR', 'XXX', 50, 'out')).toBeUndefined();
   });
 });

@@ -17,7 +17,7 @@ import { mapStripeError } from './errors.ts';
 import { closeDispute, listDisputes, retrieveDispute, submitDisputeEvidence } from './disputes.ts';
 import { interpretStripeEvent } from './events.ts';
 import { toHostedSession, toPspCharge, toStripeAmount } from './mapping.ts';
-import { refundCreateParams, toPspRefund, toPspRefundFacts } from './refunds.ts';
+import { REFUND_EXPAND, refundCreateParams, toPspRefund, toPspRefundFacts } from './refunds.ts';
 
 /** The Stripe API version the adapter is written against (the one stripe-node 23.1.0 pins). */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
@@ -147,14 +147,18 @@ async function retrieveHostedSession(stripe: Stripe, sessionId: string): Promise
 }
 
 async function refund(stripe: Stripe, request: PspRefundRequest): Promise<PspRefund> {
+  // Expanded, the answer carries what the refund took from the balance (and at which rate it was converted).
   const created = await call(() =>
-    stripe.refunds.create(refundCreateParams(request), { idempotencyKey: request.idempotencyKey }),
+    stripe.refunds.create(
+      { ...refundCreateParams(request), expand: REFUND_EXPAND },
+      { idempotencyKey: request.idempotencyKey },
+    ),
   );
   return toPspRefund(created, request.paymentId);
 }
 
 async function retrieveRefund(stripe: Stripe, refundId: string): Promise<PspRefund> {
-  return toPspRefund(await call(() => stripe.refunds.retrieve(refundId)));
+  return toPspRefund(await call(() => stripe.refunds.retrieve(refundId, { expand: REFUND_EXPAND })));
 }
 
 /** The most refunds one discovery reads (50 pages of 100); older ones are left to the next look and reconciliation. */
@@ -176,7 +180,13 @@ async function findRefund(
 ): Promise<PspRefund | undefined> {
   // Stripe has no refund search: list the payment's refunds (newest first) and match our metadata.
   const entries = Object.entries(metadata);
-  const listed = await call(() => stripe.refunds.list({ payment_intent: paymentId, limit: 100 }));
+  const listed = await call(() =>
+    stripe.refunds.list({
+      payment_intent: paymentId,
+      limit: 100,
+      expand: REFUND_EXPAND.map((path) => `data.${path}`),
+    }),
+  );
   const match = listed.data.find((refund) =>
     entries.every(([key, value]) => refund.metadata?.[key] === value),
   );

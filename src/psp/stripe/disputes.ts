@@ -34,6 +34,7 @@ interface Txn {
   amount: bigint;
   fee: bigint;
   currency: string;
+  exchangeRate: string | undefined;
 }
 
 function transactionsOf(object: Record<string, unknown>): Txn[] {
@@ -50,6 +51,8 @@ function transactionsOf(object: Record<string, unknown>): Txn[] {
       amount,
       fee: integer(txn.fee) ?? 0n,
       currency: (text(txn.currency) ?? '').toUpperCase(),
+      // Stripe sends the rate as a JSON number; its shortest decimal text is the rate it published.
+      exchangeRate: typeof txn.exchange_rate === 'number' ? String(txn.exchange_rate) : undefined,
     });
   }
   return out;
@@ -67,6 +70,7 @@ function movement(txns: Txn[], sign: 1n | -1n): PspDisputeMovement | undefined {
     amountMinor: amount,
     feeMinor: fee > 0n ? fee : 0n,
     currency: first.currency,
+    ...(first.exchangeRate === undefined ? {} : { exchangeRate: first.exchangeRate }),
   };
 }
 

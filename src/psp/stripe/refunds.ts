@@ -1,5 +1,11 @@
 import type Stripe from 'stripe';
-import type { PspRefund, PspRefundFacts, PspRefundRequest, PspRefundState } from '../port.ts';
+import type {
+  PspBalanceMovement,
+  PspRefund,
+  PspRefundFacts,
+  PspRefundRequest,
+  PspRefundState,
+} from '../port.ts';
 import { toStripeAmount } from './mapping.ts';
 
 /** Stripe's refunds in the port's words (refund calls and refund events). */
@@ -29,6 +35,26 @@ function idOf(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The refund's balance transactions a refund answer carries expanded (docs/currencies.md "Refunds"). */
+export const REFUND_EXPAND = ['balance_transaction', 'failure_balance_transaction'];
+
+/**
+ * An expanded balance transaction as the port's movement; undefined when it is only an id (not expanded) or not
+ * a balance transaction. Stripe sends `exchange_rate` as a JSON number: its shortest decimal text is the rate.
+ */
+export function balanceMovementOf(value: unknown): PspBalanceMovement | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const txn = value as Record<string, unknown>;
+  if (typeof txn.id !== 'string' || typeof txn.currency !== 'string') return undefined;
+  if (typeof txn.amount !== 'number' || !Number.isSafeInteger(txn.amount)) return undefined;
+  return {
+    balanceTransactionId: txn.id,
+    currency: txn.currency.toUpperCase(),
+    amountMinor: BigInt(txn.amount),
+    ...(typeof txn.exchange_rate === 'number' ? { exchangeRate: String(txn.exchange_rate) } : {}),
+  };
+}
+
 export function toPspRefund(refund: Stripe.Refund, fallbackPaymentId = ''): PspRefund {
   const result: PspRefund = {
     refundId: refund.id,
@@ -45,6 +71,10 @@ export function toPspRefund(refund: Stripe.Refund, fallbackPaymentId = ''): PspR
   const chargeId = idOf(refund.charge);
   if (chargeId !== undefined) result.chargeId = chargeId;
   if (typeof refund.failure_reason === 'string') result.failureReason = refund.failure_reason;
+  const settlement = balanceMovementOf(refund.balance_transaction);
+  if (settlement !== undefined) result.settlement = settlement;
+  const failureSettlement = balanceMovementOf(refund.failure_balance_transaction);
+  if (failureSettlement !== undefined) result.failureSettlement = failureSettlement;
   return result;
 }
 

@@ -2,11 +2,12 @@ import type { PspLine } from '../psp-report/reader.ts';
 import type { Finding } from './types.ts';
 
 /**
- * Reconciliation of converted charges (docs/currencies.md "Reconciliation"). Pure. A charge line is converted
- * when the report's customer-facing currency (what the buyer paid in) differs from its currency (what the PSP
- * settled in). Its settled gross is compared with the amount booked under `fx_settled:<balance transaction>`:
- * equal is `fx_matched`; a difference within the tolerance is booked as FX gain or loss (`fx_difference_booked`);
- * beyond it, an `fx_difference` exception; nothing booked, an `fx_settlement_unbooked` exception.
+ * Reconciliation of converted lines (docs/currencies.md "Reconciliation"). Pure. A charge, refund, refund failure,
+ * dispute or dispute reversal line is converted when the report's customer-facing currency (what the buyer paid or
+ * got back) differs from its currency (what moved in the PSP balance). Its gross is compared with what
+ * `fx_settled:<balance transaction>` moved on PSP clearing in that currency, both signed (money in > 0, out < 0):
+ * equal is `fx_matched`; a difference within the tolerance is booked as FX gain or loss
+ * (`fx_difference_booked`); beyond it, an `fx_difference` exception; nothing booked, `fx_settlement_unbooked`.
  */
 
 export const FX_LINE_KINDS = [
@@ -38,10 +39,16 @@ export function withinTolerance(differenceMinor: bigint, bookedMinor: bigint, to
   return magnitude * 10_000n <= BigInt(toleranceBps) * bookedMinor;
 }
 
-/** What reconciliation records about one converted charge line, and what follows from it. */
+/**
+ * What reconciliation records about one converted line, and what follows from it. Amounts recorded are magnitudes
+ * (recon.fx_lines): `differenceMinor` = reported − booked, so on money going out a negative difference means the
+ * PSP took less than booked (a gain); `bookMinor` is the signed difference the ledger books (> 0 a gain).
+ */
 export interface FxLineOutcome {
   kind: FxLineKind;
   balanceTransactionId: string;
+  /** The line's reporting category (charge, refund, refund_failure, dispute, dispute_reversal). */
+  category: string;
   presentmentCurrency: string;
   presentmentMinor: bigint;
   settlementCurrency: string;
@@ -55,16 +62,31 @@ export interface FxLineOutcome {
   finding?: Finding;
 }
 
-/** What the ledger booked for the line's balance transaction (fx_settled), when anything. */
+/**
+ * What the ledger booked for the line's balance transaction (fx_settled), when anything: what it moved on PSP
+ * clearing in `currency`, signed (debit > 0: a charge's settlement; credit < 0: a refund or withdrawal).
+ */
 export interface FxBooked {
   settledMinor: bigint;
   currency: string;
 }
 
+function magnitude(value: bigint): bigint {
+  return value < 0n ? -value : value;
+}
+
+/** The money the line moved, in words for an exception's cause. */
+function moved(line: PspLine, side: { currency: string; amountMinor: bigint }): string {
+  const txn = line.balanceTransactionId;
+  if (line.grossMinor > 0n)
+    return `the PSP settled ${side.amountMinor} ${side.currency} as ${line.grossMinor} ${line.currency} minor units on ${txn}`;
+  return `the PSP paid ${magnitude(side.amountMinor)} ${side.currency} back out of ${magnitude(line.grossMinor)} ${line.currency} minor units on ${txn} (${line.category})`;
+}
+
 /**
- * Classifies a converted charge line, given what `fx_settled:<balance transaction>` booked. Undefined for a line
- * that is not a converted charge with positive amounts, or whose conversion was booked in another currency (the
- * caller's currency check speaks for that).
+ * Classifies a converted line, given what `fx_settled:<balance transaction>` booked. Undefined for a line that is
+ * not converted, whose two sides do not move the same way (a zero or opposite-signed amount), or whose conversion
+ * was booked in another currency (the caller's currency check speaks for that).
  */
 export function classifyFxLine(
   line: PspLine & { importId: string },
@@ -73,18 +95,20 @@ export function classifyFxLine(
   evidence: Record<string, unknown>,
 ): FxLineOutcome | undefined {
   const side = convertedSide(line);
-  if (side === undefined || side.amountMinor <= 0n || line.grossMinor <= 0n) return undefined;
+  if (side === undefined || side.amountMinor === 0n || line.grossMinor === 0n) return undefined;
+  if (side.amountMinor > 0n !== line.grossMinor > 0n) return undefined;
   if (booked !== undefined && booked.currency !== line.currency) return undefined;
   const txn = line.balanceTransactionId;
   const base = {
     balanceTransactionId: txn,
+    category: line.category,
     presentmentCurrency: side.currency,
-    presentmentMinor: side.amountMinor,
+    presentmentMinor: magnitude(side.amountMinor),
     settlementCurrency: line.currency,
-    reportedMinor: line.grossMinor,
+    reportedMinor: magnitude(line.grossMinor),
     toleranceBps,
   };
-  if (booked === undefined) {
+  if (booked === undefined || booked.settledMinor === 0n) {
     return {
       ...base,
       kind: 'fx_settlement_unbooked',
@@ -92,7 +116,7 @@ export function classifyFxLine(
       differenceMinor: undefined,
       finding: {
         kind: 'fx_settlement_unbooked',
-        cause: `the PSP settled ${side.amountMinor} ${side.currency} as ${line.grossMinor} ${line.currency} minor units on ${txn}; no conversion (fx_settled:${txn}) is booked`,
+        cause: `${moved(line, side)}; no conversion (fx_settled:${txn}) is booked`,
         dedupeKey: `fx_settlement_unbooked:${txn}`,
         evidence,
         currency: line.currency,
@@ -100,21 +124,23 @@ export function classifyFxLine(
       },
     };
   }
-  const difference = line.grossMinor - booked.settledMinor;
-  const compared = { ...base, bookedMinor: booked.settledMinor, differenceMinor: difference };
-  if (difference === 0n) return { ...compared, kind: 'fx_matched' };
-  if (withinTolerance(difference, booked.settledMinor, toleranceBps))
-    return { ...compared, kind: 'fx_difference_booked', bookMinor: difference };
+  const bookedMinor = magnitude(booked.settledMinor);
+  // Signed: > 0 the PSP paid in more (or took out less) than booked, a gain.
+  const signed = line.grossMinor - booked.settledMinor;
+  const compared = { ...base, bookedMinor, differenceMinor: base.reportedMinor - bookedMinor };
+  if (signed === 0n) return { ...compared, kind: 'fx_matched' };
+  if (withinTolerance(signed, bookedMinor, toleranceBps))
+    return { ...compared, kind: 'fx_difference_booked', bookMinor: signed };
   return {
     ...compared,
     kind: 'fx_difference',
     finding: {
       kind: 'fx_difference',
-      cause: `the PSP settled ${line.grossMinor} ${line.currency} minor units on ${txn}; ${booked.settledMinor} is booked, a difference of ${difference} beyond the tolerance of ${toleranceBps} bp`,
+      cause: `${moved(line, side)}; ${bookedMinor} is booked, a difference of ${signed} beyond the tolerance of ${toleranceBps} bp`,
       dedupeKey: `fx_difference:${txn}`,
       evidence: { ...evidence, booked_minor: booked.settledMinor.toString(), tolerance_bps: toleranceBps },
       currency: line.currency,
-      amountMinor: difference,
+      amountMinor: signed,
     },
   };
 }

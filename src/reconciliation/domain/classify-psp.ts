@@ -20,9 +20,15 @@ export interface PspLineContext {
   ordersMatchedByOther: string | undefined;
   /** The amount booked under `psp_fee:<balance transaction id>`, when there is such an entry. */
   feeBookedMinor: bigint | undefined;
-  /** The amount booked under `refund:<source id>` / `chargeback:<source id>`, when there is such an entry. */
+  /**
+   * The amount booked under `refund:<source id>` / `chargeback:<source id>`, when there is such an entry. For a
+   * converted line (the customer-facing currency is not the line's), what that entry moved on PSP clearing in the
+   * customer-facing currency, as a magnitude.
+   */
   bookedEntryMinor: bigint | undefined;
-  /** A converted charge: what `fx_settled:<balance transaction id>` booked, and the tolerance (basis points). */
+  /** A converted dispute reversal: what its entry moved on PSP clearing in the line's currency (the fee returned). */
+  bookedFeeReturnedMinor?: bigint | undefined;
+  /** A converted line: what `fx_settled:<balance transaction id>` booked, and the tolerance (basis points). */
   fxSettled?: FxBooked | undefined;
   fxToleranceBps?: number;
 }
@@ -35,7 +41,7 @@ export interface PspLineResult {
   matchedOrderIds: string[];
   /** A payout line: the PSP's payout to our bank, for the bank statement to meet. */
   pspPayout?: { id: string; amountMinor: bigint; currency: string; effectiveAt: Date | undefined };
-  /** A converted charge line: its settlement compared with the booked conversion (classify-fx.ts). */
+  /** A converted line: its settlement compared with the booked conversion (classify-fx.ts). */
   fx?: FxLineOutcome;
 }
 
@@ -265,12 +271,30 @@ function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
   return { findings, matched: true, matchedOrderIds: ids, ...(fx === undefined ? {} : { fx }) };
 }
 
+/**
+ * A converted line's settlement compared with the booked conversion, added to a line that matched its entry: the
+ * outcome to record, and its exception when it has one.
+ */
+function withFx(
+  line: PspLine & { importId: string },
+  ctx: PspLineContext,
+  result: PspLineResult,
+  evidence: Record<string, unknown>,
+): PspLineResult {
+  const fx = classifyFxLine(line, ctx.fxSettled, ctx.fxToleranceBps ?? 0, evidence);
+  if (fx === undefined) return result;
+  return { ...result, findings: [...result.findings, ...(fx.finding ? [fx.finding] : [])], fx };
+}
+
 function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
   // A refund failure (the PSP gave a refund's money back) matches the refund's reversal entry.
   const isFailure = line.category === 'refund_failure';
   const isRefund = line.category === 'refund' || isFailure;
   const what = isFailure ? 'refund failure' : isRefund ? 'refund' : 'dispute';
-  const amount = isFailure ? line.grossMinor : -line.grossMinor;
+  // A converted line is compared in what the buyer got back (the presentment side); its conversion apart.
+  const converted = convertedSide(line);
+  const side = converted ?? { currency: line.currency, amountMinor: line.grossMinor };
+  const amount = isFailure ? side.amountMinor : -side.amountMinor;
   const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
   if (ctx.bookedEntryMinor !== undefined) {
     if (ctx.bookedEntryMinor !== amount) {
@@ -278,10 +302,10 @@ function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspL
         findings: [
           {
             kind: 'amount_mismatch',
-            cause: `the PSP's ${what} ${line.sourceId ?? line.balanceTransactionId} is ${amount}; ${ctx.bookedEntryMinor} is booked (${line.currency} minor units)`,
+            cause: `the PSP's ${what} ${line.sourceId ?? line.balanceTransactionId} is ${amount}; ${ctx.bookedEntryMinor} is booked (${side.currency} minor units)`,
             dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
             evidence: { ...evidence, booked_minor: ctx.bookedEntryMinor.toString() },
-            currency: line.currency,
+            currency: side.currency,
             amountMinor: amount - ctx.bookedEntryMinor,
           },
         ],
@@ -289,17 +313,18 @@ function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspL
         matchedOrderIds: [],
       };
     }
-    return { findings: feeFinding(line, ctx, ctx.orders), matched: true, matchedOrderIds: [] };
+    const matched = { findings: feeFinding(line, ctx, ctx.orders), matched: true, matchedOrderIds: [] };
+    return converted === undefined ? matched : withFx(line, ctx, matched, evidence);
   }
   if (ctx.orders.length === 0) return unmatched(line, `no booked ${what} and no order of ours it refers to`);
   return {
     findings: [
       {
         kind: isRefund ? 'refund_unbooked' : 'dispute_unbooked',
-        cause: `the PSP ${isRefund ? 'refunded' : 'lost a dispute on'} ${amount} ${line.currency} minor units of order(s) ${ctx.orders.map((o) => o.paymentOrderId).join(', ')}, not booked here: decide who bears it`,
+        cause: `the PSP ${isRefund ? 'refunded' : 'lost a dispute on'} ${amount} ${side.currency} minor units of order(s) ${ctx.orders.map((o) => o.paymentOrderId).join(', ')}, not booked here: decide who bears it`,
         dedupeKey: `${isFailure ? 'refund_failure' : isRefund ? 'refund' : 'dispute'}_unbooked:${line.balanceTransactionId}`,
         evidence,
-        currency: line.currency,
+        currency: side.currency,
         amountMinor: amount,
       },
       ...feeFinding(line, ctx, ctx.orders),
@@ -314,6 +339,9 @@ function classifyRefundOrDispute(line: PspLine & { importId: string }, ctx: PspL
  * `dispute_reinstated:<dispute>` entry, which books the line's net; none booked is `dispute_unbooked`.
  */
 function classifyDisputeReversal(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
+  const converted = convertedSide(line);
+  if (converted !== undefined && ctx.bookedEntryMinor !== undefined)
+    return classifyConvertedReversal(line, ctx, converted);
   const returned = line.netMinor;
   const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
   if (ctx.bookedEntryMinor === returned) return { findings: [], matched: true, matchedOrderIds: [] };
@@ -339,6 +367,43 @@ function classifyDisputeReversal(line: PspLine & { importId: string }, ctx: PspL
     amountMinor: -returned,
   };
   return { findings: [unbooked], matched: true, matchedOrderIds: [] };
+}
+
+/**
+ * A converted dispute reversal: the amount given back in the buyer's currency against the reinstatement entry's
+ * PSP clearing in it, the dispute fee returned (a negative fee, in the PSP's currency) against what the entry
+ * booked in that currency, then the PSP's conversion of the amount.
+ */
+function classifyConvertedReversal(
+  line: PspLine & { importId: string },
+  ctx: PspLineContext,
+  side: { currency: string; amountMinor: bigint },
+): PspLineResult {
+  const evidence = { line: lineEvidence(line), orders: ordersEvidence(ctx.orders) };
+  const booked = ctx.bookedEntryMinor ?? 0n;
+  const feeReturned = -line.feeMinor;
+  const feeBooked = ctx.bookedFeeReturnedMinor ?? 0n;
+  const findings: Finding[] = [];
+  if (booked !== side.amountMinor)
+    findings.push({
+      kind: 'amount_mismatch',
+      cause: `the PSP reinstated ${side.amountMinor} for dispute ${line.sourceId ?? line.balanceTransactionId}; ${booked} is booked (${side.currency} minor units)`,
+      dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
+      evidence: { ...evidence, booked_minor: booked.toString() },
+      currency: side.currency,
+      amountMinor: side.amountMinor - booked,
+    });
+  else if (feeBooked !== feeReturned)
+    findings.push({
+      kind: 'fee_mismatch',
+      cause: `the PSP returned a dispute fee of ${feeReturned} on ${line.balanceTransactionId}, ${feeBooked} is booked (${line.currency} minor units)`,
+      dedupeKey: `fee_mismatch:${line.balanceTransactionId}`,
+      evidence: { ...evidence, fee_booked_minor: feeBooked.toString() },
+      currency: line.currency,
+      amountMinor: feeReturned - feeBooked,
+    });
+  if (findings.length > 0) return { findings, matched: false, matchedOrderIds: [] };
+  return withFx(line, ctx, { findings: [], matched: true, matchedOrderIds: [] }, evidence);
 }
 
 export function classifyPspLine(line: PspLine & { importId: string }, ctx: PspLineContext): PspLineResult {
