@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -131,7 +132,8 @@ describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
   });
 
   it('runs two instances side by side with different data dirs and ports', async () => {
-    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start2-'));
+    // Its own data dir, made once for the run (the first start on an empty one is the first test's).
+    const otherDir = seededDataDir('bursar-start2-');
     try {
       const a = await start({});
       const port = await testPort();
