@@ -23,12 +23,18 @@ export default defineConfig({
         test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false },
       },
       {
-        // Everything on PostgreSQL, HTTP and processes: the one embedded PostgreSQL, a fresh worker per file.
+        // Everything on PostgreSQL, HTTP and processes, on the one embedded PostgreSQL of the global setup. The
+        // files share their worker's loaded modules too: a fresh worker per file imported the source tree again
+        // for every file, a quarter of the run's time. Every file makes what it uses in its hooks (its own
+        // database, app, servers and processes) and stops it in afterAll; none mocks a module, fake timers are
+        // put back in the test that takes them, and the one environment variable some files set
+        // (BURSAR_WEBHOOK_ENDPOINTS_KEY) is set only when unset.
         test: {
           ...shared,
           name: 'integration',
           include: ['test/{store,http,e2e}/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          isolate: false,
         },
       },
     ],

@@ -7,11 +7,16 @@ bursar keys revoke <key id>
 bursar keys list
 scopes: ${SCOPES.join(', ')}`;
 
-export async function keysCommand(
-  argv: string[],
-  db: Database,
-  out: (line: string) => void,
-): Promise<number> {
+/** What `bursar keys …` was asked to do, its arguments checked. */
+export type KeysAction =
+  { sub: 'create'; name: string; scopes: Scope[] } | { sub: 'revoke'; id: string } | { sub: 'list' };
+
+/**
+ * Reads `bursar keys …`'s arguments. A mistake (an unknown scope, a missing key id) is a UsageError thrown before
+ * any database is opened: the command refuses at once, and an embedded PostgreSQL is neither created nor started
+ * only to say so.
+ */
+export function parseKeysArgs(argv: string[]): KeysAction {
   const [sub, ...rest] = argv;
   if (sub === 'create') {
     const { values } = parse(rest, {
@@ -23,31 +28,60 @@ export async function keysCommand(
     const unknown = raw.filter((value) => !isScope(value));
     if (unknown.length > 0)
       throw new UsageError(`unknown scope ${unknown.join(', ')}; scopes: ${SCOPES.join(', ')}`);
-    const scopes = [...new Set(raw)] as Scope[];
-    const key = await createKey(db.pool, values.name ?? 'cli', scopes);
+    return { sub, name: values.name ?? 'cli', scopes: [...new Set(raw)] as Scope[] };
+  }
+  if (sub === 'revoke') {
+    const id = rest[0];
+    if (id === undefined || rest.length !== 1) throw new UsageError(`revoke takes one key id\n${KEYS_USAGE}`);
+    return { sub, id };
+  }
+  if (sub === 'list') return { sub };
+  throw new UsageError(KEYS_USAGE);
+}
+
+export async function keysCommand(
+  action: KeysAction,
+  db: Database,
+  out: (line: string) => void,
+): Promise<number> {
+  if (action.sub === 'create') {
+    const key = await createKey(db.pool, action.name, action.scopes);
     out(`id:     ${key.id}`);
     out(`scopes: ${key.scopes.join(' ')}`);
     out(`secret: ${key.secret}`);
     out('The secret is shown only now; Bursar keeps only its hash.');
     return 0;
   }
-  if (sub === 'revoke') {
-    const id = rest[0];
-    if (id === undefined || rest.length !== 1) throw new UsageError(`revoke takes one key id\n${KEYS_USAGE}`);
-    const result = await revokeKey(db.pool, id);
+  if (action.sub === 'revoke') {
+    const result = await revokeKey(db.pool, action.id);
     if (result === 'not_found') {
-      out(`no key ${id}`);
+      out(`no key ${action.id}`);
       return 1;
     }
-    out(result === 'revoked' ? `revoked ${id}` : `${id} was already revoked`);
+    out(result === 'revoked' ? `revoked ${action.id}` : `${action.id} was already revoked`);
     return 0;
   }
-  if (sub === 'list') {
-    for (const key of await listKeys(db.pool)) {
-      const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
-      out(`${key.id}  …${key.hint}  ${key.scopes.join(',')}  ${state}  ${key.name}`);
-    }
-    return 0;
+  for (const key of await listKeys(db.pool)) {
+    const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
+    out(`${key.id}  …${key.hint}  ${key.scopes.join(',')}  ${state}  ${key.name}`);
   }
-  throw new UsageError(KEYS_USAGE);
+  return 0;
+}
+
+/**
+ * `bursar keys …`: the arguments are checked first, so that a mistake is refused at once (exit 2) without opening
+ * the database; then the database is opened for the action and closed after it.
+ */
+export async function keysMain(
+  argv: string[],
+  openDatabase: () => Promise<Database>,
+  out: (line: string) => void,
+): Promise<number> {
+  const action = parseKeysArgs(argv);
+  const db = await openDatabase();
+  try {
+    return await keysCommand(action, db, out);
+  } finally {
+    await db.close();
+  }
 }

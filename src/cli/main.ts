@@ -5,7 +5,7 @@ import pino from 'pino';
 import { createLogger } from '../log.ts';
 import { UsageError } from './args.ts';
 import { dlqCommand, DLQ_USAGE } from './dlq.ts';
-import { keysCommand, KEYS_USAGE } from './keys.ts';
+import { KEYS_USAGE, keysMain } from './keys.ts';
 import { ledgerCommand, LEDGER_USAGE } from './ledger.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './operators.ts';
 import { reportCommand, REPORT_USAGE } from './report.ts';
@@ -144,12 +144,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         }
       }
       case 'keys':
+        return await keysMain(rest, () => openDatabase(config, log, { role: 'cli', poolSize: 4 }), out);
       case 'operators':
       case 'dlq':
       case 'ledger': {
         const db = await openDatabase(config, log, { role: 'cli', poolSize: 4 });
         try {
-          if (command === 'keys') return await keysCommand(rest, db, out);
           if (command === 'operators') return await operatorsCommand(rest, db, out);
           if (command === 'dlq') return await dlqCommand(rest, db, out);
           return await ledgerCommand(rest, db, out);

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-doctor-'));
+const dataDir = seededDataDir('bursar-doctor-');
 const running: Spawned[] = [];
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { savedMethodBody, uid, waitFor, type PaymentBody } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
@@ -9,7 +9,7 @@ import { spawnBursar, type Spawned } from '../support/process.ts';
 // SIGTERM in the middle of a stream of saved-method checkouts against the real process (API, workers and the
 // sandbox PSP in one), then a restart on the same data dir.
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-drain-'));
+const dataDir = seededDataDir('bursar-drain-');
 const KEY = `drain_key_${uid('k').replace(/[^A-Za-z0-9_]/g, '')}`;
 const running: Spawned[] = [];
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { savedMethodBody, uid, waitFor } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
@@ -9,7 +9,7 @@ import { spawnBursar, type Spawned } from '../support/process.ts';
 // An order in hand when SIGTERM comes, whose PSP call outlasts the grace period, is handed back: the next
 // process executes it at once (the sweeper would wait an hour), and the PSP charges it once.
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-handback-'));
+const dataDir = seededDataDir('bursar-handback-');
 const KEY = 'lifecycle_handback_key_0123456789';
 const running: Spawned[] = [];
 

@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { waitFor } from '../support/payins.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
 // The lifecycle of `bursar start` seen from outside, as a supervisor sees it: signals, drain, failures.
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-life-'));
+const dataDir = seededDataDir('bursar-life-');
 const KEY = 'lifecycle_signals_key_0123456789';
 const running: Spawned[] = [];
 

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CONFIG } from '../../src/config-check.ts';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { spawnBursar, type Spawned } from '../support/process.ts';
 
 // The published development secret of the sandbox payout provider, spelled in pieces (no secret sits whole in code).
 const OLD_DEFAULT = ['whsec', 'sandbox', 'payouts', 'development'].join('_');
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start-sandbox-'));
+const dataDir = seededDataDir('bursar-start-sandbox-');
 const running: Spawned[] = [];
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDataDir } from '../support/data-dir.ts';
 import { testPort } from '../support/ports.ts';
 import { runBursar, spawnBursar, type Spawned } from '../support/process.ts';
 
@@ -109,7 +110,7 @@ describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
     expect(pid !== undefined && alive(pid)).toBe(false);
   });
 
-  it('runs CLI commands with the service stopped, starting and stopping the server itself', async () => {
+  it('runs CLI commands with the service stopped, starting and stopping the server itself; refuses bad arguments before starting it', async () => {
     const verify = await runBursar(['ledger', 'verify'], { BURSAR_DATA_DIR: dataDir });
     expect(verify.code, verify.output).toBe(0);
     const keys = await runBursar(['keys', 'create', '--scope', 'payments:read'], {
@@ -117,14 +118,22 @@ describe('npm start on the embedded PostgreSQL', { timeout: 120_000 }, () => {
     });
     expect(keys.code, keys.output).toBe(0);
     expect(keys.output).toMatch(/secret: bsk_/);
-    const bad = await runBursar(['keys', 'create', '--scope', 'everything'], { BURSAR_DATA_DIR: dataDir });
-    expect(bad.code).toBe(2);
-    expect(bad.output).toContain('unknown scope');
     expect(pgPid()).toBeUndefined();
+    // A mistake in the arguments is refused before any database is opened: on an empty data dir, nothing is made.
+    const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start-empty-'));
+    try {
+      const bad = await runBursar(['keys', 'create', '--scope', 'everything'], { BURSAR_DATA_DIR: emptyDir });
+      expect(bad.code, bad.output).toBe(2);
+      expect(bad.output).toContain('unknown scope');
+      expect(fs.readdirSync(emptyDir)).toEqual([]);
+    } finally {
+      fs.rmSync(emptyDir, { recursive: true, force: true });
+    }
   });
 
   it('runs two instances side by side with different data dirs and ports', async () => {
-    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-start2-'));
+    // Its own data dir, made once for the run (the first start on an empty one is the first test's).
+    const otherDir = seededDataDir('bursar-start2-');
     try {
       const a = await start({});
       const port = await testPort();

@@ -17,6 +17,10 @@ afterAll(async () => {
 });
 
 const POSTERS = 32;
+/** Entries each poster makes at least, however slow the machine, so that the posters always overlap. */
+const MIN_ROUNDS = 5;
+/** The writer's callers: at least ten entries each, so that each makes one of the bad entries (every tenth). */
+const WRITER_MIN_ROUNDS = 10;
 const OTHERS = 20;
 const hot: AccountSpec = { code: 'conc:hot', type: 'asset', currency: 'USD' };
 const other = (i: number): AccountSpec => ({ code: `conc:other:${i}`, type: 'asset', currency: 'USD' });
@@ -41,7 +45,7 @@ describe('concurrent posting', () => {
 
     const poster = async (id: number): Promise<void> => {
       const next = random(id + 1);
-      for (let n = 0; Date.now() < deadline; n++) {
+      for (let n = 0; n < MIN_ROUNDS || Date.now() < deadline; n++) {
         const amount = BigInt(1 + Math.floor(next() * 1000));
         const a = other(Math.floor(next() * OTHERS));
         const b = other(Math.floor(next() * OTHERS));
@@ -108,7 +112,7 @@ describe('concurrent posting', () => {
     let refused = 0;
     const other: unknown[] = [];
     const caller = async (id: number): Promise<void> => {
-      for (let n = 0; Date.now() < deadline; n++) {
+      for (let n = 0; n < WRITER_MIN_ROUNDS || Date.now() < deadline; n++) {
         // Every tenth entry tries to take more from the seller than it can ever hold: it must fail alone.
         const bad = n % 10 === 9;
         const amountMinor = bad ? 10n ** 14n : BigInt(id + 1);

@@ -2,32 +2,60 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { migrateAndGrant } from '../../src/db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
 import { migrateSandbox } from '../../sandbox/migrate.ts';
+import { copyDataDir } from './data-dir.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Connection string to the test cluster's `postgres` database; test files clone `bursar_template`. */
     pgAdminUrl: string;
     pgTemplate: string;
+    /** A stopped embedded data dir, initialised and migrated as `bursar start` leaves it: copied by seededDataDir. */
+    pgDataDirTemplate: string;
   }
 }
 
 let server: EmbeddedPostgres | undefined;
-let dataDir: string | undefined;
+const made: string[] = [];
+
+/**
+ * A data dir as the first `bursar start` leaves it (initdb, the roles, the `bursar` database migrated), stopped.
+ * Made by the product's own code, once per run: the test cluster below starts from a copy of it, and so does
+ * every test that runs `bursar start` without testing the first start itself (test/support/data-dir.ts).
+ */
+async function makeDataDirTemplate(log: ReturnType<typeof createLogger>): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-test-datadir-'));
+  made.push(dir);
+  const pg = await startEmbeddedPostgres({ dataDir: dir, log, durability: 'relaxed' });
+  try {
+    await migrateAndGrant(pg.ownerUrl, pg.serviceRole, { alwaysGrant: true });
+  } finally {
+    // A clean shutdown (a checkpoint): every copy starts without crash recovery.
+    await pg.stop();
+  }
+  fs.rmSync(path.join(dir, 'postgres.log'), { force: true });
+  return dir;
+}
 
 /**
  * One embedded PostgreSQL for the whole run, in a throwaway directory. The schema (the product's and the
  * sandbox's) is migrated once into a template database; every test file gets its own database cloned from it (fast, and isolated).
  */
 export async function setup(project: TestProject): Promise<void> {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-test-'));
+  const log = createLogger('warn');
+  const dataDirTemplate = await makeDataDirTemplate(log);
+  // The test cluster starts from a copy of that data dir too: initdb runs once per run.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bursar-test-'));
+  made.push(dataDir);
+  copyDataDir(dataDirTemplate, dataDir);
   server = await startEmbeddedPostgres({
     dataDir,
-    log: createLogger('warn'),
+    log,
     durability: 'relaxed',
     settings: { max_connections: '400' },
   });
@@ -41,9 +69,10 @@ export async function setup(project: TestProject): Promise<void> {
   await template.end();
   project.provide('pgAdminUrl', server.urlFor('postgres'));
   project.provide('pgTemplate', 'bursar_template');
+  project.provide('pgDataDirTemplate', dataDirTemplate);
 }
 
 export async function teardown(): Promise<void> {
   await server?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 }

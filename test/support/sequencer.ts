@@ -10,34 +10,43 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Files that run for a long time in real time (processes, browsers, embedded PostgreSQL start-ups, the chaos run)
  * come first, in the order below (longest first, as measured on the whole suite); then the other end-to-end files,
  * the HTTP and store files, and the unit files last, each group by size, largest first. Only the order changes
- * (vitest.config.ts says which files get a fresh worker). A new file that runs for minutes belongs in LONG_FIRST, at the
+ * (vitest.config.ts says how workers are shared). A new file that runs for minutes belongs in LONG_FIRST, at the
  * place its duration gives it.
  */
 const LONG_FIRST = [
+  // The two longest (about 150 s each on an idle machine), one per worker.
   'test/e2e/chaos.test.ts',
   'test/e2e/startup.test.ts',
+  // Then by the durations measured on the whole suite, longest first.
   'test/e2e/dashboard-browser.test.ts',
-  // Not measured yet: a browser test drawing every page at two widths, as the one above does.
-  'test/e2e/dashboard-firefox.test.ts',
-  'test/e2e/generated-client.test.ts',
-  'test/e2e/lifecycle-doctor.test.ts',
-  'test/e2e/recon-cli.test.ts',
-  'test/e2e/lifecycle-handback.test.ts',
   'test/e2e/lifecycle-signals.test.ts',
   'test/e2e/lifecycle-config.test.ts',
-  'test/e2e/startup-external-db.test.ts',
-  'test/http/fuzz.test.ts',
-  'test/e2e/lifecycle-drain.test.ts',
-  'test/e2e/refunds-crash.test.ts',
-  'test/e2e/payouts-concurrent.test.ts',
-  'test/e2e/payins-crash.test.ts',
-  'test/e2e/startup-sandbox.test.ts',
-  'test/e2e/payins-recovery.test.ts',
   'test/e2e/hosted-flow-browser.test.ts',
-  'test/e2e/disputes.test.ts',
+  'test/e2e/lifecycle-drain.test.ts',
+  'test/e2e/dashboard-firefox.test.ts',
+  'test/e2e/refunds-crash.test.ts',
+  'test/e2e/recon-cli.test.ts',
+  'test/e2e/payins-recovery.test.ts',
+  'test/e2e/lifecycle-doctor.test.ts',
+  'test/e2e/payouts-concurrent.test.ts',
+  'test/http/fuzz.test.ts',
+  'test/e2e/payouts-ach-cli.test.ts',
+  'test/e2e/generated-client.test.ts',
+  'test/e2e/payins-crash.test.ts',
+  'test/e2e/lifecycle-handback.test.ts',
+  'test/e2e/startup-sandbox.test.ts',
   'test/store/recon-property.test.ts',
+  'test/e2e/disputes.test.ts',
+  'test/e2e/sandbox-hosted-page.test.ts',
+  'test/http/dashboard-admin.test.ts',
+  'test/store/debt-money-property.test.ts',
+  'test/e2e/startup-external-db.test.ts',
+  'test/http/dashboard-api-access.test.ts',
+  'test/http/dashboard-auth.test.ts',
+  'test/e2e/sandbox-openapi.test.ts',
   'test/store/ledger-property.test.ts',
-  'test/store/db-roles.test.ts',
+  'test/http/openapi.test.ts',
+  'test/e2e/hosted-faults.test.ts',
 ];
 
 const GROUPS = ['test/e2e/', 'test/http/', 'test/store/', 'test/unit/'];
