@@ -3,7 +3,7 @@
  * their own"). Correctly signed Stripe-shaped webhooks, as the sandbox sends them, delivered to the API's webhook
  * route by a closed loop of C clients (bench/psp-events/client.ts, its own process), and processed by the worker.
  *
- *   npx tsx bench/psp-events/run.ts [--quick]
+ *   npx tsx bench/psp-events/run.ts [--quick] [--cpu-prof]
  *
  * Layout: one embedded PostgreSQL (fsync, synchronous_commit, full_page_writes on); Bursar as three processes
  * (`--role api`, `--role worker`, `--role sandbox`).
@@ -43,6 +43,7 @@ import { latencySummary, RssSampler } from '../lib/stats.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import type { SenderResult, SenderSpec } from './client.ts';
+import { summarizeCpuProfiles } from './cpu-profile.ts';
 
 const SELLERS = 10;
 const SETUP_TIMEOUT_MS = 240_000;
@@ -337,6 +338,21 @@ async function drained(cluster: Cluster): Promise<number> {
   }
 }
 
+/** Waits for the phase's first processed event; returns how many were processed by then. */
+async function firstProcessed(cluster: Cluster, prefix: string): Promise<number> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  for (;;) {
+    const r = await cluster.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM payins.psp_events WHERE event_id LIKE $1 AND processed_at IS NOT NULL',
+      [`${prefix}%`],
+    );
+    const n = Number(r.rows[0]?.n ?? 0);
+    if (n > 0) return n;
+    if (Date.now() > deadline) throw new Error('no event processed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** What must hold after a phase: every distinct event processed once, duplicates stored once, no double booking. */
 async function violationsOf(cluster: Cluster, phase: PhaseEvents, counts: Counts): Promise<string[]> {
   const violations: string[] = [];
@@ -440,10 +456,16 @@ async function acceptThenDrain(bench: Bench, intents: Json[]): Promise<BenchRow[
   };
   log(formatRows([acceptRow]));
 
-  await meter.resetStatements();
   const started = Date.now();
-  await bench.worker.restart();
+  const restarting = bench.worker.restart();
+  // The processing's own cost: from its first processed event (the worker's start-up is not counted) to the end.
+  const first = await firstProcessed(cluster, phase.prefix);
+  await meter.resetStatements();
+  const from = await meter.snapshot(0);
   const drainedAt = await drained(cluster);
+  await restarting;
+  const drainCost = meter.perUnit(from, await meter.snapshot(), phase.distinct - first);
+  bench.rss.track(bench.worker.pid());
   log(`  drain, most frequent statements:\n${(await meter.topStatements(15)).join('\n')}`);
   const counts = await countsOf(cluster, phase.prefix);
   const ms = Math.max(1, drainedAt - counts.firstProcessedMs);
@@ -464,6 +486,7 @@ async function acceptThenDrain(bench: Bench, intents: Json[]): Promise<BenchRow[
       workerStartToDrainedMs: drainedAt - started,
       outcomes: counts.outcomes,
       violations: (await violationsOf(cluster, phase, counts)).join(' | ') || 'none',
+      ...costExtra(drainCost, 'event'),
     },
   };
   log(formatRows([drainRow]));
@@ -526,11 +549,35 @@ function postmasterPid(cluster: Cluster): () => number | undefined {
   };
 }
 
+/** `--cpu-prof` (or BENCH_CPU_PROF=1): the API's and the worker's CPU is sampled (cpu-prof-hook.mjs), summarised at the end. */
+function cpuProfWanted(): boolean {
+  return process.argv.includes('--cpu-prof') || (process.env.BENCH_CPU_PROF ?? '') !== '';
+}
+
+function profiled(cluster: Cluster, name: string): NodeJS.ProcessEnv {
+  if (!cpuProfWanted()) return {};
+  const dir = path.join(cluster.dataDir, `cpu-prof-${name}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const hook = path.join(import.meta.dirname, 'cpu-prof-hook.mjs');
+  return {
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim(),
+    BENCH_CPU_PROF_DIR: dir,
+  };
+}
+
+/** Stops the profiled processes (a profile is written on a clean exit) and prints where their CPU went. */
+async function reportCpuProfiles(cluster: Cluster, processes: BursarProcess[], log: Log): Promise<void> {
+  if (!cpuProfWanted()) return;
+  for (const proc of processes) await proc.stop();
+  for (const name of ['api', 'worker'])
+    log(`${name}:\n${summarizeCpuProfiles(path.join(cluster.dataDir, `cpu-prof-${name}`))}`);
+}
+
 async function startProcesses(cluster: Cluster) {
   const apiPort = await freePort();
   const sandbox = await cluster.start('sandbox', 'sandbox', { PORT: String(apiPort) });
-  const api = await cluster.start('api', 'api', {}, apiPort);
-  const worker = await cluster.start('worker', 'worker');
+  const api = await cluster.start('api', 'api', profiled(cluster, 'api'), apiPort);
+  const worker = await cluster.start('worker', 'worker', profiled(cluster, 'worker'));
   return { sandbox, api, worker, apiUrl: `http://127.0.0.1:${apiPort}` };
 }
 
@@ -570,13 +617,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
     try {
       const half = Math.floor(source.reviewIntents.length / 2);
       rows.push(...(await acceptThenDrain(bench, source.reviewIntents.slice(0, half))));
-      rss.track(worker.pid());
       rows.push(await together(bench, source.reviewIntents.slice(half)));
       const moved = await cluster.pool.query<{ n: string }>(
         `SELECT count(*) AS n FROM payins.payment_order WHERE payment_order_id = ANY($1) AND payment_order_status = 'SUCCESS'`,
         [setup.inFlight],
       );
       log(`in-flight orders settled by the bench's events: ${moved.rows[0]?.n} of ${setup.inFlight.length}`);
+      await reportCpuProfiles(cluster, [api, worker], log);
     } finally {
       rss.stop();
       await meter.close();

@@ -38,7 +38,14 @@ export interface PspEventBatch {
   /** Events whose marking failed: recorded on the event (attempts, backoff, dead letter), the others unaffected. */
   failed: number;
   /** Leased to the caller, each to be processed in its own transaction, oldest first. */
-  work: bigint[];
+  work: LeasedPspEvent[];
+}
+
+/** An event leased to the caller: its row id, and its type and object as read (`processPspEvent`'s `known`). */
+export interface LeasedPspEvent {
+  id: bigint;
+  type: string;
+  object: Record<string, unknown>;
 }
 
 export interface BatchOptions {
@@ -66,14 +73,20 @@ export async function claimPspEventBatch(
     const meanings = events.map((event) => meaningOf(runtime, event));
     const statuses = await statusesOf(client, meanings);
     const unchanged: Array<{ id: bigint; outcome: string; type: string }> = [];
-    const work: bigint[] = [];
+    const work: LeasedPspEvent[] = [];
     events.forEach((event, index) => {
       const outcome = unchangedOutcome(runtime, event, meanings[index], statuses);
-      if (outcome === undefined) work.push(event.id);
+      if (outcome === undefined)
+        work.push({ id: event.id, type: event.event_type, object: event.object ?? {} });
       else unchanged.push({ id: event.id, outcome, type: event.event_type });
     });
     const failed = await markUnchanged(client, runtime, guard, unchanged);
-    if (work.length > 0) await leasePspEvents(client, work, options.leaseMs);
+    if (work.length > 0)
+      await leasePspEvents(
+        client,
+        work.map((event) => event.id),
+        options.leaseMs,
+      );
     logIgnored(runtime, unchanged);
     return { claimed: events.length, unchanged: unchanged.length - failed, failed, work };
   });

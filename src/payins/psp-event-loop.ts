@@ -2,7 +2,7 @@ import pg from 'pg';
 import { connectionStringOf } from '../jobs/queue.ts';
 import { loopGuard, type LoopGuard } from '../jobs/loops.ts';
 import type { Logger } from '../log.ts';
-import { claimPspEventBatch } from './psp-event-batch.ts';
+import { claimPspEventBatch, type LeasedPspEvent } from './psp-event-batch.ts';
 import { PSP_EVENT_LEASE_MS, processPspEventRecordingFailure } from './psp-events.ts';
 import { PSP_EVENT_CHANNEL, type PayinsRuntime } from './runtime.ts';
 import { releasePspEventLeases } from './work-store.ts';
@@ -26,7 +26,7 @@ export class PspEventLoop {
   /** The last drain stopped because enough leased events were waiting: a finishing one wakes the loop. */
   private full = false;
   private inflight = 0;
-  private readonly queue: bigint[] = [];
+  private readonly queue: LeasedPspEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private readonly log: Logger;
@@ -59,7 +59,7 @@ export class PspEventLoop {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
-    const waiting = this.queue.splice(0);
+    const waiting = this.queue.splice(0).map((event) => event.id);
     if (waiting.length > 0)
       await releasePspEventLeases(this.runtime.ctx.pool, waiting).catch((error: unknown) =>
         this.log.warn({ err: error }, 'PSP event loop: giving leases back failed; they end on their own'),
@@ -132,7 +132,8 @@ export class PspEventLoop {
       });
       if (this.stopped) {
         // Stopped meanwhile: the batch's leased events go back at once rather than when their lease ends.
-        if (taken.work.length > 0) await releasePspEventLeases(this.runtime.ctx.pool, taken.work);
+        const ids = taken.work.map((event) => event.id);
+        if (ids.length > 0) await releasePspEventLeases(this.runtime.ctx.pool, ids);
         return;
       }
       this.queue.push(...taken.work);
@@ -144,10 +145,10 @@ export class PspEventLoop {
   /** Starts leased events on their own, up to the concurrency. */
   private pump(): void {
     while (!this.stopped && this.inflight < this.concurrency) {
-      const id = this.queue.shift();
-      if (id === undefined) return;
+      const event = this.queue.shift();
+      if (event === undefined) return;
       this.inflight++;
-      void this.processOne(id).finally(() => {
+      void this.processOne(event).finally(() => {
         this.inflight--;
         this.pump();
         if (this.full && this.queue.length < this.concurrency) {
@@ -158,13 +159,13 @@ export class PspEventLoop {
     }
   }
 
-  private async processOne(id: bigint): Promise<void> {
+  private async processOne(event: LeasedPspEvent): Promise<void> {
     try {
-      await processPspEventRecordingFailure(this.runtime, id);
+      await processPspEventRecordingFailure(this.runtime, event.id, event);
     } catch (error) {
       // Recorded on the event (retried after a backoff, dead-lettered after its attempts); the others go on.
       this.guard.failures.inc({ loop: 'psp_events' });
-      this.log.error({ err: error, loop: 'psp_events', eventRowId: id.toString() }, 'PSP event failed');
+      this.log.error({ err: error, loop: 'psp_events', eventRowId: event.id.toString() }, 'PSP event failed');
     }
   }
 }

@@ -63,12 +63,25 @@ async function dispatchOther(
 }
 
 /**
+ * An event as a batch read it (under its row lock, unprocessed then), so that processing it needs no read before
+ * its transaction; the transaction still locks the row and checks that it is unprocessed.
+ */
+export interface KnownPspEvent {
+  type: string;
+  object: Record<string, unknown>;
+}
+
+/**
  * Processes one stored event (the worker's job). The outcome and `processed_at` commit with the status changes;
  * a duplicate or out-of-order event changes nothing more, because the state machine never moves backwards.
  */
-export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint): Promise<string> {
+export async function processPspEvent(
+  runtime: PayinsRuntime,
+  eventRowId: bigint,
+  known?: KnownPspEvent,
+): Promise<string> {
   const deps = transitionDeps(runtime);
-  const fee = await feeOfEvent(runtime, eventRowId);
+  const fee = await feeOfEvent(runtime, eventRowId, known);
   return await withTransaction(runtime.ctx.pool, async (client: PoolClient) => {
     const row = await getPspEvent(client, eventRowId, { forUpdate: true });
     if (!row) return 'not_found';
@@ -117,10 +130,15 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
 async function feeOfEvent(
   runtime: PayinsRuntime,
   eventRowId: bigint,
+  known: KnownPspEvent | undefined,
 ): Promise<FeeLookup & { subject?: FeeSubject }> {
-  const row = await getPspEvent(runtime.ctx.pool, eventRowId);
-  if (!row || row.processed_at !== null) return { kind: 'none' };
-  const meaning = meaningFor(runtime, row.event_type, row.payload.object ?? {});
+  let event = known;
+  if (event === undefined) {
+    const row = await getPspEvent(runtime.ctx.pool, eventRowId);
+    if (!row || row.processed_at !== null) return { kind: 'none' };
+    event = { type: row.event_type, object: row.payload.object ?? {} };
+  }
+  const meaning = meaningFor(runtime, event.type, event.object);
   if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return { kind: 'none' };
   if (meaning.outcome.fee !== undefined) return { kind: 'fee', fee: meaning.outcome.fee };
   const subject: FeeSubject =
@@ -159,9 +177,9 @@ export async function processPendingEvents(
     guard,
     'psp_events',
     batch.work,
-    (id) => ({ eventRowId: id.toString() }),
-    async (id) => {
-      await processPspEventRecordingFailure(runtime, id);
+    (event) => ({ eventRowId: event.id.toString() }),
+    async (event) => {
+      await processPspEventRecordingFailure(runtime, event.id, event);
     },
   );
   return batch.claimed;
@@ -177,9 +195,10 @@ export const PSP_EVENT_LEASE_MS = 60_000;
 export async function processPspEventRecordingFailure(
   runtime: PayinsRuntime,
   eventRowId: bigint,
+  known?: KnownPspEvent,
 ): Promise<string> {
   try {
-    return await processPspEvent(runtime, eventRowId);
+    return await processPspEvent(runtime, eventRowId, known);
   } catch (error) {
     const failure = await recordPspEventFailure(runtime.ctx.pool, PSP_EVENT_QUEUE, eventRowId, error);
     if (failure.letter) {
