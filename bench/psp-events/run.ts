@@ -74,7 +74,7 @@ function settings(quick: boolean): Settings {
         settledOrders: 150,
         reviewOrders: 40,
         refunds: 20,
-        eventsPerPhase: 12_000,
+        eventsPerPhase: 6_000,
         clients: 32,
         pgbenchSeconds: 10,
       };

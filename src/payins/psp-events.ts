@@ -9,7 +9,7 @@ import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.
 import type { StoredPspEvent } from './ports.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
-import { getPspEvent, insertPspEvent, markPspEventProcessed } from './work-store.ts';
+import { anyDuePspEvent, getPspEvent, insertPspEvent, markPspEventProcessed } from './work-store.ts';
 import { claimPspEventBatch } from './psp-event-batch.ts';
 import { notifyAfterCommit } from '../db/notify.ts';
 
@@ -167,6 +167,7 @@ export async function processPendingEvents(
   olderThanMs: number,
   limit = 100,
 ): Promise<number> {
+  if (!(await anyDuePspEvent(runtime.ctx.pool, olderThanMs))) return 0;
   const guard = loopGuard(runtime.ctx);
   const batch = await claimPspEventBatch(runtime, guard, {
     limit,

@@ -324,6 +324,18 @@ export async function lockDuePspEvents(
   return due.rows;
 }
 
+/** Whether any event stored at least `olderThanMs` ago is due (one read, no transaction: the sweep's look first). */
+export async function anyDuePspEvent(db: Queryable, olderThanMs: number): Promise<boolean> {
+  const due = await db.query(
+    `SELECT 1 FROM payins.psp_events
+      WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
+        AND received_at < now() - $1::float8 * interval '1 millisecond'
+      LIMIT 1`,
+    [olderThanMs],
+  );
+  return (due.rowCount ?? 0) > 0;
+}
+
 /** Marks many events processed, each with its outcome, in one statement (in the caller's transaction). */
 export async function markPspEventsProcessed(
   db: Queryable,
