@@ -54,6 +54,11 @@ export interface BatchOptions {
   leaseMs: number;
   /** Only events stored at least this long ago (the background sweep's grace); 0 for all. */
   olderThanMs?: number;
+  /**
+   * At most this many events are leased (the caller's room); further events with work are left due, untouched,
+   * for a later batch, while the batch still marks every event that changes nothing. Unbounded by default.
+   */
+  maxWork?: number;
 }
 
 interface Statuses {
@@ -74,11 +79,12 @@ export async function claimPspEventBatch(
     const statuses = await statusesOf(client, meanings);
     const unchanged: Array<{ id: bigint; outcome: string; type: string }> = [];
     const work: LeasedPspEvent[] = [];
+    const room = options.maxWork ?? Number.POSITIVE_INFINITY;
     events.forEach((event, index) => {
       const outcome = unchangedOutcome(runtime, event, meanings[index], statuses);
-      if (outcome === undefined)
+      if (outcome !== undefined) unchanged.push({ id: event.id, outcome, type: event.event_type });
+      else if (work.length < room)
         work.push({ id: event.id, type: event.event_type, object: event.object ?? {} });
-      else unchanged.push({ id: event.id, outcome, type: event.event_type });
     });
     const failed = await markUnchanged(client, runtime, guard, unchanged);
     if (work.length > 0)

@@ -11,13 +11,19 @@ import { releasePspEventLeases } from './work-store.ts';
 export const PSP_EVENT_BATCH = 500;
 /** Events processed on their own at once per worker process (each its own transaction, maybe a PSP call). */
 export const PSP_EVENT_CONCURRENCY = 16;
+/**
+ * Leased events a loop holds at most, waiting for a slot: enough that batches go on marking the events that change
+ * nothing while those with work are processed, few enough that they are all started long before their lease ends.
+ */
+export const PSP_EVENT_MAX_QUEUED = 256;
 
 /**
  * A worker process's PSP event loop, over the events table itself (no job per event): it takes due events in
  * batches (psp-event-batch.ts: those that change nothing are marked processed in the batch's transaction), and
- * processes the batch's other events each in its own transaction, up to `PSP_EVENT_CONCURRENCY` at a time. It is
- * woken by `NOTIFY bursar_payins_psp_event` (sent after the webhook's insert commits), when its queue of leased
- * events runs low, and every `claimPollMs` (retries that fell due, leases that ended, a lost notification).
+ * processes the batch's other events each in its own transaction, up to `PSP_EVENT_CONCURRENCY` at a time, while
+ * the next batches go on (up to `PSP_EVENT_MAX_QUEUED` leased events waiting). It is woken by
+ * `NOTIFY bursar_payins_psp_event` (sent after the webhook's insert commits), when its queue of leased events runs
+ * low, and every `claimPollMs` (retries that fell due, leases that ended, a lost notification).
  */
 export class PspEventLoop {
   private draining = false;
@@ -122,13 +128,15 @@ export class PspEventLoop {
     const batch = this.options.batch ?? PSP_EVENT_BATCH;
     for (;;) {
       if (this.stopped) return;
-      if (this.queue.length >= this.concurrency) {
+      const room = PSP_EVENT_MAX_QUEUED - this.queue.length;
+      if (room <= 0) {
         this.full = true;
         return;
       }
       const taken = await claimPspEventBatch(this.runtime, this.guard, {
         limit: batch,
         leaseMs: this.options.leaseMs ?? PSP_EVENT_LEASE_MS,
+        maxWork: room,
       });
       if (this.stopped) {
         // Stopped meanwhile: the batch's leased events go back at once rather than when their lease ends.
@@ -151,7 +159,7 @@ export class PspEventLoop {
       void this.processOne(event).finally(() => {
         this.inflight--;
         this.pump();
-        if (this.full && this.queue.length < this.concurrency) {
+        if (this.full && this.queue.length < PSP_EVENT_MAX_QUEUED / 2) {
           this.full = false;
           this.wake();
         }
