@@ -433,6 +433,62 @@ async function checkFeesFollowedUp(cluster: Cluster): Promise<CheckResult> {
   };
 }
 
+/**
+ * How long the backlog check waits for PSP events still queued at the end (CHAOS_PSP_BACKLOG_GRACE_MS): an event
+ * whose worker was killed waits for its lease to end (a minute), one whose processing failed while the database
+ * was down waits for its first retry (a minute) — both are the backlog draining, not growing.
+ */
+const PSP_BACKLOG_GRACE_MS = Number.parseInt(process.env.CHAOS_PSP_BACKLOG_GRACE_MS ?? '', 10) || 150_000;
+
+interface BacklogRow {
+  event_id: string;
+  event_type: string;
+  attempts: number;
+  last_error: string | null;
+  due_in_s: number | null;
+}
+
+async function pspBacklog(cluster: Cluster): Promise<BacklogRow[]> {
+  const result = await cluster.pool.query<BacklogRow>(
+    `SELECT event_id, event_type, attempts, last_error,
+            round(extract(epoch FROM next_attempt_at - now()))::int AS due_in_s
+       FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL ORDER BY id LIMIT 50`,
+  );
+  return result.rows;
+}
+
+/**
+ * PSP events are processed faster than they arrive (issue 17): once every order is final and the money-back phase
+ * is over, no stored event is left unprocessed (and none was dead-lettered). Events held by a lease or a retry
+ * delay that a kill left behind are waited for, at most PSP_BACKLOG_GRACE_MS; the backlog when the orders became
+ * final is in the detail.
+ */
+export async function checkPspEventBacklog(cluster: Cluster, whenSettled: number): Promise<CheckResult> {
+  const started = Date.now();
+  let left = await pspBacklog(cluster);
+  while (left.length > 0 && Date.now() - started < PSP_BACKLOG_GRACE_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    left = await pspBacklog(cluster);
+  }
+  const dead = await cluster.pool.query<{ n: number; total: number }>(
+    `SELECT count(dead_lettered_at)::int AS n, count(*)::int AS total FROM payins.psp_events`,
+  );
+  const violations = left.map(
+    (row) =>
+      `${row.event_id} (${row.event_type}) unprocessed: ${row.attempts} attempt(s)` +
+      `${row.due_in_s === null ? '' : `, due in ${row.due_in_s} s`}${row.last_error ? `, last error: ${row.last_error}` : ''}`,
+  );
+  const deadLettered = dead.rows[0]?.n ?? 0;
+  if (deadLettered > 0) violations.push(`${deadLettered} PSP event(s) dead-lettered`);
+  return {
+    name: 'no PSP-event backlog once every order is final',
+    violations,
+    detail:
+      `${dead.rows[0]?.total ?? 0} events stored; ${whenSettled} queued when every order was final, ` +
+      `${left.length === 0 ? `none left at the end (waited ${((Date.now() - started) / 1000).toFixed(1)} s)` : `${left.length}+ left after ${PSP_BACKLOG_GRACE_MS / 1000} s`}`,
+  };
+}
+
 export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
   const orders = await loadOrders(input.cluster);
   const intents = await loadIntents(input.cluster);

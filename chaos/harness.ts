@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
-import { runChecks, type CheckResult } from './checks.ts';
+import { checkPspEventBacklog, runChecks, type CheckResult } from './checks.ts';
 import { runMoneyBackChecks, settleMoneyBack } from './checks-moneyback.ts';
 import {
   driveCheckout,
@@ -280,7 +280,8 @@ function faultCounter(): { onOutput: (chunk: string) => void; counts: Record<str
  */
 const REVIEW_GRACE_MS = 20_000;
 
-async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) => void): Promise<void> {
+/** Waits until every order is final (see below); returns how many PSP events were still queued at that moment. */
+async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) => void): Promise<number> {
   let lastReport = 0;
   let reviewDeadlineMs: number | undefined;
   for (;;) {
@@ -297,7 +298,7 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
                                      AND (pi.data->'metadata'->>'payment_order_id' = o.payment_order_id
                                           OR pi.data->'metadata'->>'checkout_id' = o.checkout_id))) AS open,
               (SELECT count(*) FROM payins.payment_order WHERE payment_order_status NOT IN ('SUCCESS', 'FAILED')) AS review,
-              (SELECT count(*) FROM payins.psp_events WHERE processed_at IS NULL) AS undelivered,
+              (SELECT count(*) FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL) AS undelivered,
               (SELECT count(*) FROM payins.psp_fee_pending WHERE gave_up_at IS NULL) AS fees`,
     );
     const row = result.rows[0];
@@ -308,7 +309,7 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
     // ledger's PSP clearing is whole before the checks compare it with the report.
     const feesPending = Number(row?.fees ?? 0);
     // Orders final is what "settled" means; PSP events still queued (duplicates, late ones for final orders)
-    // change nothing more, so they are reported, not waited for.
+    // change nothing more, so they are reported here and checked at the end (checkPspEventBacklog).
     if (open === 0 && notFinal > 0) reviewDeadlineMs ??= Math.min(deadlineMs, Date.now() + REVIEW_GRACE_MS);
     const ordersSettled = open === 0 && (notFinal === 0 || Date.now() > (reviewDeadlineMs ?? 0));
     if (ordersSettled && feesPending === 0) {
@@ -316,13 +317,13 @@ async function settle(cluster: Cluster, deadlineMs: number, log: (line: string) 
         log(
           `settled: ${notFinal} orders pending in review at the PSP, ${unprocessed} PSP events still queued`,
         );
-      return;
+      return unprocessed;
     }
     if (Date.now() > deadlineMs) {
       log(
         `settle: time is up with ${notFinal} orders not final (${open} not in review), ${unprocessed} PSP events unprocessed, ${feesPending} PSP fees pending`,
       );
-      return;
+      return unprocessed;
     }
     if (Date.now() - lastReport > 5000) {
       log(
@@ -505,7 +506,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
 
     const settleStarted = Date.now();
-    await settle(cluster, settleStarted + options.settleTimeoutMs, log);
+    const pspBacklogWhenSettled = await settle(cluster, settleStarted + options.settleTimeoutMs, log);
     const settleMs = Date.now() - settleStarted;
     const moneyBackStarted = Date.now();
     if (options.moneyBackWebhookDrops === false)
@@ -543,6 +544,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       })),
     );
     checks.push(rideThrough(cluster.processes(), dbKills.length));
+    checks.push(await checkPspEventBacklog(cluster, pspBacklogWhenSettled));
     const webhookFaults = await cluster.pool.query<{
       dropped: string;
       duplicated: string;

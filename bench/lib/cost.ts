@@ -143,9 +143,10 @@ export class CostMeter {
     };
   }
 
-  async snapshot(): Promise<CostSnapshot> {
+  /** `settleMs`: how long to let the backends' counters land first (0 to read the CPU times now). */
+  async snapshot(settleMs = 1_100): Promise<CostSnapshot> {
     // Backends publish their counters when idle, at most once a second: let the last ones land.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
     const ticks: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids)) ticks[name] = processTicks(pid());
     const postmaster = this.postmasterPid();

@@ -32,7 +32,7 @@ async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<voi
   createPaymentRoute(app, payins, ensureJobs);
   payinReadRoutes(app, payins);
   payinListRoutes(app, payins);
-  registerWebhookRoute(app, payins, ensureJobs);
+  registerWebhookRoute(app, payins);
 }
 
 /** Starts pg-boss for the pay-ins on first use (and releases it when the app closes); returns the starter. */

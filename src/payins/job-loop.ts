@@ -2,14 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../log.ts';
 import { connectionStringOf } from '../jobs/queue.ts';
 import { claimOrders, executeClaimed, type Claim } from './executor.ts';
-import { processPspEventRecordingFailure } from './psp-events.ts';
-import {
-  EXECUTE_CHANNEL,
-  EXECUTE_QUEUE,
-  PSP_EVENT_CHANNEL,
-  PSP_EVENT_QUEUE,
-  type PayinsRuntime,
-} from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 
 /** At most this many jobs are taken (and orders claimed in one transaction) at once. */
 const MAX_BATCH = 32;
@@ -241,25 +234,3 @@ export function executeLoop(runtime: PayinsRuntime, inHand: Map<string, string>)
 interface ExecuteJob {
   paymentOrderId: string;
 }
-
-/** PSP events: each stored event processed on its own (its own transaction), many at a time. */
-export function pspEventLoop(runtime: PayinsRuntime): JobLoop<{ eventRowId: string }> {
-  return new JobLoop<{ eventRowId: string }>(runtime, {
-    name: 'payins-psp-event',
-    queue: PSP_EVENT_QUEUE,
-    channel: PSP_EVENT_CHANNEL,
-    concurrency: PSP_EVENT_CONCURRENCY,
-    prepare: async (jobs) =>
-      new Map(
-        jobs.map((job) => [
-          job.id,
-          async () => {
-            await processPspEventRecordingFailure(runtime, BigInt(job.data.eventRowId));
-          },
-        ]),
-      ),
-  });
-}
-
-/** PSP events processed at once per worker process. */
-const PSP_EVENT_CONCURRENCY = 16;

@@ -9,22 +9,20 @@ import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.
 import type { StoredPspEvent } from './ports.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
-import { getPspEvent, insertPspEvent, markPspEventProcessed, unprocessedPspEvents } from './work-store.ts';
+import { anyDuePspEvent, getPspEvent, insertPspEvent, markPspEventProcessed } from './work-store.ts';
+import { claimPspEventBatch } from './psp-event-batch.ts';
 import { notifyAfterCommit } from '../db/notify.ts';
 
 /**
- * Stores a verified PSP event once (unique on the PSP's event id) and enqueues its processing, in one transaction.
- * Returns false for a duplicate, which is acknowledged and otherwise ignored.
+ * Stores a verified PSP event once (unique on the PSP's event id), in one statement: the events table is the
+ * queue (psp-event-batch.ts), so nothing else is written. The workers' loops are woken once it has committed (they
+ * also poll). Returns false for a duplicate, which is acknowledged and otherwise ignored.
  */
 export async function recordPspEvent(runtime: PayinsRuntime, psp: string, event: PspEvent): Promise<boolean> {
-  return await withTransaction(runtime.ctx.pool, async (client) => {
-    const id = await insertPspEvent(client, psp, event);
-    if (id === undefined) return false;
-    await runtime.jobs.send(client, PSP_EVENT_QUEUE, { eventRowId: id.toString() });
-    // Wakes the workers' PSP event loops once this has committed (they also poll).
-    await notifyAfterCommit(client, PSP_EVENT_CHANNEL);
-    return true;
-  });
+  const id = await insertPspEvent(runtime.ctx.pool, psp, event);
+  if (id === undefined) return false;
+  await notifyAfterCommit(runtime.ctx.pool, PSP_EVENT_CHANNEL);
+  return true;
 }
 
 /** What an event says, for which subject: a hosted session (the whole checkout) or one saved-method order. */
@@ -65,12 +63,25 @@ async function dispatchOther(
 }
 
 /**
+ * An event as a batch read it (under its row lock, unprocessed then), so that processing it needs no read before
+ * its transaction; the transaction still locks the row and checks that it is unprocessed.
+ */
+export interface KnownPspEvent {
+  type: string;
+  object: Record<string, unknown>;
+}
+
+/**
  * Processes one stored event (the worker's job). The outcome and `processed_at` commit with the status changes;
  * a duplicate or out-of-order event changes nothing more, because the state machine never moves backwards.
  */
-export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint): Promise<string> {
+export async function processPspEvent(
+  runtime: PayinsRuntime,
+  eventRowId: bigint,
+  known?: KnownPspEvent,
+): Promise<string> {
   const deps = transitionDeps(runtime);
-  const fee = await feeOfEvent(runtime, eventRowId);
+  const fee = await feeOfEvent(runtime, eventRowId, known);
   return await withTransaction(runtime.ctx.pool, async (client: PoolClient) => {
     const row = await getPspEvent(client, eventRowId, { forUpdate: true });
     if (!row) return 'not_found';
@@ -119,10 +130,15 @@ export async function processPspEvent(runtime: PayinsRuntime, eventRowId: bigint
 async function feeOfEvent(
   runtime: PayinsRuntime,
   eventRowId: bigint,
+  known: KnownPspEvent | undefined,
 ): Promise<FeeLookup & { subject?: FeeSubject }> {
-  const row = await getPspEvent(runtime.ctx.pool, eventRowId);
-  if (!row || row.processed_at !== null) return { kind: 'none' };
-  const meaning = meaningFor(runtime, row.event_type, row.payload.object ?? {});
+  let event = known;
+  if (event === undefined) {
+    const row = await getPspEvent(runtime.ctx.pool, eventRowId);
+    if (!row || row.processed_at !== null) return { kind: 'none' };
+    event = { type: row.event_type, object: row.payload.object ?? {} };
+  }
+  const meaning = meaningFor(runtime, event.type, event.object);
   if (meaning.subject === 'none' || meaning.outcome.kind !== 'succeeded') return { kind: 'none' };
   if (meaning.outcome.fee !== undefined) return { kind: 'fee', fee: meaning.outcome.fee };
   const subject: FeeSubject =
@@ -140,33 +156,50 @@ function withFee(meaning: EventMeaning, found: FeeLookup & { subject?: FeeSubjec
   return meaning;
 }
 
-/** Events stored but not processed (a lost job, a crash): picked up by the background loop. */
+/**
+ * The background sweep's step (the worker's tick): one batch of events stored at least `olderThanMs` ago and still
+ * due — which the PSP event loop would normally have taken long before — then each event of it that has work
+ * processed on its own. One event that cannot be processed is logged, counted and, after its attempts,
+ * dead-lettered; the rest go on. Returns how many events the batch took.
+ */
 export async function processPendingEvents(
   runtime: PayinsRuntime,
   olderThanMs: number,
   limit = 100,
 ): Promise<number> {
-  const due = await unprocessedPspEvents(runtime.ctx.pool, olderThanMs, limit);
-  // One event that cannot be processed is logged, counted and, after its attempts, dead-lettered; the rest go on.
+  if (!(await anyDuePspEvent(runtime.ctx.pool, olderThanMs))) return 0;
+  const guard = loopGuard(runtime.ctx);
+  const batch = await claimPspEventBatch(runtime, guard, {
+    limit,
+    leaseMs: PSP_EVENT_LEASE_MS,
+    olderThanMs,
+  });
   await forEachIsolated(
-    loopGuard(runtime.ctx),
+    guard,
     'psp_events',
-    due,
-    (id) => ({ eventRowId: id.toString() }),
-    async (id) => {
-      await processPspEventRecordingFailure(runtime, id);
+    batch.work,
+    (event) => ({ eventRowId: event.id.toString() }),
+    async (event) => {
+      await processPspEventRecordingFailure(runtime, event.id, event);
     },
   );
-  return due.length;
+  return batch.claimed;
 }
+
+/**
+ * How long events taken for processing on their own are kept from other workers: far longer than processing one
+ * takes (a fee look-up at the PSP included); a worker killed meanwhile leaves them due again after it.
+ */
+export const PSP_EVENT_LEASE_MS = 60_000;
 
 /** `processPspEvent`, with a failure recorded on the event (and dead-lettered after its attempts), then rethrown. */
 export async function processPspEventRecordingFailure(
   runtime: PayinsRuntime,
   eventRowId: bigint,
+  known?: KnownPspEvent,
 ): Promise<string> {
   try {
-    return await processPspEvent(runtime, eventRowId);
+    return await processPspEvent(runtime, eventRowId, known);
   } catch (error) {
     const failure = await recordPspEventFailure(runtime.ctx.pool, PSP_EVENT_QUEUE, eventRowId, error);
     if (failure.letter) {

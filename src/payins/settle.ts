@@ -93,7 +93,8 @@ export function outcomeFromSession(session: HostedSession): PspOutcome {
   }
 }
 
-function eventOf(outcome: PspOutcome): { event: OrderEvent; facts: EventFacts } {
+/** The order event a PSP outcome is, with the facts it carries. */
+export function eventOf(outcome: PspOutcome): { event: OrderEvent; facts: EventFacts } {
   switch (outcome.kind) {
     case 'succeeded':
       return {

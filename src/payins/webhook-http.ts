@@ -20,13 +20,9 @@ import type { PayinsRuntime } from './runtime.ts';
 /**
  * `POST /v1/webhooks/psp/stripe`: no API key — the PSP's signature over the raw body is the authentication. A
  * missing, wrong or stale signature gets 400 and nothing is stored; a verified event is stored once and answered
- * at once, and a worker acts on it.
+ * at once (one statement: the events table is the workers' queue), and a worker acts on it.
  */
-export function registerWebhookRoute(
-  app: App,
-  runtime: PayinsRuntime,
-  ensureJobs: () => Promise<void>,
-): void {
+export function registerWebhookRoute(app: App, runtime: PayinsRuntime): void {
   app.post('/v1/webhooks/psp/stripe', WEBHOOK_ROUTE, async (request, reply) => {
     const raw = request.rawBody;
     const signature = request.headers['stripe-signature'];
@@ -39,7 +35,6 @@ export function registerWebhookRoute(
       request.log.warn({ err: error }, 'webhook refused: signature missing, wrong or stale');
       throw new AppError('webhook_signature_invalid', 'the webhook signature is missing, wrong or too old');
     }
-    await ensureJobs();
     const stored = await recordPspEvent(runtime, 'stripe', event);
     return reply.code(200).send({ received: true, duplicate: !stored });
   });

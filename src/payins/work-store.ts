@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { ORDER_COLUMNS, toOrder } from './store.ts';
+import type { OrderStatus } from './state-machine.ts';
 import type { PaymentOrder } from './types.ts';
 
 /**
@@ -293,19 +294,115 @@ export async function markPspEventProcessed(db: Queryable, id: bigint, outcome: 
   ]);
 }
 
-/** Events stored but not processed for `olderThanMs` (a lost job, a crash), oldest first. */
-export async function unprocessedPspEvents(
+/** A stored event taken for processing: what its classification needs, read with its row lock. */
+export interface ClaimedPspEvent {
+  id: bigint;
+  event_id: string;
+  event_type: string;
+  object: Record<string, unknown> | null;
+  attempts: number;
+}
+
+/**
+ * Locks up to `limit` events due for processing, oldest first, for the caller's transaction, skipping those another
+ * transaction holds (`FOR UPDATE SKIP LOCKED`: two workers never take the same event). Due: not processed, not
+ * dead-lettered, not waiting for a retry or held by another worker's lease (`next_attempt_at` in the future), and
+ * stored at least `olderThanMs` ago (0: any).
+ */
+export async function lockDuePspEvents(
   db: Queryable,
-  olderThanMs: number,
   limit: number,
-): Promise<bigint[]> {
-  const due = await db.query<{ id: bigint }>(
-    `SELECT id FROM payins.psp_events WHERE processed_at IS NULL AND dead_lettered_at IS NULL
-       AND received_at < now() - $1 * interval '1 millisecond' AND coalesce(next_attempt_at <= now(), true)
-     ORDER BY id LIMIT $2`,
-    [olderThanMs, limit],
+  olderThanMs = 0,
+): Promise<ClaimedPspEvent[]> {
+  const due = await db.query<ClaimedPspEvent>(
+    `SELECT id, event_id, event_type, payload -> 'object' AS object, attempts FROM payins.psp_events
+      WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
+        AND ($2::float8 = 0 OR received_at < now() - $2::float8 * interval '1 millisecond')
+      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit, olderThanMs],
   );
-  return due.rows.map((row) => row.id);
+  return due.rows;
+}
+
+/** Whether any event stored at least `olderThanMs` ago is due (one read, no transaction: the sweep's look first). */
+export async function anyDuePspEvent(db: Queryable, olderThanMs: number): Promise<boolean> {
+  const due = await db.query(
+    `SELECT 1 FROM payins.psp_events
+      WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
+        AND received_at < now() - $1::float8 * interval '1 millisecond'
+      LIMIT 1`,
+    [olderThanMs],
+  );
+  return (due.rowCount ?? 0) > 0;
+}
+
+/** Marks many events processed, each with its outcome, in one statement (in the caller's transaction). */
+export async function markPspEventsProcessed(
+  db: Queryable,
+  done: ReadonlyArray<{ id: bigint; outcome: string }>,
+): Promise<number> {
+  const updated = await db.query(
+    `UPDATE payins.psp_events e SET processed_at = now(), outcome = d.outcome
+       FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome)
+      WHERE e.id = d.id AND e.processed_at IS NULL`,
+    [done.map((item) => item.id), done.map((item) => item.outcome)],
+  );
+  return updated.rowCount ?? 0;
+}
+
+/**
+ * Holds events for this worker for `leaseMs` (their `next_attempt_at`), so that no other worker takes them while
+ * they wait for their own transactions; one whose worker died is due again when its lease ends.
+ */
+export async function leasePspEvents(db: Queryable, ids: readonly bigint[], leaseMs: number): Promise<void> {
+  await db.query(
+    `UPDATE payins.psp_events SET next_attempt_at = now() + $2::float8 * interval '1 millisecond'
+      WHERE id = ANY($1::bigint[]) AND processed_at IS NULL AND dead_lettered_at IS NULL`,
+    [ids, leaseMs],
+  );
+}
+
+/** Gives leased events back (a stopping worker): due again at once. */
+export async function releasePspEventLeases(db: Queryable, ids: readonly bigint[]): Promise<void> {
+  await db.query(
+    `UPDATE payins.psp_events SET next_attempt_at = NULL
+      WHERE id = ANY($1::bigint[]) AND processed_at IS NULL AND dead_lettered_at IS NULL`,
+    [ids],
+  );
+}
+
+/** The status of each of these orders, by id (absent: no such order). */
+export async function orderStatusesOf(
+  db: Queryable,
+  paymentOrderIds: readonly string[],
+): Promise<Map<string, OrderStatus>> {
+  if (paymentOrderIds.length === 0) return new Map();
+  const found = await db.query<{ payment_order_id: string; payment_order_status: OrderStatus }>(
+    `SELECT payment_order_id, payment_order_status FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])`,
+    [paymentOrderIds],
+  );
+  return new Map(found.rows.map((row) => [row.payment_order_id, row.payment_order_status]));
+}
+
+/** The statuses of the orders of the checkout of each of these PSP sessions, by session id (absent: none). */
+export async function sessionOrderStatusesOf(
+  db: Queryable,
+  sessionIds: readonly string[],
+): Promise<Map<string, OrderStatus[]>> {
+  if (sessionIds.length === 0) return new Map();
+  const found = await db.query<{ psp_session_id: string; payment_order_status: OrderStatus }>(
+    `SELECT e.psp_session_id, o.payment_order_status
+       FROM payins.payment_event e JOIN payins.payment_order o ON o.checkout_id = e.checkout_id
+      WHERE e.psp_session_id = ANY($1::text[])`,
+    [sessionIds],
+  );
+  const bySession = new Map<string, OrderStatus[]>();
+  for (const row of found.rows)
+    bySession.set(row.psp_session_id, [
+      ...(bySession.get(row.psp_session_id) ?? []),
+      row.payment_order_status,
+    ]);
+  return bySession;
 }
 
 /**

@@ -3,7 +3,8 @@ import { withTransaction } from '../db/tx.ts';
 import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
-import { executeLoop, pspEventLoop, type JobLoop } from './job-loop.ts';
+import { executeLoop } from './job-loop.ts';
+import { PspEventLoop } from './psp-event-loop.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
@@ -15,7 +16,7 @@ import { markForImmediateExecution } from './work-store.ts';
 import { notifyAfterCommit } from '../db/notify.ts';
 
 /**
- * The pay-in worker of a process: pg-boss workers for order execution and PSP events, and a loop that sweeps
+ * The pay-in worker of a process: loops for order execution and PSP events, and a loop that sweeps
  * stuck orders, polls hosted checkouts, publishes the outbox, and purges expired Idempotency-Keys. Several
  * worker processes may run against one database; every step is safe to run concurrently.
  */
@@ -27,7 +28,7 @@ export function createPayinsWorker(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let loops: JobLoop<object>[] = [];
+  let loops: WorkerLoop[] = [];
   const inHand = new Map<string, string>(); // orders the executors hold, by job id: a stop hands them back
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
   // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
@@ -98,9 +99,21 @@ export function createPayinsWorker(
   };
 }
 
-/** Order execution and PSP events: loops that take their jobs in batches, woken by NOTIFY (job-loop.ts). */
-async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<JobLoop<object>[]> {
-  const loops = [executeLoop(runtime, inHand), pspEventLoop(runtime)];
+/** A loop of the worker: order execution (job-loop.ts), PSP events (psp-event-loop.ts). */
+interface WorkerLoop {
+  start(): Promise<void>;
+  /** Stops taking work. */
+  stop(): Promise<void>;
+  /** Waits for (or records) the work in hand. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Order execution (pg-boss jobs taken in batches) and PSP events (the events table taken in batches): loops woken
+ * by NOTIFY.
+ */
+async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<WorkerLoop[]> {
+  const loops: WorkerLoop[] = [executeLoop(runtime, inHand), new PspEventLoop(runtime)];
   for (const loop of loops) await loop.start();
   return loops;
 }
@@ -108,7 +121,7 @@ async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): 
 /** Stops taking jobs, finishes (or hands back) the orders in hand, and marks the finished jobs complete. */
 async function stopLoops(
   runtime: PayinsRuntime,
-  loops: JobLoop<object>[],
+  loops: WorkerLoop[],
   inHand: Map<string, string>,
 ): Promise<void> {
   for (const loop of loops) await loop.stop();

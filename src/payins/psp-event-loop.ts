@@ -1,0 +1,179 @@
+import pg from 'pg';
+import { connectionStringOf } from '../jobs/queue.ts';
+import { loopGuard, type LoopGuard } from '../jobs/loops.ts';
+import type { Logger } from '../log.ts';
+import { claimPspEventBatch, type LeasedPspEvent } from './psp-event-batch.ts';
+import { PSP_EVENT_LEASE_MS, processPspEventRecordingFailure } from './psp-events.ts';
+import { PSP_EVENT_CHANNEL, type PayinsRuntime } from './runtime.ts';
+import { releasePspEventLeases } from './work-store.ts';
+
+/** Events one batch takes (locks, classifies, marks) at most. */
+export const PSP_EVENT_BATCH = 500;
+/** Events processed on their own at once per worker process (each its own transaction, maybe a PSP call). */
+export const PSP_EVENT_CONCURRENCY = 16;
+/**
+ * Leased events a loop holds at most, waiting for a slot: enough that batches go on marking the events that change
+ * nothing while those with work are processed, few enough that they are all started long before their lease ends.
+ */
+export const PSP_EVENT_MAX_QUEUED = 256;
+
+/**
+ * A worker process's PSP event loop, over the events table itself (no job per event): it takes due events in
+ * batches (psp-event-batch.ts: those that change nothing are marked processed in the batch's transaction), and
+ * processes the batch's other events each in its own transaction, up to `PSP_EVENT_CONCURRENCY` at a time, while
+ * the next batches go on (up to `PSP_EVENT_MAX_QUEUED` leased events waiting). It is woken by
+ * `NOTIFY bursar_payins_psp_event` (sent after the webhook's insert commits), when its queue of leased events runs
+ * low, and every `claimPollMs` (retries that fell due, leases that ended, a lost notification).
+ */
+export class PspEventLoop {
+  private draining = false;
+  private again = false;
+  private stopped = true;
+  /** The last drain stopped because enough leased events were waiting: a finishing one wakes the loop. */
+  private full = false;
+  private inflight = 0;
+  private readonly queue: LeasedPspEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
+  private readonly log: Logger;
+  private readonly guard: LoopGuard;
+
+  constructor(
+    private readonly runtime: PayinsRuntime,
+    private readonly options: { batch?: number; concurrency?: number; leaseMs?: number } = {},
+  ) {
+    this.log = runtime.ctx.log;
+    this.guard = loopGuard(runtime.ctx);
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? PSP_EVENT_CONCURRENCY;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.listen();
+    this.timer = setInterval(() => this.wake(), this.runtime.config.claimPollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Stops taking events; leased events not started yet are given back (due again at once, for any worker). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    const waiting = this.queue.splice(0).map((event) => event.id);
+    if (waiting.length > 0)
+      await releasePspEventLeases(this.runtime.ctx.pool, waiting).catch((error: unknown) =>
+        this.log.warn({ err: error }, 'PSP event loop: giving leases back failed; they end on their own'),
+      );
+  }
+
+  /** Waits for the events being processed to finish. */
+  async flush(): Promise<void> {
+    while (this.inflight > 0 || this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: connectionStringOf(this.runtime.ctx.pool),
+      application_name: 'bursar-payins-psp-event-wakeup',
+    });
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      // Until it is back, the poll still finds the events.
+      setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => this.wake());
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PSP_EVENT_CHANNEL}`);
+    } catch (error) {
+      this.log.warn({ err: error }, 'PSP event loop: LISTEN failed; polling until it is back');
+      retry();
+    }
+  }
+
+  /** Runs a drain now, or right after the one running. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = true;
+    this.drain()
+      .catch((error: unknown) =>
+        this.log.warn({ err: error }, 'PSP event loop: taking events failed; will retry'),
+      )
+      .finally(() => {
+        this.draining = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.options.batch ?? PSP_EVENT_BATCH;
+    for (;;) {
+      if (this.stopped) return;
+      const room = PSP_EVENT_MAX_QUEUED - this.queue.length;
+      if (room <= 0) {
+        this.full = true;
+        return;
+      }
+      const taken = await claimPspEventBatch(this.runtime, this.guard, {
+        limit: batch,
+        leaseMs: this.options.leaseMs ?? PSP_EVENT_LEASE_MS,
+        maxWork: room,
+      });
+      if (this.stopped) {
+        // Stopped meanwhile: the batch's leased events go back at once rather than when their lease ends.
+        const ids = taken.work.map((event) => event.id);
+        if (ids.length > 0) await releasePspEventLeases(this.runtime.ctx.pool, ids);
+        return;
+      }
+      this.queue.push(...taken.work);
+      this.pump();
+      if (taken.claimed < batch) return;
+    }
+  }
+
+  /** Starts leased events on their own, up to the concurrency. */
+  private pump(): void {
+    while (!this.stopped && this.inflight < this.concurrency) {
+      const event = this.queue.shift();
+      if (event === undefined) return;
+      this.inflight++;
+      void this.processOne(event).finally(() => {
+        this.inflight--;
+        this.pump();
+        if (this.full && this.queue.length < PSP_EVENT_MAX_QUEUED / 2) {
+          this.full = false;
+          this.wake();
+        }
+      });
+    }
+  }
+
+  private async processOne(event: LeasedPspEvent): Promise<void> {
+    try {
+      await processPspEventRecordingFailure(this.runtime, event.id, event);
+    } catch (error) {
+      // Recorded on the event (retried after a backoff, dead-lettered after its attempts); the others go on.
+      this.guard.failures.inc({ loop: 'psp_events' });
+      this.log.error({ err: error, loop: 'psp_events', eventRowId: event.id.toString() }, 'PSP event failed');
+    }
+  }
+}
