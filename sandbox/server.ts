@@ -75,6 +75,7 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
     now,
     baseUrl: () => base,
     onCommit: () => dispatcher.wake(),
+    testMethods: new Map(),
   };
 
   const app = Fastify({

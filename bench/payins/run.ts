@@ -3,7 +3,11 @@
  * PSP over HTTP with no added latency — with p50/p99 of the POST and of reaching SUCCESS, beside pgbench's TPC-B
  * on the same PostgreSQL server in the same run, as a ratio.
  *
- *   npx tsx bench/payins/run.ts [--quick]
+ *   npx tsx bench/payins/run.ts [--quick] [--apis N --workers N] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` samples the API, worker and sandbox processes' CPU (bench/payins/cpu-prof-preload.mjs) and stops
+ * them with SIGTERM at the end, so each writes a V8 CPU profile (`CPU.<pid>.cpuprofile`) into DIR; the log names
+ * the pids. `npx tsx bench/payins/cpu-profile.ts DIR/CPU.<pid>.cpuprofile` prints where a process's CPU went.
  *
  * Layout: one embedded PostgreSQL (durability full: fsync, synchronous_commit, full_page_writes on); Bursar as
  * three processes (`--role api`, `--role worker`, `--role sandbox`); the load from a fourth (bench/lib/load-client.ts).
@@ -308,6 +312,7 @@ async function startBursar(cluster: Cluster, layout: PayinsLayout, log: (line: s
 export async function run(
   options: BenchOptions = {},
   layout: PayinsLayout = { apis: 1, workers: 1 },
+  cpuProfileDir?: string,
 ): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const s = settings(options.quick === true);
@@ -318,6 +323,12 @@ export async function run(
     env: {
       BURSAR_PAYINS_WORKER_CONCURRENCY: String(s.workerConcurrency),
       SANDBOX_AUTOMATIC_PAYOUTS: 'false',
+      ...(cpuProfileDir === undefined
+        ? {}
+        : {
+            NODE_OPTIONS: `--import ${pathToFileURL(path.join(import.meta.dirname, 'cpu-prof-preload.mjs')).href}`,
+            BENCH_CPU_PROF_DIR: path.resolve(cpuProfileDir),
+          }),
     },
     pgSettings: PG_STAT_SETTINGS,
     log,
@@ -377,6 +388,8 @@ export async function run(
       await meter.close();
     }
   } finally {
+    // A profiled process writes its profile when it exits by itself: ask each to stop before the cluster kills it.
+    if (cpuProfileDir !== undefined) await Promise.all(cluster.processes().map((proc) => proc.stop()));
     await cluster.stop();
   }
   return rows;
@@ -397,6 +410,11 @@ async function warmUp(bench: Bench, runId: string): Promise<void> {
   await waitSettled(bench.cluster, `b${runId}w_`, 0);
 }
 
+function stringArg(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
 function layoutArg(name: string): number {
   const index = process.argv.indexOf(name);
   const value = index >= 0 ? Number.parseInt(process.argv[index + 1] ?? '', 10) : 1;
@@ -407,6 +425,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.reso
   run(
     { quick: process.argv.includes('--quick') },
     { apis: layoutArg('--apis'), workers: layoutArg('--workers') },
+    stringArg('--cpu-prof'),
   )
     .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
     .catch((error: unknown) => {
