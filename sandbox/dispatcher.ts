@@ -240,7 +240,11 @@ export class WebhookDispatcher {
       const status = await this.post(delivery.url, delivery.payload, signature, controller.signal);
       return { delivery, status, error: undefined };
     } catch (caught) {
-      return { delivery, status: undefined, error: caught instanceof Error ? caught.message : String(caught) };
+      return {
+        delivery,
+        status: undefined,
+        error: caught instanceof Error ? caught.message : String(caught),
+      };
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);

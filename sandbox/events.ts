@@ -8,7 +8,9 @@ import type { Faults } from './faults.ts';
 /** No webhook fault is configured: every destination gets one delivery, due at once. */
 function noWebhookFaults(faults: Faults): boolean {
   const hooks = faults.webhooks;
-  return !(hooks.dropRate ?? 0) && !(hooks.duplicateRate ?? 0) && !(hooks.delayMs ?? 0) && hooks.reorder !== true;
+  return (
+    !(hooks.dropRate ?? 0) && !(hooks.duplicateRate ?? 0) && !(hooks.delayMs ?? 0) && hooks.reorder !== true
+  );
 }
 
 interface Destination {
@@ -66,7 +68,12 @@ export async function emitEvent(
     if (ctx.db instanceof BufferedWrites) {
       const base = { eventId: id, eventType: type, destination: destination.id, url: destination.url };
       if (fate.copies === 0)
-        ctx.db.deliver({ ...base, secret: destination.secret, status: 'dropped', nextAttemptAt: new Date(wallNowMs) });
+        ctx.db.deliver({
+          ...base,
+          secret: destination.secret,
+          status: 'dropped',
+          nextAttemptAt: new Date(wallNowMs),
+        });
       for (const delayMs of fate.copies === 0 ? [] : fate.delaysMs)
         ctx.db.deliver({
           ...base,

@@ -45,7 +45,10 @@ function top(map: Map<string, number>, total: number, count: number): string[] {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([key, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`);
+    .map(
+      ([key, us]) =>
+        `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`,
+    );
 }
 
 export function summarize(profile: Profile, afterMs: number, count: number): string {
@@ -71,7 +74,11 @@ export function summarize(profile: Profile, afterMs: number, count: number): str
     }
     total += delta;
     add(selfByModule, moduleOf(url, functionName), delta);
-    add(selfByFunction, `${functionName || '(anonymous)'} ${moduleOf(url, functionName)}:${lineNumber + 1}`, delta);
+    add(
+      selfByFunction,
+      `${functionName || '(anonymous)'} ${moduleOf(url, functionName)}:${lineNumber + 1}`,
+      delta,
+    );
     // Inclusive: every distinct frame on the stack, once.
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
