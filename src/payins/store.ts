@@ -61,9 +61,9 @@ export const CHECKOUT_COLUMNS = `checkout_id, api_key_id, buyer_info, seller_inf
 
 /** The checkout's columns as `c_<column>` (beside an order's own in one row). */
 const CHECKOUT_COLUMN_NAMES = CHECKOUT_COLUMNS.split(',').map((column) => column.trim());
-const PREFIXED_CHECKOUT_COLUMNS = CHECKOUT_COLUMN_NAMES.map((column) => `c.${column} AS c_${column}`).join(
-  ', ',
-);
+export const PREFIXED_CHECKOUT_COLUMNS = CHECKOUT_COLUMN_NAMES.map(
+  (column) => `c.${column} AS c_${column}`,
+).join(', ');
 
 function toStatus(value: string): OrderStatus {
   if (!isOrderStatus(value)) throw new Error(`unknown payment order status ${value} in the database`);
@@ -163,6 +163,15 @@ SELECT ${ORDER_COLUMNS.split(',')
   .join(', ')}, ${PREFIXED_CHECKOUT_COLUMNS}
   FROM orders o CROSS JOIN checkout c ORDER BY o.position`;
 
+/** A checkout read beside an order in one row (`PREFIXED_CHECKOUT_COLUMNS`). */
+export function checkoutFromPrefixed(row: Record<string, unknown>): Checkout {
+  return toCheckout(
+    Object.fromEntries(
+      CHECKOUT_COLUMN_NAMES.map((column) => [column, row[`c_${column}`]]),
+    ) as unknown as CheckoutRow,
+  );
+}
+
 export async function insertCheckout(
   db: Queryable,
   request: CheckoutRequest,
@@ -203,10 +212,7 @@ export async function insertCheckout(
   }
   const first = rows[0];
   if (first === undefined) throw new Error(`checkout ${request.checkoutId} was not inserted`);
-  const checkoutRow = Object.fromEntries(
-    CHECKOUT_COLUMN_NAMES.map((column) => [column, first[`c_${column}`]]),
-  ) as unknown as CheckoutRow;
-  return { checkout: toCheckout(checkoutRow), orders: rows.map(toOrder) };
+  return { checkout: checkoutFromPrefixed(first), orders: rows.map(toOrder) };
 }
 
 /** A duplicate checkout or order id (unique violation) as the 409 that names it; any other error as it is. */
