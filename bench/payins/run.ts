@@ -138,7 +138,64 @@ interface PhaseSpec {
   ordersPerCheckout: number;
 }
 
+/**
+ * Samples what Bursar's database sessions are waiting on (pg_stat_activity's wait events, and the lock waits'
+ * lock types) every 100 ms during a phase: a serialization point shows up as one wait that dominates.
+ */
+class WaitSampler {
+  private counts = new Map<string, number>();
+  private samples = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly database: string,
+  ) {}
+
+  start(): void {
+    this.counts.clear();
+    this.samples = 0;
+    this.timer = setInterval(() => void this.sample(), 100);
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const result = await this.pool.query<{ what: string; n: string }>(
+        `SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') ||
+                coalesce(' ' || l.locktype || coalesce(' ' || c.relname, ''), '') ||
+                ' [' || coalesce(nullif(a.application_name, ''), '?') || ']' AS what, count(*) AS n
+           FROM pg_stat_activity a
+           LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+           LEFT JOIN pg_class c ON c.oid = l.relation
+          WHERE a.datname = $1 AND a.state = 'active' AND a.pid <> pg_backend_pid()
+          GROUP BY 1`,
+        [this.database],
+      );
+      this.samples++;
+      for (const row of result.rows)
+        this.counts.set(row.what, (this.counts.get(row.what) ?? 0) + Number(row.n));
+    } catch {
+      // A sample missed is no matter.
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The active sessions by what they were doing, averaged over the samples. */
+  stop(): string[] {
+    if (this.timer) clearInterval(this.timer);
+    return [...this.counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([what, n]) => `${(n / Math.max(1, this.samples)).toFixed(2).padStart(7)}  ${what}`);
+  }
+}
+
 interface Bench {
+  waits: WaitSampler;
   cluster: Cluster;
   apiUrls: string[];
   rss: RssSampler;
@@ -176,6 +233,7 @@ async function phase(
   const prefix = `b${spec.runId}_`;
   await bench.meter.resetStatements();
   const before = await bench.meter.snapshot();
+  bench.waits.start();
   const load = await runLoad({
     baseUrls: bench.apiUrls,
     method: 'POST',
@@ -204,6 +262,9 @@ async function phase(
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
   const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
+  log(
+    `  database sessions by wait (average active, sampled every 100 ms):\n${bench.waits.stop().join('\n')}`,
+  );
   log(
     `  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
   );
@@ -345,7 +406,9 @@ export async function run(
       new URL(cluster.databaseUrl).pathname.slice(1),
     );
     if (!(await meter.enableStatements())) log('pg_stat_statements unavailable: no statement counts');
+    const waitPool = new pg.Pool({ connectionString: cluster.adminUrl(), max: 1 });
     const bench: Bench = {
+      waits: new WaitSampler(waitPool, new URL(cluster.databaseUrl).pathname.slice(1)),
       cluster,
       apiUrls,
       rss,
@@ -386,6 +449,7 @@ export async function run(
     } finally {
       rss.stop();
       await meter.close();
+      await waitPool.end();
     }
   } finally {
     // A profiled process writes its profile when it exits by itself: ask each to stop before the cluster kills it.
