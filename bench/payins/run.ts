@@ -21,7 +21,7 @@ import pg from 'pg';
 import { freePort } from '../../src/db/embedded.ts';
 import { startCluster, type Cluster } from '../../chaos/cluster.ts';
 import fs from 'node:fs';
-import { CostMeter, costExtra, PG_STAT_SETTINGS } from '../lib/cost.ts';
+import { CostMeter, costExtra, PG_STAT_SETTINGS, type CostSnapshot } from '../lib/cost.ts';
 import { runLoad, type LoadResult } from '../lib/load.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import { latencySummary, RssSampler } from '../lib/stats.ts';
@@ -165,11 +165,14 @@ class WaitSampler {
     try {
       const result = await this.pool.query<{ what: string; n: string }>(
         `SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') ||
-                coalesce(' ' || l.locktype || coalesce(' ' || c.relname, ''), '') ||
-                ' [' || coalesce(nullif(a.application_name, ''), '?') || ']' AS what, count(*) AS n
+                ' [' || coalesce(nullif(a.application_name, ''), '?') || ']' ||
+                CASE WHEN a.wait_event_type = 'Lock' THEN
+                  ' ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 70) || ' <- ' ||
+                  coalesce((SELECT left(regexp_replace(b.query, '\\s+', ' ', 'g'), 70) || ' (' || b.state || ')'
+                              FROM pg_stat_activity b WHERE b.pid = (pg_blocking_pids(a.pid))[1]), '?')
+                ELSE '' END AS what,
+                count(*) AS n
            FROM pg_stat_activity a
-           LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
-           LEFT JOIN pg_class c ON c.oid = l.relation
           WHERE a.datname = $1 AND a.state = 'active' AND a.pid <> pg_backend_pid()
           GROUP BY 1`,
         [this.database],
@@ -194,7 +197,72 @@ class WaitSampler {
   }
 }
 
+/** What the processes cost per second with no checkout at all (their loops and pollers), measured after warm-up. */
+interface IdleRate {
+  /** CPU ticks per second, by process (and `postgres`). */
+  ticksPerSec: Record<string, number>;
+  statementsPerSec: number;
+  commitsPerSec: number;
+}
+
+const IDLE_WINDOW_MS = 10_000;
+
+async function measureIdle(meter: CostMeter, log: (line: string) => void): Promise<IdleRate> {
+  await meter.resetStatements();
+  const before = await meter.snapshot();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+  const after = await meter.snapshot();
+  const seconds = (after.atMs - before.atMs) / 1000;
+  const ticksPerSec: Record<string, number> = {};
+  for (const name of Object.keys(after.ticks))
+    ticksPerSec[name] = ((after.ticks[name] ?? 0) - (before.ticks[name] ?? 0)) / seconds;
+  const idle = {
+    ticksPerSec,
+    statementsPerSec: ((after.db.statements ?? 0) - (before.db.statements ?? 0)) / seconds,
+    commitsPerSec: (after.db.commits - before.db.commits) / seconds,
+  };
+  log(
+    `idle (no checkouts, ${Math.round(seconds)} s): CPU ms/s ${Object.entries(ticksPerSec)
+      .map(([name, ticks]) => `${name} ${(ticks * 10).toFixed(1)}`)
+      .join(
+        ', ',
+      )}; statements/s ${idle.statementsPerSec.toFixed(1)}; commits/s ${idle.commitsPerSec.toFixed(1)}`,
+  );
+  return idle;
+}
+
+/**
+ * The cost per checkout net of what the processes spend anyway while idle (their rate times the phase's length):
+ * the part that is each checkout's own work, less sensitive to how long a loaded machine stretched the phase.
+ */
+function netOfIdle(
+  idle: IdleRate,
+  before: CostSnapshot,
+  after: CostSnapshot,
+  units: number,
+): Record<string, number> {
+  const n = Math.max(1, units);
+  const seconds = (after.atMs - before.atMs) / 1000;
+  const net: Record<string, number> = {};
+  let total = 0;
+  for (const name of Object.keys(after.ticks)) {
+    const ticks =
+      (after.ticks[name] ?? 0) - (before.ticks[name] ?? 0) - (idle.ticksPerSec[name] ?? 0) * seconds;
+    net[`cpuMsPerCheckoutNet_${name}`] = Number(((ticks * 10) / n).toFixed(2));
+    total += ticks * 10;
+  }
+  net.cpuMsPerCheckoutNet_total = Number((total / n).toFixed(2));
+  const statements =
+    (after.db.statements ?? 0) - (before.db.statements ?? 0) - idle.statementsPerSec * seconds;
+  net.statementsPerCheckoutNet = Number((statements / n).toFixed(1));
+  net.commitsPerCheckoutNet = Number(
+    ((after.db.commits - before.db.commits - idle.commitsPerSec * seconds) / n).toFixed(1),
+  );
+  return net;
+}
+
 interface Bench {
+  idle: IdleRate | undefined;
   waits: WaitSampler;
   cluster: Cluster;
   apiUrls: string[];
@@ -261,7 +329,9 @@ async function phase(
   );
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
-  const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
+  const after = await bench.meter.snapshot();
+  const cost = bench.meter.perUnit(before, after, created.length);
+  const net = bench.idle === undefined ? {} : netOfIdle(bench.idle, before, after, created.length);
   log(
     `  database sessions by wait (average active, sampled every 100 ms):\n${bench.waits.stop().join('\n')}`,
   );
@@ -301,6 +371,7 @@ async function phase(
       non201: load.completed - created.length,
       loadGenRssMb: load.peakRssMb ?? 0,
       ...costExtra(cost),
+      ...net,
     },
   };
   log(formatRows([row]));
@@ -408,6 +479,7 @@ export async function run(
     if (!(await meter.enableStatements())) log('pg_stat_statements unavailable: no statement counts');
     const waitPool = new pg.Pool({ connectionString: cluster.adminUrl(), max: 1 });
     const bench: Bench = {
+      idle: undefined,
       waits: new WaitSampler(waitPool, new URL(cluster.databaseUrl).pathname.slice(1)),
       cluster,
       apiUrls,
@@ -421,6 +493,7 @@ export async function run(
     };
     try {
       await warmUp(bench, runId);
+      bench.idle = await measureIdle(meter, log);
       const closed = await phase(bench, {
         label: `closed x${s.closedConcurrency}`,
         load: { mode: 'closed', concurrency: s.closedConcurrency },
