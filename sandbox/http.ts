@@ -10,7 +10,7 @@ import type { FaultInjector } from './faults.ts';
 import type { FormObject } from './form.ts';
 import { newId } from './ids.ts';
 import { Params } from './params.ts';
-import { claimIdempotencyKey, getObject, saveIdempotentResponse } from './store.ts';
+import { BufferedWrites, claimIdempotencyKey, getObject, type StoredObject } from './store.ts';
 
 /**
  * The request pipeline every Stripe API route goes through, in Stripe's order: authentication, fault injection,
@@ -41,6 +41,8 @@ export interface SandboxRuntime {
   baseUrl(): string;
   /** Called after a transaction that may have queued webhooks committed. */
   onCommit(): void;
+  /** The fixed test PaymentMethods this server has stored (see `SandboxCtx.testMethods`). */
+  testMethods?: Map<string, StoredObject>;
 }
 
 const KEY_PATTERN = /^sk_test_[A-Za-z0-9_]{1,247}$/;
@@ -241,12 +243,15 @@ export function apiRoute(
         }
         const outcome = await withTransaction(runtime.pool, async (client) => {
           const now = runtime.now();
+          // The request's writes go to the database together at its end (store.ts BufferedWrites).
+          const db = new BufferedWrites(client, runtime.config.webhookTargets);
           const ctx: SandboxCtx = {
-            db: client,
+            db,
             now,
             config: runtime.config,
             baseUrl: runtime.baseUrl(),
             faults: runtime.faults,
+            ...(runtime.testMethods === undefined ? {} : { testMethods: runtime.testMethods }),
           };
           const print = fingerprint(method, path, input);
           if (idempotencyKey !== undefined) {
@@ -284,8 +289,12 @@ export function apiRoute(
           );
           const body = serialize(present(expanded, Math.floor(now.getTime() / 1000)));
           const status = result.status ?? 200;
-          if (idempotencyKey !== undefined)
-            await saveIdempotentResponse(client, keyHash(apiKey), idempotencyKey, status, body);
+          // The objects, events, deliveries and the saved answer: one statement.
+          await db.flush(
+            idempotencyKey === undefined
+              ? {}
+              : { idempotency: { apiKeyHash: keyHash(apiKey), key: idempotencyKey, status, body } },
+          );
           return { replayed: false, status, body };
         });
         runtime.onCommit();

@@ -15,7 +15,7 @@ import {
   type Json,
 } from './objects.ts';
 import { sandboxSettlement } from './fx.ts';
-import { getObject, insertObject, insertObjectIfAbsent, saveObject, type StoredObject } from './store.ts';
+import { ensureObject, getObject, insertObject, saveObject, type StoredObject } from './store.ts';
 import { amountFromWire, amountToWire } from './wire-amount.ts';
 import { refundBehaviourOf, refundStart } from './refunds.ts';
 
@@ -42,28 +42,32 @@ export async function resolvePaymentMethod(
   param = 'payment_method',
 ): Promise<StoredObject> {
   const testNumber = TEST_PAYMENT_METHODS[id];
-  if (testNumber !== undefined) {
-    const card = readCard(testNumber);
-    if (card !== undefined) {
-      const created = unixSeconds(ctx.now);
-      await insertObjectIfAbsent(ctx.db, {
+  const card = testNumber === undefined ? undefined : readCard(testNumber);
+  let found: StoredObject | undefined;
+  if (card !== undefined) {
+    // A fixed test method never changes once stored: this server reads it from the database once.
+    const known = ctx.testMethods?.get(id);
+    if (known !== undefined) return structuredClone(known);
+    const created = unixSeconds(ctx.now);
+    found = await ensureObject(ctx.db, {
+      id,
+      object: 'payment_method',
+      created,
+      data: paymentMethodObject({
         id,
-        object: 'payment_method',
         created,
-        data: paymentMethodObject({
-          id,
-          created,
-          card,
-          expMonth: 12,
-          expYear: ctx.now.getUTCFullYear() + 5,
-          name: null,
-          metadata: {},
-        }),
-        internal: { number: card.number },
-      });
-    }
+        card,
+        expMonth: 12,
+        expYear: ctx.now.getUTCFullYear() + 5,
+        name: null,
+        metadata: {},
+      }),
+      internal: { number: card.number },
+    });
+    if (found !== undefined) ctx.testMethods?.set(id, structuredClone(found));
+  } else {
+    found = await getObject(ctx.db, id, { kind: 'payment_method' });
   }
-  const found = await getObject(ctx.db, id, { kind: 'payment_method' });
   if (found === undefined) throw missingResource('PaymentMethod', id, param);
   return found;
 }

@@ -108,19 +108,21 @@ export function registerPayoutProviderRoutes(app: FastifyInstance, runtime: Sand
     return transferToWire(row);
   });
 
-  const complete = async () => {
-    await pool.query(
-      `UPDATE sandbox.payout_transfers SET status = planned_outcome, event_id = 'evt_po_' || md5(id || planned_outcome),
-         next_attempt_at = $1 WHERE status = 'processing' AND complete_at <= $1`,
-      [runtime.now()],
-    );
-  };
-
+  // One statement a tick: transfers whose time came are paid or returned, and the events due (those just
+  // decided, and retries) are read. The second branch reads the tick's snapshot, where the transfers decided in
+  // `done` are still processing, so none is read twice.
   const deliver = async () => {
     const due = await pool.query<TransferRow>(
-      `SELECT ${COLUMNS} FROM sandbox.payout_transfers
-       WHERE notified_at IS NULL AND status <> 'processing' AND notify_url IS NOT NULL AND next_attempt_at <= $1
-       ORDER BY next_attempt_at LIMIT 50`,
+      `WITH done AS (
+         UPDATE sandbox.payout_transfers SET status = planned_outcome, event_id = 'evt_po_' || md5(id || planned_outcome),
+           next_attempt_at = $1 WHERE status = 'processing' AND complete_at <= $1
+         RETURNING ${COLUMNS}, notified_at, next_attempt_at)
+       SELECT ${COLUMNS} FROM (
+         SELECT ${COLUMNS}, next_attempt_at FROM done WHERE notified_at IS NULL AND notify_url IS NOT NULL
+         UNION ALL
+         SELECT ${COLUMNS}, next_attempt_at FROM sandbox.payout_transfers
+          WHERE notified_at IS NULL AND status <> 'processing' AND notify_url IS NOT NULL AND next_attempt_at <= $1
+       ) due ORDER BY next_attempt_at LIMIT 50`,
       [runtime.now()],
     );
     for (const row of due.rows) {
@@ -164,8 +166,7 @@ export function registerPayoutProviderRoutes(app: FastifyInstance, runtime: Sand
   const loop = () => {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = complete()
-        .then(deliver)
+      running = deliver()
         .catch((error: unknown) => {
           if (!stopped) runtime.log.warn({ err: error }, 'sandbox payout provider: tick failed');
         })

@@ -17,7 +17,7 @@ import { registerHostedPage } from './hosted-page.ts';
 import type { SandboxRuntime } from './http.ts';
 import { migrateSandbox } from './migrate.ts';
 import { registerPayoutProviderRoutes } from './payout-provider.ts';
-import { runScheduledWork } from './scheduler.ts';
+import { FULL_PASS_EVERY_MS, runScheduledWork, scheduledWorkDue } from './scheduler.ts';
 import { readState, writeState } from './store.ts';
 
 export interface SandboxDeps {
@@ -75,6 +75,7 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
     now,
     baseUrl: () => base,
     onCommit: () => dispatcher.wake(),
+    testMethods: new Map(),
   };
 
   const app = Fastify({
@@ -166,10 +167,18 @@ export function createSandboxServer(deps: SandboxDeps): SandboxServer {
   let ticking = false;
   let tickLoop: Promise<void> | undefined;
   let stopTicking: (() => void) | undefined;
+  let lastFullPass = 0;
+  /** The loop's tick: the whole pass when something is due (or now and then), else only the look. */
+  const loopTick = async () => {
+    const full = Date.now() - lastFullPass >= FULL_PASS_EVERY_MS;
+    if (!full && !(await scheduledWorkDue(deps.pool, now(), config.automaticPayouts))) return;
+    await tick();
+    lastFullPass = Date.now();
+  };
   const runTicks = async () => {
     while (ticking) {
       try {
-        await tick();
+        await loopTick();
       } catch (error) {
         if (ticking) log.warn({ err: error }, 'sandbox scheduler: tick failed');
       }

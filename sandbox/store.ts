@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Queryable } from '../src/db/pool.ts';
 
 /** A Stripe object as the sandbox keeps it: the public JSON plus what only the sandbox knows. */
@@ -27,19 +28,252 @@ function fromRow(row: ObjectRow): StoredObject {
   };
 }
 
+/** Runs `text` as a named (prepared) statement: parsed and planned once per connection. */
+export async function preparedQuery<R extends pg.QueryResultRow>(
+  db: Queryable,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  // Every Queryable here is a pg Pool or client (or a BufferedWrites over one), which take a config object.
+  const target = db instanceof BufferedWrites ? db.inner : db;
+  return await (target as unknown as pg.ClientBase).query<R>({ name, text, values });
+}
+
+/** A row as it will be written: the object's JSON taken when it was inserted or saved. */
+interface PendingRow {
+  id: string;
+  object: string;
+  created: number;
+  data: string;
+  internal: string;
+  /** For an event whose destinations the flush finds (no webhook faults): its type. */
+  autoEvent: string | null;
+}
+
+/** A webhook delivery decided in JS (under webhook faults), written with the next flush. */
+export interface PendingDelivery {
+  eventId: string;
+  eventType: string;
+  destination: string;
+  url: string;
+  secret: string;
+  status: 'pending' | 'dropped';
+  nextAttemptAt: Date;
+}
+
+/** What a request's transaction ends with besides its objects: its saved idempotent response. */
+export interface FinalWrite {
+  idempotency?: { apiKeyHash: string; key: string; status: number; body: string };
+}
+
+/**
+ * One API request's writes to `sandbox.objects` and its webhook deliveries, held in memory and sent in ONE
+ * statement at the end of the request (or earlier, before any other statement that could see them: every
+ * `query` through this object flushes first), instead of a round trip per insert, update and event. Reads of a
+ * row written here are answered from memory. Each object's JSON is taken when it is inserted or saved, as the
+ * immediate writes did, so a later change to the JS object that was not saved is not written either.
+ *
+ * Events whose destinations need no JS decision (no webhook faults configured) are written with their
+ * deliveries by the same statement: the webhook endpoints are read inside it, and `pending_webhooks` set from
+ * them, so the result is the one `emitEvent`'s row-by-row writes gave.
+ */
+export class BufferedWrites implements Queryable {
+  private inserts = new Map<string, PendingRow>();
+  private updates = new Map<string, PendingRow>();
+  private deliveries: PendingDelivery[] = [];
+  private autoAt: Date | undefined;
+
+  constructor(
+    readonly inner: Queryable,
+    private readonly configTargets: ReadonlyArray<{ url: string; secret: string }>,
+  ) {}
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    await this.flush();
+    return await this.inner.query<R>(text, values);
+  }
+
+  insert(object: StoredObject, autoEvent: string | null = null): void {
+    if (autoEvent !== null) this.autoAt ??= new Date();
+    this.inserts.set(object.id, {
+      id: object.id,
+      object: object.object,
+      created: object.created,
+      data: JSON.stringify(object.data),
+      internal: JSON.stringify(object.internal),
+      autoEvent,
+    });
+  }
+
+  save(object: StoredObject): void {
+    const inserted = this.inserts.get(object.id);
+    const row = {
+      id: object.id,
+      object: object.object,
+      created: object.created,
+      data: JSON.stringify(object.data),
+      internal: JSON.stringify(object.internal),
+      autoEvent: inserted?.autoEvent ?? null,
+    };
+    // A row inserted by this request is still only in memory: its insert carries the new JSON.
+    if (inserted !== undefined) this.inserts.set(object.id, row);
+    else this.updates.set(object.id, row);
+  }
+
+  deliver(delivery: PendingDelivery): void {
+    this.deliveries.push(delivery);
+  }
+
+  /** The row as this request wrote it, when it did; `locking` reads of an updated (not inserted) row go to the database. */
+  pending(id: string, locking: boolean): PendingRow | 'flush' | undefined {
+    const inserted = this.inserts.get(id);
+    if (inserted !== undefined) return inserted;
+    const updated = this.updates.get(id);
+    if (updated === undefined) return undefined;
+    return locking ? 'flush' : updated;
+  }
+
+  /** Writes everything held (and `final`) in one statement. */
+  async flush(final: FinalWrite = {}): Promise<void> {
+    if (
+      this.inserts.size === 0 &&
+      this.updates.size === 0 &&
+      this.deliveries.length === 0 &&
+      final.idempotency === undefined
+    )
+      return;
+    const inserts = [...this.inserts.values()];
+    const updates = [...this.updates.values()];
+    const deliveries = this.deliveries;
+    const autoAt = this.autoAt ?? new Date();
+    this.inserts = new Map();
+    this.updates = new Map();
+    this.deliveries = [];
+    this.autoAt = undefined;
+    const idem = final.idempotency;
+    await preparedQuery(this.inner, 'sandbox_flush_writes', FLUSH_SQL, [
+      inserts.map((row) => row.id),
+      inserts.map((row) => row.object),
+      inserts.map((row) => row.created),
+      inserts.map((row) => row.data),
+      inserts.map((row) => row.internal),
+      inserts.map((row) => row.autoEvent),
+      this.configTargets.map((target) => target.url),
+      this.configTargets.map((target) => target.secret),
+      autoAt,
+      deliveries.map((d) => d.eventId),
+      deliveries.map((d) => d.eventType),
+      deliveries.map((d) => d.destination),
+      deliveries.map((d) => d.url),
+      deliveries.map((d) => d.secret),
+      deliveries.map((d) => d.status),
+      deliveries.map((d) => d.nextAttemptAt),
+      updates.map((row) => row.id),
+      updates.map((row) => row.data),
+      updates.map((row) => row.internal),
+      idem?.apiKeyHash ?? null,
+      idem?.key ?? null,
+      idem?.status ?? null,
+      idem?.body ?? null,
+    ]);
+  }
+}
+
+/**
+ * The flush of `BufferedWrites`: the objects in the order they were made (their `seq`), the automatic events'
+ * deliveries (API endpoints that want the type, newest first, then the configured targets, per event in order)
+ * with `pending_webhooks` counted from them, the deliveries decided in JS, the updates, and the saved response.
+ */
+const FLUSH_SQL = `
+WITH src AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::jsonb[], $5::jsonb[], $6::text[])
+    WITH ORDINALITY AS s(id, object, created, data, internal, auto_event, n)
+),
+dest AS (
+  SELECT o.id, o.data ->> 'url' AS url, o.internal ->> 'secret' AS secret, o.data -> 'enabled_events' AS wanted,
+         row_number() OVER (ORDER BY o.created DESC, o.seq DESC) AS k
+    FROM sandbox.objects o
+   WHERE o.object = 'webhook_endpoint' AND o.data ->> 'status' = 'enabled'
+     AND EXISTS (SELECT 1 FROM src WHERE src.auto_event IS NOT NULL)
+   ORDER BY o.created DESC, o.seq DESC
+   LIMIT 1000
+),
+targets AS (
+  SELECT s.n AS event_n, s.id AS event_id, s.auto_event AS event_type, d.id AS destination, d.url, d.secret, d.k
+    FROM src s JOIN dest d
+      ON jsonb_typeof(d.wanted) = 'array' AND (d.wanted ? '*' OR d.wanted ? s.auto_event)
+   WHERE s.auto_event IS NOT NULL
+  UNION ALL
+  SELECT s.n, s.id, s.auto_event, 'config:' || (c.n - 1), c.url, c.secret, 1000000 + c.n
+    FROM src s CROSS JOIN unnest($7::text[], $8::text[]) WITH ORDINALITY AS c(url, secret, n)
+   WHERE s.auto_event IS NOT NULL
+),
+ins AS (
+  INSERT INTO sandbox.objects (id, object, created, data, internal)
+  SELECT s.id, s.object, s.created,
+         CASE WHEN s.auto_event IS NULL THEN s.data
+              ELSE jsonb_set(s.data, '{pending_webhooks}', to_jsonb((SELECT count(*) FROM targets t WHERE t.event_n = s.n)))
+         END,
+         s.internal
+    FROM src s ORDER BY s.n
+),
+dlv AS (
+  INSERT INTO sandbox.webhook_deliveries (event_id, event_type, destination, url, secret, status, next_attempt_at)
+  SELECT event_id, event_type, destination, url, secret, status, at FROM (
+    SELECT t.event_id, t.event_type, t.destination, t.url, t.secret, 'pending' AS status, $9::timestamptz AS at,
+           t.event_n AS n, t.k
+      FROM targets t
+    UNION ALL
+    SELECT x.event_id, x.event_type, x.destination, x.url, x.secret, x.status, x.at, 1000000 + x.n, 0
+      FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
+        WITH ORDINALITY AS x(event_id, event_type, destination, url, secret, status, at, n)
+  ) d ORDER BY n, k
+),
+upd AS (
+  UPDATE sandbox.objects o SET data = u.data, internal = u.internal
+    FROM unnest($17::text[], $18::jsonb[], $19::jsonb[]) AS u(id, data, internal)
+   WHERE o.id = u.id
+),
+idem AS (
+  UPDATE sandbox.idempotency_keys SET status = $22, body = $23
+   WHERE api_key_hash = $20 AND key = $21
+)
+SELECT 1`;
+
 export async function insertObject(db: Queryable, object: StoredObject): Promise<void> {
+  if (db instanceof BufferedWrites) {
+    db.insert(object);
+    return;
+  }
   await db.query(
     'INSERT INTO sandbox.objects (id, object, created, data, internal) VALUES ($1, $2, $3, $4, $5)',
     [object.id, object.object, object.created, JSON.stringify(object.data), JSON.stringify(object.internal)],
   );
 }
 
-/** Inserts unless the id exists (Stripe's fixed test ids such as `pm_card_visa` are made on first use). */
-export async function insertObjectIfAbsent(db: Queryable, object: StoredObject): Promise<void> {
-  await db.query(
-    'INSERT INTO sandbox.objects (id, object, created, data, internal) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
+/**
+ * Inserts the object unless its id exists, and returns the stored one of that kind (one statement): Stripe's
+ * fixed test PaymentMethods (`pm_card_visa`…) are made on first use.
+ */
+export async function ensureObject(db: Queryable, object: StoredObject): Promise<StoredObject | undefined> {
+  const result = await preparedQuery<ObjectRow>(
+    db,
+    'sandbox_ensure_object',
+    `WITH ins AS (
+       INSERT INTO sandbox.objects (id, object, created, data, internal) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING RETURNING id, object, created, data, internal)
+     SELECT id, object, created, data, internal FROM ins
+     UNION ALL
+     SELECT id, object, created, data, internal FROM sandbox.objects
+      WHERE id = $1 AND object = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
     [object.id, object.object, object.created, JSON.stringify(object.data), JSON.stringify(object.internal)],
   );
+  const row = result.rows[0];
+  return row === undefined ? undefined : fromRow(row);
 }
 
 export async function getObject(
@@ -47,6 +281,22 @@ export async function getObject(
   id: string,
   options: { kind?: string; forUpdate?: boolean } = {},
 ): Promise<StoredObject | undefined> {
+  if (db instanceof BufferedWrites) {
+    const pending = db.pending(id, options.forUpdate === true);
+    if (pending === 'flush') await db.flush();
+    else if (pending !== undefined) {
+      if (options.kind !== undefined && pending.object !== options.kind) return undefined;
+      return {
+        id: pending.id,
+        object: pending.object,
+        created: pending.created,
+        data: JSON.parse(pending.data) as Record<string, unknown>,
+        internal: JSON.parse(pending.internal) as Record<string, unknown>,
+      };
+    }
+    // A row this request did not write: reading it needs nothing written first.
+    return await getObject(db.inner, id, options);
+  }
   const result = await db.query<ObjectRow>(
     `SELECT id, object, created, data, internal FROM sandbox.objects WHERE id = $1${options.kind ? ' AND object = $2' : ''}${
       options.forUpdate ? ' FOR UPDATE' : ''
@@ -58,6 +308,10 @@ export async function getObject(
 }
 
 export async function saveObject(db: Queryable, object: StoredObject): Promise<void> {
+  if (db instanceof BufferedWrites) {
+    db.save(object);
+    return;
+  }
   await db.query('UPDATE sandbox.objects SET data = $2, internal = $3 WHERE id = $1', [
     object.id,
     JSON.stringify(object.data),

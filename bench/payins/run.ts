@@ -3,7 +3,11 @@
  * PSP over HTTP with no added latency — with p50/p99 of the POST and of reaching SUCCESS, beside pgbench's TPC-B
  * on the same PostgreSQL server in the same run, as a ratio.
  *
- *   npx tsx bench/payins/run.ts [--quick]
+ *   npx tsx bench/payins/run.ts [--quick] [--apis N --workers N] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` samples the API, worker and sandbox processes' CPU (bench/payins/cpu-prof-preload.mjs) and stops
+ * them with SIGTERM at the end, so each writes a V8 CPU profile (`CPU.<pid>.cpuprofile`) into DIR; the log names
+ * the pids. `npx tsx bench/payins/cpu-profile.ts DIR/CPU.<pid>.cpuprofile` prints where a process's CPU went.
  *
  * Layout: one embedded PostgreSQL (durability full: fsync, synchronous_commit, full_page_writes on); Bursar as
  * three processes (`--role api`, `--role worker`, `--role sandbox`); the load from a fourth (bench/lib/load-client.ts).
@@ -17,7 +21,7 @@ import pg from 'pg';
 import { freePort } from '../../src/db/embedded.ts';
 import { startCluster, type Cluster } from '../../chaos/cluster.ts';
 import fs from 'node:fs';
-import { CostMeter, costExtra, PG_STAT_SETTINGS } from '../lib/cost.ts';
+import { CostMeter, costExtra, PG_STAT_SETTINGS, type CostSnapshot } from '../lib/cost.ts';
 import { runLoad, type LoadResult } from '../lib/load.ts';
 import { measureTpcb, type TpcbResult } from '../lib/pgbench.ts';
 import { latencySummary, RssSampler } from '../lib/stats.ts';
@@ -134,7 +138,132 @@ interface PhaseSpec {
   ordersPerCheckout: number;
 }
 
+/**
+ * Samples what Bursar's database sessions are waiting on (pg_stat_activity's wait events, and the lock waits'
+ * lock types) every 100 ms during a phase: a serialization point shows up as one wait that dominates.
+ */
+class WaitSampler {
+  private counts = new Map<string, number>();
+  private samples = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly database: string,
+  ) {}
+
+  start(): void {
+    this.counts.clear();
+    this.samples = 0;
+    this.timer = setInterval(() => void this.sample(), 100);
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const result = await this.pool.query<{ what: string; n: string }>(
+        `SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') ||
+                ' [' || coalesce(nullif(a.application_name, ''), '?') || ']' ||
+                CASE WHEN a.wait_event_type = 'Lock' THEN
+                  ' ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 70) || ' <- ' ||
+                  coalesce((SELECT left(regexp_replace(b.query, '\\s+', ' ', 'g'), 70) || ' (' || b.state || ')'
+                              FROM pg_stat_activity b WHERE b.pid = (pg_blocking_pids(a.pid))[1]), '?')
+                ELSE '' END AS what,
+                count(*) AS n
+           FROM pg_stat_activity a
+          WHERE a.datname = $1 AND a.state = 'active' AND a.pid <> pg_backend_pid()
+          GROUP BY 1`,
+        [this.database],
+      );
+      this.samples++;
+      for (const row of result.rows)
+        this.counts.set(row.what, (this.counts.get(row.what) ?? 0) + Number(row.n));
+    } catch {
+      // A sample missed is no matter.
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The active sessions by what they were doing, averaged over the samples. */
+  stop(): string[] {
+    if (this.timer) clearInterval(this.timer);
+    return [...this.counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([what, n]) => `${(n / Math.max(1, this.samples)).toFixed(2).padStart(7)}  ${what}`);
+  }
+}
+
+/** What the processes cost per second with no checkout at all (their loops and pollers), measured after warm-up. */
+interface IdleRate {
+  /** CPU ticks per second, by process (and `postgres`). */
+  ticksPerSec: Record<string, number>;
+  statementsPerSec: number;
+  commitsPerSec: number;
+}
+
+const IDLE_WINDOW_MS = 10_000;
+
+async function measureIdle(meter: CostMeter, log: (line: string) => void): Promise<IdleRate> {
+  await meter.resetStatements();
+  const before = await meter.snapshot();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+  const after = await meter.snapshot();
+  const seconds = (after.atMs - before.atMs) / 1000;
+  const ticksPerSec: Record<string, number> = {};
+  for (const name of Object.keys(after.ticks))
+    ticksPerSec[name] = ((after.ticks[name] ?? 0) - (before.ticks[name] ?? 0)) / seconds;
+  const idle = {
+    ticksPerSec,
+    statementsPerSec: ((after.db.statements ?? 0) - (before.db.statements ?? 0)) / seconds,
+    commitsPerSec: (after.db.commits - before.db.commits) / seconds,
+  };
+  log(
+    `idle (no checkouts, ${Math.round(seconds)} s): CPU ms/s ${Object.entries(ticksPerSec)
+      .map(([name, ticks]) => `${name} ${(ticks * 10).toFixed(1)}`)
+      .join(
+        ', ',
+      )}; statements/s ${idle.statementsPerSec.toFixed(1)}; commits/s ${idle.commitsPerSec.toFixed(1)}`,
+  );
+  return idle;
+}
+
+/**
+ * The cost per checkout net of what the processes spend anyway while idle (their rate times the phase's length):
+ * the part that is each checkout's own work, less sensitive to how long a loaded machine stretched the phase.
+ */
+function netOfIdle(
+  idle: IdleRate,
+  before: CostSnapshot,
+  after: CostSnapshot,
+  units: number,
+): Record<string, number> {
+  const n = Math.max(1, units);
+  const seconds = (after.atMs - before.atMs) / 1000;
+  const net: Record<string, number> = {};
+  let total = 0;
+  for (const name of Object.keys(after.ticks)) {
+    const ticks =
+      (after.ticks[name] ?? 0) - (before.ticks[name] ?? 0) - (idle.ticksPerSec[name] ?? 0) * seconds;
+    net[`cpuMsPerCheckoutNet_${name}`] = Number(((ticks * 10) / n).toFixed(2));
+    total += ticks * 10;
+  }
+  net.cpuMsPerCheckoutNet_total = Number((total / n).toFixed(2));
+  const statements =
+    (after.db.statements ?? 0) - (before.db.statements ?? 0) - idle.statementsPerSec * seconds;
+  net.statementsPerCheckoutNet = Number((statements / n).toFixed(1));
+  net.commitsPerCheckoutNet = Number(
+    ((after.db.commits - before.db.commits - idle.commitsPerSec * seconds) / n).toFixed(1),
+  );
+  return net;
+}
+
 interface Bench {
+  idle: IdleRate | undefined;
+  waits: WaitSampler;
   cluster: Cluster;
   apiUrls: string[];
   rss: RssSampler;
@@ -172,6 +301,7 @@ async function phase(
   const prefix = `b${spec.runId}_`;
   await bench.meter.resetStatements();
   const before = await bench.meter.snapshot();
+  bench.waits.start();
   const load = await runLoad({
     baseUrls: bench.apiUrls,
     method: 'POST',
@@ -199,7 +329,12 @@ async function phase(
   );
   // Only this phase's checkouts: the sequence numbers are disjoint between phases.
   const settled = await waitSettled(cluster, prefix, 0);
-  const cost = bench.meter.perUnit(before, await bench.meter.snapshot(), created.length);
+  const after = await bench.meter.snapshot();
+  const cost = bench.meter.perUnit(before, after, created.length);
+  const net = bench.idle === undefined ? {} : netOfIdle(bench.idle, before, after, created.length);
+  log(
+    `  database sessions by wait (average active, sampled every 100 ms):\n${bench.waits.stop().join('\n')}`,
+  );
   log(
     `  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
   );
@@ -236,6 +371,7 @@ async function phase(
       non201: load.completed - created.length,
       loadGenRssMb: load.peakRssMb ?? 0,
       ...costExtra(cost),
+      ...net,
     },
   };
   log(formatRows([row]));
@@ -308,6 +444,7 @@ async function startBursar(cluster: Cluster, layout: PayinsLayout, log: (line: s
 export async function run(
   options: BenchOptions = {},
   layout: PayinsLayout = { apis: 1, workers: 1 },
+  cpuProfileDir?: string,
 ): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const s = settings(options.quick === true);
@@ -318,6 +455,12 @@ export async function run(
     env: {
       BURSAR_PAYINS_WORKER_CONCURRENCY: String(s.workerConcurrency),
       SANDBOX_AUTOMATIC_PAYOUTS: 'false',
+      ...(cpuProfileDir === undefined
+        ? {}
+        : {
+            NODE_OPTIONS: `--import ${pathToFileURL(path.join(import.meta.dirname, 'cpu-prof-preload.mjs')).href}`,
+            BENCH_CPU_PROF_DIR: path.resolve(cpuProfileDir),
+          }),
     },
     pgSettings: PG_STAT_SETTINGS,
     log,
@@ -334,7 +477,10 @@ export async function run(
       new URL(cluster.databaseUrl).pathname.slice(1),
     );
     if (!(await meter.enableStatements())) log('pg_stat_statements unavailable: no statement counts');
+    const waitPool = new pg.Pool({ connectionString: cluster.adminUrl(), max: 1 });
     const bench: Bench = {
+      idle: undefined,
+      waits: new WaitSampler(waitPool, new URL(cluster.databaseUrl).pathname.slice(1)),
       cluster,
       apiUrls,
       rss,
@@ -347,6 +493,7 @@ export async function run(
     };
     try {
       await warmUp(bench, runId);
+      bench.idle = await measureIdle(meter, log);
       const closed = await phase(bench, {
         label: `closed x${s.closedConcurrency}`,
         load: { mode: 'closed', concurrency: s.closedConcurrency },
@@ -375,8 +522,11 @@ export async function run(
     } finally {
       rss.stop();
       await meter.close();
+      await waitPool.end();
     }
   } finally {
+    // A profiled process writes its profile when it exits by itself: ask each to stop before the cluster kills it.
+    if (cpuProfileDir !== undefined) await Promise.all(cluster.processes().map((proc) => proc.stop()));
     await cluster.stop();
   }
   return rows;
@@ -397,6 +547,11 @@ async function warmUp(bench: Bench, runId: string): Promise<void> {
   await waitSettled(bench.cluster, `b${runId}w_`, 0);
 }
 
+function stringArg(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
 function layoutArg(name: string): number {
   const index = process.argv.indexOf(name);
   const value = index >= 0 ? Number.parseInt(process.argv[index + 1] ?? '', 10) : 1;
@@ -407,6 +562,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.reso
   run(
     { quick: process.argv.includes('--quick') },
     { apis: layoutArg('--apis'), workers: layoutArg('--workers') },
+    stringArg('--cpu-prof'),
   )
     .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
     .catch((error: unknown) => {

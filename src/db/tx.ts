@@ -51,6 +51,31 @@ export function afterCommit(db: Queryable, hook: () => void): void {
   else runHook(hook);
 }
 
+let savepoints = 0;
+
+/**
+ * Runs `work` under a savepoint of the caller's `withTransaction` transaction: when it throws, its writes are
+ * rolled back to the savepoint, the after-commit hooks it added are dropped (what they count did not happen), the
+ * error is rethrown, and the transaction goes on for the rest of its work. The savepoint is not released: a
+ * RELEASE is one more round trip, and the transaction's end releases it. For batches of independent items in one
+ * transaction (one item failing alone); keep them to a few dozen per transaction (PostgreSQL caches 64
+ * subtransactions per backend).
+ */
+export async function withSavepoint<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
+  savepoints = (savepoints + 1) % 1_000_000;
+  const name = `bursar_sp_${savepoints}`;
+  const hooks = (client as PoolClient & WithHooks)[AFTER_COMMIT];
+  const mark = hooks?.length ?? 0;
+  await client.query(`SAVEPOINT ${name}`);
+  try {
+    return await work();
+  } catch (error) {
+    await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    hooks?.splice(mark);
+    throw error;
+  }
+}
+
 function runHook(hook: () => void): void {
   try {
     hook();

@@ -1,16 +1,16 @@
 import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
 import { insertDeadLetter } from '../jobs/dead-letters.ts';
 import type { PoolClient } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
+import { sqlState, withSavepoint, withTransaction } from '../db/tx.ts';
 import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
-import { outcomeFromCharge, settleOrder } from './settle.ts';
-import { applyOrderEvent } from './transitions.ts';
-import { getCheckout, getOrder } from './store.ts';
-import { claimAttempt, flagExhausted, noteRetry } from './work-store.ts';
+import { outcomeFromCharge, settleOrder, type PspOutcome } from './settle.ts';
+import { applyOrderEvent, type ApplyResult } from './transitions.ts';
+import type { Checkout, PaymentOrder } from './types.ts';
+import { claimAttempt, flagExhausted, lockOrdersWithCheckouts, noteRetry } from './work-store.ts';
 
 export type ExecuteResult =
   | { outcome: 'settled'; status: string }
@@ -24,23 +24,23 @@ type TransitionDepsOf = ReturnType<typeof transitionDeps>;
 export type Claim =
   | { skip: string }
   | {
-      order: NonNullable<Awaited<ReturnType<typeof getOrder>>>;
+      order: PaymentOrder;
       attempt: number;
-      checkout: Awaited<ReturnType<typeof getCheckout>>;
+      checkout: Checkout | undefined;
     };
 
 /**
- * Claims the order for one attempt in the caller's transaction: moves it to EXECUTING when NOT_STARTED and counts
- * the attempt; or says why it is skipped.
+ * Claims one order (locked by the caller, read with its checkout) for one attempt in the caller's transaction:
+ * moves it to EXECUTING when NOT_STARTED and counts the attempt; or says why it is skipped.
  */
-async function claimIn(
+async function claimLocked(
   client: PoolClient,
   runtime: PayinsRuntime,
   deps: TransitionDepsOf,
-  paymentOrderId: string,
+  order: PaymentOrder,
+  checkout: Checkout,
 ): Promise<Claim> {
-  const order = await getOrder(client, paymentOrderId, { forUpdate: true });
-  if (!order) return { skip: 'not_found' };
+  const { paymentOrderId } = order;
   if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
     return { skip: `status ${order.status}` };
   if (order.needsAttention) return { skip: 'in the dead-letter queue' };
@@ -55,19 +55,14 @@ async function claimIn(
   }
   // The claim also pushes the sweeper back: it leaves an order alone while an attempt may be in flight.
   const attempts = await claimAttempt(client, paymentOrderId, runtime.config.sweepAfterMs);
-  const checkout = await getCheckout(client, order.checkoutId);
   return { order, attempt: attempts ?? order.attempts + 1, checkout };
 }
 
-/** Claims one order for one attempt, in its own transaction. */
-async function claimOrder(runtime: PayinsRuntime, deps: TransitionDepsOf, paymentOrderId: string) {
-  return withTransaction(runtime.ctx.pool, (client) => claimIn(client, runtime, deps, paymentOrderId));
-}
-
 /**
- * Claims many orders for one attempt each in one transaction (one commit for the batch). Each order is claimed
- * under its own savepoint, so an order whose claim throws is rolled back alone and reported as that error; the
- * others are claimed anyway. The orders are locked in id order, so two batches never deadlock.
+ * Claims many orders for one attempt each in one transaction (one commit for the batch). The batch's orders are
+ * locked and read with their checkouts in one statement, in id order, so two batches never deadlock; then each
+ * order is claimed under its own savepoint, so an order whose claim throws is rolled back alone and reported as
+ * that error, and the others are claimed anyway.
  */
 export async function claimOrders(
   runtime: PayinsRuntime,
@@ -77,18 +72,36 @@ export async function claimOrders(
   const ids = [...new Set(paymentOrderIds)].sort();
   return withTransaction(runtime.ctx.pool, async (client) => {
     const claims = new Map<string, Claim | Error>();
+    const locked = new Map(
+      (await lockOrdersWithCheckouts(client, ids)).map((row) => [row.order.paymentOrderId, row]),
+    );
     for (const id of ids) {
-      await client.query('SAVEPOINT claim');
+      const row = locked.get(id);
+      if (row === undefined) {
+        claims.set(id, { skip: 'not_found' });
+        continue;
+      }
       try {
-        claims.set(id, await claimIn(client, runtime, deps, id));
-        await client.query('RELEASE SAVEPOINT claim');
+        // One order alone needs no savepoint: its failure is the transaction's.
+        claims.set(
+          id,
+          ids.length === 1
+            ? await claimLocked(client, runtime, deps, row.order, row.checkout)
+            : await withSavepoint(client, () => claimLocked(client, runtime, deps, row.order, row.checkout)),
+        );
       } catch (error) {
-        await client.query('ROLLBACK TO SAVEPOINT claim');
+        if (ids.length === 1 || retryable(error)) throw error;
         claims.set(id, error instanceof Error ? error : new Error(String(error)));
       }
     }
     return claims;
   });
+}
+
+/** A deadlock or serialization failure: the whole transaction is run again (`withTransaction`). */
+function retryable(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '40P01' || state === '40001';
 }
 
 /**
@@ -102,7 +115,9 @@ export async function executeOrder(
   paymentOrderId: string,
   options: { random?: () => number } = {},
 ): Promise<ExecuteResult> {
-  const claim = await claimOrder(runtime, transitionDeps(runtime), paymentOrderId);
+  const claim = (await claimOrders(runtime, [paymentOrderId])).get(paymentOrderId);
+  if (claim === undefined) throw new Error(`payment order ${paymentOrderId} was not claimed`);
+  if (claim instanceof Error) throw claim;
   return await executeClaimed(runtime, claim, options);
 }
 
@@ -116,7 +131,6 @@ export async function executeClaimed(
   options: { random?: () => number } = {},
 ): Promise<ExecuteResult> {
   const { ctx } = runtime;
-  const deps = transitionDeps(runtime);
   if ('skip' in claim) return { outcome: 'skipped', why: claim.skip };
   const { order, attempt, checkout } = claim;
   const { paymentOrderId } = order;
@@ -145,9 +159,7 @@ export async function executeClaimed(
     if (error.failureClass === 'hard_decline') {
       const code = error.declineCode ?? error.pspCode ?? 'declined';
       ctx.log.warn({ paymentOrderId, attempt, declineCode: code }, 'payment order declined by the PSP');
-      await withTransaction(ctx.pool, (client) =>
-        settleOrder(client, deps, paymentOrderId, { kind: 'failed', code, message: error.message }),
-      );
+      await settleInBatch(runtime, paymentOrderId, { kind: 'failed', code, message: error.message });
       return { outcome: 'settled', status: 'FAILED' };
     }
     if (error.failureClass === 'unknown') {
@@ -157,9 +169,7 @@ export async function executeClaimed(
     }
     if (!charge) return await scheduleRetry(runtime, paymentOrderId, attempt, error, options.random);
   }
-  const result = await withTransaction(ctx.pool, (client) =>
-    settleOrder(client, deps, paymentOrderId, outcomeFromCharge(charge)),
-  );
+  const result = await settleInBatch(runtime, paymentOrderId, outcomeFromCharge(charge));
   return { outcome: 'settled', status: result.order?.status ?? 'unknown' };
 }
 
@@ -214,6 +224,112 @@ async function scheduleRetry(
     'PSP call failed; payment order retry scheduled',
   );
   return { outcome: 'retry_scheduled', attempt, delayMs };
+}
+
+/** Most orders settled in one transaction (each under a savepoint; PostgreSQL caches 64 subtransactions). */
+const SETTLE_BATCH = 32;
+
+interface PendingSettlement {
+  paymentOrderId: string;
+  outcome: PspOutcome;
+  resolve: (result: ApplyResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit of the executor's settlements: the PSP answers that arrive while a settling transaction runs are
+ * settled together in the next one, each order under its own savepoint (one failing is rolled back and fails
+ * alone; the others commit). One commit, and one hold of the ledger's shared accounts (the platform's, which
+ * every settlement updates and keeps locked until its commit), serve the whole batch instead of one order. Each
+ * caller learns its own order's result once the batch has committed. Should the batch fail as a whole (its
+ * commit, the connection), every order is settled again in a transaction of its own.
+ */
+class Settler {
+  private queue: PendingSettlement[] = [];
+  private running = false;
+
+  constructor(private readonly runtime: PayinsRuntime) {}
+
+  settle(paymentOrderId: string, outcome: PspOutcome): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ paymentOrderId, outcome, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    // The answers arriving in this turn of the event loop join the first batch.
+    setImmediate(() => {
+      void this.drain().finally(() => {
+        this.running = false;
+        this.kick();
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) await this.run(this.queue.splice(0, SETTLE_BATCH));
+  }
+
+  private async run(batch: PendingSettlement[]): Promise<void> {
+    const { pool } = this.runtime.ctx;
+    const deps = transitionDeps(this.runtime);
+    const alone = (item: PendingSettlement) =>
+      withTransaction(pool, (client) => settleOrder(client, deps, item.paymentOrderId, item.outcome));
+    const [single] = batch;
+    if (batch.length === 1 && single !== undefined) {
+      await alone(single).then(single.resolve, single.reject);
+      return;
+    }
+    let results: Array<{ ok: true; value: ApplyResult } | { ok: false; error: unknown }>;
+    try {
+      results = await withTransaction(pool, async (client) => {
+        const out: typeof results = [];
+        for (const item of batch) {
+          try {
+            const value = await withSavepoint(client, () =>
+              settleOrder(client, deps, item.paymentOrderId, item.outcome),
+            );
+            out.push({ ok: true, value });
+          } catch (error) {
+            if (retryable(error)) throw error;
+            out.push({ ok: false, error });
+          }
+        }
+        return out;
+      });
+    } catch (error) {
+      this.runtime.ctx.log.warn(
+        { err: error, orders: batch.length },
+        'settling a batch failed as a whole; settling each order on its own',
+      );
+      for (const item of batch) await alone(item).then(item.resolve, item.reject);
+      return;
+    }
+    batch.forEach((item, index) => {
+      const result = results[index];
+      if (result?.ok === true) item.resolve(result.value);
+      else item.reject(result?.error ?? new Error('not settled'));
+    });
+  }
+}
+
+const settlers = new WeakMap<PayinsRuntime, Settler>();
+
+/** Settles one order's PSP answer with the others arriving meanwhile (see `Settler`); resolves after the commit. */
+export function settleInBatch(
+  runtime: PayinsRuntime,
+  paymentOrderId: string,
+  outcome: PspOutcome,
+): Promise<ApplyResult> {
+  let settler = settlers.get(runtime);
+  if (settler === undefined) {
+    settler = new Settler(runtime);
+    settlers.set(runtime, settler);
+  }
+  return settler.settle(paymentOrderId, outcome);
 }
 
 export { resetForReplay } from './work-store.ts';

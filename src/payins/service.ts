@@ -17,7 +17,7 @@ import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
 import { EXECUTE_CHANNEL, EXECUTE_QUEUE } from './runtime.ts';
 import { convertOrders, recordConversions } from './convert.ts';
-import { getCheckout, getOrders, insertCheckout, insertRiskDecision } from './store.ts';
+import { getCheckout, getOrders, insertCheckout } from './store.ts';
 import { latestRiskDecision, storeSession } from './work-store.ts';
 import { applyOrderEvent, type TransitionDeps } from './transitions.ts';
 import { buyerAccountOf, type CheckoutRequest } from './types.ts';
@@ -78,8 +78,13 @@ export async function createCheckout(
   command: CreateCheckoutCommand,
 ): Promise<StoredResponse> {
   const { ctx, config } = runtime;
-  for (let round = 0; round < 3; round++) {
-    const existing = await findIdempotencyRecord(ctx.pool, command.apiKeyId, command.idempotencyKey);
+  for (let round = 0; round < 4; round++) {
+    // A new key is the common case: the first round goes straight to claiming it (the claim is what settles
+    // races anyway). Only a key found taken is read, to answer from it.
+    const existing =
+      round === 0
+        ? undefined
+        : await findIdempotencyRecord(ctx.pool, command.apiKeyId, command.idempotencyKey);
     if (existing) {
       const answer = answerFromRecord(runtime, existing, command.fingerprint);
       if (answer !== 'take_over') return answer;
@@ -175,17 +180,13 @@ async function recordCheckout(
   }
   await refuseInactiveSellers(runtime, client, request);
   const conversions = await convertOrders(runtime.conversion, client, request);
-  await insertCheckout(client, request, {
+  // The checkout, its orders, their history and the risk decision: one statement.
+  const stored = await insertCheckout(client, request, {
     apiKeyId: command.apiKeyId,
     buyerAccount: buyerAccountOf(request.buyerInfo),
+    risk: { provider: assessment.provider, decision: assessment.decision, reasons: assessment.reasons },
   });
   await recordConversions(client, request, conversions);
-  await insertRiskDecision(client, {
-    checkoutId: request.checkoutId,
-    provider: assessment.provider,
-    decision: assessment.decision,
-    reasons: assessment.reasons,
-  });
   const deps = transitionDeps(runtime);
   if (assessment.decision === 'reject') {
     // No PSP call at all: the orders fail here, with the reason, and the checkout is done.
@@ -217,7 +218,11 @@ async function recordCheckout(
     }
     return 'hosted_pending';
   }
-  const response = await checkoutResponse(client, request.checkoutId, assessment);
+  // Saved method or rejected: the answer. Orders a rejection moved are read back; the saved method's are as stored.
+  const response =
+    assessment.decision === 'reject'
+      ? await checkoutResponse(client, request.checkoutId, assessment)
+      : { status: 201, body: checkoutToWire(stored.checkout, stored.orders, assessment) };
   await completeIdempotencyKey(client, command.apiKeyId, command.idempotencyKey, response);
   return { ...response, replayed: false };
 }

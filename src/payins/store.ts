@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Queryable } from '../db/pool.ts';
 import { sqlState } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
@@ -57,6 +58,12 @@ export const ORDER_COLUMNS = `payment_order_id, checkout_id, position, buyer_acc
 
 export const CHECKOUT_COLUMNS = `checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency, total_minor,
   psp_session_id, psp_session_url, psp_session_expires_at, next_poll_at, poll_count, is_payment_done, created_at, updated_at`;
+
+/** The checkout's columns as `c_<column>` (beside an order's own in one row). */
+const CHECKOUT_COLUMN_NAMES = CHECKOUT_COLUMNS.split(',').map((column) => column.trim());
+export const PREFIXED_CHECKOUT_COLUMNS = CHECKOUT_COLUMN_NAMES.map(
+  (column) => `c.${column} AS c_${column}`,
+).join(', ');
 
 function toStatus(value: string): OrderStatus {
   if (!isOrderStatus(value)) throw new Error(`unknown payment order status ${value} in the database`);
@@ -126,20 +133,61 @@ function constraintOf(error: unknown): string | undefined {
 }
 
 /**
- * Inserts the checkout and its orders (NOT_STARTED, with their first history row). The primary keys settle
- * races between processes: a duplicate `checkout_id` or `payment_order_id` becomes a 409 naming it.
+ * The rows of a new checkout in ONE statement: the checkout, its orders (NOT_STARTED), their first history rows,
+ * and (when given) the risk decision. Returns the checkout and its orders as stored (the answer is built from
+ * them, with no read back). The primary keys settle races between processes: a duplicate `checkout_id` or
+ * `payment_order_id` becomes a 409 naming it.
  */
+const INSERT_CHECKOUT_SQL = `
+WITH checkout AS (
+  INSERT INTO payins.payment_event (checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency,
+    total_minor)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  RETURNING ${CHECKOUT_COLUMNS}
+), orders AS (
+  INSERT INTO payins.payment_order (payment_order_id, checkout_id, position, buyer_account, seller_account, amount_minor,
+    currency)
+  -- From the inserted checkout, so that its insert runs first: a used checkout id fails there (payment_event_pkey).
+  SELECT id, c.checkout_id, pos - 1, $9, seller, amount, $7
+    FROM checkout c, unnest($10::text[], $11::text[], $12::int8[]) WITH ORDINALITY AS o(id, seller, amount, pos)
+  RETURNING ${ORDER_COLUMNS}
+), history AS (
+  INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason)
+  SELECT id, NULL, 'NOT_STARTED', 'created' FROM unnest($10::text[]) WITH ORDINALITY AS h(id, pos) ORDER BY pos
+), risk AS (
+  INSERT INTO payins.risk_decisions (checkout_id, provider, decision, reasons)
+  SELECT $1, $13, $14, $15 WHERE $13::text IS NOT NULL
+)
+SELECT ${ORDER_COLUMNS.split(',')
+  .map((column) => `o.${column.trim()}`)
+  .join(', ')}, ${PREFIXED_CHECKOUT_COLUMNS}
+  FROM orders o CROSS JOIN checkout c ORDER BY o.position`;
+
+/** A checkout read beside an order in one row (`PREFIXED_CHECKOUT_COLUMNS`). */
+export function checkoutFromPrefixed(row: Record<string, unknown>): Checkout {
+  return toCheckout(
+    Object.fromEntries(
+      CHECKOUT_COLUMN_NAMES.map((column) => [column, row[`c_${column}`]]),
+    ) as unknown as CheckoutRow,
+  );
+}
+
 export async function insertCheckout(
   db: Queryable,
   request: CheckoutRequest,
-  context: { apiKeyId: string; buyerAccount: string },
-): Promise<void> {
+  context: {
+    apiKeyId: string;
+    buyerAccount: string;
+    risk?: { provider: string; decision: string; reasons: string[] } | undefined;
+  },
+): Promise<{ checkout: Checkout; orders: PaymentOrder[] }> {
   const sellerInfo = { sellers: [...new Set(request.orders.map((order) => order.sellerAccount))] };
+  let rows: Array<OrderRow & Record<string, unknown>>;
   try {
-    await db.query(
-      `INSERT INTO payins.payment_event (checkout_id, api_key_id, buyer_info, seller_info, credit_card_info, flow, currency,
-         total_minor)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    const result = await preparedQuery<OrderRow & Record<string, unknown>>(
+      db,
+      'payins_insert_checkout',
+      INSERT_CHECKOUT_SQL,
       [
         request.checkoutId,
         context.apiKeyId,
@@ -149,45 +197,52 @@ export async function insertCheckout(
         request.flow,
         request.currency,
         request.totalMinor,
-      ],
-    );
-    await db.query(
-      `INSERT INTO payins.payment_order (payment_order_id, checkout_id, position, buyer_account, seller_account, amount_minor,
-         currency)
-       SELECT id, $1, pos - 1, $2, seller, amount, $3
-       FROM unnest($4::text[], $5::text[], $6::int8[]) WITH ORDINALITY AS o(id, seller, amount, pos)`,
-      [
-        request.checkoutId,
         context.buyerAccount,
-        request.currency,
         request.orders.map((order) => order.paymentOrderId),
         request.orders.map((order) => order.sellerAccount),
         request.orders.map((order) => order.amountMinor.toString()),
+        context.risk?.provider ?? null,
+        context.risk?.decision ?? null,
+        context.risk === undefined ? null : JSON.stringify(context.risk.reasons),
       ],
     );
-    await db.query(
-      `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason)
-       SELECT unnest($1::text[]), NULL, 'NOT_STARTED', 'created'`,
-      [request.orders.map((order) => order.paymentOrderId)],
-    );
+    rows = result.rows;
   } catch (error) {
-    if (sqlState(error) === '23505') {
-      const constraint = constraintOf(error);
-      const value = conflictingValue(error);
-      if (constraint === 'payment_event_pkey') {
-        throw new AppError('checkout_exists', `checkout ${value ?? request.checkoutId} already exists`, {
-          field: 'checkout_id',
-        });
-      }
-      if (constraint === 'payment_order_pkey') {
-        const index = request.orders.findIndex((order) => order.paymentOrderId === value);
-        throw new AppError('payment_order_exists', `payment order ${value ?? '?'} already exists`, {
-          field: index >= 0 ? `payment_orders.${index}.payment_order_id` : 'payment_orders',
-        });
-      }
-    }
-    throw error;
+    throw duplicateAsAppError(error, request);
   }
+  const first = rows[0];
+  if (first === undefined) throw new Error(`checkout ${request.checkoutId} was not inserted`);
+  return { checkout: checkoutFromPrefixed(first), orders: rows.map(toOrder) };
+}
+
+/** A duplicate checkout or order id (unique violation) as the 409 that names it; any other error as it is. */
+function duplicateAsAppError(error: unknown, request: CheckoutRequest): unknown {
+  if (sqlState(error) !== '23505') return error;
+  const constraint = constraintOf(error);
+  const value = conflictingValue(error);
+  if (constraint === 'payment_event_pkey') {
+    return new AppError('checkout_exists', `checkout ${value ?? request.checkoutId} already exists`, {
+      field: 'checkout_id',
+    });
+  }
+  if (constraint === 'payment_order_pkey') {
+    const index = request.orders.findIndex((order) => order.paymentOrderId === value);
+    return new AppError('payment_order_exists', `payment order ${value ?? '?'} already exists`, {
+      field: index >= 0 ? `payment_orders.${index}.payment_order_id` : 'payment_orders',
+    });
+  }
+  return error;
+}
+
+/** Runs `text` as a named (prepared) statement: parsed and planned once per connection, not on every call. */
+export async function preparedQuery<R extends pg.QueryResultRow>(
+  db: Queryable,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  // Every Queryable in Bursar is a pg Pool or client, which take a query config object.
+  return await (db as unknown as pg.ClientBase).query<R>({ name, text, values });
 }
 
 export async function getCheckout(
@@ -288,16 +343,6 @@ export async function refreshPaymentDone(db: Queryable, checkoutId: string): Pro
     [checkoutId],
   );
   return result.rows[0]?.is_payment_done ?? false;
-}
-
-export async function insertRiskDecision(
-  db: Queryable,
-  decision: { checkoutId: string; provider: string; decision: string; reasons: string[] },
-): Promise<void> {
-  await db.query(
-    'INSERT INTO payins.risk_decisions (checkout_id, provider, decision, reasons) VALUES ($1, $2, $3, $4)',
-    [decision.checkoutId, decision.provider, decision.decision, JSON.stringify(decision.reasons)],
-  );
 }
 
 export async function getRiskDecisions(

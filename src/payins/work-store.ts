@@ -1,7 +1,13 @@
 import type { Queryable } from '../db/pool.ts';
-import { ORDER_COLUMNS, toOrder } from './store.ts';
+import {
+  checkoutFromPrefixed,
+  ORDER_COLUMNS,
+  PREFIXED_CHECKOUT_COLUMNS,
+  preparedQuery,
+  toOrder,
+} from './store.ts';
 import type { OrderStatus } from './state-machine.ts';
-import type { PaymentOrder } from './types.ts';
+import type { Checkout, PaymentOrder } from './types.ts';
 
 /**
  * The pay-in module's SQL for its background work — the executor's claims and retries, the sweeper, the poller,
@@ -13,13 +19,38 @@ type OrderRow = Parameters<typeof toOrder>[0];
 
 // ---- Executor ---------------------------------------------------------------------------------------------
 
+/**
+ * Locks the orders of a claim batch (in id order, so two batches never deadlock) and reads each with its
+ * checkout, in one statement. Ids that are not orders are absent.
+ */
+export async function lockOrdersWithCheckouts(
+  db: Queryable,
+  paymentOrderIds: readonly string[],
+): Promise<Array<{ order: PaymentOrder; checkout: Checkout }>> {
+  const locked = await preparedQuery<OrderRow & Record<string, unknown>>(
+    db,
+    'payins_lock_claim_batch',
+    `SELECT ${ORDER_COLUMNS.split(',')
+      .map((column) => `o.${column.trim()}`)
+      .join(', ')}, ${PREFIXED_CHECKOUT_COLUMNS}
+       FROM payins.payment_order o JOIN payins.payment_event c ON c.checkout_id = o.checkout_id
+      WHERE o.payment_order_id = ANY($1::text[])
+      ORDER BY o.payment_order_id
+        FOR UPDATE OF o`,
+    [paymentOrderIds],
+  );
+  return locked.rows.map((row) => ({ order: toOrder(row), checkout: checkoutFromPrefixed(row) }));
+}
+
 /** One more attempt, and the sweeper pushed back while it may be in flight; returns the attempt number. */
 export async function claimAttempt(
   db: Queryable,
   paymentOrderId: string,
   sweepAfterMs: number,
 ): Promise<number | undefined> {
-  const claimed = await db.query<{ attempts: number }>(
+  const claimed = await preparedQuery<{ attempts: number }>(
+    db,
+    'payins_claim_attempt',
     `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
        next_sweep_at = now() + $2 * interval '1 millisecond'
      WHERE payment_order_id = $1 RETURNING attempts`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimOrders, executeClaimed } from '../../src/payins/executor.ts';
+import { claimOrders, executeClaimed, settleInBatch } from '../../src/payins/executor.ts';
 import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { getOrder } from '../../src/payins/store.ts';
 import type { TestApp } from '../support/app.ts';
@@ -78,5 +78,46 @@ describe('batched claims of the executor', () => {
     const again = await claimOrders(runtime, [done, 'po_unknown_order']);
     expect(again.get(done)).toEqual({ skip: 'status SUCCESS' });
     expect(again.get('po_unknown_order')).toEqual({ skip: 'not_found' });
+  });
+});
+
+describe('batched settlements of the executor', () => {
+  it('settles the PSP answers arriving together in one transaction; an order whose settlement fails is rolled back alone and the others commit', async () => {
+    const [a, bad, c] = await createOrders(['s_one', 's_two', 's_three']);
+    if (a === undefined || bad === undefined || c === undefined) throw new Error('three orders expected');
+    await claimOrders(runtime, [a, bad, c]);
+    await t.db.pool.query(
+      `CREATE FUNCTION payins.test_refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.payment_order_id = '${bad}' AND NEW.payment_order_status = 'SUCCESS' THEN
+         RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`,
+    );
+    await t.db.pool.query(
+      `CREATE TRIGGER test_refuse_success BEFORE UPDATE ON payins.payment_order
+       FOR EACH ROW EXECUTE FUNCTION payins.test_refuse_success()`,
+    );
+    let settled;
+    try {
+      // Three answers in one turn of the event loop: one batch.
+      settled = await Promise.allSettled(
+        [a, bad, c].map((id) =>
+          settleInBatch(runtime, id, { kind: 'succeeded', paymentId: `pi_${id}`, chargeId: `ch_${id}` }),
+        ),
+      );
+    } finally {
+      await t.db.pool.query('DROP TRIGGER test_refuse_success ON payins.payment_order');
+      await t.db.pool.query('DROP FUNCTION payins.test_refuse_success()');
+    }
+    expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { applied: true } });
+    expect(settled[1]).toMatchObject({ status: 'rejected' });
+    expect(settled[2]).toMatchObject({ status: 'fulfilled', value: { applied: true } });
+    expect(await getOrder(t.db.pool, bad)).toMatchObject({ status: 'EXECUTING', ledgerUpdated: false });
+    for (const id of [a, c])
+      expect(await getOrder(t.db.pool, id)).toMatchObject({ status: 'SUCCESS', ledgerUpdated: true });
+    // One transaction for the batch: both orders carry its start time (now()) as their update time.
+    const at = await t.db.pool.query<{ at: Date }>(
+      'SELECT DISTINCT updated_at AS at FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])',
+      [[a, c]],
+    );
+    expect(at.rows).toHaveLength(1);
   });
 });

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import Stripe from 'stripe';
 import {
   PspError,
@@ -28,9 +30,28 @@ export const WEBHOOK_TOLERANCE_SECONDS = 300;
 /** The metadata key `findCharge` searches by; the pay-in executor puts the payment order id under it. */
 export const PAYMENT_ORDER_METADATA_KEY = 'payment_order_id';
 
+/** Connections kept open to the PSP per process (and the most requests in flight to it at once). */
+export const DEFAULT_PSP_MAX_SOCKETS = 128;
+
+/**
+ * A keep-alive pool of at most `maxSockets` connections: calls reuse open connections instead of a TCP handshake
+ * each (the SDK's default agent keeps them alive too, but without a bound), and a burst beyond the bound queues
+ * for a free connection instead of opening hundreds.
+ */
+function pspAgent(config: StripePspConfig): http.Agent {
+  const options = {
+    keepAlive: true,
+    maxSockets: config.maxSockets ?? DEFAULT_PSP_MAX_SOCKETS,
+    maxFreeSockets: config.maxSockets ?? DEFAULT_PSP_MAX_SOCKETS,
+    scheduling: 'lifo' as const,
+  };
+  return (config.protocol ?? 'https') === 'http' ? new http.Agent(options) : new https.Agent(options);
+}
+
 export function createStripeClient(config: StripePspConfig): Stripe {
   return new Stripe(config.secretKey, {
     apiVersion: STRIPE_API_VERSION,
+    httpAgent: pspAgent(config),
     ...(config.host === undefined ? {} : { host: config.host }),
     ...(config.port === undefined ? {} : { port: config.port }),
     ...(config.protocol === undefined ? {} : { protocol: config.protocol }),

@@ -16,6 +16,8 @@ export interface StripePspConfig {
   timeoutMs?: number;
   /** The SDK's own retries; 0 by default because the payment executor retries with its own backoff. */
   maxNetworkRetries?: number;
+  /** Kept-alive connections to the PSP at most (adapter.ts DEFAULT_PSP_MAX_SOCKETS, 128, by default). */
+  maxSockets?: number;
 }
 
 /**
