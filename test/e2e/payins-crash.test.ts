@@ -64,167 +64,178 @@ function bursarEnv(pspPort: number): NodeJS.ProcessEnv {
   };
 }
 
-it('a worker killed (kill -9) between the PSP charge and our commit: a restarted worker’s sweeper settles it from the PSP; one charge, one entry, ledger verifies', async () => {
-  const body = savedMethodBody(['k_one'], { amount: '42.00' });
-  const created = await t.app.inject({
-    method: 'POST',
-    url: '/v1/payments',
-    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
-    payload: body,
-  });
-  expect(created.statusCode).toBe(201);
-  const orderId = `${String(body.checkout_id)}_po0`;
+/** How long a child process may take to start and reach its point: a Bursar start is slow on a loaded machine. */
+const STARTUP_MS = 120_000;
 
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/payins-crash-child.ts')],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        ...PAYINS_ENV,
-        DATABASE_URL: t.db.url,
-        PSP_PORT: String(sandbox.port),
-        PSP_SECRET_KEY: sandbox.secretKey,
-        ORDER_ID: orderId,
+it(
+  'a worker killed (kill -9) between the PSP charge and our commit: a restarted worker’s sweeper settles it from the PSP; one charge, one entry, ledger verifies',
+  { timeout: 240_000 },
+  async () => {
+    const body = savedMethodBody(['k_one'], { amount: '42.00' });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payments',
+      headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+      payload: body,
+    });
+    expect(created.statusCode).toBe(201);
+    const orderId = `${String(body.checkout_id)}_po0`;
+
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/payins-crash-child.ts')],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          ...PAYINS_ENV,
+          DATABASE_URL: t.db.url,
+          PSP_PORT: String(sandbox.port),
+          PSP_SECRET_KEY: sandbox.secretKey,
+          ORDER_ID: orderId,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (_code, signal) => resolve(signal)),
-  );
-  try {
-    await waitFor(
-      async () => (output.includes('CHARGED') ? true : undefined),
-      30_000,
-      `the child to charge; output: ${output}`,
     );
-  } finally {
-    child.kill('SIGKILL');
-  }
-  expect(await exited).toBe('SIGKILL');
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    try {
+      await waitFor(
+        async () => (output.includes('CHARGED') ? true : undefined),
+        STARTUP_MS,
+        `the child to charge; output: ${output}`,
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(await exited).toBe('SIGKILL');
 
-  // The PSP charged, we never recorded it; the dead worker still holds the order's job.
-  expect(await getOrder(t.db.pool, orderId)).toMatchObject({ status: 'EXECUTING', ledgerUpdated: false });
-  const charges = async () =>
-    (
-      await sandbox.psp.stripe.paymentIntents.search({
-        query: `metadata['payment_order_id']:'${orderId}'`,
-        limit: 10,
-      })
-    ).data.length;
-  expect(await charges()).toBe(1);
-  const jobState = async () =>
-    (
-      await t.db.pool.query<{ state: string }>(
-        `SELECT state FROM pgboss.job WHERE name = 'payins-execute' AND data->>'paymentOrderId' = $1`,
-        [orderId],
-      )
-    ).rows.map((row) => row.state);
-  expect(await jobState()).toEqual(['active']);
+    // The PSP charged, we never recorded it; the dead worker still holds the order's job.
+    expect(await getOrder(t.db.pool, orderId)).toMatchObject({ status: 'EXECUTING', ledgerUpdated: false });
+    const charges = async () =>
+      (
+        await sandbox.psp.stripe.paymentIntents.search({
+          query: `metadata['payment_order_id']:'${orderId}'`,
+          limit: 10,
+        })
+      ).data.length;
+    expect(await charges()).toBe(1);
+    const jobState = async () =>
+      (
+        await t.db.pool.query<{ state: string }>(
+          `SELECT state FROM pgboss.job WHERE name = 'payins-execute' AND data->>'paymentOrderId' = $1`,
+          [orderId],
+        )
+      ).rows.map((row) => row.state);
+    expect(await jobState()).toEqual(['active']);
 
-  // Restart: a new worker process, as an operator starts it, against the same database and PSP.
-  restarted = spawnBursar(['start', '--role', 'worker'], { ...PAYINS_ENV, ...bursarEnv(sandbox.port) });
-  await restarted.waitForOutput('Bursar is running (role: worker)', 30_000);
-  const settled = await waitFor(
-    async () => {
-      const order = await getOrder(t.db.pool, orderId);
-      return order?.status === 'SUCCESS' ? order : undefined;
-    },
-    20_000,
-    'the restarted worker to settle the order',
-  );
-  expect(settled).toMatchObject({ ledgerUpdated: true, needsAttention: false });
-  const history = await getHistory(t.db.pool, orderId);
-  expect(history.at(-1)).toMatchObject({ to: 'SUCCESS', details: { settled_by: 'sweeper' } });
+    // Restart: a new worker process, as an operator starts it, against the same database and PSP.
+    restarted = spawnBursar(['start', '--role', 'worker'], { ...PAYINS_ENV, ...bursarEnv(sandbox.port) });
+    await restarted.waitForOutput('Bursar is running (role: worker)', STARTUP_MS);
+    const settled = await waitFor(
+      async () => {
+        const order = await getOrder(t.db.pool, orderId);
+        return order?.status === 'SUCCESS' ? order : undefined;
+      },
+      20_000,
+      'the restarted worker to settle the order',
+    );
+    expect(settled).toMatchObject({ ledgerUpdated: true, needsAttention: false });
+    const history = await getHistory(t.db.pool, orderId);
+    expect(history.at(-1)).toMatchObject({ to: 'SUCCESS', details: { settled_by: 'sweeper' } });
 
-  restarted.child.kill('SIGTERM');
-  expect(await restarted.exited()).toBe(0);
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.exited()).toBe(0);
 
-  expect(await charges()).toBe(1);
-  const entries = await t.db.pool.query('SELECT 1 FROM ledger.entries WHERE reference = $1', [
-    `payin:${orderId}:succeeded`,
-  ]);
-  expect(entries.rowCount).toBe(1);
-  expect((await verifyLedger(t.db.pool)).ok).toBe(true);
-});
+    expect(await charges()).toBe(1);
+    const entries = await t.db.pool.query('SELECT 1 FROM ledger.entries WHERE reference = $1', [
+      `payin:${orderId}:succeeded`,
+    ]);
+    expect(entries.rowCount).toBe(1);
+    expect((await verifyLedger(t.db.pool)).ok).toBe(true);
+  },
+);
 
-it('the API killed (kill -9) after the PSP made the hosted session and before we stored it: a retry after the lease takes the work over and gets that same session; none is made twice', async () => {
-  // Between the API process and the PSP: the answer to the session creation is kept from the API, which dies.
-  proxy = await startPspProxy(
-    sandbox.port,
-    (method, pathname) => method === 'POST' && pathname === '/v1/checkout/sessions',
-  );
-  const port = await testPort();
-  const devKey = `bsk_crash_${randomBytes(12).toString('hex')}`;
-  api = spawnBursar(['start', '--role', 'api'], {
-    ...bursarEnv(proxy.port),
-    PORT: String(port),
-    BURSAR_API_KEY: devKey,
-    BURSAR_IDEMPOTENCY_LEASE_MS: '1000',
-  });
-  await api.waitForOutput('Bursar is running (role: api)', 30_000);
+it(
+  'the API killed (kill -9) after the PSP made the hosted session and before we stored it: a retry after the lease takes the work over and gets that same session; none is made twice',
+  { timeout: 240_000 },
+  async () => {
+    // Between the API process and the PSP: the answer to the session creation is kept from the API, which dies.
+    proxy = await startPspProxy(
+      sandbox.port,
+      (method, pathname) => method === 'POST' && pathname === '/v1/checkout/sessions',
+    );
+    const port = await testPort();
+    const devKey = `bsk_crash_${randomBytes(12).toString('hex')}`;
+    api = spawnBursar(['start', '--role', 'api'], {
+      ...bursarEnv(proxy.port),
+      PORT: String(port),
+      BURSAR_API_KEY: devKey,
+      BURSAR_IDEMPOTENCY_LEASE_MS: '1000',
+    });
+    await api.waitForOutput('Bursar is running (role: api)', STARTUP_MS);
 
-  const checkoutId = uid('kh');
-  const body = {
-    checkout_id: checkoutId,
-    buyer_info: { id: 'buyer_crash' },
-    credit_card_info: { flow: 'hosted_page', return_url: 'http://127.0.0.1:9/back' },
-    payment_orders: [
-      { payment_order_id: `${checkoutId}_po`, seller_account: 'k_one', amount: '18.00', currency: 'USD' },
-    ],
-  };
-  const key = uid('idem');
-  const first = fetch(`http://127.0.0.1:${port}/v1/payments`, {
-    method: 'POST',
-    headers: { ...bearer(devKey), 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify(body),
-  }).then(
-    (response) => response.status,
-    () => 'no answer' as const,
-  );
-  const made = await proxy.held;
-  expect(made.status).toBe(200);
-  const sessionId = (JSON.parse(made.body) as { id: string }).id;
-  api.child.kill('SIGKILL');
-  await api.exited();
-  expect(await first).toBe('no answer');
+    const checkoutId = uid('kh');
+    const body = {
+      checkout_id: checkoutId,
+      buyer_info: { id: 'buyer_crash' },
+      credit_card_info: { flow: 'hosted_page', return_url: 'http://127.0.0.1:9/back' },
+      payment_orders: [
+        { payment_order_id: `${checkoutId}_po`, seller_account: 'k_one', amount: '18.00', currency: 'USD' },
+      ],
+    };
+    const key = uid('idem');
+    const first = fetch(`http://127.0.0.1:${port}/v1/payments`, {
+      method: 'POST',
+      headers: { ...bearer(devKey), 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(body),
+    }).then(
+      (response) => response.status,
+      () => 'no answer' as const,
+    );
+    const made = await proxy.held;
+    expect(made.status).toBe(200);
+    const sessionId = (JSON.parse(made.body) as { id: string }).id;
+    api.child.kill('SIGKILL');
+    await api.exited();
+    expect(await first).toBe('no answer');
 
-  // What the crash left: the checkout and its orders (first transaction), the key in progress, no session stored.
-  const stored = await t.db.pool.query<{ psp_session_id: string | null }>(
-    'SELECT psp_session_id FROM payins.payment_event WHERE checkout_id = $1',
-    [checkoutId],
-  );
-  expect(stored.rows).toEqual([{ psp_session_id: null }]);
-  expect(await getOrder(t.db.pool, `${checkoutId}_po`)).toMatchObject({ status: 'EXECUTING' });
+    // What the crash left: the checkout and its orders (first transaction), the key in progress, no session stored.
+    const stored = await t.db.pool.query<{ psp_session_id: string | null }>(
+      'SELECT psp_session_id FROM payins.payment_event WHERE checkout_id = $1',
+      [checkoutId],
+    );
+    expect(stored.rows).toEqual([{ psp_session_id: null }]);
+    expect(await getOrder(t.db.pool, `${checkoutId}_po`)).toMatchObject({ status: 'EXECUTING' });
 
-  // The marketplace retries with the same key (here through another API instance on the same database): 429
-  // while the dead request's lease lasts, then the retry takes the work over and the PSP replays its session.
-  const retried = await waitFor(
-    async () => {
-      const response = await t.app.inject({
-        method: 'POST',
-        url: '/v1/payments',
-        headers: { ...bearer(devKey), 'idempotency-key': key },
-        payload: body,
-      });
-      if (response.statusCode === 429) return undefined;
-      return response;
-    },
-    15_000,
-    'the lease of the dead request to run out',
-  );
-  expect(retried.statusCode).toBe(201);
-  const answer = retried.json() as { status: string; next_action: { redirect_url: string } };
-  expect(answer.status).toBe('requires_action');
-  expect(answer.next_action.redirect_url.endsWith(`/c/pay/${sessionId}`)).toBe(true);
-  const sessions = [];
-  for await (const session of sandbox.stripe.checkout.sessions.list({ limit: 100 })) {
-    if (session.client_reference_id === checkoutId) sessions.push(session.id);
-  }
-  expect(sessions).toEqual([sessionId]);
-});
+    // The marketplace retries with the same key (here through another API instance on the same database): 429
+    // while the dead request's lease lasts, then the retry takes the work over and the PSP replays its session.
+    const retried = await waitFor(
+      async () => {
+        const response = await t.app.inject({
+          method: 'POST',
+          url: '/v1/payments',
+          headers: { ...bearer(devKey), 'idempotency-key': key },
+          payload: body,
+        });
+        if (response.statusCode === 429) return undefined;
+        return response;
+      },
+      15_000,
+      'the lease of the dead request to run out',
+    );
+    expect(retried.statusCode).toBe(201);
+    const answer = retried.json() as { status: string; next_action: { redirect_url: string } };
+    expect(answer.status).toBe('requires_action');
+    expect(answer.next_action.redirect_url.endsWith(`/c/pay/${sessionId}`)).toBe(true);
+    const sessions = [];
+    for await (const session of sandbox.stripe.checkout.sessions.list({ limit: 100 })) {
+      if (session.client_reference_id === checkoutId) sessions.push(session.id);
+    }
+    expect(sessions).toEqual([sessionId]);
+  },
+);
