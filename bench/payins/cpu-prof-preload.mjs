@@ -14,7 +14,8 @@ if (dir) {
   process.on('exit', () => {
     // An in-process session answers synchronously, so the profile is written before the process is gone.
     session.post('Profiler.stop', (error, result) => {
-      if (!error) fs.writeFileSync(path.join(dir, `CPU.${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      if (!error)
+        fs.writeFileSync(path.join(dir, `CPU.${process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });
   });
 }
