@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Pool } from '../src/db/pool.ts';
-import { withTransaction } from '../src/db/tx.ts';
+import type { Pool, PoolClient } from '../src/db/pool.ts';
 import type { Logger } from '../src/log.ts';
 import type { SandboxConfig } from './config.ts';
 import { SANDBOX_API_VERSION, type SandboxCtx } from './context.ts';
@@ -10,12 +9,12 @@ import type { FaultInjector } from './faults.ts';
 import type { FormObject } from './form.ts';
 import { newId } from './ids.ts';
 import { Params } from './params.ts';
-import { BufferedWrites, claimIdempotencyKey, getObject, type StoredObject } from './store.ts';
+import { BufferedWrites, getObject, savedResponse, type StoredObject } from './store.ts';
 
 /**
  * The request pipeline every Stripe API route goes through, in Stripe's order: authentication, fault injection,
- * then the handler inside one transaction together with the idempotency record, so that the effect and the
- * saved response commit together (a replay can never see one without the other).
+ * then the handler, whose writes are sent in one statement together with the idempotency record, so that the
+ * effect and the saved response commit together (a replay can never see one without the other).
  */
 
 export interface ApiRequest {
@@ -189,6 +188,140 @@ function faultErrorBody(status: number): StripeErrorBody {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface RequestSpec {
+  method: string;
+  path: string;
+  input: FormObject;
+  params: Record<string, string>;
+  apiKey: string;
+  idempotencyKey: string | undefined;
+  handler: ApiHandler;
+}
+
+interface Outcome {
+  replayed: boolean;
+  status: number;
+  body: string;
+}
+
+/** Runs once more after a deadlock or serialization failure, as `withTransaction` does. */
+const RETRIES = 8;
+
+/**
+ * Runs one API request: the handler's writes are held and sent at its end in one statement together with its
+ * Idempotency-Key and answer (store.ts `BufferedWrites`), which begins a transaction only when the handler
+ * needs one (a lock, a write before the end). A key used before — or by a request still running, which the
+ * statement waits for — leaves everything unwritten, and the request answers from the key, as it does when the
+ * handler fails on a state the first request left. A request with no key, and every GET, needs no transaction.
+ */
+async function executeRequest(runtime: SandboxRuntime, spec: RequestSpec): Promise<Outcome> {
+  const print = fingerprint(spec.method, spec.path, spec.input);
+  for (let attempt = 0; ; attempt++) {
+    const client = await runtime.pool.connect();
+    const db = new BufferedWrites(client, runtime.config.webhookTargets);
+    let broken = false;
+    let outcome: Outcome | 'key_taken';
+    try {
+      outcome = await runOnce(runtime, spec, db, print);
+      if (db.inTransaction()) await client.query(outcome === 'key_taken' ? 'ROLLBACK' : 'COMMIT');
+    } catch (error) {
+      if (db.inTransaction()) await client.query('ROLLBACK').catch(() => (broken = true));
+      const state = (error as { code?: unknown }).code;
+      if ((state === '40P01' || state === '40001') && attempt < RETRIES && !broken) {
+        client.release();
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * (5 + attempt * 10))));
+        continue;
+      }
+      // A request that fails on a state its key's first request left answers as that one did.
+      let answer: Outcome | StripeApiError | undefined;
+      try {
+        answer = broken ? undefined : await replayOf(client, spec, print);
+      } catch (lookup) {
+        // Other parameters under a used key: that is the answer. A failed look-up leaves the handler's error.
+        if (lookup instanceof StripeApiError) answer = lookup;
+      } finally {
+        client.release(broken);
+      }
+      if (answer instanceof StripeApiError) throw answer;
+      if (answer !== undefined) return answer;
+      throw error;
+    }
+    try {
+      if (outcome !== 'key_taken') return outcome;
+      const replay = await replayOf(client, spec, print);
+      if (replay === undefined) throw new Error('an Idempotency-Key was taken and then not found');
+      return replay;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** The handler's work and answer; `key_taken` when the Idempotency-Key turned out used (nothing was written). */
+async function runOnce(
+  runtime: SandboxRuntime,
+  spec: RequestSpec,
+  db: BufferedWrites,
+  print: string,
+): Promise<Outcome | 'key_taken'> {
+  const now = runtime.now();
+  const ctx: SandboxCtx = {
+    db,
+    now,
+    config: runtime.config,
+    baseUrl: runtime.baseUrl(),
+    faults: runtime.faults,
+    ...(runtime.testMethods === undefined ? {} : { testMethods: runtime.testMethods }),
+  };
+  let result: ApiResult;
+  try {
+    result = await spec.handler({ ctx, params: spec.params, input: spec.input });
+  } catch (error) {
+    // A card error happens after the work began: Stripe keeps its effects and replays it. Other errors
+    // (validation, missing resources) roll back and leave the key free.
+    if (!(error instanceof StripeApiError && error.status === 402)) throw error;
+    result = errorResponse(error);
+  }
+  const expanded = await expandPaths(
+    ctx,
+    result.body,
+    new Params(spec.input, Object.keys(spec.input)).expand(),
+  );
+  const body = serialize(present(expanded, Math.floor(now.getTime() / 1000)));
+  const status = result.status ?? 200;
+  // The objects, events, deliveries, the key and the saved answer: one statement.
+  const written = await db.flush(
+    spec.idempotencyKey === undefined
+      ? {}
+      : {
+          idempotency: {
+            apiKeyHash: keyHash(spec.apiKey),
+            key: spec.idempotencyKey,
+            method: spec.method,
+            path: spec.path,
+            fingerprint: print,
+            status,
+            body,
+          },
+        },
+  );
+  return written ? { replayed: false, status, body } : 'key_taken';
+}
+
+/** The answer saved under the request's key (a replay), an error for other parameters, or undefined (unused). */
+async function replayOf(client: PoolClient, spec: RequestSpec, print: string): Promise<Outcome | undefined> {
+  if (spec.idempotencyKey === undefined) return undefined;
+  const saved = await savedResponse(client, keyHash(spec.apiKey), spec.idempotencyKey);
+  if (saved === undefined) return undefined;
+  if (saved.fingerprint !== print || saved.path !== spec.path || saved.method !== spec.method) {
+    throw new StripeApiError(400, {
+      type: 'idempotency_error',
+      message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${spec.idempotencyKey}' if you meant to execute a different request.`,
+    });
+  }
+  return { replayed: true, status: saved.status, body: saved.body };
+}
+
 /** Registers one Stripe API route with the whole pipeline. */
 export function apiRoute(
   app: FastifyInstance,
@@ -241,61 +374,14 @@ export function apiRoute(
             message: 'Idempotency-Key must be at most 255 characters long.',
           });
         }
-        const outcome = await withTransaction(runtime.pool, async (client) => {
-          const now = runtime.now();
-          // The request's writes go to the database together at its end (store.ts BufferedWrites).
-          const db = new BufferedWrites(client, runtime.config.webhookTargets);
-          const ctx: SandboxCtx = {
-            db,
-            now,
-            config: runtime.config,
-            baseUrl: runtime.baseUrl(),
-            faults: runtime.faults,
-            ...(runtime.testMethods === undefined ? {} : { testMethods: runtime.testMethods }),
-          };
-          const print = fingerprint(method, path, input);
-          if (idempotencyKey !== undefined) {
-            const saved = await claimIdempotencyKey(client, keyHash(apiKey), idempotencyKey, {
-              method,
-              path,
-              fingerprint: print,
-            });
-            if (saved !== undefined) {
-              if (saved.fingerprint !== print || saved.path !== path || saved.method !== method) {
-                throw new StripeApiError(400, {
-                  type: 'idempotency_error',
-                  message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`,
-                });
-              }
-              return { replayed: true, status: saved.status, body: saved.body };
-            }
-          }
-          let result: ApiResult;
-          try {
-            result = await handler({ ctx, params: request.params as Record<string, string>, input });
-          } catch (error) {
-            // A card error happens after the work began: Stripe keeps its effects and replays it. Other errors
-            // (validation, missing resources) roll back and leave the key free.
-            if (error instanceof StripeApiError && error.status === 402) {
-              result = errorResponse(error);
-            } else {
-              throw error;
-            }
-          }
-          const expanded = await expandPaths(
-            ctx,
-            result.body,
-            new Params(input, Object.keys(input)).expand(),
-          );
-          const body = serialize(present(expanded, Math.floor(now.getTime() / 1000)));
-          const status = result.status ?? 200;
-          // The objects, events, deliveries and the saved answer: one statement.
-          await db.flush(
-            idempotencyKey === undefined
-              ? {}
-              : { idempotency: { apiKeyHash: keyHash(apiKey), key: idempotencyKey, status, body } },
-          );
-          return { replayed: false, status, body };
+        const outcome = await executeRequest(runtime, {
+          method,
+          path,
+          input,
+          params: request.params as Record<string, string>,
+          apiKey,
+          idempotencyKey,
+          handler,
         });
         runtime.onCommit();
         if (fault.kind === 'lost_response') {

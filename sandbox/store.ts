@@ -62,9 +62,21 @@ export interface PendingDelivery {
   nextAttemptAt: Date;
 }
 
-/** What a request's transaction ends with besides its objects: its saved idempotent response. */
+/**
+ * What a request ends with besides its objects: its Idempotency-Key with the answer to replay. The key is
+ * inserted by the same statement as the request's writes, and they are written only if it was (a key used
+ * before, or by a request still running, is waited for and then leaves everything unwritten).
+ */
 export interface FinalWrite {
-  idempotency?: { apiKeyHash: string; key: string; status: number; body: string };
+  idempotency?: {
+    apiKeyHash: string;
+    key: string;
+    method: string;
+    path: string;
+    fingerprint: string;
+    status: number;
+    body: string;
+  };
 }
 
 /**
@@ -83,16 +95,35 @@ export class BufferedWrites implements Queryable {
   private updates = new Map<string, PendingRow>();
   private deliveries: PendingDelivery[] = [];
   private autoAt: Date | undefined;
+  private began = false;
 
+  /**
+   * `inner` is a connection with no transaction open: one is begun (`BEGIN`) only when the request needs one —
+   * before any other statement that could write or lock (`query`), a locking read, or writes sent before the
+   * end. A request whose only writes are its final flush needs none: that one statement is atomic by itself.
+   */
   constructor(
     readonly inner: Queryable,
     private readonly configTargets: ReadonlyArray<{ url: string; secret: string }>,
   ) {}
 
+  /** Whether a transaction was begun (the caller ends it: `COMMIT` or `ROLLBACK`). */
+  inTransaction(): boolean {
+    return this.began;
+  }
+
+  /** Begins the request's transaction, if not yet. */
+  async begin(): Promise<void> {
+    if (this.began) return;
+    await this.inner.query('BEGIN');
+    this.began = true;
+  }
+
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
+    await this.begin();
     await this.flush();
     return await this.inner.query<R>(text, values);
   }
@@ -137,15 +168,19 @@ export class BufferedWrites implements Queryable {
     return locking ? 'flush' : updated;
   }
 
-  /** Writes everything held (and `final`) in one statement. */
-  async flush(final: FinalWrite = {}): Promise<void> {
+  /**
+   * Writes everything held (and `final`) in one statement; false when `final`'s Idempotency-Key was taken, and
+   * nothing was written. Held writes sent before the end go in the request's transaction (begun here).
+   */
+  async flush(final: FinalWrite = {}): Promise<boolean> {
     if (
       this.inserts.size === 0 &&
       this.updates.size === 0 &&
       this.deliveries.length === 0 &&
       final.idempotency === undefined
     )
-      return;
+      return true;
+    if (final.idempotency === undefined) await this.begin();
     const inserts = [...this.inserts.values()];
     const updates = [...this.updates.values()];
     const deliveries = this.deliveries;
@@ -155,7 +190,7 @@ export class BufferedWrites implements Queryable {
     this.deliveries = [];
     this.autoAt = undefined;
     const idem = final.idempotency;
-    await preparedQuery(this.inner, 'sandbox_flush_writes', FLUSH_SQL, [
+    const written = await preparedQuery<{ ok: boolean }>(this.inner, 'sandbox_flush_writes', FLUSH_SQL, [
       inserts.map((row) => row.id),
       inserts.map((row) => row.object),
       inserts.map((row) => row.created),
@@ -179,7 +214,11 @@ export class BufferedWrites implements Queryable {
       idem?.key ?? null,
       idem?.status ?? null,
       idem?.body ?? null,
+      idem?.method ?? null,
+      idem?.path ?? null,
+      idem?.fingerprint ?? null,
     ]);
+    return written.rows[0]?.ok === true;
   }
 }
 
@@ -189,9 +228,16 @@ export class BufferedWrites implements Queryable {
  * with `pending_webhooks` counted from them, the deliveries decided in JS, the updates, and the saved response.
  */
 const FLUSH_SQL = `
-WITH src AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::jsonb[], $5::jsonb[], $6::text[])
+WITH claim AS (
+  INSERT INTO sandbox.idempotency_keys (api_key_hash, key, method, path, fingerprint, status, body)
+  SELECT $20, $21, $24, $25, $26, $22, $23 WHERE $21::text IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING 1
+),
+gate AS (SELECT $21::text IS NULL OR EXISTS (SELECT 1 FROM claim) AS ok),
+src AS (
+  SELECT s.* FROM unnest($1::text[], $2::text[], $3::int8[], $4::jsonb[], $5::jsonb[], $6::text[])
     WITH ORDINALITY AS s(id, object, created, data, internal, auto_event, n)
+   WHERE (SELECT ok FROM gate)
 ),
 dest AS (
   SELECT o.id, o.data ->> 'url' AS url, o.internal ->> 'secret' AS secret, o.data -> 'enabled_events' AS wanted,
@@ -231,18 +277,15 @@ dlv AS (
     SELECT x.event_id, x.event_type, x.destination, x.url, x.secret, x.status, x.at, 1000000 + x.n, 0
       FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
         WITH ORDINALITY AS x(event_id, event_type, destination, url, secret, status, at, n)
+     WHERE (SELECT ok FROM gate)
   ) d ORDER BY n, k
 ),
 upd AS (
   UPDATE sandbox.objects o SET data = u.data, internal = u.internal
     FROM unnest($17::text[], $18::jsonb[], $19::jsonb[]) AS u(id, data, internal)
-   WHERE o.id = u.id
-),
-idem AS (
-  UPDATE sandbox.idempotency_keys SET status = $22, body = $23
-   WHERE api_key_hash = $20 AND key = $21
+   WHERE o.id = u.id AND (SELECT ok FROM gate)
 )
-SELECT 1`;
+SELECT ok FROM gate`;
 
 export async function insertObject(db: Queryable, object: StoredObject): Promise<void> {
   if (db instanceof BufferedWrites) {
@@ -282,6 +325,8 @@ export async function getObject(
   options: { kind?: string; forUpdate?: boolean } = {},
 ): Promise<StoredObject | undefined> {
   if (db instanceof BufferedWrites) {
+    // A lock is held only inside a transaction.
+    if (options.forUpdate === true) await db.begin();
     const pending = db.pending(id, options.forUpdate === true);
     if (pending === 'flush') await db.flush();
     else if (pending !== undefined) {
@@ -403,41 +448,17 @@ export interface SavedResponse {
   body: string;
 }
 
-/**
- * Claims an idempotency key inside the caller's transaction. A concurrent request with the same key blocks on
- * the unique index until the first commits (then it finds the saved response) or rolls back (then it claims the key).
- * Returns the saved response when the key was used before, undefined when this request now owns it.
- */
-export async function claimIdempotencyKey(
+/** The answer saved under an idempotency key, when the key was used. */
+export async function savedResponse(
   db: Queryable,
   apiKeyHash: string,
   key: string,
-  request: { method: string; path: string; fingerprint: string },
 ): Promise<SavedResponse | undefined> {
-  const inserted = await db.query(
-    `INSERT INTO sandbox.idempotency_keys (api_key_hash, key, method, path, fingerprint, status, body)
-     VALUES ($1, $2, $3, $4, $5, 0, '') ON CONFLICT DO NOTHING RETURNING key`,
-    [apiKeyHash, key, request.method, request.path, request.fingerprint],
-  );
-  if (inserted.rows.length > 0) return undefined;
   const saved = await db.query<SavedResponse>(
     'SELECT method, path, fingerprint, status, body FROM sandbox.idempotency_keys WHERE api_key_hash = $1 AND key = $2',
     [apiKeyHash, key],
   );
   return saved.rows[0];
-}
-
-export async function saveIdempotentResponse(
-  db: Queryable,
-  apiKeyHash: string,
-  key: string,
-  status: number,
-  body: string,
-): Promise<void> {
-  await db.query(
-    'UPDATE sandbox.idempotency_keys SET status = $3, body = $4 WHERE api_key_hash = $1 AND key = $2',
-    [apiKeyHash, key, status, body],
-  );
 }
 
 /** Stripe forgets idempotency keys after 24 hours. */

@@ -128,6 +128,37 @@ describe('the official stripe SDK against the sandbox', () => {
     expect(misuse).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
   });
 
+  it('charges once for requests with the same key sent at the same time, and all answer with that charge', async () => {
+    const params = {
+      amount: 4321,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      metadata: { concurrent: 'yes' },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => stripe.paymentIntents.create(params, { idempotencyKey: 'idem-race' })),
+    );
+    expect(new Set(answers.map((intent) => intent.id)).size).toBe(1);
+    const found = await stripe.paymentIntents.search({ query: "metadata['concurrent']:'yes'" });
+    expect(found.data).toHaveLength(1);
+  });
+
+  it('replays a confirmation the state no longer allows: the saved answer, not the error a new one would get', async () => {
+    const intent = await stripe.paymentIntents.create({
+      amount: 800,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+    });
+    const first = await stripe.paymentIntents.confirm(intent.id, {}, { idempotencyKey: 'idem-confirm' });
+    const again = await stripe.paymentIntents.confirm(intent.id, {}, { idempotencyKey: 'idem-confirm' });
+    expect(first.status).toBe('succeeded');
+    expect(again.id).toBe(first.id);
+    expect(again.lastResponse.headers['idempotent-replayed']).toBe('true');
+    const fresh = await stripe.paymentIntents.confirm(intent.id, {}).catch((e: unknown) => e);
+    expect(fresh).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+
   it('replays a decline too: the same key does not charge again', async () => {
     const params = { amount: 500, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true };
     const first = await stripe.paymentIntents
