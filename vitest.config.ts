@@ -23,18 +23,28 @@ export default defineConfig({
         test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false },
       },
       {
-        // Everything on PostgreSQL, HTTP and processes, on the one embedded PostgreSQL of the global setup. The
-        // files share their worker's loaded modules too: a fresh worker per file imported the source tree again
-        // for every file, a quarter of the run's time. Every file makes what it uses in its hooks (its own
-        // database, app, servers and processes) and stops it in afterAll; none mocks a module, fake timers are
-        // put back in the test that takes them, and the one environment variable some files set
-        // (BURSAR_WEBHOOK_ENDPOINTS_KEY) is set only when unset.
+        // The store and HTTP files, on the one embedded PostgreSQL of the global setup. They share their worker's
+        // loaded modules too: a fresh worker per file imported the source tree again for every file, some 40% of
+        // their time. Each makes what it uses in its hooks (its own database and app) and closes it in
+        // afterAll; none mocks a module, and the one environment variable some set (BURSAR_WEBHOOK_ENDPOINTS_KEY)
+        // is set only when unset.
         test: {
           ...shared,
           name: 'integration',
-          include: ['test/{store,http,e2e}/**/*.test.ts'],
+          include: ['test/{store,http}/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           isolate: false,
+        },
+      },
+      {
+        // The end-to-end files, a fresh worker each: they run processes, browsers and in-process stacks for
+        // minutes, and a file that fails mid-way (a timeout) must not leave its processes and loops running
+        // beside the next file. Same PostgreSQL (the global setup is shared, test/support/global-setup.ts).
+        test: {
+          ...shared,
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
         },
       },
     ],
