@@ -299,8 +299,8 @@ export async function insertObject(db: Queryable, object: StoredObject): Promise
 }
 
 /**
- * Inserts the object unless its id exists, and returns the stored one of that kind (one statement): Stripe's
- * fixed test PaymentMethods (`pm_card_visa`…) are made on first use.
+ * Inserts the object unless its id exists, and returns the stored one of that kind (one statement, two when a
+ * concurrent first use raced it): Stripe's fixed test PaymentMethods (`pm_card_visa`…) are made on first use.
  */
 export async function ensureObject(db: Queryable, object: StoredObject): Promise<StoredObject | undefined> {
   const result = await preparedQuery<ObjectRow>(
@@ -316,7 +316,10 @@ export async function ensureObject(db: Queryable, object: StoredObject): Promise
     [object.id, object.object, object.created, JSON.stringify(object.data), JSON.stringify(object.internal)],
   );
   const row = result.rows[0];
-  return row === undefined ? undefined : fromRow(row);
+  if (row !== undefined) return fromRow(row);
+  // Another connection inserted the same id while this statement ran: the INSERT waited for it and did nothing,
+  // and the SELECT's snapshot, taken before, cannot see its row. A new statement sees it.
+  return getObject(db, object.id, { kind: object.object });
 }
 
 export async function getObject(

@@ -160,17 +160,21 @@ describe('SIGTERM drains', { timeout: 240_000 }, () => {
 
     // Every accepted checkout's orders succeed within seconds (the sweeper would wait an hour).
     for (const checkoutId of accepted) {
+      let last = '';
       await waitFor(
         async () => {
           const res = await fetch(`${second.api}/v1/checkouts/${checkoutId}`, {
             headers: { authorization: `Bearer ${KEY}` },
           });
-          const json = (await res.json()) as { status?: string };
+          last = await res.text();
+          const json = JSON.parse(last) as { status?: string };
           return json.status === 'succeeded' ? true : undefined;
         },
         30_000,
         `checkout ${checkoutId} to succeed`,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; last answer: ${last}`);
+      });
     }
 
     // Exactly one charge at the PSP per payment order.
