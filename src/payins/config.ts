@@ -42,6 +42,12 @@ export interface PayinsConfig {
   claimPollMs: number;
   /** pg-boss's polling interval for new jobs (at least 0.5). */
   jobPollingIntervalSeconds: number;
+  /**
+   * A PSP event about a saved-method order whose executor is charging it right now (EXECUTING, attempt in flight)
+   * waits up to this long after it arrived: the executor's own settlement, a moment later, usually makes it a
+   * no-op, instead of two transactions settling the same order at once. 0 processes it at once.
+   */
+  pspEventDeferMs: number;
 }
 
 export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
@@ -63,6 +69,7 @@ export const DEFAULT_PAYINS_CONFIG: PayinsConfig = {
   workerConcurrency: 4,
   claimPollMs: 1_000,
   jobPollingIntervalSeconds: 1,
+  pspEventDeferMs: 5_000,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -99,5 +106,6 @@ export function loadPayinsConfig(env: NodeJS.ProcessEnv = process.env): PayinsCo
     workerConcurrency: int(env, 'BURSAR_PAYINS_WORKER_CONCURRENCY', d.workerConcurrency),
     claimPollMs: Math.max(50, int(env, 'BURSAR_PAYINS_CLAIM_POLL_MS', d.claimPollMs)),
     jobPollingIntervalSeconds: d.jobPollingIntervalSeconds,
+    pspEventDeferMs: int(env, 'BURSAR_PAYINS_EVENT_DEFER_MS', d.pspEventDeferMs),
   };
 }

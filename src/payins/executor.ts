@@ -10,7 +10,13 @@ import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder, type PspOutcome } from './settle.ts';
 import { applyOrderEvent, type ApplyResult } from './transitions.ts';
 import type { Checkout, PaymentOrder } from './types.ts';
-import { claimAttempt, flagExhausted, lockOrdersWithCheckouts, noteRetry } from './work-store.ts';
+import {
+  claimAttempt,
+  flagExhausted,
+  lockOrderRows,
+  lockOrdersWithCheckouts,
+  noteRetry,
+} from './work-store.ts';
 
 export type ExecuteResult =
   | { outcome: 'settled'; status: string }
@@ -239,7 +245,8 @@ interface PendingSettlement {
 /**
  * Group commit of the executor's settlements: the PSP answers that arrive while a settling transaction runs are
  * settled together in the next one, each order under its own savepoint (one failing is rolled back and fails
- * alone; the others commit). One commit, and one hold of the ledger's shared accounts (the platform's, which
+ * alone; the others commit). The batch locks all its orders first, in id order, before any ledger account: it
+ * never holds the ledger's shared accounts while waiting for an order another transaction is settling. One commit, and one hold of the ledger's shared accounts (the platform's, which
  * every settlement updates and keeps locked until its commit), serve the whole batch instead of one order. Each
  * caller learns its own order's result once the batch has committed. Should the batch fail as a whole (its
  * commit, the connection), every order is settled again in a transaction of its own.
@@ -287,6 +294,7 @@ class Settler {
     try {
       results = await withTransaction(pool, async (client) => {
         const out: typeof results = [];
+        await lockOrderRows(client, [...new Set(batch.map((item) => item.paymentOrderId))].sort());
         for (const item of batch) {
           try {
             const value = await withSavepoint(client, () =>

@@ -7,12 +7,14 @@ import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { eventOf, type PspOutcome } from './settle.ts';
 import { transition, type OrderStatus } from './state-machine.ts';
 import {
+  deferPspEvents,
   leasePspEvents,
   lockDuePspEvents,
   markPspEventsProcessed,
   orderStatusesOf,
   sessionOrderStatusesOf,
   type ClaimedPspEvent,
+  type OrderState,
 } from './work-store.ts';
 
 /**
@@ -24,6 +26,11 @@ import {
  * its module's handler, anything unusual) are leased to the caller, which processes each in its own transaction
  * (`processPspEvent`): a money-moving event never holds the ledger's accounts across other events, and one that
  * fails is recorded, retried and dead-lettered alone.
+ *
+ * An event about a saved-method order the executor is charging right now (EXECUTING, its attempt in flight) is put
+ * off, for at most `deferMs` after it arrived (no attempt counted): the executor settles that order a moment later,
+ * after which the event changes nothing and a batch marks it; processed at once, it would settle the order in a
+ * transaction of its own racing the executor's settle batch for the same order and the ledger's accounts.
  *
  * Exactly once: an event is processed when `processed_at` commits with its effects; a crash before the batch
  * commits leaves the whole batch due, and one after it leaves only the leased events, due again when their lease
@@ -37,6 +44,10 @@ export interface PspEventBatch {
   unchanged: number;
   /** Events whose marking failed: recorded on the event (attempts, backoff, dead letter), the others unaffected. */
   failed: number;
+  /** Put off while their order's charge is in flight (see the module comment). */
+  deferred: number;
+  /** The earliest time a deferred event is due again, when any was deferred. */
+  deferredUntil?: Date;
   /** Leased to the caller, each to be processed in its own transaction, oldest first. */
   work: LeasedPspEvent[];
 }
@@ -59,10 +70,12 @@ export interface BatchOptions {
    * for a later batch, while the batch still marks every event that changes nothing. Unbounded by default.
    */
   maxWork?: number;
+  /** How long after its arrival an event about an order being charged may be put off; 0 (default) never. */
+  deferMs?: number;
 }
 
 interface Statuses {
-  orders: Map<string, OrderStatus>;
+  orders: Map<string, OrderState>;
   sessions: Map<string, OrderStatus[]>;
 }
 
@@ -73,20 +86,25 @@ export async function claimPspEventBatch(
   options: BatchOptions,
 ): Promise<PspEventBatch> {
   return await withTransaction(runtime.ctx.pool, async (client) => {
-    const events = await lockDuePspEvents(client, options.limit, options.olderThanMs ?? 0);
-    if (events.length === 0) return { claimed: 0, unchanged: 0, failed: 0, work: [] };
+    const deferMs = options.deferMs ?? 0;
+    const events = await lockDuePspEvents(client, options.limit, options.olderThanMs ?? 0, deferMs);
+    if (events.length === 0) return { claimed: 0, unchanged: 0, failed: 0, deferred: 0, work: [] };
     const meanings = events.map((event) => meaningOf(runtime, event));
     const statuses = await statusesOf(client, meanings);
     const unchanged: Array<{ id: bigint; outcome: string; type: string }> = [];
     const work: LeasedPspEvent[] = [];
+    const deferred: bigint[] = [];
     const room = options.maxWork ?? Number.POSITIVE_INFINITY;
     events.forEach((event, index) => {
       const outcome = unchangedOutcome(runtime, event, meanings[index], statuses);
       if (outcome !== undefined) unchanged.push({ id: event.id, outcome, type: event.event_type });
+      else if (deferMs > 0 && event.deferrable && beingCharged(meanings[index], statuses))
+        deferred.push(event.id);
       else if (work.length < room)
         work.push({ id: event.id, type: event.event_type, object: event.object ?? {} });
     });
     const failed = await markUnchanged(client, runtime, guard, unchanged);
+    const deferredUntil = await deferPspEvents(client, deferred, deferMs);
     if (work.length > 0)
       await leasePspEvents(
         client,
@@ -94,8 +112,22 @@ export async function claimPspEventBatch(
         options.leaseMs,
       );
     logIgnored(runtime, unchanged);
-    return { claimed: events.length, unchanged: unchanged.length - failed, failed, work };
+    return {
+      claimed: events.length,
+      unchanged: unchanged.length - failed,
+      failed,
+      deferred: deferred.length,
+      ...(deferredUntil === undefined ? {} : { deferredUntil }),
+      work,
+    };
   });
+}
+
+/** Whether the event is about a saved-method order whose charge the executor has in flight. */
+function beingCharged(meaning: PspEventMeaning | undefined, statuses: Statuses): boolean {
+  return (
+    meaning?.subject === 'order' && statuses.orders.get(meaning.paymentOrderId)?.attemptInFlight === true
+  );
 }
 
 /** What the PSP's adapter says the event means; undefined when it cannot say (processed alone, and fails there). */
@@ -158,7 +190,7 @@ function unchangedOutcome(
         ? `ignored: not a pay-in event: ${event.event_type}`
         : undefined;
     case 'order': {
-      const status = statuses.orders.get(meaning.paymentOrderId);
+      const status = statuses.orders.get(meaning.paymentOrderId)?.status;
       const outcome: PspOutcome = meaning.outcome;
       if (status === undefined || carriesFee(outcome)) return undefined;
       return leavesAsIs(status, outcome) ? `${outcome.kind}: noop` : undefined;

@@ -23,7 +23,8 @@ export const PSP_EVENT_MAX_QUEUED = 256;
  * processes the batch's other events each in its own transaction, up to `PSP_EVENT_CONCURRENCY` at a time, while
  * the next batches go on (up to `PSP_EVENT_MAX_QUEUED` leased events waiting). It is woken by
  * `NOTIFY bursar_payins_psp_event` (sent after the webhook's insert commits), when its queue of leased events runs
- * low, and every `claimPollMs` (retries that fell due, leases that ended, a lost notification).
+ * low, when an event it put off (its order's charge in flight, see psp-event-batch.ts) falls due, and every
+ * `claimPollMs` (retries that fell due, leases that ended, a lost notification).
  */
 export class PspEventLoop {
   private draining = false;
@@ -34,6 +35,8 @@ export class PspEventLoop {
   private inflight = 0;
   private readonly queue: LeasedPspEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Wakes the loop when the earliest event put off while its order was being charged falls due. */
+  private deferralTimer: { at: number; handle: NodeJS.Timeout } | undefined;
   private listener: pg.Client | undefined;
   private readonly log: Logger;
   private readonly guard: LoopGuard;
@@ -62,6 +65,8 @@ export class PspEventLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.deferralTimer) clearTimeout(this.deferralTimer.handle);
+    this.deferralTimer = undefined;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -137,7 +142,9 @@ export class PspEventLoop {
         limit: batch,
         leaseMs: this.options.leaseMs ?? PSP_EVENT_LEASE_MS,
         maxWork: room,
+        deferMs: this.runtime.config.pspEventDeferMs,
       });
+      if (taken.deferredUntil !== undefined) this.wakeAt(taken.deferredUntil);
       if (this.stopped) {
         // Stopped meanwhile: the batch's leased events go back at once rather than when their lease ends.
         const ids = taken.work.map((event) => event.id);
@@ -148,6 +155,22 @@ export class PspEventLoop {
       this.pump();
       if (taken.claimed < batch) return;
     }
+  }
+
+  /** Wakes the loop at `due` (a deferred event falls due), unless an earlier wake-up is already set. */
+  private wakeAt(due: Date): void {
+    const at = due.getTime();
+    if (this.stopped || (this.deferralTimer !== undefined && this.deferralTimer.at <= at)) return;
+    if (this.deferralTimer) clearTimeout(this.deferralTimer.handle);
+    const handle = setTimeout(
+      () => {
+        this.deferralTimer = undefined;
+        this.wake();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
+    handle.unref();
+    this.deferralTimer = { at, handle };
   }
 
   /** Starts leased events on their own, up to the concurrency. */

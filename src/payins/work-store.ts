@@ -42,6 +42,20 @@ export async function lockOrdersWithCheckouts(
   return locked.rows.map((row) => ({ order: toOrder(row), checkout: checkoutFromPrefixed(row) }));
 }
 
+/**
+ * Locks a settle batch's orders in id order, before the batch touches any of them or the ledger: the batch then
+ * never waits for an order while holding ledger accounts another transaction settling that order needs.
+ */
+export async function lockOrderRows(db: Queryable, paymentOrderIds: readonly string[]): Promise<void> {
+  await preparedQuery(
+    db,
+    'payins_lock_settle_batch',
+    `SELECT 1 FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])
+      ORDER BY payment_order_id FOR UPDATE`,
+    [paymentOrderIds],
+  );
+}
+
 /** One more attempt, and the sweeper pushed back while it may be in flight; returns the attempt number. */
 export async function claimAttempt(
   db: Queryable,
@@ -332,6 +346,8 @@ export interface ClaimedPspEvent {
   event_type: string;
   object: Record<string, unknown> | null;
   attempts: number;
+  /** Arrived less than the caller's `deferMs` ago: it may still be put off (`deferPspEvents`). */
+  deferrable: boolean;
 }
 
 /**
@@ -344,15 +360,39 @@ export async function lockDuePspEvents(
   db: Queryable,
   limit: number,
   olderThanMs = 0,
+  deferMs = 0,
 ): Promise<ClaimedPspEvent[]> {
   const due = await db.query<ClaimedPspEvent>(
-    `SELECT id, event_id, event_type, payload -> 'object' AS object, attempts FROM payins.psp_events
+    `SELECT id, event_id, event_type, payload -> 'object' AS object, attempts,
+            received_at > now() - $3::float8 * interval '1 millisecond' AS deferrable
+       FROM payins.psp_events
       WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
         AND ($2::float8 = 0 OR received_at < now() - $2::float8 * interval '1 millisecond')
       ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-    [limit, olderThanMs],
+    [limit, olderThanMs, deferMs],
   );
   return due.rows;
+}
+
+/**
+ * Puts events off until `deferMs` after each arrived (their `next_attempt_at`; no attempt counted): their order's
+ * charge is in flight at the executor, whose settlement usually makes them no-ops. Returns the earliest new due time.
+ */
+export async function deferPspEvents(
+  db: Queryable,
+  ids: readonly bigint[],
+  deferMs: number,
+): Promise<Date | undefined> {
+  if (ids.length === 0) return undefined;
+  const deferred = await db.query<{ due: Date | null }>(
+    `WITH d AS (
+       UPDATE payins.psp_events SET next_attempt_at = received_at + $2::float8 * interval '1 millisecond'
+        WHERE id = ANY($1::bigint[]) AND processed_at IS NULL AND dead_lettered_at IS NULL
+       RETURNING next_attempt_at)
+     SELECT min(next_attempt_at) AS due FROM d`,
+    [ids, deferMs],
+  );
+  return deferred.rows[0]?.due ?? undefined;
 }
 
 /** Whether any event stored at least `olderThanMs` ago is due (one read, no transaction: the sweep's look first). */
@@ -402,17 +442,36 @@ export async function releasePspEventLeases(db: Queryable, ids: readonly bigint[
   );
 }
 
-/** The status of each of these orders, by id (absent: no such order). */
+/** An order as a PSP event batch sees it: its status, and whether the executor's charge of it is in flight. */
+export interface OrderState {
+  status: OrderStatus;
+  /** EXECUTING, not flagged for attention, and claimed recently (its sweep deadline not reached). */
+  attemptInFlight: boolean;
+}
+
+/** The state of each of these orders, by id (absent: no such order). */
 export async function orderStatusesOf(
   db: Queryable,
   paymentOrderIds: readonly string[],
-): Promise<Map<string, OrderStatus>> {
+): Promise<Map<string, OrderState>> {
   if (paymentOrderIds.length === 0) return new Map();
-  const found = await db.query<{ payment_order_id: string; payment_order_status: OrderStatus }>(
-    `SELECT payment_order_id, payment_order_status FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])`,
+  const found = await db.query<{
+    payment_order_id: string;
+    payment_order_status: OrderStatus;
+    attempt_in_flight: boolean;
+  }>(
+    `SELECT payment_order_id, payment_order_status,
+            (payment_order_status = 'EXECUTING' AND NOT needs_attention AND next_sweep_at > now())
+              AS attempt_in_flight
+       FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])`,
     [paymentOrderIds],
   );
-  return new Map(found.rows.map((row) => [row.payment_order_id, row.payment_order_status]));
+  return new Map(
+    found.rows.map((row) => [
+      row.payment_order_id,
+      { status: row.payment_order_status, attemptInFlight: row.attempt_in_flight },
+    ]),
+  );
 }
 
 /** The statuses of the orders of the checkout of each of these PSP sessions, by session id (absent: none). */

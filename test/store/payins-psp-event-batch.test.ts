@@ -2,10 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPLAY_HOOKS } from '../../src/cli/dlq.ts';
 import { listDeadLetters, replayDeadLetter } from '../../src/jobs/dead-letters.ts';
 import { PSP_EVENT_MAX_ATTEMPTS } from '../../src/payins/event-failures.ts';
+import { loopGuard } from '../../src/jobs/loops.ts';
 import { claimOrders, executeOrder } from '../../src/payins/executor.ts';
+import { claimPspEventBatch } from '../../src/payins/psp-event-batch.ts';
 import type { PspEventHandlers } from '../../src/payins/ports.ts';
 import { PspEventLoop } from '../../src/payins/psp-event-loop.ts';
-import { processPendingEvents, recordPspEvent } from '../../src/payins/psp-events.ts';
+import {
+  processPendingEvents,
+  processPspEventRecordingFailure,
+  recordPspEvent,
+} from '../../src/payins/psp-events.ts';
 import { PSP_EVENT_QUEUE, type PayinsRuntime } from '../../src/payins/runtime.ts';
 import { getOrder } from '../../src/payins/store.ts';
 import type { TestApp } from '../support/app.ts';
@@ -18,7 +24,11 @@ let runtime: PayinsRuntime;
 
 beforeAll(async () => {
   // A long poll: a loop that reacts within seconds was woken by the insert's notification.
-  t = await createPayinsTestApp({ psp: new FakePsp(), payins: { claimPollMs: 60_000 } });
+  // Events are processed at once here; the deferral of events about orders being charged has its own tests.
+  t = await createPayinsTestApp({
+    psp: new FakePsp(),
+    payins: { claimPollMs: 60_000, pspEventDeferMs: 0 },
+  });
   runtime = t.modules.payins.runtime;
   await registerSellers(t.db.pool, ['s_one']);
 });
@@ -296,5 +306,91 @@ describe('PSP events in batches', () => {
     expect((await stateOf(late.id)).outcome).toBe('succeeded: noop');
     expect(await entriesFor(executing)).toBe(1);
     expect(await entriesFor(settled)).toBe(1);
+  });
+});
+
+describe('a PSP event about an order the executor is charging', () => {
+  const guard = () => loopGuard(runtime.ctx);
+
+  it('waits for the executor to settle the order, then changes nothing: the order is booked once, by the executor', async () => {
+    const order = await executingOrder();
+    const event = succeeded(order);
+    await recordPspEvent(runtime, 'stripe', event);
+    const first = await claimPspEventBatch(runtime, guard(), { limit: 50, leaseMs: 60_000, deferMs: 60_000 });
+    expect(first).toMatchObject({ deferred: 1, work: [] });
+    expect(first.deferredUntil?.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    // Put off without an attempt counted, due again a minute after it arrived.
+    expect(await stateOf(event.id)).toMatchObject({ processed: false, attempts: 0, retryInMinutes: 1 });
+
+    // The executor's attempt settles the order; the event, due again, is a no-op the batch marks.
+    expect(await executeOrder(runtime, order)).toMatchObject({ status: 'SUCCESS' });
+    await dueNow(event.id);
+    const second = await claimPspEventBatch(runtime, guard(), {
+      limit: 50,
+      leaseMs: 60_000,
+      deferMs: 60_000,
+    });
+    expect(second).toMatchObject({ deferred: 0, work: [] });
+    expect(await stateOf(event.id)).toMatchObject({ processed: true, outcome: 'succeeded: noop' });
+    expect(await entriesFor(order)).toBe(1);
+  });
+
+  it('is processed once its deferral is over, when the executor has not settled the order by then', async () => {
+    const order = await executingOrder();
+    const event = succeeded(order);
+    await recordPspEvent(runtime, 'stripe', event);
+    // It arrived longer ago than the deferral: taken as work, not put off again.
+    await t.db.pool.query(
+      `UPDATE payins.psp_events SET received_at = now() - interval '10 seconds' WHERE event_id = $1`,
+      [event.id],
+    );
+    const batch = await claimPspEventBatch(runtime, guard(), { limit: 50, leaseMs: 60_000, deferMs: 5_000 });
+    expect(batch.deferred).toBe(0);
+    const leased = batch.work.find((work) => work.type === 'payment_intent.succeeded');
+    if (leased === undefined) throw new Error('the event was not leased');
+    expect(await processPspEventRecordingFailure(runtime, leased.id, leased)).toBe('succeeded: moved');
+    expect(await getOrder(t.db.pool, order)).toMatchObject({ status: 'SUCCESS' });
+    expect(await entriesFor(order)).toBe(1);
+  });
+
+  it('is not put off when its order is not being charged (an attempt flagged for attention)', async () => {
+    const order = await executingOrder();
+    await t.db.pool.query(
+      'UPDATE payins.payment_order SET needs_attention = true WHERE payment_order_id = $1',
+      [order],
+    );
+    const event = succeeded(order);
+    await recordPspEvent(runtime, 'stripe', event);
+    const batch = await claimPspEventBatch(runtime, guard(), { limit: 50, leaseMs: 60_000, deferMs: 60_000 });
+    expect(batch.deferred).toBe(0);
+    expect(batch.work.map((work) => work.type)).toContain('payment_intent.succeeded');
+    for (const work of batch.work) await processPspEventRecordingFailure(runtime, work.id, work);
+    expect(await getOrder(t.db.pool, order)).toMatchObject({ status: 'SUCCESS' });
+  });
+
+  it('is taken by the loop when its deferral ends, without waiting for the next poll', async () => {
+    const order = await executingOrder();
+    const event = succeeded(order);
+    // This loop puts such events off for a second; it polls once a minute.
+    const deferring: PayinsRuntime = { ...runtime, config: { ...runtime.config, pspEventDeferMs: 1_000 } };
+    const loop = new PspEventLoop(deferring, { batch: 50 });
+    await loop.start();
+    try {
+      await recordPspEvent(runtime, 'stripe', event);
+      await waitFor(
+        async () => ((await unprocessed([event.id])) === 0 ? true : undefined),
+        30_000,
+        'the event',
+      );
+    } finally {
+      await loop.stop();
+      await loop.flush();
+    }
+    expect(await stateOf(event.id)).toMatchObject({
+      processed: true,
+      outcome: 'succeeded: moved',
+      attempts: 0,
+    });
+    expect(await entriesFor(order)).toBe(1);
   });
 });
