@@ -1,6 +1,6 @@
 import type { Clock } from '../src/clock.ts';
 import type { Config } from '../src/config.ts';
-import type { Pool } from '../src/db/pool.ts';
+import { createPool, type Pool } from '../src/db/pool.ts';
 import type { Logger } from '../src/log.ts';
 import type { BackgroundService } from '../src/services.ts';
 import path from 'node:path';
@@ -24,8 +24,20 @@ export function sandboxService(host: SandboxHost): BackgroundService {
   const loaded = loadSandboxConfig(process.env, host.config.dataDir);
   const apiHost =
     host.config.host === '0.0.0.0' || host.config.host === '::' ? '127.0.0.1' : host.config.host;
+  // The sandbox's own connections commit without waiting for the WAL flush. A commit of Bursar's that depends on a
+  // sandbox write (an order settled with a charge, a stored PSP event) comes after that write in the one WAL
+  // stream, so flushing Bursar's commit flushes the sandbox's write too: a database crash can only lose sandbox
+  // writes nothing of Bursar's has acted on yet — a charge Bursar never heard of, which its retry, with the same
+  // Idempotency-Key, makes again, once. The sandbox stands for a PSP; its fsyncs are not what Bursar measures.
+  const url = host.pool.options.connectionString;
+  if (url === undefined) throw new Error('the sandbox needs the host pool to have a connection string');
+  const pool = createPool(url, {
+    max: host.pool.options.max ?? 10,
+    applicationName: 'bursar-sandbox',
+    asyncCommit: true,
+  });
   const server = createSandboxServer({
-    pool: host.pool,
+    pool,
     log: host.log.child({ module: 'sandbox' }),
     clock: host.clock,
     config: {
@@ -42,7 +54,13 @@ export function sandboxService(host: SandboxHost): BackgroundService {
     start: async () => {
       await server.start();
     },
-    stop: () => server.stop(),
+    stop: async () => {
+      try {
+        await server.stop();
+      } finally {
+        await pool.end();
+      }
+    },
     describe: () => [
       `  Sandbox PSP:  ${server.baseUrl()}   (Stripe-compatible; docs/sandbox.md)`,
       `  Sandbox admin key: ${

@@ -26,13 +26,22 @@ export interface Queryable {
 
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string } = {},
+  options: {
+    max?: number;
+    applicationName?: string;
+    /**
+     * Commits return before their WAL is flushed (`synchronous_commit = off`): only for a component whose writes
+     * may be lost in a database crash without breaking anyone's guarantee (the sandbox PSP, see sandbox/launch.ts).
+     */
+    asyncCommit?: boolean;
+  } = {},
 ): Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     types,
     application_name: options.applicationName ?? 'bursar',
+    ...(options.asyncCommit === true ? { options: '-c synchronous_commit=off' } : {}),
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
