@@ -80,6 +80,49 @@ interface Settled {
   notFinal: number;
   /** Epoch ms of each order's SUCCESS, by the `{{seq}}` it was sent with. */
   successAt: Map<number, number>;
+  /** Where an order's time went, from its status history (p50/p99 ms of each stage). */
+  stages: Stages;
+}
+
+/**
+ * An order's stages, from its status history (each time is when its history row was written): stored (NOT_STARTED)
+ * to claimed by the executor (EXECUTING), and claimed to SUCCESS (the PSP call, the wait for a settle batch, and
+ * the batch's work before this order).
+ */
+interface Stages {
+  createdToClaimedP50Ms: number;
+  createdToClaimedP99Ms: number;
+  claimedToSuccessP50Ms: number;
+  claimedToSuccessP99Ms: number;
+}
+
+async function stagesOf(cluster: Cluster, prefix: string): Promise<Stages> {
+  const result = await cluster.pool.query<Record<keyof Stages, number | null>>(
+    `WITH t AS (
+       SELECT max(h.at) FILTER (WHERE h.to_status = 'NOT_STARTED') AS created,
+              max(h.at) FILTER (WHERE h.to_status = 'EXECUTING') AS claimed,
+              max(h.at) FILTER (WHERE h.to_status = 'SUCCESS') AS succeeded
+         FROM payins.payment_order o
+         JOIN payins.payment_order_status_history h ON h.payment_order_id = o.payment_order_id
+        WHERE o.checkout_id LIKE $1
+        GROUP BY o.payment_order_id),
+     ms AS (
+       SELECT extract(epoch FROM claimed - created) * 1000 AS a, extract(epoch FROM succeeded - claimed) * 1000 AS b
+         FROM t WHERE succeeded IS NOT NULL)
+     SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY a))::float8 AS "createdToClaimedP50Ms",
+            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY a))::float8 AS "createdToClaimedP99Ms",
+            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY b))::float8 AS "claimedToSuccessP50Ms",
+            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY b))::float8 AS "claimedToSuccessP99Ms"
+       FROM ms`,
+    [`${prefix}%`],
+  );
+  const row = result.rows[0];
+  return {
+    createdToClaimedP50Ms: row?.createdToClaimedP50Ms ?? 0,
+    createdToClaimedP99Ms: row?.createdToClaimedP99Ms ?? 0,
+    claimedToSuccessP50Ms: row?.claimedToSuccessP50Ms ?? 0,
+    claimedToSuccessP99Ms: row?.claimedToSuccessP99Ms ?? 0,
+  };
 }
 
 /** Waits until every order whose checkout id starts with `prefix` is final (or the time is up). */
@@ -121,6 +164,7 @@ async function waitSettled(cluster: Cluster, prefix: string, expected: number): 
     failed: counts.failed,
     notFinal: counts.total - counts.success - counts.failed,
     successAt,
+    stages: await stagesOf(cluster, prefix),
   };
 }
 
@@ -367,6 +411,7 @@ async function phase(
       notFinal: settled.notFinal,
       successP50Ms: success.p50Ms,
       successP99Ms: success.p99Ms,
+      ...settled.stages,
       ...(spec2.mode === 'open' ? { missedDeadlines: load.missedDeadlines, sent: load.sent } : {}),
       non201: load.completed - created.length,
       loadGenRssMb: load.peakRssMb ?? 0,
