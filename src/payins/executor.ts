@@ -7,7 +7,7 @@ import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
-import { outcomeFromCharge, settleOrder, type PspOutcome } from './settle.ts';
+import { outcomeFromCharge, settleOrder, settleOrders, type PspOutcome } from './settle.ts';
 import { applyOrderEvent, type ApplyResult } from './transitions.ts';
 import type { Checkout, PaymentOrder } from './types.ts';
 import {
@@ -245,7 +245,9 @@ interface PendingSettlement {
 /**
  * Group commit of the executor's settlements: the PSP answers that arrive while a settling transaction runs are
  * settled together in the next one, each order under its own savepoint (one failing is rolled back and fails
- * alone; the others commit). The batch locks all its orders first, in id order, before any ledger account: it
+ * alone; the others commit). The whole batch is first settled together, in a fixed number of statements
+ * (`settleOrders`), under one savepoint; only if that fails are its orders settled one by one under their own
+ * savepoints, so one bad order still fails alone. The batch locks all its orders first, in id order, before any ledger account: it
  * never holds the ledger's shared accounts while waiting for an order another transaction is settling. One commit, and one hold of the ledger's shared accounts (the platform's, which
  * every settlement updates and keeps locked until its commit), serve the whole batch instead of one order. Each
  * caller learns its own order's result once the batch has committed. Should the batch fail as a whole (its
@@ -293,8 +295,13 @@ class Settler {
     let results: Array<{ ok: true; value: ApplyResult } | { ok: false; error: unknown }>;
     try {
       results = await withTransaction(pool, async (client) => {
+        const ids = [...new Set(batch.map((item) => item.paymentOrderId))].sort();
+        await lockOrderRows(client, ids);
+        if (ids.length === batch.length) {
+          const together = await this.settleTogether(client, batch);
+          if (together !== undefined) return together.map((value) => ({ ok: true as const, value }));
+        }
         const out: typeof results = [];
-        await lockOrderRows(client, [...new Set(batch.map((item) => item.paymentOrderId))].sort());
         for (const item of batch) {
           try {
             const value = await withSavepoint(client, () =>
@@ -321,6 +328,26 @@ class Settler {
       if (result?.ok === true) item.resolve(result.value);
       else item.reject(result?.error ?? new Error('not settled'));
     });
+  }
+
+  /**
+   * The batch's orders settled together (`settleOrders`: a fixed number of statements for the batch) under one
+   * savepoint; undefined when that failed (rolled back, logged), and the orders are to be settled one by one.
+   */
+  private async settleTogether(
+    client: PoolClient,
+    batch: PendingSettlement[],
+  ): Promise<ApplyResult[] | undefined> {
+    try {
+      return await withSavepoint(client, () => settleOrders(client, transitionDeps(this.runtime), batch));
+    } catch (error) {
+      if (retryable(error)) throw error;
+      this.runtime.ctx.log.warn(
+        { err: error, orders: batch.length },
+        'settling a batch together failed; settling its orders one by one',
+      );
+      return undefined;
+    }
   }
 }
 

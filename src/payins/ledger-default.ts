@@ -1,33 +1,65 @@
-import { fxSettled, payinConverted, payinSucceeded, postEntry, pspFeeCharged } from '../ledger/index.ts';
-import type { PoolClient } from '../db/pool.ts';
-import type { PayinLedger, PayinSuccessPosting } from './ledger.ts';
+import {
+  fxSettled,
+  payinConverted,
+  payinSucceeded,
+  postEntries,
+  postEntry,
+  pspFeeCharged,
+  type EntryInput,
+} from '../ledger/index.ts';
+import type { PayinLedger, PayinSuccessPosting, PspFeePosting } from './ledger.ts';
 import type { OrderConversion } from './ports.ts';
 
-/** A converted order: the ledger's FX recipe, balanced per currency through the FX position accounts. */
-async function postConverted(
-  client: PoolClient,
-  posting: PayinSuccessPosting,
-  conversion: OrderConversion,
-): Promise<{ entryId: string }> {
-  const posted = await postEntry(
-    client,
-    payinConverted({
-      paymentOrderId: posting.paymentOrderId,
-      sellerId: posting.sellerAccount,
-      presentmentCurrency: posting.currency,
-      grossMinor: posting.grossMinor,
-      settlementCurrency: conversion.settlementCurrency,
-      settlementMinor: conversion.settlementMinor,
-      midValueMinor: conversion.midValueMinor,
-      platformFeeMinor: posting.feeMinor,
-      fx: conversion,
-      metadata: {
-        checkoutId: posting.checkoutId,
-        ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
-      },
-    }),
-  );
-  return { entryId: posted.entryId };
+/** A converted order's entry: the ledger's FX recipe, balanced per currency through the FX position accounts. */
+function convertedEntry(posting: PayinSuccessPosting, conversion: OrderConversion): EntryInput {
+  return payinConverted({
+    paymentOrderId: posting.paymentOrderId,
+    sellerId: posting.sellerAccount,
+    presentmentCurrency: posting.currency,
+    grossMinor: posting.grossMinor,
+    settlementCurrency: conversion.settlementCurrency,
+    settlementMinor: conversion.settlementMinor,
+    midValueMinor: conversion.midValueMinor,
+    platformFeeMinor: posting.feeMinor,
+    fx: conversion,
+    metadata: metadataOf(posting),
+  });
+}
+
+function metadataOf(posting: PayinSuccessPosting): Record<string, string> {
+  return {
+    checkoutId: posting.checkoutId,
+    ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
+  };
+}
+
+/** The entry of one order's success: the FX recipe when converted, else `payinSucceeded`. */
+function successEntry(posting: PayinSuccessPosting): EntryInput {
+  if (posting.conversion) return convertedEntry(posting, posting.conversion);
+  return payinSucceeded({
+    currency: posting.currency,
+    paymentOrderId: posting.paymentOrderId,
+    sellerId: posting.sellerAccount,
+    grossMinor: posting.grossMinor,
+    platformFeeMinor: posting.feeMinor,
+    metadata: metadataOf(posting),
+  });
+}
+
+/** The PSP fee's entry: `pspFeeCharged` under `psp_fee:<balance transaction>`. */
+function pspFeeEntry(posting: PspFeePosting): EntryInput {
+  return pspFeeCharged({
+    currency: posting.currency,
+    feeId: posting.balanceTransactionId,
+    feeMinor: posting.feeMinor,
+    reason: `charged on ${posting.pspChargeId ?? posting.pspPaymentId ?? 'a charge'} of checkout ${posting.checkoutId}`,
+    metadata: {
+      checkoutId: posting.checkoutId,
+      ...(posting.paymentOrderId === null ? {} : { paymentOrderId: posting.paymentOrderId }),
+      ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
+      ...(posting.pspChargeId === null ? {} : { pspChargeId: posting.pspChargeId }),
+    },
+  });
 }
 
 /**
@@ -37,22 +69,13 @@ async function postConverted(
  */
 export const defaultPayinLedger: PayinLedger = {
   async postPayinSuccess(client, posting) {
-    if (posting.conversion) return await postConverted(client, posting, posting.conversion);
-    const posted = await postEntry(
-      client,
-      payinSucceeded({
-        currency: posting.currency,
-        paymentOrderId: posting.paymentOrderId,
-        sellerId: posting.sellerAccount,
-        grossMinor: posting.grossMinor,
-        platformFeeMinor: posting.feeMinor,
-        metadata: {
-          checkoutId: posting.checkoutId,
-          ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
-        },
-      }),
-    );
+    const posted = await postEntry(client, successEntry(posting));
     return { entryId: posted.entryId };
+  },
+
+  async postPayinSuccesses(client, postings) {
+    const posted = await postEntries(client, postings.map(successEntry));
+    return posted.map((entry) => ({ entryId: entry.entryId }));
   },
 
   /**
@@ -61,22 +84,13 @@ export const defaultPayinLedger: PayinLedger = {
    * comes first books it and the other finds it.
    */
   async postPspFee(client, posting) {
-    const posted = await postEntry(
-      client,
-      pspFeeCharged({
-        currency: posting.currency,
-        feeId: posting.balanceTransactionId,
-        feeMinor: posting.feeMinor,
-        reason: `charged on ${posting.pspChargeId ?? posting.pspPaymentId ?? 'a charge'} of checkout ${posting.checkoutId}`,
-        metadata: {
-          checkoutId: posting.checkoutId,
-          ...(posting.paymentOrderId === null ? {} : { paymentOrderId: posting.paymentOrderId }),
-          ...(posting.pspPaymentId === null ? {} : { pspPaymentId: posting.pspPaymentId }),
-          ...(posting.pspChargeId === null ? {} : { pspChargeId: posting.pspChargeId }),
-        },
-      }),
-    );
+    const posted = await postEntry(client, pspFeeEntry(posting));
     return { entryId: posted.entryId, created: posted.created };
+  },
+
+  async postPspFees(client, postings) {
+    const posted = await postEntries(client, postings.map(pspFeeEntry));
+    return posted.map((entry) => ({ entryId: entry.entryId, created: entry.created }));
   },
 
   /** The PSP's conversion of a charge by the ledger's `fxSettled` recipe under `fx_settled:<balance transaction>`. */

@@ -34,8 +34,24 @@ export interface PspFeePosting {
 /** The ledger as pay-ins need it; posts in the caller's open transaction so the status change commits with it. */
 export interface PayinLedger {
   postPayinSuccess(client: PoolClient, posting: PayinSuccessPosting): Promise<{ entryId: string }>;
+  /**
+   * `postPayinSuccess` of many orders in one statement (a settle batch's), results in input order; all or nothing.
+   * When absent, each is posted on its own.
+   */
+  postPayinSuccesses?(
+    client: PoolClient,
+    postings: PayinSuccessPosting[],
+  ): Promise<Array<{ entryId: string }>>;
   /** Books the PSP's fee once per balance transaction; a second call returns the first entry (`created: false`). */
   postPspFee(client: PoolClient, posting: PspFeePosting): Promise<{ entryId: string; created: boolean }>;
+  /**
+   * `postPspFee` of many charges in one statement, all or nothing: a fee booked before with another amount fails
+   * the whole call (the caller then books each on its own). When absent, each is posted on its own.
+   */
+  postPspFees?(
+    client: PoolClient,
+    postings: PspFeePosting[],
+  ): Promise<Array<{ entryId: string; created: boolean }>>;
   /** Books the PSP's conversion of a charge into the settlement currency, once per balance transaction. */
   postFxSettlement?(client: PoolClient, posting: FxSettlementPosting): Promise<{ entryId: string }>;
 }

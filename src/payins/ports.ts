@@ -13,6 +13,11 @@ export interface SellerTerms {
   inactiveSellers(db: Queryable, sellerAccounts: string[]): Promise<Set<string>>;
   /** The platform fee policy of the seller (their own when agreed, else the platform's) and their hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<{ fee: FeePolicy; holdDays: number }>;
+  /** `termsFor` of many sellers in one read, by seller (a settle batch's); when absent, `termsFor` each. */
+  termsForMany?(
+    db: Queryable,
+    sellerAccounts: string[],
+  ): Promise<Map<string, { fee: FeePolicy; holdDays: number }>>;
 }
 
 /** A successful pay-in as other modules hear of it, inside the pay-in's own transaction. */
@@ -28,6 +33,8 @@ export interface PayinSucceeded {
 /** Effects of pay-ins owned by other modules (the payouts module's hold record), run in the caller's transaction. */
 export interface PayinEffects {
   onPayinSucceeded(client: PoolClient, payin: PayinSucceeded): Promise<void>;
+  /** `onPayinSucceeded` of many pay-ins in one statement (a settle batch's); when absent, each on its own. */
+  onPayinsSucceeded?(client: PoolClient, payins: PayinSucceeded[]): Promise<void>;
 }
 
 /** Refunded amounts (succeeded refunds) per payment order: implemented by the refunds module (src/compose.ts). */

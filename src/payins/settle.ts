@@ -9,6 +9,7 @@ import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
 import { lockCheckout } from './work-store.ts';
 import { applyOrderEvent, type ApplyResult, type EventFacts, type TransitionDeps } from './transitions.ts';
+import { applyOrderEvents } from './transitions-batch.ts';
 
 /** The PSP's fee on a charge: the amount, its currency and the balance transaction it was charged on. */
 export interface PspFeeFacts {
@@ -215,6 +216,56 @@ export async function settleOrder(
   await bookPspFee(client, deps, outcome, [result], paymentOrderId);
   await bookFxSettlement(client, deps, outcome, [result]);
   return result;
+}
+
+/**
+ * `settleOrder` for many distinct orders at once, in the caller's transaction, in a fixed number of statements
+ * (`applyOrderEvents`, then every PSP fee in one ledger statement). All or nothing: the caller rolls a failed batch
+ * back and settles each order on its own, where a fee booked meanwhile with another amount is only warned about.
+ */
+export async function settleOrders(
+  client: PoolClient,
+  deps: TransitionDeps,
+  items: ReadonlyArray<{ paymentOrderId: string; outcome: PspOutcome }>,
+): Promise<ApplyResult[]> {
+  const results = await applyOrderEvents(
+    client,
+    deps,
+    items.map((item) => ({ paymentOrderId: item.paymentOrderId, ...eventOf(item.outcome) })),
+  );
+  const fees: PspFeePosting[] = [];
+  for (const [index, item] of items.entries()) {
+    const result = results[index];
+    if (result === undefined) throw new Error(`no result for payment order ${item.paymentOrderId}`);
+    const fee = feePosting(item.outcome, result, item.paymentOrderId);
+    if (fee !== undefined) fees.push(fee);
+    else await bookPspFee(client, deps, item.outcome, [result], item.paymentOrderId);
+    await bookFxSettlement(client, deps, item.outcome, [result]);
+  }
+  if (fees.length > 0 && deps.ledger.postPspFees) await deps.ledger.postPspFees(client, fees);
+  else for (const fee of fees) await postPspFeeOnce(client, deps, fee);
+  return results;
+}
+
+/** The PSP fee a settled order's answer carries, to book with the batch's others; undefined when none to book. */
+function feePosting(
+  outcome: PspOutcome,
+  result: ApplyResult,
+  paymentOrderId: string,
+): PspFeePosting | undefined {
+  if (outcome.kind !== 'succeeded' || outcome.fee === undefined || outcome.fee.feeMinor <= 0n)
+    return undefined;
+  const succeeded = result.order?.status === 'SUCCESS' ? result.order : undefined;
+  if (succeeded === undefined) return undefined;
+  return {
+    balanceTransactionId: outcome.fee.balanceTransactionId,
+    currency: outcome.fee.currency,
+    feeMinor: outcome.fee.feeMinor,
+    pspPaymentId: outcome.paymentId ?? succeeded.pspPaymentId,
+    pspChargeId: outcome.chargeId ?? succeeded.pspChargeId,
+    checkoutId: succeeded.checkoutId,
+    paymentOrderId,
+  };
 }
 
 /**

@@ -430,6 +430,123 @@ export async function updateOrderStatus(
   return toOrder(row);
 }
 
+/** Many orders by id, locked in id order when `forUpdate` (a settle batch's); ids that are not orders are absent. */
+export async function getOrdersById(
+  db: Queryable,
+  paymentOrderIds: readonly string[],
+  options: { forUpdate?: boolean } = {},
+): Promise<Map<string, PaymentOrder>> {
+  const result = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE payment_order_id = ANY($1::text[])
+      ORDER BY payment_order_id ${options.forUpdate ? 'FOR UPDATE' : ''}`,
+    [paymentOrderIds],
+  );
+  return new Map(result.rows.map((row) => [row.payment_order_id, toOrder(row)]));
+}
+
+/** The orders of many checkouts, each checkout's in position order. */
+export async function getOrdersOfCheckouts(
+  db: Queryable,
+  checkoutIds: readonly string[],
+): Promise<Map<string, PaymentOrder[]>> {
+  const result = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE checkout_id = ANY($1::text[])
+      ORDER BY checkout_id, position`,
+    [checkoutIds],
+  );
+  const byCheckout = new Map<string, PaymentOrder[]>();
+  for (const order of result.rows.map(toOrder))
+    byCheckout.set(order.checkoutId, [...(byCheckout.get(order.checkoutId) ?? []), order]);
+  return byCheckout;
+}
+
+/** One order's status change, as `updateOrderStatus` takes it. */
+export type StatusChangeRow = Parameters<typeof updateOrderStatus>[2] & { paymentOrderId: string };
+
+/** `updateOrderStatus` of many orders (their locks held by the caller) in one statement; the orders after, by id. */
+export async function updateOrderStatuses(
+  db: Queryable,
+  changes: readonly StatusChangeRow[],
+): Promise<Map<string, PaymentOrder>> {
+  const column = <T>(pick: (change: StatusChangeRow) => T): T[] => changes.map(pick);
+  const updated = await db.query<OrderRow>(
+    `UPDATE payins.payment_order o SET
+       payment_order_status = c.to_status, status_reason = c.reason, fee_minor = c.fee_minor,
+       ledger_updated = o.ledger_updated OR c.booked, wallet_updated = o.wallet_updated OR c.booked,
+       psp_payment_id = COALESCE(c.psp_payment_id, o.psp_payment_id),
+       psp_charge_id = COALESCE(c.psp_charge_id, o.psp_charge_id),
+       decline_code = COALESCE(c.decline_code, o.decline_code), last_error = COALESCE(c.last_error, o.last_error),
+       needs_attention = CASE WHEN c.final THEN false ELSE o.needs_attention END,
+       next_sweep_at = CASE WHEN c.final THEN NULL ELSE o.next_sweep_at END,
+       version = o.version + 1, updated_at = now()
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bool[], $6::text[], $7::text[], $8::text[],
+                  $9::text[], $10::bool[])
+        AS c(id, to_status, reason, fee_minor, booked, psp_payment_id, psp_charge_id, decline_code, last_error, final)
+     WHERE o.payment_order_id = c.id
+     RETURNING ${ORDER_COLUMNS.split(',')
+       .map((name) => `o.${name.trim()}`)
+       .join(', ')}`,
+    [
+      column((change) => change.paymentOrderId),
+      column((change) => change.to),
+      column((change) => change.reason),
+      column((change) => change.feeMinor),
+      column((change) => change.booked),
+      column((change) => change.pspPaymentId),
+      column((change) => change.pspChargeId),
+      column((change) => change.declineCode),
+      column((change) => change.lastError),
+      column((change) => change.final),
+    ],
+  );
+  const after = new Map(updated.rows.map((row) => [row.payment_order_id, toOrder(row)]));
+  for (const change of changes)
+    if (!after.has(change.paymentOrderId))
+      throw new Error(`payment order ${change.paymentOrderId} vanished under its lock`);
+  return after;
+}
+
+/** `insertHistory` of many changes in one statement, written in the order given. */
+export async function insertHistories(
+  db: Queryable,
+  changes: ReadonlyArray<Parameters<typeof insertHistory>[1]>,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason, details)
+     SELECT c.id, c.from_status, c.to_status, c.reason, c.details
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY
+         AS c(id, from_status, to_status, reason, details, n)
+      ORDER BY c.n`,
+    [
+      changes.map((change) => change.paymentOrderId),
+      changes.map((change) => change.from),
+      changes.map((change) => change.to),
+      changes.map((change) => change.reason),
+      changes.map((change) => JSON.stringify(change.details ?? {})),
+    ],
+  );
+}
+
+/** `refreshPaymentDone` of many checkouts in one statement; returns the checkouts now done. */
+export async function refreshPaymentsDone(
+  db: Queryable,
+  checkoutIds: readonly string[],
+): Promise<Checkout[]> {
+  const result = await db.query<CheckoutRow & { is_payment_done: boolean }>(
+    `UPDATE payins.payment_event e
+     SET is_payment_done = NOT EXISTS (
+           SELECT 1 FROM payins.payment_order o
+           WHERE o.checkout_id = e.checkout_id AND o.payment_order_status NOT IN ('SUCCESS', 'FAILED')),
+         updated_at = now()
+     WHERE checkout_id = ANY($1::text[])
+     RETURNING ${CHECKOUT_COLUMNS.split(',')
+       .map((name) => `e.${name.trim()}`)
+       .join(', ')}`,
+    [checkoutIds],
+  );
+  return result.rows.filter((row) => row.is_payment_done).map(toCheckout);
+}
+
 /** Orders by id, by checkout, or by the PSP's payment id (reconciliation's look-ups of a report's lines). */
 export async function findOrders(
   db: Queryable,

@@ -43,7 +43,7 @@ export type ApplyResult =
   | { applied: false; order: PaymentOrder | undefined; transition: Transition | undefined; why: string };
 
 /** The order as its event carries it: the wire shape, its version and update time (receivers drop stale events). */
-function orderPayload(order: PaymentOrder): Record<string, unknown> {
+export function orderPayload(order: PaymentOrder): Record<string, unknown> {
   return {
     ...orderToWire(order),
     reason: order.statusReason,
@@ -53,7 +53,7 @@ function orderPayload(order: PaymentOrder): Record<string, unknown> {
 }
 
 /** `payment_order.succeeded` / `payment_order.failed` (issue 14's names); other moves by their status. */
-function orderEventType(to: string): string {
+export function orderEventType(to: string): string {
   if (to === 'SUCCESS') return 'payment_order.succeeded';
   if (to === 'FAILED') return 'payment_order.failed';
   return `payment_order.${to.toLowerCase()}`;

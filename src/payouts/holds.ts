@@ -43,6 +43,34 @@ export async function recordPayinHold(
   );
 }
 
+/** `recordPayinHold` of many pay-ins in one statement (a settle batch's); recording one twice is a no-op. */
+export async function recordPayinHolds(
+  client: Queryable,
+  holds: ReadonlyArray<{
+    paymentOrderId: string;
+    sellerAccount: string;
+    currency: string;
+    amountMinor: bigint;
+    holdDays: number;
+  }>,
+): Promise<void> {
+  const kept = holds.filter((hold) => hold.amountMinor > 0n);
+  if (kept.length === 0) return;
+  await client.query(
+    `INSERT INTO payouts.holds (payment_order_id, seller_account, currency, amount_minor, succeeded_at, available_on)
+     SELECT h.id, h.seller, h.currency, h.amount, now(), (now() AT TIME ZONE 'UTC')::date + h.days
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS h(id, seller, currency, amount, days)
+     ON CONFLICT (payment_order_id) DO NOTHING`,
+    [
+      kept.map((hold) => hold.paymentOrderId),
+      kept.map((hold) => hold.sellerAccount),
+      kept.map((hold) => hold.currency),
+      kept.map((hold) => hold.amountMinor),
+      kept.map((hold) => hold.holdDays),
+    ],
+  );
+}
+
 interface DueHold {
   payment_order_id: string;
   seller_account: string;

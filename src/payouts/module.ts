@@ -3,7 +3,7 @@ import type { PoolClient } from '../db/pool.ts';
 import type { RouteModule } from '../http/app.ts';
 import type { BackgroundService } from '../services.ts';
 import type { PayoutsConfig } from './config.ts';
-import { recordPayinHold } from './holds.ts';
+import { recordPayinHold, recordPayinHolds } from './holds.ts';
 import { payoutRoutes } from './http.ts';
 import type { PayoutProvider } from './port.ts';
 import { buildPayoutsRuntime, type PayoutsRuntime } from './runtime.ts';
@@ -37,6 +37,17 @@ export interface PayoutsModule {
       holdDays: number;
     },
   ): Promise<void>;
+  /** `onPayinSucceeded` of many pay-ins in one statement (a settle batch's). */
+  onPayinsSucceeded(
+    client: PoolClient,
+    payins: Array<{
+      paymentOrderId: string;
+      sellerAccount: string;
+      currency: string;
+      netMinor: bigint;
+      holdDays: number;
+    }>,
+  ): Promise<void>;
 }
 
 /** Builds the payouts module: holds, the payout run, manual payouts, payout files and providers. */
@@ -59,5 +70,16 @@ export function createPayouts(deps: PayoutsDeps): PayoutsModule {
         amountMinor: payin.netMinor,
         holdDays: payin.holdDays,
       }),
+    onPayinsSucceeded: (client, payins) =>
+      recordPayinHolds(
+        client,
+        payins.map((payin) => ({
+          paymentOrderId: payin.paymentOrderId,
+          sellerAccount: payin.sellerAccount,
+          currency: payin.currency,
+          amountMinor: payin.netMinor,
+          holdDays: payin.holdDays,
+        })),
+      ),
   };
 }

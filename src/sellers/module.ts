@@ -4,7 +4,7 @@ import type { RouteModule } from '../http/app.ts';
 import { resolveFeePolicy, type FeePolicy } from '../money/platform-fee.ts';
 import { loadPlatformFee } from './config.ts';
 import { registerSellerRoutes } from './http.ts';
-import { findPayoutSettings } from './payout-settings-store.ts';
+import { findPayoutSettings, findPayoutSettingsMany } from './payout-settings-store.ts';
 import { findDisputePolicy, type DisputePolicy } from './dispute-policy.ts';
 import { findSellers, inactiveSellers } from './store.ts';
 import { loadRefundPolicy, refundPolicyFor, type RefundPolicy } from './refund-policy.ts';
@@ -32,6 +32,8 @@ export interface SellersModule {
   inactiveSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
   /** The seller's own commission when agreed, else the platform's; and the seller's hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
+  /** `termsFor` of many sellers in one read, by seller. */
+  termsForMany(db: Queryable, sellerAccounts: string[]): Promise<Map<string, PayinTerms>>;
   /** The seller's own dispute policy (who bears the PSP's dispute fee); undefined: the platform's default. */
   disputePolicyFor(db: Queryable, sellerAccount: string): Promise<DisputePolicy | undefined>;
   /** The refund policy that applies to the seller (their overrides over the platform's). */
@@ -51,6 +53,15 @@ export function createSellers(deps: SellersDeps): SellersModule {
     termsFor: async (db, sellerAccount) => {
       const settings = await findPayoutSettings(db, sellerAccount);
       return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };
+    },
+    termsForMany: async (db, sellerAccounts) => {
+      const settings = await findPayoutSettingsMany(db, sellerAccounts);
+      return new Map(
+        [...settings].map(([seller, found]) => [
+          seller,
+          { fee: resolveFeePolicy(platformFee, found.fee), holdDays: found.holdDays },
+        ]),
+      );
     },
     disputePolicyFor: (db, sellerAccount) => findDisputePolicy(db, sellerAccount),
   };

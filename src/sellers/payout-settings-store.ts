@@ -104,6 +104,19 @@ export async function findPayoutSettings(
   return settingsFromRow(result.rows[0]);
 }
 
+/** The settings of many sellers in one read, by seller (a seller without a row gets the defaults). */
+export async function findPayoutSettingsMany(
+  db: Queryable,
+  sellerAccounts: readonly string[],
+): Promise<Map<string, PayoutSettings>> {
+  const result = await db.query<SettingsRow>(
+    `SELECT ${SETTINGS_COLUMNS} FROM sellers.payout_settings WHERE seller_account = ANY($1::text[])`,
+    [sellerAccounts],
+  );
+  const rows = new Map(result.rows.map((row) => [row.seller_account, row]));
+  return new Map(sellerAccounts.map((seller) => [seller, settingsFromRow(rows.get(seller))]));
+}
+
 /**
  * Writes the seller's settings. A change of the own currency's bank details is audited (masked before/after, the
  * API key) in this same transaction, and clears the own currency's "needs new bank details" flag a returned payout
