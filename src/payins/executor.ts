@@ -9,9 +9,11 @@ import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder, settleOrders, type PspOutcome } from './settle.ts';
 import { applyOrderEvent, type ApplyResult } from './transitions.ts';
+import { applyOrderEvents } from './transitions-batch.ts';
 import type { Checkout, PaymentOrder } from './types.ts';
 import {
   claimAttempt,
+  claimAttempts,
   flagExhausted,
   lockOrderRows,
   lockOrdersWithCheckouts,
@@ -47,9 +49,8 @@ async function claimLocked(
   checkout: Checkout,
 ): Promise<Claim> {
   const { paymentOrderId } = order;
-  if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING')
-    return { skip: `status ${order.status}` };
-  if (order.needsAttention) return { skip: 'in the dead-letter queue' };
+  const skip = skipReason(order);
+  if (skip !== undefined) return { skip };
   if (order.status === 'NOT_STARTED') {
     await applyOrderEvent(
       client,
@@ -66,9 +67,9 @@ async function claimLocked(
 
 /**
  * Claims many orders for one attempt each in one transaction (one commit for the batch). The batch's orders are
- * locked and read with their checkouts in one statement, in id order, so two batches never deadlock; then each
- * order is claimed under its own savepoint, so an order whose claim throws is rolled back alone and reported as
- * that error, and the others are claimed anyway.
+ * locked and read with their checkouts in one statement, in id order, so two batches never deadlock; then they are
+ * claimed together (`claimTogether`), or, if that fails, each order under its own savepoint, so an order whose
+ * claim throws is rolled back alone and reported as that error, and the others are claimed anyway.
  */
 export async function claimOrders(
   runtime: PayinsRuntime,
@@ -81,6 +82,10 @@ export async function claimOrders(
     const locked = new Map(
       (await lockOrdersWithCheckouts(client, ids)).map((row) => [row.order.paymentOrderId, row]),
     );
+    if (ids.length > 1) {
+      const together = await claimTogether(client, runtime, deps, ids, locked);
+      if (together !== undefined) return together;
+    }
     for (const id of ids) {
       const row = locked.get(id);
       if (row === undefined) {
@@ -102,6 +107,68 @@ export async function claimOrders(
     }
     return claims;
   });
+}
+
+type Locked = Map<string, { order: PaymentOrder; checkout: Checkout }>;
+
+/**
+ * The batch's claims made together under one savepoint, in a fixed number of statements: every NOT_STARTED order
+ * started (`applyOrderEvents`), every claimable order's attempt counted (`claimAttempts`). Undefined when that
+ * failed (rolled back, logged): the orders are then claimed one by one, each under its own savepoint.
+ */
+async function claimTogether(
+  client: PoolClient,
+  runtime: PayinsRuntime,
+  deps: TransitionDepsOf,
+  ids: readonly string[],
+  locked: Locked,
+): Promise<Map<string, Claim | Error> | undefined> {
+  try {
+    return await withSavepoint(client, async () => {
+      const claims = new Map<string, Claim | Error>();
+      const claimable: Array<{ order: PaymentOrder; checkout: Checkout }> = [];
+      for (const id of ids) {
+        const row = locked.get(id);
+        const skip = row === undefined ? 'not_found' : skipReason(row.order);
+        if (skip !== undefined) claims.set(id, { skip });
+        else if (row !== undefined) claimable.push(row);
+      }
+      const starting = claimable.filter((row) => row.order.status === 'NOT_STARTED');
+      await applyOrderEvents(
+        client,
+        deps,
+        starting.map((row) => ({
+          paymentOrderId: row.order.paymentOrderId,
+          event: { type: 'start' },
+          facts: { details: { flow: 'saved_method' } },
+        })),
+      );
+      const attempts = await claimAttempts(
+        client,
+        claimable.map((row) => row.order.paymentOrderId),
+        runtime.config.sweepAfterMs,
+      );
+      for (const { order, checkout } of claimable) {
+        const attempt = attempts.get(order.paymentOrderId) ?? order.attempts + 1;
+        claims.set(order.paymentOrderId, { order, attempt, checkout });
+      }
+      return claims;
+    });
+  } catch (error) {
+    if (retryable(error)) throw error;
+    runtime.ctx.log.warn(
+      { err: error, orders: ids.length },
+      'claiming a batch together failed; claiming its orders one by one',
+    );
+    return undefined;
+  }
+}
+
+/** Why a locked order is not to be executed now; undefined when it is. */
+function skipReason(order: PaymentOrder): string | undefined {
+  if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING') return `status ${order.status}`;
+  if (order.needsAttention) return 'in the dead-letter queue';
+  return undefined;
 }
 
 /** A deadlock or serialization failure: the whole transaction is run again (`withTransaction`). */

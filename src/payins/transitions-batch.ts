@@ -55,6 +55,7 @@ export async function applyOrderEvents(
   deps: TransitionDeps,
   items: readonly BatchEvent[],
 ): Promise<ApplyResult[]> {
+  if (items.length === 0) return [];
   const orders = await getOrdersById(
     client,
     items.map((item) => item.paymentOrderId),

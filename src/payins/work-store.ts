@@ -73,6 +73,23 @@ export async function claimAttempt(
   return claimed.rows[0]?.attempts;
 }
 
+/** `claimAttempt` of many orders in one statement; the attempt number of each, by order id. */
+export async function claimAttempts(
+  db: Queryable,
+  paymentOrderIds: readonly string[],
+  sweepAfterMs: number,
+): Promise<Map<string, number>> {
+  const claimed = await preparedQuery<{ payment_order_id: string; attempts: number }>(
+    db,
+    'payins_claim_attempts',
+    `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
+       next_sweep_at = now() + $2 * interval '1 millisecond'
+     WHERE payment_order_id = ANY($1::text[]) RETURNING payment_order_id, attempts`,
+    [paymentOrderIds, sweepAfterMs],
+  );
+  return new Map(claimed.rows.map((row) => [row.payment_order_id, row.attempts]));
+}
+
 /** Attempts exhausted: the order leaves the sweeper's sight and waits for a person (and the dead-letter queue). */
 export async function flagExhausted(db: Queryable, paymentOrderId: string, lastError: string): Promise<void> {
   await db.query(

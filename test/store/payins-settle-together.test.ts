@@ -141,6 +141,33 @@ async function sameAsOneByOne(
   expect(await footprint(together)).toEqual(await footprint(alone));
 }
 
+/** A checkout of one order per seller given, not yet claimed. */
+async function created(sellers: string[]): Promise<string[]> {
+  const body = savedMethodBody(sellers, { amount: '5.00' });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/v1/payments',
+    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
+    payload: body,
+  });
+  expect(response.statusCode).toBe(201);
+  return body.payment_orders.map((order) => String(order.payment_order_id));
+}
+
+describe('claiming a batch of orders together', () => {
+  it('writes what claiming them one by one writes: EXECUTING, one attempt, the history and the event', async () => {
+    const together = (await Promise.all([created(['st_one', 'st_two']), created(['st_three'])])).flat();
+    const alone = (await Promise.all([created(['st_one', 'st_two']), created(['st_three'])])).flat();
+    const batch = await claimOrders(runtime, together);
+    const one = new Map<string, unknown>();
+    for (const order of alone) one.set(order, (await claimOrders(runtime, [order])).get(order));
+    const attemptOf = (claim: unknown) => (claim as { attempt?: number }).attempt;
+    expect(together.map((order) => attemptOf(batch.get(order)))).toEqual([1, 1, 1]);
+    expect(alone.map((order) => attemptOf(one.get(order)))).toEqual([1, 1, 1]);
+    expect(await footprint(together)).toEqual(await footprint(alone));
+  });
+});
+
 describe('settling a batch of orders together', () => {
   it('writes what settling them one by one writes: statuses, ledger entries, PSP fees, holds, history and events', async () => {
     await sameAsOneByOne([['st_one'], ['st_two', 'st_three', 'st_one'], ['st_three']], (order) =>
