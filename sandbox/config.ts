@@ -42,6 +42,8 @@ export interface WebhookTarget {
   url: string;
   /** `whsec_…`: the key of the HMAC in `Stripe-Signature`. */
   secret: string;
+  /** The event types it takes (a webhook endpoint's `enabled_events`); every type when absent. */
+  enabledEvents?: readonly string[];
 }
 
 export interface SandboxConfig {

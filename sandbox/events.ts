@@ -19,7 +19,7 @@ interface Destination {
   secret: string;
 }
 
-/** The endpoints created through the API that want `type`, plus the configured targets (which want everything). */
+/** The endpoints created through the API that want `type`, plus the configured targets that take it. */
 async function destinationsFor(ctx: SandboxCtx, type: string): Promise<Destination[]> {
   const endpoints = await listObjects(ctx.db, {
     kind: 'webhook_endpoint',
@@ -32,11 +32,11 @@ async function destinationsFor(ctx: SandboxCtx, type: string): Promise<Destinati
       return Array.isArray(enabled) && (enabled.includes('*') || enabled.includes(type));
     })
     .map((row) => ({ id: row.id, url: String(row.data.url), secret: String(row.internal.secret) }));
-  const fromConfig = ctx.config.webhookTargets.map((target, index) => ({
-    id: `config:${index}`,
-    url: target.url,
-    secret: target.secret,
-  }));
+  const fromConfig = ctx.config.webhookTargets.flatMap((target, index) =>
+    target.enabledEvents === undefined || target.enabledEvents.includes(type)
+      ? [{ id: `config:${index}`, url: target.url, secret: target.secret }]
+      : [],
+  );
   return [...fromApi, ...fromConfig];
 }
 

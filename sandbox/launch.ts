@@ -1,6 +1,7 @@
 import type { Clock } from '../src/clock.ts';
 import type { Config } from '../src/config.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
+import { STRIPE_EVENT_TYPES } from '../src/psp/index.ts';
 import type { Logger } from '../src/log.ts';
 import type { BackgroundService } from '../src/services.ts';
 import path from 'node:path';
@@ -45,7 +46,12 @@ export function sandboxService(host: SandboxHost): BackgroundService {
       port: host.config.sandboxPort,
       webhookTargets: [
         ...loaded.webhookTargets,
-        { url: `http://${apiHost}:${host.config.port}/v1/webhooks/psp/stripe`, secret: loaded.webhookSecret },
+        // Bursar's own endpoint takes the events Bursar acts on, as its Stripe endpoint would be set up.
+        {
+          url: `http://${apiHost}:${host.config.port}/v1/webhooks/psp/stripe`,
+          secret: loaded.webhookSecret,
+          enabledEvents: STRIPE_EVENT_TYPES,
+        },
       ],
     },
   });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Queryable } from '../src/db/pool.ts';
+import type { WebhookTarget } from './config.ts';
 
 /** A Stripe object as the sandbox keeps it: the public JSON plus what only the sandbox knows. */
 export interface StoredObject {
@@ -104,7 +105,7 @@ export class BufferedWrites implements Queryable {
    */
   constructor(
     readonly inner: Queryable,
-    private readonly configTargets: ReadonlyArray<{ url: string; secret: string }>,
+    private readonly configTargets: ReadonlyArray<WebhookTarget>,
   ) {}
 
   /** Whether a transaction was begun (the caller ends it: `COMMIT` or `ROLLBACK`). */
@@ -217,6 +218,7 @@ export class BufferedWrites implements Queryable {
       idem?.method ?? null,
       idem?.path ?? null,
       idem?.fingerprint ?? null,
+      this.configTargets.map((target) => target.enabledEvents?.join(',') ?? null),
     ]);
     return written.rows[0]?.ok === true;
   }
@@ -255,8 +257,9 @@ targets AS (
    WHERE s.auto_event IS NOT NULL
   UNION ALL
   SELECT s.n, s.id, s.auto_event, 'config:' || (c.n - 1), c.url, c.secret, 1000000 + c.n
-    FROM src s CROSS JOIN unnest($7::text[], $8::text[]) WITH ORDINALITY AS c(url, secret, n)
+    FROM src s CROSS JOIN unnest($7::text[], $8::text[], $27::text[]) WITH ORDINALITY AS c(url, secret, wanted, n)
    WHERE s.auto_event IS NOT NULL
+     AND (c.wanted IS NULL OR s.auto_event = ANY (string_to_array(c.wanted, ',')))
 ),
 ins AS (
   INSERT INTO sandbox.objects (id, object, created, data, internal)

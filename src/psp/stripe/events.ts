@@ -156,6 +156,33 @@ function refundMeaning(type: string, refunds: PspRefundFacts[]): PspEventMeaning
   };
 }
 
+/**
+ * The Stripe event types Bursar acts on: the ones to enable on Bursar's webhook endpoint (`enabled_events`; the
+ * sandbox PSP's own target for Bursar takes only these). Any other type is `unhandled` (held by a unit test).
+ */
+export const STRIPE_EVENT_TYPES: readonly string[] = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.processing',
+  'payment_intent.requires_action',
+  'charge.refunded',
+  'charge.refund.updated',
+  'refund.created',
+  'refund.updated',
+  'refund.failed',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
+  'payout.paid',
+  'payout.failed',
+];
+
 /** Maps a Stripe event to what it means for Bursar. */
 export function interpretStripeEvent(event: Pick<PspEvent, 'type' | 'object'>): PspEventMeaning {
   const { type, object } = event;

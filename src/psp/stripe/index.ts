@@ -7,5 +7,5 @@ export {
 } from './adapter.ts';
 export { loadStripeConfig, type StripePspConfig } from './config.ts';
 export { mapStripeError } from './errors.ts';
-export { interpretStripeEvent } from './events.ts';
+export { interpretStripeEvent, STRIPE_EVENT_TYPES } from './events.ts';
 export { REFUND_METADATA_KEY, toPspRefundFacts } from './refunds.ts';
