@@ -36,7 +36,8 @@ export function findPgbench(env: NodeJS.ProcessEnv = process.env): string | unde
 function libpqEnv(url: URL, database: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PGHOST: url.hostname,
+    // The transport Bursar's processes use: the server's Unix-domain socket when the URL names one (`?host=`).
+    PGHOST: url.searchParams.get('host') ?? url.hostname,
     PGPORT: url.port || '5432',
     PGUSER: decodeURIComponent(url.username),
     PGPASSWORD: decodeURIComponent(url.password),

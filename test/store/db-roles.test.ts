@@ -123,6 +123,26 @@ describe('bursar doctor checks the service role for real', () => {
   });
 });
 
+describe('the connection to the embedded database', () => {
+  it('goes through the Unix-domain socket in its own data dir, which still asks for the role password', async () => {
+    const via = await db.pool.query<{ addr: string | null }>('SELECT inet_server_addr()::text AS addr');
+    // No server address: not a TCP connection.
+    expect(via.rows[0]?.addr).toBeNull();
+    const socket = fs.readdirSync(path.join(dataDir, 'pg')).find((name) => /^\.s\.PGSQL\.\d+$/.test(name));
+    expect(socket).toBeDefined();
+    const url = new URL(db.url);
+    const guess = new pg.Client({
+      host: path.join(dataDir, 'pg'),
+      port: Number(url.port),
+      user: 'bursar_service',
+      password: 'not-the-password',
+      database: 'bursar',
+    });
+    guess.on('error', () => undefined);
+    await expect(guess.connect()).rejects.toThrow(/password authentication failed/);
+  });
+});
+
 describe('the data dir', () => {
   it('holds every file 0600 and every directory 0700, postgres.log and the role passwords included', () => {
     const entries = walk(dataDir);
