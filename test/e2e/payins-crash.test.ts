@@ -149,7 +149,10 @@ it(
     expect(history.at(-1)).toMatchObject({ to: 'SUCCESS', details: { settled_by: 'sweeper' } });
 
     restarted.child.kill('SIGTERM');
-    expect(await restarted.exited()).toBe(0);
+    const code = await restarted.exited();
+    expect(code, `the restarted worker exited with ${String(code)}; its output:\n${restarted.output()}`).toBe(
+      0,
+    );
 
     expect(await charges()).toBe(1);
     const entries = await t.db.pool.query('SELECT 1 FROM ledger.entries WHERE reference = $1', [
