@@ -8,8 +8,11 @@
  *   ... the work ...
  *   const cost = meter.perUnit(before, await meter.snapshot(), units);
  *
- * PostgreSQL's CPU is every process of its process group (it is started detached, so the postmaster leads the
- * group) plus what its reaped children used (the postmaster's cutime/cstime): backends that ended meanwhile count.
+ * PostgreSQL's CPU is the postmaster's and every child's of it (backends, WAL writer, checkpointer…) plus what its
+ * reaped children used (the postmaster's cutime/cstime): backends that ended meanwhile count. (Until 2026-12-03 it
+ * counted the postmaster's process group, which holds the postmaster alone — each child of PostgreSQL gets a group
+ * of its own — so the PostgreSQL CPU of earlier runs in bench/results/history.jsonl is only the postmaster's and the
+ * backends that ended during the phase.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -55,14 +58,19 @@ function processTicks(pid: number | undefined): number {
   return stat === undefined ? 0 : stat.self + stat.children;
 }
 
-/** CPU ticks of a whole process group (every live member, plus the leader's reaped children). */
-function groupTicks(leader: number): number {
+/**
+ * CPU ticks of the postmaster and its children (every live backend and auxiliary process, which PostgreSQL puts
+ * in process groups of their own, so the postmaster's group holds only itself), plus the postmaster's reaped
+ * children (backends that ended meanwhile).
+ */
+function serverTicks(postmaster: number): number {
   let total = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number.parseInt(entry, 10));
-    if (stat === undefined || stat.pgrp !== leader) continue;
-    total += stat.self + (stat.pid === leader ? stat.children : 0);
+    if (stat === undefined) continue;
+    if (stat.pid === postmaster) total += stat.self + stat.children;
+    else if (stat.ppid === postmaster) total += stat.self;
   }
   return total;
 }
@@ -150,7 +158,7 @@ export class CostMeter {
     const ticks: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids)) ticks[name] = processTicks(pid());
     const postmaster = this.postmasterPid();
-    ticks.postgres = postmaster === undefined ? 0 : groupTicks(postmaster);
+    ticks.postgres = postmaster === undefined ? 0 : serverTicks(postmaster);
     return { atMs: Date.now(), ticks, db: await this.dbCounters() };
   }
 
