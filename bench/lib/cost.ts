@@ -56,7 +56,7 @@ function processTicks(pid: number | undefined): number {
 }
 
 /** CPU ticks of a whole process group (every live member, plus the leader's reaped children). */
-export function groupTicks(leader: number): number {
+function groupTicks(leader: number): number {
   let total = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

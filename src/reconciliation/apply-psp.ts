@@ -99,7 +99,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
   };
   const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
   if (poIds.length > 0) {
-    add(await payins.findOrders(db, { paymentOrderIds: poIds }));
+    add(await payins.findOrderFacts(db, { paymentOrderIds: poIds }));
   }
   const unresolved = (line: StagedLine): boolean => {
     const po = line.metadata.payment_order_id;
@@ -107,7 +107,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
   };
   const checkoutIds = unique(lines.filter(unresolved).map((l) => l.metadata.checkout_id));
   if (checkoutIds.length > 0) {
-    add(await payins.findOrders(db, { checkoutIds }));
+    add(await payins.findOrderFacts(db, { checkoutIds }));
   }
   const paymentIds = unique(
     lines
@@ -118,7 +118,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
       .map((l) => l.paymentIntentId),
   );
   if (paymentIds.length > 0) {
-    add(await payins.findOrders(db, { pspPaymentIds: paymentIds }));
+    add(await payins.findOrderFacts(db, { pspPaymentIds: paymentIds }));
   }
   return { byId, byCheckout, byPayment };
 }
