@@ -31,26 +31,46 @@ import { createLogger } from '../../src/log.ts';
 import { composeModules } from '../../src/compose.ts';
 import { fileInput, importPspReport, runReconciliation } from '../../src/reconciliation/index.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
-import { groupTicks } from '../lib/cost.ts';
 import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
 import { profilePool, profileWanted } from '../lib/profile.ts';
 
 const FEE_MINOR = 59n;
 
+/** utime + stime (own) and cutime + cstime (reaped children) of a process, in clock ticks; undefined when gone. */
+function procTicks(pid: number): { ppid: number; own: number; reaped: number } | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces: the fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const num = (index: number): number => Number.parseInt(fields[index] ?? '0', 10);
+    return { ppid: num(1), own: num(11) + num(12), reaped: num(13) + num(14) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * CPU seconds PostgreSQL has used so far: every process of the postmaster's group (backends, writers) plus the
- * backends already reaped. On a shared machine a phase's wall time swings with the load; its CPU barely does.
+ * CPU seconds PostgreSQL has used so far: the postmaster, its live children (backends, writers: each leads a
+ * process group of its own, so they are found by parent) and those already reaped. On a shared machine a phase's
+ * wall time swings with the load; its CPU barely does.
  */
 function postgresCpuSeconds(dataDir: string): number {
+  let postmaster: number;
   try {
-    const pid = Number.parseInt(
-      fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
-      10,
-    );
-    return Number.isInteger(pid) ? groupTicks(pid) / 100 : Number.NaN;
+    const text = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+    postmaster = Number.parseInt(text.split('\n')[0] ?? '', 10);
   } catch {
     return Number.NaN;
   }
+  const own = procTicks(postmaster);
+  if (own === undefined) return Number.NaN;
+  let ticks = own.own + own.reaped;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = procTicks(Number.parseInt(entry, 10));
+    if (child !== undefined && child.ppid === postmaster) ticks += child.own;
+  }
+  return ticks / 100; // clock ticks per second (sysconf(_SC_CLK_TCK)) on Linux
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
