@@ -1,7 +1,8 @@
 /**
  * Reconciliation benchmark: a settlement report of a million lines against a database that matches it.
  *
- *   npx tsx bench/reconciliation/run.ts [--lines 1000000]
+ *   npx tsx bench/reconciliation/run.ts [--lines 1000000] [--chunk 2000] [--profile]
+ *   npx tsx bench/reconciliation/run.ts --lines 10000000     # the linear-growth row: ~30 GB of disk, most of an hour
  *
  * It starts its own embedded PostgreSQL (durability "full") in a temporary directory, applies the migrations, and
  * bulk-loads the matching records: one SUCCESS payment order per line (saved-method checkouts) and each line's PSP
@@ -9,7 +10,9 @@
  * no exception. It writes the report as a CSV file in Stripe's columns, then times the two halves of
  * `bursar reconcile psp --file`: the import (fingerprint, streaming parse, staging in one transaction) and the
  * apply (matching every line in chunks), and prints lines per second and the peak resident memory of this process
- * (the reader and matcher; PostgreSQL's own memory is not counted). Not part of `npm test`. With `--profile` (or
+ * (the reader and matcher; PostgreSQL's own memory is not counted; its V8 heap and external buffers apart) and the
+ * CPU seconds of each phase, this process's and PostgreSQL's (steadier than wall times on a shared machine). Not
+ * part of `npm test`. With `--profile` (or
  * `BENCH_PROFILE=1`) it prints the statements of the import and of the apply, counted and timed
  * (bench/lib/profile.ts).
  */
@@ -32,6 +35,48 @@ import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
 import { profilePool, profileWanted } from '../lib/profile.ts';
 
 const FEE_MINOR = 59n;
+
+/** utime + stime (own) and cutime + cstime (reaped children) of a process, in clock ticks; undefined when gone. */
+function procTicks(pid: number): { ppid: number; own: number; reaped: number } | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces: the fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const num = (index: number): number => Number.parseInt(fields[index] ?? '0', 10);
+    return { ppid: num(1), own: num(11) + num(12), reaped: num(13) + num(14) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds PostgreSQL has used so far: the postmaster, its live children (backends, writers: each leads a
+ * process group of its own, so they are found by parent) and those already reaped. On a shared machine a phase's
+ * wall time swings with the load; its CPU barely does.
+ */
+function postgresCpuSeconds(dataDir: string): number {
+  let postmaster: number;
+  try {
+    const text = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+    postmaster = Number.parseInt(text.split('\n')[0] ?? '', 10);
+  } catch {
+    return Number.NaN;
+  }
+  const own = procTicks(postmaster);
+  if (own === undefined) return Number.NaN;
+  let ticks = own.own + own.reaped;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = procTicks(Number.parseInt(entry, 10));
+    if (child !== undefined && child.ppid === postmaster) ticks += child.own;
+  }
+  return ticks / 100; // clock ticks per second (sysconf(_SC_CLK_TCK)) on Linux
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
 const GROSS_MINOR = 1000n;
 
 async function loadMatchingDatabase(pool: Pool, lines: number, log: (line: string) => void): Promise<void> {
@@ -137,7 +182,14 @@ async function writeReportFile(file: string, lines: number): Promise<number> {
 }
 
 export async function runReconciliationBench(
-  options: { lines?: number; tmpDir?: string; log?: (line: string) => void; profile?: boolean } = {},
+  options: {
+    lines?: number;
+    /** Lines per apply chunk (BURSAR_RECON_CHUNK_SIZE); the module's default when not given. */
+    chunk?: number;
+    tmpDir?: string;
+    log?: (line: string) => void;
+    profile?: boolean;
+  } = {},
 ): Promise<BenchRow[]> {
   const lines = options.lines ?? 1_000_000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -157,8 +209,14 @@ export async function runReconciliationBench(
     global.gc?.();
     let peakRss = process.memoryUsage().rss;
     const baselineRss = peakRss;
+    // Where resident memory goes: the V8 heap (JS objects) and, apart, buffers outside it (sockets, files).
+    let peakHeap = 0;
+    let peakExternal = 0;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      const usage = process.memoryUsage();
+      peakRss = Math.max(peakRss, usage.rss);
+      peakHeap = Math.max(peakHeap, usage.heapTotal);
+      peakExternal = Math.max(peakExternal, usage.external);
     }, 50);
     const ctx = {
       config: { ...loadConfig({}), databaseUrl: server.url },
@@ -167,11 +225,18 @@ export async function runReconciliationBench(
       clock: new ManualClock(new Date()),
       metrics: new Registry(),
     };
-    const rt = composeModules(ctx).reconciliation.runtime;
+    const composed = composeModules(ctx).reconciliation.runtime;
+    const rt = options.chunk === undefined ? composed : { ...composed, chunkSize: options.chunk };
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
+    const pgStarted = postgresCpuSeconds(dataDir);
     profiler?.start();
     const staged = await importPspReport(rt, fileInput(file), { origin: 'file' });
     const importedAt = performance.now();
+    const importCpu = cpuSeconds(cpuStarted);
+    const importPg = postgresCpuSeconds(dataDir) - pgStarted;
+    const cpuImported = process.cpuUsage();
+    const pgImported = postgresCpuSeconds(dataDir);
     if (profiler) log(`import ${profiler.report(8)}`);
     profiler?.start();
     const report = await runReconciliation(rt, {
@@ -181,6 +246,8 @@ export async function runReconciliationBench(
       internal: false,
     });
     const finished = performance.now();
+    const applyCpu = cpuSeconds(cpuImported);
+    const applyPg = postgresCpuSeconds(dataDir) - pgImported;
     if (profiler) log(`apply ${profiler.report(15)}`);
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -210,13 +277,24 @@ export async function runReconciliationBench(
         apply_lines_per_s: Math.round(lines / applyS),
         total_s: totalS.toFixed(1),
         baseline_rss_mb: mb(baselineRss),
+        import_cpu_s: importCpu.toFixed(1),
+        import_pg_cpu_s: importPg.toFixed(1),
+        apply_cpu_s: applyCpu.toFixed(1),
+        apply_pg_cpu_s: applyPg.toFixed(1),
+        peak_heap_total_mb: mb(peakHeap),
+        peak_external_mb: mb(peakExternal),
         matched: Number(report.matched),
         exceptions,
       },
     };
     log(
+      `CPU: import ${importCpu.toFixed(1)} s here + ${importPg.toFixed(1)} s PostgreSQL, ` +
+        `apply ${applyCpu.toFixed(1)} s here + ${applyPg.toFixed(1)} s PostgreSQL`,
+    );
+    log(
       `${row.name}: ${row.throughputPerSec} lines/s overall (import ${row.extra?.import_lines_per_s}/s in ${importS.toFixed(1)} s, ` +
-        `apply ${row.extra?.apply_lines_per_s}/s in ${applyS.toFixed(1)} s); peak RSS ${row.peakRssMb} MB (before: ${mb(baselineRss)} MB)`,
+        `apply ${row.extra?.apply_lines_per_s}/s in ${applyS.toFixed(1)} s); peak RSS ${row.peakRssMb} MB (before: ${mb(baselineRss)} MB; ` +
+        `peak V8 heap ${mb(peakHeap)} MB, external ${mb(peakExternal)} MB)`,
     );
     return [row];
   } finally {
@@ -236,9 +314,17 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const index = process.argv.indexOf('--lines');
-  const raw = index >= 0 ? process.argv[index + 1] : undefined;
-  runReconciliationBench(raw === undefined ? {} : { lines: Number.parseInt(raw, 10) })
+  const flag = (name: string): number | undefined => {
+    const index = process.argv.indexOf(name);
+    const raw = index >= 0 ? process.argv[index + 1] : undefined;
+    return raw === undefined ? undefined : Number.parseInt(raw, 10);
+  };
+  const lines = flag('--lines');
+  const chunk = flag('--chunk');
+  runReconciliationBench({
+    ...(lines === undefined ? {} : { lines }),
+    ...(chunk === undefined ? {} : { chunk }),
+  })
     .then((rows) => process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`))
     .catch((error: unknown) => {
       process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);

@@ -19,7 +19,7 @@ import { buildPayinsRuntime, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import type { ApplyResult, EventFacts, TransitionDeps } from './transitions.ts';
-import { findOrders, orderStatusesPage, succeededBetween } from './store.ts';
+import { findOrderFacts, findOrders, orderStatusesPage, succeededBetween } from './store.ts';
 import { createPayinsWorker } from './worker.ts';
 
 /** What the pay-in module is built from; the composition root passes every one of them. */
@@ -52,6 +52,7 @@ export interface PayinsModule {
   transitionDeps(): TransitionDeps;
   /** Reads for reconciliation (its `PayinSide` port): orders by id, checkout or PSP payment; statuses; successes. */
   findOrders: typeof findOrders;
+  findOrderFacts: typeof findOrderFacts;
   orderStatusesPage: typeof orderStatusesPage;
   succeededBetween: typeof succeededBetween;
   /** Applies a PSP outcome to every order of a checkout, in the caller's transaction (reconciliation's cure). */
@@ -92,6 +93,7 @@ export function createPayins(deps: PayinsDeps): PayinsModule {
     runtime,
     transitionDeps: () => transitionDeps(runtime),
     findOrders,
+    findOrderFacts,
     orderStatusesPage,
     succeededBetween,
     settleCheckout: (client, checkoutId, outcome, extra) =>

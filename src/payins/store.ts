@@ -547,23 +547,65 @@ export async function refreshPaymentsDone(
   return result.rows.filter((row) => row.is_payment_done).map(toCheckout);
 }
 
-/** Orders by id, by checkout, or by the PSP's payment id (reconciliation's look-ups of a report's lines). */
-export async function findOrders(
-  db: Queryable,
-  by: { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] },
-): Promise<PaymentOrder[]> {
-  const [where, ids] =
-    'paymentOrderIds' in by
-      ? ['payment_order_id = ANY($1::text[])', by.paymentOrderIds]
-      : 'checkoutIds' in by
-        ? ['checkout_id = ANY($1::text[])', by.checkoutIds]
-        : ['psp_payment_id = ANY($1::text[])', by.pspPaymentIds];
+type OrderLookup = { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] };
+
+function lookupWhere(by: OrderLookup): [string, string[]] {
+  return 'paymentOrderIds' in by
+    ? ['payment_order_id = ANY($1::text[])', by.paymentOrderIds]
+    : 'checkoutIds' in by
+      ? ['checkout_id = ANY($1::text[])', by.checkoutIds]
+      : ['psp_payment_id = ANY($1::text[])', by.pspPaymentIds];
+}
+
+/** Orders by id, by checkout, or by the PSP's payment id. */
+export async function findOrders(db: Queryable, by: OrderLookup): Promise<PaymentOrder[]> {
+  const [where, ids] = lookupWhere(by);
   if (ids.length === 0) return [];
   const result = await db.query<OrderRow>(
     `SELECT ${ORDER_COLUMNS} FROM payins.payment_order WHERE ${where} ORDER BY checkout_id, position`,
     [ids],
   );
   return result.rows.map(toOrder);
+}
+
+/** What reconciliation compares with a report line: an order's identity, amount, status and PSP payment. */
+export type OrderFacts = Pick<
+  PaymentOrder,
+  'paymentOrderId' | 'checkoutId' | 'position' | 'amountMinor' | 'currency' | 'status' | 'pspPaymentId'
+>;
+
+/**
+ * `findOrders` narrowed to the facts reconciliation compares (its look-ups of a report's lines, 2,000 ids a
+ * chunk): seven columns instead of twenty-four, none of them a timestamp to parse. Same rows, same order.
+ */
+export async function findOrderFacts(db: Queryable, by: OrderLookup): Promise<OrderFacts[]> {
+  const [where, ids] = lookupWhere(by);
+  if (ids.length === 0) return [];
+  const result = await db.query<
+    Pick<
+      OrderRow,
+      | 'payment_order_id'
+      | 'checkout_id'
+      | 'position'
+      | 'amount_minor'
+      | 'currency'
+      | 'payment_order_status'
+      | 'psp_payment_id'
+    >
+  >(
+    `SELECT payment_order_id, checkout_id, position, amount_minor, currency, payment_order_status, psp_payment_id
+       FROM payins.payment_order WHERE ${where} ORDER BY checkout_id, position`,
+    [ids],
+  );
+  return result.rows.map((row) => ({
+    paymentOrderId: row.payment_order_id,
+    checkoutId: row.checkout_id,
+    position: row.position,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    status: toStatus(row.payment_order_status),
+    pspPaymentId: row.psp_payment_id,
+  }));
 }
 
 /** Orders with their statuses, in id order after `after` (reconciliation's check of statuses against postings). */

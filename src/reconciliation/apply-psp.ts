@@ -99,7 +99,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
   };
   const poIds = unique(lines.map((l) => l.metadata.payment_order_id));
   if (poIds.length > 0) {
-    add(await payins.findOrders(db, { paymentOrderIds: poIds }));
+    add(await payins.findOrderFacts(db, { paymentOrderIds: poIds }));
   }
   const unresolved = (line: StagedLine): boolean => {
     const po = line.metadata.payment_order_id;
@@ -107,7 +107,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
   };
   const checkoutIds = unique(lines.filter(unresolved).map((l) => l.metadata.checkout_id));
   if (checkoutIds.length > 0) {
-    add(await payins.findOrders(db, { checkoutIds }));
+    add(await payins.findOrderFacts(db, { checkoutIds }));
   }
   const paymentIds = unique(
     lines
@@ -118,7 +118,7 @@ async function loadOrders(db: Queryable, payins: PayinSide, lines: StagedLine[])
       .map((l) => l.paymentIntentId),
   );
   if (paymentIds.length > 0) {
-    add(await payins.findOrders(db, { pspPaymentIds: paymentIds }));
+    add(await payins.findOrderFacts(db, { pspPaymentIds: paymentIds }));
   }
   return { byId, byCheckout, byPayment };
 }
@@ -145,11 +145,17 @@ async function markSeen(
   lines: StagedLine[],
 ): Promise<Map<number, Sighting>> {
   const seenBefore = new Map<number, Sighting>();
-  await client.query(
+  const inserted = await client.query<{ line: number }>(
     `INSERT INTO recon.psp_seen (balance_transaction_id, import_id, line)
-     SELECT t, $1, l FROM unnest($2::text[], $3::int[]) AS u(t, l) ON CONFLICT DO NOTHING`,
+     SELECT t, $1, l FROM unnest($2::text[], $3::int[]) AS u(t, l) ON CONFLICT DO NOTHING RETURNING line`,
     [importId, lines.map((l) => l.balanceTransactionId), lines.map((l) => l.line)],
   );
+  // A line whose sighting was just inserted owns its balance transaction: nothing to look up. Only the others (a
+  // transaction seen before, twice in this chunk, or this very line from a crashed run) have an owner to read —
+  // none at all in a clean report.
+  const owned = new Set(inserted.rows.map((row) => row.line));
+  const others = lines.filter((l) => !owned.has(l.line));
+  if (others.length === 0) return seenBefore;
   const owners = await client.query<{
     balance_transaction_id: string;
     import_id: string;
@@ -168,10 +174,10 @@ async function markSeen(
          SELECT l.category || '|' || l.currency || '|' || l.gross_minor || '|' || l.fee_minor AS content
            FROM recon.psp_lines l WHERE l.import_id = s.import_id AND l.line = s.line
        ) l ON true`,
-    [unique(lines.map((l) => l.balanceTransactionId))],
+    [unique(others.map((l) => l.balanceTransactionId))],
   );
   const owner = new Map(owners.rows.map((row) => [row.balance_transaction_id, row]));
-  for (const line of lines) {
+  for (const line of others) {
     const first = owner.get(line.balanceTransactionId);
     // The owning sighting is this very line when a crashed run is applied again: that is not a second sighting.
     if (first !== undefined && (first.import_id !== importId || first.line !== line.line)) {
@@ -214,6 +220,8 @@ interface ChunkState {
   convertedEntries: Map<string, Map<string, bigint>>;
   fxLines: FxLineRecord[];
   fxToleranceBps: number;
+  /** The chunk's lines by outcome, for the lines metric once the chunk commits (one increment per outcome). */
+  outcomes: { matched: number; unmatched: number };
 }
 
 /** The staged lines numbered in (after, after + chunk size], in line order: a bounded range of the primary key. */
@@ -374,13 +382,7 @@ function pspLineContext(line: StagedLine, state: ChunkState): PspLineContext {
 }
 
 /** Classifies one line and records what follows from it in the chunk's state. */
-function sortPspLine(
-  rt: ReconRuntime,
-  client: PoolClient,
-  line: StagedLine,
-  state: ChunkState,
-  counters: RunCounters,
-): void {
+function sortPspLine(line: StagedLine, state: ChunkState, counters: RunCounters): void {
   counters.linesRead += 1;
   if (state.seenBefore.get(line.line)?.same === true) {
     counters.repeated += 1;
@@ -406,8 +408,8 @@ function sortPspLine(
     if (finding.fix === undefined) state.toFile.push(finding);
     else state.toCure.push({ finding, effectiveAt: line.createdAt });
   }
-  const outcome = result.matched ? 'matched' : 'unmatched';
-  afterCommit(client, () => rt.metrics.lines.inc({ source: 'psp', outcome }));
+  if (result.matched) state.outcomes.matched += 1;
+  else state.outcomes.unmatched += 1;
 }
 
 /** Writes the chunk's new order matches and the PSP payouts its lines announced. */
@@ -483,6 +485,15 @@ function readChunkLookups(rt: ReconRuntime, lines: StagedLine[]): Promise<ChunkL
   return lookups;
 }
 
+/**
+ * What a chunk's transaction changed that a later chunk's lookups read: the orders it matched (prior matches), and
+ * whether it booked anything in the ledger (a converted line's settlement difference).
+ */
+interface ChunkWrites {
+  matchedOrderIds: string[];
+  booked: boolean;
+}
+
 /** One chunk's transaction: marks the lines seen, matches and sorts them, writes the matches, files the findings. */
 async function applyPspChunk(
   rt: ReconRuntime,
@@ -490,7 +501,7 @@ async function applyPspChunk(
   chunk: { runId: string; importId: string; lines: StagedLine[]; lookups: Promise<ChunkLookups> },
   counters: RunCounters,
   toCure: ToCure,
-): Promise<void> {
+): Promise<ChunkWrites> {
   const { runId, importId, lines } = chunk;
   const seenBefore = await markSeen(client, importId, lines);
   const state: ChunkState = {
@@ -502,17 +513,36 @@ async function applyPspChunk(
     toCure,
     fxLines: [],
     fxToleranceBps: rt.config.fxToleranceBps,
+    outcomes: { matched: 0, unmatched: 0 },
   };
-  for (const line of lines) sortPspLine(rt, client, line, state, counters);
+  for (const line of lines) sortPspLine(line, state, counters);
+  const { matched, unmatched } = state.outcomes;
+  afterCommit(client, () => {
+    if (matched > 0) rt.metrics.lines.inc({ source: 'psp', outcome: 'matched' }, matched);
+    if (unmatched > 0) rt.metrics.lines.inc({ source: 'psp', outcome: 'unmatched' }, unmatched);
+  });
   await writeMatchesAndPayouts(client, importId, state);
   await recordFxLines(client, { runId, importId }, state.fxLines, counters);
   await fileAll(rt, client, runId, state.toFile, counters);
+  return { matchedOrderIds: state.newMatches.map((m) => m.orderId), booked: state.fxLines.length > 0 };
+}
+
+/**
+ * Whether lookups read before `writes` committed (and before the cures that followed) still hold: nothing was
+ * cured or booked, and none of the orders they found was matched meanwhile. Everything else a chunk writes
+ * (sightings, payouts, exceptions) is not among what the lookups read.
+ */
+function lookupsStillHold(lookups: ChunkLookups, writes: ChunkWrites, cured: number): boolean {
+  if (cured > 0 || writes.booked) return false;
+  return !writes.matchedOrderIds.some((id) => lookups.orders.byId.has(id));
 }
 
 /**
  * Applies one staged PSP report: matches and sorts every line, chunk by chunk (ranges of line numbers), then cures
  * the known causes. The next chunk is read while the current one is applied: staged lines never change, and what
- * a chunk's decisions depend on (sightings, matches, the ledger) is read inside its own transaction.
+ * a chunk's decisions depend on (sightings, matches, the ledger) is read inside its own transaction, or — its
+ * lookups — read ahead while the previous chunk's transaction finishes and used only when that transaction
+ * changed none of it (`lookupsStillHold`); else read again once it has committed.
  */
 export async function applyPspImport(
   rt: ReconRuntime,
@@ -531,16 +561,29 @@ export async function applyPspImport(
     return read;
   };
   let next = readAhead(0);
+  let early: Promise<ChunkLookups | undefined> | undefined;
   for (let after = 0; after < lastLine; after += rt.chunkSize) {
     const lines = await next;
-    next = readAhead(after + rt.chunkSize);
+    const upcoming = readAhead(after + rt.chunkSize);
+    next = upcoming;
+    const speculated = early === undefined ? undefined : await early.catch(() => undefined);
+    early = undefined;
     if (lines.length === 0) continue;
     const toCure: ToCure = [];
-    const lookups = readChunkLookups(rt, lines);
-    await withTransaction(rt.pool, (client) =>
+    const lookups = speculated === undefined ? readChunkLookups(rt, lines) : Promise.resolve(speculated);
+    // The next chunk's lookups start once this one's are in, while this transaction sorts, writes and commits.
+    const ahead = lookups.then(async () => {
+      const nextLines = await upcoming;
+      return nextLines.length === 0 ? undefined : await readChunkLookups(rt, nextLines);
+    });
+    ahead.catch(() => undefined); // awaited, or dropped, below
+    const writes = await withTransaction(rt.pool, (client) =>
       applyPspChunk(rt, client, { runId, importId, lines, lookups }, counters, toCure),
     );
     for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
+    early = ahead.then((found) =>
+      found !== undefined && lookupsStillHold(found, writes, toCure.length) ? found : undefined,
+    );
   }
 }
 

@@ -29,8 +29,8 @@ export interface PayinOrder {
 }
 
 export interface PayinSide {
-  /** Orders by id, by checkout or by the PSP's payment id (the pay-in module's `findOrders`). */
-  findOrders(
+  /** Orders by id, by checkout or by the PSP's payment id (the pay-in module's `findOrderFacts`). */
+  findOrderFacts(
     db: Queryable,
     by: { paymentOrderIds: string[] } | { checkoutIds: string[] } | { pspPaymentIds: string[] },
   ): Promise<PayinOrder[]>;

@@ -4,7 +4,15 @@ import { composeModules } from '../../src/compose.ts';
 import { contentInput } from '../../src/reconciliation/input.ts';
 import { reconcileFiles } from '../../src/reconciliation/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { reconContext, writeReport, type ReportLine } from '../support/recon.ts';
+import {
+  bookPspFee,
+  ensureSellers,
+  makeCheckout,
+  reconContext,
+  writeReport,
+  type OrderTarget,
+  type ReportLine,
+} from '../support/recon.ts';
 
 const payoutLine = (txn: string, grossMinor: bigint, day: string): ReportLine => ({
   txn,
@@ -35,16 +43,62 @@ afterAll(async () => {
   for (const db of dbs) await db.drop();
 });
 
-/** The run's report and exceptions over REPORT with chunks of `chunkSize` lines, on a database of its own. */
-async function reconcileWithChunks(chunkSize: number) {
+const chargeLine = (txn: string, orderId: string): ReportLine => ({
+  txn,
+  category: 'charge',
+  currency: 'USD',
+  grossMinor: 1000n,
+  feeMinor: 59n,
+  sourceId: `ch_${txn}`,
+  paymentIntentId: `pi_${orderId}`,
+  created: new Date('2026-03-02T12:00:00Z'),
+  metadata: { payment_order_id: orderId },
+});
+
+// Charges whose outcome depends on what the chunk before wrote: a second charge of an order matched just before,
+// an order settled by the cure of the line before (a missed webhook) then charged again, a fee booked by a cure
+// and the same balance transaction again.
+const CHARGES: Array<{ order: string; status: OrderTarget; fee: boolean }> = [
+  { order: 'po_k1', status: 'SUCCESS', fee: true },
+  { order: 'po_k2', status: 'EXECUTING', fee: true },
+  { order: 'po_k3', status: 'SUCCESS', fee: false },
+  { order: 'po_k4', status: 'SUCCESS', fee: true },
+];
+const CHARGE_REPORT = writeReport([
+  chargeLine('txn_k1', 'po_k1'),
+  chargeLine('txn_k1b', 'po_k1'),
+  chargeLine('txn_k2', 'po_k2'),
+  chargeLine('txn_k2b', 'po_k2'),
+  chargeLine('txn_k3', 'po_k3'),
+  chargeLine('txn_k3', 'po_k3'),
+  chargeLine('txn_k4', 'po_k4'),
+  chargeLine('txn_k4b', 'po_k4'),
+]);
+
+/** The run's report and exceptions over a report with chunks of `chunkSize` lines, on a database of its own. */
+async function reconcileWithChunks(chunkSize: number, content = REPORT, charges: typeof CHARGES = []) {
   const db = await createTestDatabase({ poolSize: 4 });
   dbs.push(db);
-  const rt = composeModules(reconContext(db.pool, db.url, new ManualClock('2026-03-05T04:00:00Z')), {
-    fetchReport: null,
-  }).reconciliation.runtime;
+  const ctx = reconContext(db.pool, db.url, new ManualClock('2026-03-05T04:00:00Z'));
+  const rt = composeModules(ctx, { fetchReport: null }).reconciliation.runtime;
+  if (charges.length > 0) await ensureSellers(db.pool, ['rk_seller']);
+  for (const { order, status, fee } of charges) {
+    await makeCheckout(
+      ctx,
+      {
+        checkoutId: `co_${order}`,
+        flow: 'saved_method',
+        currency: 'USD',
+        orders: [{ id: order, seller: 'rk_seller', amountMinor: 1000n }],
+        pspPaymentId: `pi_${order}`,
+      },
+      status,
+    );
+    if (fee) await bookPspFee(db.pool, `txn_k${order.slice(-1)}`, 59n, 'USD');
+  }
   const report = await reconcileFiles(
     { ...rt, chunkSize },
-    { psp: [contentInput('chunks.csv', REPORT)] },
+    { psp: [contentInput('chunks.csv', content)] },
     { trigger: 'test', origin: 'file' },
   );
   const exceptions = await db.pool.query<{ kind: string; dedupe_key: string }>(
@@ -67,5 +121,20 @@ describe('reconciliation chunking', () => {
     expect(small).toEqual(whole);
     expect(whole.exceptions.length).toBeGreaterThan(0);
     expect(whole.payouts).toHaveLength(8);
+  });
+
+  it('decides each charge on what the chunks before it matched, cured and booked, with lookups read ahead', async () => {
+    const whole = await reconcileWithChunks(2000, CHARGE_REPORT, CHARGES);
+    const kinds = whole.exceptions.map((e) => e.kind).sort();
+    expect(kinds).toEqual([
+      'duplicate_line',
+      'duplicate_line',
+      'duplicate_line',
+      'duplicate_line',
+      'missed_webhook',
+      'psp_fee_unbooked',
+    ]);
+    for (const chunkSize of [1, 2, 3])
+      expect(await reconcileWithChunks(chunkSize, CHARGE_REPORT, CHARGES)).toEqual(whole);
   });
 });

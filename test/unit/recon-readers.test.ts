@@ -283,6 +283,34 @@ describe('PSP settlement report reader', () => {
     expect(error.message).toMatch(pattern);
   });
 
+  it('numbers each line by where it ends in the file, however the bytes arrive (quoted line breaks, blank lines)', async () => {
+    const text =
+      `${HEADER}\n` +
+      'txn_1,2026-01-02 03:04:05,usd,10.00,0.59,9.41,charge,"ch_1\nsecond line",po_1\n\n' +
+      'txn_2,2026-01-02 03:04:05,usd,1.00,0,1.00,charge,ch_2,\n' +
+      'txn_3,2026-01-02 03:04:05,usd,1.00,0,1.00,charge,ch_3,';
+    for (const size of [1, 7, 64, text.length]) {
+      const lines: PspLine[] = [];
+      for await (const line of readPspReport(chunks(Buffer.from(text), size))) lines.push(line);
+      expect(lines.map((l) => [l.line, l.balanceTransactionId, l.sourceId])).toEqual([
+        [3, 'txn_1', 'ch_1\nsecond line'],
+        [5, 'txn_2', 'ch_2'],
+        [6, 'txn_3', 'ch_3'],
+      ]);
+    }
+    const late = `${HEADER}\n${'txn_1,2026-01-02 03:04:05,usd,1.00,0,1.00,charge,ch_1,\n'.repeat(3000)}txn_x,2026-01-02 03:04:05,usd\n`;
+    const error = await (async (): Promise<AppError> => {
+      try {
+        for await (const line of readPspReport(chunks(Buffer.from(late), 4096))) void line;
+      } catch (caught) {
+        if (caught instanceof AppError) return caught;
+        throw caught;
+      }
+      throw new Error('the report reader accepted a short row');
+    })();
+    expect(error.message).toMatch(/line 3002/);
+  });
+
   it('refuses a header without a required column, and an empty file', async () => {
     expect((await csvError('id,currency\n1,usd\n')).message).toMatch(
       /lacks the required column "balance_transaction_id"/,

@@ -89,7 +89,7 @@ function feeFinding(
   ctx: PspLineContext,
   orders: OrderFacts[],
 ): Finding[] {
-  if (line.feeMinor <= 0n) return [];
+  if (line.feeMinor <= 0n || ctx.feeBookedMinor === line.feeMinor) return [];
   const evidence = { line: lineEvidence(line), orders: ordersEvidence(orders) };
   if (ctx.feeBookedMinor === undefined) {
     return [
@@ -155,14 +155,14 @@ function chargeMoneyFinding(
   line: ChargeLine,
   ctx: PspLineContext,
   ids: string[],
-  evidence: ChargeEvidence,
+  evidence: () => ChargeEvidence,
 ): Finding | undefined {
   if (ctx.ordersMatchedByOther !== undefined) {
     return {
       kind: 'duplicate_line',
       cause: `a second charge for order(s) ${ids.join(', ')}, already matched to ${ctx.ordersMatchedByOther}`,
       dedupeKey: `duplicate_line:psp:${line.balanceTransactionId}`,
-      evidence: { ...evidence, first_balance_transaction_id: ctx.ordersMatchedByOther },
+      evidence: { ...evidence(), first_balance_transaction_id: ctx.ordersMatchedByOther },
       currency: line.currency,
       amountMinor: line.grossMinor,
     };
@@ -175,7 +175,7 @@ function chargeMoneyFinding(
       kind: 'currency_mismatch',
       cause: `the PSP charged in ${charged.currency}; order(s) ${ids.join(', ')} are in ${[...currencies].join(', ')}`,
       dedupeKey: `currency_mismatch:${line.balanceTransactionId}`,
-      evidence,
+      evidence: evidence(),
       currency: line.currency,
       amountMinor: line.grossMinor,
     };
@@ -186,7 +186,7 @@ function chargeMoneyFinding(
     kind: 'amount_mismatch',
     cause: `the PSP charged ${charged.amountMinor}; order(s) ${ids.join(', ')} total ${expected} (${charged.currency} minor units)`,
     dedupeKey: `amount_mismatch:${line.balanceTransactionId}`,
-    evidence: { ...evidence, expected_minor: expected.toString() },
+    evidence: { ...evidence(), expected_minor: expected.toString() },
     currency: charged.currency,
     amountMinor: charged.amountMinor - expected,
   };
@@ -196,7 +196,7 @@ function chargeMoneyFinding(
 function chargeStateFinding(
   line: ChargeLine,
   orders: OrderFacts[],
-  evidence: ChargeEvidence,
+  evidence: () => ChargeEvidence,
 ): Finding | undefined {
   const failed = orders.filter((order) => order.status === 'FAILED');
   if (failed.length > 0) {
@@ -204,7 +204,7 @@ function chargeStateFinding(
       kind: 'charged_but_failed',
       cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${failed.map((o) => o.paymentOrderId).join(', ')} are FAILED here: refund the buyer or accept the payment`,
       dedupeKey: `charged_but_failed:${line.balanceTransactionId}`,
-      evidence,
+      evidence: evidence(),
       currency: line.currency,
       amountMinor: line.grossMinor,
     };
@@ -215,7 +215,7 @@ function chargeStateFinding(
     kind: 'status_mismatch',
     cause: `the PSP charged order(s) ${notStarted.map((o) => o.paymentOrderId).join(', ')} that never started here`,
     dedupeKey: `status_mismatch:${line.balanceTransactionId}`,
-    evidence,
+    evidence: evidence(),
     currency: line.currency,
     amountMinor: line.grossMinor,
   };
@@ -225,7 +225,7 @@ function chargeStateFinding(
 function missedWebhookFinding(
   line: ChargeLine,
   ctx: PspLineContext,
-  evidence: ChargeEvidence,
+  evidence: () => ChargeEvidence,
 ): Finding | undefined {
   const orders = ctx.orders;
   const open = orders.filter((order) => order.status === 'EXECUTING' || order.status === 'PENDING');
@@ -239,7 +239,7 @@ function missedWebhookFinding(
     kind: 'missed_webhook',
     cause: `the PSP charged ${line.balanceTransactionId} but order(s) ${open.map((o) => o.paymentOrderId).join(', ')} are still ${open[0]?.status ?? ''} here: the webhook was missed`,
     dedupeKey: `missed_webhook:${line.balanceTransactionId}`,
-    evidence,
+    evidence: evidence(),
     currency: line.currency,
     amountMinor: line.grossMinor,
     fix: {
@@ -254,11 +254,10 @@ function missedWebhookFinding(
 function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
   const orders = ctx.orders;
   if (orders.length === 0) return unmatched(line, 'no payment order carries its metadata or payment intent');
-  const evidence: ChargeEvidence = {
-    line: lineEvidence(line),
-    orders: ordersEvidence(orders),
-    matched_by: ctx.matchedBy,
-  };
+  // Built only for a finding: a line that matches cleanly (nearly all of a report) needs none.
+  let built: ChargeEvidence | undefined;
+  const evidence = (): ChargeEvidence =>
+    (built ??= { line: lineEvidence(line), orders: ordersEvidence(orders), matched_by: ctx.matchedBy });
   const ids = orders.map((order) => order.paymentOrderId);
   const stop = chargeMoneyFinding(line, ctx, ids, evidence) ?? chargeStateFinding(line, orders, evidence);
   if (stop !== undefined) return { findings: [stop], matched: false, matchedOrderIds: ids };
@@ -266,7 +265,10 @@ function classifyCharge(line: ChargeLine, ctx: PspLineContext): PspLineResult {
   const missed = missedWebhookFinding(line, ctx, evidence);
   if (missed !== undefined) findings.push(missed);
   findings.push(...feeFinding(line, ctx, orders));
-  const fx = classifyFxLine(line, ctx.fxSettled, ctx.fxToleranceBps ?? 0, evidence);
+  const fx =
+    convertedSide(line) === undefined
+      ? undefined
+      : classifyFxLine(line, ctx.fxSettled, ctx.fxToleranceBps ?? 0, evidence());
   if (fx?.finding !== undefined) findings.push(fx.finding);
   return { findings, matched: true, matchedOrderIds: ids, ...(fx === undefined ? {} : { fx }) };
 }
