@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 /**
  * What the payout run's paging keeps while it reads and writes in bulk: every due seller is found, in seller
- * order, however sparse the due ones are among all sellers; and a file written page by page moves exactly the
+ * order, however sparse the due ones are among all sellers; and a file read page by page moves exactly the
  * payouts it lists to in_transit, each with one history step naming the file.
  */
 
@@ -75,8 +75,8 @@ describe('due sellers, read in windows of seller keys', () => {
   });
 });
 
-describe('a pain.001 file written page by page', () => {
-  it('moves exactly the payouts it lists to in_transit, each with one history step naming the file, across several pages', async () => {
+describe('a pain.001 file read page by page', () => {
+  it('read in several pages, moves exactly the payouts it lists to in_transit, each with one history step naming the file', async () => {
     const sellers = Array.from({ length: 5 }, (_, i) => `fp_seller_${i}`);
     for (const [n, seller] of sellers.entries()) {
       await registerDailySeller(pool, seller, 'EUR', 900 + n);

@@ -110,35 +110,11 @@ async function openFile(
   return sink;
 }
 
-/**
- * Moves a page of the file's payouts to in_transit and appends the step to their history, in one statement;
- * returns how many moved (every one of them, unless the snapshot's rows changed under us).
- */
-async function movePageInTransit(client: PoolClient, fileId: string, ids: string[]): Promise<number> {
-  const result = await client.query(
-    `WITH moved AS (
-       UPDATE payouts.payouts SET payout_file_id = $1, status = 'in_transit', updated_at = now()
-       WHERE id = ANY($2::text[]) AND status = 'pending'
-       RETURNING id
-     )
-     INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source, reference)
-     SELECT id, 'pending', 'in_transit', 'written to a pain.001 file', 'iso20022', $1 FROM moved ORDER BY id`,
-    [fileId, ids],
-  );
-  return result.rowCount ?? 0;
-}
-
-/**
- * Streams every pending payout of the currency into the file, a page at a time, and moves each page to
- * in_transit (with its history step) as it goes; returns the count and sum written. The page's UPDATE is sent
- * before its transfers are formatted, so the server moves the page while this process writes its XML; it is
- * awaited before the page's bytes are stored, so a failure surfaces as itself.
- */
+/** Streams every pending payout of the currency into the file, a page at a time; returns the count and sum written. */
 async function writeTransfers(
   client: PoolClient,
   sink: ChunkSink,
   options: FileOptions,
-  fileId: string,
   currency: string,
 ): Promise<{ written: number; sum: bigint }> {
   let after = '';
@@ -152,32 +128,22 @@ async function writeTransfers(
        ORDER BY p.id LIMIT $3`,
       [currency, after, options.pageRows],
     );
-    if (page.rows.length === 0) break;
     // The seller's name (the creditor when the bank details name no holder) is the sellers module's to give.
     const names = await sellerNames(
       client,
       page.rows.map((row) => row.seller_account),
     );
-    const ids = page.rows.map((row) => row.id);
-    const marking = movePageInTransit(client, fileId, ids);
-    marking.catch(() => undefined); // awaited below, before anything else is sent on this connection
-    const transfers = page.rows.map((row) =>
-      creditTransfer(options.version, {
-        payoutId: row.id,
-        amountMinor: row.amount_minor,
-        currency: row.currency,
-        creditorName: row.destination.holderName ?? names.get(row.seller_account) ?? row.seller_account,
-        destination: row.destination,
-      }),
-    );
-    const moved = await marking;
-    if (moved !== ids.length) {
-      throw new Error(
-        `payout file ${fileId}: ${ids.length} payouts read as pending, ${moved} moved to in_transit`,
-      );
-    }
-    for (const text of transfers) await sink.write(text);
     for (const row of page.rows) {
+      const creditorName = row.destination.holderName ?? names.get(row.seller_account) ?? row.seller_account;
+      await sink.write(
+        creditTransfer(options.version, {
+          payoutId: row.id,
+          amountMinor: row.amount_minor,
+          currency: row.currency,
+          creditorName,
+          destination: row.destination,
+        }),
+      );
       written++;
       sum += row.amount_minor;
       after = row.id;
@@ -187,12 +153,24 @@ async function writeTransfers(
   return { written, sum };
 }
 
-/** Completes the file's row (its payouts were moved to in_transit page by page, as they were written). */
+/** Moves the file's payouts to in_transit (with their history) and completes the file's row. */
 async function completeFile(
   client: PoolClient,
   id: string,
+  currency: string,
   totals: { written: number; sum: bigint; size: number; sha256: string },
 ): Promise<void> {
+  await client.query(
+    `UPDATE payouts.payouts SET payout_file_id = $1, status = 'in_transit', updated_at = now()
+     WHERE status = 'pending' AND provider = 'iso20022' AND currency = $2`,
+    [id, currency],
+  );
+  await client.query(
+    `INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source, reference)
+     SELECT id, 'pending', 'in_transit', 'written to a pain.001 file', 'iso20022', $1
+     FROM payouts.payouts WHERE payout_file_id = $1 ORDER BY id`,
+    [id],
+  );
   await client.query(
     `UPDATE payouts.payout_files SET status = 'complete', completed_at = now(), tx_count = $2, ctrl_sum_minor = $3,
        size_bytes = $4, sha256 = $5 WHERE id = $1`,
@@ -203,7 +181,7 @@ async function completeFile(
 async function writeOne(client: PoolClient, options: FileOptions, group: FileGroup): Promise<WrittenFile> {
   const id = newPayoutFileId();
   const sink = await openFile(client, id, options, group);
-  const { written, sum } = await writeTransfers(client, sink, options, id, group.currency);
+  const { written, sum } = await writeTransfers(client, sink, options, group.currency);
   // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
   if (written !== group.count || sum !== group.sum) {
     throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
@@ -211,7 +189,7 @@ async function writeOne(client: PoolClient, options: FileOptions, group: FileGro
   await sink.write(documentClose());
   await sink.flush();
   const sha256 = sink.digest();
-  await completeFile(client, id, { written, sum, size: sink.size, sha256 });
+  await completeFile(client, id, group.currency, { written, sum, size: sink.size, sha256 });
   return { id, currency: group.currency, txCount: written, ctrlSumMinor: sum, sizeBytes: sink.size, sha256 };
 }
 
@@ -229,7 +207,7 @@ export async function writePayoutFiles(
     debtorFor: (currency: string) => Debtor;
     version: PainVersion;
     createdAt: Date;
-    /** Payouts read (and moved to in_transit) per page; tests make it small to see several pages. */
+    /** Payouts read per page while streaming; tests make it small to see several pages. */
     pageRows?: number;
   },
 ): Promise<WrittenFile[]> {
