@@ -22,6 +22,7 @@ import {
   ibanWithCheckDigits,
   runPayouts,
 } from '../../src/payouts/index.ts';
+import { CostMeter, type CostSnapshot } from '../lib/cost.ts';
 import { profilePool, profileWanted } from '../lib/profile.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
@@ -88,20 +89,47 @@ export async function run(
     }
     log(`seeded ${SELLERS} sellers in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
 
+    // CPU time (PostgreSQL's process group and this process) of each phase: far less sensitive than wall time to
+    // the load of a shared machine, so the figure to compare between runs in different conditions.
+    const meter = new CostMeter(
+      pool,
+      { bench: () => process.pid },
+      () => {
+        const text = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+        const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
+        return Number.isNaN(pid) ? undefined : pid;
+      },
+      'bursar',
+    );
+    const cpuBefore = await meter.snapshot(0);
+    let cpuAtFile: CostSnapshot | undefined;
     const rssBefore = process.memoryUsage().rss;
     peakRss = rssBefore;
     const started = performance.now();
     profiler?.start();
-    const report = await runPayouts(
-      {
-        pool,
-        log: createLogger('warn'),
-        provider: createIso20022Provider({ version: 'pain.001.001.09', debtorFor: () => DEFAULT_DEBTOR }),
-        now: new Date(`${DATE}T06:00:00Z`),
+    // The file phase (the provider's submit: the pain.001 written, its payouts moved to in_transit) is timed on
+    // its own; the rest of the run is the pages' decisions.
+    const iso20022 = createIso20022Provider({ version: 'pain.001.001.09', debtorFor: () => DEFAULT_DEBTOR });
+    let fileStartedAt = 0;
+    const provider: typeof iso20022 = {
+      ...iso20022,
+      submitPending: async (...args) => {
+        fileStartedAt = performance.now();
+        cpuAtFile = await meter.snapshot(0);
+        return await iso20022.submitPending(...args);
       },
+    };
+    const report = await runPayouts(
+      { pool, log: createLogger('warn'), provider, now: new Date(`${DATE}T06:00:00Z`) },
       DATE,
     );
     const elapsedMs = performance.now() - started;
+    const filePhaseMs = fileStartedAt === 0 ? 0 : performance.now() - fileStartedAt;
+    const cpuAfter = await meter.snapshot(0);
+    const pagesCost = meter.perUnit(cpuBefore, cpuAtFile ?? cpuAfter, 1);
+    const fileCost = meter.perUnit(cpuAtFile ?? cpuAfter, cpuAfter, 1);
+    const cpuLine = (cost: typeof pagesCost) =>
+      `PostgreSQL ${((cost.cpuMs.postgres ?? 0) / 1000).toFixed(1)} s + bench ${((cost.cpuMs.bench ?? 0) / 1000).toFixed(1)} s, WAL ${(cost.walKb / 1024).toFixed(0)} MiB`;
     if (profiler) log(profiler.report());
     const file = report.submit.files[0];
     const fileStarted = performance.now();
@@ -114,6 +142,9 @@ export async function run(
       `sellers:            ${SELLERS}`,
       `payouts created:    ${report.payoutsCreated}`,
       `payout run:         ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(report.payoutsCreated / (elapsedMs / 1000))} payouts/s, file included)`,
+      `  of which pages:   ${((elapsedMs - filePhaseMs) / 1000).toFixed(1)} s, file phase: ${(filePhaseMs / 1000).toFixed(1)} s`,
+      `CPU, pages:         ${cpuLine(pagesCost)}`,
+      `CPU, file phase:    ${cpuLine(fileCost)}`,
       `pain.001 file:      ${file ? `${file.txCount} tx, ${(file.sizeBytes / 1_048_576).toFixed(1)} MiB` : 'none'}`,
       `file read back:     ${(streamed / 1_048_576).toFixed(1)} MiB in ${(downloadMs / 1000).toFixed(1)} s`,
       `RSS before run:     ${(rssBefore / 1_048_576).toFixed(0)} MiB`,
@@ -132,6 +163,9 @@ export async function run(
           sellers: SELLERS,
           payouts: report.payoutsCreated,
           runSeconds: Number((elapsedMs / 1000).toFixed(1)),
+          filePhaseSeconds: Number((filePhaseMs / 1000).toFixed(1)),
+          pagesPgCpuSeconds: Number(((pagesCost.cpuMs.postgres ?? 0) / 1000).toFixed(1)),
+          filePgCpuSeconds: Number(((fileCost.cpuMs.postgres ?? 0) / 1000).toFixed(1)),
           fileMiB: file ? Number((file.sizeBytes / 1_048_576).toFixed(1)) : 0,
           rssBeforeMb: Math.round(rssBefore / 1_048_576),
           readBackSeconds: Number((downloadMs / 1000).toFixed(1)),

@@ -64,17 +64,21 @@ export interface NewPayout {
   historySource: string;
 }
 
-/** Inserts payouts (status pending) and their first history step, in the caller's transaction. */
+/**
+ * Inserts payouts (status pending), their first history step and their `payout.created` events, in the caller's
+ * transaction. The events carry the rows as the insert returned them (no second read of what was just written).
+ */
 export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promise<void> {
   if (payouts.length === 0) return;
-  await db.query(
+  const inserted = await db.query<PayoutRow>(
     `INSERT INTO payouts.payouts (id, seller_account, currency, amount_minor, status, source, run_date, provider,
        destination, ledger_entry_id, api_key_id, idempotency_key)
      SELECT x.id, x.seller, x.currency, x.amount, 'pending', x.source, x.run_date, x.provider, x.destination,
        x.entry, x.api_key, x.idem
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[], $7::text[], $8::jsonb[],
        $9::text[], $10::text[], $11::text[])
-       AS x(id, seller, currency, amount, source, run_date, provider, destination, entry, api_key, idem)`,
+       AS x(id, seller, currency, amount, source, run_date, provider, destination, entry, api_key, idem)
+     RETURNING ${PAYOUT_COLUMNS}`,
     [
       payouts.map((p) => p.id),
       payouts.map((p) => p.sellerAccount),
@@ -97,16 +101,13 @@ export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promis
   await recordCreatedEvents(
     db,
     payouts.map((p) => p.id),
+    inserted.rows,
   );
 }
 
-/** The `payout.created` events of new payouts: their rows read back in one query, recorded in one insert. */
-async function recordCreatedEvents(db: Queryable, ids: string[]): Promise<void> {
-  const result = await db.query<PayoutRow>(
-    `SELECT ${PAYOUT_COLUMNS} FROM payouts.payouts WHERE id = ANY($1::text[])`,
-    [ids],
-  );
-  const byId = new Map(result.rows.map((row) => [row.id, toPayout(row)]));
+/** The `payout.created` events of new payouts, in the order of `ids`, recorded in one insert. */
+async function recordCreatedEvents(db: Queryable, ids: string[], rows: PayoutRow[]): Promise<void> {
+  const byId = new Map(rows.map((row) => [row.id, toPayout(row)]));
   const events = ids.flatMap((id) => {
     const payout = byId.get(id);
     return payout ? [{ type: 'payout.created', object: { ...payoutToWire(payout) } }] : [];

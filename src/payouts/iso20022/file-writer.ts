@@ -65,7 +65,13 @@ interface Row {
   seller_account: string;
 }
 
-type FileOptions = { runDate: string; debtor: Debtor; version: PainVersion; createdAt: Date };
+type FileOptions = {
+  runDate: string;
+  debtor: Debtor;
+  version: PainVersion;
+  createdAt: Date;
+  pageRows: number;
+};
 type FileGroup = { currency: string; count: number; sum: bigint };
 
 /** Stores the file's header row and writes the document's opening (group header and payment information). */
@@ -120,7 +126,7 @@ async function writeTransfers(
        FROM payouts.payouts p
        WHERE p.status = 'pending' AND p.provider = 'iso20022' AND p.currency = $1 AND p.id > $2
        ORDER BY p.id LIMIT $3`,
-      [currency, after, PAGE_ROWS],
+      [currency, after, options.pageRows],
     );
     // The seller's name (the creditor when the bank details name no holder) is the sellers module's to give.
     const names = await sellerNames(
@@ -142,7 +148,7 @@ async function writeTransfers(
       sum += row.amount_minor;
       after = row.id;
     }
-    if (page.rows.length < PAGE_ROWS) break;
+    if (page.rows.length < options.pageRows) break;
   }
   return { written, sum };
 }
@@ -201,8 +207,11 @@ export async function writePayoutFiles(
     debtorFor: (currency: string) => Debtor;
     version: PainVersion;
     createdAt: Date;
+    /** Payouts read per page while streaming; tests make it small to see several pages. */
+    pageRows?: number;
   },
 ): Promise<WrittenFile[]> {
+  const pageRows = options.pageRows ?? PAGE_ROWS;
   return await withTransaction(
     pool,
     async (client) => {
@@ -216,7 +225,7 @@ export async function writePayoutFiles(
         files.push(
           await writeOne(
             client,
-            { ...options, debtor: options.debtorFor(group.currency) },
+            { ...options, pageRows, debtor: options.debtorFor(group.currency) },
             { currency: group.currency, count: Number(group.count), sum: group.sum },
           ),
         );
