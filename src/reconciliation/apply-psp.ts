@@ -577,9 +577,14 @@ export async function applyPspImport(
       return nextLines.length === 0 ? undefined : await readChunkLookups(rt, nextLines);
     });
     ahead.catch(() => undefined); // awaited, or dropped, below
-    const writes = await withTransaction(rt.pool, (client) =>
-      applyPspChunk(rt, client, { runId, importId, lines, lookups }, counters, toCure),
-    );
+    // A transaction run again (a deadlock, a serialization failure) starts from the counts before this chunk:
+    // what the failed attempt counted and meant to cure was rolled back with it.
+    const before = structuredClone(counters);
+    const writes = await withTransaction(rt.pool, (client) => {
+      Object.assign(counters, structuredClone(before));
+      toCure.length = 0;
+      return applyPspChunk(rt, client, { runId, importId, lines, lookups }, counters, toCure);
+    });
     for (const { finding, effectiveAt } of toCure) await rt.cure(runId, finding, effectiveAt, counters);
     early = ahead.then((found) =>
       found !== undefined && lookupsStillHold(found, writes, toCure.length) ? found : undefined,

@@ -76,9 +76,15 @@ const CHARGE_REPORT = writeReport([
 ]);
 
 /** The run's report and exceptions over a report with chunks of `chunkSize` lines, on a database of its own. */
-async function reconcileWithChunks(chunkSize: number, content = REPORT, charges: typeof CHARGES = []) {
+async function reconcileWithChunks(
+  chunkSize: number,
+  content = REPORT,
+  charges: typeof CHARGES = [],
+  prepare: (db: TestDatabase) => Promise<void> = async () => undefined,
+) {
   const db = await createTestDatabase({ poolSize: 4 });
   dbs.push(db);
+  await prepare(db);
   const ctx = reconContext(db.pool, db.url, new ManualClock('2026-03-05T04:00:00Z'));
   const rt = composeModules(ctx, { fetchReport: null }).reconciliation.runtime;
   if (charges.length > 0) await ensureSellers(db.pool, ['rk_seller']);
@@ -136,5 +142,30 @@ describe('reconciliation chunking', () => {
     ]);
     for (const chunkSize of [1, 2, 3])
       expect(await reconcileWithChunks(chunkSize, CHARGE_REPORT, CHARGES)).toEqual(whole);
+  });
+
+  it('counts a chunk once when its transaction is run again after a serialization failure', async () => {
+    const whole = await reconcileWithChunks(2);
+    // The third chunk's commit fails once with 40001, after the chunk has counted its lines (a deferred trigger on
+    // its first sighting; the sequence counts across the rollback).
+    const retried = await reconcileWithChunks(2, REPORT, [], async (db) => {
+      await db.pool.query(
+        `CREATE SEQUENCE public.chunk_attempts;
+         CREATE FUNCTION public.fail_third_chunk_once() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('public.chunk_attempts') = 5 THEN
+             RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = '40001';
+           END IF;
+           RETURN NULL;
+         END $$;
+         CREATE CONSTRAINT TRIGGER fail_third_chunk_once AFTER INSERT ON recon.psp_seen
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.fail_third_chunk_once();`,
+      );
+    });
+    const attempts = await dbs
+      .at(-1)
+      ?.pool.query<{ n: string }>('SELECT last_value::text AS n FROM public.chunk_attempts');
+    expect(Number(attempts?.rows[0]?.n)).toBeGreaterThan(5);
+    expect(retried).toEqual(whole);
   });
 });
