@@ -168,15 +168,22 @@ export class CostMeter {
   }
 
   /** The statements run most often since the last reset, as lines `calls  query` (empty without the extension). */
-  async topStatements(limit = 20): Promise<string[]> {
+  /**
+   * The phase's statements, most frequent first (`by: 'calls'`) or most server time first (`by: 'time'`: total
+   * execution time; with `track = all` a trigger's statements count inside the statement that fired them too).
+   */
+  async topStatements(limit = 20, by: 'calls' | 'time' = 'calls'): Promise<string[]> {
     try {
-      const top = await this.admin.query<{ calls: string; query: string }>(
-        `SELECT s.calls::text, regexp_replace(s.query, '\\s+', ' ', 'g') AS query
+      const top = await this.admin.query<{ calls: string; ms: string; query: string }>(
+        `SELECT s.calls::text, round(s.total_exec_time)::text AS ms, regexp_replace(s.query, '\\s+', ' ', 'g') AS query
            FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-          WHERE d.datname = $1 ORDER BY s.calls DESC LIMIT $2`,
+          WHERE d.datname = $1
+          ORDER BY ${by === 'time' ? 's.total_exec_time' : 's.calls'} DESC LIMIT $2`,
         [this.database, limit],
       );
-      return top.rows.map((row) => `${row.calls.padStart(8)}  ${row.query.slice(0, 160)}`);
+      return top.rows.map(
+        (row) => `${row.calls.padStart(8)} ${`${row.ms} ms`.padStart(10)}  ${row.query.slice(0, 150)}`,
+      );
     } catch {
       return [];
     }

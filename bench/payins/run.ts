@@ -380,7 +380,10 @@ async function phase(
     `  database sessions by wait (average active, sampled every 100 ms):\n${bench.waits.stop().join('\n')}`,
   );
   log(
-    `  most frequent statements of the phase (calls, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
+    `  most frequent statements of the phase (calls, server time, query):\n${(await bench.meter.topStatements(25)).join('\n')}`,
+  );
+  log(
+    `  statements by server time (calls, total execution time, query):\n${(await bench.meter.topStatements(15, 'time')).join('\n')}`,
   );
   rss.sample();
   const e2e = e2eOf(created, settled.successAt);

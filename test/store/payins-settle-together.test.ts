@@ -139,6 +139,12 @@ async function sameAsOneByOne(
   };
   expect(results.map(strip)).toEqual(one.map(strip));
   expect(await footprint(together)).toEqual(await footprint(alone));
+  // Every checkout's stored status (kept by a statement trigger on the orders) is the one its orders give.
+  const stale = await t.db.pool.query(
+    `SELECT checkout_id FROM payins.payment_event
+      WHERE status IS DISTINCT FROM payins.checkout_status_of(checkout_id, flow, psp_session_url)`,
+  );
+  expect(stale.rows).toEqual([]);
 }
 
 /** A checkout of one order per seller given, not yet claimed. */
