@@ -8,8 +8,8 @@ import { timedPspCall } from './metrics.ts';
 import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder, settleOrders, type PspOutcome } from './settle.ts';
-import { applyOrderEvent, type ApplyResult } from './transitions.ts';
-import { applyOrderEvents } from './transitions-batch.ts';
+import { applyOrderEvent, applyOrderEvents, type ApplyResult } from './transitions.ts';
+
 import type { Checkout, PaymentOrder } from './types.ts';
 import {
   claimAttempt,

@@ -8,8 +8,13 @@ import type { FeeSubject } from './psp-fee.ts';
 import type { OrderEvent } from './state-machine.ts';
 import { getOrders } from './store.ts';
 import { lockCheckout } from './work-store.ts';
-import { applyOrderEvent, type ApplyResult, type EventFacts, type TransitionDeps } from './transitions.ts';
-import { applyOrderEvents } from './transitions-batch.ts';
+import {
+  applyOrderEvent,
+  applyOrderEvents,
+  type ApplyResult,
+  type EventFacts,
+  type TransitionDeps,
+} from './transitions.ts';
 
 /** The PSP's fee on a charge: the amount, its currency and the balance transaction it was charged on. */
 export interface PspFeeFacts {

@@ -313,38 +313,6 @@ export async function getHistory(db: Queryable, paymentOrderId: string): Promise
   }));
 }
 
-export async function insertHistory(
-  db: Queryable,
-  change: {
-    paymentOrderId: string;
-    from: OrderStatus;
-    to: OrderStatus;
-    reason: string;
-    details?: Record<string, unknown>;
-  },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason, details)
-     VALUES ($1, $2, $3, $4, $5)`,
-    [change.paymentOrderId, change.from, change.to, change.reason, JSON.stringify(change.details ?? {})],
-  );
-}
-
-/** Sets `is_payment_done` on the checkout once every one of its orders is final; returns whether it is done. */
-export async function refreshPaymentDone(db: Queryable, checkoutId: string): Promise<boolean> {
-  const result = await db.query<{ is_payment_done: boolean }>(
-    `UPDATE payins.payment_event e
-     SET is_payment_done = NOT EXISTS (
-           SELECT 1 FROM payins.payment_order o
-           WHERE o.checkout_id = e.checkout_id AND o.payment_order_status NOT IN ('SUCCESS', 'FAILED')),
-         updated_at = now()
-     WHERE checkout_id = $1
-     RETURNING is_payment_done`,
-    [checkoutId],
-  );
-  return result.rows[0]?.is_payment_done ?? false;
-}
-
 export async function getRiskDecisions(
   db: Queryable,
   checkoutId: string,
@@ -383,53 +351,6 @@ export async function buyerActivity(
   return { checkouts: Number(row?.n ?? 0n), amountMinor: row?.total ?? 0n };
 }
 
-/** A status change of one order (its lock held by the caller), with the facts that travel with it. */
-export async function updateOrderStatus(
-  db: Queryable,
-  paymentOrderId: string,
-  change: {
-    to: OrderStatus;
-    reason: string;
-    feeMinor: bigint | null;
-    /** The ledger entry was posted in this transaction: `ledger_updated` and `wallet_updated` become true. */
-    booked: boolean;
-    pspPaymentId: string | null;
-    pspChargeId: string | null;
-    declineCode: string | null;
-    lastError: string | null;
-    /** A final status: the order leaves the attention list and the sweeper's schedule. */
-    final: boolean;
-  },
-): Promise<PaymentOrder> {
-  const updated = await db.query<OrderRow>(
-    `UPDATE payins.payment_order SET
-       payment_order_status = $2, status_reason = $3, fee_minor = $4,
-       ledger_updated = ledger_updated OR $5, wallet_updated = wallet_updated OR $5,
-       psp_payment_id = COALESCE($6, psp_payment_id), psp_charge_id = COALESCE($7, psp_charge_id),
-       decline_code = COALESCE($8, decline_code), last_error = COALESCE($9, last_error),
-       needs_attention = CASE WHEN $10 THEN false ELSE needs_attention END,
-       next_sweep_at = CASE WHEN $10 THEN NULL ELSE next_sweep_at END,
-       version = version + 1, updated_at = now()
-     WHERE payment_order_id = $1
-     RETURNING ${ORDER_COLUMNS}`,
-    [
-      paymentOrderId,
-      change.to,
-      change.reason,
-      change.feeMinor,
-      change.booked,
-      change.pspPaymentId,
-      change.pspChargeId,
-      change.declineCode,
-      change.lastError,
-      change.final,
-    ],
-  );
-  const row = updated.rows[0];
-  if (!row) throw new Error(`payment order ${paymentOrderId} vanished under its lock`);
-  return toOrder(row);
-}
-
 /** Many orders by id, locked in id order when `forUpdate` (a settle batch's); ids that are not orders are absent. */
 export async function getOrdersById(
   db: Queryable,
@@ -460,10 +381,23 @@ export async function getOrdersOfCheckouts(
   return byCheckout;
 }
 
-/** One order's status change, as `updateOrderStatus` takes it. */
-export type StatusChangeRow = Parameters<typeof updateOrderStatus>[2] & { paymentOrderId: string };
+/** One order's status change (its lock held by the caller), with the facts that travel with it. */
+export interface StatusChangeRow {
+  paymentOrderId: string;
+  to: OrderStatus;
+  reason: string;
+  feeMinor: bigint | null;
+  /** The ledger entry was posted in this transaction: `ledger_updated` and `wallet_updated` become true. */
+  booked: boolean;
+  pspPaymentId: string | null;
+  pspChargeId: string | null;
+  declineCode: string | null;
+  lastError: string | null;
+  /** A final status: the order leaves the attention list and the sweeper's schedule. */
+  final: boolean;
+}
 
-/** `updateOrderStatus` of many orders (their locks held by the caller) in one statement; the orders after, by id. */
+/** Status changes of many orders (their locks held by the caller) in one statement; the orders after, by id. */
 export async function updateOrderStatuses(
   db: Queryable,
   changes: readonly StatusChangeRow[],
@@ -506,10 +440,16 @@ export async function updateOrderStatuses(
   return after;
 }
 
-/** `insertHistory` of many changes in one statement, written in the order given. */
+/** Appends many status changes to the orders' histories in one statement, in the order given. */
 export async function insertHistories(
   db: Queryable,
-  changes: ReadonlyArray<Parameters<typeof insertHistory>[1]>,
+  changes: ReadonlyArray<{
+    paymentOrderId: string;
+    from: OrderStatus;
+    to: OrderStatus;
+    reason: string;
+    details?: Record<string, unknown>;
+  }>,
 ): Promise<void> {
   await db.query(
     `INSERT INTO payins.payment_order_status_history (payment_order_id, from_status, to_status, reason, details)
@@ -527,7 +467,10 @@ export async function insertHistories(
   );
 }
 
-/** `refreshPaymentDone` of many checkouts in one statement; returns the checkouts now done. */
+/**
+ * Sets `is_payment_done` on each of these checkouts (true once every one of its orders is final), in one
+ * statement; returns the checkouts now done.
+ */
 export async function refreshPaymentsDone(
   db: Queryable,
   checkoutIds: readonly string[],

@@ -12,9 +12,10 @@ import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins
 
 /**
  * The executor's settle batch settles its orders together, in a fixed number of statements (settleOrders). These
- * tests hold it to the one-by-one settlement (settleOrder) it replaces: the same statuses, ledger entries, holds,
- * history and events, whatever the mix of outcomes; and a batch that cannot be settled together is settled one
- * by one, each order alone.
+ * tests hold a batch to settling the same orders one at a time (settleOrder): the same statuses, ledger entries,
+ * holds, history and events, whatever the mix of outcomes and however a checkout's orders fall across the batch
+ * (its `checkout.completed` once, when its last order is final); and a batch that cannot be settled together is
+ * settled one order at a time, each alone.
  */
 
 let t: TestApp;
