@@ -4,19 +4,30 @@ import { startTestSandbox, startWebhookReceiver, type TestSandbox } from '../sup
 
 type Receiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
 let receiver: Receiver;
+let filtered: Receiver;
 let sandbox: TestSandbox;
 
 beforeAll(async () => {
   // The first two deliveries fail: the sandbox must retry until the receiver answers 2xx.
   receiver = await startWebhookReceiver({ failFirst: 2 });
+  // A configured target that takes one event type, as Bursar's own target takes STRIPE_EVENT_TYPES.
+  filtered = await startWebhookReceiver();
   sandbox = await startTestSandbox({
-    webhookTargets: [{ url: receiver.url, secret: 'whsec_test_secret_for_webhooks' }],
+    webhookTargets: [
+      { url: receiver.url, secret: 'whsec_test_secret_for_webhooks' },
+      {
+        url: filtered.url,
+        secret: 'whsec_test_secret_for_webhooks',
+        enabledEvents: ['payment_intent.succeeded'],
+      },
+    ],
   });
 });
 
 afterAll(async () => {
   await sandbox.stop();
   await receiver.close();
+  await filtered.close();
 });
 
 /** Pays a Checkout Session through the hosted page's form, as a browser without JavaScript would. */
@@ -170,5 +181,26 @@ describe('sandbox webhooks', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('delivers to a configured target with enabledEvents only those types, and every type to one without', async () => {
+    const paid = await sandbox.stripe.paymentIntents.create({
+      amount: 1200,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    await filtered.waitFor((hook) => hook.event.data.object.id === paid.id);
+    // The deliveries are written with the events, in the request's own statement: all there once it answered.
+    const delivered = await sandbox.pool.query<{ destination: string; event_type: string }>(
+      `SELECT DISTINCT destination, event_type FROM sandbox.webhook_deliveries ORDER BY destination, event_type`,
+    );
+    const typesOf = (destination: string) =>
+      delivered.rows.filter((row) => row.destination === destination).map((row) => row.event_type);
+    expect(typesOf('config:1')).toEqual(['payment_intent.succeeded']);
+    expect(typesOf('config:0')).toEqual(
+      expect.arrayContaining(['charge.succeeded', 'payment_intent.created', 'payment_intent.succeeded']),
+    );
+    expect(filtered.received.every((hook) => hook.event.type === 'payment_intent.succeeded')).toBe(true);
   });
 });

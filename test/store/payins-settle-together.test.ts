@@ -37,8 +37,8 @@ afterAll(async () => {
   await t.close();
 });
 
-/** A checkout of one order per seller given, every order claimed (EXECUTING); returns the order ids. */
-async function executing(sellers: string[], amount = '12.34'): Promise<string[]> {
+/** A checkout of one order per seller given, not yet claimed. */
+async function created(sellers: string[], amount = '5.00'): Promise<string[]> {
   const body = savedMethodBody(sellers, { amount });
   const response = await t.app.inject({
     method: 'POST',
@@ -47,7 +47,12 @@ async function executing(sellers: string[], amount = '12.34'): Promise<string[]>
     payload: body,
   });
   expect(response.statusCode).toBe(201);
-  const ids = body.payment_orders.map((order) => String(order.payment_order_id));
+  return body.payment_orders.map((order) => String(order.payment_order_id));
+}
+
+/** A checkout of one order per seller given, every order claimed (EXECUTING); returns the order ids. */
+async function executing(sellers: string[], amount = '12.34'): Promise<string[]> {
+  const ids = await created(sellers, amount);
   const claims = await claimOrders(runtime, ids);
   for (const id of ids) expect(claims.get(id)).not.toBeInstanceOf(Error);
   return ids;
@@ -146,19 +151,6 @@ async function sameAsOneByOne(
       WHERE status IS DISTINCT FROM payins.checkout_status_of(checkout_id, flow, psp_session_url)`,
   );
   expect(stale.rows).toEqual([]);
-}
-
-/** A checkout of one order per seller given, not yet claimed. */
-async function created(sellers: string[]): Promise<string[]> {
-  const body = savedMethodBody(sellers, { amount: '5.00' });
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/v1/payments',
-    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
-    payload: body,
-  });
-  expect(response.statusCode).toBe(201);
-  return body.payment_orders.map((order) => String(order.payment_order_id));
 }
 
 describe('claiming a batch of orders together', () => {
