@@ -97,3 +97,62 @@ export function profilePool(pool: Pool): Profiler {
     },
   };
 }
+
+/** The server setting that makes `pg_stat_user_functions` count PL/pgSQL functions (triggers included). */
+export const TRACK_FUNCTIONS = { track_functions: 'pl' } as const;
+
+interface FunctionRow {
+  name: string;
+  calls: string;
+  self_ms: number;
+  total_ms: number;
+}
+
+/**
+ * The server side of a profile: every PL/pgSQL function (trigger functions are most of them) the span called,
+ * with its calls and its own time, read from `pg_stat_user_functions` (the server must run with
+ * `TRACK_FUNCTIONS`). `start()` takes the baseline; `report()` prints the difference, most self time first.
+ */
+export function functionProfile(pool: Pool): {
+  start(): Promise<void>;
+  report(top?: number): Promise<string>;
+} {
+  const read = async (): Promise<Map<string, FunctionRow>> => {
+    // Statistics are sent by each backend at the end of its transactions; a fresh snapshot is read each time.
+    await pool.query('SELECT pg_stat_clear_snapshot()');
+    const result = await pool.query<FunctionRow>(
+      `SELECT schemaname || '.' || funcname AS name, calls::text AS calls, self_time AS self_ms,
+              total_time AS total_ms
+         FROM pg_stat_user_functions`,
+    );
+    return new Map(result.rows.map((row) => [row.name, row]));
+  };
+  let before = new Map<string, FunctionRow>();
+  return {
+    async start() {
+      before = await read();
+    },
+    async report(top = 15) {
+      const after = await read();
+      const rows = [...after.values()]
+        .map((row) => {
+          const base = before.get(row.name);
+          return {
+            name: row.name,
+            calls: Number(row.calls) - Number(base?.calls ?? 0),
+            selfMs: row.self_ms - (base?.self_ms ?? 0),
+            totalMs: row.total_ms - (base?.total_ms ?? 0),
+          };
+        })
+        .filter((row) => row.calls > 0)
+        .sort((a, b) => b.selfMs - a.selfMs);
+      const lines = ['server functions:   calls    self s   total s  µs/call  function'];
+      for (const row of rows.slice(0, top)) {
+        lines.push(
+          `${String(row.calls).padStart(24)} ${(row.selfMs / 1000).toFixed(1).padStart(9)} ${(row.totalMs / 1000).toFixed(1).padStart(9)} ${((row.selfMs * 1000) / row.calls).toFixed(1).padStart(8)}  ${row.name}`,
+        );
+      }
+      return lines.join('\n');
+    },
+  };
+}

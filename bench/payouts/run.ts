@@ -5,7 +5,8 @@
  * `runPayouts` — payouts, ledger entries and one streamed pain.001 file — and prints time, peak RSS, and the file's
  * size. Memory should not grow with N: the file is streamed a page of payouts at a time into 256 KiB chunks.
  * With `--profile` (or `BENCH_PROFILE=1`) it also prints where the run's time went: every statement the run sent,
- * counted and timed (bench/lib/profile.ts).
+ * counted and timed, and the server's PL/pgSQL functions (triggers) with their calls and own time
+ * (bench/lib/profile.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +24,7 @@ import {
   runPayouts,
 } from '../../src/payouts/index.ts';
 import { CostMeter, type CostSnapshot } from '../lib/cost.ts';
-import { profilePool, profileWanted } from '../lib/profile.ts';
+import { functionProfile, profilePool, profileWanted, TRACK_FUNCTIONS } from '../lib/profile.ts';
 import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import { migrateAsOwner } from '../lib/migrate.ts';
@@ -48,9 +49,16 @@ export async function run(
   }, 20);
   sampler.unref();
   const dataDir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'bursar-payouts-bench-'));
-  const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), durability: 'full' });
+  const profiling = options.profile ?? profileWanted();
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    log: createLogger('warn'),
+    durability: 'full',
+    ...(profiling ? { settings: TRACK_FUNCTIONS } : {}),
+  });
   const pool = createPool(server.url, { max: 8, applicationName: 'bursar-bench' });
-  const profiler = (options.profile ?? profileWanted()) ? profilePool(pool) : undefined;
+  const profiler = profiling ? profilePool(pool) : undefined;
+  const functions = profiling ? functionProfile(pool) : undefined;
   try {
     await migrateAsOwner(server.ownerUrl);
     const seedStarted = performance.now();
@@ -107,6 +115,7 @@ export async function run(
     peakRss = rssBefore;
     const started = performance.now();
     profiler?.start();
+    await functions?.start();
     // The file phase (the provider's submit: the pain.001 written, its payouts moved to in_transit) is timed on
     // its own; the rest of the run is the pages' decisions.
     const iso20022 = createIso20022Provider({ version: 'pain.001.001.09', debtorFor: () => DEFAULT_DEBTOR });
@@ -131,6 +140,7 @@ export async function run(
     const cpuLine = (cost: typeof pagesCost) =>
       `PostgreSQL ${((cost.cpuMs.postgres ?? 0) / 1000).toFixed(1)} s + bench ${((cost.cpuMs.bench ?? 0) / 1000).toFixed(1)} s, WAL ${(cost.walKb / 1024).toFixed(0)} MiB`;
     if (profiler) log(profiler.report());
+    if (functions) log(await functions.report());
     const file = report.submit.files[0];
     const fileStarted = performance.now();
     // Reading it back through the same chunk stream the download route uses.

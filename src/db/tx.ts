@@ -18,6 +18,24 @@ export interface TxOptions {
   isolation?: 'read committed' | 'repeatable read' | 'serializable';
   /** How many times a serialization failure or deadlock is retried before it surfaces. */
   retries?: number;
+  /** READ ONLY: the transaction may not write. */
+  readOnly?: boolean;
+  /**
+   * A snapshot another open transaction exported (`pg_export_snapshot()`): this one sees exactly what that one
+   * saw when it began (needs `repeatable read` or `serializable`).
+   */
+  snapshot?: string;
+}
+
+/** What `pg_export_snapshot()` returns: hexadecimal words joined by dashes (checked before it is put in SQL). */
+const SNAPSHOT_ID = /^[0-9A-F]+(-[0-9A-F]+)+$/;
+
+function beginStatement(options: TxOptions): string {
+  const modes = [
+    ...(options.isolation ? [`ISOLATION LEVEL ${options.isolation.toUpperCase()}`] : []),
+    ...(options.readOnly === true ? ['READ ONLY'] : []),
+  ];
+  return modes.length === 0 ? 'BEGIN' : `BEGIN ${modes.join(' ')}`;
 }
 
 /** Emitted on the pool each time a transaction is run again after a deadlock or serialization failure. */
@@ -101,9 +119,12 @@ export async function withTransaction<T>(
     const holder = client as PoolClient & WithHooks;
     let released = false;
     try {
-      await client.query(
-        options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN',
-      );
+      await client.query(beginStatement(options));
+      if (options.snapshot !== undefined) {
+        if (!SNAPSHOT_ID.test(options.snapshot)) throw new Error('not a snapshot id');
+        // SET TRANSACTION takes no parameters; the id was checked against the only shape PostgreSQL gives it.
+        await client.query(`SET TRANSACTION SNAPSHOT '${options.snapshot}'`);
+      }
       const hooks: Array<() => void> = [];
       holder[AFTER_COMMIT] = hooks;
       holder[TX_POOL] = pool;

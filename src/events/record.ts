@@ -44,8 +44,10 @@ export async function recordEvents(
   await db.query(
     `WITH ev AS (
        INSERT INTO events.events (id, type, api_version, data)
-       SELECT x.id, x.type, $3, x.data FROM unnest($1::text[], $2::text[], $4::jsonb[]) WITH ORDINALITY
-         AS x(id, type, data, n) ORDER BY x.n
+       SELECT x.id, x.type, $3, d.data
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(id, type, n)
+         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) ON d.n = x.n
+        ORDER BY x.n
        RETURNING id, type
      ), fan AS (
        INSERT INTO events.deliveries (id, event_id, endpoint_id)
@@ -56,7 +58,8 @@ export async function recordEvents(
        RETURNING 1
      )
      SELECT count(*) FROM ev`,
-    [ids, events.map((e) => e.type), API_VERSION, events.map((e) => JSON.stringify({ object: e.object }))],
+    // The bodies as one JSON array: parsed once by the server, not escaped element by element into an array.
+    [ids, events.map((e) => e.type), API_VERSION, JSON.stringify(events.map((e) => ({ object: e.object })))],
   );
   await notifyAfterCommit(db, EVENTS_CHANNEL);
   return ids;

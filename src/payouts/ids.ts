@@ -1,20 +1,11 @@
-import { randomBytes } from 'node:crypto';
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function token(length: number): string {
-  const bytes = randomBytes(length);
-  let out = '';
-  for (const byte of bytes) out += ALPHABET[byte % 32] ?? 'a';
-  return out;
-}
+import { randomBase32 } from '../random-id.ts';
 
 /** A payout id, `po_` + 24 characters: short enough to be an ISO 20022 EndToEndId (at most 35). */
 export function newPayoutId(): string {
-  return `po_${token(24)}`;
+  return `po_${randomBase32(24)}`;
 }
 
 /** A payout file id; also the pain.001 MsgId (at most 35 characters). */
 export function newPayoutFileId(): string {
-  return `pf_${token(24)}`;
+  return `pf_${randomBase32(24)}`;
 }

@@ -31,9 +31,9 @@ import { insertPayouts, type NewPayout } from './store.ts';
  * entry and payout row in one transaction), then hand the new payouts to the provider.
  *
  * Idempotent per seller and date: a marker row (`payouts.seller_runs`, primary key seller + date) is inserted in
- * the transaction that decides for the seller; a second run — or a concurrent one in another process, which
- * waits on the key until the first commits — finds it and does nothing. The unique index on (seller, run_date)
- * of scheduled payouts is the second guard.
+ * the transaction that decides for the seller, under the seller's row lock; a second run — or a concurrent one in
+ * another process, which waits on that lock until the first commits — finds it and does nothing. The unique index
+ * on (seller, run_date) of scheduled payouts is the second guard.
  */
 
 export interface RunDeps {
@@ -105,15 +105,18 @@ interface PlannedSeller {
   entryIndex: number;
 }
 
-/** Inserts the run's marker for each seller; returns those this transaction owns (the others already ran). */
+/**
+ * Of `sellers`, those this transaction decides for: the ones without a marker for `date`. Called under the
+ * sellers' row locks, so a concurrent run of the same date that decided for them first has committed its markers
+ * (its lock was released at its commit) and this statement, under a fresh snapshot, sees them.
+ */
 async function claimSellers(client: PoolClient, date: IsoDate, sellers: DueSeller[]): Promise<Set<string>> {
-  const claimed = await client.query<{ seller_account: string }>(
-    `INSERT INTO payouts.seller_runs (seller_account, run_date, outcome)
-     SELECT x, $2::date, 'processing' FROM unnest($1::text[]) AS x ORDER BY x
-     ON CONFLICT (seller_account, run_date) DO NOTHING RETURNING seller_account`,
-    [sellers.map((s) => s.sellerAccount), date],
+  const ran = await client.query<{ seller_account: string }>(
+    'SELECT seller_account FROM payouts.seller_runs WHERE run_date = $1::date AND seller_account = ANY($2::text[])',
+    [date, sellers.map((s) => s.sellerAccount)],
   );
-  return new Set(claimed.rows.map((row) => row.seller_account));
+  const done = new Set(ran.rows.map((row) => row.seller_account));
+  return new Set(sellers.filter((s) => !done.has(s.sellerAccount)).map((s) => s.sellerAccount));
 }
 
 /**
@@ -232,8 +235,9 @@ function newPayouts(
 }
 
 /**
- * Writes each seller's outcome on its run marker: `outcome` and `payout_id` are the seller's own currency's, the
- * other currencies' are in `currency_outcomes`.
+ * Inserts each seller's run marker with its outcome: `outcome` and `payout_id` are the seller's own currency's,
+ * the other currencies' are in `currency_outcomes`. Written under the sellers' row locks after
+ * `claimSellers` found none, so a conflict means a writer that skipped the lock: the chunk is refused whole.
  */
 async function recordSellerRuns(client: PoolClient, date: IsoDate, planned: PlannedSeller[]): Promise<void> {
   const own = planned.filter((p) => p.seller.currency === p.seller.ownCurrency);
@@ -244,12 +248,13 @@ async function recordSellerRuns(client: PoolClient, date: IsoDate, planned: Plan
     record[p.seller.currency] = { outcome: p.decision.outcome, payout_id: p.payoutId };
     others.set(p.seller.sellerAccount, record);
   }
-  await client.query(
-    `UPDATE payouts.seller_runs r SET outcome = x.outcome, payout_id = x.payout_id,
-       currency_outcomes = x.currency_outcomes::jsonb
-     FROM unnest($1::text[], $2::text[], $3::text[], $5::text[])
-       AS x(seller_account, outcome, payout_id, currency_outcomes)
-     WHERE r.seller_account = x.seller_account AND r.run_date = $4::date`,
+  const inserted = await client.query(
+    `INSERT INTO payouts.seller_runs (seller_account, run_date, outcome, payout_id, currency_outcomes)
+     SELECT x.seller_account, $4::date, x.outcome, x.payout_id, x.currency_outcomes::jsonb
+       FROM unnest($1::text[], $2::text[], $3::text[], $5::text[])
+         AS x(seller_account, outcome, payout_id, currency_outcomes)
+      ORDER BY x.seller_account
+     ON CONFLICT (seller_account, run_date) DO NOTHING`,
     [
       own.map((p) => p.seller.sellerAccount),
       own.map((p) => p.decision.outcome),
@@ -261,6 +266,9 @@ async function recordSellerRuns(client: PoolClient, date: IsoDate, planned: Plan
       }),
     ],
   );
+  if (inserted.rowCount !== own.length) {
+    throw new Error(`payout run ${date}: a seller's marker appeared while its row was locked`);
+  }
 }
 
 /** Balances a run could not pay for want of an account in their currency: reported, never silently kept. */
@@ -280,17 +288,18 @@ async function processChunk(
   date: IsoDate,
   sellers: DueSeller[],
 ): Promise<ChunkResult> {
+  // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance,
+  // and a concurrent run of the same date waits here until this one's markers are committed.
+  await lockSellers(
+    client,
+    sellers.map((s) => s.sellerAccount),
+  );
   const owned = await claimSellers(client, date, sellers);
   const outcomes: ChunkResult['outcomes'] = sellers
     .filter((s) => !owned.has(s.sellerAccount))
     .map(() => 'already_run');
   const mine = sellers.filter((s) => owned.has(s.sellerAccount));
   if (mine.length === 0) return { created: [], outcomes, skipped: [] };
-  // The seller rows are the per-seller lock a manual payout also takes: no two payouts decide on one balance.
-  await lockSellers(
-    client,
-    mine.map((s) => s.sellerAccount),
-  );
   // Each currency the seller holds or has an account in is decided on its own (currencies.ts).
   const targets = await payoutTargets(client, mine);
   const codes = targets.flatMap((s) => [

@@ -70,15 +70,25 @@ export interface NewPayout {
  */
 export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promise<void> {
   if (payouts.length === 0) return;
+  // The payouts and their first history step in one statement (the history's rows from the insert's output).
   const inserted = await db.query<PayoutRow>(
-    `INSERT INTO payouts.payouts (id, seller_account, currency, amount_minor, status, source, run_date, provider,
-       destination, ledger_entry_id, api_key_id, idempotency_key)
-     SELECT x.id, x.seller, x.currency, x.amount, 'pending', x.source, x.run_date, x.provider, x.destination,
-       x.entry, x.api_key, x.idem
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[], $7::text[], $8::jsonb[],
-       $9::text[], $10::text[], $11::text[])
-       AS x(id, seller, currency, amount, source, run_date, provider, destination, entry, api_key, idem)
-     RETURNING ${PAYOUT_COLUMNS}`,
+    `WITH x AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[], $7::text[],
+         $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+         AS x(id, seller, currency, amount, source, run_date, provider, destination, entry, api_key, idem, reason,
+           history_source)
+     ), p AS (
+       INSERT INTO payouts.payouts (id, seller_account, currency, amount_minor, status, source, run_date, provider,
+         destination, ledger_entry_id, api_key_id, idempotency_key)
+       SELECT x.id, x.seller, x.currency, x.amount, 'pending', x.source, x.run_date, x.provider, x.destination,
+         x.entry, x.api_key, x.idem
+       FROM x
+       RETURNING ${PAYOUT_COLUMNS}
+     ), h AS (
+       INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source)
+       SELECT x.id, NULL, 'pending', x.reason, x.history_source FROM x JOIN p ON p.id = x.id
+     )
+     SELECT * FROM p`,
     [
       payouts.map((p) => p.id),
       payouts.map((p) => p.sellerAccount),
@@ -91,12 +101,9 @@ export async function insertPayouts(db: Queryable, payouts: NewPayout[]): Promis
       payouts.map((p) => p.ledgerEntryId),
       payouts.map((p) => p.apiKeyId ?? null),
       payouts.map((p) => p.idempotencyKey ?? null),
+      payouts.map((p) => p.reason),
+      payouts.map((p) => p.historySource),
     ],
-  );
-  await db.query(
-    `INSERT INTO payouts.status_history (payout_id, from_status, to_status, reason, source)
-     SELECT x.id, NULL, 'pending', x.reason, x.source FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, reason, source)`,
-    [payouts.map((p) => p.id), payouts.map((p) => p.reason), payouts.map((p) => p.historySource)],
   );
   await recordCreatedEvents(
     db,

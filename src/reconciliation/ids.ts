@@ -1,12 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBase32 } from '../random-id.ts';
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function token(length: number): string {
-  let out = '';
-  for (const byte of randomBytes(length)) out += ALPHABET[byte % 32] ?? 'a';
-  return out;
-}
+const token = randomBase32;
 
 /** Ids of reconciliation's records, prefixed by kind: imports, runs, exceptions. */
 export const newImportId = (): string => `rimp_${token(20)}`;

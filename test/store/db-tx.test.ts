@@ -88,4 +88,43 @@ describe('withTransaction', () => {
     afterCommit(db.pool, () => counted++);
     expect(counted).toBe(1);
   });
+
+  it("reads under another open transaction's exported snapshot: its view, not rows committed after it, read-only", async () => {
+    await withTransaction(
+      db.pool,
+      async (exporter) => {
+        await exporter.query('SELECT n FROM public.tx_rows WHERE id = 1');
+        const exported = await exporter.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
+        const snapshot = exported.rows[0]?.s ?? '';
+        await db.pool.query('UPDATE public.tx_rows SET n = n + 100 WHERE id = 2');
+        const seen = await withTransaction(
+          db.pool,
+          async (reader) =>
+            (await reader.query<{ n: number }>('SELECT n FROM public.tx_rows WHERE id = 2')).rows[0]?.n,
+          { isolation: 'repeatable read', readOnly: true, snapshot },
+        );
+        const now = await db.pool.query<{ n: number }>('SELECT n FROM public.tx_rows WHERE id = 2');
+        expect(seen).toBe((now.rows[0]?.n ?? 0) - 100);
+        await expect(
+          withTransaction(db.pool, (reader) => reader.query('UPDATE public.tx_rows SET n = 0'), {
+            isolation: 'repeatable read',
+            readOnly: true,
+            snapshot,
+          }),
+        ).rejects.toMatchObject({ code: '25006' });
+      },
+      { isolation: 'repeatable read' },
+    );
+  });
+
+  it('refuses a snapshot id of any other shape before it reaches SQL', async () => {
+    await expect(
+      withTransaction(db.pool, async () => 'never', {
+        isolation: 'repeatable read',
+        snapshot: "1-1'; DROP TABLE public.tx_rows; --",
+      }),
+    ).rejects.toThrow('not a snapshot id');
+    const rows = await db.pool.query('SELECT count(*)::int AS n FROM public.tx_rows');
+    expect(rows.rows[0]).toEqual({ n: 2 });
+  });
 });

@@ -4,6 +4,7 @@ import { withTransaction } from '../../db/tx.ts';
 import type { BankDetails } from '../bank.ts';
 import { sellerNames } from '../../sellers/index.ts';
 import { newPayoutFileId } from '../ids.ts';
+import { Spool } from '../spool.ts';
 import { creditTransfer, documentClose, documentOpen, type Debtor, type PainVersion } from './pain001.ts';
 
 /** Bytes gathered before a chunk row is written: big enough for few rows, small enough to keep memory flat. */
@@ -35,6 +36,11 @@ export class ChunkSink {
     const data = Buffer.concat(this.parts, this.buffered);
     this.parts = [];
     this.buffered = 0;
+    await this.store(data);
+  }
+
+  /** Stores `data` as the next chunk row as it is (bytes already gathered elsewhere, such as a spool). */
+  async store(data: Buffer): Promise<void> {
     this.hash.update(data);
     this.size += data.length;
     await this.client.query(
@@ -74,13 +80,13 @@ type FileOptions = {
 };
 type FileGroup = { currency: string; count: number; sum: bigint };
 
-/** Stores the file's header row and writes the document's opening (group header and payment information). */
-async function openFile(
+/** Stores the file's header row (status `writing` until `completeFile`). */
+async function insertFileRow(
   client: PoolClient,
   id: string,
   options: FileOptions,
   group: FileGroup,
-): Promise<ChunkSink> {
+): Promise<void> {
   await client.query(
     `INSERT INTO payouts.payout_files (id, run_date, format, message_id, debtor_iban, debtor_bic, debtor_name, currency)
      VALUES ($1, $2, $3, $1, $4, $5, $6, $7)`,
@@ -94,26 +100,26 @@ async function openFile(
       group.currency,
     ],
   );
-  const sink = new ChunkSink(client, id);
-  await sink.write(
-    documentOpen({
-      version: options.version,
-      messageId: id,
-      createdAt: options.createdAt,
-      currency: group.currency,
-      txCount: group.count,
-      ctrlSumMinor: group.sum,
-      executionDate: options.runDate,
-      debtor: options.debtor,
-    }),
-  );
-  return sink;
+}
+
+/** The document's opening: group header and payment information, with the totals the header promises. */
+function openingOf(id: string, options: FileOptions, group: FileGroup): string {
+  return documentOpen({
+    version: options.version,
+    messageId: id,
+    createdAt: options.createdAt,
+    currency: group.currency,
+    txCount: group.count,
+    ctrlSumMinor: group.sum,
+    executionDate: options.runDate,
+    debtor: options.debtor,
+  });
 }
 
 /** Streams every pending payout of the currency into the file, a page at a time; returns the count and sum written. */
 async function writeTransfers(
   client: PoolClient,
-  sink: ChunkSink,
+  sink: { write(text: string): Promise<void> },
   options: FileOptions,
   currency: string,
 ): Promise<{ written: number; sum: bigint }> {
@@ -153,13 +159,8 @@ async function writeTransfers(
   return { written, sum };
 }
 
-/** Moves the file's payouts to in_transit (with their history) and completes the file's row. */
-async function completeFile(
-  client: PoolClient,
-  id: string,
-  currency: string,
-  totals: { written: number; sum: bigint; size: number; sha256: string },
-): Promise<void> {
+/** Moves the currency's pending payouts to in_transit in file `id`, with their history. */
+async function moveToInTransit(client: PoolClient, id: string, currency: string): Promise<void> {
   await client.query(
     `UPDATE payouts.payouts SET payout_file_id = $1, status = 'in_transit', updated_at = now()
      WHERE status = 'pending' AND provider = 'iso20022' AND currency = $2`,
@@ -171,6 +172,14 @@ async function completeFile(
      FROM payouts.payouts WHERE payout_file_id = $1 ORDER BY id`,
     [id],
   );
+}
+
+/** Completes the file's row with what was written. */
+async function completeFile(
+  client: PoolClient,
+  id: string,
+  totals: { written: number; sum: bigint; size: number; sha256: string },
+): Promise<void> {
   await client.query(
     `UPDATE payouts.payout_files SET status = 'complete', completed_at = now(), tx_count = $2, ctrl_sum_minor = $3,
        size_bytes = $4, sha256 = $5 WHERE id = $1`,
@@ -178,27 +187,108 @@ async function completeFile(
   );
 }
 
-async function writeOne(client: PoolClient, options: FileOptions, group: FileGroup): Promise<WrittenFile> {
-  const id = newPayoutFileId();
-  const sink = await openFile(client, id, options, group);
-  const { written, sum } = await writeTransfers(client, sink, options, group.currency);
-  // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
-  if (written !== group.count || sum !== group.sum) {
-    throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
+/**
+ * Formats the whole document into a spool, reading the payouts on a connection of its own under `snapshot` (the
+ * writing transaction's, exported): exactly the pending payouts that transaction is moving, read while it moves
+ * them. Read-only; the spool is the caller's to close.
+ */
+async function spoolDocument(
+  pool: Pool,
+  snapshot: string,
+  id: string,
+  options: FileOptions,
+  group: FileGroup,
+): Promise<{ spool: Spool; written: number; sum: bigint }> {
+  const spool = await Spool.open();
+  try {
+    const totals = await withTransaction(
+      pool,
+      async (reader) => {
+        await spool.write(openingOf(id, options, group));
+        const written = await writeTransfers(reader, spool, options, group.currency);
+        await spool.write(documentClose());
+        await spool.flush();
+        return written;
+      },
+      { isolation: 'repeatable read', readOnly: true, snapshot, retries: 0 },
+    );
+    return { spool, ...totals };
+  } catch (error) {
+    await spool.close();
+    throw error;
   }
-  await sink.write(documentClose());
-  await sink.flush();
-  const sha256 = sink.digest();
-  await completeFile(client, id, group.currency, { written, sum, size: sink.size, sha256 });
-  return { id, currency: group.currency, txCount: written, ctrlSumMinor: sum, sizeBytes: sink.size, sha256 };
+}
+
+/** Both settled, then the first failure thrown: neither is left running (or holding a connection) behind an error. */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') {
+    if (rb.status === 'fulfilled') await disposeOf(rb.value);
+    throw ra.reason;
+  }
+  if (rb.status === 'rejected') {
+    await disposeOf(ra.value);
+    throw rb.reason;
+  }
+  return [ra.value, rb.value];
+}
+
+async function disposeOf(value: unknown): Promise<void> {
+  if (typeof value === 'object' && value !== null && 'spool' in value && value.spool instanceof Spool) {
+    await value.spool.close();
+  }
+}
+
+/**
+ * One currency's file. The payouts are moved to in_transit by the writing transaction while the document is
+ * formatted from the same snapshot on a second connection (the move and the formatting each keep a core busy);
+ * then the spooled bytes are stored as the file's chunks in the writing transaction.
+ */
+async function writeOne(
+  pool: Pool,
+  client: PoolClient,
+  snapshot: string,
+  options: FileOptions,
+  group: FileGroup,
+): Promise<WrittenFile> {
+  const id = newPayoutFileId();
+  await insertFileRow(client, id, options, group);
+  const [document] = await both(
+    spoolDocument(pool, snapshot, id, options, group),
+    moveToInTransit(client, id, group.currency),
+  );
+  const { spool, written, sum } = document;
+  try {
+    // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
+    if (written !== group.count || sum !== group.sum) {
+      throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
+    }
+    const sink = new ChunkSink(client, id);
+    for await (const piece of spool.pieces(CHUNK_BYTES)) await sink.store(piece);
+    const sha256 = sink.digest();
+    await completeFile(client, id, { written, sum, size: sink.size, sha256 });
+    return {
+      id,
+      currency: group.currency,
+      txCount: written,
+      ctrlSumMinor: sum,
+      sizeBytes: sink.size,
+      sha256,
+    };
+  } finally {
+    await spool.close();
+  }
 }
 
 /**
  * Writes one pain.001 file per currency (each currency has its debtor account) holding every pending payout of
  * the iso20022 provider, and moves them to in_transit with `payout_file_id` set — all in one REPEATABLE READ
  * transaction, so the header's count and control sum, the transactions written and the payouts marked are the
- * same set. Concurrent writers are serialised by an advisory lock; one that raced is retried on a fresh snapshot
- * and finds nothing left. Memory stays flat: payouts are read a page at a time and bytes leave in chunks.
+ * same set (the document is formatted on a second, read-only connection under this transaction's exported
+ * snapshot while the move runs; its bytes are stored by this transaction). Concurrent writers are serialised by
+ * an advisory lock; one that raced is retried on a fresh snapshot and finds nothing left. Memory stays flat:
+ * payouts are read a page at a time, and the bytes go through a temporary file (src/payouts/spool.ts) into
+ * chunks.
  */
 export async function writePayoutFiles(
   pool: Pool,
@@ -220,11 +310,17 @@ export async function writePayoutFiles(
         `SELECT currency, count(*)::int8 AS count, sum(amount_minor)::int8 AS sum FROM payouts.payouts
          WHERE status = 'pending' AND provider = 'iso20022' GROUP BY currency ORDER BY currency`,
       );
+      // Exported before this transaction writes: the formatting connections read exactly what it decided on.
+      const exported = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+      const snapshot = exported.rows[0]?.snapshot;
+      if (snapshot === undefined) throw new Error('pg_export_snapshot returned no row');
       const files: WrittenFile[] = [];
       for (const group of groups.rows) {
         files.push(
           await writeOne(
+            pool,
             client,
+            snapshot,
             { ...options, pageRows, debtor: options.debtorFor(group.currency) },
             { currency: group.currency, count: Number(group.count), sum: group.sum },
           ),
