@@ -36,6 +36,23 @@ export interface CopyWriter {
 
 const FLUSH_CHARS = 256 * 1024;
 
+/**
+ * Waits for `event` or an error, whichever comes first, and removes the listener of the other: a listener left
+ * on the stream at every wait would pile up over a long COPY (one per back-pressure wait of a 10,000,000-line
+ * report).
+ */
+async function firstOf(stream: NodeJS.EventEmitter, event: string): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([
+      once(stream, event, { signal: done.signal }),
+      once(stream, 'error', { signal: done.signal }),
+    ]);
+  } finally {
+    done.abort();
+  }
+}
+
 /** `table` and `columns` are the caller's constants (identifiers are not quoted here). */
 export function openCopy(client: PoolClient, table: string, columns: readonly string[]): CopyWriter {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
@@ -46,7 +63,7 @@ export function openCopy(client: PoolClient, table: string, columns: readonly st
     if (failed) throw failed;
     const chunk = buffered;
     buffered = '';
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+    if (!stream.write(chunk)) await firstOf(stream, 'drain');
     if (failed) throw failed;
   };
   return {
@@ -57,7 +74,7 @@ export function openCopy(client: PoolClient, table: string, columns: readonly st
     async end() {
       if (buffered.length > 0) await flush();
       stream.end();
-      await Promise.race([once(stream, 'finish'), once(stream, 'error')]);
+      await firstOf(stream, 'finish');
       if (failed) throw failed;
     },
     async abort(error) {

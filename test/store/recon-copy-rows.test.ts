@@ -86,4 +86,28 @@ describe('COPY rows', () => {
     const still = await db.pool.query<{ one: number }>('SELECT 1 AS one');
     expect(still.rows[0]?.one).toBe(1);
   });
+
+  it('a long COPY that waits on back-pressure many times leaves no listener behind (no listener-leak warning)', async () => {
+    await db.pool.query('TRUNCATE public.copy_rows');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      await withTransaction(db.pool, async (client) => {
+        const copy = openCopy(client, 'public.copy_rows', ['n', 't']);
+        // About 6 MB: two dozen 256 KB flushes, each one past the stream's buffer, each a wait for 'drain'.
+        const filler = 'x'.repeat(200);
+        for (let n = 0; n < 30_000; n++) await copy.write([n, filler]);
+        await copy.end();
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    const count = await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM public.copy_rows');
+    expect(count.rows[0]?.n).toBe('30000');
+  });
 });
