@@ -272,6 +272,7 @@ async function measureIdle(meter: CostMeter, log: (line: string) => void): Promi
         ', ',
       )}; statements/s ${idle.statementsPerSec.toFixed(1)}; commits/s ${idle.commitsPerSec.toFixed(1)}`,
   );
+  log(`  idle statements (calls, server time, query):\n${(await meter.topStatements(12)).join('\n')}`);
   return idle;
 }
 
