@@ -2,7 +2,7 @@
  * Reconciliation benchmark: a settlement report of a million lines against a database that matches it.
  *
  *   npx tsx bench/reconciliation/run.ts [--lines 1000000] [--chunk 2000] [--profile]
- *   npx tsx bench/reconciliation/run.ts --lines 10000000     # the linear-growth row: ~30 GB of disk, most of an hour
+ *   npx tsx bench/reconciliation/run.ts --lines 10000000     # the linear-growth row: ~30 GB of disk, ~half an hour
  *
  * It starts its own embedded PostgreSQL (durability "full") in a temporary directory, applies the migrations, and
  * bulk-loads the matching records: one SUCCESS payment order per line (saved-method checkouts) and each line's PSP

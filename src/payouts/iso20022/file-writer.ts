@@ -219,26 +219,6 @@ async function spoolDocument(
   }
 }
 
-/** Both settled, then the first failure thrown: neither is left running (or holding a connection) behind an error. */
-async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') {
-    if (rb.status === 'fulfilled') await disposeOf(rb.value);
-    throw ra.reason;
-  }
-  if (rb.status === 'rejected') {
-    await disposeOf(ra.value);
-    throw rb.reason;
-  }
-  return [ra.value, rb.value];
-}
-
-async function disposeOf(value: unknown): Promise<void> {
-  if (typeof value === 'object' && value !== null && 'spool' in value && value.spool instanceof Spool) {
-    await value.spool.close();
-  }
-}
-
 /**
  * One currency's file. The payouts are moved to in_transit by the writing transaction while the document is
  * formatted from the same snapshot on a second connection (the move and the formatting each keep a core busy);
@@ -253,12 +233,15 @@ async function writeOne(
 ): Promise<WrittenFile> {
   const id = newPayoutFileId();
   await insertFileRow(client, id, options, group);
-  const [document] = await both(
+  // Both are awaited before either's failure is thrown: nothing is left running behind an error.
+  const [spooled, moved] = await Promise.allSettled([
     spoolDocument(pool, snapshot, id, options, group),
     moveToInTransit(client, id, group.currency),
-  );
-  const { spool, written, sum } = document;
+  ]);
+  if (spooled.status === 'rejected') throw spooled.reason;
+  const { spool, written, sum } = spooled.value;
   try {
+    if (moved.status === 'rejected') throw moved.reason;
     // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
     if (written !== group.count || sum !== group.sum) {
       throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
