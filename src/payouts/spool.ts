@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBase32 } from '../random-id.ts';
+import { BufferedBytes } from './buffered-bytes.ts';
 
 /** Bytes gathered in memory before they are written to the spool file. */
 const BUFFER_BYTES = 256 * 1024;
@@ -12,13 +13,13 @@ const BUFFER_BYTES = 256 * 1024;
  * unlinked as soon as it is opened (only this process's descriptor reaches it, mode 0600), so nothing is left
  * behind even when the process is killed; `close()` frees the space.
  */
-export class Spool {
-  private parts: Buffer[] = [];
-  private buffered = 0;
+export class Spool extends BufferedBytes {
   /** Bytes written to the file so far (not counting what is still buffered). */
   private written = 0;
 
-  private constructor(private readonly handle: fs.FileHandle) {}
+  private constructor(private readonly handle: fs.FileHandle) {
+    super(BUFFER_BYTES);
+  }
 
   static async open(): Promise<Spool> {
     const file = path.join(os.tmpdir(), `bursar-payout-file-${randomBase32(16)}`);
@@ -30,18 +31,7 @@ export class Spool {
     return new Spool(handle);
   }
 
-  async write(text: string): Promise<void> {
-    const bytes = Buffer.from(text, 'utf8');
-    this.parts.push(bytes);
-    this.buffered += bytes.length;
-    if (this.buffered >= BUFFER_BYTES) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffered === 0) return;
-    const data = Buffer.concat(this.parts, this.buffered);
-    this.parts = [];
-    this.buffered = 0;
+  protected async emit(data: Buffer): Promise<void> {
     await this.handle.write(data, 0, data.length, this.written);
     this.written += data.length;
   }

@@ -100,3 +100,55 @@ describe('a pain.001 file whose formatting connection fails', () => {
     expect(xml.endsWith('</Document>\n') || xml.endsWith('</Document>')).toBe(true);
   });
 });
+
+describe('two pain.001 writers racing', () => {
+  const RACE_DATE = '2031-04-05';
+  const RACE_NOW = new Date(`${RACE_DATE}T12:00:00Z`);
+
+  it("the second, whose snapshot predates the first one's commit, is retried and writes nothing: one file, every payout once", async () => {
+    for (const seller of SELLERS) {
+      await bookPayin(db.pool, {
+        paymentOrderId: `frf_race_${seller}`,
+        sellerId: seller,
+        currency: 'EUR',
+        grossMinor: 7_000n,
+      });
+    }
+    await runPayouts({ pool: db.pool, log, provider: idleProvider, now: RACE_NOW }, RACE_DATE);
+    const provider = createIso20022Provider({ version: 'pain.001.001.09', debtorFor: () => DEFAULT_DEBTOR });
+    // Hold the writers' lock, so both take their snapshot and then wait: the second to get the lock finds the
+    // payouts pending in its snapshot and already moved by the first.
+    const holder = await db.pool.connect();
+    let writers: Promise<Awaited<ReturnType<typeof provider.submitPending>>[]>;
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT pg_advisory_xact_lock(hashtext('bursar:payout-files'))");
+      writers = Promise.all([
+        provider.submitPending({ pool: db.pool, log }, RACE_DATE, RACE_NOW),
+        provider.submitPending({ pool: db.pool, log }, RACE_DATE, RACE_NOW),
+      ]);
+      for (;;) {
+        const waiting = await db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        );
+        if ((waiting.rows[0]?.n ?? 0) >= 2) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    const reports = await writers;
+    const written = reports.flatMap((report) => report.files);
+    expect(written).toHaveLength(1);
+    expect(written[0]?.txCount).toBe(SELLERS.length);
+    const payouts = await db.pool.query<{ status: string; payout_file_id: string | null }>(
+      'SELECT status, payout_file_id FROM payouts.payouts WHERE run_date = $1',
+      [RACE_DATE],
+    );
+    expect(payouts.rows).toHaveLength(SELLERS.length);
+    expect(
+      payouts.rows.every((row) => row.status === 'in_transit' && row.payout_file_id === written[0]?.id),
+    ).toBe(true);
+  });
+});

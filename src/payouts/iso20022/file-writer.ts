@@ -4,6 +4,7 @@ import { withTransaction } from '../../db/tx.ts';
 import type { BankDetails } from '../bank.ts';
 import { sellerNames } from '../../sellers/index.ts';
 import { newPayoutFileId } from '../ids.ts';
+import { BufferedBytes } from '../buffered-bytes.ts';
 import { Spool } from '../spool.ts';
 import { creditTransfer, documentClose, documentOpen, type Debtor, type PainVersion } from './pain001.ts';
 
@@ -13,29 +14,18 @@ const CHUNK_BYTES = 256 * 1024;
 const PAGE_ROWS = 2000;
 
 /** Collects text into fixed-size byte chunks and stores each as a row, hashing as it goes. */
-export class ChunkSink {
-  private parts: Buffer[] = [];
-  private buffered = 0;
+export class ChunkSink extends BufferedBytes {
   private seq = 0;
   size = 0;
   private readonly hash = createHash('sha256');
   constructor(
     private readonly client: PoolClient,
     private readonly fileId: string,
-  ) {}
-
-  async write(text: string): Promise<void> {
-    const bytes = Buffer.from(text, 'utf8');
-    this.parts.push(bytes);
-    this.buffered += bytes.length;
-    if (this.buffered >= CHUNK_BYTES) await this.flush();
+  ) {
+    super(CHUNK_BYTES);
   }
 
-  async flush(): Promise<void> {
-    if (this.buffered === 0) return;
-    const data = Buffer.concat(this.parts, this.buffered);
-    this.parts = [];
-    this.buffered = 0;
+  protected async emit(data: Buffer): Promise<void> {
     await this.store(data);
   }
 
@@ -238,10 +228,16 @@ async function writeOne(
     spoolDocument(pool, snapshot, id, options, group),
     moveToInTransit(client, id, group.currency),
   ]);
+  if (moved.status === 'rejected') {
+    // The writing transaction's failure comes first. A serialization failure there (a concurrent writer moved
+    // these payouts and committed first) is retried by withTransaction on a fresh snapshot. The same failure
+    // also ended the exported snapshot, so the reader may have failed only because of it.
+    if (spooled.status === 'fulfilled') await spooled.value.spool.close();
+    throw moved.reason;
+  }
   if (spooled.status === 'rejected') throw spooled.reason;
   const { spool, written, sum } = spooled.value;
   try {
-    if (moved.status === 'rejected') throw moved.reason;
     // The header promised these; the snapshot guarantees them, and a file whose sums disagree is never stored.
     if (written !== group.count || sum !== group.sum) {
       throw new Error(`payout file ${id}: header says ${group.count}/${group.sum}, wrote ${written}/${sum}`);
