@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { systemClock } from '../../src/clock.ts';
 import { composeModules, createContext, routeModules } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -21,8 +20,8 @@ import { createLogger } from '../../src/log.ts';
 import { createOperator, loadOperatorsConfig, signIn } from '../../src/operators/index.ts';
 import { migrateAsOwner, superuserPool } from '../lib/migrate.ts';
 import { latencySummary, percentile } from '../lib/stats.ts';
-import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
+import { runWhenMain } from '../lib/standalone.ts';
 
 const SELLERS = 1_000;
 const BUYERS = 50_000;
@@ -224,12 +223,7 @@ export async function run(options: BenchOptions & { orders?: number } = {}): Pro
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+runWhenMain(import.meta.url, () => {
   const orders = argValue('--orders');
-  run({ quick: process.argv.includes('--quick'), ...(orders === undefined ? {} : { orders }) })
-    .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    });
-}
+  return run({ quick: process.argv.includes('--quick'), ...(orders === undefined ? {} : { orders }) });
+});

@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { withTransaction } from '../../src/db/tx.ts';
@@ -25,9 +24,9 @@ import {
 } from '../../src/payouts/index.ts';
 import { CostMeter, type CostSnapshot } from '../lib/cost.ts';
 import { functionProfile, profilePool, profileWanted, TRACK_FUNCTIONS } from '../lib/profile.ts';
-import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import { migrateAsOwner } from '../lib/migrate.ts';
+import { runWhenMain } from '../lib/standalone.ts';
 
 function argValue(name: string): number | undefined {
   const index = process.argv.indexOf(name);
@@ -190,12 +189,7 @@ export async function run(
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+runWhenMain(import.meta.url, () => {
   const sellers = argValue('--sellers');
-  run({ quick: process.argv.includes('--quick'), ...(sellers === undefined ? {} : { sellers }) })
-    .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    });
-}
+  return run({ quick: process.argv.includes('--quick'), ...(sellers === undefined ? {} : { sellers }) });
+});

@@ -33,7 +33,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../../src/db/embedded.ts';
 import { startCluster, type BursarProcess, type Cluster } from '../../chaos/cluster.ts';
@@ -44,6 +43,7 @@ import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
 import type { SenderResult, SenderSpec } from './client.ts';
 import { summarizeCpuProfiles } from './cpu-profile.ts';
+import { runWhenMain } from '../lib/standalone.ts';
 
 const SELLERS = 10;
 const SETUP_TIMEOUT_MS = 240_000;
@@ -634,11 +634,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
   return rows;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  run({ quick: process.argv.includes('--quick') })
-    .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    });
-}
+runWhenMain(import.meta.url, () => run({ quick: process.argv.includes('--quick') }));

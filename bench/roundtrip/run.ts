@@ -7,13 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createLogger } from '../../src/log.ts';
 import { latencySummary } from '../lib/stats.ts';
-import { formatRows } from '../lib/table.ts';
 import type { BenchOptions, BenchRow } from '../lib/types.ts';
+import { runWhenMain } from '../lib/standalone.ts';
 
 async function measure(url: string, label: string, queries: number): Promise<BenchRow> {
   const client = new pg.Client({ connectionString: url });
@@ -72,11 +71,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  run({ quick: process.argv.includes('--quick') })
-    .then((rows) => process.stdout.write(`\n${formatRows(rows)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    });
-}
+runWhenMain(import.meta.url, () => run({ quick: process.argv.includes('--quick') }));
