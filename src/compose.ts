@@ -82,10 +82,8 @@ import {
 import { createRisk, type RiskPort } from './risk/index.ts';
 import {
   createSellers,
-  findSeller,
   listBankDetailsAudit,
   otherBankAccounts,
-  type Seller,
   type SellersModule,
 } from './sellers/index.ts';
 import { createFx, type FxModule, type RatesProvider, type FxConfig } from './fx/index.ts';
@@ -335,10 +333,13 @@ function eventsOf(ctx: AppContext, overrides: ComposeOverrides): EventsModule {
  * Whether the seller is paid in `currency` with no conversion: its own currency, or one it has a payout bank
  * account in (docs/payouts.md "Several currencies"); such an order is credited in its own currency.
  */
-async function paidInCurrency(db: Queryable, seller: Seller, currency: string): Promise<boolean> {
-  if (seller.currency === currency) return true;
-  const accounts = (await otherBankAccounts(db, [seller.sellerAccount])).get(seller.sellerAccount) ?? [];
-  return accounts.some((account) => account.currency === currency);
+async function paidInCurrency(
+  db: Queryable,
+  order: { sellerAccount: string; sellerCurrency: string; currency: string },
+): Promise<boolean> {
+  if (order.sellerCurrency === order.currency) return true;
+  const accounts = (await otherBankAccounts(db, [order.sellerAccount])).get(order.sellerAccount) ?? [];
+  return accounts.some((account) => account.currency === order.currency);
 }
 
 /**
@@ -357,8 +358,7 @@ function currencies(
   });
   const conversion: CurrencyConversion = {
     convertOrder: async (db, order) => {
-      const seller = await findSeller(db, order.sellerAccount);
-      if (!seller || (await paidInCurrency(db, seller, order.currency))) {
+      if (await paidInCurrency(db, order)) {
         if (order.fxQuoteId !== undefined)
           throw new AppError(
             'fx_quote_mismatch',
@@ -366,7 +366,7 @@ function currencies(
           );
         return null;
       }
-      const to = seller.currency;
+      const to = order.sellerCurrency;
       try {
         const converted = await fx.convert(db, {
           from: order.currency,

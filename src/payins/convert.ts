@@ -6,19 +6,23 @@ import type { CheckoutRequest } from './types.ts';
 
 /**
  * Each order's conversion, when its seller is paid in another currency (docs/currencies.md): through the
- * conversion port, in the checkout's transaction. Errors name the order's field.
+ * conversion port, in the checkout's transaction, from the sellers the checkout read. Errors name the order's field.
  */
 export async function convertOrders(
   conversion: CurrencyConversion,
   client: PoolClient,
   request: CheckoutRequest,
+  sellers: ReadonlyMap<string, { currency: string }>,
 ): Promise<Array<OrderConversion | null>> {
   const converted: Array<OrderConversion | null> = [];
   for (const [index, order] of request.orders.entries()) {
+    const seller = sellers.get(order.sellerAccount);
+    if (seller === undefined) throw new Error(`seller ${order.sellerAccount} was not read for the checkout`);
     try {
       converted.push(
         await conversion.convertOrder(client, {
           sellerAccount: order.sellerAccount,
+          sellerCurrency: seller.currency,
           currency: order.currency,
           amountMinor: order.amountMinor,
           fxQuoteId: order.fxQuoteId,

@@ -7,10 +7,14 @@ import type { PspEventMeaning } from '../psp/index.ts';
  * src/compose.ts), so that pay-ins depend on neither the sellers' tables nor the payouts module.
  */
 export interface SellerTerms {
-  /** The sellers among `sellerAccounts` that are registered. */
-  knownSellers(db: Queryable, sellerAccounts: string[]): Promise<Set<string>>;
-  /** The deactivated sellers among `sellerAccounts`, share-locked (a checkout refuses them: `seller_inactive`). */
-  inactiveSellers(db: Queryable, sellerAccounts: string[]): Promise<Set<string>>;
+  /**
+   * The registered sellers among `sellerAccounts`, by id, with their status (a checkout refuses a deactivated one:
+   * `seller_inactive`) and currency, share-locked until the caller's transaction ends. One read for the checkout.
+   */
+  checkoutSellers(
+    db: Queryable,
+    sellerAccounts: string[],
+  ): Promise<Map<string, { status: 'active' | 'inactive'; currency: string }>>;
   /** The platform fee policy of the seller (their own when agreed, else the platform's) and their hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<{ fee: FeePolicy; holdDays: number }>;
   /** `termsFor` of many sellers in one read, by seller (a settle batch's); when absent, `termsFor` each. */
@@ -94,6 +98,13 @@ export interface OrderConversion {
 export interface CurrencyConversion {
   convertOrder(
     db: Queryable,
-    order: { sellerAccount: string; currency: string; amountMinor: bigint; fxQuoteId: string | undefined },
+    order: {
+      sellerAccount: string;
+      /** The seller's own currency, as the checkout read it (`SellerTerms.checkoutSellers`). */
+      sellerCurrency: string;
+      currency: string;
+      amountMinor: bigint;
+      fxQuoteId: string | undefined;
+    },
   ): Promise<OrderConversion | null>;
 }

@@ -139,21 +139,38 @@ async function assess(runtime: PayinsRuntime, request: CheckoutRequest): Promise
   });
 }
 
-/** A deactivated seller takes no new checkouts (docs/api.md "Seller maintenance"). */
-async function refuseInactiveSellers(
+type CheckoutSellers = Awaited<ReturnType<PayinsRuntime['sellerTerms']['checkoutSellers']>>;
+
+/**
+ * The checkout's sellers, share-locked: every one registered (else `seller_unknown`, the first such order named)
+ * and none deactivated (else `seller_inactive`; docs/api.md "Seller maintenance").
+ */
+async function sellersOf(
   runtime: PayinsRuntime,
   client: PoolClient,
   request: CreateCheckoutCommand['request'],
-): Promise<void> {
-  const inactive = await runtime.sellerTerms.inactiveSellers(
+): Promise<CheckoutSellers> {
+  const sellers = await runtime.sellerTerms.checkoutSellers(
     client,
     request.orders.map((order) => order.sellerAccount),
   );
-  const index = request.orders.findIndex((order) => inactive.has(order.sellerAccount));
-  const order = request.orders[index];
-  if (order === undefined) return;
-  const field = `payment_orders.${index}.seller_account`;
-  throw new AppError('seller_inactive', `${field}: seller ${order.sellerAccount} is deactivated`, { field });
+  const unknown = request.orders.findIndex((order) => !sellers.has(order.sellerAccount));
+  const missing = request.orders[unknown];
+  if (missing) {
+    const field = `payment_orders.${unknown}.seller_account`;
+    throw new AppError('seller_unknown', `${field}: seller ${missing.sellerAccount} is not registered`, {
+      field,
+    });
+  }
+  const index = request.orders.findIndex((order) => sellers.get(order.sellerAccount)?.status === 'inactive');
+  const inactive = request.orders[index];
+  if (inactive) {
+    const field = `payment_orders.${index}.seller_account`;
+    throw new AppError('seller_inactive', `${field}: seller ${inactive.sellerAccount} is deactivated`, {
+      field,
+    });
+  }
+  return sellers;
 }
 
 async function recordCheckout(
@@ -163,23 +180,8 @@ async function recordCheckout(
   assessment: RiskAssessment,
 ): Promise<StoredResponse | 'hosted_pending'> {
   const { request } = command;
-  const sellers = await runtime.sellerTerms.knownSellers(
-    client,
-    request.orders.map((order) => order.sellerAccount),
-  );
-  const unknown = request.orders.findIndex((order) => !sellers.has(order.sellerAccount));
-  const missing = request.orders[unknown];
-  if (missing) {
-    throw new AppError(
-      'seller_unknown',
-      `payment_orders.${unknown}.seller_account: seller ${missing.sellerAccount} is not registered`,
-      {
-        field: `payment_orders.${unknown}.seller_account`,
-      },
-    );
-  }
-  await refuseInactiveSellers(runtime, client, request);
-  const conversions = await convertOrders(runtime.conversion, client, request);
+  const sellers = await sellersOf(runtime, client, request);
+  const conversions = await convertOrders(runtime.conversion, client, request, sellers);
   // The checkout, its orders, their history and the risk decision: one statement.
   const stored = await insertCheckout(client, request, {
     apiKeyId: command.apiKeyId,

@@ -6,7 +6,7 @@ import { loadPlatformFee } from './config.ts';
 import { registerSellerRoutes } from './http.ts';
 import { findPayoutSettings, findPayoutSettingsMany } from './payout-settings-store.ts';
 import { findDisputePolicy, type DisputePolicy } from './dispute-policy.ts';
-import { findSellers, inactiveSellers } from './store.ts';
+import { checkoutSellers, type CheckoutSeller } from './store.ts';
 import { loadRefundPolicy, refundPolicyFor, type RefundPolicy } from './refund-policy.ts';
 
 export interface SellersDeps {
@@ -26,10 +26,8 @@ export interface PayinTerms {
 export interface SellersModule {
   routes: RouteModule;
   platformFee: FeePolicy;
-  /** The sellers among `ids` that are registered. */
-  knownSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
-  /** The deactivated sellers among `ids` (share-locked until the caller's transaction ends). */
-  inactiveSellers(db: Queryable, ids: string[]): Promise<Set<string>>;
+  /** The registered sellers among `ids` with their status and currency (share-locked until the transaction ends). */
+  checkoutSellers(db: Queryable, ids: string[]): Promise<Map<string, CheckoutSeller>>;
   /** The seller's own commission when agreed, else the platform's; and the seller's hold period. */
   termsFor(db: Queryable, sellerAccount: string): Promise<PayinTerms>;
   /** `termsFor` of many sellers in one read, by seller. */
@@ -48,8 +46,7 @@ export function createSellers(deps: SellersDeps): SellersModule {
     routes: (app) => registerSellerRoutes(app, deps.ctx, refundPolicy),
     refundPolicyFor: (db, sellerAccount) => refundPolicyFor(db, refundPolicy, sellerAccount),
     platformFee,
-    knownSellers: async (db, ids) => new Set((await findSellers(db, ids)).keys()),
-    inactiveSellers,
+    checkoutSellers,
     termsFor: async (db, sellerAccount) => {
       const settings = await findPayoutSettings(db, sellerAccount);
       return { fee: resolveFeePolicy(platformFee, settings.fee), holdDays: settings.holdDays };

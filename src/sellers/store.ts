@@ -62,15 +62,6 @@ export async function findSeller(db: Queryable, sellerAccount: string): Promise<
   return row ? toSeller(row) : undefined;
 }
 
-/** The sellers among `ids` that exist, keyed by id. */
-export async function findSellers(db: Queryable, ids: string[]): Promise<Map<string, Seller>> {
-  const result = await db.query<SellerRow>(
-    `SELECT ${SELLER_COLUMNS} FROM sellers.sellers WHERE seller_account = ANY($1::text[])`,
-    [ids],
-  );
-  return new Map(result.rows.map((row) => [row.seller_account, toSeller(row)]));
-}
-
 /**
  * Locks the sellers' rows (in seller order, so concurrent lockers queue and never deadlock): the per-seller lock
  * every payout (a run's or a manual one) takes before it decides on a balance. Returns the ids that exist.
@@ -93,15 +84,25 @@ export async function sellerNames(db: Queryable, ids: string[]): Promise<Map<str
   return new Map(result.rows.map((row) => [row.seller_account, row.name]));
 }
 
+/** What a checkout needs of each of its sellers. */
+export interface CheckoutSeller {
+  status: SellerStatus;
+  /** The seller's own currency (an order in another one may need converting). */
+  currency: string;
+}
+
 /**
- * The inactive sellers among `ids`. The rows are share-locked, so a deactivation waits for the checkout that read
- * the seller as active to commit (and a checkout waits for a deactivation in progress).
+ * The registered sellers among `ids`, by id, in one read. The rows are share-locked in seller order, so a
+ * deactivation waits for the checkout that read the seller as active to commit (and a checkout waits for a
+ * deactivation in progress), and concurrent checkouts never deadlock on them.
  */
-export async function inactiveSellers(db: Queryable, ids: string[]): Promise<Set<string>> {
-  const result = await db.query<{ seller_account: string; status: SellerStatus }>(
-    `SELECT seller_account, status FROM sellers.sellers WHERE seller_account = ANY($1::text[])
+export async function checkoutSellers(db: Queryable, ids: string[]): Promise<Map<string, CheckoutSeller>> {
+  const result = await db.query<{ seller_account: string; status: SellerStatus; currency: string }>(
+    `SELECT seller_account, status, currency FROM sellers.sellers WHERE seller_account = ANY($1::text[])
       ORDER BY seller_account FOR SHARE`,
     [[...new Set(ids)]],
   );
-  return new Set(result.rows.filter((row) => row.status === 'inactive').map((row) => row.seller_account));
+  return new Map(
+    result.rows.map((row) => [row.seller_account, { status: row.status, currency: row.currency }]),
+  );
 }
