@@ -13,6 +13,10 @@
  * counted the postmaster's process group, which holds the postmaster alone — each child of PostgreSQL gets a group
  * of its own — so the PostgreSQL CPU of earlier runs in bench/results/history.jsonl is only the postmaster's and the
  * backends that ended during the phase.)
+ *
+ * PostgreSQL's CPU is also split by client: each backend of the measured database is named by its connection's
+ * `application_name` (bursar-server, bursar-sandbox, bursar-jobs…), and its CPU is counted under that name; what is
+ * left (auxiliary processes, backends that began and ended within the window) is `other`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -88,6 +92,8 @@ export interface CostSnapshot {
   atMs: number;
   ticks: Record<string, number>;
   db: DbCounters;
+  /** The database's backends: CPU ticks and application_name, by pid. */
+  backends: Map<number, { client: string; ticks: number }>;
 }
 
 export interface CostPerUnit {
@@ -97,6 +103,8 @@ export interface CostPerUnit {
   walSyncs: number;
   walKb: number;
   statements: number | undefined;
+  /** PostgreSQL's CPU ms per unit by client (application_name), and `other`: the rest of `cpuMs.postgres`. */
+  postgresByClient: Record<string, number>;
   /** All cores' CPU per second divided by the CPU of one unit: the most units per second this machine carries. */
   ceilingPerSec: number;
   /** The share of the machine's CPU used during the window (1 = every core busy all the time). */
@@ -159,7 +167,16 @@ export class CostMeter {
     for (const [name, pid] of Object.entries(this.pids)) ticks[name] = processTicks(pid());
     const postmaster = this.postmasterPid();
     ticks.postgres = postmaster === undefined ? 0 : serverTicks(postmaster);
-    return { atMs: Date.now(), ticks, db: await this.dbCounters() };
+    return { atMs: Date.now(), ticks, db: await this.dbCounters(), backends: await this.backends() };
+  }
+
+  private async backends(): Promise<CostSnapshot['backends']> {
+    const rows = await this.admin.query<{ pid: number; client: string }>(
+      `SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS client FROM pg_stat_activity
+        WHERE datname = $1`,
+      [this.database],
+    );
+    return new Map(rows.rows.map((row) => [row.pid, { client: row.client, ticks: processTicks(row.pid) }]));
   }
 
   /** Forgets the statement statistics (so `topStatements` covers what follows). */
@@ -204,6 +221,7 @@ export class CostMeter {
       total += ms;
     }
     cpuMs.total = round(total / n);
+    const postgresByClient = byClient(before, after, n, cpuMs.postgres ?? 0);
     const cores = os.cpus().length;
     const windowMs = Math.max(1, after.atMs - before.atMs);
     return {
@@ -215,16 +233,39 @@ export class CostMeter {
         after.db.statements === undefined || before.db.statements === undefined
           ? undefined
           : round((after.db.statements - before.db.statements) / n),
+      postgresByClient,
       ceilingPerSec: total > 0 ? Math.round((cores * 1000 * n) / total) : 0,
       cpuBusy: round(total / (cores * windowMs)),
     };
   }
 }
 
+/** PostgreSQL CPU ms per unit of each client's backends (those alive at the end), and `other` for the rest. */
+function byClient(before: CostSnapshot, after: CostSnapshot, units: number, postgresMs: number) {
+  const ms = new Map<string, number>();
+  for (const [pid, backend] of after.backends) {
+    const earlier = before.backends.get(pid);
+    const start = earlier !== undefined && earlier.client === backend.client ? earlier.ticks : 0;
+    const used = ((backend.ticks - start) * 1000) / TICKS_PER_SEC / units;
+    ms.set(backend.client, (ms.get(backend.client) ?? 0) + used);
+  }
+  const result: Record<string, number> = {};
+  let clients = 0;
+  for (const [client, value] of [...ms].sort((a, b) => b[1] - a[1])) {
+    result[client] = Number(value.toFixed(2));
+    clients += value;
+  }
+  result.other = Number(Math.max(0, postgresMs - clients).toFixed(2));
+  return result;
+}
+
 /** The cost as a BenchRow's `extra` fields. */
 export function costExtra(cost: CostPerUnit, unit = 'checkout'): Record<string, number | string> {
   const extra: Record<string, number | string> = {};
   for (const [name, ms] of Object.entries(cost.cpuMs)) extra[`cpuMsPer${cap(unit)}_${name}`] = ms;
+  extra[`cpuMsPer${cap(unit)}_postgresByClient`] = Object.entries(cost.postgresByClient)
+    .map(([client, ms]) => `${client} ${ms}`)
+    .join(', ');
   extra[`commitsPer${cap(unit)}`] = cost.commits;
   extra[`walSyncsPer${cap(unit)}`] = cost.walSyncs;
   extra[`walKbPer${cap(unit)}`] = cost.walKb;

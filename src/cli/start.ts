@@ -246,6 +246,15 @@ async function abandonStart(
   await db.close().catch(() => undefined);
 }
 
+/** The server's database options; its connections show in pg_stat_activity as bursar-server (`all`) or bursar-<role>. */
+function serverDatabase(role: Role): Parameters<typeof openDatabase>[2] {
+  return {
+    role: 'server',
+    poolSize: 20,
+    applicationName: role === 'all' ? 'bursar-server' : `bursar-${role}`,
+  };
+}
+
 /**
  * Starts the roles of this process: `all` (the default) runs the API, the workers and the sandbox PSP in one
  * process; `api`, `worker` and `sandbox` run one each so that many processes can share one PostgreSQL. The
@@ -257,7 +266,7 @@ export async function startServer(
   role: Role,
   extraServices: readonly ExtraService[] = [],
 ): Promise<Running> {
-  const db = await openDatabase(config, log, { role: 'server', poolSize: 20 });
+  const db = await openDatabase(config, log, serverDatabase(role));
   const ctx = createContext(config, db.pool, log);
   const modules = composeModules(ctx);
   const services: BackgroundService[] = [];

@@ -46,7 +46,12 @@ export async function migrateAndGrant(
 export async function openDatabase(
   config: Config,
   log: Logger,
-  options: { role: 'server' | 'cli'; poolSize?: number },
+  options: {
+    role: 'server' | 'cli';
+    poolSize?: number;
+    /** The pool's `application_name` (what pg_stat_activity shows); `bursar-<role>` by default. */
+    applicationName?: string;
+  },
 ): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
@@ -69,7 +74,10 @@ export async function openDatabase(
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
-  const pool = createPool(url, { max: options.poolSize ?? 10, applicationName: `bursar-${options.role}` });
+  const pool = createPool(url, {
+    max: options.poolSize ?? 10,
+    applicationName: options.applicationName ?? `bursar-${options.role}`,
+  });
   return {
     pool,
     url,

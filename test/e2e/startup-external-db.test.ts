@@ -40,6 +40,17 @@ describe('with DATABASE_URL', { timeout: 120_000 }, () => {
     expect(proc?.output()).toContain('Database:     DATABASE_URL');
   });
 
+  it('names its database connections after its role: bursar-api in pg_stat_activity', async () => {
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    const names = await db.pool.query<{ name: string }>(
+      `SELECT DISTINCT application_name AS name FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    const found = names.rows.map((row) => row.name);
+    expect(found).toContain('bursar-api');
+    expect(found).not.toContain('bursar-server');
+  });
+
   it('creates a scoped key with the CLI, and a revoked key stops working at once', async () => {
     const env = { DATABASE_URL: db.url, BURSAR_DATA_DIR: dataDir };
     const created = await runBursar(
