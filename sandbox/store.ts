@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Queryable } from '../src/db/pool.ts';
+import { preparedQuery as sharedPreparedQuery, type Queryable } from '../src/db/pool.ts';
 import type { WebhookTarget } from './config.ts';
 
 /** A Stripe object as the sandbox keeps it: the public JSON plus what only the sandbox knows. */
@@ -29,16 +29,14 @@ function fromRow(row: ObjectRow): StoredObject {
   };
 }
 
-/** Runs `text` as a named (prepared) statement: parsed and planned once per connection. */
+/** Runs `text` as a named (prepared) statement: parsed and planned once per connection (on a BufferedWrites' own). */
 export async function preparedQuery<R extends pg.QueryResultRow>(
   db: Queryable,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  // Every Queryable here is a pg Pool or client (or a BufferedWrites over one), which take a config object.
-  const target = db instanceof BufferedWrites ? db.inner : db;
-  return await (target as unknown as pg.ClientBase).query<R>({ name, text, values });
+  return await sharedPreparedQuery<R>(db instanceof BufferedWrites ? db.inner : db, name, text, values);
 }
 
 /** A row as it will be written: the object's JSON taken when it was inserted or saved. */

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
 import type { Scope } from './scopes.ts';
 import { isScope } from './scopes.ts';
 
@@ -44,7 +44,10 @@ export async function insertKey(
 }
 
 export async function findActiveByHash(db: Queryable, secretHash: Buffer): Promise<ApiKeyRecord | undefined> {
-  const result = await db.query<Row>(
+  // Every authenticated request runs it: prepared, so each connection plans it once.
+  const result = await preparedQuery<Row>(
+    db,
+    'apikeys_find_active',
     'SELECT id, name, hint, scopes, created_at, revoked_at FROM core.api_keys WHERE secret_hash = $1 AND revoked_at IS NULL',
     [secretHash],
   );

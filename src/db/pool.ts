@@ -24,6 +24,20 @@ export interface Queryable {
   ): Promise<pg.QueryResult<R>>;
 }
 
+/**
+ * Runs `text` as a named (prepared) statement: parsed and planned once per connection, not on every call. `name`
+ * must stand for this one text (a connection refuses a second text under a name it has prepared).
+ */
+export async function preparedQuery<R extends pg.QueryResultRow>(
+  db: Queryable,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  // Every Queryable in Bursar is a pg Pool or client, which take a query config object.
+  return await (db as unknown as pg.ClientBase).query<R>({ name, text, values });
+}
+
 export function createPool(
   connectionString: string,
   options: {

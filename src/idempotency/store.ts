@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
 
 /**
  * The SQL of `idempotency.keys` (migrations/0070_idempotency.sql): one row per API key, scope and
@@ -92,7 +92,9 @@ export async function beginIdempotentRequest(
   ref: IdempotencyKeyRef,
   request: BeginRequest,
 ): Promise<boolean> {
-  const result = await db.query(
+  const result = await preparedQuery(
+    db,
+    'idempotency_begin',
     `INSERT INTO idempotency.keys
        (api_key_id, scope, idempotency_key, fingerprint, status, subject, lease_until, created_at, expires_at)
      VALUES ($1, $2, $3, $4, 'in_progress', $5, now() + $6 * interval '1 millisecond', now(),
@@ -122,7 +124,9 @@ export async function completeIdempotentRequest(
   ref: IdempotencyKeyRef,
   response: { status: number; body: unknown },
 ): Promise<void> {
-  const result = await db.query(
+  const result = await preparedQuery(
+    db,
+    'idempotency_complete',
     `UPDATE idempotency.keys SET status = 'completed', response_status = $4, response_body = $5, lease_until = NULL
      WHERE ${WHERE_REF}`,
     [ref.apiKeyId, ref.scope, ref.key, response.status, JSON.stringify(response.body)],

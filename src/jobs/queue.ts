@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
-import type { Pool, Queryable } from '../db/pool.ts';
+import { createHash } from 'node:crypto';
+import { preparedQuery, type Pool, type Queryable } from '../db/pool.ts';
 
 /** pg-boss keeps its tables in this schema of our database, so a job commits or rolls back with our data. */
 export const PGBOSS_SCHEMA = 'pgboss';
@@ -21,13 +22,30 @@ export interface JobSender {
   ): Promise<string | null>;
 }
 
+/**
+ * pg-boss's statements on the caller's connection, each prepared under a name derived from its text: pg-boss sends
+ * the same fixed text for every job (its schema name is the only thing put into it), so each connection plans its
+ * insert once instead of on every send.
+ */
 function wrap(db: Queryable): PgBoss.Db {
   return {
     executeSql: async (text: string, values: unknown[]) => {
-      const result = await db.query(text, values);
+      const result = await preparedQuery(db, statementName(text), text, values);
       return { rows: result.rows };
     },
   };
+}
+
+const names = new Map<string, string>();
+
+/** `pgboss_` and the first 24 hex digits of the text's SHA-256: one name per text, the same in every process. */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `pgboss_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    if (names.size < 100) names.set(text, name);
+  }
+  return name;
 }
 
 function sendOptions(db: Queryable, options: SendOptions): PgBoss.SendOptions {

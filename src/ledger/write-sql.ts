@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import type { Queryable } from '../db/pool.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
 import type { AccountSpec } from './types.ts';
 import type { ValidEntry } from './validate.ts';
 
@@ -76,20 +75,6 @@ p AS (
   RETURNING 1
 )
 SELECT e.id, e.reference, (SELECT count(*) FROM p) AS posting_count FROM e`;
-
-/**
- * Runs a statement as a named prepared statement, so each connection plans it once: planning this statement
- * costs about as much as running it for a small batch. Every Queryable in Bursar is a pg Pool or client, which
- * accept a query config object.
- */
-export async function preparedQuery<R extends pg.QueryResultRow>(
-  db: Queryable,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  return await (db as unknown as pg.ClientBase).query<R>({ name, text, values });
-}
 
 export interface WrittenEntry {
   rowId: bigint;

@@ -6,7 +6,8 @@ import { loadContents, postValidEntries, referenceConflict } from './post.ts';
 import { normalBalance } from './read.ts';
 import type { AccountType, EntryInput, PostedEntry } from './types.ts';
 import { normalDelta, validateEntry, type ValidEntry } from './validate.ts';
-import { preparedQuery, writeEntries } from './write-sql.ts';
+import { preparedQuery } from '../db/pool.ts';
+import { writeEntries } from './write-sql.ts';
 
 /**
  * Group commit: concurrent `post()` calls are gathered while the previous batch is being written, and each

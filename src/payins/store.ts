@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import type { Queryable } from '../db/pool.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
 import { sqlState } from '../db/tx.ts';
 import { AppError } from '../errors.ts';
 import { isOrderStatus, type OrderStatus } from './state-machine.ts';
@@ -232,17 +231,6 @@ function duplicateAsAppError(error: unknown, request: CheckoutRequest): unknown 
     });
   }
   return error;
-}
-
-/** Runs `text` as a named (prepared) statement: parsed and planned once per connection, not on every call. */
-export async function preparedQuery<R extends pg.QueryResultRow>(
-  db: Queryable,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  // Every Queryable in Bursar is a pg Pool or client, which take a query config object.
-  return await (db as unknown as pg.ClientBase).query<R>({ name, text, values });
 }
 
 export async function getCheckout(

@@ -1,11 +1,5 @@
-import type { Queryable } from '../db/pool.ts';
-import {
-  checkoutFromPrefixed,
-  ORDER_COLUMNS,
-  PREFIXED_CHECKOUT_COLUMNS,
-  preparedQuery,
-  toOrder,
-} from './store.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
+import { checkoutFromPrefixed, ORDER_COLUMNS, PREFIXED_CHECKOUT_COLUMNS, toOrder } from './store.ts';
 import type { OrderStatus } from './state-machine.ts';
 import type { Checkout, PaymentOrder } from './types.ts';
 
@@ -312,7 +306,9 @@ export async function insertPspEvent(
   psp: string,
   event: { id: string; type: string; createdAt: Date; object: Record<string, unknown> },
 ): Promise<bigint | undefined> {
-  const inserted = await db.query<{ id: bigint }>(
+  const inserted = await preparedQuery<{ id: bigint }>(
+    db,
+    'payins_insert_psp_event',
     `INSERT INTO payins.psp_events (psp, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
      ON CONFLICT (psp, event_id) DO NOTHING RETURNING id`,
     [

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { preparedQuery, type Queryable } from '../db/pool.ts';
 
 export interface Seller {
   sellerAccount: string;
@@ -97,7 +97,9 @@ export interface CheckoutSeller {
  * deactivation in progress), and concurrent checkouts never deadlock on them.
  */
 export async function checkoutSellers(db: Queryable, ids: string[]): Promise<Map<string, CheckoutSeller>> {
-  const result = await db.query<{ seller_account: string; status: SellerStatus; currency: string }>(
+  const result = await preparedQuery<{ seller_account: string; status: SellerStatus; currency: string }>(
+    db,
+    'sellers_checkout_sellers',
     `SELECT seller_account, status, currency FROM sellers.sellers WHERE seller_account = ANY($1::text[])
       ORDER BY seller_account FOR SHARE`,
     [[...new Set(ids)]],
