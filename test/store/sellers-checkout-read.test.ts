@@ -7,7 +7,12 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase({ poolSize: 3 });
   await insertSeller(db.pool, { sellerAccount: 'cs_eur', name: 'Euro shop', currency: 'EUR', metadata: {} });
-  await insertSeller(db.pool, { sellerAccount: 'cs_usd', name: 'Dollar shop', currency: 'USD', metadata: {} });
+  await insertSeller(db.pool, {
+    sellerAccount: 'cs_usd',
+    name: 'Dollar shop',
+    currency: 'USD',
+    metadata: {},
+  });
   await db.pool.query(`UPDATE sellers.sellers SET status = 'inactive' WHERE seller_account = 'cs_usd'`);
 });
 afterAll(async () => {
