@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { preparedQuery as sharedPreparedQuery, type Queryable } from '../src/db/pool.ts';
+import { preparedQuery, type Queryable } from '../src/db/pool.ts';
 import type { WebhookTarget } from './config.ts';
 
 /** A Stripe object as the sandbox keeps it: the public JSON plus what only the sandbox knows. */
@@ -27,16 +27,6 @@ function fromRow(row: ObjectRow): StoredObject {
     data: row.data,
     internal: row.internal,
   };
-}
-
-/** Runs `text` as a named (prepared) statement: parsed and planned once per connection (on a BufferedWrites' own). */
-export async function preparedQuery<R extends pg.QueryResultRow>(
-  db: Queryable,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  return await sharedPreparedQuery<R>(db instanceof BufferedWrites ? db.inner : db, name, text, values);
 }
 
 /** A row as it will be written: the object's JSON taken when it was inserted or saved. */
@@ -305,7 +295,7 @@ export async function insertObject(db: Queryable, object: StoredObject): Promise
  */
 export async function ensureObject(db: Queryable, object: StoredObject): Promise<StoredObject | undefined> {
   const result = await preparedQuery<ObjectRow>(
-    db,
+    db instanceof BufferedWrites ? db.inner : db,
     'sandbox_ensure_object',
     `WITH ins AS (
        INSERT INTO sandbox.objects (id, object, created, data, internal) VALUES ($1, $2, $3, $4, $5)
