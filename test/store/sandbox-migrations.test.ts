@@ -10,7 +10,7 @@ import {
   type Migration,
 } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
-import { migrateSandbox } from '../../sandbox/migrate.ts';
+import { migrateSandbox, SANDBOX_MIGRATIONS_DIR } from '../../sandbox/migrate.ts';
 
 /**
  * The sandbox's tables left the product's migration chain for a chain of the sandbox's own. A new database gets
@@ -20,6 +20,9 @@ import { migrateSandbox } from '../../sandbox/migrate.ts';
 
 /** Copies of the two files as the product shipped them, before they were retired. */
 const RETIRED_DIR = path.resolve(import.meta.dirname, '../fixtures/retired-migrations');
+
+/** Every migration of the sandbox's chain, in order (0001_sandbox first). */
+const SANDBOX_MIGRATION_NAMES = loadMigrations(SANDBOX_MIGRATIONS_DIR).map((m) => `${m.version}_${m.name}`);
 
 const opened: Array<{ pool: Pool; name: string }> = [];
 
@@ -74,7 +77,7 @@ describe('the sandbox’s own migration chain', () => {
     expect(product.some((name) => name.includes('sandbox'))).toBe(false);
     expect(await tableExists(pool, 'sandbox.objects')).toBe(false);
 
-    expect(await migrateSandbox(pool)).toEqual(['0001_sandbox']);
+    expect(await migrateSandbox(pool)).toEqual(SANDBOX_MIGRATION_NAMES);
     for (const table of [
       'sandbox.objects',
       'sandbox.idempotency_keys',
@@ -84,9 +87,11 @@ describe('the sandbox’s own migration chain', () => {
     ])
       expect(await tableExists(pool, table), table).toBe(true);
     const sandboxRows = await pool.query<{ version: string }>(
-      'SELECT version FROM sandbox.schema_migrations',
+      'SELECT version FROM sandbox.schema_migrations ORDER BY version',
     );
-    expect(sandboxRows.rows.map((row) => row.version)).toEqual(['0001']);
+    expect(sandboxRows.rows.map((row) => row.version)).toEqual(
+      loadMigrations(SANDBOX_MIGRATIONS_DIR).map((m) => m.version),
+    );
     const productRows = await pool.query<{ n: string }>(
       "SELECT count(*) AS n FROM public.bursar_migrations WHERE version IN ('0040', '0051')",
     );
@@ -114,7 +119,7 @@ describe('the sandbox’s own migration chain', () => {
     expect(status.applied.length).toBe(loadMigrations().length);
 
     // The sandbox's first migration finds its tables (IF NOT EXISTS) and records itself in its own table.
-    expect(await migrateSandbox(pool)).toEqual(['0001_sandbox']);
+    expect(await migrateSandbox(pool)).toEqual(SANDBOX_MIGRATION_NAMES);
     const kept = await pool.query<{ id: string }>('SELECT id FROM sandbox.objects');
     expect(kept.rows.map((row) => row.id)).toEqual(['pi_kept']);
     expect(await migrateSandbox(pool)).toEqual([]);
