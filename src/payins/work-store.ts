@@ -368,6 +368,10 @@ export interface ClaimedPspEvent {
  * transaction holds (`FOR UPDATE SKIP LOCKED`: two workers never take the same event). Due: not processed, not
  * dead-lettered, not waiting for a retry or held by another worker's lease (`next_attempt_at` in the future), and
  * stored at least `olderThanMs` ago (0: any).
+ *
+ * Two index ranges that hold only candidates (migration 0370): the events never put off, in id order, and those
+ * whose `next_attempt_at` has come, by due time; the oldest `limit` of the two are returned. The events of a branch
+ * beyond that stay locked until the caller's transaction ends, and are left for the next batch.
  */
 export async function lockDuePspEvents(
   db: Queryable,
@@ -375,13 +379,26 @@ export async function lockDuePspEvents(
   olderThanMs = 0,
   deferMs = 0,
 ): Promise<ClaimedPspEvent[]> {
-  const due = await db.query<ClaimedPspEvent>(
-    `SELECT id, event_id, event_type, payload -> 'object' AS object, attempts,
-            received_at > now() - $3::float8 * interval '1 millisecond' AS deferrable
-       FROM payins.psp_events
-      WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
-        AND ($2::float8 = 0 OR received_at < now() - $2::float8 * interval '1 millisecond')
-      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+  const due = await preparedQuery<ClaimedPspEvent>(
+    db,
+    'payins_lock_due_psp_events',
+    `WITH fresh AS (
+       SELECT id FROM payins.psp_events
+        WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at IS NULL
+          AND ($2::float8 = 0 OR received_at < now() - $2::float8 * interval '1 millisecond')
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+     ), came_due AS (
+       SELECT id FROM payins.psp_events
+        WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at <= now()
+          AND ($2::float8 = 0 OR received_at < now() - $2::float8 * interval '1 millisecond')
+        ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
+     ), picked AS (
+       SELECT id FROM fresh UNION ALL SELECT id FROM came_due ORDER BY id LIMIT $1
+     )
+     SELECT e.id, e.event_id, e.event_type, e.payload -> 'object' AS object, e.attempts,
+            e.received_at > now() - $3::float8 * interval '1 millisecond' AS deferrable
+       FROM picked JOIN payins.psp_events e ON e.id = picked.id
+      ORDER BY e.id`,
     [limit, olderThanMs, deferMs],
   );
   return due.rows;
@@ -410,14 +427,17 @@ export async function deferPspEvents(
 
 /** Whether any event stored at least `olderThanMs` ago is due (one read, no transaction: the sweep's look first). */
 export async function anyDuePspEvent(db: Queryable, olderThanMs: number): Promise<boolean> {
-  const due = await db.query(
-    `SELECT 1 FROM payins.psp_events
-      WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND coalesce(next_attempt_at <= now(), true)
-        AND received_at < now() - $1::float8 * interval '1 millisecond'
-      LIMIT 1`,
+  // The same two index ranges as `lockDuePspEvents`: never put off, or fallen due.
+  const due = await db.query<{ due: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM payins.psp_events
+                     WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at IS NULL
+                       AND received_at < now() - $1::float8 * interval '1 millisecond')
+         OR EXISTS (SELECT 1 FROM payins.psp_events
+                     WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at <= now()
+                       AND received_at < now() - $1::float8 * interval '1 millisecond') AS due`,
     [olderThanMs],
   );
-  return (due.rowCount ?? 0) > 0;
+  return due.rows[0]?.due === true;
 }
 
 /** Marks many events processed, each with its outcome, in one statement (in the caller's transaction). */
