@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolClient } from '../../src/db/pool.ts';
-import { lockDuePspEvents } from '../../src/payins/work-store.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { anyDuePspEvent, lockDuePspEvents } from '../../src/payins/work-store.ts';
+import { createTestDatabase, indexCounters, type TestDatabase } from '../support/db.ts';
 
 let db: TestDatabase;
 const due: bigint[] = [];
@@ -33,15 +33,10 @@ afterAll(async () => {
   await db.drop();
 });
 
-/** Index entries read on psp_events by this backend (flushed when it next goes idle: pg_stat_force_next_flush). */
+/** Index entries read on psp_events by this backend so far. */
 async function entriesRead(client: PoolClient): Promise<number> {
-  await client.query('SELECT pg_stat_force_next_flush()');
-  await client.query('SELECT pg_stat_clear_snapshot()');
-  const read = await client.query<{ n: string }>(
-    `SELECT coalesce(sum(idx_tup_read), 0)::text AS n FROM pg_stat_user_indexes
-      WHERE schemaname = 'payins' AND relname = 'psp_events'`,
-  );
-  return Number(read.rows[0]?.n ?? 0);
+  const counters = await indexCounters(client, 'payins', 'psp_events');
+  return [...counters.values()].reduce((sum, counter) => sum + counter.read, 0);
 }
 
 describe('the PSP-event loop’s fetch of due events', () => {
@@ -93,5 +88,41 @@ describe('the PSP-event loop’s fetch of due events', () => {
       first.release();
       second.release();
     }
+  });
+});
+
+/** The background sweep's look (`anyDuePspEvent`) reads the same two ranges as the fetch (migration 0370). */
+describe('the sweep’s look for due PSP events', () => {
+  let own: TestDatabase;
+  beforeAll(async () => {
+    own = await createTestDatabase({ poolSize: 2 });
+  });
+  afterAll(async () => {
+    await own.drop();
+  });
+  const insert = async (id: string, receivedAgo: string, nextAttemptIn: string | null) =>
+    await own.pool.query(
+      `INSERT INTO payins.psp_events (psp, event_id, event_type, payload, received_at, next_attempt_at)
+       VALUES ('stripe', $1, 'charge.succeeded', '{}', now() - $2::interval, now() + $3::interval)`,
+      [id, receivedAgo, nextAttemptIn],
+    );
+
+  it('sees nothing when every event is too young or still waiting', async () => {
+    await insert('evt_young', '1 second', null);
+    await insert('evt_waiting', '10 minutes', '1 hour');
+    expect(await anyDuePspEvent(own.pool, 60_000)).toBe(false);
+  });
+
+  it('sees an event never put off once it is old enough', async () => {
+    expect(await anyDuePspEvent(own.pool, 500)).toBe(true);
+  });
+
+  it('sees a waiting event once its time has come', async () => {
+    await own.pool.query(`DELETE FROM payins.psp_events WHERE event_id = 'evt_young'`);
+    expect(await anyDuePspEvent(own.pool, 60_000)).toBe(false);
+    await own.pool.query(
+      `UPDATE payins.psp_events SET next_attempt_at = now() - interval '1 second' WHERE event_id = 'evt_waiting'`,
+    );
+    expect(await anyDuePspEvent(own.pool, 60_000)).toBe(true);
   });
 });

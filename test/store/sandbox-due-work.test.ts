@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolClient } from '../../src/db/pool.ts';
 import { scheduledWorkDue } from '../../sandbox/scheduler.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, indexCounters, type TestDatabase } from '../support/db.ts';
 
 let db: TestDatabase;
 const NOW = new Date('2026-12-03T12:00:00Z');
@@ -31,13 +31,8 @@ const DUE_INDEXES = [
 ];
 
 async function indexScans(client: PoolClient): Promise<Map<string, number>> {
-  // This backend's counters, flushed when it next goes idle (PostgreSQL 15's pg_stat_force_next_flush).
-  await client.query('SELECT pg_stat_force_next_flush()');
-  await client.query('SELECT pg_stat_clear_snapshot()');
-  const rows = await client.query<{ name: string; scans: string }>(
-    `SELECT indexrelname AS name, idx_scan::text AS scans FROM pg_stat_user_indexes WHERE schemaname = 'sandbox'`,
-  );
-  return new Map(rows.rows.map((row) => [row.name, Number(row.scans)]));
+  const counters = await indexCounters(client, 'sandbox');
+  return new Map([...counters].map(([name, counter]) => [name, counter.scans]));
 }
 
 /**

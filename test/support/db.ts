@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { createPool, type Pool } from '../../src/db/pool.ts';
+import { createPool, type Pool, type PoolClient } from '../../src/db/pool.ts';
 
 export interface TestDatabase {
   pool: Pool;
@@ -42,4 +42,24 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
       }
     },
   };
+}
+
+/**
+ * This backend's index counters for the tables of `schema` (optionally one table): scans and entries read, by index.
+ * PostgreSQL 15 publishes a backend's counters when it next goes idle; `pg_stat_force_next_flush` makes that the
+ * next statement, and the snapshot is cleared so the read sees them.
+ */
+export async function indexCounters(
+  client: PoolClient,
+  schema: string,
+  table?: string,
+): Promise<Map<string, { scans: number; read: number }>> {
+  await client.query('SELECT pg_stat_force_next_flush()');
+  await client.query('SELECT pg_stat_clear_snapshot()');
+  const rows = await client.query<{ name: string; scans: string; read: string }>(
+    `SELECT indexrelname AS name, idx_scan::text AS scans, idx_tup_read::text AS read FROM pg_stat_user_indexes
+      WHERE schemaname = $1 AND ($2::text IS NULL OR relname = $2)`,
+    [schema, table ?? null],
+  );
+  return new Map(rows.rows.map((row) => [row.name, { scans: Number(row.scans), read: Number(row.read) }]));
 }
