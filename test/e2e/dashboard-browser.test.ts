@@ -459,7 +459,14 @@ describe.skipIf(skipReason !== undefined)(
         await page.getByLabel('Email').fill('admin@example.com');
         for (let attempt = 0; attempt < 6; attempt++) {
           await page.locator('input[type=password]').fill(`wrong password ${attempt}`);
+          // Each attempt's own answer: the previous attempt's alert is still on the page, so waiting for the alert
+          // alone does not tell that this attempt was answered.
+          const answered = page.waitForResponse(
+            (response) =>
+              response.url().endsWith('/dashboard/api/session') && response.request().method() === 'POST',
+          );
           await page.getByRole('button', { name: 'Sign in' }).click();
+          await answered;
           await page.getByRole('alert').waitFor();
         }
         await page.getByText('Too many failed attempts').waitFor();
