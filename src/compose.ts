@@ -5,6 +5,7 @@ import type { AppContext } from './context.ts';
 import type { Pool, Queryable } from './db/pool.ts';
 import { AppError } from './errors.ts';
 import { openDeadLetterCounts, type ReplayHook } from './jobs/dead-letters.ts';
+import { JobQueue } from './jobs/queue.ts';
 import { observeTransactionRetries } from './db/tx.ts';
 import type { RouteModule } from './http/app.ts';
 import { createLedger, entriesForPaymentOrder, type LedgerModule } from './ledger/index.ts';
@@ -24,13 +25,14 @@ import {
   EXECUTE_QUEUE,
   OUTBOX_DEAD_LETTER_QUEUE,
   orderFxOf,
+  PAYIN_QUEUES,
   PSP_EVENT_QUEUE,
   loadMarketplaceWebhookConfig,
   payinDays,
   pspEventsAbout,
   requeueDeadPspEvent,
   requeueOutboxMessage,
-  resetForReplay,
+  replayOrderExecution,
 } from './payins/index.ts';
 import {
   createPayouts,
@@ -271,7 +273,7 @@ export function composeModules(ctx: AppContext, overrides: ComposeOverrides = {}
   const { disputes, refunds } = moneyBack(ctx, overrides, { psp, payins, sellers, pspEventHandlers });
   const reconciliation = reconciliationOf(ctx, overrides, payins, stripe);
   const operators = createOperators(overrides.operators === undefined ? {} : { config: overrides.operators });
-  const dashboard = dashboardOf(payins);
+  const dashboard = dashboardOf(ctx, payins);
   return {
     ctx,
     ledger,
@@ -428,14 +430,12 @@ function moneyBack(
 }
 
 /** The dashboard, reading each module's part of the overview and of a payment's timeline. */
-function dashboardOf(payins: PayinsModule): DashboardModule {
+function dashboardOf(ctx: AppContext, payins: PayinsModule): DashboardModule {
+  // Replays of a queue with no hook are sent as a pg-boss job (every queue of ours has one: src/jobs/dead-letters.ts).
+  const jobs = new JobQueue(ctx.pool, PAYIN_QUEUES);
   return createDashboard({
     replayHooks: deadLetterReplayHooks(),
-    queue: {
-      jobs: payins.runtime.jobs,
-      ready: () => payins.runtime.ready(),
-      release: () => payins.runtime.release(),
-    },
+    queue: { jobs, ready: () => jobs.start(), release: () => jobs.stop() },
     overview: {
       activity: overviewActivity(),
       openExceptions: openExceptionCounts,
@@ -482,10 +482,7 @@ function overviewActivity(): OverviewSources['activity'] {
 /** What each queue's owner does before one of its dead letters is sent again (`bursar dlq`, the dashboard). */
 export function deadLetterReplayHooks(): Record<string, ReplayHook> {
   return {
-    [EXECUTE_QUEUE]: async (client, letter) => {
-      const id = letter.payload.paymentOrderId;
-      if (typeof id === 'string') await resetForReplay(client, id);
-    },
+    [EXECUTE_QUEUE]: replayOrderExecution,
     [OUTBOX_DEAD_LETTER_QUEUE]: requeueOutboxMessage,
     [PSP_EVENT_QUEUE]: requeueDeadPspEvent,
     // Refunds have no job queue: the replay makes the refund due again, and the refund worker takes it.

@@ -1,11 +1,12 @@
 import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
-import { insertDeadLetter } from '../jobs/dead-letters.ts';
+import { insertDeadLetter, type DeadLetter } from '../jobs/dead-letters.ts';
+import { notifyAfterCommit } from '../db/notify.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { sqlState, withSavepoint, withTransaction } from '../db/tx.ts';
 import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
-import { EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
 import { outcomeFromCharge, settleOrder, settleOrders, type PspOutcome } from './settle.ts';
 import { applyOrderEvent, applyOrderEvents, type ApplyResult } from './transitions.ts';
@@ -14,10 +15,13 @@ import type { Checkout, PaymentOrder } from './types.ts';
 import {
   claimAttempt,
   claimAttempts,
+  clearExecution,
   flagExhausted,
+  lockDueOrdersWithCheckouts,
   lockOrderRows,
   lockOrdersWithCheckouts,
   noteRetry,
+  resetForReplay,
 } from './work-store.ts';
 
 export type ExecuteResult =
@@ -75,38 +79,121 @@ export async function claimOrders(
   runtime: PayinsRuntime,
   paymentOrderIds: readonly string[],
 ): Promise<Map<string, Claim | Error>> {
-  const deps = transitionDeps(runtime);
   const ids = [...new Set(paymentOrderIds)].sort();
   return withTransaction(runtime.ctx.pool, async (client) => {
-    const claims = new Map<string, Claim | Error>();
-    const locked = new Map(
-      (await lockOrdersWithCheckouts(client, ids)).map((row) => [row.order.paymentOrderId, row]),
-    );
-    if (ids.length > 1) {
-      const together = await claimTogether(client, runtime, deps, ids, locked);
-      if (together !== undefined) return together;
-    }
-    for (const id of ids) {
-      const row = locked.get(id);
-      if (row === undefined) {
-        claims.set(id, { skip: 'not_found' });
-        continue;
-      }
-      try {
-        // One order alone needs no savepoint: its failure is the transaction's.
-        claims.set(
-          id,
-          ids.length === 1
-            ? await claimLocked(client, runtime, deps, row.order, row.checkout)
-            : await withSavepoint(client, () => claimLocked(client, runtime, deps, row.order, row.checkout)),
-        );
-      } catch (error) {
-        if (ids.length === 1 || retryable(error)) throw error;
-        claims.set(id, error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    return claims;
+    const locked = await lockOrdersWithCheckouts(client, ids);
+    return await claimLockedBatch(client, runtime, ids, locked);
   });
+}
+
+/**
+ * The executor's take: up to `limit` due orders of its queue (the orders table, `execute_at`), taken with
+ * `FOR UPDATE SKIP LOCKED` and claimed as `claimOrders` claims, in one transaction. Every order taken leaves the
+ * queue: claimed, or skipped or failed (then taken out in the same transaction; a lone order whose claim failed,
+ * in one of its own). An empty map: nothing is due.
+ */
+export async function claimDueOrders(
+  runtime: PayinsRuntime,
+  limit: number,
+): Promise<Map<string, Claim | Error>> {
+  let taken: string[] = [];
+  try {
+    return await withTransaction(runtime.ctx.pool, async (client) => {
+      const locked = await lockDueOrdersWithCheckouts(client, limit);
+      taken = locked.map((row) => row.order.paymentOrderId);
+      if (locked.length === 0) return new Map<string, Claim | Error>();
+      return await claimLockedBatch(client, runtime, taken, locked);
+    });
+  } catch (error) {
+    // One order alone is claimed without a savepoint: its failure is the transaction's, and it leaves the queue
+    // here (for the sweeper), or it would be taken again at every wake-up. A batch's failure leaves them queued.
+    const [lone] = taken;
+    if (taken.length !== 1 || lone === undefined || retryable(error)) throw error;
+    await clearExecution(runtime.ctx.pool, [lone]).catch((clearing: unknown) =>
+      runtime.ctx.log.warn(
+        { err: clearing, paymentOrderId: lone },
+        'could not take a failed claim out of the queue',
+      ),
+    );
+    return new Map([[lone, error instanceof Error ? error : new Error(String(error))]]);
+  }
+}
+
+/**
+ * Claims the locked orders `ids` (sorted) in the caller's transaction: together, or one by one under savepoints
+ * when that fails. Orders not claimed (skipped, or their claim failed) are taken out of the executor's queue.
+ */
+async function claimLockedBatch(
+  client: PoolClient,
+  runtime: PayinsRuntime,
+  ids: readonly string[],
+  lockedRows: ReadonlyArray<{ order: PaymentOrder; checkout: Checkout }>,
+): Promise<Map<string, Claim | Error>> {
+  const deps = transitionDeps(runtime);
+  const locked: Locked = new Map(lockedRows.map((row) => [row.order.paymentOrderId, row]));
+  const claims =
+    (ids.length > 1 ? await claimTogether(client, runtime, deps, ids, locked) : undefined) ??
+    (await claimOneByOne(client, runtime, deps, ids, locked));
+  const unclaimed = [...claims].filter(([, claim]) => claim instanceof Error || 'skip' in claim);
+  if (unclaimed.length > 0)
+    await takeOutOfQueue(
+      client,
+      runtime,
+      unclaimed.map(([id]) => id),
+    );
+  return claims;
+}
+
+/**
+ * Takes the batch's unclaimed orders out of the executor's queue, under a savepoint: an order whose row refuses
+ * the update (the same fault that failed its claim) stays queued, logged, without failing the batch's claims.
+ */
+async function takeOutOfQueue(
+  client: PoolClient,
+  runtime: PayinsRuntime,
+  ids: readonly string[],
+): Promise<void> {
+  try {
+    await withSavepoint(client, () => clearExecution(client, ids));
+  } catch (error) {
+    if (retryable(error)) throw error;
+    if (ids.length > 1) {
+      for (const id of ids) await takeOutOfQueue(client, runtime, [id]);
+      return;
+    }
+    runtime.ctx.log.warn({ err: error, paymentOrderId: ids[0] }, 'could not take an order out of the queue');
+  }
+}
+
+/** Each order claimed under its own savepoint: one whose claim throws is rolled back alone and reported. */
+async function claimOneByOne(
+  client: PoolClient,
+  runtime: PayinsRuntime,
+  deps: TransitionDepsOf,
+  ids: readonly string[],
+  locked: Locked,
+): Promise<Map<string, Claim | Error>> {
+  const claims = new Map<string, Claim | Error>();
+  for (const id of ids) {
+    const row = locked.get(id);
+    if (row === undefined) {
+      claims.set(id, { skip: 'not_found' });
+      continue;
+    }
+    try {
+      // One order alone needs no savepoint: its failure is the transaction's.
+      claims.set(
+        id,
+        ids.length === 1
+          ? await claimLocked(client, runtime, deps, row.order, row.checkout)
+          : await withSavepoint(client, () => claimLocked(client, runtime, deps, row.order, row.checkout)),
+      );
+    } catch (error) {
+      if (ids.length === 1 || retryable(error)) throw error;
+      claims.set(id, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+  return claims;
 }
 
 type Locked = Map<string, { order: PaymentOrder; checkout: Checkout }>;
@@ -287,9 +374,9 @@ async function scheduleRetry(
     ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
     ...(random === undefined ? {} : { random }),
   });
-  await withTransaction(ctx.pool, async (client) => {
-    await noteRetry(client, paymentOrderId, lastError, delayMs + config.sweepAfterMs);
-    await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId }, { startAfterMs: delayMs });
+  await noteRetry(ctx.pool, paymentOrderId, lastError, {
+    retryInMs: delayMs,
+    sweepInMs: delayMs + config.sweepAfterMs,
   });
   runtime.metrics.retries.inc({ queue: EXECUTE_QUEUE });
   ctx.log.warn(
@@ -434,4 +521,16 @@ export function settleInBatch(
   return settler.settle(paymentOrderId, outcome);
 }
 
-export { resetForReplay } from './work-store.ts';
+/**
+ * The dead-letter replay hook of the executor's letters: the order gets a fresh set of attempts and is queued at
+ * once (`resetForReplay`). The orders table is the queue (no job to send): the workers' execute loops are woken
+ * once the replay commits.
+ */
+export async function replayOrderExecution(client: PoolClient, letter: DeadLetter): Promise<'handled'> {
+  const id = letter.payload.paymentOrderId;
+  if (typeof id === 'string') {
+    await resetForReplay(client, id);
+    await notifyAfterCommit(client, EXECUTE_CHANNEL);
+  }
+  return 'handled';
+}

@@ -28,36 +28,14 @@ export function payinRoutes(payins: PayinsRuntime): RouteModule {
 }
 
 async function registerPayinRoutes(app: App, payins: PayinsRuntime): Promise<void> {
-  const ensureJobs = jobsOnFirstUse(app, payins);
-  createPaymentRoute(app, payins, ensureJobs);
+  createPaymentRoute(app, payins);
   payinReadRoutes(app, payins);
   payinListRoutes(app, payins);
   registerWebhookRoute(app, payins);
 }
 
-/** Starts pg-boss for the pay-ins on first use (and releases it when the app closes); returns the starter. */
-function jobsOnFirstUse(app: App, payins: PayinsRuntime): () => Promise<void> {
-  const runtime = () => payins;
-  // pg-boss's schema and queues must exist before the first checkout enqueues its jobs. Started on first use, so
-  // an app that never takes a payment (a test of another module) does not pay for it.
-  let jobsReady: Promise<void> | undefined;
-  const ensureJobs = () =>
-    (jobsReady ??= runtime()
-      .ready()
-      .catch((error: unknown) => {
-        jobsReady = undefined;
-        throw error;
-      }));
-  app.addHook('onClose', async () => {
-    if (jobsReady === undefined) return;
-    await jobsReady.catch(() => undefined);
-    await runtime().release();
-  });
-  return ensureJobs;
-}
-
 /** `POST /v1/payments`: a checkout. */
-function createPaymentRoute(app: App, payins: PayinsRuntime, ensureJobs: () => Promise<void>): void {
+function createPaymentRoute(app: App, payins: PayinsRuntime): void {
   const runtime = () => payins;
   app.post(
     '/v1/payments',
@@ -75,7 +53,6 @@ function createPaymentRoute(app: App, payins: PayinsRuntime, ensureJobs: () => P
     async (request, reply) => {
       const { apiKey, idempotencyKey } = moneyPostIdentity(request);
       const checkoutRequest = toCheckoutRequest(request.body);
-      await ensureJobs();
       const result = await createCheckout(runtime(), {
         apiKeyId: apiKey.id,
         idempotencyKey,

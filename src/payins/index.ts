@@ -23,7 +23,7 @@ export type { PspOutcome } from './settle.ts';
 export type { ApplyResult, EventFacts } from './transitions.ts';
 export { OUTBOX_DEAD_LETTER_QUEUE, requeueOutboxMessage, type OutboxSink } from './outbox.ts';
 export { requeueDeadPspEvent } from './event-failures.ts';
-export { resetForReplay } from './executor.ts';
+export { replayOrderExecution } from './executor.ts';
 export { requestFingerprint } from './idempotency.ts';
 export { buyerActivity } from './store.ts';
 export { loadMarketplaceWebhookConfig } from './webhook-sink.ts';

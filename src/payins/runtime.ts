@@ -1,5 +1,4 @@
 import type { AppContext } from '../context.ts';
-import { JobQueue } from '../jobs/queue.ts';
 import type { PaymentServiceProvider } from '../psp/index.ts';
 import type { RiskPort } from '../risk/index.ts';
 import type { PayinsConfig } from './config.ts';
@@ -13,7 +12,11 @@ import type {
   SellerTerms,
 } from './ports.ts';
 
-/** pg-boss queues of the pay-in module. */
+/**
+ * The pay-in module's queues, by the name their dead letters carry. Both are tables (the executor's is the orders
+ * table, `execute_at`; the PSP events' is `payins.psp_events`), not pg-boss queues: a replay puts the work back
+ * itself (`replayOrderExecution`, `requeueDeadPspEvent`).
+ */
 export const EXECUTE_QUEUE = 'payins-execute';
 export const PSP_EVENT_QUEUE = 'payins-psp-event';
 export const PAYIN_QUEUES = [EXECUTE_QUEUE, PSP_EVENT_QUEUE];
@@ -42,11 +45,7 @@ export interface PayinsRuntime {
   pspEventHandlers: PspEventHandlers;
   /** The refunds module's totals, for the order's `amount_refunded` (absent: not shown). */
   refundTotals?: RefundTotals | undefined;
-  jobs: JobQueue;
   metrics: PayinMetrics;
-  /** Resolves once pg-boss's schema and our queues exist; pair with `release`. */
-  ready(): Promise<void>;
-  release(): Promise<void>;
 }
 
 export interface PayinsRuntimeDeps {
@@ -63,12 +62,5 @@ export interface PayinsRuntimeDeps {
 }
 
 export function buildPayinsRuntime(deps: PayinsRuntimeDeps): PayinsRuntime {
-  const jobs = new JobQueue(deps.ctx.pool, PAYIN_QUEUES);
-  return {
-    ...deps,
-    jobs,
-    metrics: payinMetrics(deps.ctx.metrics, deps.ctx.pool),
-    ready: () => jobs.start(),
-    release: () => jobs.stop(),
-  };
+  return { ...deps, metrics: payinMetrics(deps.ctx.metrics, deps.ctx.pool) };
 }

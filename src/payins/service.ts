@@ -15,7 +15,7 @@ import {
 import { hostedSessionRequest } from './hosted-session.ts';
 import { timedPspCall } from './metrics.ts';
 import type { PayinsRuntime } from './runtime.ts';
-import { EXECUTE_CHANNEL, EXECUTE_QUEUE } from './runtime.ts';
+import { EXECUTE_CHANNEL } from './runtime.ts';
 import { convertOrders, recordConversions } from './convert.ts';
 import { getCheckout, getOrders, insertCheckout } from './store.ts';
 import { latestRiskDecision, storeSession } from './work-store.ts';
@@ -187,6 +187,8 @@ async function recordCheckout(
     apiKeyId: command.apiKeyId,
     buyerAccount: buyerAccountOf(request.buyerInfo),
     risk: { provider: assessment.provider, decision: assessment.decision, reasons: assessment.reasons },
+    // A saved method's orders are queued for the executor in the same statement (the orders table is its queue).
+    executeNow: request.flow === 'saved_method' && assessment.decision !== 'reject',
   });
   await recordConversions(client, request, conversions);
   const deps = transitionDeps(runtime);
@@ -202,9 +204,6 @@ async function recordCheckout(
       );
     }
   } else if (request.flow === 'saved_method') {
-    for (const order of request.orders) {
-      await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
-    }
     // Wakes the workers' execute loops once this transaction has committed (they also poll: a lost wake-up only waits).
     await notifyAfterCommit(client, EXECUTE_CHANNEL);
   } else {

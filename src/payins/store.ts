@@ -145,9 +145,10 @@ WITH checkout AS (
   RETURNING ${CHECKOUT_COLUMNS}
 ), orders AS (
   INSERT INTO payins.payment_order (payment_order_id, checkout_id, position, buyer_account, seller_account, amount_minor,
-    currency)
+    currency, execute_at)
   -- From the inserted checkout, so that its insert runs first: a used checkout id fails there (payment_event_pkey).
-  SELECT id, c.checkout_id, pos - 1, $9, seller, amount, $7
+  -- Queued for the executor (execute_at) when $16.
+  SELECT id, c.checkout_id, pos - 1, $9, seller, amount, $7, CASE WHEN $16::boolean THEN now() END
     FROM checkout c, unnest($10::text[], $11::text[], $12::int8[]) WITH ORDINALITY AS o(id, seller, amount, pos)
   RETURNING ${ORDER_COLUMNS}
 ), history AS (
@@ -178,6 +179,8 @@ export async function insertCheckout(
     apiKeyId: string;
     buyerAccount: string;
     risk?: { provider: string; decision: string; reasons: string[] } | undefined;
+    /** Queue the orders for the executor now (a saved-method checkout not rejected). */
+    executeNow: boolean;
   },
 ): Promise<{ checkout: Checkout; orders: PaymentOrder[] }> {
   const sellerInfo = { sellers: [...new Set(request.orders.map((order) => order.sellerAccount))] };
@@ -203,6 +206,7 @@ export async function insertCheckout(
         context.risk?.provider ?? null,
         context.risk?.decision ?? null,
         context.risk === undefined ? null : JSON.stringify(context.risk.reasons),
+        context.executeNow,
       ],
     );
     rows = result.rows;

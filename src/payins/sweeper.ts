@@ -82,12 +82,7 @@ async function sweepOrder(
   if (order.status === 'EXECUTING' || order.status === 'NOT_STARTED') {
     // No payment exists at the PSP: the attempt died before reaching it (or, NOT_STARTED, the worker that took the
     // job died before claiming the order, leaving the job active and nobody to run it). Hand it back to the executor.
-    const requeued = await withTransaction(ctx.pool, async (client) => {
-      if (!(await requeueSwept(client, order.paymentOrderId, order.version, config.sweepAfterMs)))
-        return false;
-      await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId: order.paymentOrderId });
-      return true;
-    });
+    const requeued = await requeueSwept(ctx.pool, order.paymentOrderId, order.version, config.sweepAfterMs);
     return requeued ? 'requeued' : 'deferred';
   }
   return await deferOrFlag(runtime, order, 'sweep: no payment found at the PSP');

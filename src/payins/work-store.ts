@@ -37,6 +37,42 @@ export async function lockOrdersWithCheckouts(
 }
 
 /**
+ * Takes up to `limit` orders of the executor's queue whose time has come (`execute_at`, oldest first), skipping
+ * those another transaction holds (`FOR UPDATE SKIP LOCKED`: two workers never take the same order), and reads each
+ * with its checkout, in one statement. They stay locked until the caller's transaction ends; the claim takes them
+ * out of the queue (`claimAttempts`, `clearExecution`).
+ */
+export async function lockDueOrdersWithCheckouts(
+  db: Queryable,
+  limit: number,
+): Promise<Array<{ order: PaymentOrder; checkout: Checkout }>> {
+  const locked = await preparedQuery<OrderRow & Record<string, unknown>>(
+    db,
+    'payins_lock_due_orders',
+    `WITH due AS MATERIALIZED (
+       SELECT payment_order_id FROM payins.payment_order
+        WHERE execute_at <= now() ORDER BY execute_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+     SELECT ${ORDER_COLUMNS.split(',')
+       .map((column) => `o.${column.trim()}`)
+       .join(', ')}, ${PREFIXED_CHECKOUT_COLUMNS}
+       FROM due JOIN payins.payment_order o USING (payment_order_id)
+       JOIN payins.payment_event c ON c.checkout_id = o.checkout_id
+      ORDER BY o.payment_order_id`,
+    [limit],
+  );
+  return locked.rows.map((row) => ({ order: toOrder(row), checkout: checkoutFromPrefixed(row) }));
+}
+
+/** Takes orders out of the executor's queue without an attempt (skipped, or their claim failed). */
+export async function clearExecution(db: Queryable, paymentOrderIds: readonly string[]): Promise<void> {
+  await db.query(
+    `UPDATE payins.payment_order SET execute_at = NULL
+      WHERE payment_order_id = ANY($1::text[]) AND execute_at IS NOT NULL`,
+    [paymentOrderIds],
+  );
+}
+
+/**
  * Locks a settle batch's orders in id order, before the batch touches any of them or the ledger: the batch then
  * never waits for an order while holding ledger accounts another transaction settling that order needs.
  */
@@ -50,7 +86,10 @@ export async function lockOrderRows(db: Queryable, paymentOrderIds: readonly str
   );
 }
 
-/** One more attempt, and the sweeper pushed back while it may be in flight; returns the attempt number. */
+/**
+ * One more attempt, the order out of the executor's queue, and the sweeper pushed back while the attempt may be in
+ * flight; returns the attempt number.
+ */
 export async function claimAttempt(
   db: Queryable,
   paymentOrderId: string,
@@ -60,7 +99,7 @@ export async function claimAttempt(
     db,
     'payins_claim_attempt',
     `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
-       next_sweep_at = now() + $2 * interval '1 millisecond'
+       next_sweep_at = now() + $2 * interval '1 millisecond', execute_at = NULL
      WHERE payment_order_id = $1 RETURNING attempts`,
     [paymentOrderId, sweepAfterMs],
   );
@@ -77,7 +116,7 @@ export async function claimAttempts(
     db,
     'payins_claim_attempts',
     `UPDATE payins.payment_order SET attempts = attempts + 1, version = version + 1, updated_at = now(),
-       next_sweep_at = now() + $2 * interval '1 millisecond'
+       next_sweep_at = now() + $2 * interval '1 millisecond', execute_at = NULL
      WHERE payment_order_id = ANY($1::text[]) RETURNING payment_order_id, attempts`,
     [paymentOrderIds, sweepAfterMs],
   );
@@ -93,24 +132,32 @@ export async function flagExhausted(db: Queryable, paymentOrderId: string, lastE
   );
 }
 
-/** A retry is scheduled: the error kept, the sweeper told to wait until after it. */
+/**
+ * A retry is scheduled: the order queued again for `retryInMs` from now (the database's clock), the error kept, the
+ * sweeper told to wait until after it.
+ */
 export async function noteRetry(
   db: Queryable,
   paymentOrderId: string,
   lastError: string,
-  sweepInMs: number,
+  timing: { retryInMs: number; sweepInMs: number },
 ): Promise<void> {
   await db.query(
-    `UPDATE payins.payment_order SET last_error = $2, next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
+    `UPDATE payins.payment_order SET last_error = $2, next_sweep_at = now() + $3 * interval '1 millisecond',
+       execute_at = now() + $4 * interval '1 millisecond', updated_at = now()
      WHERE payment_order_id = $1`,
-    [paymentOrderId, lastError, sweepInMs],
+    [paymentOrderId, lastError, timing.sweepInMs, timing.retryInMs],
   );
 }
 
-/** The dead-letter replay hook: the order gets a fresh set of attempts and leaves the attention list. */
+/**
+ * The dead-letter replay hook: the order gets a fresh set of attempts and leaves the attention list; one not yet
+ * past the PSP call (NOT_STARTED, EXECUTING) is queued for the executor at once, a PENDING one is the sweeper's.
+ */
 export async function resetForReplay(db: Queryable, paymentOrderId: string): Promise<void> {
   await db.query(
-    `UPDATE payins.payment_order SET attempts = 0, needs_attention = false, sweep_count = 0, next_sweep_at = NULL, updated_at = now()
+    `UPDATE payins.payment_order SET attempts = 0, needs_attention = false, sweep_count = 0, next_sweep_at = NULL,
+       execute_at = CASE WHEN payment_order_status = 'PENDING' THEN NULL ELSE now() END, updated_at = now()
      WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING', 'PENDING')`,
     [paymentOrderId],
   );
@@ -134,7 +181,7 @@ export async function ordersDueForSweep(
   return due.rows.map(toOrder);
 }
 
-/** Hands an order back to the executor (one more sweep counted) if it is still at `version`. */
+/** Hands an order back to the executor (queued now, one more sweep counted) if it is still at `version`. */
 export async function requeueSwept(
   db: Queryable,
   paymentOrderId: string,
@@ -142,7 +189,7 @@ export async function requeueSwept(
   sweepAfterMs: number,
 ): Promise<boolean> {
   const touched = await db.query(
-    `UPDATE payins.payment_order SET sweep_count = sweep_count + 1,
+    `UPDATE payins.payment_order SET sweep_count = sweep_count + 1, execute_at = now(),
        next_sweep_at = now() + $3 * interval '1 millisecond', updated_at = now()
      WHERE payment_order_id = $1 AND version = $2`,
     [paymentOrderId, version, sweepAfterMs],
@@ -529,12 +576,12 @@ export async function sessionOrderStatusesOf(
 }
 
 /**
- * Clears the sweep deadline of an order that is still to be executed (NOT_STARTED or EXECUTING), so it is taken
- * again at once; true when it was such an order (a stopping worker hands it back).
+ * Queues an order that is still to be executed (NOT_STARTED or EXECUTING) for the executor now and clears its sweep
+ * deadline, so it is taken again at once; true when it was such an order (a stopping worker hands it back).
  */
 export async function markForImmediateExecution(db: Queryable, paymentOrderId: string): Promise<boolean> {
   const updated = await db.query(
-    `UPDATE payins.payment_order SET next_sweep_at = now()
+    `UPDATE payins.payment_order SET next_sweep_at = now(), execute_at = now()
       WHERE payment_order_id = $1 AND payment_order_status IN ('NOT_STARTED', 'EXECUTING')`,
     [paymentOrderId],
   );

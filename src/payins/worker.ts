@@ -3,14 +3,14 @@ import { withTransaction } from '../db/tx.ts';
 import { loopGuard, nextTickDelayMs, runSteps } from '../jobs/loops.ts';
 import type { BackgroundService } from '../services.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
-import { executeLoop } from './job-loop.ts';
+import { ExecuteLoop } from './execute-loop.ts';
 import { PspEventLoop } from './psp-event-loop.ts';
 import { OUTBOX_DEAD_LETTER_QUEUE, outboxRetryPolicy, publishOutbox, type OutboxSink } from './outbox.ts';
 import { createWebhookSink, loadMarketplaceWebhookConfig } from './webhook-sink.ts';
 import { pollOnce } from './poller.ts';
 import { processPendingEvents } from './psp-events.ts';
 import { followUpPspFees } from './psp-fee-followup.ts';
-import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { EXECUTE_CHANNEL, type PayinsRuntime } from './runtime.ts';
 import { sweepOnce } from './sweeper.ts';
 import { markForImmediateExecution } from './work-store.ts';
 import { notifyAfterCommit } from '../db/notify.ts';
@@ -29,7 +29,7 @@ export function createPayinsWorker(
   let running: Promise<void> | undefined;
   let stopped = false;
   let loops: WorkerLoop[] = [];
-  const inHand = new Map<string, string>(); // orders the executors hold, by job id: a stop hands them back
+  const inHand = new Set<string>(); // orders the executor holds: a stop hands back those that do not finish
   // Outgoing webhooks to the marketplace when BURSAR_WEBHOOK_URL is set; otherwise messages are logged. Read on
   // first use, so that composing the modules (a CLI command, a test) never touches the data dir.
   let outgoing: { webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>; sink: OutboxSink } | undefined;
@@ -82,7 +82,6 @@ export function createPayinsWorker(
     name: 'payins-worker',
     async start() {
       output();
-      await runtime.ready();
       loops = await startLoops(runtime, inHand);
       stopped = false;
       schedule();
@@ -92,7 +91,6 @@ export function createPayinsWorker(
       if (timer) clearTimeout(timer);
       await running;
       await stopLoops(runtime, loops, inHand);
-      await runtime.release();
     },
     describe: () => describeWorker(output().webhooks),
     health: () => (failing.length > 0 ? `pay-in loop steps failing: ${failing.join(', ')}` : undefined),
@@ -109,31 +107,27 @@ interface WorkerLoop {
 }
 
 /**
- * Order execution (pg-boss jobs taken in batches) and PSP events (the events table taken in batches): loops woken
- * by NOTIFY.
+ * Order execution (the orders table taken in batches) and PSP events (the events table taken in batches): loops
+ * woken by NOTIFY.
  */
-async function startLoops(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<WorkerLoop[]> {
-  const loops: WorkerLoop[] = [executeLoop(runtime, inHand), new PspEventLoop(runtime)];
+async function startLoops(runtime: PayinsRuntime, inHand: Set<string>): Promise<WorkerLoop[]> {
+  const loops: WorkerLoop[] = [new ExecuteLoop(runtime, inHand), new PspEventLoop(runtime)];
   for (const loop of loops) await loop.start();
   return loops;
 }
 
-/** Stops taking jobs, finishes (or hands back) the orders in hand, and marks the finished jobs complete. */
-async function stopLoops(
-  runtime: PayinsRuntime,
-  loops: WorkerLoop[],
-  inHand: Map<string, string>,
-): Promise<void> {
+/** Stops taking work, finishes (or hands back) the orders in hand, and waits for the events in hand. */
+async function stopLoops(runtime: PayinsRuntime, loops: WorkerLoop[], inHand: Set<string>): Promise<void> {
   for (const loop of loops) await loop.stop();
   await finishInHand(runtime, inHand);
   for (const loop of loops) await loop.flush();
 }
 
 /** Finishes the orders in hand; those still in hand after half the grace period are handed back. */
-async function finishInHand(runtime: PayinsRuntime, inHand: Map<string, string>): Promise<void> {
+async function finishInHand(runtime: PayinsRuntime, inHand: Set<string>): Promise<void> {
   const deadline = Date.now() + runtime.ctx.config.shutdownGraceMs / 2;
   while (inHand.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  await handBack(runtime, [...new Set(inHand.values())]);
+  await handBack(runtime, [...inHand]);
 }
 
 function describeWorker(webhooks: ReturnType<typeof loadMarketplaceWebhookConfig>): string[] {
@@ -169,18 +163,16 @@ function outboxOptions(
 }
 
 /**
- * Makes orders this process claimed but did not finish claimable again at once, rather than after a sweep: a
- * fresh execution job (the next worker, here or in the next process, takes it immediately) and the sweep
+ * Makes orders this process claimed but did not finish claimable again at once, rather than after a sweep:
+ * queued for the executor now (the next worker, here or in the next process, takes it immediately) and the sweep
  * deadline cleared. Charging again is safe: the PSP call's idempotency key is derived from the order.
  */
 async function handBack(runtime: PayinsRuntime, paymentOrderIds: string[]): Promise<void> {
   for (const paymentOrderId of paymentOrderIds) {
     try {
       await withTransaction(runtime.ctx.pool, async (client) => {
-        if (await markForImmediateExecution(client, paymentOrderId)) {
-          await runtime.jobs.send(client, EXECUTE_QUEUE, { paymentOrderId });
+        if (await markForImmediateExecution(client, paymentOrderId))
           await notifyAfterCommit(client, EXECUTE_CHANNEL);
-        }
       });
       runtime.ctx.log.warn({ paymentOrderId }, 'shutting down: order handed back for immediate execution');
     } catch (error) {

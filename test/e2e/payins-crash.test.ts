@@ -114,7 +114,7 @@ it(
     }
     expect(await exited).toBe('SIGKILL');
 
-    // The PSP charged, we never recorded it; the dead worker still holds the order's job.
+    // The PSP charged, we never recorded it.
     expect(await getOrder(t.db.pool, orderId)).toMatchObject({ status: 'EXECUTING', ledgerUpdated: false });
     const charges = async () =>
       (
@@ -124,14 +124,13 @@ it(
         })
       ).data.length;
     expect(await charges()).toBe(1);
-    const jobState = async () =>
-      (
-        await t.db.pool.query<{ state: string }>(
-          `SELECT state FROM pgboss.job WHERE name = 'payins-execute' AND data->>'paymentOrderId' = $1`,
-          [orderId],
-        )
-      ).rows.map((row) => row.state);
-    expect(await jobState()).toEqual(['active']);
+    // The dead worker's claim took the order out of the executor's queue: only the sweeper can find it now.
+    const queued = await t.db.pool.query<{ queued: boolean; sweep_deadline: boolean }>(
+      `SELECT execute_at IS NOT NULL AS queued, next_sweep_at IS NOT NULL AS sweep_deadline
+         FROM payins.payment_order WHERE payment_order_id = $1`,
+      [orderId],
+    );
+    expect(queued.rows).toEqual([{ queued: false, sweep_deadline: true }]);
 
     // Restart: a new worker process, as an operator starts it, against the same database and PSP.
     restarted = spawnBursar(['start', '--role', 'worker'], { ...PAYINS_ENV, ...bursarEnv(sandbox.port) });

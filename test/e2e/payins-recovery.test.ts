@@ -66,6 +66,29 @@ async function openDeadLetterOf(orderId: string): Promise<{ id: string; reason: 
 }
 
 /** The same command in this process: cheaper where the separate process is not the point. */
+/**
+ * Reads the order's scheduled retries while it is retried: after each failed attempt the order is queued again at
+ * `execute_at`, set in the same statement as `updated_at`, until the next claim takes it (at least Retry-After's 1 s
+ * here, so a read every 25 ms sees each one). The delay of each, by the attempt that failed.
+ */
+function watchRetries(orderId: string): { delays: Promise<Map<number, number>>; stop: () => void } {
+  let watching = true;
+  const seen = new Map<number, number>();
+  const delays = (async () => {
+    while (watching) {
+      const due = await stack.db.pool.query<{ attempts: number; delay_ms: number }>(
+        `SELECT attempts, (extract(epoch FROM execute_at - updated_at) * 1000)::float8 AS delay_ms
+           FROM payins.payment_order WHERE payment_order_id = $1 AND execute_at > updated_at`,
+        [orderId],
+      );
+      for (const row of due.rows) seen.set(row.attempts, Math.round(row.delay_ms));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return seen;
+  })();
+  return { delays, stop: () => (watching = false) };
+}
+
 async function dlqInProcess(...args: string[]): Promise<string> {
   const lines: string[] = [];
   expect(await dlqCommand(args, { pool: stack.db.pool }, (line) => lines.push(line))).toBe(0);
@@ -117,25 +140,23 @@ describe('retries, dead letters and replays', () => {
       rules: [{ match: 'POST /v1/payment_intents', errorRate: 1, errorStatuses: [503] }],
     });
     const id = await charge('pm_card_visa', '15.00');
-    const letter = await waitFor(() => openDeadLetterOf(id), 20_000, `a dead letter for ${id}`);
+    const retries = watchRetries(id);
+    const letter = await waitFor(() => openDeadLetterOf(id), 20_000, `a dead letter for ${id}`).finally(
+      retries.stop,
+    );
     expect(letter.reason).toMatch(/^transient: /);
     const order = await stack.order(id);
     expect(order).toMatchObject({ status: 'EXECUTING', needs_attention: true });
     expect(await stack.chargesAtPsp(id)).toBe(0);
 
-    // The delays actually scheduled (pg-boss start_after − created_on of each retry job), against docs/payins.md:
-    // after attempt n, min(base × 2^(n−1), cap) with its top half jittered, never sooner than Retry-After (1 s here).
-    const jobs = await stack.db.pool.query<{ delay_ms: number }>(
-      `SELECT (extract(epoch FROM start_after - created_on) * 1000)::float8 AS delay_ms FROM pgboss.job
-       WHERE name = 'payins-execute' AND data->>'paymentOrderId' = $1 ORDER BY created_on`,
-      [id],
-    );
-    const delays = jobs.rows.map((row) => Math.round(row.delay_ms));
-    expect(delays).toHaveLength(RETRY.maxAttempts);
-    expect(delays[0]).toBe(0);
+    // The delays actually scheduled (the order queued again at `execute_at`, set with `updated_at` by the retry),
+    // against docs/payins.md: after attempt n, min(base × 2^(n−1), cap) with its top half jittered, never sooner
+    // than Retry-After (1 s here). The last attempt schedules none: it dead-letters.
+    const delays = await retries.delays;
+    expect([...delays.keys()]).toEqual([1, 2]);
     for (let attempt = 1; attempt < RETRY.maxAttempts; attempt++) {
       const ceiling = Math.min(RETRY.baseDelayMs * 2 ** (attempt - 1), RETRY.maxDelayMs);
-      const delay = delays[attempt] ?? -1;
+      const delay = delays.get(attempt) ?? -1;
       expect(delay).toBeGreaterThanOrEqual(Math.max(ceiling / 2, 1_000));
       expect(delay).toBeLessThanOrEqual(Math.max(ceiling, 1_000));
     }

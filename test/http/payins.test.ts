@@ -396,10 +396,11 @@ describe('risk check on POST /v1/payments', () => {
       [body.checkout_id],
     );
     expect(stored.rows).toEqual([{ decision: 'reject', reasons: ['country_blocked'] }]);
-    const jobs = await t.db.pool.query(`SELECT 1 FROM pgboss.job WHERE data->>'paymentOrderId' LIKE $1`, [
-      `${String(body.checkout_id)}%`,
-    ]);
-    expect(jobs.rowCount).toBe(0);
+    const queued = await t.db.pool.query(
+      `SELECT 1 FROM payins.payment_order WHERE checkout_id = $1 AND execute_at IS NOT NULL`,
+      [body.checkout_id],
+    );
+    expect(queued.rowCount).toBe(0);
     expect(psp.chargeCalls + psp.sessions.size).toBe(before);
   });
 
@@ -411,13 +412,15 @@ describe('risk check on POST /v1/payments', () => {
     });
   });
 
-  it('enqueues one execution job per order, in the transaction that created them, for an approved checkout', async () => {
+  it('queues every order of an approved checkout for the executor, in the statement that creates them', async () => {
     const body = savedMethodBody(['s_alpha', 's_beta']);
     await post(body);
-    const jobs = await t.db.pool.query(`SELECT name FROM pgboss.job WHERE data->>'paymentOrderId' LIKE $1`, [
-      `${String(body.checkout_id)}%`,
-    ]);
-    expect(jobs.rows).toEqual([{ name: 'payins-execute' }, { name: 'payins-execute' }]);
+    const orders = await t.db.pool.query<{ queued: boolean }>(
+      `SELECT o.execute_at = c.created_at AS queued FROM payins.payment_order o
+         JOIN payins.payment_event c USING (checkout_id) WHERE o.checkout_id = $1 ORDER BY o.position`,
+      [body.checkout_id],
+    );
+    expect(orders.rows).toEqual([{ queued: true }, { queued: true }]);
   });
 });
 

@@ -8,6 +8,7 @@ import { PSP_EVENT_QUEUE, type PayinsRuntime } from '../../src/payins/runtime.ts
 import type { TestApp } from '../support/app.ts';
 import { createPayinsTestApp } from '../support/payins-app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
+import { NO_JOBS } from '../support/jobs.ts';
 
 let t: TestApp;
 let runtime: PayinsRuntime;
@@ -15,7 +16,6 @@ let runtime: PayinsRuntime;
 beforeAll(async () => {
   t = await createPayinsTestApp({ psp: new FakePsp() });
   runtime = t.modules.payins.runtime;
-  await runtime.ready();
   // A PSP event whose processing throws: the database refuses to mark this one processed.
   await t.db.pool.query(`
     CREATE FUNCTION public.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -25,7 +25,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await runtime.release();
   await t.close();
 });
 
@@ -87,7 +86,7 @@ describe('failure isolation of the PSP event loop', () => {
 
     // Once the cause is mended, a replay gives it fresh attempts and it is processed.
     await t.db.pool.query('DROP TRIGGER poison ON payins.psp_events');
-    const replayed = await replayDeadLetter(t.db.pool, runtime.jobs, letter?.id ?? '', REPLAY_HOOKS);
+    const replayed = await replayDeadLetter(t.db.pool, NO_JOBS, letter?.id ?? '', REPLAY_HOOKS);
     expect(replayed.outcome).toBe('replayed');
     expect(await processPspEventRecordingFailure(runtime, poison)).toContain('ignored');
     const done = await t.db.pool.query<{ processed: boolean; dead: boolean }>(

@@ -38,13 +38,11 @@ beforeAll(async () => {
     fxRates: fixedRatesProvider({ USD: '1.0866' }, () => new Date().toISOString().slice(0, 10)),
   });
   runtime = t.modules.payins.runtime;
-  await runtime.ready();
   await t.modules.fx.refresh();
   await registerSellers(t.db.pool, ['fu_one', 'fu_two']);
 });
 
 afterAll(async () => {
-  await runtime.release();
   await t.close();
 });
 

@@ -1,6 +1,6 @@
 /**
- * A pay-in worker process for the kill -9 test. Like a real worker it takes the order's job from the queue
- * (pg-boss marks it active, so no other worker runs it again), executes the order against the sandbox PSP and,
+ * A pay-in worker process for the kill -9 test. Like a real worker it takes the order from the executor's queue (the
+ * claim takes it out of the queue, so no other worker runs it again), executes it against the sandbox PSP and,
  * once the PSP has charged, prints CHARGED and hangs before recording the result — so the parent can kill it at
  * the worst moment. Environment: DATABASE_URL, PSP_PORT, PSP_SECRET_KEY, ORDER_ID, and the BURSAR_PAYINS_*
  * settings (the sweep deadline the claim sets comes from BURSAR_PAYINS_SWEEP_AFTER_MS, as in a real worker).
@@ -10,9 +10,8 @@ import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
-import { executeOrder } from '../../src/payins/executor.ts';
+import { claimDueOrders, executeClaimed } from '../../src/payins/executor.ts';
 import { composeModules } from '../../src/compose.ts';
-import { EXECUTE_QUEUE } from '../../src/payins/runtime.ts';
 import { createStripePsp } from '../../src/psp/stripe/index.ts';
 
 const env = (name: string): string => {
@@ -48,9 +47,11 @@ const ctx = {
   metrics: new Registry(),
 };
 const runtime = composeModules(ctx, { psp }).payins.runtime;
-await runtime.ready();
-const [job] = await runtime.jobs.boss.fetch<{ paymentOrderId: string }>(EXECUTE_QUEUE);
-if (job?.data.paymentOrderId !== env('ORDER_ID'))
-  throw new Error(`expected the job of ${env('ORDER_ID')}, got ${JSON.stringify(job?.data)}`);
-process.stdout.write(`TOOK JOB ${job.id}\n`);
-await executeOrder(runtime, job.data.paymentOrderId);
+const claims = [...(await claimDueOrders(runtime, 1))];
+const [taken] = claims;
+if (claims.length !== 1 || taken?.[0] !== env('ORDER_ID'))
+  throw new Error(`expected to take ${env('ORDER_ID')}, took ${claims.map(([id]) => id).join(', ')}`);
+const [paymentOrderId, claim] = taken;
+if (claim instanceof Error) throw claim;
+process.stdout.write(`TOOK ORDER ${paymentOrderId}\n`);
+await executeClaimed(runtime, claim);

@@ -1,0 +1,140 @@
+import pg from 'pg';
+import { connectionStringOf } from '../jobs/queue.ts';
+import type { Logger } from '../log.ts';
+import { claimDueOrders, executeClaimed, type Claim } from './executor.ts';
+import { EXECUTE_CHANNEL, type PayinsRuntime } from './runtime.ts';
+
+/** At most this many orders are taken (and claimed in one transaction) at once. */
+const MAX_BATCH = 32;
+
+/**
+ * A worker process's executor loop over the orders table itself (no job per order): it takes due orders in
+ * batches (`claimDueOrders`: one transaction takes them with `FOR UPDATE SKIP LOCKED` and claims them, a
+ * savepoint each should one fail), then runs each order's PSP call and settlement on its own, up to `concurrency`
+ * at a time: a slow or failing order never holds the others. An order whose run fails is the sweeper's, as after
+ * a crash (the claim set its sweep deadline). It is woken by `NOTIFY bursar_payins_execute` (the checkout's POST
+ * and the hand-backs notify on commit), when a slot frees, and every `claimPollMs` (retries that fell due, a lost
+ * notification or connection).
+ */
+export class ExecuteLoop {
+  private inflight = 0;
+  private draining = false;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
+  private readonly log: Logger;
+
+  /** `inHand`: the orders being executed now (a stopping worker hands back those that do not finish). */
+  constructor(
+    private readonly runtime: PayinsRuntime,
+    private readonly inHand: Set<string> = new Set(),
+    private readonly concurrency: number = runtime.config.workerConcurrency,
+  ) {
+    this.log = runtime.ctx.log;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.listen();
+    this.timer = setInterval(() => this.wake(), this.runtime.config.claimPollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /**
+   * Stops taking orders, once a take in progress has returned: every order claimed is then in `inHand`, to finish
+   * or be handed back.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.flush();
+  }
+
+  /** Waits for a take in progress. */
+  async flush(): Promise<void> {
+    while (this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: connectionStringOf(this.runtime.ctx.pool),
+      application_name: 'bursar-payins-execute-wakeup',
+    });
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      // Until it is back, the poll still finds the work.
+      setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => this.wake());
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EXECUTE_CHANNEL}`);
+    } catch (error) {
+      this.log.warn({ err: error }, 'execute loop: LISTEN failed; polling until it is back');
+      retry();
+    }
+  }
+
+  /** Runs a drain now, or right after the one running. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = true;
+    this.drain()
+      .catch((error: unknown) =>
+        this.log.warn({ err: error }, 'execute loop: taking orders failed; will retry'),
+      )
+      .finally(() => {
+        this.draining = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const free = this.concurrency - this.inflight;
+      if (free <= 0 || this.stopped) return;
+      const wanted = Math.min(free, MAX_BATCH);
+      const claims = await claimDueOrders(this.runtime, wanted);
+      for (const [paymentOrderId, claim] of claims) this.begin(paymentOrderId, claim);
+      if (claims.size < wanted) return;
+    }
+  }
+
+  private begin(paymentOrderId: string, claim: Claim | Error): void {
+    this.inflight++;
+    this.inHand.add(paymentOrderId);
+    void this.run(paymentOrderId, claim);
+  }
+
+  private async run(paymentOrderId: string, claim: Claim | Error): Promise<void> {
+    try {
+      if (claim instanceof Error) throw claim;
+      await executeClaimed(this.runtime, claim);
+    } catch (error) {
+      // Out of the queue since the claim; its sweep deadline hands it to the sweeper, which asks the PSP first.
+      this.log.error({ err: error, paymentOrderId }, 'payment order execution failed; the sweeper takes it');
+    } finally {
+      this.inHand.delete(paymentOrderId);
+      this.inflight--;
+    }
+    this.wake();
+  }
+}
