@@ -13,14 +13,17 @@ const MAX_BATCH = 32;
  * savepoint each should one fail), then runs each order's PSP call and settlement on its own, up to `concurrency`
  * at a time: a slow or failing order never holds the others. An order whose run fails is the sweeper's, as after
  * a crash (the claim set its sweep deadline). It is woken by `NOTIFY bursar_payins_execute` (the checkout's POST
- * and the hand-backs notify on commit), when a slot frees, and every `claimPollMs` (retries that fell due, a lost
- * notification or connection).
+ * and the hand-backs notify on commit), when a slot frees after a take that may have left due orders behind (it
+ * filled every free slot), and every `claimPollMs` (retries that fell due, a lost notification or connection). A
+ * take is a transaction even when nothing is due, so a finishing order does not wake the loop otherwise.
  */
 export class ExecuteLoop {
   private inflight = 0;
   private draining = false;
   private again = false;
   private stopped = true;
+  /** The last take filled every free slot: due orders may be waiting for one to free. */
+  private full = false;
   private timer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private readonly log: Logger;
@@ -110,7 +113,9 @@ export class ExecuteLoop {
   private async drain(): Promise<void> {
     for (;;) {
       const free = this.concurrency - this.inflight;
-      if (free <= 0 || this.stopped) return;
+      if (this.stopped) return;
+      this.full = free <= 0;
+      if (this.full) return;
       const wanted = Math.min(free, MAX_BATCH);
       const claims = await claimDueOrders(this.runtime, wanted);
       for (const [paymentOrderId, claim] of claims) this.begin(paymentOrderId, claim);
@@ -135,6 +140,6 @@ export class ExecuteLoop {
       this.inHand.delete(paymentOrderId);
       this.inflight--;
     }
-    this.wake();
+    if (this.full) this.wake();
   }
 }
