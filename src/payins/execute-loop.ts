@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { connectionStringOf } from '../jobs/queue.ts';
+import { Wakeups } from '../jobs/wakeups.ts';
 import type { Logger } from '../log.ts';
 import { claimDueOrders, executeClaimed, type Claim } from './executor.ts';
 import { EXECUTE_CHANNEL, type PayinsRuntime } from './runtime.ts';
@@ -19,13 +18,9 @@ const MAX_BATCH = 32;
  */
 export class ExecuteLoop {
   private inflight = 0;
-  private draining = false;
-  private again = false;
-  private stopped = true;
   /** The last take filled every free slot: due orders may be waiting for one to free. */
   private full = false;
-  private timer: NodeJS.Timeout | undefined;
-  private listener: pg.Client | undefined;
+  private readonly wakeups: Wakeups;
   private readonly log: Logger;
 
   /** `inHand`: the orders being executed now (a stopping worker hands back those that do not finish). */
@@ -35,14 +30,18 @@ export class ExecuteLoop {
     private readonly concurrency: number = runtime.config.workerConcurrency,
   ) {
     this.log = runtime.ctx.log;
+    this.wakeups = new Wakeups({
+      pool: runtime.ctx.pool,
+      channel: EXECUTE_CHANNEL,
+      name: 'payins-execute',
+      pollMs: runtime.config.claimPollMs,
+      log: this.log,
+      drain: () => this.drain(),
+    });
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
-    await this.listen();
-    this.timer = setInterval(() => this.wake(), this.runtime.config.claimPollMs);
-    this.timer.unref();
-    this.wake();
+    await this.wakeups.start();
   }
 
   /**
@@ -50,70 +49,19 @@ export class ExecuteLoop {
    * or be handed back.
    */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
-    await this.flush();
+    await this.wakeups.stop();
+    await this.wakeups.whenIdle();
   }
 
   /** Waits for a take in progress. */
   async flush(): Promise<void> {
-    while (this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    const client = new pg.Client({
-      connectionString: connectionStringOf(this.runtime.ctx.pool),
-      application_name: 'bursar-payins-execute-wakeup',
-    });
-    const retry = () => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      // Until it is back, the poll still finds the work.
-      setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => this.wake());
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${EXECUTE_CHANNEL}`);
-    } catch (error) {
-      this.log.warn({ err: error }, 'execute loop: LISTEN failed; polling until it is back');
-      retry();
-    }
-  }
-
-  /** Runs a drain now, or right after the one running. */
-  wake(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.again = true;
-      return;
-    }
-    this.draining = true;
-    this.drain()
-      .catch((error: unknown) =>
-        this.log.warn({ err: error }, 'execute loop: taking orders failed; will retry'),
-      )
-      .finally(() => {
-        this.draining = false;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    await this.wakeups.whenIdle();
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       const free = this.concurrency - this.inflight;
-      if (this.stopped) return;
+      if (this.wakeups.isStopped) return;
       this.full = free <= 0;
       if (this.full) return;
       const wanted = Math.min(free, MAX_BATCH);
@@ -140,6 +88,6 @@ export class ExecuteLoop {
       this.inHand.delete(paymentOrderId);
       this.inflight--;
     }
-    if (this.full) this.wake();
+    if (this.full) this.wakeups.wake();
   }
 }

@@ -1,6 +1,5 @@
-import pg from 'pg';
-import { connectionStringOf } from '../jobs/queue.ts';
 import { loopGuard, type LoopGuard } from '../jobs/loops.ts';
+import { Wakeups } from '../jobs/wakeups.ts';
 import type { Logger } from '../log.ts';
 import { claimPspEventBatch, type LeasedPspEvent } from './psp-event-batch.ts';
 import { PSP_EVENT_LEASE_MS, processPspEventRecordingFailure } from './psp-events.ts';
@@ -27,17 +26,13 @@ export const PSP_EVENT_MAX_QUEUED = 256;
  * `claimPollMs` (retries that fell due, leases that ended, a lost notification).
  */
 export class PspEventLoop {
-  private draining = false;
-  private again = false;
-  private stopped = true;
   /** The last drain stopped because enough leased events were waiting: a finishing one wakes the loop. */
   private full = false;
   private inflight = 0;
   private readonly queue: LeasedPspEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
   /** Wakes the loop when the earliest event put off while its order was being charged falls due. */
   private deferralTimer: { at: number; handle: NodeJS.Timeout } | undefined;
-  private listener: pg.Client | undefined;
+  private readonly wakeups: Wakeups;
   private readonly log: Logger;
   private readonly guard: LoopGuard;
 
@@ -47,29 +42,33 @@ export class PspEventLoop {
   ) {
     this.log = runtime.ctx.log;
     this.guard = loopGuard(runtime.ctx);
+    this.wakeups = new Wakeups({
+      pool: runtime.ctx.pool,
+      channel: PSP_EVENT_CHANNEL,
+      name: 'payins-psp-event',
+      pollMs: runtime.config.claimPollMs,
+      log: this.log,
+      drain: () => this.drain(),
+    });
   }
 
   private get concurrency(): number {
     return this.options.concurrency ?? PSP_EVENT_CONCURRENCY;
   }
 
+  private get stopped(): boolean {
+    return this.wakeups.isStopped;
+  }
+
   async start(): Promise<void> {
-    this.stopped = false;
-    await this.listen();
-    this.timer = setInterval(() => this.wake(), this.runtime.config.claimPollMs);
-    this.timer.unref();
-    this.wake();
+    await this.wakeups.start();
   }
 
   /** Stops taking events; leased events not started yet are given back (due again at once, for any worker). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.wakeups.stop();
     if (this.deferralTimer) clearTimeout(this.deferralTimer.handle);
     this.deferralTimer = undefined;
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
     const waiting = this.queue.splice(0).map((event) => event.id);
     if (waiting.length > 0)
       await releasePspEventLeases(this.runtime.ctx.pool, waiting).catch((error: unknown) =>
@@ -79,54 +78,13 @@ export class PspEventLoop {
 
   /** Waits for the events being processed to finish. */
   async flush(): Promise<void> {
-    while (this.inflight > 0 || this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    const client = new pg.Client({
-      connectionString: connectionStringOf(this.runtime.ctx.pool),
-      application_name: 'bursar-payins-psp-event-wakeup',
-    });
-    const retry = () => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      // Until it is back, the poll still finds the events.
-      setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => this.wake());
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${PSP_EVENT_CHANNEL}`);
-    } catch (error) {
-      this.log.warn({ err: error }, 'PSP event loop: LISTEN failed; polling until it is back');
-      retry();
-    }
+    while (this.inflight > 0 || this.wakeups.isDraining)
+      await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   /** Runs a drain now, or right after the one running. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.again = true;
-      return;
-    }
-    this.draining = true;
-    this.drain()
-      .catch((error: unknown) =>
-        this.log.warn({ err: error }, 'PSP event loop: taking events failed; will retry'),
-      )
-      .finally(() => {
-        this.draining = false;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.wakeups.wake();
   }
 
   private async drain(): Promise<void> {

@@ -53,6 +53,22 @@ async function rowOf(id: string): Promise<{ queued: boolean; attempts: number; s
   return found;
 }
 
+/** Makes the database refuse to count an attempt of `orderId` (as a broken row would), until `allowClaims`. */
+async function refuseClaimsOf(orderId: string): Promise<void> {
+  await t.db.pool.query(`
+    CREATE FUNCTION public.refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'claim refused for %', NEW.payment_order_id; END; $$;
+    CREATE TRIGGER refuse_claim BEFORE UPDATE ON payins.payment_order FOR EACH ROW
+      WHEN (NEW.payment_order_id = '${orderId}' AND NEW.attempts > OLD.attempts)
+      EXECUTE FUNCTION public.refuse_claim();`);
+}
+
+async function allowClaims(): Promise<void> {
+  await t.db.pool.query(
+    'DROP TRIGGER refuse_claim ON payins.payment_order; DROP FUNCTION public.refuse_claim()',
+  );
+}
+
 const claimed = (claims: Map<string, Claim | Error>) =>
   [...claims].filter(([, claim]) => !(claim instanceof Error) && !('skip' in claim)).map(([id]) => id);
 
@@ -118,12 +134,7 @@ describe("the executor's queue", () => {
 
   it('an order whose claim fails fails alone: the others of the batch are claimed, and it leaves the queue for the sweeper instead of being taken again and again', async () => {
     const [poison, ...others] = await checkout(['q_one', 'q_two', 'q_three']);
-    await t.db.pool.query(`
-      CREATE FUNCTION public.refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'claim refused for %', NEW.payment_order_id; END; $$;
-      CREATE TRIGGER refuse_claim BEFORE UPDATE ON payins.payment_order FOR EACH ROW
-        WHEN (NEW.payment_order_id = '${poison ?? ''}' AND NEW.attempts > OLD.attempts)
-        EXECUTE FUNCTION public.refuse_claim();`);
+    await refuseClaimsOf(poison ?? '');
     try {
       const claims = await claimDueOrders(runtime, 10);
       expect(claims.get(poison ?? '')).toBeInstanceOf(Error);
@@ -131,20 +142,13 @@ describe("the executor's queue", () => {
       expect(await rowOf(poison ?? '')).toEqual({ queued: false, attempts: 0, status: 'NOT_STARTED' });
       expect((await claimDueOrders(runtime, 10)).size).toBe(0);
     } finally {
-      await t.db.pool.query(
-        'DROP TRIGGER refuse_claim ON payins.payment_order; DROP FUNCTION public.refuse_claim()',
-      );
+      await allowClaims();
     }
   });
 
   it('a lone order whose claim fails leaves the queue too (its failure is the whole transaction), and the next take finds nothing', async () => {
     const [poison] = await checkout(['q_one']);
-    await t.db.pool.query(`
-      CREATE FUNCTION public.refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'claim refused for %', NEW.payment_order_id; END; $$;
-      CREATE TRIGGER refuse_claim BEFORE UPDATE ON payins.payment_order FOR EACH ROW
-        WHEN (NEW.payment_order_id = '${poison ?? ''}' AND NEW.attempts > OLD.attempts)
-        EXECUTE FUNCTION public.refuse_claim();`);
+    await refuseClaimsOf(poison ?? '');
     try {
       const claims = await claimDueOrders(runtime, 10);
       expect([...claims.keys()]).toEqual([poison]);
@@ -152,9 +156,7 @@ describe("the executor's queue", () => {
       expect(await rowOf(poison ?? '')).toEqual({ queued: false, attempts: 0, status: 'NOT_STARTED' });
       expect((await claimDueOrders(runtime, 10)).size).toBe(0);
     } finally {
-      await t.db.pool.query(
-        'DROP TRIGGER refuse_claim ON payins.payment_order; DROP FUNCTION public.refuse_claim()',
-      );
+      await allowClaims();
     }
   });
 });
