@@ -10,8 +10,13 @@ fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-chromium: installing Debian's chromium package" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends chromium >&2
+  # One install at a time: test files run in parallel and each makes sure of its package, and a second apt-get
+  # fails at once on dpkg's lock. Whoever waited finds the package there when another install brought it.
+  exec 9>/tmp/bursar-apt-install.lock
+  flock 9
+  [ -x "$CHROMIUM" ] && exit 0
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium >&2
   [ -x "$CHROMIUM" ] && exit 0
   echo "ensure-chromium: apt-get ran but $CHROMIUM is still missing" >&2
   exit 1

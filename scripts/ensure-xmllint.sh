@@ -10,8 +10,13 @@ fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-xmllint: installing Debian's libxml2-utils package" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends libxml2-utils >&2
+  # One install at a time: test files run in parallel and each makes sure of its package, and a second apt-get
+  # fails at once on dpkg's lock. Whoever waited finds the package there when another install brought it.
+  exec 9>/tmp/bursar-apt-install.lock
+  flock 9
+  command -v xmllint >/dev/null 2>&1 && exit 0
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends libxml2-utils >&2
   command -v xmllint >/dev/null 2>&1 && exit 0
   echo "ensure-xmllint: apt-get ran but xmllint is still missing" >&2
   exit 1
