@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { loadMigrations, migrate } from '../../src/db/migrate.ts';
-import { createPool, type Pool } from '../../src/db/pool.ts';
+import type { Pool } from '../../src/db/pool.ts';
+import { createDatabaseBefore, type TestDatabase } from '../support/db.ts';
 
 /**
  * migrations/0330_payout_account_terms.sql moves each seller's "needs new bank details" flag, set before per
@@ -10,26 +9,16 @@ import { createPool, type Pool } from '../../src/db/pool.ts';
  * seeded with flagged sellers of every kind, as an upgrade would meet them.
  */
 
-let admin: Pool;
+let db: TestDatabase;
 let pool: Pool;
-const name = `t_mig_${randomBytes(6).toString('hex')}`;
 
 beforeAll(async () => {
-  admin = createPool(inject('pgAdminUrl'), { max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(inject('pgAdminUrl'));
-  url.pathname = `/${name}`;
-  pool = createPool(url.toString(), { max: 2 });
-  await migrate(
-    pool,
-    loadMigrations().filter((m) => m.version < '0330'),
-  );
+  db = await createDatabaseBefore('0330');
+  pool = db.pool;
 });
 
 afterAll(async () => {
-  await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await db.drop();
 });
 
 async function seller(id: string, reason: string | null, accounts: string[]): Promise<void> {

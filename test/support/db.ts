@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { loadMigrations, migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool, type PoolClient } from '../../src/db/pool.ts';
 
 export interface TestDatabase {
@@ -16,18 +17,40 @@ function urlWithDatabase(adminUrl: string, database: string): string {
   return url.toString();
 }
 
+/**
+ * A fresh database of its own migrated up to, not including, migration `version` (an upgrade's starting point, for
+ * testing what that migration does to the data it meets); `migrate(pool, loadMigrations())` then applies the rest.
+ */
+export async function createDatabaseBefore(version: string): Promise<TestDatabase> {
+  const db = await newDatabase('t_mig', undefined, 2);
+  await migrate(
+    db.pool,
+    loadMigrations().filter((m) => m.version < version),
+  );
+  return db;
+}
+
 /** A fresh, fully migrated database of its own, cloned from the template the global setup prepared. */
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  return await newDatabase('t', inject('pgTemplate'), options.poolSize ?? 10);
+}
+
+/** Creates a database named `<prefix>_<random>` (from `template`, or empty) and a pool of `poolSize` to it. */
+async function newDatabase(
+  prefix: string,
+  template: string | undefined,
+  poolSize: number,
+): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
-  const name = `t_${randomBytes(6).toString('hex')}`;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = createPool(adminUrl, { max: 1 });
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`);
+    await admin.query(`CREATE DATABASE ${name}${template === undefined ? '' : ` TEMPLATE ${template}`}`);
   } finally {
     await admin.end();
   }
   const url = urlWithDatabase(adminUrl, name);
-  const pool = createPool(url, { max: options.poolSize ?? 10 });
+  const pool = createPool(url, { max: poolSize });
   return {
     pool,
     url,
