@@ -268,6 +268,12 @@ export const SETTINGS: readonly Setting[] = [
     'BURSAR_PAYINS_FEE_RETRY_BASE_MS',
     'BURSAR_PAYINS_FEE_RETRY_MAX_MS',
   ].map((name): Setting => ({ name, area: 'api', accepted: 'a whole number', check: wholeNumber(1e12) })),
+  {
+    name: 'BURSAR_PAYINS_GATHER_MS',
+    area: 'worker',
+    accepted: 'a whole number of milliseconds, 0–1000',
+    check: wholeNumber(1000),
+  },
   // Foreign exchange (docs/currencies.md).
   {
     name: 'BURSAR_FX_RATES_FILE',

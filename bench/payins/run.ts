@@ -3,7 +3,10 @@
  * PSP over HTTP with no added latency — with p50/p99 of the POST and of reaching SUCCESS, beside pgbench's TPC-B
  * on the same PostgreSQL server in the same run, as a ratio.
  *
- *   npx tsx bench/payins/run.ts [--quick] [--apis N --workers N] [--cpu-prof DIR]
+ *   npx tsx bench/payins/run.ts [--quick] [--apis N --workers N] [--open-rate N] [--cpu-prof DIR]
+ *
+ * `--open-rate N` runs the open loop at N checkouts a second instead of half the closed loop's rate, so that runs
+ * compared back to back measure their open loops at the same rate.
  *
  * `--cpu-prof DIR` samples the API, worker and sandbox processes' CPU (bench/payins/cpu-prof-preload.mjs) and stops
  * them with SIGTERM at the end, so each writes a V8 CPU profile (`CPU.<pid>.cpuprofile`) into DIR; the log names
@@ -11,8 +14,8 @@
  *
  * Layout: one embedded PostgreSQL (durability full: fsync, synchronous_commit, full_page_writes on); Bursar as
  * three processes (`--role api`, `--role worker`, `--role sandbox`); the load from a fourth (bench/lib/load-client.ts).
- * Phases: a closed loop at fixed concurrency, then an open loop at a fixed arrival rate (70 % of what the closed
- * loop achieved end to end) that counts the requests that missed their deadline. After each phase it waits until
+ * Phases: a closed loop at fixed concurrency, then an open loop at a fixed arrival rate (half of what the closed
+ * loop achieved end to end, or `--open-rate`) that counts the requests that missed their deadline. After each phase it waits until
  * every order of the phase is final, so "end to end" means POSTed and SUCCESS in the database.
  */
 import path from 'node:path';
@@ -491,7 +494,7 @@ async function startBursar(cluster: Cluster, layout: PayinsLayout, log: (line: s
 }
 
 export async function run(
-  options: BenchOptions = {},
+  options: BenchOptions & { openRate?: number } = {},
   layout: PayinsLayout = { apis: 1, workers: 1 },
   cpuProfileDir?: string,
 ): Promise<BenchRow[]> {
@@ -551,9 +554,9 @@ export async function run(
         ordersPerCheckout: 1,
       });
       rows.push(closed.row);
-      const rate = Math.max(5, Math.round(closed.e2ePerSec * 0.5));
+      const rate = options.openRate ?? Math.max(5, Math.round(closed.e2ePerSec * 0.5));
       const open = await phase(bench, {
-        label: `open ${rate}/s (half the closed loop's rate)`,
+        label: `open ${rate}/s (${options.openRate === undefined ? "half the closed loop's rate" : 'rate given'})`,
         load: { mode: 'open', ratePerSec: rate, deadlineMs: 1000 },
         durationMs: s.phaseMs,
         runId: `${runId}o`,
@@ -608,8 +611,9 @@ function layoutArg(name: string): number {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const openRate = Number.parseInt(stringArg('--open-rate') ?? '', 10);
   run(
-    { quick: process.argv.includes('--quick') },
+    { quick: process.argv.includes('--quick'), ...(openRate > 0 ? { openRate } : {}) },
     { apis: layoutArg('--apis'), workers: layoutArg('--workers') },
     stringArg('--cpu-prof'),
   )

@@ -6,6 +6,12 @@ import type { Pool, PoolClient, Queryable } from './pool.ts';
 /** SQLSTATEs after which the whole transaction can safely run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
+/** A deadlock or serialization failure: `withTransaction` runs the whole transaction again. */
+export function isRetryableTxError(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && RETRYABLE.has(state);
+}
+
 export function sqlState(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;

@@ -14,6 +14,12 @@ export interface WakeupOptions {
   log: Logger;
   /** Takes what is due; never run twice at once. */
   drain: () => Promise<void>;
+  /**
+   * A notification that finds the loop idle starts its drain this long after it, so the notifications of that
+   * window are taken in one drain (one transaction for several rows, instead of one each, when work arrives one
+   * row at a time). 0 drains at once. The poll and `wake()` never wait.
+   */
+  gatherMs?: number;
 }
 
 /**
@@ -27,6 +33,7 @@ export class Wakeups {
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  private gathering: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
 
   constructor(private readonly options: WakeupOptions) {}
@@ -37,6 +44,11 @@ export class Wakeups {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** A notification opened the gathering window: a drain is due when it closes. */
+  get isGathering(): boolean {
+    return this.gathering !== undefined;
   }
 
   async start(): Promise<void> {
@@ -51,18 +63,23 @@ export class Wakeups {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = undefined;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
   }
 
-  /** Resolves once no drain is running. */
+  /** Resolves once no drain is running or about to (a gathering window open). */
   async whenIdle(): Promise<void> {
-    while (this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.draining || this.gathering !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   /** Runs a drain now, or right after the one running. */
   wake(): void {
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = undefined;
     if (this.stopped) return;
     if (this.draining) {
       this.again = true;
@@ -83,6 +100,20 @@ export class Wakeups {
       });
   }
 
+  /**
+   * A notification: a drain running takes the work once it is done (as `wake()`); an idle loop waits `gatherMs`
+   * for more before its drain (a gathering window already open takes this one too).
+   */
+  private notified(): void {
+    const gatherMs = this.options.gatherMs ?? 0;
+    if (gatherMs <= 0 || this.draining) {
+      this.wake();
+      return;
+    }
+    if (this.gathering || this.stopped) return;
+    this.gathering = setTimeout(() => this.wake(), gatherMs);
+  }
+
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new pg.Client({
@@ -97,7 +128,7 @@ export class Wakeups {
     };
     client.on('error', retry);
     client.on('end', retry);
-    client.on('notification', () => this.wake());
+    client.on('notification', () => this.notified());
     this.listener = client;
     try {
       await client.connect();

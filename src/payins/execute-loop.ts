@@ -35,6 +35,7 @@ export class ExecuteLoop {
       channel: EXECUTE_CHANNEL,
       name: 'payins-execute',
       pollMs: runtime.config.claimPollMs,
+      gatherMs: runtime.config.gatherMs,
       log: this.log,
       drain: () => this.drain(),
     });

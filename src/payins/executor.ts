@@ -2,14 +2,15 @@ import { canRetry, retryDelayMs } from '../jobs/backoff.ts';
 import { insertDeadLetter, type DeadLetter } from '../jobs/dead-letters.ts';
 import { notifyAfterCommit } from '../db/notify.ts';
 import type { PoolClient } from '../db/pool.ts';
-import { sqlState, withSavepoint, withTransaction } from '../db/tx.ts';
+import { isRetryableTxError, withSavepoint, withTransaction } from '../db/tx.ts';
 import { PspError, type PspCharge } from '../psp/index.ts';
 import { chargeIdempotencyKey, chargeMetadata } from './keys.ts';
 import { timedPspCall } from './metrics.ts';
 import { EXECUTE_CHANNEL, EXECUTE_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { transitionDeps } from './service.ts';
-import { outcomeFromCharge, settleOrder, settleOrders, type PspOutcome } from './settle.ts';
-import { applyOrderEvent, applyOrderEvents, type ApplyResult } from './transitions.ts';
+import { outcomeFromCharge } from './settle.ts';
+import { chargingForSettlement, settleInBatch } from './settler.ts';
+import { applyOrderEvent, applyOrderEvents } from './transitions.ts';
 
 import type { Checkout, PaymentOrder } from './types.ts';
 import {
@@ -18,7 +19,6 @@ import {
   clearExecution,
   flagExhausted,
   lockDueOrdersWithCheckouts,
-  lockOrderRows,
   lockOrdersWithCheckouts,
   noteRetry,
   resetForReplay,
@@ -108,7 +108,7 @@ export async function claimDueOrders(
     // One order alone is claimed without a savepoint: its failure is the transaction's, and it leaves the queue
     // here (for the sweeper), or it would be taken again at every wake-up. A batch's failure leaves them queued.
     const [lone] = taken;
-    if (taken.length !== 1 || lone === undefined || retryable(error)) throw error;
+    if (taken.length !== 1 || lone === undefined || isRetryableTxError(error)) throw error;
     await clearExecution(runtime.ctx.pool, [lone]).catch((clearing: unknown) =>
       runtime.ctx.log.warn(
         { err: clearing, paymentOrderId: lone },
@@ -156,7 +156,7 @@ async function takeOutOfQueue(
   try {
     await withSavepoint(client, () => clearExecution(client, ids));
   } catch (error) {
-    if (retryable(error)) throw error;
+    if (isRetryableTxError(error)) throw error;
     if (ids.length > 1) {
       for (const id of ids) await takeOutOfQueue(client, runtime, [id]);
       return;
@@ -189,7 +189,7 @@ async function claimOneByOne(
           : await withSavepoint(client, () => claimLocked(client, runtime, deps, row.order, row.checkout)),
       );
     } catch (error) {
-      if (ids.length === 1 || retryable(error)) throw error;
+      if (ids.length === 1 || isRetryableTxError(error)) throw error;
       claims.set(id, error instanceof Error ? error : new Error(String(error)));
     }
   }
@@ -242,7 +242,7 @@ async function claimTogether(
       return claims;
     });
   } catch (error) {
-    if (retryable(error)) throw error;
+    if (isRetryableTxError(error)) throw error;
     runtime.ctx.log.warn(
       { err: error, orders: ids.length },
       'claiming a batch together failed; claiming its orders one by one',
@@ -256,12 +256,6 @@ function skipReason(order: PaymentOrder): string | undefined {
   if (order.status !== 'NOT_STARTED' && order.status !== 'EXECUTING') return `status ${order.status}`;
   if (order.needsAttention) return 'in the dead-letter queue';
   return undefined;
-}
-
-/** A deadlock or serialization failure: the whole transaction is run again (`withTransaction`). */
-function retryable(error: unknown): boolean {
-  const state = sqlState(error);
-  return state === '40P01' || state === '40001';
 }
 
 /**
@@ -300,11 +294,36 @@ export async function executeClaimed(
       : undefined;
   if (paymentMethod === undefined) return { outcome: 'skipped', why: 'not a saved-method checkout' };
 
+  const answer = await chargingForSettlement(runtime, () => chargeOrFind(runtime, order, paymentMethod));
+  if ('retry' in answer)
+    return await scheduleRetry(runtime, paymentOrderId, attempt, answer.retry, options.random);
+  if ('declined' in answer) {
+    const { code, message } = answer.declined;
+    ctx.log.warn({ paymentOrderId, attempt, declineCode: code }, 'payment order declined by the PSP');
+    await settleInBatch(runtime, paymentOrderId, { kind: 'failed', code, message });
+    return { outcome: 'settled', status: 'FAILED' };
+  }
+  const result = await settleInBatch(runtime, paymentOrderId, outcomeFromCharge(answer.charge));
+  return { outcome: 'settled', status: result.order?.status ?? 'unknown' };
+}
+
+type ChargeAnswer =
+  { charge: PspCharge } | { declined: { code: string; message: string } } | { retry: PspError };
+
+/**
+ * The order's charge at the PSP (a key derived from the order, identical on every retry), outside any
+ * transaction. An unknown outcome is asked about before anything else: a payment found settles the order; none
+ * found means the charge never happened, and a retry (same key) is still safe.
+ */
+async function chargeOrFind(
+  runtime: PayinsRuntime,
+  order: PaymentOrder,
+  paymentMethod: string,
+): Promise<ChargeAnswer> {
   const idempotencyKey = chargeIdempotencyKey(order.paymentOrderId);
   const metadata = chargeMetadata(order);
-  let charge: PspCharge | undefined;
   try {
-    charge = await timedPspCall(runtime.metrics, 'charge', () =>
+    const charge = await timedPspCall(runtime.metrics, 'charge', () =>
       runtime.psp.charge({
         idempotencyKey,
         amountMinor: order.amountMinor,
@@ -314,23 +333,15 @@ export async function executeClaimed(
         metadata,
       }),
     );
+    return { charge };
   } catch (error) {
     if (!(error instanceof PspError)) throw error;
-    if (error.failureClass === 'hard_decline') {
-      const code = error.declineCode ?? error.pspCode ?? 'declined';
-      ctx.log.warn({ paymentOrderId, attempt, declineCode: code }, 'payment order declined by the PSP');
-      await settleInBatch(runtime, paymentOrderId, { kind: 'failed', code, message: error.message });
-      return { outcome: 'settled', status: 'FAILED' };
-    }
-    if (error.failureClass === 'unknown') {
-      // The PSP may have acted: ask before anything else. A found payment settles the order; none found means
-      // the charge never happened, and the retry below (same key) is still safe.
-      charge = await findQuietly(runtime, idempotencyKey, metadata);
-    }
-    if (!charge) return await scheduleRetry(runtime, paymentOrderId, attempt, error, options.random);
+    if (error.failureClass === 'hard_decline')
+      return { declined: { code: error.declineCode ?? error.pspCode ?? 'declined', message: error.message } };
+    const charge =
+      error.failureClass === 'unknown' ? await findQuietly(runtime, idempotencyKey, metadata) : undefined;
+    return charge === undefined ? { retry: error } : { charge };
   }
-  const result = await settleInBatch(runtime, paymentOrderId, outcomeFromCharge(charge));
-  return { outcome: 'settled', status: result.order?.status ?? 'unknown' };
 }
 
 async function findQuietly(
@@ -384,141 +395,6 @@ async function scheduleRetry(
     'PSP call failed; payment order retry scheduled',
   );
   return { outcome: 'retry_scheduled', attempt, delayMs };
-}
-
-/** Most orders settled in one transaction (each under a savepoint; PostgreSQL caches 64 subtransactions). */
-const SETTLE_BATCH = 32;
-
-interface PendingSettlement {
-  paymentOrderId: string;
-  outcome: PspOutcome;
-  resolve: (result: ApplyResult) => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * Group commit of the executor's settlements: the PSP answers that arrive while a settling transaction runs are
- * settled together in the next one, each order under its own savepoint (one failing is rolled back and fails
- * alone; the others commit). The whole batch is first settled together, in a fixed number of statements
- * (`settleOrders`), under one savepoint; only if that fails are its orders settled one by one under their own
- * savepoints, so one bad order still fails alone. The batch locks all its orders first, in id order, before any ledger account: it
- * never holds the ledger's shared accounts while waiting for an order another transaction is settling. One commit, and one hold of the ledger's shared accounts (the platform's, which
- * every settlement updates and keeps locked until its commit), serve the whole batch instead of one order. Each
- * caller learns its own order's result once the batch has committed. Should the batch fail as a whole (its
- * commit, the connection), every order is settled again in a transaction of its own.
- */
-class Settler {
-  private queue: PendingSettlement[] = [];
-  private running = false;
-
-  constructor(private readonly runtime: PayinsRuntime) {}
-
-  settle(paymentOrderId: string, outcome: PspOutcome): Promise<ApplyResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ paymentOrderId, outcome, resolve, reject });
-      this.kick();
-    });
-  }
-
-  private kick(): void {
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
-    // The answers arriving in this turn of the event loop join the first batch.
-    setImmediate(() => {
-      void this.drain().finally(() => {
-        this.running = false;
-        this.kick();
-      });
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.run(this.queue.splice(0, SETTLE_BATCH));
-  }
-
-  private async run(batch: PendingSettlement[]): Promise<void> {
-    const { pool } = this.runtime.ctx;
-    const deps = transitionDeps(this.runtime);
-    const alone = (item: PendingSettlement) =>
-      withTransaction(pool, (client) => settleOrder(client, deps, item.paymentOrderId, item.outcome));
-    const [single] = batch;
-    if (batch.length === 1 && single !== undefined) {
-      await alone(single).then(single.resolve, single.reject);
-      return;
-    }
-    let results: Array<{ ok: true; value: ApplyResult } | { ok: false; error: unknown }>;
-    try {
-      results = await withTransaction(pool, async (client) => {
-        const ids = [...new Set(batch.map((item) => item.paymentOrderId))].sort();
-        await lockOrderRows(client, ids);
-        if (ids.length === batch.length) {
-          const together = await this.settleTogether(client, batch);
-          if (together !== undefined) return together.map((value) => ({ ok: true as const, value }));
-        }
-        const out: typeof results = [];
-        for (const item of batch) {
-          try {
-            const value = await withSavepoint(client, () =>
-              settleOrder(client, deps, item.paymentOrderId, item.outcome),
-            );
-            out.push({ ok: true, value });
-          } catch (error) {
-            if (retryable(error)) throw error;
-            out.push({ ok: false, error });
-          }
-        }
-        return out;
-      });
-    } catch (error) {
-      this.runtime.ctx.log.warn(
-        { err: error, orders: batch.length },
-        'settling a batch failed as a whole; settling each order on its own',
-      );
-      for (const item of batch) await alone(item).then(item.resolve, item.reject);
-      return;
-    }
-    batch.forEach((item, index) => {
-      const result = results[index];
-      if (result?.ok === true) item.resolve(result.value);
-      else item.reject(result?.error ?? new Error('not settled'));
-    });
-  }
-
-  /**
-   * The batch's orders settled together (`settleOrders`: a fixed number of statements for the batch) under one
-   * savepoint; undefined when that failed (rolled back, logged), and the orders are to be settled one by one.
-   */
-  private async settleTogether(
-    client: PoolClient,
-    batch: PendingSettlement[],
-  ): Promise<ApplyResult[] | undefined> {
-    try {
-      return await withSavepoint(client, () => settleOrders(client, transitionDeps(this.runtime), batch));
-    } catch (error) {
-      if (retryable(error)) throw error;
-      this.runtime.ctx.log.warn(
-        { err: error, orders: batch.length },
-        'settling a batch together failed; settling its orders one by one',
-      );
-      return undefined;
-    }
-  }
-}
-
-const settlers = new WeakMap<PayinsRuntime, Settler>();
-
-/** Settles one order's PSP answer with the others arriving meanwhile (see `Settler`); resolves after the commit. */
-export function settleInBatch(
-  runtime: PayinsRuntime,
-  paymentOrderId: string,
-  outcome: PspOutcome,
-): Promise<ApplyResult> {
-  let settler = settlers.get(runtime);
-  if (settler === undefined) {
-    settler = new Settler(runtime);
-    settlers.set(runtime, settler);
-  }
-  return settler.settle(paymentOrderId, outcome);
 }
 
 /**

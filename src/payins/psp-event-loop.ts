@@ -47,6 +47,7 @@ export class PspEventLoop {
       channel: PSP_EVENT_CHANNEL,
       name: 'payins-psp-event',
       pollMs: runtime.config.claimPollMs,
+      gatherMs: runtime.config.gatherMs,
       log: this.log,
       drain: () => this.drain(),
     });
@@ -115,7 +116,10 @@ export class PspEventLoop {
     }
   }
 
-  /** Wakes the loop at `due` (a deferred event falls due), unless an earlier wake-up is already set. */
+  /**
+   * Wakes the loop at `due` (a deferred event falls due), unless an earlier wake-up is already set; a gathering
+   * window later (`BURSAR_PAYINS_GATHER_MS`), so that events put off one after another are taken together.
+   */
   private wakeAt(due: Date): void {
     const at = due.getTime();
     if (this.stopped || (this.deferralTimer !== undefined && this.deferralTimer.at <= at)) return;
@@ -125,7 +129,7 @@ export class PspEventLoop {
         this.deferralTimer = undefined;
         this.wake();
       },
-      Math.max(0, at - Date.now()) + 5,
+      Math.max(0, at - Date.now()) + Math.max(5, this.runtime.config.gatherMs),
     );
     handle.unref();
     this.deferralTimer = { at, handle };

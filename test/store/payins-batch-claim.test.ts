@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimOrders, executeClaimed, settleInBatch } from '../../src/payins/executor.ts';
+import { claimOrders, executeClaimed } from '../../src/payins/executor.ts';
+import { settleInBatch } from '../../src/payins/settler.ts';
 import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { getOrder } from '../../src/payins/store.ts';
 import type { TestApp } from '../support/app.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/tx.ts';
-import { claimOrders, settleInBatch } from '../../src/payins/executor.ts';
+import { claimOrders } from '../../src/payins/executor.ts';
+import { settleInBatch } from '../../src/payins/settler.ts';
 import { defaultPayinLedger } from '../../src/payins/ledger-default.ts';
 import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { transitionDeps } from '../../src/payins/service.ts';
