@@ -6,9 +6,9 @@ import type { PspOutcome } from '../../src/payins/settle.ts';
 import { chargingForSettlement, settleInBatch } from '../../src/payins/settler.ts';
 import { getOrder } from '../../src/payins/store.ts';
 import type { TestApp } from '../support/app.ts';
-import { createPayinsTestApp } from '../support/payins-app.ts';
+import { createPayinsTestApp, postSavedMethodCheckout } from '../support/payins-app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
-import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins.ts';
+import { registerSellers } from '../support/payins.ts';
 
 /**
  * The executor's settle batch waits for the PSP answers still in flight (`chargingForSettlement`), up to the
@@ -31,15 +31,7 @@ afterAll(async () => {
 
 /** A checkout of one order per seller, every order claimed (EXECUTING); returns the order ids. */
 async function executing(): Promise<[string, string]> {
-  const body = savedMethodBody(SELLERS, { amount: '7.00' });
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/v1/payments',
-    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
-    payload: body,
-  });
-  expect(response.statusCode).toBe(201);
-  const [a, b] = body.payment_orders.map((order) => String(order.payment_order_id));
+  const [a, b] = await postSavedMethodCheckout(t, SELLERS, '7.00');
   if (a === undefined || b === undefined) throw new Error('two orders expected');
   const claims = await claimOrders(runtime, [a, b]);
   for (const id of [a, b]) expect(claims.get(id)).not.toBeInstanceOf(Error);

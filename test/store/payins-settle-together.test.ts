@@ -7,9 +7,9 @@ import type { PayinsRuntime } from '../../src/payins/runtime.ts';
 import { transitionDeps } from '../../src/payins/service.ts';
 import { settleOrder, settleOrders, type PspOutcome } from '../../src/payins/settle.ts';
 import type { TestApp } from '../support/app.ts';
-import { createPayinsTestApp } from '../support/payins-app.ts';
+import { createPayinsTestApp, postSavedMethodCheckout } from '../support/payins-app.ts';
 import { FakePsp } from '../support/payins-fake-psp.ts';
-import { bearer, registerSellers, savedMethodBody, uid } from '../support/payins.ts';
+import { registerSellers, uid } from '../support/payins.ts';
 
 /**
  * The executor's settle batch settles its orders together, in a fixed number of statements (settleOrders). These
@@ -40,15 +40,7 @@ afterAll(async () => {
 
 /** A checkout of one order per seller given, not yet claimed. */
 async function created(sellers: string[], amount = '5.00'): Promise<string[]> {
-  const body = savedMethodBody(sellers, { amount });
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/v1/payments',
-    headers: { ...bearer(t.key), 'idempotency-key': uid('idem') },
-    payload: body,
-  });
-  expect(response.statusCode).toBe(201);
-  return body.payment_orders.map((order) => String(order.payment_order_id));
+  return await postSavedMethodCheckout(t, sellers, amount);
 }
 
 /** A checkout of one order per seller given, every order claimed (EXECUTING); returns the order ids. */
