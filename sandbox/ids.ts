@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../src/random-id.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** Random base-62 text; the modulo bias of 256 % 62 does not matter for identifiers. */
+/**
+ * Random base-62 text; the modulo bias of 256 % 62 does not matter for identifiers. The bytes come from a pool the
+ * CSPRNG refills a few KiB at a time (a charge makes six ids).
+ */
 export function randomToken(length: number): string {
-  const bytes = randomBytes(length);
+  const bytes = randomBytesPooled(length);
   let out = '';
   for (const byte of bytes) out += ALPHABET[byte % ALPHABET.length];
   return out;

@@ -92,8 +92,23 @@ function hasLuhnRun(digitsText: string): boolean {
   return false;
 }
 
+/**
+ * False only when `text` cannot hold a card number: ASCII without `&` (so normalising and decoding change nothing
+ * but remove separators) and fewer than 13 digits. Most keys and values of a body are such; they skip the regexes.
+ */
+function tooFewDigits(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80 || code === 0x26) return false;
+    if (code >= 0x30 && code <= 0x39 && ++digits >= 13) return false;
+  }
+  return true;
+}
+
 /** True when `text` holds something that could be a card number (a PAN) under the rule above. */
 export function containsCardNumber(text: string): boolean {
+  if (tooFewDigits(text)) return false;
   if (hasLuhnRun(normaliseForCardCheck(text))) return true;
   return text.includes('&') && hasLuhnRun(normaliseForCardCheck(decodeXmlReferences(text)));
 }
@@ -164,16 +179,18 @@ export function assertNoCardData(value: unknown, context: string, allowed: reado
   const stack: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const current = item.value;
-    const field = item.path.length === 0 ? context : item.path.join('.');
+    const path = item.path;
+    // Named only when a value is refused or might be let through (joining every path would cost more than the check).
+    const field = () => (path.length === 0 ? context : path.join('.'));
     if (typeof current === 'string') {
-      if (!allowed.includes(field) && containsCardNumber(current)) refuse(field);
+      if (containsCardNumber(current) && !allowed.includes(field())) refuse(field());
     } else if (typeof current === 'number') {
-      if (Number.isFinite(current) && numberHoldsCard(JSON.stringify(current))) refuse(field);
+      if (Number.isFinite(current) && numberHoldsCard(JSON.stringify(current))) refuse(field());
     } else if (Array.isArray(current)) {
       for (const element of current as unknown[]) stack.push({ value: element, path: item.path });
     } else if (typeof current === 'object' && current !== null) {
       for (const [key, element] of Object.entries(current)) {
-        if (containsCardNumber(key)) refuse(field);
+        if (containsCardNumber(key)) refuse(field());
         stack.push({ value: element, path: [...item.path, key] });
       }
     }
