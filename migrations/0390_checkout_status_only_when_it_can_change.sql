@@ -15,25 +15,33 @@
 -- Hosted-page checkouts, and every order reaching a final status, are refreshed as before.
 -- test/store/payins-checkout-status.test.ts holds the stored status equal to checkout_status_of through random
 -- sequences of inserts and transitions of both flows.
+--
+-- The checkouts are looked up by their primary key from an array of ids (`= ANY`), never joined to the transition
+-- tables: a join or an EXISTS under OR let the planner hash all of payment_event for every statement.
 CREATE OR REPLACE FUNCTION payins.checkout_status_on_order_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM payins.refresh_checkout_status(ARRAY(
-    SELECT DISTINCT i.checkout_id
-      FROM inserted_orders i JOIN payins.payment_event e ON e.checkout_id = i.checkout_id
-     WHERE i.payment_order_status IN ('SUCCESS', 'FAILED')
-        OR e.flow = 'hosted_page'
-        OR e.status <> 'processing'));
+    SELECT e.checkout_id FROM payins.payment_event e
+     WHERE e.checkout_id = ANY (ARRAY(SELECT DISTINCT checkout_id FROM inserted_orders))
+       AND (e.flow = 'hosted_page' OR e.status <> 'processing'
+            OR e.checkout_id = ANY (ARRAY(SELECT checkout_id FROM inserted_orders
+                                           WHERE payment_order_status IN ('SUCCESS', 'FAILED'))))));
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION payins.checkout_status_on_order_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  to_final text[];
+  to_open text[];
 BEGIN
+  SELECT array_agg(DISTINCT n.checkout_id) FILTER (WHERE n.payment_order_status IN ('SUCCESS', 'FAILED')),
+         array_agg(DISTINCT n.checkout_id) FILTER (WHERE n.payment_order_status NOT IN ('SUCCESS', 'FAILED'))
+    INTO to_final, to_open
+    FROM updated_orders n JOIN previous_orders o USING (payment_order_id)
+   WHERE n.payment_order_status IS DISTINCT FROM o.payment_order_status;
   PERFORM payins.refresh_checkout_status(ARRAY(
-    SELECT DISTINCT n.checkout_id
-      FROM updated_orders n JOIN previous_orders o USING (payment_order_id)
-     WHERE n.payment_order_status IS DISTINCT FROM o.payment_order_status
-       AND (n.payment_order_status IN ('SUCCESS', 'FAILED')
-            OR EXISTS (SELECT 1 FROM payins.payment_event e
-                        WHERE e.checkout_id = n.checkout_id AND e.flow = 'hosted_page'))));
+    SELECT unnest(to_final)
+    UNION
+    SELECT checkout_id FROM payins.payment_event WHERE checkout_id = ANY (to_open) AND flow = 'hosted_page'));
   RETURN NULL;
 END $$;
