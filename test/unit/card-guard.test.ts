@@ -64,6 +64,17 @@ describe('the card guard reads values as a route would (issue 11, item 2)', () =
     expect(containsCardNumber('ref4111111111111111x')).toBe(true);
   });
 
+  it('refuses a card number written in XML references that hold no ASCII digit at all', () => {
+    // Gujarati digits four to nine are U+0AEA–U+0AEF: their hexadecimal references are letters only, so a count of
+    // ASCII digits alone would let this text through without the full check.
+    const gujarati = (digits: string) =>
+      [...digits].map((digit) => `&#x${(0x0ae6 + Number(digit)).toString(16)};`).join('');
+    const written = gujarati('4999999999999996');
+    expect(written).not.toMatch(/[0-9]/);
+    expect(containsCardNumber(written)).toBe(true);
+    expect(containsCardNumber(gujarati('4999999999999995'))).toBe(false);
+  });
+
   it('keeps ordinary values: dates, amounts, ids and CSV lines are not joined across lines', () => {
     expect(containsCardNumber('2026-12-01T05:56:11.123Z 12.34 EUR po_123')).toBe(false);
     expect(containsCardNumber('a,b,1234567\n411111111,c')).toBe(false);
