@@ -21,6 +21,7 @@ import {
   containsCardNumber,
   longDigitFieldsOf,
 } from './card-guard.ts';
+import { AppError } from '../errors.ts';
 import { installAccessLog } from './access-log.ts';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
@@ -64,7 +65,8 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
       if (typeof given === 'string' && REQUEST_ID.test(given) && !containsCardNumber(given)) return given;
       return randomHexId('req', 12);
     },
-    return503OnClosing: true,
+    // Bursar answers requests that arrive while the server closes itself (answerWhileClosing), in its error shape.
+    return503OnClosing: false,
     // Bursar writes its own access log (src/http/access-log.ts): Fastify's logs empty `req`/`res` objects here.
     logController: new LogController({ disableRequestLogging: true }),
     // A bad URL encoding or an over-long path parameter gets Bursar's error shape too, not Fastify's.
@@ -88,6 +90,7 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  answerWhileClosing(app);
   installInputGuards(app);
 
   app.addHook('onSend', async (request, reply) => {
@@ -104,6 +107,26 @@ export async function buildApp(ctx: AppContext, modules: RouteModule[] = []): Pr
   registerMetricsRoute(app, ctx);
   for (const register of modules) await register(app, ctx);
   return app;
+}
+
+/**
+ * Once the server closes (the second half of a drain, src/cli/start.ts), a request that still arrives on a
+ * kept-alive connection is answered 503 `service_unavailable` (`draining`, with Retry-After and, from Fastify,
+ * `Connection: close`) before anything else runs. Fastify's own answer (`return503OnClosing`) has a body of its own
+ * shape, outside Bursar's closed list of errors, so it is off.
+ */
+function answerWhileClosing(app: App): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) {
+      throw new AppError('service_unavailable', 'draining: the process is shutting down', {
+        retryAfterSeconds: 5,
+      });
+    }
+  });
 }
 
 /**

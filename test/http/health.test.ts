@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -90,5 +91,58 @@ describe('health', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('a request that arrives on a kept-alive connection while the server closes gets 503 draining in Bursar’s error shape', async () => {
+    const port = await testPort(); // nothing listens there: only /healthz is asked
+    const pool = createPool(`postgres://nobody:x@127.0.0.1:${port}/none`, { max: 1 });
+    const ctx = createContext(loadConfig({}), pool, createLogger('silent'));
+    const socket = new net.Socket();
+    let received = '';
+    let onData: () => void = () => undefined;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      onData();
+    });
+    const answers = () => received.split(/(?=HTTP\/1\.1 )/).filter((answer) => answer.includes('\r\n\r\n{'));
+    const answered = (count: number) =>
+      new Promise<void>((resolve) => {
+        onData = () => {
+          if (answers().length >= count) resolve();
+        };
+        onData();
+      });
+    const ask = () =>
+      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n');
+    const app = await buildApp(ctx, [
+      (routes) => {
+        // Runs after the server has begun to close and before it drops its idle connections: the moment a request
+        // can still arrive on a kept-alive connection.
+        routes.addHook('preClose', async () => {
+          ask();
+          await answered(2);
+        });
+      },
+    ]);
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      await new Promise<void>((resolve) => socket.connect(address.port, '127.0.0.1', resolve));
+      ask();
+      await answered(1);
+      await app.close();
+    } finally {
+      socket.destroy();
+      await pool.end();
+    }
+    const [before, during] = answers();
+    expect(before).toMatch(/^HTTP\/1\.1 200 /);
+    expect(during).toMatch(/^HTTP\/1\.1 503 /);
+    expect(during).toMatch(/\r\nconnection: close\r\n/i);
+    expect(during).toMatch(/\r\nretry-after: 5\r\n/i);
+    const body = JSON.parse(during?.split('\r\n\r\n')[1] ?? '{}');
+    expect(body.error.code).toBe('service_unavailable');
+    expect(body.error.message).toMatch(/draining/);
   });
 });
