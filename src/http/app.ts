@@ -21,10 +21,9 @@ import {
   containsCardNumber,
   longDigitFieldsOf,
 } from './card-guard.ts';
-import { AppError } from '../errors.ts';
 import { installAccessLog } from './access-log.ts';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.ts';
-import { registerHealthRoutes } from './health.ts';
+import { drainingError, registerHealthRoutes } from './health.ts';
 import { assertStorableStrings, decodeUtf8Body, parseJsonText } from './json-body.ts';
 import { applyRouteLimits, RateLimiter } from './limits.ts';
 import { registerMetricsRoute } from './metrics.ts';
@@ -121,11 +120,7 @@ function answerWhileClosing(app: App): void {
     closing = true;
   });
   app.addHook('onRequest', async () => {
-    if (closing) {
-      throw new AppError('service_unavailable', 'draining: the process is shutting down', {
-        retryAfterSeconds: 5,
-      });
-    }
+    if (closing) throw drainingError();
   });
 }
 

@@ -43,6 +43,13 @@ export interface Readiness {
   reasons(): string[];
 }
 
+/** The answer of a draining process: `/readyz` from the signal on, and every request once the server closes. */
+export function drainingError(): AppError {
+  return new AppError('service_unavailable', 'draining: the process is shutting down', {
+    retryAfterSeconds: 5,
+  });
+}
+
 export function createReadiness(): Readiness {
   let drainingNow = false;
   const degraded = new Map<string, string>();
@@ -87,11 +94,7 @@ export function registerHealthRoutes(app: App, ctx: AppContext): void {
   app.get('/healthz', HEALTHZ, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', READYZ, async () => {
-    if (readiness.draining()) {
-      throw new AppError('service_unavailable', 'draining: the process is shutting down', {
-        retryAfterSeconds: 5,
-      });
-    }
+    if (readiness.draining()) throw drainingError();
     const reasons = readiness.reasons();
     if (reasons.length > 0) {
       throw new AppError('service_unavailable', `degraded: ${reasons.join('; ')}`, { retryAfterSeconds: 5 });
