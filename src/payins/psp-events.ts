@@ -2,27 +2,25 @@ import type { PoolClient } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { forEachIsolated, loopGuard } from '../jobs/loops.ts';
 import type { PspEvent } from '../psp/index.ts';
-import { PSP_EVENT_CHANNEL, PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
+import { PSP_EVENT_QUEUE, type PayinsRuntime } from './runtime.ts';
 import { recordPspEventFailure } from './event-failures.ts';
 import { transitionDeps } from './service.ts';
 import { lookUpFeeForSuccess, type FeeLookup, type FeeSubject } from './psp-fee.ts';
 import type { StoredPspEvent } from './ports.ts';
 import { settleCheckout, settleOrder, type PspOutcome } from './settle.ts';
 import { getCheckoutBySession } from './store.ts';
-import { anyDuePspEvent, getPspEvent, insertPspEvent, markPspEventProcessed } from './work-store.ts';
+import { anyDuePspEvent, getPspEvent, markPspEventProcessed } from './work-store.ts';
+import { storePspEvent } from './psp-event-intake.ts';
 import { claimPspEventBatch } from './psp-event-batch.ts';
-import { notifyAfterCommit } from '../db/notify.ts';
 
 /**
- * Stores a verified PSP event once (unique on the PSP's event id), in one statement: the events table is the
- * queue (psp-event-batch.ts), so nothing else is written. The workers' loops are woken once it has committed (they
+ * Stores a verified PSP event once (unique on the PSP's event id): the events table is the queue
+ * (psp-event-batch.ts), so nothing else is written, and the events arriving together share one statement and one
+ * commit (psp-event-intake.ts). Resolves once the event has committed; the workers' loops are woken then (they
  * also poll). Returns false for a duplicate, which is acknowledged and otherwise ignored.
  */
 export async function recordPspEvent(runtime: PayinsRuntime, psp: string, event: PspEvent): Promise<boolean> {
-  const id = await insertPspEvent(runtime.ctx.pool, psp, event);
-  if (id === undefined) return false;
-  await notifyAfterCommit(runtime.ctx.pool, PSP_EVENT_CHANNEL);
-  return true;
+  return await storePspEvent(runtime, psp, event);
 }
 
 /** What an event says, for which subject: a hosted session (the whole checkout) or one saved-method order. */

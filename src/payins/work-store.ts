@@ -358,19 +358,43 @@ export async function insertPspEvent(
     'payins_insert_psp_event',
     `INSERT INTO payins.psp_events (psp, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
      ON CONFLICT (psp, event_id) DO NOTHING RETURNING id`,
-    [
-      psp,
-      event.id,
-      event.type,
-      JSON.stringify({
-        id: event.id,
-        type: event.type,
-        created_at: event.createdAt.toISOString(),
-        object: event.object,
-      }),
-    ],
+    [psp, event.id, event.type, JSON.stringify(storedPayload(event))],
   );
   return inserted.rows[0]?.id;
+}
+
+/** A verified PSP event as the webhook route stores it. */
+export interface IncomingPspEvent {
+  psp: string;
+  event: { id: string; type: string; createdAt: Date; object: Record<string, unknown> };
+}
+
+function storedPayload(event: IncomingPspEvent['event']): Record<string, unknown> {
+  return { id: event.id, type: event.type, created_at: event.createdAt.toISOString(), object: event.object };
+}
+
+/**
+ * Stores many verified PSP events in one statement (and, outside a transaction, one commit), in the order given;
+ * each is stored once (unique on the PSP's event id). The events travel as one JSON array, parsed once by the
+ * server. Returns the `[psp, event id]` of those stored now, not of duplicates. One event PostgreSQL refuses
+ * fails the whole statement: the caller stores each on its own then (`insertPspEvent`).
+ */
+export async function insertPspEvents(
+  db: Queryable,
+  events: IncomingPspEvent[],
+): Promise<Array<{ psp: string; eventId: string }>> {
+  const inserted = await preparedQuery<{ psp: string; event_id: string }>(
+    db,
+    'payins_insert_psp_events',
+    `INSERT INTO payins.psp_events (psp, event_id, event_type, payload)
+     SELECT e ->> 0, e ->> 1, e ->> 2, e -> 3
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n)
+      ORDER BY n
+     ON CONFLICT (psp, event_id) DO NOTHING
+     RETURNING psp, event_id`,
+    [JSON.stringify(events.map(({ psp, event }) => [psp, event.id, event.type, storedPayload(event)]))],
+  );
+  return inserted.rows.map((row) => ({ psp: row.psp, eventId: row.event_id }));
 }
 
 export interface PspEventRow {
