@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  assertNoCardData,
+  assertNoCardNumbersInJson,
   containsCardNumber,
   decodeXmlReferences,
   integerDigitsOf,
+  jsonNumberTokens,
   luhnValid,
   normaliseForCardCheck,
 } from '../../src/http/card-guard.ts';
@@ -117,5 +120,63 @@ describe('the card guard reads values as a route would (issue 11, item 2)', () =
     );
     expect(containsCardNumber('4111 1111 1111 1111')).toBe(true);
     expect(containsCardNumber('4111-1111-1111-111')).toBe(false);
+  });
+
+  it('finds every number token of JSON text, in order, and none inside its strings', () => {
+    const numbersOf = (value: unknown, out: string[] = []): string[] => {
+      if (typeof value === 'number') {
+        if (Number.isFinite(value)) out.push(JSON.stringify(value));
+      } else if (Array.isArray(value)) {
+        for (const element of value as unknown[]) numbersOf(element, out);
+      } else if (typeof value === 'object' && value !== null) {
+        for (const element of Object.values(value)) numbersOf(element, out);
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(undefined, 2), (value, indent) => {
+        expect(jsonNumberTokens(JSON.stringify(value, null, indent))).toEqual(numbersOf(value));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(jsonNumberTokens('{"k":"1\\"2\\\\","x":-3,"y":[4.5e+6,-0.25E-2]}')).toEqual([
+      '-3',
+      '4.5e+6',
+      '-0.25E-2',
+    ]);
+  });
+
+  it('refuses a number in a parsed body exactly when its JSON text would be refused', () => {
+    const throws = (check: () => void): boolean => {
+      try {
+        check();
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const number = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: -1e12, max: 1e12 }),
+      fc.maxSafeInteger(),
+      fc.constantFrom(
+        999_999_999_999,
+        1e12,
+        -1e12,
+        4_222_222_222_222,
+        4_111_111_111_111_111,
+        4111.111111111111,
+      ),
+    );
+    fc.assert(
+      fc.property(number, (value) => {
+        expect(throws(() => assertNoCardData({ value }, 'body'))).toBe(
+          throws(() => assertNoCardNumbersInJson(JSON.stringify({ value }))),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+    expect(throws(() => assertNoCardData({ value: 4_222_222_222_222 }, 'body'))).toBe(true);
+    expect(throws(() => assertNoCardData({ value: 999_999_999_999 }, 'body'))).toBe(false);
   });
 });
