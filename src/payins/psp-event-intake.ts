@@ -28,8 +28,9 @@ export interface PspEventIntakeStats {
  * of the event loop, so that requests read in the same turn join), so a lone webhook waits for nothing.
  *
  * Each caller's promise settles after the commit that made its event durable: the route answers 200 only then,
- * as before. One event PostgreSQL refuses (a `\u0000` in a string, which `jsonb` cannot hold) fails its batch's
- * statement; the batch's events are then stored one by one, so that event fails alone and the others are stored.
+ * as before. One event PostgreSQL refuses fails its batch's statement; the batch's events are then stored one by
+ * one, so that event fails alone and the others are stored. (The HTTP body checks refuse what PostgreSQL could not
+ * store, such as a `\u0000`, before the route runs: this is the second line.)
  * Two deliveries of one event in one batch: the first is stored, the second is answered as a duplicate.
  */
 class PspEventIntake {
