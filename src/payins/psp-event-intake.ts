@@ -83,7 +83,8 @@ class PspEventIntake {
         { err: error, events: batch.length },
         'storing a batch of PSP events failed as a whole; storing each on its own',
       );
-      await Promise.all(batch.map((item) => this.alone(item)));
+      // One at a time, as the settler falls back: a batch of 256 at once would take every pooled connection.
+      for (const item of batch) await this.alone(item);
       return;
     }
     const fresh = new Set(stored.map((row) => keyOf(row.psp, row.eventId)));

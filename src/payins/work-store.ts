@@ -351,7 +351,7 @@ export async function lockCheckout(db: Queryable, checkoutId: string): Promise<v
 export async function insertPspEvent(
   db: Queryable,
   psp: string,
-  event: { id: string; type: string; createdAt: Date; object: Record<string, unknown> },
+  event: IncomingPspEvent['event'],
 ): Promise<bigint | undefined> {
   const inserted = await preparedQuery<{ id: bigint }>(
     db,

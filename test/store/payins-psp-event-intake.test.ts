@@ -99,6 +99,15 @@ describe('the PSP-event intake (group commit of webhooks)', () => {
     expect(await recordPspEvent(runtime, 'stripe', chargeEvent())).toBe(true);
   });
 
+  it('answers a lone event PostgreSQL refuses with its error, and stores the next one', async () => {
+    const before = pspEventIntakeStats(runtime);
+    const bad = chargeEvent(uid('evt'), { description: 'nul \u0000 alone' });
+    await expect(recordPspEvent(runtime, 'stripe', bad)).rejects.toThrow();
+    expect(await storedRows([bad.id])).toHaveLength(0);
+    expect(pspEventIntakeStats(runtime).fallbacks).toBe(before.fallbacks);
+    expect(await recordPspEvent(runtime, 'stripe', chargeEvent())).toBe(true);
+  });
+
   it('stores a batch larger than one statement takes, every event once', async () => {
     const events = Array.from({ length: 600 }, () => chargeEvent());
     const answers = await Promise.all(events.map((event) => recordPspEvent(runtime, 'stripe', event)));
